@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build the madang binary and drive it as a user would:
+// `madang up` on a stack file, the CLI against the running daemon,
+// kill -9 of instances and of the daemon.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "madang-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "madang")
+	out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build madang: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stackFile writes a stack like the quickstart's into dir, with the app
+// already built (so the test does not depend on the build step's speed).
+func stackFile(t *testing.T, dir string, port int) string {
+	t.Helper()
+	app := filepath.Join(dir, "app")
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := filepath.Abs("../../examples/quickstart/app")
+	out, err := exec.Command("go", "build", "-C", src, "-o", filepath.Join(app, "hello"), ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build sample app: %v\n%s", err, out)
+	}
+	y := fmt.Sprintf(`name: e2e
+images:
+  - name: hello
+    source: ./app
+    command: ./hello
+    port: 3000
+launchTemplates:
+  - name: hello
+    image: hello
+    env: {GREETING: Hi}
+    userData: echo first-boot-marker
+    supervision:
+      killTimeout: 2s
+instances:
+  - name: web
+    launchTemplate: hello
+    count: 2
+targetGroups:
+  - name: web
+    port: 3000
+    healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2, unhealthyThresholdCount: 2}
+    attributes: {deregistration_delay.timeout_seconds: 1}
+    targets:
+      - instances: web
+loadBalancers:
+  - name: web
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: web}]
+`, port)
+	p := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type runner struct {
+	t    *testing.T
+	home string
+}
+
+func (c runner) run(args ...string) (string, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "MADANG_HOME="+c.home)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (c runner) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("madang %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+type psRow struct {
+	ID       string `json:"id"`
+	Group    string `json:"group"`
+	State    string `json:"state"`
+	PID      int    `json:"pid"`
+	Restarts int    `json:"restarts"`
+	IP       string `json:"privateIp"`
+	Port     int    `json:"port"`
+}
+
+func (c runner) ps() []psRow {
+	c.t.Helper()
+	var rows []psRow
+	if err := json.Unmarshal([]byte(c.must("ps", "-o", "json")), &rows); err != nil {
+		c.t.Fatalf("ps -o json: %v", err)
+	}
+	return rows
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func get(url string) (string, error) {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return string(b), fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return string(b), nil
+}
+
+func TestUpPsKillAndReadopt(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	port := freePort(t)
+	file := stackFile(t, dir, port)
+	c := runner{t: t, home: home}
+
+	// madang up: daemon in the foreground, apply, wait, print endpoints.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	up := exec.CommandContext(ctx, binary, "up", "-f", file)
+	up.Env = append(os.Environ(), "MADANG_HOME="+home)
+	up.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var upOut bytes.Buffer
+	pr, pw := io.Pipe()
+	up.Stdout, up.Stderr = io.MultiWriter(&upOut, pw), &upOut
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	deadline := time.After(90 * time.Second)
+	for ready := false; !ready; {
+		select {
+		case l := <-lines:
+			ready = strings.Contains(l, "streaming events")
+		case <-deadline:
+			t.Fatalf("madang up did not become ready:\n%s", upOut.String())
+		}
+	}
+
+	rows := c.ps()
+	if len(rows) != 2 {
+		t.Fatalf("ps: got %d instances, want 2: %+v", len(rows), rows)
+	}
+	for _, r := range rows {
+		if r.State != "running" || r.PID == 0 || !strings.HasPrefix(r.IP, "127.") {
+			t.Fatalf("instance not running on a loopback address: %+v", r)
+		}
+		body, err := get(fmt.Sprintf("http://%s:%d/", r.IP, r.Port))
+		if err != nil || !strings.Contains(body, r.ID) {
+			t.Fatalf("instance %s answers %q, %v; want its id", r.ID, body, err)
+		}
+	}
+	table := c.must("ps")
+	if !strings.Contains(table, rows[0].ID) || !strings.Contains(table, "RESTARTS") {
+		t.Fatalf("ps table:\n%s", table)
+	}
+
+	// The load balancer answers with both instance ids.
+	seen := map[string]bool{}
+	eventually(t, "both instances behind the load balancer", 20*time.Second, func() bool {
+		body, err := get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err == nil {
+			for _, r := range rows {
+				if strings.Contains(body, r.ID) {
+					seen[r.ID] = true
+				}
+			}
+		}
+		return len(seen) == 2
+	})
+
+	// kill -9 of an instance: back to running with a new pid, restart counted.
+	victim := rows[0]
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the killed instance to run again", 10*time.Second, func() bool {
+		for _, r := range c.ps() {
+			if r.ID == victim.ID {
+				return r.State == "running" && r.PID != victim.PID && r.Restarts >= 1
+			}
+		}
+		return false
+	})
+
+	// describe shows user data ran once, in the log.
+	logs := c.must("logs", victim.ID, "-n", "0")
+	if n := strings.Count(logs, "first-boot-marker"); n != 1 {
+		t.Fatalf("user data output %d times in the log, want once:\n%s", n, logs)
+	}
+
+	// kill -9 of the daemon: instances keep their pids; a new daemon re-adopts them.
+	before := map[string]int{}
+	for _, r := range c.ps() {
+		before[r.ID] = r.PID
+	}
+	if err := syscall.Kill(-up.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = up.Wait()
+	for id, pid := range before {
+		if syscall.Kill(pid, 0) != nil {
+			t.Fatalf("instance %s (pid %d) died with the daemon", id, pid)
+		}
+	}
+	srv := exec.Command(binary, "server")
+	srv.Env = append(os.Environ(), "MADANG_HOME="+home)
+	var srvOut bytes.Buffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		_ = srv.Wait()
+	}()
+	eventually(t, "the new daemon to answer", 10*time.Second, func() bool {
+		_, err := c.run("ps")
+		return err == nil
+	})
+	after := c.ps()
+	for _, r := range after {
+		if before[r.ID] != r.PID || r.State != "running" {
+			t.Fatalf("after re-adoption %s: pid %d state %s, want pid %d running\n%s", r.ID, r.PID, r.State, before[r.ID], srvOut.String())
+		}
+	}
+	if _, err := get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
+		t.Fatalf("load balancer after daemon restart: %v", err)
+	}
+
+	// terminate everything: no orphan processes.
+	c.must("destroy", "-f", file)
+	eventually(t, "instances to be terminated", 20*time.Second, func() bool {
+		for _, r := range c.ps() {
+			if r.State != "terminated" {
+				return false
+			}
+		}
+		return true
+	})
+	for id, pid := range before {
+		eventually(t, "process of "+id+" to be gone", 5*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+	}
+}
+
+func TestBadInputExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("images:\n  - name: x\n    sourc: ./nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+		code int
+	}{
+		{name: "unknown command", args: []string{"frobnicate"}, want: "unknown command", code: 2},
+		{name: "bad output format", args: []string{"ps", "-o", "yaml"}, want: "not a format", code: 1},
+		{name: "no daemon", args: []string{"ps"}, want: "no madang daemon is running", code: 1},
+		{name: "missing stack file", args: []string{"up", "-f", filepath.Join(dir, "missing.yaml")}, want: "does not exist", code: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := c.run(tc.args...)
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != tc.code {
+				t.Fatalf("exit: got %v, want code %d\n%s", err, tc.code, out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("output %q does not contain %q", out, tc.want)
+			}
+		})
+	}
+	// A bad stack file is refused by `up` before anything starts.
+	out, err := c.run("up", "-f", bad)
+	if err == nil || !strings.Contains(out, "bad.yaml:3") || !strings.Contains(out, "sourc") {
+		t.Fatalf("up with a bad file: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,542 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/event"
+)
+
+func psCmd(e *env) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:     "ps",
+		Aliases: []string{"list", "ls", "instances"},
+		Short:   "List instances with their state, address and live process facts",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			vs, err := e.client().Instances(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !all {
+				vs = slices.DeleteFunc(vs, func(v compute.View) bool { return v.State == compute.StateTerminated })
+			}
+			if e.json() {
+				if vs == nil {
+					vs = []compute.View{}
+				}
+				return e.printJSON(vs)
+			}
+			if len(vs) == 0 {
+				fmt.Fprintln(e.stdout, "no instances; start some with `madang up -f madang.yaml`")
+				return nil
+			}
+			tw := e.table()
+			fmt.Fprintln(tw, "ID\tNAME\tSTATE\tADDRESS\tPID\tCPU\tMEM\tRESTARTS\tUPTIME\tTYPE\tIMAGE")
+			for _, v := range vs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f%%\t%s\t%d\t%s\t%s\t%s:v%d\n",
+					v.ID, dash(v.Group), stateText(v), dash(v.Addr()), pidText(v.PID), v.CPUPercent,
+					bytesText(v.MemoryBytes), v.Restarts, durText(v.UptimeSeconds), v.InstanceType, v.Image, v.ImageVersion)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "include terminated instances")
+	return cmd
+}
+
+func stateText(v compute.View) string {
+	s := string(v.State)
+	if v.Detail != "" && v.Detail != string(v.State) && v.Detail != "running" && v.Detail != "stopped" {
+		s += "/" + v.Detail
+	}
+	return s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func pidText(p int) string {
+	if p == 0 {
+		return "-"
+	}
+	return strconv.Itoa(p)
+}
+
+func bytesText(b uint64) string {
+	switch {
+	case b == 0:
+		return "-"
+	case b < 1<<20:
+		return fmt.Sprintf("%.0fKiB", float64(b)/1024)
+	case b < 1<<30:
+		return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20))
+	default:
+		return fmt.Sprintf("%.2fGiB", float64(b)/(1<<30))
+	}
+}
+
+func durText(sec float64) string {
+	if sec <= 0 {
+		return "-"
+	}
+	d := time.Duration(sec * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+// resolve turns instance ids or group names into ids.
+func resolve(ctx context.Context, c *api.Client, refs []string) ([]string, error) {
+	var ids []string
+	for _, r := range refs {
+		got, err := c.Resolve(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+func describeCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "describe ID|NAME...",
+		Short: "Show everything about instances: state, reason, last exit, last log lines, limits",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := e.client()
+			ids, err := resolve(cmd.Context(), c, args)
+			if err != nil {
+				return err
+			}
+			var vs []compute.View
+			for _, id := range ids {
+				v, err := c.Describe(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				vs = append(vs, v)
+			}
+			if e.json() {
+				if len(vs) == 1 {
+					return e.printJSON(vs[0])
+				}
+				return e.printJSON(vs)
+			}
+			for i, v := range vs {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				printDescribe(e, v)
+			}
+			return nil
+		},
+	}
+}
+
+func printDescribe(e *env, v compute.View) {
+	tw := e.table()
+	row := func(k, val string) { fmt.Fprintf(tw, "%s:\t%s\n", k, val) }
+	row("Instance", v.ID)
+	row("Name", dash(v.Group))
+	row("State", stateText(v))
+	if v.StateReason != "" {
+		row("Reason", v.StateReason)
+	}
+	row("Private IP", v.PrivateIP)
+	row("Port", strconv.Itoa(v.Port))
+	row("Address", v.Addr())
+	row("Launch template", fmt.Sprintf("%s (requested %s, running version %d)", v.LaunchTemplate, dash(v.LaunchTemplateVersion), v.Resolved))
+	row("Image", fmt.Sprintf("%s v%d", v.Image, v.ImageVersion))
+	row("Instance type", v.InstanceType)
+	if l := v.Limits; l != nil {
+		enf := func(ok bool) string {
+			if ok {
+				return "enforced"
+			}
+			return "not enforced"
+		}
+		lim := fmt.Sprintf("%g vCPU (%s), %d MiB (%s)", l.VCPUs, enf(l.CPUEnforced), l.MemoryMiB, enf(l.MemoryEnforced))
+		if l.Note != "" {
+			lim += " — " + l.Note
+		}
+		row("Limits", lim)
+	}
+	row("PID", pidText(v.PID))
+	row("CPU", fmt.Sprintf("%.1f%%", v.CPUPercent))
+	row("Memory", bytesText(v.MemoryBytes))
+	row("Uptime", durText(v.UptimeSeconds))
+	row("Restarts", strconv.Itoa(v.Restarts))
+	if !v.NextRestartAt.IsZero() {
+		row("Next restart", v.NextRestartAt.Local().Format("15:04:05.000"))
+	}
+	if x := v.LastExit; x != nil {
+		how := "exit code " + strconv.Itoa(x.Code)
+		if x.Signal != "" {
+			how = "killed by " + x.Signal
+		}
+		row("Last exit", fmt.Sprintf("%s at %s", how, x.At.Local().Format(time.DateTime)))
+	}
+	row("Launched", v.LaunchTime.Local().Format(time.DateTime))
+	row("Directory", v.Dir)
+	if len(v.Tags) > 0 {
+		var tags []string
+		for _, k := range slices.Sorted(maps.Keys(v.Tags)) {
+			tags = append(tags, k+"="+v.Tags[k])
+		}
+		row("Tags", strings.Join(tags, ", "))
+	}
+	_ = tw.Flush()
+	if len(v.LastLines) > 0 {
+		fmt.Fprintln(e.stdout, "Last log lines:")
+		for _, l := range v.LastLines {
+			fmt.Fprintln(e.stdout, "  | "+l)
+		}
+	}
+}
+
+func runCmd(e *env) *cobra.Command {
+	var req compute.RunRequest
+	var tags []string
+	cmd := &cobra.Command{
+		Use:   "run --launch-template NAME [--count N] [--name NAME]",
+		Short: "Launch instances from a launch template (RunInstances)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.LaunchTemplate == "" {
+				return fmt.Errorf("--launch-template is required; see `madang templates` for the names")
+			}
+			t, err := parseTags(tags)
+			if err != nil {
+				return err
+			}
+			req.Tags = t
+			ins, err := e.client().Run(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return e.printJSON(ins)
+			}
+			for _, in := range ins {
+				fmt.Fprintf(e.stdout, "%s\tpending\t%s\n", in.ID, in.Addr())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&req.LaunchTemplate, "launch-template", "", "launch template name")
+	cmd.Flags().StringVar(&req.Version, "version", "", "launch template version: $Default (default), $Latest or a number")
+	cmd.Flags().IntVar(&req.Count, "count", 1, "how many instances (1–100)")
+	cmd.Flags().StringVar(&req.Group, "name", "", "Name tag / group of the new instances")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "tag KEY=VALUE (repeatable)")
+	return cmd
+}
+
+func parseTags(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("tag %q is not KEY=VALUE", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func actionCmd(e *env, name, short string) *cobra.Command {
+	action := name
+	if name == "restart" {
+		action = "reboot"
+	}
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   name + " ID|NAME...",
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := e.client()
+			ids, err := resolve(cmd.Context(), c, args)
+			if err != nil {
+				return err
+			}
+			// Reboots of a group go one at a time, each waiting for the
+			// previous instance to run again, so a group behind a load
+			// balancer keeps serving; other actions run in parallel.
+			if action == "reboot" {
+				for _, id := range ids {
+					if _, err := c.Action(cmd.Context(), id, action); err != nil {
+						return err
+					}
+					if err := waitState(cmd.Context(), c, id, compute.StateRunning, time.Minute); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "%s\trunning\n", id)
+				}
+				return nil
+			}
+			var mu sync.Mutex
+			var errs []error
+			var wg sync.WaitGroup
+			for _, id := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					in, err := c.Action(cmd.Context(), id, action)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						errs = append(errs, fmt.Errorf("%s: %w", id, err))
+						return
+					}
+					if wait && action == "start" {
+						if err := waitState(cmd.Context(), c, id, compute.StateRunning, time.Minute); err != nil {
+							errs = append(errs, err)
+							return
+						}
+						in.State = compute.StateRunning
+					}
+					fmt.Fprintf(e.stdout, "%s\t%s\n", in.ID, in.State)
+				}()
+			}
+			wg.Wait()
+			if len(errs) > 0 {
+				return joinErrs(errs)
+			}
+			return nil
+		},
+	}
+	if name == "start" {
+		cmd.Flags().BoolVar(&wait, "wait", true, "wait until the instances are running")
+	}
+	return cmd
+}
+
+func joinErrs(errs []error) error {
+	var s []string
+	for _, e := range errs {
+		s = append(s, e.Error())
+	}
+	return fmt.Errorf("%s", strings.Join(s, "\n"))
+}
+
+func waitState(ctx context.Context, c *api.Client, id string, want compute.InstanceState, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		v, err := c.Describe(ctx, id)
+		if err != nil {
+			return err
+		}
+		if v.State == want {
+			return nil
+		}
+		if v.Detail == "errored" || v.Detail == "exited" {
+			return fmt.Errorf("instance %s %s: %s (see madang describe %s)", id, v.Detail, v.StateReason, id)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("instance %s still %s after %s", id, v.State, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func tagCmd(e *env) *cobra.Command {
+	var remove []string
+	cmd := &cobra.Command{
+		Use:   "tag ID [KEY=VALUE...] [--remove KEY]",
+		Short: "Add, change or remove instance tags",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := parseTags(args[1:])
+			if err != nil {
+				return err
+			}
+			in, err := e.client().Tags(cmd.Context(), args[0], api.TagRequest{Set: set, Remove: remove})
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return e.printJSON(in.Tags)
+			}
+			for _, k := range slices.Sorted(maps.Keys(in.Tags)) {
+				fmt.Fprintf(e.stdout, "%s=%s\n", k, in.Tags[k])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&remove, "remove", nil, "tag key to remove (repeatable)")
+	return cmd
+}
+
+func logsCmd(e *env) *cobra.Command {
+	var follow bool
+	var lines int
+	var since time.Duration
+	cmd := &cobra.Command{
+		Use:   "logs ID|NAME",
+		Short: "Show an instance's (or a group's, merged) stdout/stderr with timestamps",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if lines < 0 {
+				return fmt.Errorf("--lines %d must be 0 or more", lines)
+			}
+			c := e.client()
+			ids, err := resolve(cmd.Context(), c, args)
+			if err != nil {
+				return err
+			}
+			var from time.Time
+			if since > 0 {
+				from = time.Now().Add(-since)
+			}
+			var mu sync.Mutex
+			var all []api.LogLine
+			print := func(l api.LogLine) {
+				if e.json() {
+					_ = e.printJSON(l)
+					return
+				}
+				prefix := ""
+				if len(ids) > 1 {
+					prefix = "[" + l.Instance + "] "
+				}
+				stream := ""
+				if l.Stream == "err" {
+					stream = "ERR "
+				} else if l.Stream == "sys" {
+					stream = "madang: "
+				}
+				fmt.Fprintf(e.stdout, "%s%s %s%s\n", prefix, l.Time.Local().Format("2006-01-02 15:04:05.000"), stream, l.Text)
+			}
+			// Existing lines of every instance, merged by time.
+			for _, id := range ids {
+				if err := c.Logs(cmd.Context(), id, lines, from, false, func(l api.LogLine) { all = append(all, l) }); err != nil {
+					return err
+				}
+			}
+			slices.SortStableFunc(all, func(a, b api.LogLine) int { return a.Time.Compare(b.Time) })
+			if lines > 0 && len(all) > lines {
+				all = all[len(all)-lines:]
+			}
+			for _, l := range all {
+				print(l)
+			}
+			if !follow {
+				return nil
+			}
+			var wg sync.WaitGroup
+			for _, id := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = c.Logs(cmd.Context(), id, 0, time.Now(), true, func(l api.LogLine) {
+						mu.Lock()
+						defer mu.Unlock()
+						print(l)
+					})
+				}()
+			}
+			wg.Wait()
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new lines")
+	cmd.Flags().IntVarP(&lines, "lines", "n", 50, "how many lines of history (0 = all)")
+	cmd.Flags().DurationVar(&since, "since", 0, "only lines newer than this (e.g. 10m)")
+	return cmd
+}
+
+func eventsCmd(e *env) *cobra.Command {
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Show what the daemon did and why (instances, targets, stacks)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.client().Events(cmd.Context(), 0, follow, func(ev event.Event) {
+				if e.json() {
+					_ = e.printJSON(ev)
+					return
+				}
+				fmt.Fprintln(e.stdout, ev.String())
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming")
+	return cmd
+}
+
+func imagesCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "images",
+		Short: "List images",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ims, err := e.client().Images(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return e.printJSON(ims)
+			}
+			tw := e.table()
+			fmt.Fprintln(tw, "NAME\tID\tVERSION\tPORT\tCOMMAND\tSOURCE\tSTACK")
+			for _, im := range ims {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", im.Spec.Name, im.ID, im.Current().Number, im.Spec.Port, im.Spec.Command, im.Spec.Source, dash(im.Owner))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func templatesCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "templates",
+		Aliases: []string{"launch-templates"},
+		Short:   "List launch templates",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lts, err := e.client().LaunchTemplates(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return e.printJSON(lts)
+			}
+			tw := e.table()
+			fmt.Fprintln(tw, "NAME\tID\tDEFAULT\tLATEST\tIMAGE\tTYPE\tSTACK")
+			for _, lt := range lts {
+				d := lt.Versions[len(lt.Versions)-1].Data
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", lt.Name, lt.ID, lt.DefaultVersion, lt.Latest(), d.Image, d.InstanceType, dash(lt.Owner))
+			}
+			return tw.Flush()
+		},
+	}
+}

@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/daemon"
+	"github.com/madang-dev/madang/internal/event"
+)
+
+func serverCmd(e *env) *cobra.Command {
+	var listen, token string
+	var debug bool
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the madang daemon in the foreground",
+		Long: "Run the daemon. It serves the API on a unix socket in the data directory (mode 0600);\n" +
+			"--listen adds TCP, which requires a token (generated into HOME/token unless --token is given).\n" +
+			"On SIGINT/SIGTERM the daemon exits and leaves instances running; the next daemon re-adopts\n" +
+			"them. After a machine reboot it starts again what was running.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			level := slog.LevelInfo
+			if debug {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+			return daemon.Run(ctx, daemon.Config{
+				Home: e.home, Listen: listen, Token: token, Executable: exe, Logger: log,
+				Ready: func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
+			})
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "also serve the API on TCP host:port (requires a token)")
+	cmd.Flags().StringVar(&token, "token", "", "token for TCP clients (default: generated into HOME/token)")
+	cmd.Flags().BoolVar(&debug, "debug", false, "debug logging")
+	return cmd
+}
+
+func upCmd(e *env) *cobra.Command {
+	var file string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "up [-f madang.yaml]",
+		Short: "Start everything in a stack file and watch it (the main command)",
+		Long: "up starts a daemon in the foreground if none is running, applies the stack file, shows\n" +
+			"progress until every instance is running and every target healthy, prints where to reach\n" +
+			"it, then streams events. Ctrl-C stops the instances in order (when up started the daemon)\n" +
+			"and keeps the state for the next up.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runUp(cmd.Context(), e, file, timeout)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "madang.yaml", "stack file")
+	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets before streaming events anyway")
+	return cmd
+}
+
+func runUp(parent context.Context, e *env, file string, wait time.Duration) error {
+	req, err := readStack(file, false)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := e.client()
+	var daemonDone chan error
+	var cancelDaemon context.CancelFunc
+	if _, err := c.Info(ctx); err != nil {
+		if !errors.Is(err, api.ErrNoDaemon) {
+			return err
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(e.home, 0o700); err != nil {
+			return err
+		}
+		logf, err := os.OpenFile(filepath.Join(e.home, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		var dctx context.Context
+		dctx, cancelDaemon = context.WithCancel(context.Background())
+		defer cancelDaemon()
+		ready := make(chan struct{})
+		daemonDone = make(chan error, 1)
+		go func() {
+			daemonDone <- daemon.Run(dctx, daemon.Config{
+				Home: e.home, Executable: exe, StopInstancesOnExit: true,
+				Logger: slog.New(slog.NewTextHandler(logf, nil)),
+				Ready:  func(string) { close(ready) },
+			})
+		}()
+		select {
+		case <-ready:
+			fmt.Fprintf(e.stdout, "● started madang daemon (data in %s, log in %s)\n", e.home, logf.Name())
+		case err := <-daemonDone:
+			return fmt.Errorf("start daemon: %w", err)
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "● using the running madang daemon (%s)\n", e.home)
+	}
+
+	evs, _ := eventsSince(ctx, c, 0)
+	after := lastSeq(evs)
+	fmt.Fprintf(e.stdout, "● applying %s\n", file)
+	res, err := c.Apply(ctx, req)
+	if err != nil {
+		if daemonDone != nil {
+			cancelDaemon()
+			<-daemonDone
+		}
+		return err
+	}
+	printChanges(e, res)
+	if err := waitStack(ctx, e, c, res.Stack, wait); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(e.stdout, "! %v\n", err)
+	}
+	if ctx.Err() == nil {
+		printEndpoints(ctx, e, c, res.Stack)
+		fmt.Fprintf(e.stdout, "● streaming events (Ctrl-C to stop)\n")
+		_ = c.Events(ctx, after, true, func(ev event.Event) { fmt.Fprintln(e.stdout, "  "+ev.String()) })
+	}
+	if daemonDone != nil {
+		fmt.Fprintf(e.stdout, "\n● stopping: load balancers, then instances (state kept in %s; `madang up` resumes)\n", e.home)
+		cancelDaemon()
+		if err := <-daemonDone; err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "● stopped\n")
+	}
+	return nil
+}
+
+func eventsSince(ctx context.Context, c *api.Client, after uint64) ([]event.Event, error) {
+	var out []event.Event
+	err := c.Events(ctx, after, false, func(ev event.Event) { out = append(out, ev) })
+	return out, err
+}
+
+func lastSeq(evs []event.Event) uint64 {
+	if len(evs) == 0 {
+		return 0
+	}
+	return evs[len(evs)-1].Seq
+}
+
+// waitStack shows progress until the stack's instances run and its targets
+// are healthy, or wait passes.
+func waitStack(ctx context.Context, e *env, c *api.Client, stackName string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	lastLine := ""
+	for {
+		ins, err := c.Instances(ctx)
+		if err != nil {
+			return err
+		}
+		var total, running int
+		var problems []string
+		for _, v := range ins {
+			if v.Owner != stackName || v.Desired != compute.StateRunning {
+				continue
+			}
+			total++
+			if v.State == compute.StateRunning {
+				running++
+			}
+			if v.Detail == "errored" || v.Detail == "exited" {
+				problems = append(problems, fmt.Sprintf("%s %s: %s", v.ID, v.Detail, v.StateReason))
+			}
+		}
+		tgs, err := c.TargetGroups(ctx)
+		if err != nil {
+			return err
+		}
+		var targets, healthy int
+		for _, tg := range tgs {
+			if tg.Owner != stackName {
+				continue
+			}
+			ths, err := c.TargetHealth(ctx, tg.Spec.Name)
+			if err != nil {
+				return err
+			}
+			for _, th := range ths {
+				if th.State == "draining" {
+					continue
+				}
+				targets++
+				if th.State == "healthy" || th.State == "unavailable" {
+					healthy++
+				} else if th.State == "unhealthy" {
+					problems = append(problems, fmt.Sprintf("target %s in %s unhealthy (%s): %s", th.ID, tg.Spec.Name, th.Reason, th.Description))
+				}
+			}
+		}
+		line := fmt.Sprintf("  instances running %d/%d", running, total)
+		if targets > 0 {
+			line += fmt.Sprintf(", targets healthy %d/%d", healthy, targets)
+		}
+		if line != lastLine {
+			fmt.Fprintln(e.stdout, line)
+			lastLine = line
+		}
+		if len(problems) > 0 && (running+len(problems) >= total) {
+			sort.Strings(problems)
+			return fmt.Errorf("not everything came up:\n    %s\n  see `madang describe ID` and `madang logs ID`", strings.Join(problems, "\n    "))
+		}
+		if running == total && healthy == targets {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still waiting after %s; see `madang ps` and `madang tg health NAME`", wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string) {
+	lbs, _ := c.LoadBalancers(ctx)
+	for _, lb := range lbs {
+		if lb.Owner != stackName {
+			continue
+		}
+		addr := lb.Spec.Address
+		if addr == "" {
+			addr = "127.0.0.1"
+		}
+		for _, l := range lb.Spec.Listeners {
+			fmt.Fprintf(e.stdout, "● load balancer %s: http://%s:%d  (%s)\n", lb.Spec.Name, addr, l.Port, lb.DNSName)
+		}
+	}
+	ins, _ := c.Instances(ctx)
+	for _, v := range ins {
+		if v.Owner == stackName && v.Desired == compute.StateRunning {
+			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s  %s\n", v.ID, v.Group, v.Addr(), v.State)
+		}
+	}
+}
+
+func startupCmd(e *env) *cobra.Command {
+	var install bool
+	cmd := &cobra.Command{
+		Use:   "startup",
+		Short: "Print (or --install) a systemd unit that starts the daemon at boot (pm2 startup)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			exe, _ = filepath.EvalSymlinks(exe)
+			unit := systemdUnit(exe, e.home)
+			if !install {
+				fmt.Fprint(e.stdout, unit)
+				fmt.Fprintf(e.stderr, "\n# install with: madang startup --install   (writes /etc/systemd/system/madang.service)\n")
+				return nil
+			}
+			path := "/etc/systemd/system/madang.service"
+			if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+				return fmt.Errorf("write %s: %w (run as root)", path, err)
+			}
+			fmt.Fprintf(e.stdout, "wrote %s\n", path)
+			if _, err := exec.LookPath("systemctl"); err != nil {
+				fmt.Fprintf(e.stdout, "systemctl not found: enable the unit with your init system\n")
+				return nil
+			}
+			for _, args := range [][]string{{"daemon-reload"}, {"enable", "--now", "madang.service"}} {
+				out, err := exec.Command("systemctl", args...).CombinedOutput()
+				if err != nil {
+					return fmt.Errorf("systemctl %s: %v: %s", strings.Join(args, " "), err, out)
+				}
+			}
+			fmt.Fprintf(e.stdout, "enabled and started madang.service\n")
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&install, "install", false, "write the unit to /etc/systemd/system and enable it")
+	return cmd
+}
+
+// systemdUnit is the daemon's unit. KillMode=process: on stop or restart
+// systemd signals only the daemon, so instances keep running and the next
+// daemon re-adopts them (the shims are in their own sessions anyway).
+func systemdUnit(exe, home string) string {
+	return fmt.Sprintf(`[Unit]
+Description=madang daemon (instances, load balancers)
+After=network.target
+
+[Service]
+Type=simple
+Environment=MADANG_HOME=%s
+ExecStart=%s server
+KillMode=process
+Restart=on-failure
+RestartSec=1
+
+[Install]
+WantedBy=multi-user.target
+`, home, exe)
+}

@@ -1,0 +1,143 @@
+package compute
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Store key prefixes of compute resources.
+const (
+	ImagePrefix          = "/compute/images/"
+	LaunchTemplatePrefix = "/compute/launch-templates/"
+	InstancePrefix       = "/compute/instances/"
+)
+
+// Image is a stored image: its spec and its built versions. Versions are
+// immutable snapshots of the source directory (the AMIs of madang).
+type Image struct {
+	Spec ImageSpec `json:"spec"`
+	// ID is an AMI-style id, ami-…
+	ID string `json:"id"`
+	// Versions are oldest first; the last one is current.
+	Versions []ImageVersion `json:"versions"`
+	// Owner is the stack that manages the image ("" when made by hand).
+	Owner     string    `json:"owner,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ImageVersion is one built snapshot of an image.
+type ImageVersion struct {
+	Number int `json:"number"`
+	// Dir is the snapshot directory.
+	Dir string `json:"dir"`
+	// SourceHash fingerprints the source directory (paths, sizes, mtimes)
+	// and the build command; a change makes a new version.
+	SourceHash string    `json:"sourceHash"`
+	BuiltAt    time.Time `json:"builtAt"`
+	// BuildLog is the path of the build output.
+	BuildLog string `json:"buildLog,omitempty"`
+}
+
+// Current returns the newest version.
+func (im *Image) Current() ImageVersion {
+	if len(im.Versions) == 0 {
+		return ImageVersion{}
+	}
+	return im.Versions[len(im.Versions)-1]
+}
+
+// LaunchTemplate is a stored launch template with all its versions.
+type LaunchTemplate struct {
+	Name        string `json:"name"`
+	ID          string `json:"id"` // lt-…
+	Description string `json:"description,omitempty"`
+	// DefaultVersion is the version "$Default" resolves to.
+	DefaultVersion int `json:"defaultVersion"`
+	// Versions are numbered from 1; the last one is "$Latest".
+	Versions  []LaunchTemplateVersion `json:"versions"`
+	Owner     string                  `json:"owner,omitempty"`
+	CreatedAt time.Time               `json:"createdAt"`
+}
+
+// LaunchTemplateVersion is one immutable version of a launch template.
+type LaunchTemplateVersion struct {
+	Number    int                `json:"number"`
+	Data      LaunchTemplateData `json:"data"`
+	CreatedAt time.Time          `json:"createdAt"`
+}
+
+// Latest returns the newest version number.
+func (lt *LaunchTemplate) Latest() int { return len(lt.Versions) }
+
+// Version resolves a version spec ("", "$Default", "$Latest" or a number
+// as a string) to a version.
+func (lt *LaunchTemplate) Version(spec string) (LaunchTemplateVersion, bool) {
+	n := lt.DefaultVersion
+	switch spec {
+	case "", "$Default":
+	case "$Latest":
+		n = lt.Latest()
+	default:
+		n = 0
+		for _, c := range spec {
+			if c < '0' || c > '9' {
+				return LaunchTemplateVersion{}, false
+			}
+			n = n*10 + int(c-'0')
+		}
+	}
+	if n < 1 || n > len(lt.Versions) {
+		return LaunchTemplateVersion{}, false
+	}
+	return lt.Versions[n-1], true
+}
+
+// Instance is a stored instance: what was asked for and what was last
+// seen. The supervisor holds the live process facts.
+type Instance struct {
+	ID string `json:"id"`
+	// Group is the instance group (stack) or the --name given to run; it
+	// is also the Name tag.
+	Group string `json:"group,omitempty"`
+	// LaunchTemplate and LaunchTemplateVersion are as requested
+	// (version "$Default", "$Latest" or a number).
+	LaunchTemplate        string `json:"launchTemplate"`
+	LaunchTemplateVersion string `json:"launchTemplateVersion,omitempty"`
+	// Resolved is the launch template version the current run uses.
+	Resolved     int    `json:"resolvedVersion"`
+	Image        string `json:"image"`
+	ImageVersion int    `json:"imageVersion"`
+	InstanceType string `json:"instanceType"`
+	// PrivateIP and Port are where the instance's app listens.
+	PrivateIP string            `json:"privateIp"`
+	Port      int               `json:"port"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	// Desired is what the instance should be: running, stopped or
+	// terminated.
+	Desired InstanceState `json:"desired"`
+	// State is the last EC2 state seen; Detail the supervisor phase.
+	State       InstanceState `json:"state"`
+	Detail      string        `json:"detail,omitempty"`
+	StateReason string        `json:"stateReason,omitempty"`
+	// Dir is the instance's own directory (working copy, state, logs).
+	Dir          string    `json:"dir"`
+	Owner        string    `json:"owner,omitempty"`
+	LaunchTime   time.Time `json:"launchTime"`
+	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+}
+
+// Addr returns the instance's ip:port.
+func (in *Instance) Addr() string {
+	if in.PrivateIP == "" {
+		return ""
+	}
+	return joinHostPort(in.PrivateIP, in.Port)
+}
+
+// newID returns an AWS-style id such as i-0123456789abcdef0.
+func newID(prefix string) string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-0" + hex.EncodeToString(b[:])[:16]
+}

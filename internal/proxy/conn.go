@@ -1,0 +1,426 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/madang-dev/madang/internal/balance"
+)
+
+// Connection states, for graceful close.
+const (
+	stateActive int32 = iota
+	stateIdle
+)
+
+// conn is one client connection speaking HTTP/1.1, served by one
+// goroutine (plus one more while a WebSocket is tunnelled).
+type conn struct {
+	p        *Proxy
+	l        *listener
+	nc       net.Conn
+	remote   netip.AddrPort
+	clientIP string // "ip"
+	client   string // "ip:port"
+	created  time.Time
+	state    atomic.Int32
+
+	rbuf     []byte
+	r, w     int
+	scanned  int // bytes of rbuf[r:w] known not to hold a head end
+	wbuf     []byte
+	head     []byte
+	rdl, wdl time.Time
+
+	req  request
+	resp response
+	nreq int
+
+	// Per-request state.
+	lc      *listenerConfig
+	closing bool // close after this response
+	now     time.Time
+	entry   logEntry
+	cand    []*balance.Target
+	tried   [3]*member
+	ntried  int
+	stickLB *member // target to put in AWSALB
+	stickTG string  // AWSALBTG value
+	tgExp   *expiryCache
+	appCk   string // app cookie name to watch in responses
+	group   *groupRuntime
+	chunk   chunkScanner
+	logBuf  []byte
+}
+
+func newConn(l *listener, nc net.Conn) *conn {
+	c := &conn{p: l.p, l: l, nc: nc, created: time.Now()}
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.remote = ta.AddrPort()
+		c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
+	}
+	c.clientIP = c.remote.Addr().String()
+	c.client = c.remote.String()
+	c.req.sourceIP = c.remote.Addr()
+	c.req.contentLength = -1
+	c.state.Store(stateIdle)
+	l.p.activeConns.Add(1)
+	return c
+}
+
+// wakeIfIdle makes an idle connection's pending read return so that it
+// notices its listener is closing. Called from another goroutine.
+func (c *conn) wakeIfIdle() {
+	if c.state.Load() == stateIdle {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+func (c *conn) forceClose() { c.nc.Close() }
+
+func (c *conn) serve() {
+	defer func() {
+		c.nc.Close()
+		c.p.activeConns.Add(-1)
+		c.l.remove(c)
+	}()
+	if lc := c.l.cfg.Load(); lc != nil {
+		lc.lb.stats.newConns.Add(1)
+	}
+	c.rbuf = make([]byte, 8<<10)
+	for {
+		lc := c.l.cfg.Load()
+		if !c.readRequest(lc) {
+			return
+		}
+		if !c.handle() {
+			return
+		}
+	}
+}
+
+// readRequest reads and parses the next request head. It returns false
+// when the connection should close.
+func (c *conn) readRequest(lc *listenerConfig) bool {
+	idle := lc.lb.cfg.IdleTimeout
+	slack := lc.lb.idleSlack
+	if c.r == c.w {
+		c.r, c.w, c.scanned = 0, 0, 0
+		c.state.Store(stateIdle)
+	}
+	for {
+		if c.w > c.r {
+			buf := c.rbuf[c.r:c.w]
+			from := c.scanned - 3
+			if from < 0 {
+				from = 0
+			}
+			if i := headEnd(buf[from:]); i >= 0 {
+				n := from + i + 4
+				c.state.Store(stateActive)
+				c.head = append(c.head[:0], buf[:n]...)
+				c.r += n
+				c.scanned = 0
+				c.now = time.Now()
+				c.lc = c.l.cfg.Load()
+				c.req.reset()
+				parseRequest(&c.req, c.head)
+				c.nreq++
+				return true
+			}
+			c.scanned = len(buf)
+			if len(buf) > maxRequestHead+maxRequestLine {
+				c.lc = lc
+				c.req.reset()
+				c.now = time.Now()
+				if bytes.IndexByte(buf, '\n') < 0 {
+					c.errorResponse(414, "RequestLineTooLong", true)
+				} else {
+					c.errorResponse(400, "HeaderTooLarge", true)
+				}
+				return false
+			}
+		}
+		if c.l.draining.Load() && c.r == c.w {
+			return false
+		}
+		// Make room.
+		if c.w == len(c.rbuf) {
+			if c.r > 0 {
+				c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+				c.scanned -= 0
+				c.r = 0
+			} else {
+				nb := make([]byte, 2*len(c.rbuf))
+				copy(nb, c.rbuf[:c.w])
+				c.rbuf = nb
+			}
+		}
+		c.setReadDeadline(time.Now(), idle, slack)
+		n, err := c.nc.Read(c.rbuf[c.w:])
+		c.w += n
+		if n > 0 {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.rdl = time.Time{}
+			partial := c.w > c.r
+			if c.l.draining.Load() && !partial {
+				return false
+			}
+			if c.l.draining.Load() {
+				continue // finish reading the request that is arriving
+			}
+			if partial || c.nreq == 0 {
+				c.lc = lc
+				c.req.reset()
+				c.now = time.Now()
+				c.errorResponse(408, "ClientIdleTimeout", true)
+			}
+			return false
+		}
+		return false
+	}
+}
+
+func (c *conn) setReadDeadline(now time.Time, d, slack time.Duration) {
+	want := now.Add(d)
+	if diff := want.Sub(c.rdl); diff > slack || diff < -slack {
+		c.rdl = want
+		c.nc.SetReadDeadline(want)
+	}
+}
+
+func (c *conn) setWriteDeadline(now time.Time, d, slack time.Duration) {
+	want := now.Add(d)
+	if diff := want.Sub(c.wdl); diff > slack || diff < -slack {
+		c.wdl = want
+		c.nc.SetWriteDeadline(want)
+	}
+}
+
+// handle serves one parsed request and reports whether to keep the
+// connection open.
+func (c *conn) handle() bool {
+	lc := c.lc
+	r := &c.req
+	lb := lc.lb
+	c.closing = r.closeConn && !(r.minor == 0 && r.keepAlive)
+	if c.l.draining.Load() || c.now.Sub(c.created) > lb.cfg.ClientKeepAlive {
+		c.closing = true
+	}
+	c.entry.reset(c.p.now())
+	c.entry.received = int64(len(c.head))
+	c.ntried = 0
+	c.stickLB, c.stickTG, c.appCk, c.group = nil, "", "", nil
+
+	if r.status != 0 {
+		lb.stats.desyncNonCompliant.Add(1)
+		c.entry.class, c.entry.classReason = classSevere, r.reason
+		if r.status == 501 {
+			c.entry.class = classAcceptable
+		}
+		c.errorResponse(r.status, r.reason, true)
+		return false
+	}
+	switch string(r.method) {
+	case "TRACE":
+		c.discardBody()
+		return c.errorResponse(405, "TraceNotAllowed", c.closing)
+	case "CONNECT":
+		return c.errorResponse(400, "ConnectNotAllowed", true)
+	}
+	if r.xffEntries > maxXFFEntries {
+		c.discardBody()
+		return c.errorResponse(463, "XForwardedForTooManyEntries", c.closing)
+	}
+	if r.invalidNames > 0 {
+		if lb.dropNames {
+			lb.stats.droppedInvalidHeader.Add(1)
+		} else {
+			for i := range r.headers {
+				r.headers[i].drop = false
+			}
+			lb.stats.forwardedInvalidHeader.Add(1)
+			r.classify(classAcceptable, "NonCompliantHeader")
+		}
+	}
+	if r.class != classCompliant {
+		lb.stats.desyncNonCompliant.Add(1)
+		c.entry.class, c.entry.classReason = r.class, r.classReason
+		switch {
+		case lb.desync == 2:
+			return c.errorResponse(400, r.classReason, true)
+		case lb.desync == 1 && r.class == classAmbiguous:
+			c.closing = true
+		}
+	}
+
+	rule := lc.table.Match(r)
+	lb.stats.ruleEvaluations.Add(1)
+	cr := lc.rules[rule]
+	c.entry.rule = cr.priority
+	c.entry.actions = cr.executed
+	switch cr.kind {
+	case actForward:
+		return c.forward(cr.forward)
+	case actRedirect:
+		lb.stats.requests.Add(1)
+		lb.stats.redirects.Add(1)
+		c.discardBody()
+		return c.redirect(cr.redirect)
+	case actFixed:
+		lb.stats.requests.Add(1)
+		lb.stats.fixed.Add(1)
+		c.discardBody()
+		return c.fixedResponse(cr.fixed)
+	default:
+		lb.stats.requests.Add(1)
+		c.discardBody()
+		return c.serveStatic(cr.static)
+	}
+}
+
+// discardBody skips a request body that is not forwarded; if it is not
+// already buffered the connection is closed after the response.
+func (c *conn) discardBody() {
+	r := &c.req
+	if !r.hasBody {
+		return
+	}
+	if !r.chunked && r.contentLength <= int64(c.w-c.r) {
+		c.r += int(r.contentLength)
+		c.entry.received += r.contentLength
+		return
+	}
+	if r.chunked {
+		c.chunk.reset()
+		n, err := c.chunk.scan(c.rbuf[c.r:c.w])
+		if err == nil && c.chunk.done() {
+			c.r += n
+			c.entry.received += int64(n)
+			return
+		}
+	}
+	c.closing = true
+}
+
+// flush writes the buffered response to the client.
+func (c *conn) flush() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	lb := c.lc.lb
+	c.setWriteDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+	n, err := c.nc.Write(c.wbuf)
+	c.entry.sent += int64(n)
+	c.wbuf = c.wbuf[:0]
+	return err
+}
+
+// writeDirect writes b to the client bypassing the buffer.
+func (c *conn) writeDirect(b []byte) error {
+	lb := c.lc.lb
+	c.setWriteDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+	n, err := c.nc.Write(b)
+	c.entry.sent += int64(n)
+	return err
+}
+
+// finish completes a response: flushes, writes the access log line and
+// updates the ELB/target status counters.
+func (c *conn) finish(err error) bool {
+	if err == nil {
+		err = c.flush()
+	} else {
+		c.wbuf = c.wbuf[:0]
+	}
+	if err != nil {
+		c.closing = true
+		if c.entry.elbStatus == 0 || c.entry.elbStatus < 400 {
+			// The client went away before the response was sent.
+			c.entry.elbStatus = 460
+		}
+	}
+	c.logRequest()
+	return !c.closing
+}
+
+// logRequest records metrics and the access log line.
+func (c *conn) logRequest() {
+	lb := c.lc.lb
+	e := &c.entry
+	lb.stats.countELB(e)
+	lb.stats.processedBytes.Add(e.received + e.sent)
+	if lb.alog != nil {
+		e.end = c.p.now()
+		lb.alog.write(c, e)
+	}
+}
+
+// errorResponse answers with a load-balancer generated error page.
+func (c *conn) errorResponse(status int, reason string, closeConn bool) bool {
+	if closeConn {
+		c.closing = true
+	}
+	c.entry.elbStatus = status
+	c.entry.elbGenerated = true
+	c.entry.errorReason = reason
+	if status == 460 {
+		c.logRequest()
+		return false
+	}
+	c.wbuf = appendErrorPage(c.wbuf, status, c.closing, c.req.method)
+	return c.finish(nil)
+}
+
+var statusText = map[int]string{
+	200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
+	301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+	400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+	405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large",
+	414: "URI Too Long", 460: "Client Closed", 463: "X-Forwarded-For Too Long",
+	500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+	503: "Service Temporarily Unavailable", 504: "Gateway Time-out", 505: "HTTP Version Not Supported",
+}
+
+func reasonPhrase(status int) string {
+	if s, ok := statusText[status]; ok {
+		return s
+	}
+	return "Status " + strconv.Itoa(status)
+}
+
+// appendErrorPage renders an error page like AWS's.
+func appendErrorPage(b []byte, status int, closeConn bool, method []byte) []byte {
+	text := reasonPhrase(status)
+	code := strconv.Itoa(status)
+	body := "<html>\r\n<head><title>" + code + " " + text + "</title></head>\r\n<body>\r\n<center><h1>" + code + " " + text + "</h1></center>\r\n</body>\r\n</html>\r\n"
+	b = append(b, "HTTP/1.1 "...)
+	b = append(b, code...)
+	b = append(b, ' ')
+	b = append(b, text...)
+	b = append(b, "\r\nServer: madang\r\nContent-Type: text/html\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	if closeConn {
+		b = append(b, "\r\nConnection: close"...)
+	}
+	b = append(b, "\r\n\r\n"...)
+	if string(method) != "HEAD" {
+		b = append(b, body...)
+	}
+	return b
+}
+
+// isTimeout reports whether err is a deadline expiry.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

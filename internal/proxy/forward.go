@@ -1,0 +1,857 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// Request bodies up to this size are buffered before dispatch, so the
+// request can be retried on another target.
+const maxBufferedBody = 64 << 10
+
+// attemptResult is how one attempt to a target ended.
+type attemptResult uint8
+
+const (
+	attemptDone       attemptResult = iota // response relayed (or client gone)
+	attemptRetry                           // failed before the target saw the request: try another target
+	attemptRetryReset                      // reset before any response byte: retry if idempotent and within budget
+	attemptFail                            // failed; c.entry holds the error status
+)
+
+// forward runs a forward action.
+func (c *conn) forward(fa *forwardAction) bool {
+	lb := c.lc.lb
+	r := &c.req
+	wg := c.pickGroup(fa)
+	if wg == nil {
+		return c.errorResponse(503, "NoTargetGroupWeight", c.closing)
+	}
+	g := wg.g
+	c.group = g
+	c.entry.group = g
+	set := g.eligible.Load()
+	if !g.hasTargets || set == nil || len(set.bts) == 0 {
+		c.discardBody()
+		return c.errorResponse(503, "NoRegisteredTargets", c.closing)
+	}
+	lb.stats.requests.Add(1)
+	wg.stats.requests.Add(1)
+
+	// Buffer small bodies so they can be replayed.
+	var body []byte
+	buffered := true
+	if r.hasBody {
+		if r.expectContinue && r.minor == 1 && c.w == c.r {
+			c.wbuf = append(c.wbuf, "HTTP/1.1 100 Continue\r\n\r\n"...)
+			if err := c.flush(); err != nil {
+				return c.finish(err)
+			}
+		}
+		var ok bool
+		body, buffered, ok = c.bufferBody()
+		if ok && buffered {
+			c.r += len(body)
+			c.entry.received += int64(len(body))
+		}
+		if !ok {
+			if c.entry.elbStatus != 0 {
+				return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)
+			}
+			c.closing = true
+			c.entry.elbStatus = 460
+			c.entry.errorReason = "ClientClosed"
+			return c.finish(errClientGone)
+		}
+	}
+
+	// Stickiness.
+	var sticky *member
+	stickyOn := g.sticky.Enabled
+	if stickyOn {
+		var v []byte
+		if g.sticky.Type == "app_cookie" {
+			v = r.cookieValue("AWSALBAPP")
+			c.appCk = g.sticky.CookieName
+		} else {
+			v = r.cookieValue("AWSALB")
+			if v == nil {
+				v = r.cookieValue("AWSALBCORS")
+			}
+		}
+		if v != nil {
+			if m := g.byCookie[string(v)]; m != nil && m.eligible.Load() {
+				sticky = m
+			}
+		}
+		if sticky == nil {
+			lb.stats.nonSticky.Add(1)
+		}
+	}
+	key := c.hashKey(g)
+
+	g.shared.active.Add(1)
+	defer g.shared.active.Add(-1)
+	idempotent := isIdempotent(r.method)
+	for attempt := 0; attempt < 3; attempt++ {
+		var m *member
+		if attempt == 0 && sticky != nil {
+			m = sticky
+		} else {
+			m = c.choose(g, key)
+		}
+		if m == nil {
+			break
+		}
+		c.tried[c.ntried] = m
+		c.ntried++
+		if stickyOn && g.sticky.Type == "lb_cookie" {
+			c.stickLB = m
+		}
+		res := c.attempt(g, wg, m, body, buffered)
+		switch res {
+		case attemptDone:
+			return !c.closing
+		case attemptRetry:
+			continue
+		case attemptRetryReset:
+			if !idempotent || !buffered || !g.shared.allowRetry() {
+				return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)
+			}
+			g.shared.doneRetry()
+			continue
+		default:
+			return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)
+		}
+	}
+	if c.entry.elbStatus == 0 {
+		c.entry.elbStatus = 503
+		c.entry.errorReason = "NoEligibleTargets"
+	}
+	return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, c.closing)
+}
+
+var errClientGone = errors.New("client closed the connection")
+
+// bufferBody makes a small request body available in memory. It returns
+// the body when buffered, whether it is, and false if the client failed.
+func (c *conn) bufferBody() ([]byte, bool, bool) {
+	r := &c.req
+	lb := c.lc.lb
+	if r.chunked {
+		c.chunk.reset()
+		n, err := c.chunk.scan(c.rbuf[c.r:c.w])
+		if err != nil {
+			c.entry.elbStatus, c.entry.errorReason = 400, "InvalidChunkedEncoding"
+			c.entry.class, c.entry.classReason = classSevere, "BadTransferEncoding"
+			return nil, false, false
+		}
+		if c.chunk.done() {
+			return c.rbuf[c.r : c.r+n], true, true
+		}
+		return nil, false, true
+	}
+	n := int(r.contentLength)
+	if r.contentLength > maxBufferedBody {
+		return nil, false, true
+	}
+	for c.w-c.r < n {
+		if len(c.rbuf)-c.r < n {
+			nb := make([]byte, max(n+4096, len(c.rbuf)))
+			c.w = copy(nb, c.rbuf[c.r:c.w])
+			c.r = 0
+			c.rbuf = nb
+		} else if len(c.rbuf)-c.w < n-(c.w-c.r) {
+			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+			c.r = 0
+		}
+		c.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+		k, err := c.nc.Read(c.rbuf[c.w:])
+		c.w += k
+		if k == 0 && err != nil {
+			if isTimeout(err) {
+				c.entry.elbStatus, c.entry.errorReason = 408, "ClientBodyTimeout"
+			}
+			return nil, false, false
+		}
+	}
+	return c.rbuf[c.r : c.r+n], true, true
+}
+
+// pickGroup chooses the forward action's target group: the sticky one
+// (AWSALBTG) if valid, else by weight.
+func (c *conn) pickGroup(fa *forwardAction) *weightedGroup {
+	if len(fa.groups) == 1 {
+		if fa.groups[0].weight == 0 && fa.total == 0 {
+			return nil
+		}
+		return &fa.groups[0]
+	}
+	if fa.total == 0 {
+		return nil
+	}
+	if fa.sticky {
+		if v := c.req.cookieValue("AWSALBTG"); v != nil {
+			for i := range fa.groups {
+				if fa.groups[i].weight > 0 && fa.groups[i].cookie == string(v) {
+					c.stickTG = fa.groups[i].cookie
+					c.tgExp = &fa.expires
+					return &fa.groups[i]
+				}
+			}
+		}
+	}
+	n := int(rand.Uint64N(uint64(fa.total)))
+	for i := range fa.groups {
+		n -= fa.groups[i].weight
+		if n < 0 {
+			if fa.sticky {
+				c.stickTG = fa.groups[i].cookie
+				c.tgExp = &fa.expires
+			}
+			return &fa.groups[i]
+		}
+	}
+	return &fa.groups[len(fa.groups)-1]
+}
+
+// hashKey returns consistent hashing's key for the request.
+func (c *conn) hashKey(g *groupRuntime) string {
+	switch g.hash {
+	case hashHeader:
+		return b2s(c.req.headerValue(g.hashName))
+	case hashCookie:
+		return b2s(c.req.cookieValue(g.hashName))
+	}
+	return c.clientIP
+}
+
+// choose selects a target, avoiding the ones already tried when another
+// exists.
+func (c *conn) choose(g *groupRuntime, key string) *member {
+	set := g.eligible.Load()
+	bts := set.bts
+	if c.ntried > 0 && len(bts) > c.ntried {
+		c.cand = c.cand[:0]
+	outer:
+		for _, bt := range bts {
+			for i := 0; i < c.ntried; i++ {
+				if c.tried[i].bt == bt {
+					continue outer
+				}
+			}
+			c.cand = append(c.cand, bt)
+		}
+		bts = c.cand
+	}
+	bt := g.sel.Select(bts, key)
+	if bt == nil {
+		return nil
+	}
+	return g.byBT[bt]
+}
+
+func isIdempotent(m []byte) bool {
+	switch string(m) {
+	case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE":
+		return true
+	}
+	return false
+}
+
+// attempt sends the request to one target and relays its response.
+func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byte, buffered bool) attemptResult {
+	lb := c.lc.lb
+	lt := m.lt
+	idle := lb.cfg.IdleTimeout
+	slack := lb.idleSlack
+	now := time.Now()
+	uc := lt.pool.get(now)
+	m.bt.Begin()
+	lt.requests.Add(1)
+	c.entry.target = lt
+	c.entry.dispatched = c.p.now()
+	start := now
+	outcome := Outcome{}
+	failed := true
+	defer func() {
+		outcome.Latency = time.Since(start)
+		m.bt.End(outcome.Latency, failed)
+		if c.p.obs != nil {
+			c.p.obs.Observe(g.name, lt.id, outcome)
+		}
+	}()
+	c.entry.addTried(lt.addr)
+
+	for {
+		if uc == nil {
+			var err error
+			uc, err = lt.pool.dial(ConnectTimeout)
+			if err != nil {
+				outcome.ConnectFailed = true
+				wg.stats.connErrors.Add(1)
+				if isTimeout(err) {
+					c.entry.setError(504, "TargetConnectTimeout")
+					outcome.Timeout = true
+				} else {
+					c.entry.setError(502, "TargetConnectionError")
+				}
+				c.entry.addTriedStatus("-")
+				return attemptRetry
+			}
+		}
+		uc.wbuf = c.appendUpstreamRequest(uc.wbuf[:0], m)
+		if buffered && len(body) <= 32<<10 {
+			uc.wbuf = append(uc.wbuf, body...)
+		}
+		uc.setWriteDeadline(now, idle, slack)
+		_, err := uc.nc.Write(uc.wbuf)
+		if err == nil && buffered && len(body) > 32<<10 {
+			_, err = uc.nc.Write(body)
+		}
+		if err != nil {
+			reused := uc.reused
+			uc.close()
+			uc = nil
+			if reused {
+				continue
+			}
+			outcome.Reset = true
+			c.entry.setError(502, "TargetConnectionError")
+			c.entry.addTriedStatus("-")
+			return attemptRetry
+		}
+		if !buffered {
+			if res, ok := c.streamBody(uc); !ok {
+				uc.close()
+				outcome.Reset = res == attemptFail
+				c.entry.addTriedStatus("-")
+				return res
+			}
+		}
+		uc.setReadDeadline(now, idle, slack)
+		got, err := uc.readHead()
+		if err != nil {
+			reused := uc.reused
+			uc.close()
+			uc = nil
+			switch {
+			case isTimeout(err):
+				outcome.Timeout = true
+				c.entry.setError(504, "TargetResponseTimeout")
+				c.entry.addTriedStatus("-")
+				return attemptFail
+			case !got && reused && buffered:
+				// The target closed an idle keep-alive connection as we
+				// reused it: the request was not processed.
+				now = time.Now()
+				continue
+			case errors.Is(err, errHeadTooLarge):
+				c.entry.setError(502, "TargetResponseHeaderTooLarge")
+				c.entry.addTriedStatus("-")
+				return attemptFail
+			case !got:
+				outcome.Reset = true
+				c.entry.setError(502, "TargetClosedConnection")
+				c.entry.addTriedStatus("-")
+				return attemptRetryReset
+			default:
+				outcome.Reset = true
+				c.entry.setError(502, "TargetMalformedResponse")
+				c.entry.addTriedStatus("-")
+				return attemptFail
+			}
+		}
+		return c.relay(g, wg, m, uc, &outcome, &failed)
+	}
+}
+
+// relay parses the target's response head and sends the response to the
+// client.
+func (c *conn) relay(g *groupRuntime, wg *weightedGroup, m *member, uc *upConn, outcome *Outcome, failed *bool) attemptResult {
+	lb := c.lc.lb
+	r := &c.req
+	resp := &c.resp
+	for {
+		resp.reset()
+		if !parseResponse(resp, uc.head, c.appCk) {
+			uc.close()
+			outcome.Reset = true
+			c.entry.setError(502, "TargetMalformedResponse")
+			c.entry.addTriedStatus("-")
+			return attemptFail
+		}
+		if resp.status >= 100 && resp.status < 200 && resp.status != 101 {
+			// Interim responses (100 Continue, 103) are not relayed.
+			uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+			if _, err := uc.readHead(); err != nil {
+				uc.close()
+				outcome.Reset = true
+				c.entry.setError(502, "TargetClosedConnection")
+				c.entry.addTriedStatus("-")
+				return attemptFail
+			}
+			continue
+		}
+		break
+	}
+	c.entry.responded = c.p.now()
+	outcome.Status = resp.status
+	*failed = resp.status >= 500
+	c.entry.targetStatus = resp.status
+	c.entry.elbStatus = resp.status
+	c.entry.addTriedStatus(statusString(resp.status))
+	wg.stats.countTarget(resp.status, c.entry.responded.Sub(c.entry.dispatched))
+
+	if resp.status == 101 {
+		if !r.connUpgrade || len(r.upgrade) == 0 {
+			uc.close()
+			c.entry.setError(502, "TargetMalformedResponse")
+			return attemptFail
+		}
+		return c.tunnel(uc)
+	}
+
+	isHead := string(r.method) == "HEAD"
+	noBody := resp.bodyless(isHead)
+	closeDelimited := !noBody && !resp.chunked && resp.contentLength < 0
+	decode := !noBody && resp.chunked && r.minor == 0
+	if closeDelimited || decode {
+		c.closing = true
+	}
+	c.wbuf = c.appendResponseHead(c.wbuf, resp, isHead)
+
+	reuse := !resp.closeConn
+	var err error
+	switch {
+	case noBody:
+		err = c.flush()
+	case resp.contentLength >= 0:
+		err, reuse = c.copyLength(uc, resp.contentLength, reuse)
+	case resp.chunked:
+		err, reuse = c.copyChunked(uc, decode, reuse)
+	default:
+		err, reuse = c.copyUntilClose(uc)
+	}
+	if errors.Is(err, errTargetBody) {
+		uc.close()
+		c.closing = true
+		c.entry.errorReason = "TargetBodyError"
+		c.wbuf = c.wbuf[:0]
+		c.logRequest()
+		return attemptDone
+	}
+	if reuse && err == nil {
+		uc.lt.pool.put(uc, time.Now())
+	} else {
+		uc.close()
+	}
+	c.finish(err)
+	return attemptDone
+}
+
+// statusStrings holds "100".."599" so that logging a status allocates
+// nothing; it is never modified.
+var statusStrings = func() []string {
+	s := make([]string, 600)
+	for i := 100; i < 600; i++ {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+func statusString(code int) string {
+	if code >= 100 && code < 600 {
+		return statusStrings[code]
+	}
+	return strconv.Itoa(code)
+}
+
+var errTargetBody = errors.New("target failed while sending the body")
+
+// appendUpstreamRequest writes the request head for the target.
+func (c *conn) appendUpstreamRequest(b []byte, m *member) []byte {
+	r := &c.req
+	lc := c.lc
+	lb := lc.lb
+	b = append(b, r.method...)
+	b = append(b, ' ')
+	b = append(b, r.target...)
+	b = append(b, " HTTP/1.1\r\n"...)
+	wroteHost := false
+	var xff0 []byte
+	xffMany := false
+	for i := range r.headers {
+		h := &r.headers[i]
+		if h.drop {
+			continue
+		}
+		switch h.id {
+		case hdrConnection, hdrKeepAlive, hdrProxyConnection, hdrTE, hdrTrailer,
+			hdrTransferEncoding, hdrUpgrade, hdrContentLength, hdrHTTP2Settings,
+			hdrXForwardedProto, hdrXForwardedPort, hdrTraceID:
+			continue
+		case hdrExpect:
+			if r.expectContinue {
+				continue
+			}
+		case hdrHost:
+			if r.absHost != nil {
+				continue
+			}
+			wroteHost = true
+		case hdrXForwardedFor:
+			if lb.xffRemove {
+				continue
+			}
+			if lb.xffAppend {
+				if xff0 == nil {
+					xff0 = h.value
+				} else {
+					xffMany = true
+				}
+				continue
+			}
+		}
+		if r.nConnTokens > 0 && r.listedInConnection(h.name) {
+			continue
+		}
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	if !wroteHost {
+		b = append(b, "Host: "...)
+		if r.absHost != nil {
+			b = append(b, r.absHost...)
+		} else {
+			b = append(b, lb.cfg.Address...)
+			b = append(b, ':')
+			b = append(b, lc.portStr...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	if lb.xffAppend {
+		b = append(b, "X-Forwarded-For: "...)
+		if xffMany {
+			first := true
+			for i := range r.headers {
+				if r.headers[i].id == hdrXForwardedFor && len(r.headers[i].value) > 0 {
+					if !first {
+						b = append(b, ", "...)
+					}
+					b = append(b, r.headers[i].value...)
+					first = false
+				}
+			}
+			b = append(b, ", "...)
+		} else if len(xff0) > 0 {
+			b = append(b, xff0...)
+			b = append(b, ", "...)
+		}
+		if lb.cfg.XFFClientPort {
+			b = append(b, c.client...)
+		} else {
+			b = append(b, c.clientIP...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "X-Forwarded-Proto: http\r\nX-Forwarded-Port: "...)
+	b = append(b, lc.portStr...)
+	b = append(b, "\r\nX-Amzn-Trace-Id: "...)
+	start := len(b)
+	b = c.appendTraceID(b)
+	c.entry.traceID = append(c.entry.traceID[:0], b[start:]...)
+	b = append(b, "\r\n"...)
+	if r.chunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	} else if r.contentLength >= 0 {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, r.contentLength, 10)
+		b = append(b, "\r\n"...)
+	}
+	if r.connUpgrade && len(r.upgrade) > 0 && !lowerEq(r.upgrade, "h2c") {
+		b = append(b, "Connection: Upgrade\r\nUpgrade: "...)
+		b = append(b, r.upgrade...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendTraceID writes the X-Amzn-Trace-Id value: a new Root, or the
+// client's header with a Self field added or updated, as AWS does.
+func (c *conn) appendTraceID(b []byte) []byte {
+	tid := c.req.traceID
+	if len(tid) == 0 {
+		b = append(b, "Root="...)
+		return c.appendTraceValue(b)
+	}
+	if i := bytes.Index(tid, []byte("Self=")); i >= 0 {
+		b = append(b, tid[:i+5]...)
+		b = c.appendTraceValue(b)
+		rest := tid[i+5:]
+		if j := bytes.IndexByte(rest, ';'); j >= 0 {
+			b = append(b, rest[j:]...)
+		}
+		return b
+	}
+	b = append(b, tid...)
+	b = append(b, ";Self="...)
+	return c.appendTraceValue(b)
+}
+
+// appendTraceValue writes "1-<8 hex epoch seconds>-<24 hex random>".
+func (c *conn) appendTraceValue(b []byte) []byte {
+	b = append(b, '1', '-')
+	sec := uint32(c.p.now().Unix())
+	for i := 7; i >= 0; i-- {
+		b = append(b, hexDigits[(sec>>(uint(i)*4))&0xf])
+	}
+	b = append(b, '-')
+	x, y := rand.Uint64(), rand.Uint32()
+	for i := 15; i >= 0; i-- {
+		b = append(b, hexDigits[(x>>(uint(i)*4))&0xf])
+	}
+	for i := 7; i >= 0; i-- {
+		b = append(b, hexDigits[(y>>(uint(i)*4))&0xf])
+	}
+	return b
+}
+
+// appendResponseHead writes the response head for the client.
+func (c *conn) appendResponseHead(b []byte, resp *response, isHead bool) []byte {
+	r := &c.req
+	b = append(b, "HTTP/1.1 "...)
+	b = append(b, resp.statusLine...)
+	b = append(b, "\r\n"...)
+	upgrade := resp.status == 101
+	for i := range resp.headers {
+		h := &resp.headers[i]
+		if h.drop {
+			continue
+		}
+		switch h.id {
+		case hdrConnection, hdrUpgrade:
+			if !upgrade {
+				continue
+			}
+		case hdrKeepAlive, hdrProxyConnection, hdrTE:
+			continue
+		case hdrTransferEncoding:
+			if r.minor == 0 {
+				continue
+			}
+		}
+		b = append(b, h.name...)
+		b = append(b, ": "...)
+		b = append(b, h.value...)
+		b = append(b, "\r\n"...)
+	}
+	now := c.p.now()
+	if c.stickLB != nil {
+		exp := c.group.expires.get(now)
+		b = append(b, "Set-Cookie: AWSALB="...)
+		b = append(b, c.stickLB.lt.cookie...)
+		b = append(b, "; Expires="...)
+		b = append(b, exp...)
+		b = append(b, "; Path=/\r\nSet-Cookie: AWSALBCORS="...)
+		b = append(b, c.stickLB.lt.cookie...)
+		b = append(b, "; Expires="...)
+		b = append(b, exp...)
+		b = append(b, "; Path=/; SameSite=None; Secure\r\n"...)
+	}
+	if c.appCk != "" && resp.setsCookie && c.ntried > 0 {
+		b = append(b, "Set-Cookie: AWSALBAPP="...)
+		b = append(b, c.tried[c.ntried-1].lt.cookie...)
+		b = append(b, "; Expires="...)
+		b = append(b, c.group.expires.get(now)...)
+		b = append(b, "; Path=/\r\n"...)
+	}
+	if c.stickTG != "" {
+		b = append(b, "Set-Cookie: AWSALBTG="...)
+		b = append(b, c.stickTG...)
+		b = append(b, "; Expires="...)
+		b = append(b, c.tgExp.get(now)...)
+		b = append(b, "; Path=/\r\n"...)
+	}
+	if !upgrade {
+		if c.closing {
+			b = append(b, "Connection: close\r\n"...)
+		} else if r.minor == 0 {
+			b = append(b, "Connection: keep-alive\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
+	return b
+}
+
+// copyLength relays a body of n bytes.
+func (c *conn) copyLength(uc *upConn, n int64, reuse bool) (error, bool) {
+	lb := c.lc.lb
+	avail := int64(uc.w - uc.r)
+	if avail >= n && len(c.wbuf)+int(n) <= 64<<10 {
+		// The common case: the whole body is already here.
+		c.wbuf = append(c.wbuf, uc.rbuf[uc.r:uc.r+int(n)]...)
+		uc.r += int(n)
+		return c.flush(), reuse && uc.r == uc.w
+	}
+	if err := c.flush(); err != nil {
+		return err, false
+	}
+	for n > 0 {
+		if uc.r == uc.w {
+			uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+			if err := uc.fill(); err != nil {
+				return errTargetBody, false
+			}
+		}
+		k := int64(uc.w - uc.r)
+		if k > n {
+			k = n
+		}
+		if err := c.writeDirect(uc.rbuf[uc.r : uc.r+int(k)]); err != nil {
+			return err, false
+		}
+		uc.r += int(k)
+		n -= k
+	}
+	return nil, reuse && uc.r == uc.w
+}
+
+// copyChunked relays a chunked body, verbatim for HTTP/1.1 clients or
+// decoded for HTTP/1.0 ones.
+func (c *conn) copyChunked(uc *upConn, decode bool, reuse bool) (error, bool) {
+	lb := c.lc.lb
+	var sc chunkScanner
+	var werr error
+	emit := func(p []byte) error {
+		c.wbuf = append(c.wbuf, p...)
+		if len(c.wbuf) >= 32<<10 {
+			werr = c.flush()
+		}
+		return werr
+	}
+	for {
+		if uc.r < uc.w {
+			var n int
+			var err error
+			if decode {
+				n, err = sc.scanData(uc.rbuf[uc.r:uc.w], emit)
+			} else {
+				n, err = sc.scan(uc.rbuf[uc.r:uc.w])
+				if err == nil {
+					c.wbuf = append(c.wbuf, uc.rbuf[uc.r:uc.r+n]...)
+					if len(c.wbuf) >= 32<<10 {
+						werr = c.flush()
+					}
+				}
+			}
+			uc.r += n
+			if werr != nil {
+				return werr, false
+			}
+			if err != nil {
+				return errTargetBody, false
+			}
+			if sc.done() {
+				return c.flush(), reuse && uc.r == uc.w
+			}
+		}
+		if err := c.flush(); err != nil {
+			return err, false
+		}
+		uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+		if err := uc.fill(); err != nil {
+			return errTargetBody, false
+		}
+	}
+}
+
+// copyUntilClose relays a body delimited by the target closing.
+func (c *conn) copyUntilClose(uc *upConn) (error, bool) {
+	lb := c.lc.lb
+	if err := c.flush(); err != nil {
+		return err, false
+	}
+	for {
+		if uc.r < uc.w {
+			if err := c.writeDirect(uc.rbuf[uc.r:uc.w]); err != nil {
+				return err, false
+			}
+			uc.r = uc.w
+		}
+		uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+		if err := uc.fill(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, false
+			}
+			return errTargetBody, false
+		}
+	}
+}
+
+// streamBody sends a request body that was not buffered.
+func (c *conn) streamBody(uc *upConn) (attemptResult, bool) {
+	r := &c.req
+	lb := c.lc.lb
+	idle, slack := lb.cfg.IdleTimeout, lb.idleSlack
+	remain := r.contentLength
+	if r.chunked {
+		c.chunk.reset()
+	}
+	for {
+		if c.w > c.r {
+			var n int
+			if r.chunked {
+				k, err := c.chunk.scan(c.rbuf[c.r:c.w])
+				if err != nil {
+					c.entry.setError(400, "InvalidChunkedEncoding")
+					c.entry.class, c.entry.classReason = classSevere, "BadTransferEncoding"
+					c.closing = true
+					return attemptFail, false
+				}
+				n = k
+			} else {
+				n = c.w - c.r
+				if int64(n) > remain {
+					n = int(remain)
+				}
+				remain -= int64(n)
+			}
+			if n > 0 {
+				uc.setWriteDeadline(time.Now(), idle, slack)
+				if _, err := uc.nc.Write(c.rbuf[c.r : c.r+n]); err != nil {
+					c.entry.setError(502, "TargetConnectionError")
+					c.closing = true
+					return attemptFail, false
+				}
+				c.r += n
+				c.entry.received += int64(n)
+			}
+			if (r.chunked && c.chunk.done()) || (!r.chunked && remain == 0) {
+				return attemptDone, true
+			}
+		}
+		c.r, c.w = 0, 0
+		c.setReadDeadline(time.Now(), idle, slack)
+		k, err := c.nc.Read(c.rbuf)
+		c.w = k
+		if k == 0 && err != nil {
+			c.closing = true
+			if isTimeout(err) {
+				c.entry.setError(408, "ClientBodyTimeout")
+			} else {
+				c.entry.setError(460, "ClientClosed")
+			}
+			return attemptFail, false
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/madang-dev/madang/internal/elb"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		// Leak check: every goroutine the package's tests started must
+		// be gone.
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			leaked := leakedGoroutines()
+			if len(leaked) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", strings.Join(leaked, "\n\n"))
+				code = 1
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	os.Exit(code)
+}
+
+// leakedGoroutines lists goroutines running code from this package.
+func leakedGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "internal/proxy.") && !strings.Contains(g, "leakedGoroutines") && !strings.Contains(g, "TestMain") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// freePort returns a port that was free a moment ago on 127.0.0.1.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// backend is a real HTTP target on loopback that names itself in every
+// response and records the requests it saw.
+type backend struct {
+	name string
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []*http.Request
+	hits int
+}
+
+func newBackend(t testing.TB, name string, h http.HandlerFunc) *backend {
+	t.Helper()
+	b := &backend{name: name}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.reqs = append(b.reqs, r)
+		b.hits++
+		b.mu.Unlock()
+		w.Header().Set("X-Backend", name)
+		if h != nil {
+			h(w, r)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "hello from %s", name)
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func (b *backend) addr() string { return b.srv.Listener.Addr().String() }
+
+func (b *backend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hits
+}
+
+func (b *backend) last() *http.Request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.reqs) == 0 {
+		return nil
+	}
+	return b.reqs[len(b.reqs)-1]
+}
+
+// harness is a proxy with one load balancer and one listener.
+type harness struct {
+	t    testing.TB
+	p    *Proxy
+	cfg  Config
+	port int
+	url  string
+}
+
+func targetsOf(bs ...*backend) []Target {
+	var ts []Target
+	for _, b := range bs {
+		ts = append(ts, Target{ID: b.name, Addr: b.addr(), Weight: 1})
+	}
+	return ts
+}
+
+// forwardTo is a listener default action forwarding to group.
+func forwardTo(group string) []elb.ActionSpec {
+	return []elb.ActionSpec{{Type: "forward", TargetGroup: group}}
+}
+
+// newHarness starts a proxy with cfg; the first load balancer's first
+// listener gets a free port unless it has one.
+func newHarness(t testing.TB, cfg Config, opts Options) *harness {
+	t.Helper()
+	h := &harness{t: t}
+	if len(cfg.LoadBalancers) > 0 && len(cfg.LoadBalancers[0].Listeners) > 0 && cfg.LoadBalancers[0].Listeners[0].Port == 0 {
+		cfg.LoadBalancers[0].Listeners[0].Port = freePort(t)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	h.p = New(opts)
+	if err := h.p.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = cfg
+	h.port = cfg.LoadBalancers[0].Listeners[0].Port
+	h.url = "http://127.0.0.1:" + strconv.Itoa(h.port)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.p.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return h
+}
+
+// simpleConfig is one load balancer forwarding to one group.
+func simpleConfig(group TargetGroup) Config {
+	return Config{
+		LoadBalancers: []LoadBalancer{{
+			Name:      "lb",
+			Address:   "127.0.0.1",
+			Listeners: []Listener{{DefaultActions: forwardTo(group.Name)}},
+		}},
+		TargetGroups: []TargetGroup{group},
+	}
+}
+
+// client is an HTTP client with its own keep-alive pool, closed at the
+// end of the test.
+func newClient(t testing.TB) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func get(t testing.TB, c *http.Client, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", url, err)
+	}
+	return resp, string(body)
+}
+
+// rawRoundTrip sends raw bytes on a new connection and returns the
+// response read with net/http's parser.
+func rawRoundTrip(t testing.TB, addr, raw string) (*http.Response, string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(nc, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read response to %q: %v", raw, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+// syncBuffer is a concurrency-safe access-log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

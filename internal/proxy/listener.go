@@ -1,0 +1,133 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// listener owns one bound socket, its accept loop and its client
+// connections.
+type listener struct {
+	p        *Proxy
+	addr     string
+	ln       net.Listener
+	cfg      atomic.Pointer[listenerConfig]
+	draining atomic.Bool
+	done     chan struct{} // closed when the accept loop and all conns end
+
+	wg sync.WaitGroup // accept loop and connections
+
+	// mu guards the fields that follow.
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+}
+
+func newListener(p *Proxy, addr string, ln net.Listener) *listener {
+	return &listener{p: p, addr: addr, ln: ln, done: make(chan struct{}), conns: map[*conn]struct{}{}}
+}
+
+// start runs the accept loop; the proxy's wait group covers it.
+func (l *listener) start() {
+	l.wg.Add(1)
+	go l.acceptLoop()
+	l.p.wg.Add(1)
+	go func() {
+		defer l.p.wg.Done()
+		l.wg.Wait()
+		close(l.done)
+	}()
+}
+
+func (l *listener) acceptLoop() {
+	defer l.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if l.draining.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Temporary errors such as EMFILE: back off and retry.
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+			} else if backoff < time.Second {
+				backoff *= 2
+			}
+			l.p.log.Warn("accept failed", "listener", l.addr, "err", err)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		c := newConn(l, nc)
+		l.mu.Lock()
+		if l.draining.Load() {
+			l.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		l.conns[c] = struct{}{}
+		l.wg.Add(1)
+		l.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (l *listener) remove(c *conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	l.wg.Done()
+}
+
+// closeGracefully stops accepting and asks idle connections to close;
+// busy connections close after their current request, and WebSockets run
+// until they end. It does not wait.
+func (l *listener) closeGracefully() {
+	l.mu.Lock()
+	l.draining.Store(true)
+	l.mu.Unlock()
+	l.ln.Close()
+	l.p.wg.Add(1)
+	go func() {
+		defer l.p.wg.Done()
+		wait := time.Millisecond
+		for {
+			l.mu.Lock()
+			for c := range l.conns {
+				c.wakeIfIdle()
+			}
+			l.mu.Unlock()
+			select {
+			case <-l.done:
+				return
+			case <-time.After(wait):
+			}
+			if wait < 100*time.Millisecond {
+				wait *= 2
+			}
+		}
+	}()
+}
+
+// wait blocks until every connection has ended or ctx is done.
+func (l *listener) wait(ctx context.Context) error {
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeAll force-closes every connection.
+func (l *listener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		c.forceClose()
+	}
+}

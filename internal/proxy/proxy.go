@@ -1,0 +1,357 @@
+// Package proxy is the data plane of madang's Application Load Balancer: an
+// HTTP/1.1 reverse proxy (plus h2c with prior knowledge) that routes by
+// listener rules, balances across target groups with health, stickiness,
+// retries and draining, and speaks AWS's headers, error codes, access log
+// and metrics.
+//
+// The control plane builds a Config and calls Update; health checkers call
+// SetHealthy; monitoring calls Collect. Update is transactional and never
+// drops in-flight requests or WebSockets.
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Observer receives the outcome of every attempt to a target (passive
+// health).
+//
+// Contract: Observe is called on the request path, concurrently, once per
+// attempt; it must be cheap and must not block.
+type Observer interface {
+	Observe(group, targetID string, o Outcome)
+}
+
+// Outcome is the result of one attempt to a target.
+type Outcome struct {
+	// ConnectFailed: the target refused the connection or did not accept
+	// it within the connect timeout.
+	ConnectFailed bool
+	// Reset: the target closed or reset the connection before a complete
+	// response.
+	Reset bool
+	// Timeout: the target sent nothing within the idle timeout.
+	Timeout bool
+	// Status is the response status, 0 when there was none.
+	Status int
+	// Latency is the time from sending the request to the response head.
+	Latency time.Duration
+}
+
+// Options configure a Proxy.
+type Options struct {
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+	// Observer, if set, sees every attempt's outcome.
+	Observer Observer
+	// Now is the clock for access logs, cookies and trace ids; nil means
+	// time.Now. Socket deadlines always use the real clock.
+	Now func() time.Time
+	// UpstreamIdleTimeout closes keep-alive connections to targets idle
+	// this long; 0 means DefaultUpstreamIdleTimeout (4 s, below Node's 5 s
+	// keepAliveTimeout).
+	UpstreamIdleTimeout time.Duration
+}
+
+// ErrClosed is returned by Update after Shutdown.
+var ErrClosed = errors.New("proxy: closed")
+
+// Proxy is the load balancers' data plane. Its methods are safe for
+// concurrent use.
+type Proxy struct {
+	log         *slog.Logger
+	obs         Observer
+	now         func() time.Time
+	upIdle      time.Duration
+	key         [32]byte
+	snap        atomic.Pointer[snapshot]
+	activeConns atomic.Int64 // client and target connections
+
+	wg       sync.WaitGroup // connection and background goroutines
+	stop     chan struct{}  // closed by Shutdown to stop background loops
+	stopOnce sync.Once
+
+	// updateMu serializes Update and Shutdown.
+	updateMu sync.Mutex
+
+	// mu guards the fields that follow.
+	mu          sync.Mutex
+	closed      bool
+	listeners   map[string]*listener // by bind address
+	targets     map[targetKey]*liveTarget
+	health      map[healthKey]healthState
+	groupShared map[string]*groupShared
+	lbStats     map[string]*lbStats
+	tgStats     map[[2]string]*tgStats
+	accessLogs  map[string]*accessLog // by load balancer name
+}
+
+// New returns a Proxy with no load balancers; call Update to configure it.
+func New(opts Options) *Proxy {
+	p := &Proxy{
+		log:         opts.Logger,
+		obs:         opts.Observer,
+		now:         opts.Now,
+		upIdle:      opts.UpstreamIdleTimeout,
+		stop:        make(chan struct{}),
+		listeners:   map[string]*listener{},
+		targets:     map[targetKey]*liveTarget{},
+		health:      map[healthKey]healthState{},
+		groupShared: map[string]*groupShared{},
+		lbStats:     map[string]*lbStats{},
+		tgStats:     map[[2]string]*tgStats{},
+		accessLogs:  map[string]*accessLog{},
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.log = p.log.With("component", "proxy")
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.upIdle <= 0 {
+		p.upIdle = DefaultUpstreamIdleTimeout
+	}
+	if _, err := rand.Read(p.key[:]); err != nil {
+		panic(fmt.Sprintf("proxy: read random key: %v", err))
+	}
+	p.snap.Store(&snapshot{})
+	p.wg.Add(1)
+	go p.reapLoop()
+	return p
+}
+
+// Update applies cfg. It binds new listeners first (on failure it returns
+// an error naming the address and keeps the old configuration serving),
+// then swaps the configuration atomically, then gracefully closes the
+// listeners no longer configured. Listeners whose address and port are
+// unchanged keep their socket and connections. Target state (outstanding
+// requests, latency, health, pooled connections) is kept across Updates.
+func (p *Proxy) Update(cfg Config) error {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return fmt.Errorf("proxy config: %w", err)
+	}
+	p.updateMu.Lock()
+	defer p.updateMu.Unlock()
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	s, live, err := p.buildLocked(cfg)
+	if err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("proxy config: %w", err)
+	}
+	p.mu.Unlock()
+
+	// Bind new listeners before touching anything else.
+	var fresh []*listener
+	for bind := range s.listeners {
+		p.mu.Lock()
+		_, ok := p.listeners[bind]
+		p.mu.Unlock()
+		if ok {
+			continue
+		}
+		nl, err := net.Listen("tcp", bind)
+		if err != nil {
+			for _, l := range fresh {
+				l.ln.Close()
+			}
+			return fmt.Errorf("proxy: bind listener %s: %w", bind, err)
+		}
+		fresh = append(fresh, newListener(p, bind, nl))
+	}
+
+	p.mu.Lock()
+	// Access logs: reuse the writer's logger when the writer is unchanged.
+	var oldLogs []*accessLog
+	logs := map[string]*accessLog{}
+	for _, lb := range cfg.LoadBalancers {
+		al := p.accessLogs[lb.Name]
+		if lb.AccessLog == nil {
+			continue
+		}
+		if al == nil || al.w != lb.AccessLog {
+			al = newAccessLog(p, lb.AccessLog)
+		}
+		logs[lb.Name] = al
+		s.lbs[lb.Name].alog = al
+	}
+	for name, al := range p.accessLogs {
+		if logs[name] != al {
+			oldLogs = append(oldLogs, al)
+		}
+	}
+	p.accessLogs = logs
+	for _, lb := range s.lbs {
+		p.lbStats[lb.name] = lb.stats
+	}
+	for _, g := range s.groups {
+		p.groupShared[g.name] = g.shared
+		for _, m := range g.members {
+			m.lt.bt, m.lt.btWeight = m.bt, m.weight
+		}
+		g.recompute()
+	}
+	var gone []*liveTarget
+	for k, lt := range p.targets {
+		if live[k] == nil {
+			gone = append(gone, lt)
+		}
+	}
+	p.targets = live
+	for _, l := range fresh {
+		p.listeners[l.addr] = l
+	}
+	var closing []*listener
+	for bind, l := range p.listeners {
+		if lc := s.listeners[bind]; lc != nil {
+			l.cfg.Store(lc)
+		} else {
+			closing = append(closing, l)
+			delete(p.listeners, bind)
+		}
+	}
+	p.snap.Store(s)
+	for _, l := range fresh {
+		l.start()
+	}
+	p.mu.Unlock()
+
+	for _, lt := range gone {
+		lt.pool.retire()
+	}
+	for _, l := range closing {
+		l.closeGracefully()
+	}
+	for _, al := range oldLogs {
+		al.close()
+	}
+	return nil
+}
+
+// SetHealthy records a target's health from the health checker. It may be
+// called before the target appears in a Config; the state is applied when
+// it does. The request path sees the change without locking.
+func (p *Proxy) SetHealthy(group, targetID string, healthy bool, since time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.health[healthKey{group, targetID}] = healthState{healthy: healthy, since: since}
+	for k, lt := range p.targets {
+		if k.group != group || k.id != targetID {
+			continue
+		}
+		lt.healthy.Store(healthy)
+		if lt.bt != nil {
+			if healthy {
+				lt.bt.SetHealthySince(since)
+			} else {
+				lt.bt.SetHealthySince(time.Time{})
+			}
+		}
+	}
+	if g := p.snap.Load().groups[group]; g != nil {
+		g.recompute()
+	}
+}
+
+// Shutdown stops accepting connections, lets in-flight requests and
+// WebSockets finish, then closes everything. If ctx ends first, remaining
+// connections are closed and ctx's error is returned.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.updateMu.Lock()
+	defer p.updateMu.Unlock()
+	p.mu.Lock()
+	p.closed = true
+	ls := make([]*listener, 0, len(p.listeners))
+	for _, l := range p.listeners {
+		ls = append(ls, l)
+	}
+	p.listeners = map[string]*listener{}
+	logs := p.accessLogs
+	p.accessLogs = map[string]*accessLog{}
+	targets := p.targets
+	p.mu.Unlock()
+
+	for _, l := range ls {
+		l.closeGracefully()
+	}
+	var err error
+	for _, l := range ls {
+		if e := l.wait(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		for _, l := range ls {
+			l.closeAll()
+		}
+		for _, l := range ls {
+			l.wait(context.Background())
+		}
+	}
+	for _, lt := range targets {
+		lt.pool.retire()
+	}
+	p.stopOnce.Do(func() { close(p.stop) })
+	for _, al := range logs {
+		al.close()
+	}
+	p.wg.Wait()
+	return err
+}
+
+// Addrs returns the bound listener addresses, sorted; useful when a
+// listener port is chosen by the system.
+func (p *Proxy) Addrs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.listeners))
+	for a := range p.listeners {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reapLoop closes pooled target connections idle past the upstream idle
+// timeout.
+func (p *Proxy) reapLoop() {
+	defer p.wg.Done()
+	every := p.upIdle / 4
+	if every > time.Second {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		ts := make([]*liveTarget, 0, len(p.targets))
+		for _, lt := range p.targets {
+			ts = append(ts, lt)
+		}
+		p.mu.Unlock()
+		now := time.Now()
+		for _, lt := range ts {
+			lt.pool.reap(now)
+		}
+	}
+}

@@ -1,0 +1,427 @@
+package proxy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/madang-dev/madang/internal/balance"
+	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
+)
+
+// liveTarget is a target's state that outlives configurations: its
+// connection pool, health and counters. It is keyed by (group, ID, addr).
+type liveTarget struct {
+	group, id, addr string
+	cookie          string // opaque stickiness cookie value
+	pool            pool
+	healthy         atomic.Bool
+	requests        atomic.Int64 // RequestCountPerTarget
+	bt              *balance.Target
+	btWeight        int
+}
+
+// member is a target as one configuration sees it.
+type member struct {
+	lt       *liveTarget
+	bt       *balance.Target
+	draining bool
+	weight   int
+	eligible atomic.Bool
+}
+
+// eligibleSet is the targets a group's selector chooses from.
+type eligibleSet struct {
+	bts      []*balance.Target
+	failOpen bool
+}
+
+// groupShared is a target group's state that outlives configurations.
+type groupShared struct {
+	active   atomic.Int64 // requests in flight, for the retry budget
+	retrying atomic.Int64 // retries in flight
+}
+
+// allowRetry takes a slot in the retry budget (retries ≤ 20 % of active
+// requests, at least 3 concurrent); release with doneRetry.
+func (g *groupShared) allowRetry() bool {
+	limit := g.active.Load() / 5
+	if limit < 3 {
+		limit = 3
+	}
+	if g.retrying.Add(1) > limit {
+		g.retrying.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (g *groupShared) doneRetry() { g.retrying.Add(-1) }
+
+// groupRuntime is a target group in one configuration.
+type groupRuntime struct {
+	name, arn  string
+	shared     *groupShared
+	sel        balance.Selector
+	hash       hashKind
+	hashName   string
+	sticky     Stickiness
+	members    []*member
+	byBT       map[*balance.Target]*member
+	byCookie   map[string]*member
+	eligible   atomic.Pointer[eligibleSet]
+	expires    expiryCache
+	hasTargets bool
+}
+
+// recompute publishes the eligible targets: healthy, not draining, weight
+// above 0; if none is healthy, every non-draining target (fail open).
+func (g *groupRuntime) recompute() {
+	set := &eligibleSet{}
+	for _, m := range g.members {
+		ok := !m.draining && m.weight > 0 && m.lt.healthy.Load()
+		if ok {
+			set.bts = append(set.bts, m.bt)
+		}
+	}
+	if len(set.bts) == 0 {
+		set.failOpen = true
+		for _, m := range g.members {
+			if !m.draining && m.weight > 0 {
+				set.bts = append(set.bts, m.bt)
+			}
+		}
+	}
+	in := make(map[*balance.Target]bool, len(set.bts))
+	for _, bt := range set.bts {
+		in[bt] = true
+	}
+	for _, m := range g.members {
+		m.eligible.Store(in[m.bt])
+	}
+	g.eligible.Store(set)
+}
+
+// actionKind is a rule's terminal action.
+type actionKind uint8
+
+const (
+	actForward actionKind = iota
+	actRedirect
+	actFixed
+	actStatic
+)
+
+// rule is a compiled listener rule.
+type rule struct {
+	priority int
+	kind     actionKind
+	forward  *forwardAction
+	redirect *elb.RedirectSpec
+	fixed    *fixedResponse
+	static   *staticSite
+	executed string // actions_executed
+}
+
+// forwardAction forwards to one or more weighted target groups.
+type forwardAction struct {
+	groups   []weightedGroup
+	total    int
+	sticky   bool
+	duration time.Duration
+	expires  expiryCache
+}
+
+type weightedGroup struct {
+	g      *groupRuntime
+	stats  *tgStats
+	weight int
+	cookie string // AWSALBTG value
+}
+
+// lbRuntime is a load balancer in one configuration.
+type lbRuntime struct {
+	name       string
+	cfg        LoadBalancer
+	stats      *lbStats
+	alog       *accessLog
+	xffAppend  bool
+	xffRemove  bool
+	desync     int // 0 monitor, 1 defensive, 2 strictest
+	idleSlack  time.Duration
+	dropNames  bool
+	domainName string
+}
+
+// listenerConfig is a listener's configuration; connections load it per
+// request, so an Update takes effect on open keep-alive connections.
+type listenerConfig struct {
+	lb      *lbRuntime
+	port    int
+	portStr string
+	table   *route.Table
+	rules   map[*route.Rule]*rule
+}
+
+// snapshot is one applied Config.
+type snapshot struct {
+	groups    map[string]*groupRuntime
+	listeners map[string]*listenerConfig // by bind address
+	lbs       map[string]*lbRuntime
+}
+
+// cookieFor derives an opaque, unforgeable cookie value.
+func (p *Proxy) cookieFor(parts ...string) string {
+	m := hmac.New(sha256.New, p.key[:])
+	for _, s := range parts {
+		m.Write([]byte(s))
+		m.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+type targetKey struct{ group, id, addr string }
+
+// build compiles cfg into a snapshot, creating live state as needed.
+// p.mu must be held. Nothing is published yet.
+func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, error) {
+	s := &snapshot{
+		groups:    map[string]*groupRuntime{},
+		listeners: map[string]*listenerConfig{},
+		lbs:       map[string]*lbRuntime{},
+	}
+	live := map[targetKey]*liveTarget{}
+	for _, tg := range cfg.TargetGroups {
+		sel, err := balance.New(tg.Algorithm, balance.Options{SlowStart: tg.SlowStart, Now: p.now})
+		if err != nil {
+			return nil, nil, fmt.Errorf("target group %s: %w", tg.Name, err)
+		}
+		hk, hn, _ := parseHashKey(tg.HashKey)
+		shared := p.groupShared[tg.Name]
+		if shared == nil {
+			shared = &groupShared{}
+		}
+		g := &groupRuntime{
+			name:     tg.Name,
+			arn:      fmt.Sprintf("arn:madang:elasticloadbalancing:local:000000000000:targetgroup/%s/%s", tg.Name, shortID(p.cookieFor("tg", tg.Name))),
+			shared:   shared,
+			sel:      sel,
+			hash:     hk,
+			hashName: hn,
+			sticky:   tg.Stickiness,
+			byBT:     map[*balance.Target]*member{},
+			byCookie: map[string]*member{},
+		}
+		g.expires.d = tg.Stickiness.Duration
+		for _, t := range tg.Targets {
+			k := targetKey{tg.Name, t.ID, t.Addr}
+			lt := p.targets[k]
+			if lt == nil {
+				lt = &liveTarget{group: tg.Name, id: t.ID, addr: t.Addr, cookie: p.cookieFor("t", tg.Name, t.ID, t.Addr)}
+				lt.pool.init(p, lt)
+				if h, ok := p.health[healthKey{tg.Name, t.ID}]; ok {
+					lt.healthy.Store(h.healthy)
+				}
+			}
+			live[k] = lt
+			bt := lt.bt
+			if bt == nil || lt.btWeight != t.Weight {
+				bt = balance.NewTarget(t.ID, t.Addr, t.Weight)
+				if h, ok := p.health[healthKey{tg.Name, t.ID}]; ok && h.healthy {
+					bt.SetHealthySince(h.since)
+				}
+			}
+			m := &member{lt: lt, bt: bt, draining: t.Draining, weight: t.Weight}
+			g.members = append(g.members, m)
+			g.byBT[bt] = m
+			g.byCookie[lt.cookie] = m
+		}
+		g.hasTargets = len(g.members) > 0
+		s.groups[tg.Name] = g
+	}
+	for _, lb := range cfg.LoadBalancers {
+		stats := p.lbStats[lb.Name]
+		if stats == nil {
+			stats = newLBStats()
+		}
+		r := &lbRuntime{
+			name:      lb.Name,
+			cfg:       lb,
+			stats:     stats,
+			xffAppend: lb.XFFMode == "append",
+			xffRemove: lb.XFFMode == "remove",
+			dropNames: lb.DropInvalidHeaders,
+		}
+		r.cfg.Listeners = nil
+		switch lb.DesyncMode {
+		case "monitor":
+			r.desync = 0
+		case "defensive":
+			r.desync = 1
+		default:
+			r.desync = 2
+		}
+		r.idleSlack = lb.IdleTimeout / 16
+		if r.idleSlack > 500*time.Millisecond {
+			r.idleSlack = 500 * time.Millisecond
+		}
+		s.lbs[lb.Name] = r
+		for _, l := range lb.Listeners {
+			bind := net.JoinHostPort(lb.Address, strconv.Itoa(l.Port))
+			lc, err := p.compileListener(s, r, l)
+			if err != nil {
+				return nil, nil, fmt.Errorf("load balancer %s listener %s: %w", lb.Name, bind, err)
+			}
+			s.listeners[bind] = lc
+		}
+	}
+	return s, live, nil
+}
+
+func shortID(s string) string {
+	if len(s) > 16 {
+		return s[:16]
+	}
+	return s
+}
+
+func (p *Proxy) compileListener(s *snapshot, lb *lbRuntime, l Listener) (*listenerConfig, error) {
+	table, err := route.Compile(l.Rules, l.DefaultActions)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	lc := &listenerConfig{lb: lb, port: l.Port, portStr: strconv.Itoa(l.Port), table: table, rules: map[*route.Rule]*rule{}}
+	for _, rr := range table.Rules() {
+		cr, err := p.compileRule(s, lb, rr)
+		if err != nil {
+			if rr.Priority == 0 {
+				return nil, fmt.Errorf("default actions: %w", err)
+			}
+			return nil, fmt.Errorf("rule priority %d: %w", rr.Priority, err)
+		}
+		lc.rules[rr] = cr
+	}
+	return lc, nil
+}
+
+func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, error) {
+	if len(rr.Actions) == 0 {
+		return nil, fmt.Errorf("no actions: add a forward, redirect, fixed-response or static action")
+	}
+	a := rr.Actions[len(rr.Actions)-1]
+	r := &rule{priority: rr.Priority}
+	switch a.Type {
+	case "forward":
+		r.kind = actForward
+		r.executed = "forward"
+		fa := &forwardAction{}
+		var tgs []elb.WeightedTargetGroup
+		if a.Forward != nil {
+			tgs = a.Forward.TargetGroups
+			if st := a.Forward.Stickiness; st != nil && st.Enabled {
+				fa.sticky = true
+				fa.duration = time.Duration(st.DurationSeconds) * time.Second
+				if fa.duration <= 0 {
+					fa.duration = time.Hour
+				}
+				fa.expires.d = fa.duration
+			}
+		}
+		if a.TargetGroup != "" {
+			tgs = append([]elb.WeightedTargetGroup{{Name: a.TargetGroup}}, tgs...)
+		}
+		if len(tgs) == 0 {
+			return nil, fmt.Errorf("forward action names no target group: set targetGroup or forward.targetGroups")
+		}
+		for _, w := range tgs {
+			g := s.groups[w.Name]
+			if g == nil {
+				return nil, fmt.Errorf("forward action: target group %q is not defined: define it or fix the name", w.Name)
+			}
+			weight := 1
+			if w.Weight != nil {
+				weight = *w.Weight
+			}
+			if weight < 0 || weight > 999 {
+				return nil, fmt.Errorf("forward action: target group %q weight %d is out of range: use 0–999", w.Name, weight)
+			}
+			key := [2]string{lb.name, g.name}
+			st := p.tgStats[key]
+			if st == nil {
+				st = newTGStats()
+				p.tgStats[key] = st
+			}
+			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, weight: weight, cookie: p.cookieFor("g", g.name)})
+			fa.total += weight
+		}
+		r.forward = fa
+	case "redirect":
+		if a.Redirect == nil {
+			return nil, fmt.Errorf("redirect action has no redirect settings: add redirect.statusCode")
+		}
+		switch a.Redirect.StatusCode {
+		case "HTTP_301", "HTTP_302":
+		default:
+			return nil, fmt.Errorf("redirect.statusCode %q is not valid: use HTTP_301 or HTTP_302", a.Redirect.StatusCode)
+		}
+		r.kind = actRedirect
+		r.redirect = a.Redirect
+		r.executed = "redirect"
+	case "fixed-response":
+		fr, err := compileFixed(a.FixedResponse)
+		if err != nil {
+			return nil, err
+		}
+		r.kind = actFixed
+		r.fixed = fr
+		r.executed = "fixed-response"
+	case "static":
+		st, err := newStaticSite(a.Static)
+		if err != nil {
+			return nil, err
+		}
+		r.kind = actStatic
+		r.static = st
+		r.executed = "static"
+	default:
+		return nil, fmt.Errorf("action type %q is not supported: use forward, redirect, fixed-response or static", a.Type)
+	}
+	return r, nil
+}
+
+// expiryCache formats "now + d" as an HTTP date once per second.
+type expiryCache struct {
+	d   time.Duration
+	cur atomic.Pointer[expiryValue]
+}
+
+type expiryValue struct {
+	sec int64
+	s   string
+}
+
+func (e *expiryCache) get(now time.Time) string {
+	sec := now.Unix()
+	if v := e.cur.Load(); v != nil && v.sec == sec {
+		return v.s
+	}
+	v := &expiryValue{sec: sec, s: now.Add(e.d).UTC().Format(httpTimeFormat)}
+	e.cur.Store(v)
+	return v.s
+}
+
+const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// healthKey identifies a target for SetHealthy.
+type healthKey struct{ group, id string }
+
+type healthState struct {
+	healthy bool
+	since   time.Time
+}

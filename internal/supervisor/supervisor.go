@@ -1,0 +1,325 @@
+// Package supervisor keeps instance processes running, as pm2 and
+// systemd do: it spawns each app under its own shim (package shim), waits
+// for it to become ready, restarts it with exponential backoff when it
+// exits, declares it errored when it crash-loops or never becomes ready,
+// stops its whole process tree gracefully, and re-adopts running apps
+// after a daemon restart.
+//
+// Each supervised ID has one goroutine that owns its lifecycle. Phase
+// changes are reported through Config.OnChange.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/madang-dev/madang/internal/logfile"
+	"github.com/madang-dev/madang/internal/procstat"
+	"github.com/madang-dev/madang/internal/shim"
+)
+
+// Errors returned by Supervisor methods.
+var (
+	ErrClosed  = errors.New("supervisor: closed")
+	ErrUnknown = errors.New("supervisor: unknown instance")
+	ErrActive  = errors.New("supervisor: instance is already supervised")
+)
+
+// lastLinesCount is how many log lines Status.LastLines holds.
+const lastLinesCount = 10
+
+// Config configures a Supervisor.
+type Config struct {
+	// ShimCommand runs a shim: the madang binary and the hidden "shim"
+	// subcommand, e.g. {"/usr/local/bin/madang", "shim"}. The shim's flags
+	// are appended.
+	ShimCommand []string
+	// Logger receives the supervisor's own logs (nil: discard).
+	Logger *slog.Logger
+	// OnChange, if set, is called with the new status whenever an ID's
+	// phase or app pid changes. Calls for one ID are serial and in order;
+	// OnChange must not block for long and must not call Stop.
+	OnChange func(Status)
+}
+
+// Supervisor supervises instance processes. Its methods are safe for
+// concurrent use.
+type Supervisor struct {
+	cfg    Config
+	log    *slog.Logger
+	ctx    context.Context // canceled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // one per proc loop
+
+	// mu guards the fields that follow.
+	mu     sync.Mutex
+	procs  map[string]*proc
+	closed bool
+}
+
+// New returns a Supervisor. It starts nothing until Start or Adopt.
+func New(cfg Config) *Supervisor {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Supervisor{
+		cfg:    cfg,
+		log:    log.With("component", "supervisor"),
+		ctx:    ctx,
+		cancel: cancel,
+		procs:  make(map[string]*proc),
+	}
+}
+
+// register validates spec and adds a proc for it, replacing a finished
+// one with the same ID.
+func (s *Supervisor) register(spec Spec) (*proc, error) {
+	spec, err := spec.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if len(s.cfg.ShimCommand) == 0 || s.cfg.ShimCommand[0] == "" {
+		return nil, errors.New("supervisor: Config.ShimCommand is empty; set it to the madang binary and \"shim\"")
+	}
+	if fi, err := os.Stat(spec.Dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("supervisor: instance %s: Dir %q is not a directory; create the app's working directory first", spec.ID, spec.Dir)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if old, ok := s.procs[spec.ID]; ok && !old.finished() {
+		return nil, fmt.Errorf("%w: %s is %s; stop it first", ErrActive, spec.ID, old.status().Phase)
+	}
+	p := newProc(s, spec)
+	s.procs[spec.ID] = p
+	s.wg.Add(1) // done by the loop, or by unregister
+	return p, nil
+}
+
+// unregister drops p after a failed Start or Adopt.
+func (s *Supervisor) unregister(p *proc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.procs[p.spec.ID] == p {
+		delete(s.procs, p.spec.ID)
+	}
+	close(p.done)
+	s.wg.Done()
+}
+
+// Start begins supervising a new run of spec.ID: it spawns the shim now
+// and returns once it has started. It fails if the ID is supervised
+// already; an ID in a final phase (stopped, exited, errored) is replaced.
+func (s *Supervisor) Start(spec Spec) error {
+	p, err := s.register(spec)
+	if err != nil {
+		return err
+	}
+	r, err := p.spawn()
+	if err != nil {
+		s.unregister(p)
+		return err
+	}
+	p.announce()
+	p.run(r, nil)
+	return nil
+}
+
+// Adopt resumes supervision after a daemon restart. If StateDir/shim.json
+// names a live app (same pid and start time), Adopt supervises it without
+// restarting it (phase running) and returns true; it also returns true
+// for a shim that is still running user data. Otherwise the app ended
+// while the daemon was away: Adopt reads its exit from exit.json (if
+// present) and applies the restart policy as usual, returning false. With
+// no shim.json at all, the instance never started and Adopt starts it.
+func (s *Supervisor) Adopt(spec Spec) (bool, error) {
+	p, err := s.register(spec)
+	if err != nil {
+		return false, err
+	}
+	spec = p.spec
+	st, err := shim.ReadState(spec.StateDir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("unreadable shim state; starting afresh", "instance", spec.ID, "err", err)
+		}
+		r, err := p.spawn()
+		if err != nil {
+			s.unregister(p)
+			return false, err
+		}
+		p.announce()
+		p.run(r, nil)
+		return false, nil
+	}
+	shimAlive := st.ShimPID > 0 && procstat.Alive(st.ShimPID, st.ShimStartTime)
+	appAlive := st.AppPID > 0 && procstat.Alive(st.AppPID, st.AppStartTime)
+	switch {
+	case shimAlive:
+		r := adoptAttempt(spec, st, false)
+		switch {
+		case appAlive:
+			p.update(func(ps *Status) {
+				ps.Phase, ps.ReadyAt = PhaseRunning, time.Now()
+				r.fill(ps)
+			})
+			r.ready = true
+			p.run(r, nil)
+			return true, nil
+		case st.AppPID == 0:
+			// Still running user data.
+			p.update(func(ps *Status) { ps.Phase = PhaseStarting })
+			p.run(r, nil)
+			return true, nil
+		default:
+			// The app has exited and the shim is finishing; the loop sees
+			// the shim exit and applies the policy.
+			p.update(func(ps *Status) { ps.Phase = PhaseStarting; r.fill(ps) })
+			r.ready = true
+			p.run(r, nil)
+			return false, nil
+		}
+	case appAlive:
+		s.log.Warn("shim is gone; supervising the app directly, its output is no longer logged", "instance", spec.ID, "pid", st.AppPID)
+		r := adoptAttempt(spec, st, true)
+		r.ready = true
+		p.update(func(ps *Status) {
+			ps.Phase, ps.ReadyAt = PhaseRunning, time.Now()
+			r.fill(ps)
+		})
+		p.run(r, nil)
+		return true, nil
+	default:
+		ex := Exit{Code: -1, At: time.Now(), Uptime: time.Since(st.StartedAt)}
+		if e, err := shim.ReadExit(spec.StateDir); err == nil && e.AppPID == st.AppPID {
+			ex = Exit{Code: e.Code, Signal: e.Signal, At: e.ExitedAt, Uptime: e.Uptime()}
+		}
+		if st.AppPID == 0 {
+			ex.Uptime = 0
+		}
+		p.update(func(ps *Status) {
+			ps.Phase = PhaseStarting
+			ps.PID, ps.PGID, ps.StartTime, ps.StartedAt = st.AppPID, st.PGID, st.AppStartTime, st.StartedAt
+		})
+		p.run(nil, &outcome{kind: outExited, exit: ex, ready: true})
+		return false, nil
+	}
+}
+
+// lookup returns the proc of id.
+func (s *Supervisor) lookup(id string) (*proc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.procs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknown, id)
+	}
+	return p, nil
+}
+
+// Stop stops id gracefully: StopSignal to the app's process group, SIGKILL
+// to the group after KillTimeout, and waits until the app and its shim
+// have exited. The phase becomes stopped and supervision ends; Status
+// keeps answering until Forget. Stop in backoff cancels the pending
+// restart. If ctx ends first, Stop returns its error and the stop goes on
+// in the background.
+func (s *Supervisor) Stop(ctx context.Context, id string) error {
+	p, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	p.requestStop()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return fmt.Errorf("supervisor: stop %s: %w", id, ctx.Err())
+	}
+	ph := p.status().Phase
+	switch {
+	case ph == PhaseStopped:
+		return nil
+	case ph.Final():
+		// Exited or errored before the stop: nothing runs.
+		p.update(func(st *Status) { st.Phase = PhaseStopped })
+		return nil
+	default:
+		return ErrClosed
+	}
+}
+
+// Forget drops a stopped, exited or errored ID. It does nothing to an ID
+// that is still supervised (Stop it first) or unknown.
+func (s *Supervisor) Forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.procs[id]; ok && p.finished() && p.status().Phase.Final() {
+		delete(s.procs, id)
+	}
+}
+
+// Status returns the status of id.
+func (s *Supervisor) Status(id string) (Status, bool) {
+	p, err := s.lookup(id)
+	if err != nil {
+		return Status{}, false
+	}
+	return p.status(), true
+}
+
+// List returns the status of every known ID, sorted by ID.
+func (s *Supervisor) List() []Status {
+	s.mu.Lock()
+	ps := make([]*proc, 0, len(s.procs))
+	for _, p := range s.procs {
+		ps = append(ps, p)
+	}
+	s.mu.Unlock()
+	out := make([]Status, len(ps))
+	for i, p := range ps {
+		out[i] = p.status()
+	}
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Close stops supervising without touching any process: apps and their
+// shims keep running (a new Supervisor can Adopt them), pending restarts
+// are dropped, stops in progress are abandoned. It waits for all
+// supervision goroutines to return. Later Start, Adopt and Stop calls
+// fail with ErrClosed.
+func (s *Supervisor) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// lastLines returns the last lines of an instance log for Status.
+func lastLines(path string) []string {
+	lines, err := logfile.Tail(path, lastLinesCount, time.Time{})
+	if err != nil {
+		return []string{"(could not read the log: " + err.Error() + ")"}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if l.Stream == "" {
+			out[i] = l.Text
+		} else {
+			out[i] = l.Stream + " " + l.Text
+		}
+	}
+	return out
+}
