@@ -180,7 +180,8 @@ func TestUpPsKillAndReadopt(t *testing.T) {
 	up.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var upOut bytes.Buffer
 	pr, pw := io.Pipe()
-	up.Stdout, up.Stderr = io.MultiWriter(&upOut, pw), &upOut
+	mw := io.MultiWriter(&upOut, pw)
+	up.Stdout, up.Stderr = mw, mw
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func newFakeClock() *fakeClock {
 	return c
 }
 
-func (c *fakeClock) Now() time.Time           { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // seeded returns a deterministic Options.Rand.
@@ -270,6 +270,29 @@ func TestRoundRobinPoolChange(t *testing.T) {
 				t.Errorf("pool of %d: %s got %d picks, want %d", len(p), tg.ID, got[tg], 10*tg.Weight)
 			}
 		}
+	}
+}
+
+func TestRoundRobinRetrySubset(t *testing.T) {
+	s := mustNew(t, RoundRobin, Options{}).(*roundRobin)
+	ts := pool(3, 1, 2, 1)
+	s.Select(ts, "")
+	adopted := s.pool
+	for range 700 {
+		s.Select(ts, "")
+		p := s.Select(ts[1:], "") // a retry that skips ts[0]
+		if p == ts[0] {
+			t.Fatalf("subset pick returned %s, which is not in the subset", p.ID)
+		}
+	}
+	if &s.pool[0] != &adopted[0] {
+		t.Error("pool re-adopted for retry subsets")
+	}
+	for range adoptAfter + 1 {
+		s.Select(ts[1:], "")
+	}
+	if len(s.pool) != 3 {
+		t.Errorf("adopted pool has %d targets after a lasting subset, want 3", len(s.pool))
 	}
 }
 
@@ -583,11 +606,11 @@ func TestConsistentHash(t *testing.T) {
 		// moved share bounds
 		lo, hi float64
 	}{
-		{name: "add one of 10", before: make1s(10), after: make1s(11), lo: 0.06, hi: 0.12},             // ideal 1/11
-		{name: "remove one of 10", before: make1s(10), after: make1s(9), lo: 0.07, hi: 0.13},           // ideal 1/10
-		{name: "add one of 3", before: make1s(3), after: make1s(4), lo: 0.19, hi: 0.31},                // ideal 1/4
-		{name: "add one of 50", before: make1s(50), after: make1s(51), lo: 0.01, hi: 0.03},             // ideal 1/51
-		{name: "weighted add", before: []int{1, 2, 3}, after: []int{1, 2, 3, 2}, lo: 0.18, hi: 0.32},   // ideal 2/8
+		{name: "add one of 10", before: make1s(10), after: make1s(11), lo: 0.06, hi: 0.12},              // ideal 1/11
+		{name: "remove one of 10", before: make1s(10), after: make1s(9), lo: 0.07, hi: 0.13},            // ideal 1/10
+		{name: "add one of 3", before: make1s(3), after: make1s(4), lo: 0.19, hi: 0.31},                 // ideal 1/4
+		{name: "add one of 50", before: make1s(50), after: make1s(51), lo: 0.01, hi: 0.03},              // ideal 1/51
+		{name: "weighted add", before: []int{1, 2, 3}, after: []int{1, 2, 3, 2}, lo: 0.18, hi: 0.32},    // ideal 2/8
 		{name: "weighted remove", before: []int{2, 2, 2, 2}, after: []int{2, 2, 2}, lo: 0.19, hi: 0.31}, // ideal 1/4
 	}
 	for _, tc := range tests {
@@ -635,19 +658,51 @@ func TestConsistentHash(t *testing.T) {
 			}
 		}
 	})
-	t.Run("ring rebuilds only on change", func(t *testing.T) {
+	t.Run("ring rebuilds only on lasting change", func(t *testing.T) {
 		s := mustNew(t, ConsistentHash, Options{}).(*consistentHash)
-		ts := pool(1, 2)
+		ts := pool(1, 2, 1)
 		s.Select(ts, "a")
 		r := s.ring.Load()
 		s.Select(ts, "b")
 		s.Select(append([]*Target(nil), ts...), "c") // same pool, new slice
 		if s.ring.Load() != r {
-			t.Error("ring rebuilt for an unchanged pool")
+			t.Fatal("ring rebuilt for an unchanged pool")
 		}
-		s.Select(ts[:1], "d")
+		// Retries alternate a subset with the full pool: no rebuild.
+		for i := range 100 {
+			s.Select(ts[1:], "d")
+			s.Select(ts, fmt.Sprint(i))
+		}
+		if s.ring.Load() != r {
+			t.Fatal("ring rebuilt for retry subsets")
+		}
+		// A subset that lasts is adopted.
+		for range adoptAfter + 1 {
+			s.Select(ts[1:], "e")
+		}
 		if s.ring.Load() == r {
-			t.Error("ring not rebuilt for a changed pool")
+			t.Fatal("ring not rebuilt for a lasting subset")
+		}
+		// A new target rebuilds at once.
+		r = s.ring.Load()
+		s.Select(append(ts[1:], NewTarget("i-new", "127.0.0.1:1", 1)), "f")
+		if s.ring.Load() == r {
+			t.Fatal("ring not rebuilt for a new target")
+		}
+	})
+	t.Run("subset walks to where removal would send the key", func(t *testing.T) {
+		ts := pool(make1s(8)...)
+		full := mustNew(t, ConsistentHash, Options{})
+		fresh := mustNew(t, ConsistentHash, Options{})
+		sub := append(append([]*Target(nil), ts[:3]...), ts[4:]...) // without ts[3]
+		for i := range 2000 {
+			key := fmt.Sprint("k", i)
+			full.Select(ts, key) // keep the full ring adopted
+			got := full.Select(sub, key)
+			want := fresh.Select(sub, key)
+			if got != want {
+				t.Fatalf("key %s: subset pick %s, ring without the target picks %s", key, got.ID, want.ID)
+			}
 		}
 	})
 }
@@ -739,6 +794,14 @@ func TestSelectDoesNotAllocate(t *testing.T) {
 					})
 					if allocs != 0 {
 						t.Errorf("allocs per Select = %v, want 0", allocs)
+					}
+					// Retries pass the pool without the targets tried.
+					allocs = testing.AllocsPerRun(200, func() {
+						s.Select(ts[1:], "user-42")
+						s.Select(ts, "user-42")
+					})
+					if allocs != 0 {
+						t.Errorf("allocs per retry and Select = %v, want 0", allocs)
 					}
 				})
 			}

@@ -23,12 +23,17 @@ const (
 // consistentHash maps keys to targets on a hash ring (ketama style): a
 // target's points depend only on its ID and its share of the total weight,
 // so adding or removing one of N targets moves about 1/N of the keys. The
-// ring is built when the pool, a weight or a slow-start step changes, and
-// read lock-free otherwise. An empty key falls back to round robin.
+// ring is read lock-free. A pool that is a subset of the ring's (a retry
+// that skips the targets already tried) walks on from the key's point to
+// the next target in the pool, which is where the key would go if the
+// missing targets were removed; a pool that stays different for
+// adoptAfter picks, or a weight or slow-start step that changes, rebuilds
+// the ring. An empty key falls back to round robin.
 type consistentHash struct {
 	config
-	rr   roundRobin
-	ring atomic.Pointer[ring]
+	rr     roundRobin
+	ring   atomic.Pointer[ring]
+	misses atomic.Int64 // consecutive picks from a subset of the ring's pool
 
 	// mu serializes ring rebuilds.
 	mu sync.Mutex
@@ -40,10 +45,11 @@ func newConsistentHash(c config) *consistentHash {
 
 // ring is an immutable hash ring over one pool.
 type ring struct {
-	targets []*Target // the pool it was built for, in order
-	weights []int64   // ring weight of each target
-	points  []uint64  // sorted hash points
-	owners  []int32   // owners[i] indexes targets for points[i]
+	targets []*Target         // the pool it was built for, in order
+	index   map[*Target]int32 // position of each target in targets
+	weights []int64           // ring weight of each target
+	points  []uint64          // sorted hash points
+	owners  []int32           // owners[i] indexes targets for points[i]
 }
 
 func (s *consistentHash) Select(ts []*Target, key string) *Target {
@@ -52,17 +58,40 @@ func (s *consistentHash) Select(ts []*Target, key string) *Target {
 	}
 	now := s.clock()
 	r := s.ring.Load()
-	if !r.fits(s, ts, now) {
+	subset := false
+	switch {
+	case r.fits(s, ts, now):
+		if s.misses.Load() != 0 {
+			s.misses.Store(0)
+		}
+	case s.misses.Load() < adoptAfter && r.covers(s, ts, now):
+		s.misses.Add(1)
+		subset = true
+	default:
 		r = s.rebuild(ts, now)
 	}
-	if len(r.points) == 0 {
+	if len(r.points) == 0 || len(ts) == 0 {
 		return nil
 	}
 	i, _ := slices.BinarySearch(r.points, HashKey(key))
 	if i == len(r.points) {
 		i = 0
 	}
-	return ts[r.owners[i]]
+	if !subset {
+		return ts[r.owners[i]]
+	}
+	for range r.points {
+		t := r.targets[r.owners[i]]
+		for _, u := range ts {
+			if u == t {
+				return t
+			}
+		}
+		if i++; i == len(r.points) {
+			i = 0
+		}
+	}
+	return nil // every target of ts has weight 0
 }
 
 // ringWeight is t's effective weight with slow start in whole steps.
@@ -90,6 +119,21 @@ func (r *ring) fits(s *consistentHash, ts []*Target, now int64) bool {
 	return true
 }
 
+// covers reports whether every target of ts is on r with its current
+// ring weight.
+func (r *ring) covers(s *consistentHash, ts []*Target, now int64) bool {
+	if r == nil || len(ts) > len(r.targets) {
+		return false
+	}
+	for _, t := range ts {
+		i, ok := r.index[t]
+		if !ok || r.weights[i] != s.ringWeight(t, now) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *consistentHash) rebuild(ts []*Target, now int64) *ring {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,6 +142,7 @@ func (s *consistentHash) rebuild(ts []*Target, now int64) *ring {
 	}
 	r := buildRing(ts, func(t *Target) int64 { return s.ringWeight(t, now) })
 	s.ring.Store(r)
+	s.misses.Store(0)
 	return r
 }
 
@@ -106,11 +151,13 @@ func (s *consistentHash) rebuild(ts []*Target, now int64) *ring {
 func buildRing(ts []*Target, weight func(*Target) int64) *ring {
 	r := &ring{
 		targets: slices.Clone(ts),
+		index:   make(map[*Target]int32, len(ts)),
 		weights: make([]int64, len(ts)),
 	}
 	var total int64
 	var active int
 	for i, t := range ts {
+		r.index[t] = int32(i)
 		r.weights[i] = weight(t)
 		total += r.weights[i]
 		if r.weights[i] > 0 {

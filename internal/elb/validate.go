@@ -197,7 +197,7 @@ func (hc *HealthCheckSpec) validate() fielderr.List {
 			errs.Add("path", p, "must start with \"/\"", "write a path such as /health")
 		case len(p) > MaxHealthCheckPathLength:
 			errs.Add("path", p, "is longer than 1024 characters", "shorten the path")
-		case !visibleASCII(p):
+		case !visibleASCII(p) || strings.Contains(p, " "):
 			errs.Add("path", p, "contains spaces, control or non-ASCII characters", "percent-encode them")
 		}
 	}

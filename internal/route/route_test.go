@@ -238,6 +238,10 @@ func TestQueryString(t *testing.T) {
 		{name: "empty params skipped", conds: q("a=1"), req: newReq("GET h/?&&a=1&"), want: true},
 		{name: "long value decoded", conds: q("x=*end"), req: newReq("GET h/?x=" + strings.Repeat("%41", 400) + "end"), want: true},
 		{name: "two conditions ANDed", conds: []elb.ConditionSpec{query("a=1"), query("b=2")}, req: newReq("GET h/?a=1"), want: false},
+		{name: "two conditions both", conds: []elb.ConditionSpec{query("a=1"), query("b=%")}, req: newReq("GET h/?a=1&b=%25"), want: true},
+		{name: "more params than cached", conds: q("last=yes"), req: newReq("GET h/?" + strings.Repeat("p=1&", 40) + "last=yes"), want: true},
+		{name: "more params than cached miss", conds: q("last=yes"), req: newReq("GET h/?" + strings.Repeat("p=1&", 40) + "last=no"), want: false},
+		{name: "more decoded bytes than cached", conds: q("z=a b"), req: newReq("GET h/?" + strings.Repeat("x=%41%42%43%44&", 60) + "z=a+b"), want: true},
 	})
 }
 

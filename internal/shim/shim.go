@@ -161,7 +161,7 @@ func run(c Config) error {
 	if c.UserData != "" {
 		runUserData(c, log)
 	}
-	if stopRequested(sigs) {
+	if stopRequested(sigs) || exists(filepath.Join(c.StateDir, StopFile)) {
 		log.Note("stop requested before the app started; not starting it")
 		return nil
 	}
@@ -201,6 +201,11 @@ func stopRequested(sigs <-chan os.Signal) bool {
 			return stop
 		}
 	}
+}
+
+func exists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // runUserData runs the user data script unless it has run before. Like

@@ -22,6 +22,11 @@ const (
 	UserDataScript = "user-data.sh"
 	// LogFile receives the shim's own standard output and error.
 	LogFile = "shim.log"
+	// StopFile, when present, tells a shim not to start the app: the
+	// supervisor creates it before it signals a shim whose app has not
+	// started yet (signal delivery alone could race with the end of the
+	// user data script).
+	StopFile = "stop"
 )
 
 // State is the content of StateFile.

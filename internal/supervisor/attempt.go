@@ -47,7 +47,7 @@ func (p *proc) spawn() (*attempt, error) {
 	if err := os.MkdirAll(spec.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("supervisor: instance %s: create state dir: %w", spec.ID, err)
 	}
-	for _, name := range []string{shim.StateFile, shim.ExitFile} {
+	for _, name := range []string{shim.StateFile, shim.ExitFile, shim.StopFile} {
 		if err := os.Remove(filepath.Join(spec.StateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("supervisor: instance %s: clear old shim state: %w", spec.ID, err)
 		}
@@ -176,10 +176,15 @@ func (a *attempt) signalApp(sig syscall.Signal) {
 }
 
 // signalShimGroup sends sig to the shim's process group (the shim and
-// its user data script).
+// its user data script), after telling the shim not to start the app.
 func (a *attempt) signalShimGroup(sig syscall.Signal) {
 	if a.direct || a.shimPID <= 0 || !a.alive() {
 		return
+	}
+	if err := os.WriteFile(filepath.Join(a.stateDir, shim.StopFile), nil, 0o644); err != nil && sig != syscall.SIGKILL {
+		// Without the marker the shim may still start the app; the
+		// stop then finds it through shim.json and signals it.
+		_ = err
 	}
 	_ = unix.Kill(-a.shimPID, sig)
 }

@@ -39,6 +39,11 @@ func watchExit(pid int, start uint64, child *exec.Cmd) *exitWatch {
 	w.pidfd = os.NewFile(uintptr(fd), "pidfd")
 	// The pidfd now pins the process; make sure it is the one we meant.
 	if child == nil && !procstat.Alive(pid, start) {
+		if st, err := procstat.StartTime(pid); err == nil && st == start {
+			// Our own unreaped child (a zombie): reap it.
+			var info unix.Siginfo
+			_ = unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG, nil)
+		}
 		_ = w.pidfd.Close()
 		w.pidfd = nil
 		close(w.exited)

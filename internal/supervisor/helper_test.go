@@ -137,7 +137,8 @@ func leaks() string {
 	}
 	for _, pid := range childrenOf(os.Getpid()) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		out = append(out, fmt.Sprintf("child process %d: %s", pid, strings.ReplaceAll(string(b), "\x00", " ")))
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		out = append(out, fmt.Sprintf("child process %d: %s (%s)", pid, strings.ReplaceAll(string(b), "\x00", " "), strings.TrimSpace(string(stat))))
 	}
 	return strings.Join(out, "\n")
 }

@@ -50,7 +50,7 @@ func newProc(s *Supervisor, spec Spec) *proc {
 		log:      s.log.With("instance", spec.ID),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
-		st:       Status{ID: spec.ID, Phase: PhaseStarting},
+		st:       Status{ID: spec.ID}, // no phase until spawned or adopted
 	}
 }
 
@@ -72,15 +72,6 @@ func (p *proc) finished() bool {
 
 func (p *proc) requestStop() {
 	p.stopOnce.Do(func() { close(p.stopping) })
-}
-
-// announce reports the current status to OnChange.
-func (p *proc) announce() {
-	p.notifyMu.Lock()
-	defer p.notifyMu.Unlock()
-	if p.sup.cfg.OnChange != nil {
-		p.sup.cfg.OnChange(p.status())
-	}
 }
 
 // update changes the status and reports it to OnChange if the phase or

@@ -131,7 +131,7 @@ func (s *Supervisor) Start(spec Spec) error {
 		s.unregister(p)
 		return err
 	}
-	p.announce()
+	p.update(func(st *Status) { st.Phase = PhaseStarting })
 	p.run(r, nil)
 	return nil
 }
@@ -159,7 +159,7 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 			s.unregister(p)
 			return false, err
 		}
-		p.announce()
+		p.update(func(st *Status) { st.Phase = PhaseStarting })
 		p.run(r, nil)
 		return false, nil
 	}

@@ -617,3 +617,115 @@ func TestListAndStatus(t *testing.T) {
 		t.Errorf("Status of unknown ID: ok")
 	}
 }
+
+func TestShimKilledAppStillSupervised(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	spec := e.spec(t, "i-noshim", "-listen")
+	spec.KillTimeout = 300 * time.Millisecond
+	if err := e.sup.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitPhase(t, e.sup, spec.ID, PhaseRunning)
+	state, err := shim.ReadState(spec.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(state.ShimPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, state.ShimPID, state.ShimStartTime, 2*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	if now, _ := e.sup.Status(spec.ID); now.Phase != PhaseRunning || now.PID != st.PID || now.Restarts != 0 {
+		t.Errorf("status after the shim died: %+v, want still running pid %d without a restart", now, st.PID)
+	}
+	if err := e.sup.Stop(context.Background(), spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, st.PID, st.StartTime, time.Second)
+}
+
+func TestAdoptVariants(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// prepare runs after the first supervisor has closed.
+		prepare   func(t *testing.T, spec Spec, st Status)
+		userData  string
+		waitFirst func(Status) bool
+		wantAdopt bool
+		samePID   bool
+	}{
+		{
+			name:      "shim still running user data",
+			userData:  "sleep 0.5\necho ud-done\n",
+			waitFirst: func(s Status) bool { return s.Phase == PhaseStarting },
+			prepare: func(t *testing.T, spec Spec, st Status) {
+				// The shim records itself before it runs user data.
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					if state, err := shim.ReadState(spec.StateDir); err == nil && state.ShimPID > 0 && state.AppPID == 0 {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("shim.json not written during user data")
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			},
+			wantAdopt: true,
+		},
+		{
+			name:      "shim gone, app alive",
+			waitFirst: func(s Status) bool { return s.Phase == PhaseRunning },
+			prepare: func(t *testing.T, spec Spec, st Status) {
+				state, err := shim.ReadState(spec.StateDir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = syscall.Kill(state.ShimPID, syscall.SIGKILL)
+				waitDead(t, state.ShimPID, state.ShimStartTime, 2*time.Second)
+				var ws syscall.WaitStatus
+				_, _ = syscall.Wait4(state.ShimPID, &ws, syscall.WNOHANG, nil)
+			},
+			wantAdopt: true,
+			samePID:   true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			spec := e.spec(t, "i-variant", "-listen")
+			spec.UserData = tc.userData
+			spec.KillTimeout = 300 * time.Millisecond
+			if err := e.sup.Start(spec); err != nil {
+				t.Fatal(err)
+			}
+			st := e.wait(t, e.sup, spec.ID, "the first state", tc.waitFirst)
+			if err := e.sup.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.prepare != nil {
+				tc.prepare(t, spec, st)
+			}
+			sup2 := e.newSupervisor()
+			t.Cleanup(func() { e.cleanup(t, sup2) })
+			adopted, err := sup2.Adopt(spec)
+			if err != nil || adopted != tc.wantAdopt {
+				t.Fatalf("Adopt = %v, %v; want %v", adopted, err, tc.wantAdopt)
+			}
+			st2 := e.waitPhase(t, sup2, spec.ID, PhaseRunning)
+			if tc.samePID && st2.PID != st.PID {
+				t.Errorf("pid %d after Adopt, want the same pid %d", st2.PID, st.PID)
+			}
+			if st2.Restarts != 0 {
+				t.Errorf("Restarts = %d, want 0", st2.Restarts)
+			}
+			if err := sup2.Stop(context.Background(), spec.ID); err != nil {
+				t.Fatal(err)
+			}
+			waitDead(t, st2.PID, st2.StartTime, time.Second)
+		})
+	}
+}
