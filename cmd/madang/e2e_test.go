@@ -347,3 +347,122 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		t.Fatalf("up with a bad file: %v\n%s", err, out)
 	}
 }
+
+// startServer runs `madang server` for the test's lifetime.
+func startServer(t *testing.T, c runner) {
+	t.Helper()
+	srv := exec.Command(binary, "server")
+	srv.Env = append(os.Environ(), "MADANG_HOME="+c.home)
+	var out bytes.Buffer
+	srv.Stdout, srv.Stderr = &out, &out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		_ = srv.Wait()
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", out.String())
+		}
+	})
+	eventually(t, "the daemon to answer", 10*time.Second, func() bool {
+		_, err := c.run("ps")
+		return err == nil
+	})
+}
+
+func TestLifecycleAndCrashLoop(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	app := filepath.Join(dir, "app")
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := filepath.Abs("../../examples/quickstart/app")
+	if out, err := exec.Command("go", "build", "-C", src, "-o", filepath.Join(app, "hello"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("build sample app: %v\n%s", err, out)
+	}
+	file := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(file, []byte(`name: life
+images:
+  - name: hello
+    source: ./app
+    command: ./hello
+    port: 3000
+  - name: crasher
+    source: ./app
+    command: echo boom-before-exit; exit 3
+    port: 3000
+launchTemplates:
+  - name: hello
+    image: hello
+    supervision: {killTimeout: 2s}
+  - name: crasher
+    image: crasher
+    supervision: {maxRestarts: 2, backoffInitial: 50ms}
+instances:
+  - name: one
+    launchTemplate: hello
+  - name: crash
+    launchTemplate: crasher
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, c)
+	c.must("apply", "-f", file)
+
+	find := func(group string) psRow {
+		for _, r := range c.ps() {
+			if r.Group == group && r.State != "terminated" {
+				return r
+			}
+		}
+		return psRow{}
+	}
+	eventually(t, "instance one running", 20*time.Second, func() bool { return find("one").State == "running" })
+	one := find("one")
+
+	// A crash-looping app ends errored, with its exit code and last
+	// output in describe.
+	eventually(t, "crasher errored", 20*time.Second, func() bool {
+		out, _ := c.run("describe", "crash")
+		return strings.Contains(out, "errored")
+	})
+	desc := c.must("describe", "crash")
+	for _, want := range []string{"exit code 3", "boom-before-exit"} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("describe crash does not show %q:\n%s", want, desc)
+		}
+	}
+
+	// stop: the process is gone, the address kept.
+	c.must("stop", one.ID)
+	if r := find("one"); r.State != "stopped" || r.PID != 0 || r.IP != one.IP {
+		t.Fatalf("after stop: %+v", r)
+	}
+	if syscall.Kill(one.PID, 0) == nil {
+		t.Fatalf("pid %d still alive after stop", one.PID)
+	}
+	// start: running again on the same address.
+	c.must("start", one.ID)
+	started := find("one")
+	if started.State != "running" || started.IP != one.IP || started.PID == one.PID {
+		t.Fatalf("after start: %+v (before %+v)", started, one)
+	}
+	// reboot: same instance, new process.
+	c.must("reboot", one.ID)
+	rebooted := find("one")
+	if rebooted.ID != one.ID || rebooted.State != "running" || rebooted.PID == started.PID {
+		t.Fatalf("after reboot: %+v (before %+v)", rebooted, started)
+	}
+	// terminate: gone for good, no orphan left.
+	c.must("terminate", one.ID)
+	eventually(t, "terminated pid to exit", 5*time.Second, func() bool { return syscall.Kill(rebooted.PID, 0) != nil })
+	if out, err := c.run("start", one.ID); err == nil || !strings.Contains(out, "terminated") {
+		t.Fatalf("start of a terminated instance: %v\n%s", err, out)
+	}
+	// Unknown instances are a clear error.
+	if out, err := c.run("describe", "i-0000000000000000"); err == nil || !strings.Contains(out, "no instance") {
+		t.Fatalf("describe unknown: %v\n%s", err, out)
+	}
+}

@@ -50,6 +50,12 @@ func Algorithms() []string {
 }
 
 // New returns the selector for algorithm, one of Algorithms.
+//
+// Selectors keep no per-request state. Round robin with unequal weights
+// and consistent_hash keep state for the pool they last adopted, and
+// allocate only when they adopt a new one: when a target joins, or when a
+// smaller pool lasts longer than a few picks (retries that skip tried
+// targets are served from the adopted state).
 func New(algorithm string, opts Options) (Selector, error) {
 	if opts.SlowStart < 0 {
 		return nil, fmt.Errorf("balance: slow start %v is negative: use 0 to turn it off or a positive duration", opts.SlowStart)

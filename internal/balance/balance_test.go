@@ -644,6 +644,7 @@ func TestConsistentHash(t *testing.T) {
 					t.Fatalf("key %d moved from %s, which stayed", i, a[i].ID)
 				}
 			}
+			t.Logf("moved %.4f of keys", float64(moved)/keys)
 			if share := float64(moved) / keys; share < tc.lo || share > tc.hi {
 				t.Errorf("moved %.4f of keys, want %.2f–%.2f", share, tc.lo, tc.hi)
 			}

@@ -2,8 +2,8 @@
 // round robin, least outstanding requests, weighted random, least response
 // time (peak EWMA) and consistent hashing, all behind the Selector
 // interface. Every algorithm honours per-target weights and slow start.
-// Selection does not allocate and takes at most one short lock; the data
-// plane calls it on every request.
+// The data plane calls Select on every request: it does not allocate in
+// steady state and takes at most one short lock.
 package balance
 
 import (

@@ -53,7 +53,7 @@ func allocateAddress(mode AddressMode, imagePort int, used []*Instance) (ip stri
 			taken[in.Port] = true
 		}
 		for p := 20000; p < 60000; p++ {
-			if !taken[p] {
+			if !taken[p] && bindable("127.0.0.1", p) {
 				return "127.0.0.1", p, nil
 			}
 		}
@@ -67,12 +67,24 @@ func allocateAddress(mode AddressMode, imagePort int, used []*Instance) (ip stri
 	}
 	a := firstInstanceIP
 	for i := 0; i < 65000; i++ {
-		if b := a.As4(); b[3] != 0 && b[3] != 255 && !taken[a] {
+		if b := a.As4(); b[3] != 0 && b[3] != 255 && !taken[a] && bindable(a.String(), imagePort) {
 			return a.String(), imagePort, nil
 		}
 		a = a.Next()
 	}
 	return "", 0, fmt.Errorf("no free instance address in 127.16.0.0/16")
+}
+
+// bindable reports whether ip:port is free right now, so instances never
+// get an address another program (or another madang daemon with its own
+// data directory) already listens on.
+func bindable(ip string, port int) bool {
+	ln, err := net.Listen("tcp", joinHostPort(ip, port))
+	if err != nil {
+		return false
+	}
+	_ = ln.Close()
+	return true
 }
 
 func joinHostPort(host string, port int) string {

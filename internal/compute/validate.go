@@ -81,13 +81,18 @@ func (s *ImageSpec) Validate() fielderr.List {
 
 // ResolveSource makes a relative Source absolute by joining it to dir (the
 // stack file's directory) and checks that it names an existing directory.
-// An empty Source is left for Validate to report.
+// With an empty dir, Source must already be absolute. An empty Source is
+// left for Validate to report.
 func (s *ImageSpec) ResolveSource(dir string) fielderr.List {
 	var errs fielderr.List
 	if strings.TrimSpace(s.Source) == "" {
 		return nil
 	}
 	given := s.Source
+	if dir == "" && !filepath.IsAbs(given) {
+		errs.Add("source", given, "is a relative path with no stack file to resolve it against", "give an absolute path")
+		return errs
+	}
 	abs, err := ResolveDir(dir, given)
 	if err != nil {
 		errs.Add("source", given, err.Error(), "give an existing application directory, absolute or relative to the stack file")

@@ -71,6 +71,12 @@ func TestResolveSource(t *testing.T) {
 		{"file", "file", "file", "is a file, not a directory"},
 		{"empty is left to Validate", "", "", ""},
 	}
+	t.Run("relative without a directory", func(t *testing.T) {
+		s := ImageSpec{Source: "app"}
+		if errs := s.ResolveSource(""); len(errs) != 1 || errs[0].Path != "source" {
+			t.Errorf("ResolveSource(\"\") = %v, want one source problem", errs)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := ImageSpec{Source: tc.source}

@@ -22,11 +22,11 @@ type Metric struct {
 
 // lbStats are a load balancer's counters; they outlive configurations.
 type lbStats struct {
-	requests, newConns, processedBytes, ruleEvaluations      atomic.Int64
-	fixed, redirects, nonSticky                               atomic.Int64
-	elb4xx, elb5xx, elb500, elb502, elb503, elb504, elb3xx    atomic.Int64
-	desyncNonCompliant, droppedInvalidHeader                  atomic.Int64
-	forwardedInvalidHeader, accessLogDropped                  atomic.Int64
+	requests, newConns, processedBytes, ruleEvaluations    atomic.Int64
+	fixed, redirects, nonSticky                            atomic.Int64
+	elb4xx, elb5xx, elb500, elb502, elb503, elb504, elb3xx atomic.Int64
+	desyncNonCompliant, droppedInvalidHeader               atomic.Int64
+	forwardedInvalidHeader, accessLogDropped               atomic.Int64
 }
 
 func newLBStats() *lbStats { return &lbStats{} }
@@ -62,10 +62,10 @@ var rtBuckets = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.
 
 // tgStats are counters per (load balancer, target group).
 type tgStats struct {
-	requests, connErrors                    atomic.Int64
-	t2xx, t3xx, t4xx, t5xx                  atomic.Int64
-	rtCount, rtSumMicros                    atomic.Int64
-	rtBucket                                [len(rtBuckets)]atomic.Int64
+	requests, connErrors   atomic.Int64
+	t2xx, t3xx, t4xx, t5xx atomic.Int64
+	rtCount, rtSumMicros   atomic.Int64
+	rtBucket               [len(rtBuckets)]atomic.Int64
 }
 
 func newTGStats() *tgStats { return &tgStats{} }

@@ -9,11 +9,11 @@ import (
 
 // HTTP/1.1 message limits, as AWS's Application Load Balancer enforces them.
 const (
-	maxRequestLine = 16 << 10 // request line: 16K, else 414
-	maxHeaderLine  = 16 << 10 // one header field: 16K, else 400
-	maxRequestHead = 64 << 10 // whole request head: 64K, else 400
+	maxRequestLine  = 16 << 10 // request line: 16K, else 414
+	maxHeaderLine   = 16 << 10 // one header field: 16K, else 400
+	maxRequestHead  = 64 << 10 // whole request head: 64K, else 400
 	maxResponseHead = 32 << 10 // whole response head from a target: 32K, else 502
-	maxXFFEntries  = 30       // more X-Forwarded-For entries get 463
+	maxXFFEntries   = 30       // more X-Forwarded-For entries get 463
 )
 
 // hdrID names the header fields the proxy interprets; everything else is

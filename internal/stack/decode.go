@@ -199,7 +199,7 @@ func (p *parser) parseYAML(data []byte) (root *yaml.Node) {
 func emptyFile() *fielderr.Error {
 	return &fielderr.Error{
 		Problem: "the stack file is empty",
-		Fix:     "declare resources under images:, launchTemplates:, instances:, targetGroups: and loadBalancers: (see examples/quickstart)",
+		Fix:     "declare resources under images:, launchTemplates:, instances:, targetGroups: and loadBalancers:",
 	}
 }
 

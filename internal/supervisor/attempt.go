@@ -181,11 +181,9 @@ func (a *attempt) signalShimGroup(sig syscall.Signal) {
 	if a.direct || a.shimPID <= 0 || !a.alive() {
 		return
 	}
-	if err := os.WriteFile(filepath.Join(a.stateDir, shim.StopFile), nil, 0o644); err != nil && sig != syscall.SIGKILL {
-		// Without the marker the shim may still start the app; the
-		// stop then finds it through shim.json and signals it.
-		_ = err
-	}
+	// Should the marker fail, the shim may still start the app; the stop
+	// then finds it through shim.json and signals it.
+	_ = os.WriteFile(filepath.Join(a.stateDir, shim.StopFile), nil, 0o644)
 	_ = unix.Kill(-a.shimPID, sig)
 }
 

@@ -627,6 +627,9 @@ func TestShimKilledAppStillSupervised(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := e.waitPhase(t, e.sup, spec.ID, PhaseRunning)
+	// An app that writes after its shim is gone dies of SIGPIPE; let it
+	// finish its start-up output first.
+	e.wait(t, e.sup, spec.ID, "start-up output", func(Status) bool { return hasLine(e.log(t, spec.ID), "out listening on") })
 	state, err := shim.ReadState(spec.StateDir)
 	if err != nil {
 		t.Fatal(err)
