@@ -40,9 +40,11 @@ func watchExit(pid int, start uint64, child *exec.Cmd) *exitWatch {
 	// The pidfd now pins the process; make sure it is the one we meant.
 	if child == nil && !procstat.Alive(pid, start) {
 		if st, err := procstat.StartTime(pid); err == nil && st == start {
-			// Our own unreaped child (a zombie): reap it.
+			// Dead but not reaped: reap it if it is our own child (a
+			// shim spawned by an earlier Supervisor in this process). It
+			// has exited, so this does not block for long.
 			var info unix.Siginfo
-			_ = unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG, nil)
+			_ = unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED, nil)
 		}
 		_ = w.pidfd.Close()
 		w.pidfd = nil

@@ -143,6 +143,13 @@ func leaks() string {
 	return strings.Join(out, "\n")
 }
 
+// reapChild waits for an exited child of the test process that no
+// supervisor will reap (its supervisor was closed).
+func reapChild(pid int) {
+	var ws syscall.WaitStatus
+	_, _ = syscall.Wait4(pid, &ws, 0, nil)
+}
+
 // childrenOf lists the processes (including zombies) whose parent is pid.
 func childrenOf(pid int) []int {
 	ents, _ := os.ReadDir("/proc")

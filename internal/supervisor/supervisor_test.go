@@ -367,11 +367,8 @@ func TestAdoptRestartsAppThatDiedWhileAway(t *testing.T) {
 			if !strings.Contains(st2.Reason, tc.wantReason) {
 				t.Errorf("Reason = %q, want it to contain %q", st2.Reason, tc.wantReason)
 			}
-			// Reap the zombie shim left by the first supervisor.
-			if len(childrenOf(os.Getpid())) > 0 {
-				var ws syscall.WaitStatus
-				_, _ = syscall.Wait4(state.ShimPID, &ws, syscall.WNOHANG, nil)
-			}
+			// Reap the shim left by the first supervisor.
+			reapChild(state.ShimPID)
 		})
 	}
 }
@@ -688,8 +685,7 @@ func TestAdoptVariants(t *testing.T) {
 				}
 				_ = syscall.Kill(state.ShimPID, syscall.SIGKILL)
 				waitDead(t, state.ShimPID, state.ShimStartTime, 2*time.Second)
-				var ws syscall.WaitStatus
-				_, _ = syscall.Wait4(state.ShimPID, &ws, syscall.WNOHANG, nil)
+				reapChild(state.ShimPID)
 			},
 			wantAdopt: true,
 			samePID:   true,

@@ -329,7 +329,10 @@ func (c *Controller) resolveTargets(tg *TargetGroup) (ts []proxy.Target, unavail
 			if port == 0 {
 				port = tg.Spec.Port
 			}
-			ts = append(ts, proxy.Target{ID: spec.IP, Addr: net.JoinHostPort(spec.IP, strconv.Itoa(port)), Weight: w})
+			// An ip target is identified by address and port, so one
+			// IP can be registered on several ports.
+			addr := net.JoinHostPort(spec.IP, strconv.Itoa(port))
+			ts = append(ts, proxy.Target{ID: addr, Addr: addr, Weight: w})
 		}
 	}
 	sort.Slice(ts, func(i, j int) bool { return targetKey(ts[i]) < targetKey(ts[j]) })
