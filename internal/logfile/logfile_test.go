@@ -595,3 +595,23 @@ func TestFollow(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStream measures appending app output: 32 KiB chunks of
+// 100-byte lines, as the shim copies them from a pipe.
+func BenchmarkStream(b *testing.B) {
+	f, err := Open(filepath.Join(b.TempDir(), "bench.log"), Options{MaxBytes: 64 << 20, MaxFiles: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	line := strings.Repeat("x", 99) + "\n"
+	chunk := []byte(strings.Repeat(line, 32<<10/len(line)))
+	w := f.Stream(StreamOut)
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := w.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -25,6 +25,7 @@ type conn struct {
 	p        *Proxy
 	l        *listener
 	nc       net.Conn
+	io       sockIO
 	remote   netip.AddrPort
 	clientIP string // "ip"
 	client   string // "ip:port"
@@ -61,6 +62,7 @@ type conn struct {
 
 func newConn(l *listener, nc net.Conn) *conn {
 	c := &conn{p: l.p, l: l, nc: nc, created: time.Now()}
+	c.io.init(nc)
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.remote = ta.AddrPort()
 		c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
@@ -163,7 +165,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			}
 		}
 		c.setReadDeadline(time.Now(), idle, slack)
-		n, err := c.nc.Read(c.rbuf[c.w:])
+		n, err := c.io.Read(c.rbuf[c.w:])
 		c.w += n
 		if n > 0 {
 			continue
@@ -319,7 +321,7 @@ func (c *conn) flush() error {
 	}
 	lb := c.lc.lb
 	c.setWriteDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-	n, err := c.nc.Write(c.wbuf)
+	n, err := c.io.Write(c.wbuf)
 	c.entry.sent += int64(n)
 	c.wbuf = c.wbuf[:0]
 	return err
@@ -329,7 +331,7 @@ func (c *conn) flush() error {
 func (c *conn) writeDirect(b []byte) error {
 	lb := c.lc.lb
 	c.setWriteDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-	n, err := c.nc.Write(b)
+	n, err := c.io.Write(b)
 	c.entry.sent += int64(n)
 	return err
 }

@@ -170,7 +170,7 @@ func (c *conn) bufferBody() ([]byte, bool, bool) {
 			c.r = 0
 		}
 		c.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-		k, err := c.nc.Read(c.rbuf[c.w:])
+		k, err := c.io.Read(c.rbuf[c.w:])
 		c.w += k
 		if k == 0 && err != nil {
 			if isTimeout(err) {
@@ -309,9 +309,9 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			uc.wbuf = append(uc.wbuf, body...)
 		}
 		uc.setWriteDeadline(now, idle, slack)
-		_, err := uc.nc.Write(uc.wbuf)
+		_, err := uc.io.Write(uc.wbuf)
 		if err == nil && buffered && len(body) > 32<<10 {
-			_, err = uc.nc.Write(body)
+			_, err = uc.io.Write(body)
 		}
 		if err != nil {
 			reused := uc.reused
@@ -828,7 +828,7 @@ func (c *conn) streamBody(uc *upConn) (attemptResult, bool) {
 			}
 			if n > 0 {
 				uc.setWriteDeadline(time.Now(), idle, slack)
-				if _, err := uc.nc.Write(c.rbuf[c.r : c.r+n]); err != nil {
+				if _, err := uc.io.Write(c.rbuf[c.r : c.r+n]); err != nil {
 					c.entry.setError(502, "TargetConnectionError")
 					c.closing = true
 					return attemptFail, false
@@ -842,7 +842,7 @@ func (c *conn) streamBody(uc *upConn) (attemptResult, bool) {
 		}
 		c.r, c.w = 0, 0
 		c.setReadDeadline(time.Now(), idle, slack)
-		k, err := c.nc.Read(c.rbuf)
+		k, err := c.io.Read(c.rbuf)
 		c.w = k
 		if k == 0 && err != nil {
 			c.closing = true

@@ -11,6 +11,7 @@ import (
 // upConn is a keep-alive connection to a target.
 type upConn struct {
 	nc        net.Conn
+	io        sockIO
 	lt        *liveTarget
 	rbuf      []byte
 	r, w      int
@@ -120,7 +121,9 @@ func (pl *pool) dial(timeout time.Duration) (*upConn, error) {
 		return nil, err
 	}
 	pl.p.activeConns.Add(1)
-	return &upConn{nc: nc, lt: pl.lt, rbuf: make([]byte, 16<<10)}, nil
+	uc := &upConn{nc: nc, lt: pl.lt, rbuf: make([]byte, 16<<10)}
+	uc.io.init(nc)
+	return uc, nil
 }
 
 func (uc *upConn) close() {
@@ -189,7 +192,7 @@ func (uc *upConn) fill() error {
 			uc.rbuf = nb
 		}
 	}
-	n, err := uc.nc.Read(uc.rbuf[uc.w:])
+	n, err := uc.io.Read(uc.rbuf[uc.w:])
 	uc.w += n
 	if n > 0 {
 		return nil

@@ -136,9 +136,9 @@ func (a *attempt) refreshState() bool {
 }
 
 // readExit records how the app ended, from exit.json when the shim wrote
-// one for this app.
+// one for this app. It returns nil if the app never started.
 func (a *attempt) readExit() *Exit {
-	if a.exit != nil {
+	if a.exit != nil || a.appPID == 0 {
 		return a.exit
 	}
 	now := time.Now()

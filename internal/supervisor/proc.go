@@ -242,7 +242,7 @@ func (p *proc) supervise(a *attempt) outcome {
 		}
 		if p.spec.Ready.Addr == "" {
 			a.ready = true
-			p.update(func(st *Status) { st.Phase, st.ReadyAt = PhaseRunning, time.Now() })
+			p.update(func(st *Status) { st.Phase, st.ReadyAt, st.Reason = PhaseRunning, time.Now(), "" })
 			return
 		}
 		pr = startProbe(ctx, p.spec.Ready)
@@ -285,7 +285,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			probeResult = nil
 			if reason == "" {
 				a.ready = true
-				p.update(func(st *Status) { st.Phase, st.ReadyAt = PhaseRunning, time.Now() })
+				p.update(func(st *Status) { st.Phase, st.ReadyAt, st.Reason = PhaseRunning, time.Now(), "" })
 				continue
 			}
 			p.log.Warn("not ready; stopping", "reason", reason)

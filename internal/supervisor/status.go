@@ -70,7 +70,8 @@ func (e Exit) failed() bool {
 
 // Status is a snapshot of one supervised instance.
 type Status struct {
-	ID    string
+	ID string
+	// Phase is empty only while Start or Adopt is still spawning.
 	Phase Phase
 	// PID and PGID are the app's process id and process group; StartTime
 	// is its start time in clock ticks since boot (with the PID it
@@ -86,7 +87,8 @@ type Status struct {
 	LastExit *Exit
 	// NextRestartAt is when a restart is due, in backoff.
 	NextRestartAt time.Time
-	// Reason explains backoff, exited and errored in words, e.g. "did not
+	// Reason explains backoff, exited and errored in words (and is
+	// cleared when the app is running again), e.g. "did not
 	// listen on 127.16.1.5:3000 within 30s — does the app bind
 	// $HOST:$PORT?".
 	Reason string
