@@ -97,7 +97,7 @@ type runner struct {
 
 func (c runner) run(args ...string) (string, error) {
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "MADANG_HOME="+c.home)
+	cmd.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -176,7 +176,7 @@ func TestUpPsKillAndReadopt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	up := exec.CommandContext(ctx, binary, "up", "-f", file)
-	up.Env = append(os.Environ(), "MADANG_HOME="+home)
+	up.Env = append(os.Environ(), "MADANG_HOME="+home, "GORACE=atexit_sleep_ms=0")
 	up.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var upOut bytes.Buffer
 	pr, pw := io.Pipe()
@@ -272,7 +272,7 @@ func TestUpPsKillAndReadopt(t *testing.T) {
 		}
 	}
 	srv := exec.Command(binary, "server")
-	srv.Env = append(os.Environ(), "MADANG_HOME="+home)
+	srv.Env = append(os.Environ(), "MADANG_HOME="+home, "GORACE=atexit_sleep_ms=0")
 	var srvOut bytes.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
 	if err := srv.Start(); err != nil {
@@ -352,7 +352,7 @@ func TestBadInputExitsNonZero(t *testing.T) {
 func startServer(t *testing.T, c runner) {
 	t.Helper()
 	srv := exec.Command(binary, "server")
-	srv.Env = append(os.Environ(), "MADANG_HOME="+c.home)
+	srv.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
 	var out bytes.Buffer
 	srv.Stdout, srv.Stderr = &out, &out
 	if err := srv.Start(); err != nil {

@@ -154,11 +154,12 @@ func run(c Config) error {
 		return err
 	}
 	st := State{ShimPID: self, ShimStartTime: selfStart}
-	if err := writeJSONAtomic(filepath.Join(c.StateDir, StateFile), st); err != nil {
-		return err
-	}
-
-	if c.UserData != "" {
+	if c.UserData != "" && !exists(filepath.Join(c.StateDir, UserDataDone)) {
+		// Record the shim before the (possibly long) user data, so a
+		// restarted daemon can find and adopt it.
+		if err := writeJSONAtomic(filepath.Join(c.StateDir, StateFile), st); err != nil {
+			return err
+		}
 		runUserData(c, log)
 	}
 	if stopRequested(sigs) || exists(filepath.Join(c.StateDir, StopFile)) {
@@ -176,6 +177,11 @@ func run(c Config) error {
 	st.AppStartTime, _ = procstat.StartTime(st.AppPID)
 	log.Note("started pid %d: %s", st.AppPID, strings.Join(c.Argv, " "))
 	stateErr := writeJSONAtomic(filepath.Join(c.StateDir, StateFile), st)
+	if stateErr != nil {
+		// Unrecorded, the app could be neither stopped nor adopted.
+		log.Note("could not record the app (%v); stopping it", stateErr)
+		_ = unix.Kill(-st.PGID, unix.SIGKILL)
+	}
 
 	ex := a.wait()
 	switch {
@@ -208,13 +214,10 @@ func exists(name string) bool {
 	return err == nil
 }
 
-// runUserData runs the user data script unless it has run before. Like
+// runUserData runs the user data script and records that it ran. Like
 // EC2, it runs once even if it fails.
 func runUserData(c Config, log *logfile.File) {
 	done := filepath.Join(c.StateDir, UserDataDone)
-	if _, err := os.Stat(done); err == nil {
-		return
-	}
 	log.Note("user data started")
 	out, errw := log.Stream(logfile.StreamOut), log.Stream(logfile.StreamErr)
 	cmd := exec.Command("/bin/sh", c.UserData)

@@ -11,8 +11,8 @@ import (
 // Names of the files a shim keeps in its state directory.
 const (
 	// StateFile describes the running shim and app (State). It is written
-	// once when the shim starts, with AppPID 0, and again when the app
-	// has started.
+	// when the app has started, and also before user data runs, with
+	// AppPID 0.
 	StateFile = "shim.json"
 	// ExitFile describes how the app ended (ExitStatus).
 	ExitFile = "exit.json"

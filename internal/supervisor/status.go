@@ -45,7 +45,8 @@ type Exit struct {
 	Code int
 	// Signal names the signal that killed the app, e.g. "SIGKILL".
 	Signal string
-	At     time.Time
+	// At is when the run ended.
+	At time.Time
 	// Uptime is how long the run lasted.
 	Uptime time.Duration
 }

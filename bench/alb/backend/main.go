@@ -83,13 +83,37 @@ func serve(c net.Conn, resp []byte) {
 	}
 }
 
+// contentLength finds a Content-Length value in a request head without
+// allocating, so that longer heads cost the backend little.
 func contentLength(head []byte) int {
-	for _, line := range bytes.Split(head, []byte("\r\n")) {
-		k, v, ok := bytes.Cut(line, []byte(":"))
-		if ok && bytes.EqualFold(bytes.TrimSpace(k), []byte("content-length")) {
-			n, _ := strconv.Atoi(string(bytes.TrimSpace(v)))
-			return n
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
 		}
+		const name = "content-length:"
+		if len(line) <= len(name) || (line[0]|0x20) != 'c' {
+			continue
+		}
+		match := true
+		for j := 0; j < len(name); j++ {
+			if line[j]|0x20 != name[j] && !(name[j] == '-' && line[j] == '-') && !(name[j] == ':' && line[j] == ':') {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		n := 0
+		for _, c := range line[len(name):] {
+			if c >= '0' && c <= '9' {
+				n = n*10 + int(c-'0')
+			}
+		}
+		return n
 	}
 	return 0
 }
