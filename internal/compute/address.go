@@ -66,9 +66,27 @@ func allocateAddress(mode AddressMode, imagePort int, used []*Instance) (ip stri
 		}
 	}
 	a := firstInstanceIP
+	var first netip.Addr
+	failures := 0
 	for i := 0; i < 65000; i++ {
-		if b := a.As4(); b[3] != 0 && b[3] != 255 && !taken[a] && bindable(a.String(), imagePort) {
-			return a.String(), imagePort, nil
+		if b := a.As4(); b[3] != 0 && b[3] != 255 && !taken[a] {
+			if bindable(a.String(), imagePort) {
+				return a.String(), imagePort, nil
+			}
+			if !first.IsValid() {
+				first = a
+			}
+			// Three free addresses in a row that cannot bind the port
+			// mean a program holds it on every address (a wildcard
+			// listener such as *:3000): give this instance another port.
+			if failures++; failures >= 3 {
+				for p := 20000; p < 60000; p++ {
+					if bindable(first.String(), p) {
+						return first.String(), p, nil
+					}
+				}
+				break
+			}
 		}
 		a = a.Next()
 	}

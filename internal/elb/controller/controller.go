@@ -293,9 +293,9 @@ func targetKey(t proxy.Target) string { return t.ID + "@" + t.Addr }
 func (c *Controller) resolveTargets(tg *TargetGroup) (ts []proxy.Target, unavailable map[string]string) {
 	unavailable = map[string]string{}
 	add := func(in compute.Instance, port, weight int) {
-		if port == 0 {
-			port = tg.Spec.Port
-		}
+		// An instance target defaults to the port its app really listens
+		// on (its image's port, or the port madang gave it when the
+		// image's port was taken), not the group's port.
 		if port == 0 {
 			port = in.Port
 		}
