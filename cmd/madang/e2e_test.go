@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -294,6 +296,41 @@ func TestUpPsKillAndReadopt(t *testing.T) {
 	}
 	if _, err := get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
 		t.Fatalf("load balancer after daemon restart: %v", err)
+	}
+
+	// Stopping an instance under load fails no request: the load balancer
+	// takes it out of rotation before its process gets the stop signal.
+	stop := make(chan struct{})
+	var failures, oks atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 5000; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
+					failures.Add(1)
+				} else {
+					oks.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	c.must("stop", after[0].ID)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if f := failures.Load(); f != 0 {
+		t.Fatalf("%d of %d requests failed while an instance stopped", f, f+oks.Load())
+	}
+	if out := c.must("tg", "health", "web"); !strings.Contains(out, "Target.InvalidState") {
+		t.Fatalf("stopped instance's target should be unused (Target.InvalidState):\n%s", out)
 	}
 
 	// terminate everything: no orphan processes.

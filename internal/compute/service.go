@@ -51,6 +51,10 @@ type Options struct {
 	// OnInstanceChange is called (without locks held) after an instance's
 	// state changes; the load balancer follows instances through it.
 	OnInstanceChange func(Instance)
+	// BeforeStop, if set, is called before an instance's process is
+	// stopped; the load balancer takes the instance out of rotation and
+	// lets its in-flight requests finish.
+	BeforeStop func(ctx context.Context, id string)
 }
 
 // Group is a stored instance group: the stack file's "run N of these".
@@ -827,6 +831,9 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 	}
 	s.notify(id)
 	s.opts.Events.Info("instance", id, "%s", cp.State)
+	if s.opts.BeforeStop != nil {
+		s.opts.BeforeStop(ctx, id)
+	}
 	err := s.sup.Stop(ctx, id)
 	if err != nil && !isNotSupervised(err) {
 		return fmt.Errorf("stop instance %s: %w", id, err)

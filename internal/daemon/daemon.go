@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/madang-dev/madang/internal/api"
@@ -84,26 +85,34 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	cg := cgroup.Detect("/sys/fs/cgroup", log)
 
-	var elbc *elbctl.Controller
+	// The compute service calls the load balancer controller, which is
+	// built after it (it needs compute's instances).
+	var elbc atomic.Pointer[elbctl.Controller]
 	d.compute, err = compute.New(ctx, compute.Options{
 		Home: cfg.Home, Store: store, Logger: log, Events: d.events,
 		ShimCommand: []string{cfg.Executable, "shim"},
 		Cgroups:     cg, AddressMode: mode,
 		OnInstanceChange: func(in compute.Instance) {
-			if elbc != nil {
-				elbc.OnInstanceChange(in)
+			if c := elbc.Load(); c != nil {
+				c.OnInstanceChange(in)
+			}
+		},
+		BeforeStop: func(ctx context.Context, id string) {
+			if c := elbc.Load(); c != nil {
+				c.BeforeStop(ctx, id)
 			}
 		},
 	})
 	if err != nil {
 		return fmt.Errorf("start compute: %w", err)
 	}
-	elbc, err = elbctl.New(ctx, elbctl.Options{Home: cfg.Home, Store: store, Logger: log, Events: d.events, Instances: d.compute})
+	ctrl, err := elbctl.New(ctx, elbctl.Options{Home: cfg.Home, Store: store, Logger: log, Events: d.events, Instances: d.compute})
 	if err != nil {
 		_ = d.compute.Close()
 		return fmt.Errorf("start load balancers: %w", err)
 	}
-	d.elb = elbc
+	d.elb = ctrl
+	elbc.Store(ctrl)
 
 	socket := SocketPath(cfg.Home)
 	ln, err := listenUnix(socket)

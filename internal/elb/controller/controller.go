@@ -97,6 +97,7 @@ type Controller struct {
 	registered  map[string]map[string]proxy.Target // group -> target key -> target, as of the last reload
 	draining    map[string]map[string]drain        // group -> target key -> drain
 	accessLogs  map[string]io.WriteCloser
+	leaving     map[string]bool // instances taken out of rotation before they stop
 	lastErr     error
 	healthDirty bool
 }
@@ -125,6 +126,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		registered: map[string]map[string]proxy.Target{},
 		draining:   map[string]map[string]drain{},
 		accessLogs: map[string]io.WriteCloser{},
+		leaving:    map[string]bool{},
 	}
 	wire := &wiring{}
 	c.proxy = proxy.New(proxy.Options{Logger: opts.Logger, Observer: wire, Now: opts.Now})
@@ -214,8 +216,67 @@ func (c *Controller) Kick() {
 	}
 }
 
-// OnInstanceChange is compute's hook: targets follow their instances.
-func (c *Controller) OnInstanceChange(compute.Instance) { c.Kick() }
+// OnInstanceChange is compute's hook: targets follow their instances. An
+// instance that finished stopping (or is starting again) is registered
+// again, as AWS keeps stopped instances registered (state unused).
+func (c *Controller) OnInstanceChange(in compute.Instance) {
+	switch in.State {
+	case compute.StateStopped, compute.StateTerminated, compute.StatePending, compute.StateRunning:
+		c.mu.Lock()
+		delete(c.leaving, in.ID)
+		c.mu.Unlock()
+	}
+	c.Kick()
+}
+
+// BeforeStop is compute's hook, called before an instance's process is
+// stopped (stop, reboot, terminate, scale-in): the instance stops getting
+// new requests at once, and the call returns when its in-flight requests
+// have finished or the longest deregistration delay of its target groups
+// has passed. So stopping an instance behind a load balancer fails no
+// request (AWS sends traffic to a stopping instance until health checks
+// notice).
+func (c *Controller) BeforeStop(ctx context.Context, id string) {
+	c.mu.Lock()
+	var wait time.Duration
+	registered := false
+	for name, reg := range c.registered {
+		for _, t := range reg {
+			if t.ID != id {
+				continue
+			}
+			registered = true
+			if tg, ok := c.tgs[name]; ok {
+				a, _ := elb.ParseTargetGroupAttributes(tg.Spec.Attributes)
+				wait = max(wait, a.DeregistrationDelay)
+			}
+		}
+	}
+	if !registered {
+		c.mu.Unlock()
+		return
+	}
+	c.leaving[id] = true
+	c.mu.Unlock()
+	if err := c.Reload(); err != nil {
+		c.log.Warn("take instance out of rotation", "instance", id, "err", err)
+		return
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for c.proxy.InFlight(id) > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			c.opts.Events.Warn("target-group", "-", "instance %s still had requests in flight after the deregistration delay (%s); stopping it anyway", id, wait)
+			return
+		case <-tick.C:
+		}
+	}
+}
 
 func (c *Controller) loop() {
 	defer c.wg.Done()
@@ -313,14 +374,14 @@ func (c *Controller) resolveTargets(tg *TargetGroup) (ts []proxy.Target, unavail
 		switch {
 		case spec.Instances != "":
 			for _, in := range c.opts.Instances.Members(spec.Instances) {
-				if in.Desired == compute.StateTerminated {
+				if in.Desired == compute.StateTerminated || c.leaving[in.ID] {
 					continue
 				}
 				add(in, spec.Port, w)
 			}
 		case spec.ID != "":
 			in, err := c.opts.Instances.Instance(spec.ID)
-			if err != nil || in.Desired == compute.StateTerminated {
+			if err != nil || in.Desired == compute.StateTerminated || c.leaving[in.ID] {
 				continue // a terminated instance is deregistered
 			}
 			add(in, spec.Port, w)
