@@ -1,0 +1,590 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/madang-dev/madang/internal/cgroup"
+	"github.com/madang-dev/madang/internal/instancetype"
+	"github.com/madang-dev/madang/internal/state"
+	"github.com/madang-dev/madang/internal/supervisor"
+)
+
+// RunRequest asks for new instances (RunInstances).
+type RunRequest struct {
+	LaunchTemplate string            `json:"launchTemplate"`
+	Version        string            `json:"version,omitempty"`
+	Count          int               `json:"count"`
+	Group          string            `json:"group,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	Owner          string            `json:"owner,omitempty"`
+}
+
+// Run launches Count instances from a launch template and returns them in
+// state pending; they move to running once their app is ready.
+func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
+	if req.Count < 1 || req.Count > 100 {
+		return nil, fmt.Errorf("%w: count %d is out of range; use 1 to 100", ErrInvalid, req.Count)
+	}
+	s.mu.Lock()
+	lt, ok := s.templates[req.LaunchTemplate]
+	if !ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: launch template %q does not exist; create it in a stack file first (madang apply -f FILE)", ErrNotFound, req.LaunchTemplate)
+	}
+	ver, ok := lt.Version(req.Version)
+	if !ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: launch template %s has no version %q; use $Default, $Latest or 1..%d", ErrInvalid, lt.Name, req.Version, lt.Latest())
+	}
+	im, ok := s.images[ver.Data.Image]
+	if !ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: image %q of launch template %s does not exist", ErrNotFound, ver.Data.Image, lt.Name)
+	}
+	live := s.liveInstancesLocked()
+	var created []*Instance
+	for i := 0; i < req.Count; i++ {
+		ip, port, err := allocateAddress(s.opts.AddressMode, im.Spec.Port, live)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		id := newID("i")
+		tags := map[string]string{}
+		maps.Copy(tags, req.Tags)
+		if req.Group != "" {
+			tags["Name"] = req.Group
+		}
+		in := &Instance{
+			ID: id, Group: req.Group, LaunchTemplate: lt.Name, LaunchTemplateVersion: req.Version,
+			Resolved: ver.Number, Image: im.Spec.Name, ImageVersion: im.Current().Number,
+			InstanceType: typeOrDefault(ver.Data.InstanceType),
+			PrivateIP:    ip, Port: port, Tags: tags, Desired: StateRunning, State: StatePending,
+			Dir: filepath.Join(s.opts.Home, "instances", id), Owner: req.Owner, LaunchTime: s.opts.Now(),
+		}
+		live = append(live, in)
+		created = append(created, in)
+	}
+	var ops []state.Op
+	for _, in := range created {
+		op, err := jsonPut(InstancePrefix+in.ID, in)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	if _, err := s.opts.Store.Txn(ctx, nil, ops); err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("save instances: %w", err)
+	}
+	out := make([]Instance, 0, len(created))
+	for _, in := range created {
+		s.instances[in.ID] = in
+		out = append(out, *in)
+	}
+	s.mu.Unlock()
+	for _, in := range created {
+		s.opts.Events.Info("instance", in.ID, "launched from %s v%d (image %s v%d) at %s", in.LaunchTemplate, in.Resolved, in.Image, in.ImageVersion, in.Addr())
+		s.notify(in.ID)
+		if err := s.startProcess(in.ID, true); err != nil {
+			s.setState(in.ID, StateStopped, "errored", err.Error())
+		}
+	}
+	return out, nil
+}
+
+func typeOrDefault(t string) string {
+	if t == "" {
+		return instancetype.Default
+	}
+	return t
+}
+
+func (s *Service) liveInstancesLocked() []*Instance {
+	var out []*Instance
+	for _, in := range s.instances {
+		if in.Desired != StateTerminated {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// Resolve finds an instance by id, or the instances of a group (Name tag).
+func (s *Service) Resolve(ref string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[ref]; ok {
+		return []string{in.ID}, nil
+	}
+	var ids []string
+	for _, in := range s.instances {
+		if in.Group == ref && in.Desired != StateTerminated {
+			ids = append(ids, in.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: no instance or instance group named %q; see madang ps", ErrNotFound, ref)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// specFor builds the supervisor spec of an instance's current run.
+func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
+	s.mu.Lock()
+	lt, ok := s.templates[in.LaunchTemplate]
+	var ver LaunchTemplateVersion
+	if ok {
+		if v, vok := lt.Version(strconv.Itoa(in.Resolved)); vok {
+			ver = v
+		} else {
+			ok = false
+		}
+	}
+	im, iok := s.images[in.Image]
+	s.mu.Unlock()
+	if !ok {
+		return supervisor.Spec{}, fmt.Errorf("launch template %s version %d no longer exists", in.LaunchTemplate, in.Resolved)
+	}
+	if !iok {
+		return supervisor.Spec{}, fmt.Errorf("image %s no longer exists", in.Image)
+	}
+	d := ver.Data
+	sv := d.Supervision
+	env := baseEnv()
+	env = append(env,
+		"PORT="+strconv.Itoa(in.Port),
+		"HOST="+in.PrivateIP,
+		"INSTANCE_ID="+in.ID,
+		"INSTANCE_DIR="+in.Dir,
+		"MADANG_INSTANCE_ID="+in.ID,
+		"MADANG_INSTANCE_TYPE="+in.InstanceType,
+	)
+	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
+		env = append(env, k+"="+d.Env[k])
+	}
+	spec := supervisor.Spec{
+		ID:             in.ID,
+		Dir:            filepath.Join(in.Dir, "app"),
+		StateDir:       filepath.Join(in.Dir, "state"),
+		LogPath:        filepath.Join(in.Dir, "logs", "instance.log"),
+		Command:        im.Spec.Command,
+		Env:            env,
+		UserData:       d.UserData,
+		Restart:        supervisor.Policy(orDefault(string(sv.Restart), string(RestartAlways))),
+		MaxRestarts:    sv.MaxRestarts,
+		MinUptime:      time.Duration(sv.MinUptime),
+		BackoffInitial: time.Duration(sv.BackoffInitial),
+		BackoffMax:     time.Duration(sv.BackoffMax),
+		StopSignal:     signalByName(sv.StopSignal),
+		KillTimeout:    time.Duration(sv.KillTimeout),
+		Ready: supervisor.Probe{
+			Addr:     in.Addr(),
+			HTTPPath: sv.Readiness.HTTPPath,
+			Timeout:  time.Duration(sv.Readiness.Timeout),
+		},
+	}
+	if s.opts.Cgroups != nil {
+		if t, err := instancetype.Lookup(in.InstanceType); err == nil {
+			if g, err := s.opts.Cgroups.Create("madang/"+in.ID, cgroup.Limits{CPUs: t.VCPUs, MemoryBytes: t.MemoryMiB << 20}); err == nil {
+				spec.CgroupProcs = g.ProcsFiles()
+			} else {
+				s.log.Warn("cgroup", "instance", in.ID, "err", err)
+			}
+		}
+	}
+	return spec, nil
+}
+
+// Enforcement says whether an instance's type limits are enforced.
+func (s *Service) Enforcement(id string) cgroup.Enforcement {
+	if s.opts.Cgroups == nil {
+		return cgroup.Enforcement{Reason: "cgroups are not available to this daemon"}
+	}
+	return s.opts.Cgroups.Open("madang/" + id).Enforcement()
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func signalByName(name string) syscall.Signal {
+	switch strings.TrimPrefix(strings.ToUpper(name), "SIG") {
+	case "INT":
+		return syscall.SIGINT
+	case "QUIT":
+		return syscall.SIGQUIT
+	case "HUP":
+		return syscall.SIGHUP
+	case "USR1":
+		return syscall.SIGUSR1
+	case "USR2":
+		return syscall.SIGUSR2
+	case "KILL":
+		return syscall.SIGKILL
+	default:
+		return syscall.SIGTERM
+	}
+}
+
+// baseEnv is the daemon's environment without madang's own variables,
+// which instances do not inherit.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "MADANG_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// prepareWorkdir gives an instance its own working directory: a copy of
+// its image version, refreshed when the version changed.
+func (s *Service) prepareWorkdir(in *Instance) error {
+	s.mu.Lock()
+	im, ok := s.images[in.Image]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("image %s no longer exists", in.Image)
+	}
+	var ver *ImageVersion
+	for i := range im.Versions {
+		if im.Versions[i].Number == in.ImageVersion {
+			ver = &im.Versions[i]
+		}
+	}
+	if ver == nil {
+		return fmt.Errorf("image %s version %d no longer exists", in.Image, in.ImageVersion)
+	}
+	app := filepath.Join(in.Dir, "app")
+	marker := filepath.Join(in.Dir, "state", "image-version")
+	want := in.Image + " " + strconv.Itoa(in.ImageVersion)
+	if b, err := os.ReadFile(marker); err == nil && string(b) == want {
+		return nil
+	}
+	for _, d := range []string{"state", "logs"} {
+		if err := os.MkdirAll(filepath.Join(in.Dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	_ = os.RemoveAll(app)
+	if err := copyTree(ver.Dir, app); err != nil {
+		return fmt.Errorf("copy image %s v%d to %s: %w", in.Image, in.ImageVersion, app, err)
+	}
+	return os.WriteFile(marker, []byte(want), 0o644)
+}
+
+// startProcess prepares the working directory and starts supervising.
+// refresh re-resolves the launch template version and image version
+// first, so a start or reboot picks up new env and code.
+func (s *Service) startProcess(id string, refresh bool) error {
+	l := s.opLock(id)
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: instance %s", ErrNotFound, id)
+	}
+	if refresh {
+		if lt, ok := s.templates[in.LaunchTemplate]; ok {
+			if v, ok := lt.Version(in.LaunchTemplateVersion); ok {
+				in.Resolved = v.Number
+				in.InstanceType = typeOrDefault(v.Data.InstanceType)
+				if im, ok := s.images[v.Data.Image]; ok {
+					in.Image = im.Spec.Name
+					in.ImageVersion = im.Current().Number
+				}
+			}
+		}
+	}
+	in.Desired = StateRunning
+	in.State, in.Detail, in.StateReason = StatePending, "starting", ""
+	cp := *in
+	s.mu.Unlock()
+	if err := s.put(context.Background(), InstancePrefix+id, &cp); err != nil {
+		return err
+	}
+	if err := s.prepareWorkdir(&cp); err != nil {
+		return err
+	}
+	spec, err := s.specFor(&cp)
+	if err != nil {
+		return err
+	}
+	s.sup.Forget(id)
+	return s.sup.Start(spec)
+}
+
+// Start starts a stopped instance (StartInstances). Its launch template and
+// image are resolved again, so env and code changes apply.
+func (s *Service) Start(ctx context.Context, id string) error {
+	in, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	switch in.Desired {
+	case StateTerminated:
+		return fmt.Errorf("%w: instance %s is terminated and cannot be started", ErrInvalid, id)
+	case StateRunning:
+		if st, ok := s.sup.Status(id); ok && st.Phase != supervisor.Phase("errored") && st.Phase != supervisor.Phase("exited") && st.Phase != supervisor.Phase("stopped") {
+			return nil // already running: StartInstances is idempotent
+		}
+	}
+	s.opts.Events.Info("instance", id, "starting")
+	return s.startProcess(id, true)
+}
+
+// Stop stops an instance gracefully (StopInstances); it keeps its address,
+// working directory and logs.
+func (s *Service) Stop(ctx context.Context, id string) error {
+	in, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	if in.Desired == StateTerminated {
+		return fmt.Errorf("%w: instance %s is terminated", ErrInvalid, id)
+	}
+	return s.stopProcess(ctx, id, StateStopped)
+}
+
+func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceState) error {
+	l := s.opLock(id)
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: instance %s", ErrNotFound, id)
+	}
+	in.Desired = desired
+	in.State = StateStopping
+	if desired == StateTerminated {
+		in.State = StateShuttingDown
+	}
+	in.Detail = "stopping"
+	cp := *in
+	s.mu.Unlock()
+	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {
+		return err
+	}
+	s.notify(id)
+	s.opts.Events.Info("instance", id, "%s", cp.State)
+	if s.opts.BeforeStop != nil {
+		s.opts.BeforeStop(ctx, id)
+	}
+	err := s.sup.Stop(ctx, id)
+	if err != nil && !isNotSupervised(err) {
+		return fmt.Errorf("stop instance %s: %w", id, err)
+	}
+	if s.opts.Cgroups != nil {
+		g := s.opts.Cgroups.Open("madang/" + id)
+		_ = g.Kill()
+		if desired == StateTerminated {
+			_ = g.Delete()
+		}
+	}
+	final := StateStopped
+	if desired == StateTerminated {
+		final = StateTerminated
+	}
+	s.mu.Lock()
+	in.State, in.Detail = final, ""
+	if final == StateTerminated {
+		in.TerminatedAt = s.opts.Now()
+	}
+	cp = *in
+	s.mu.Unlock()
+	s.opts.Events.Info("instance", id, "%s", final)
+	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {
+		return err
+	}
+	s.notify(id)
+	return nil
+}
+
+func isNotSupervised(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "not supervised")
+}
+
+// Reboot stops and starts an instance's processes (RebootInstances),
+// picking up launch template and image changes; the instance keeps its id,
+// address and directory.
+func (s *Service) Reboot(ctx context.Context, id string) error {
+	in, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	if in.Desired == StateTerminated {
+		return fmt.Errorf("%w: instance %s is terminated", ErrInvalid, id)
+	}
+	s.opts.Events.Info("instance", id, "rebooting")
+	if err := s.stopProcess(ctx, id, StateStopped); err != nil {
+		return err
+	}
+	return s.startProcess(id, true)
+}
+
+// Terminate stops an instance for good (TerminateInstances). It stays
+// visible as terminated for an hour; its address is free at once.
+func (s *Service) Terminate(ctx context.Context, id string) error {
+	in, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	if in.Desired == StateTerminated && in.State == StateTerminated {
+		return nil
+	}
+	if err := s.stopProcess(ctx, id, StateTerminated); err != nil {
+		return err
+	}
+	s.sup.Forget(id)
+	_ = os.RemoveAll(filepath.Join(in.Dir, "app"))
+	return nil
+}
+
+// SetTags adds or replaces tags and removes the keys in remove.
+func (s *Service) SetTags(ctx context.Context, id string, set map[string]string, remove []string) (Instance, error) {
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	if !ok {
+		s.mu.Unlock()
+		return Instance{}, fmt.Errorf("%w: instance %s", ErrNotFound, id)
+	}
+	if in.Tags == nil {
+		in.Tags = map[string]string{}
+	}
+	maps.Copy(in.Tags, set)
+	for _, k := range remove {
+		delete(in.Tags, k)
+	}
+	cp := *in
+	cp.Tags = maps.Clone(in.Tags)
+	s.mu.Unlock()
+	return cp, s.put(ctx, InstancePrefix+id, &cp)
+}
+
+func (s *Service) get(id string) (Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[id]
+	if !ok {
+		return Instance{}, fmt.Errorf("%w: no instance %q; see madang ps", ErrNotFound, id)
+	}
+	return *in, nil
+}
+
+// setState records a state without going through the supervisor.
+func (s *Service) setState(id string, st InstanceState, detail, reason string) {
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	in.State, in.Detail, in.StateReason = st, detail, reason
+	cp := *in
+	s.mu.Unlock()
+	if reason != "" {
+		s.opts.Events.Error("instance", id, "%s: %s", detail, reason)
+	}
+	_ = s.put(context.Background(), InstancePrefix+id, &cp)
+	s.notify(id)
+}
+
+func (s *Service) notify(id string) {
+	if s.opts.OnInstanceChange == nil {
+		return
+	}
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	var cp Instance
+	if ok {
+		cp = *in
+	}
+	s.mu.Unlock()
+	if ok {
+		s.opts.OnInstanceChange(cp)
+	}
+}
+
+// onStatus maps supervisor phases to EC2 states.
+func (s *Service) onStatus(st supervisor.Status) {
+	s.mu.Lock()
+	in, ok := s.instances[st.ID]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	prev := in.State
+	prevDetail := in.Detail
+	phase := string(st.Phase)
+	switch phase {
+	case "starting", "backoff":
+		in.State = StatePending
+	case "running":
+		in.State = StateRunning
+	case "stopping":
+		if in.Desired == StateTerminated {
+			in.State = StateShuttingDown
+		} else {
+			in.State = StateStopping
+		}
+	case "stopped":
+		if in.Desired == StateTerminated {
+			in.State = StateTerminated
+		} else {
+			in.State = StateStopped
+		}
+	case "exited", "errored":
+		in.State = StateStopped
+	}
+	in.Detail = phase
+	in.StateReason = st.Reason
+	cp := *in
+	s.mu.Unlock()
+	if prev == cp.State && prevDetail == cp.Detail {
+		return
+	}
+	switch phase {
+	case "running":
+		s.opts.Events.Info("instance", st.ID, "running (pid %d) at %s", st.PID, cp.Addr())
+	case "backoff":
+		s.opts.Events.Warn("instance", st.ID, "process exited (%s); restarting at %s", exitText(st.LastExit), st.NextRestartAt.Format("15:04:05.000"))
+	case "errored":
+		s.opts.Events.Error("instance", st.ID, "errored: %s", st.Reason)
+	case "exited":
+		s.opts.Events.Warn("instance", st.ID, "exited: %s", st.Reason)
+	}
+	_ = s.put(context.Background(), InstancePrefix+st.ID, &cp)
+	s.notify(st.ID)
+}
+
+func exitText(e *supervisor.Exit) string {
+	if e == nil {
+		return "unknown exit"
+	}
+	if e.Signal != "" {
+		return "killed by " + e.Signal
+	}
+	return "exit code " + strconv.Itoa(e.Code)
+}

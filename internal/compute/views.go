@@ -1,0 +1,120 @@
+package compute
+
+import (
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/madang-dev/madang/internal/instancetype"
+)
+
+// View is an instance with its live process facts, for ps and describe.
+type View struct {
+	Instance
+	Phase         string         `json:"phase,omitempty"`
+	PID           int            `json:"pid,omitempty"`
+	Restarts      int            `json:"restarts"`
+	UptimeSeconds float64        `json:"uptimeSeconds,omitempty"`
+	CPUPercent    float64        `json:"cpuPercent"`
+	MemoryBytes   uint64         `json:"memoryBytes"`
+	LastExit      *ExitView      `json:"lastExit,omitempty"`
+	LastLines     []string       `json:"lastLines,omitempty"`
+	Limits        *LimitsView    `json:"limits,omitempty"`
+	NextRestartAt time.Time      `json:"nextRestartAt,omitzero"`
+	Extra         map[string]any `json:"-"`
+}
+
+// ExitView is how the last run ended.
+type ExitView struct {
+	Code   int       `json:"code"`
+	Signal string    `json:"signal,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// LimitsView says which instance type limits apply.
+type LimitsView struct {
+	VCPUs          float64 `json:"vcpus"`
+	MemoryMiB      int64   `json:"memoryMiB"`
+	CPUEnforced    bool    `json:"cpuEnforced"`
+	MemoryEnforced bool    `json:"memoryEnforced"`
+	Note           string  `json:"note,omitempty"`
+}
+
+// Instances returns every instance with live facts, sorted by group and
+// launch time. Terminated instances are included.
+func (s *Service) Instances() []View {
+	s.mu.Lock()
+	ins := make([]Instance, 0, len(s.instances))
+	for _, in := range s.instances {
+		ins = append(ins, *in)
+	}
+	s.mu.Unlock()
+	sort.Slice(ins, func(i, j int) bool {
+		if ins[i].Group != ins[j].Group {
+			return ins[i].Group < ins[j].Group
+		}
+		if !ins[i].LaunchTime.Equal(ins[j].LaunchTime) {
+			return ins[i].LaunchTime.Before(ins[j].LaunchTime)
+		}
+		return ins[i].ID < ins[j].ID
+	})
+	out := make([]View, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, s.view(in))
+	}
+	return out
+}
+
+// Describe returns one instance with live facts and limits.
+func (s *Service) Describe(id string) (View, error) {
+	in, err := s.get(id)
+	if err != nil {
+		return View{}, err
+	}
+	v := s.view(in)
+	if t, err := instancetype.Lookup(in.InstanceType); err == nil {
+		e := s.Enforcement(id)
+		v.Limits = &LimitsView{VCPUs: t.VCPUs, MemoryMiB: t.MemoryMiB, CPUEnforced: e.CPU, MemoryEnforced: e.Memory, Note: e.Reason}
+	}
+	return v, nil
+}
+
+func (s *Service) view(in Instance) View {
+	v := View{Instance: in}
+	st, ok := s.sup.Status(in.ID)
+	if !ok {
+		return v
+	}
+	v.Phase = string(st.Phase)
+	v.Restarts = st.Restarts
+	v.NextRestartAt = st.NextRestartAt
+	v.LastLines = st.LastLines
+	if st.LastExit != nil {
+		v.LastExit = &ExitView{Code: st.LastExit.Code, Signal: st.LastExit.Signal, At: st.LastExit.At}
+	}
+	if st.Phase == "running" || st.Phase == "starting" {
+		v.PID = st.PID
+		if !st.StartedAt.IsZero() {
+			v.UptimeSeconds = s.opts.Now().Sub(st.StartedAt).Seconds()
+		}
+		if st.PGID > 0 {
+			if smp, err := s.sample.SampleGroup(in.ID, st.PGID); err == nil {
+				v.CPUPercent = smp.CPUPercent
+				v.MemoryBytes = smp.RSSBytes
+			}
+		}
+	}
+	return v
+}
+
+// LogPath returns an instance's log file.
+func (s *Service) LogPath(id string) (string, error) {
+	in, err := s.get(id)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(in.Dir, "logs", "instance.log"), nil
+}
+
+// Instance returns one stored instance.
+func (s *Service) Instance(id string) (Instance, error) { return s.get(id) }
