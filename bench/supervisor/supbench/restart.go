@@ -59,6 +59,8 @@ type restartResult struct {
 	Iter   int
 	OldPID int
 	NewPID int
+	// At is when SIGKILL was sent.
+	At time.Time
 	// Exit is when the killed process was gone (its listening socket
 	// closed).
 	Exit time.Duration
@@ -70,8 +72,8 @@ type restartResult struct {
 
 // String formats r as key=value fields.
 func (r restartResult) String() string {
-	return fmt.Sprintf("iter=%d old_pid=%d new_pid=%d exit_ms=%.2f connect_ms=%.2f http_ms=%.2f",
-		r.Iter, r.OldPID, r.NewPID, msOf(r.Exit), msOf(r.Connect), msOf(r.HTTP))
+	return fmt.Sprintf("iter=%d old_pid=%d new_pid=%d exit_ms=%.2f connect_ms=%.2f http_ms=%.2f at=%s",
+		r.Iter, r.OldPID, r.NewPID, msOf(r.Exit), msOf(r.Connect), msOf(r.HTTP), r.At.UTC().Format(time.RFC3339Nano))
 }
 
 // measureRestarts kills the app listening on c.Addr c.N times and
@@ -124,6 +126,7 @@ func measureOne(ctx context.Context, c restartConfig, client *http.Client) (rest
 	defer unix.Close(pidfd)
 
 	start := time.Now()
+	r.At = start
 	if err := unix.Kill(r.OldPID, unix.SIGKILL); err != nil {
 		return r, fmt.Errorf("kill %d: %w", r.OldPID, err)
 	}
