@@ -17,6 +17,7 @@ const (
 	DefaultMinUptime        = Duration(time.Second)
 	DefaultBackoffInitial   = Duration(100 * time.Millisecond)
 	DefaultBackoffMax       = Duration(15 * time.Second)
+	DefaultBackoffReset     = Duration(30 * time.Second)
 	DefaultStopSignal       = "SIGTERM"
 	DefaultKillTimeout      = Duration(5 * time.Second)
 	DefaultReadinessTimeout = Duration(30 * time.Second)
@@ -49,6 +50,9 @@ func (d *LaunchTemplateData) ApplyDefaults() {
 	}
 	if s.BackoffMax == 0 {
 		s.BackoffMax = DefaultBackoffMax
+	}
+	if s.BackoffResetAfter == 0 {
+		s.BackoffResetAfter = DefaultBackoffReset
 	}
 	if s.StopSignal == "" {
 		s.StopSignal = DefaultStopSignal

@@ -12,14 +12,15 @@ func TestLaunchTemplateDefaults(t *testing.T) {
 	want := LaunchTemplateData{
 		InstanceType: "t3.micro",
 		Supervision: SupervisionSpec{
-			Restart:        RestartAlways,
-			MaxRestarts:    15,
-			MinUptime:      Duration(time.Second),
-			BackoffInitial: Duration(100 * time.Millisecond),
-			BackoffMax:     Duration(15 * time.Second),
-			StopSignal:     "SIGTERM",
-			KillTimeout:    Duration(5 * time.Second),
-			Readiness:      ReadinessSpec{Timeout: Duration(30 * time.Second)},
+			Restart:           RestartAlways,
+			MaxRestarts:       15,
+			MinUptime:         Duration(time.Second),
+			BackoffInitial:    Duration(100 * time.Millisecond),
+			BackoffMax:        Duration(15 * time.Second),
+			BackoffResetAfter: Duration(30 * time.Second),
+			StopSignal:        "SIGTERM",
+			KillTimeout:       Duration(5 * time.Second),
+			Readiness:         ReadinessSpec{Timeout: Duration(30 * time.Second)},
 		},
 	}
 	if !reflect.DeepEqual(d, want) {

@@ -188,6 +188,7 @@ func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
 		MinUptime:      time.Duration(sv.MinUptime),
 		BackoffInitial: time.Duration(sv.BackoffInitial),
 		BackoffMax:     time.Duration(sv.BackoffMax),
+		ResetAfter:     time.Duration(sv.BackoffResetAfter),
 		StopSignal:     signalByName(sv.StopSignal),
 		KillTimeout:    time.Duration(sv.KillTimeout),
 		Ready: supervisor.Probe{
@@ -255,8 +256,9 @@ func baseEnv() []string {
 	return env
 }
 
-// prepareWorkdir gives an instance its own working directory: a copy of
-// its image version, refreshed when the version changed.
+// prepareWorkdir gives an instance its own working directory: a clone of
+// its image version (files hard-linked, see linkTree), refreshed when the
+// version changed.
 func (s *Service) prepareWorkdir(in *Instance) error {
 	s.mu.Lock()
 	im, ok := s.images[in.Image]
@@ -285,7 +287,7 @@ func (s *Service) prepareWorkdir(in *Instance) error {
 		}
 	}
 	_ = os.RemoveAll(app)
-	if err := copyTree(ver.Dir, app); err != nil {
+	if err := linkTree(ver.Dir, app); err != nil {
 		return fmt.Errorf("copy image %s v%d to %s: %w", in.Image, in.ImageVersion, app, err)
 	}
 	return os.WriteFile(marker, []byte(want), 0o644)

@@ -67,6 +67,10 @@ type SupervisionSpec struct {
 	BackoffInitial Duration `yaml:"backoffInitial,omitempty" json:"backoffInitial,omitempty"`
 	// BackoffMax caps the exponential backoff (default 15s).
 	BackoffMax Duration `yaml:"backoffMax,omitempty" json:"backoffMax,omitempty"`
+	// BackoffResetAfter is the uptime after which a run counts as
+	// healthy again: the backoff and the restart count start over
+	// (default 30s, as pm2's exp_backoff_restart_delay).
+	BackoffResetAfter Duration `yaml:"backoffResetAfter,omitempty" json:"backoffResetAfter,omitempty"`
 	// StopSignal is sent to the process group on stop (default SIGTERM).
 	StopSignal string `yaml:"stopSignal,omitempty" json:"stopSignal,omitempty"`
 	// KillTimeout is how long to wait after StopSignal before SIGKILL

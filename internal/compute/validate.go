@@ -202,6 +202,7 @@ func (s *SupervisionSpec) validate() fielderr.List {
 		{"supervision.minUptime", s.MinUptime},
 		{"supervision.backoffInitial", s.BackoffInitial},
 		{"supervision.backoffMax", s.BackoffMax},
+		{"supervision.backoffResetAfter", s.BackoffResetAfter},
 		{"supervision.killTimeout", s.KillTimeout},
 		{"supervision.readiness.timeout", s.Readiness.Timeout},
 	}
