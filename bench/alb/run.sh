@@ -2,13 +2,15 @@
 # Benchmarks madang's Application Load Balancer data plane against HAProxy,
 # nginx and Caddy on this machine, in one run with the same load: wrk with
 # keep-alive, 64 connections, the same thread count, ~10 s per server, all
-# on 127.0.0.1. Prints requests/s, p50, p99 and the madang/HAProxy ratio.
+# on 127.0.0.1. Prints requests/s, p50, p99, the proxy's CPU time per
+# request and the madang/HAProxy ratio.
 #
-# Environment: DURATION (default 10s), CONNS (64), THREADS (2), BASE_PORT
-# (18080).
+# Environment: DURATION per round (default 5s), ROUNDS (2), CONNS (64),
+# THREADS (2), BASE_PORT (18080).
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 BASE=${BASE_PORT:-18080}
@@ -100,6 +102,7 @@ backend be
     server s2 127.0.0.1:$B2
 CFG
 	start haproxy haproxy -db -f "$work/haproxy.cfg"
+	HAPROXY_PID=${pids[-1]}
 fi
 
 if [ $HAVE_NGINX = 1 ]; then
@@ -134,6 +137,7 @@ http {
 }
 CFG
 	start nginx nginx -c "$work/nginx.conf"
+	NGINX_PID=${pids[-1]}
 fi
 
 if [ $HAVE_CADDY = 1 ]; then
@@ -149,37 +153,61 @@ http://127.0.0.1:$P_CADDY {
 }
 CFG
 	start caddy env HOME="$work" XDG_DATA_HOME="$work" XDG_CONFIG_HOME="$work" caddy run --config "$work/Caddyfile" --adapter caddyfile
+	CADDY_PID=${pids[-1]}
 fi
 
-# measure NAME PORT: warm up, then one wrk run; prints "name rps p50 p99".
+# cpu_ticks PID...: CPU time (user+system, in clock ticks) used so far.
+cpu_ticks() {
+	local t=0 pid
+	for pid in "$@"; do
+		[ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+	done
+	echo "$t"
+}
+
+# measure NAME PORT PIDS: one wrk run; appends "name requests seconds
+# p50_ms p99_ms cpu_ticks errors" to results.
 measure() {
-	local name=$1 port=$2
+	local name=$1 port=$2 pids=$3
 	if ! wait_port "$port"; then
-		echo "$name - - -" >>"$work/results"
 		return
 	fi
-	wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+	wrk -t"$THREADS" -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+	local c0 c1
+	c0=$(cpu_ticks $pids)
 	wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port/" >"$work/$name.wrk" 2>&1 || true
-	local rps p50 p99 errs
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$name.wrk")
-	p50=$(awk '$1 == "50%" {print $2}' "$work/$name.wrk")
-	p99=$(awk '$1 == "99%" {print $2}' "$work/$name.wrk")
-	errs=$(awk '/Non-2xx|Socket errors/ {print}' "$work/$name.wrk" | tr '\n' ' ')
-	echo "$name ${rps:--} ${p50:--} ${p99:--} $errs" >>"$work/results"
+	c1=$(cpu_ticks $pids)
+	awk -v name="$name" -v cpu=$((c1 - c0)) '
+		function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+		/requests in/ { req = $1; sec = $4; sub(/s,?$/, "", sec) }
+		$1 == "50%" { p50 = ms($2) }
+		$1 == "99%" { p99 = ms($2) }
+		/Non-2xx|Socket errors/ { err = err $0 }
+		END { gsub(/ +/, "_", err); printf "%s %s %s %s %s %s %s\n", name, req, sec, p50, p99, cpu, (err == "" ? "-" : err) }
+	' "$work/$name.wrk" >>"$work/results"
 }
 
 : >"$work/results"
-echo "wrk -t$THREADS -c$CONNS -d$DURATION, keep-alive, ~100 B responses, 2 backends round robin"
-measure direct $B1
-measure madang $P_MADANG
-[ $HAVE_HAPROXY = 1 ] && measure haproxy $P_HAPROXY
-[ $HAVE_NGINX = 1 ] && measure nginx $P_NGINX
-[ $HAVE_CADDY = 1 ] && measure caddy $P_CADDY
+echo "wrk -t$THREADS -c$CONNS, keep-alive, ~100 B responses, 2 backends round robin;"
+echo "each server: $ROUNDS rounds of $DURATION, interleaved (other load on the machine hits all alike)"
+for round in $(seq 1 "$ROUNDS"); do
+	measure direct $B1 "${pids[0]} ${pids[1]}"
+	measure madang $P_MADANG "${pids[2]}"
+	[ $HAVE_HAPROXY = 1 ] && measure haproxy $P_HAPROXY "$HAPROXY_PID"
+	[ $HAVE_NGINX = 1 ] && measure nginx $P_NGINX "$NGINX_PID $(pgrep -d ' ' -P "$NGINX_PID" || true)"
+	[ $HAVE_CADDY = 1 ] && measure caddy $P_CADDY "$CADDY_PID"
+done
 
-awk '
-	{ name[NR] = $1; rps[NR] = $2; p50[NR] = $3; p99[NR] = $4; $1 = $2 = $3 = $4 = ""; note[NR] = $0; if (name[NR] == "haproxy") h = rps[NR]; if (name[NR] == "madang") m = rps[NR] }
+# Per server: requests/s over all rounds, mean p50, worst p99, CPU
+# microseconds per request of the proxy (of both backends for direct).
+awk -v tick="$(getconf CLK_TCK)" '
+	{ n = $1; if (!(n in req)) order[++k] = n; req[n] += $2; sec[n] += $3; p50[n] += $4; rounds[n]++; if ($5 > p99[n]) p99[n] = $5; cpu[n] += $6; if ($7 != "-") err[n] = err[n] " " $7 }
 	END {
-		printf "%-8s %12s %10s %10s  %s\n", "server", "requests/s", "p50", "p99", "notes"
-		for (i = 1; i <= NR; i++) printf "%-8s %12s %10s %10s %s\n", name[i], rps[i], p50[i], p99[i], note[i]
-		if (h > 0 && m > 0) printf "ratio madang/HAProxy: %.2f\n", m / h
+		printf "%-8s %12s %9s %9s %12s  %s\n", "server", "requests/s", "p50", "p99", "cpu us/req", "errors"
+		for (i = 1; i <= k; i++) {
+			n = order[i]; rps[n] = req[n] / sec[n]
+			printf "%-8s %12.0f %7.2fms %7.2fms %12.1f  %s\n", n, rps[n], p50[n] / rounds[n], p99[n], cpu[n] * 1e6 / tick / req[n], (err[n] == "" ? "-" : err[n])
+		}
+		if (rps["haproxy"] > 0 && rps["madang"] > 0)
+			printf "ratio madang/HAProxy: requests/s %.2f, p99 %.2f (lower is better)\n", rps["madang"] / rps["haproxy"], p99["madang"] / p99["haproxy"]
 	}' "$work/results"

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -94,13 +95,23 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		out = append(out, *in)
 	}
 	s.mu.Unlock()
+	// Instances start in parallel (a few at a time): each start writes
+	// its record and clones its working directory.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
 	for _, in := range created {
 		s.opts.Events.Info("instance", in.ID, "launched from %s v%d (image %s v%d) at %s", in.LaunchTemplate, in.Resolved, in.Image, in.ImageVersion, in.Addr())
 		s.notify(in.ID)
-		if err := s.startProcess(in.ID, true); err != nil {
-			s.setState(in.ID, StateStopped, "errored", err.Error())
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id string) {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.startProcess(id, true); err != nil {
+				s.setState(id, StateStopped, "errored", err.Error())
+			}
+		}(in.ID)
 	}
+	wg.Wait()
 	return out, nil
 }
 

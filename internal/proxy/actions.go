@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/madang-dev/madang/internal/elb"
 )
@@ -186,6 +187,7 @@ func newStaticSite(spec *elb.StaticSpec) (*staticSite, error) {
 // serveStatic serves a file with content types, ranges and validators.
 func (c *conn) serveStatic(s *staticSite) bool {
 	r := &c.req
+	c.lastNow = time.Time{}
 	method := string(r.method)
 	if method != "GET" && method != "HEAD" {
 		return c.errorResponse(405, "StaticMethodNotAllowed", c.closing)
@@ -268,12 +270,11 @@ func (c *conn) staticError(err error) bool {
 // staticWriter adapts a client connection to http.ResponseWriter for
 // http.ServeContent.
 type staticWriter struct {
-	c       *conn
-	h       http.Header
-	wrote   bool
-	status  int
-	err     error
-	chunked bool
+	c      *conn
+	h      http.Header
+	wrote  bool
+	status int
+	err    error
 }
 
 func (w *staticWriter) Header() http.Header { return w.h }

@@ -43,10 +43,8 @@ func (s *chunkScanner) reset() { *s = chunkScanner{} }
 
 func (s *chunkScanner) done() bool { return s.state == csDone }
 
-// scan consumes bytes of b that belong to the body. It returns how many
-// it consumed, the offset and length of the chunk data within b's
-// consumed prefix is not tracked; use scanData for decoding. It stops at
-// the end of the body.
+// scan consumes the bytes of b that belong to the body and returns how
+// many; it stops at the end of the body. Use scanData to decode.
 func (s *chunkScanner) scan(b []byte) (int, error) {
 	return s.scanData(b, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,30 @@ type conn struct {
 	group   *groupRuntime
 	chunk   chunkScanner
 	logBuf  []byte
+	lastNow time.Time // a recent clock reading for socket deadlines; zero when stale
+	respAt  time.Time // when the current attempt's response head arrived
+
+	internal bool // an HTTP/2 stream's in-memory connection
+	handoff  bool // the client speaks h2c: hand the socket over
+}
+
+// clock returns a recent time for socket deadlines: the last reading when
+// it is still fresh, else the current time. Deadlines tolerate slack, so
+// this saves clock reads on every request.
+func (c *conn) clock() time.Time {
+	if c.lastNow.IsZero() {
+		c.lastNow = time.Now()
+	}
+	return c.lastNow
+}
+
+// logTime returns t for the access log and metrics, or the injected clock
+// when there is one.
+func (c *conn) logTime(t time.Time) time.Time {
+	if c.p.realClock {
+		return t
+	}
+	return c.p.now()
 }
 
 func newConn(l *listener, nc net.Conn) *conn {
@@ -88,11 +113,15 @@ func (c *conn) forceClose() { c.nc.Close() }
 
 func (c *conn) serve() {
 	defer func() {
-		c.nc.Close()
+		if c.handoff {
+			c.p.h2.handoff(c.l, c.nc, c.rbuf[c.r:c.w])
+		} else {
+			c.nc.Close()
+		}
 		c.p.activeConns.Add(-1)
 		c.l.remove(c)
 	}()
-	if lc := c.l.cfg.Load(); lc != nil {
+	if lc := c.l.cfg.Load(); lc != nil && !c.internal {
 		lc.lb.stats.newConns.Add(1)
 	}
 	c.rbuf = make([]byte, 8<<10)
@@ -119,6 +148,16 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 	for {
 		if c.w > c.r {
 			buf := c.rbuf[c.r:c.w]
+			if c.nreq == 0 && lc.lb.cfg.HTTP2 && !c.internal && buf[0] == 'P' {
+				n := min(len(buf), len(h2cPreface))
+				if string(buf[:n]) == h2cPreface[:n] {
+					if n == len(h2cPreface) {
+						c.handoff = true
+						return false
+					}
+					goto read
+				}
+			}
 			from := c.scanned - 3
 			if from < 0 {
 				from = 0
@@ -130,6 +169,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.r += n
 				c.scanned = 0
 				c.now = time.Now()
+				c.lastNow = c.now
 				c.lc = c.l.cfg.Load()
 				c.req.reset()
 				parseRequest(&c.req, c.head)
@@ -149,6 +189,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				return false
 			}
 		}
+	read:
 		if c.l.draining.Load() && c.r == c.w {
 			return false
 		}
@@ -164,8 +205,15 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.rbuf = nb
 			}
 		}
-		c.setReadDeadline(time.Now(), idle, slack)
+		c.setReadDeadline(c.clock(), idle, slack)
+		if c.w == c.r {
+			// Let other connections run first: by the time this one is
+			// scheduled again its next request has often arrived, which
+			// saves a read that would find nothing.
+			runtime.Gosched()
+		}
 		n, err := c.io.Read(c.rbuf[c.w:])
+		c.lastNow = time.Time{}
 		c.w += n
 		if n > 0 {
 			continue
@@ -218,7 +266,7 @@ func (c *conn) handle() bool {
 	if c.l.draining.Load() || c.now.Sub(c.created) > lb.cfg.ClientKeepAlive {
 		c.closing = true
 	}
-	c.entry.reset(c.p.now())
+	c.entry.reset(c.logTime(c.now))
 	c.entry.received = int64(len(c.head))
 	c.ntried = 0
 	c.stickLB, c.stickTG, c.appCk, c.group = nil, "", "", nil
@@ -320,9 +368,12 @@ func (c *conn) flush() error {
 		return nil
 	}
 	lb := c.lc.lb
-	c.setWriteDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
+	c.setWriteDeadline(c.clock(), lb.cfg.IdleTimeout, lb.idleSlack)
 	n, err := c.io.Write(c.wbuf)
 	c.entry.sent += int64(n)
+	if len(c.wbuf) > 16<<10 {
+		c.lastNow = time.Time{} // a big write may have waited for the client
+	}
 	c.wbuf = c.wbuf[:0]
 	return err
 }
@@ -333,6 +384,7 @@ func (c *conn) writeDirect(b []byte) error {
 	c.setWriteDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
 	n, err := c.io.Write(b)
 	c.entry.sent += int64(n)
+	c.lastNow = time.Time{}
 	return err
 }
 
@@ -363,6 +415,7 @@ func (c *conn) logRequest() {
 	lb.stats.processedBytes.Add(e.received + e.sent)
 	if lb.alog != nil {
 		e.end = c.p.now()
+		c.lastNow = time.Time{}
 		lb.alog.write(c, e)
 	}
 }
@@ -375,6 +428,7 @@ func (c *conn) errorResponse(status int, reason string, closeConn bool) bool {
 	c.entry.elbStatus = status
 	c.entry.elbGenerated = true
 	c.entry.errorReason = reason
+	c.lastNow = time.Time{}
 	if status == 460 {
 		c.logRequest()
 		return false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"time"
 )
@@ -171,6 +172,7 @@ func (c *conn) bufferBody() ([]byte, bool, bool) {
 		}
 		c.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
 		k, err := c.io.Read(c.rbuf[c.w:])
+		c.lastNow = time.Time{}
 		c.w += k
 		if k == 0 && err != nil {
 			if isTimeout(err) {
@@ -274,13 +276,18 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 	m.bt.Begin()
 	lt.requests.Add(1)
 	c.entry.target = lt
-	c.entry.dispatched = c.p.now()
+	c.entry.dispatched = c.logTime(now)
+	c.respAt = time.Time{}
 	start := now
 	outcome := Outcome{}
 	failed := true
 	defer func() {
-		outcome.Latency = time.Since(start)
-		m.bt.End(outcome.Latency, failed)
+		end := c.respAt
+		if end.IsZero() {
+			end = time.Now()
+		}
+		outcome.Latency = end.Sub(start)
+		m.bt.EndAt(end, outcome.Latency, failed)
 		if c.p.obs != nil {
 			c.p.obs.Observe(g.name, lt.id, outcome)
 		}
@@ -334,6 +341,11 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			}
 		}
 		uc.setReadDeadline(now, idle, slack)
+		if uc.r == uc.w {
+			// The target needs a moment: let other connections run
+			// instead of issuing a read that would find nothing yet.
+			runtime.Gosched()
+		}
 		got, err := uc.readHead()
 		if err != nil {
 			reused := uc.reused
@@ -399,7 +411,9 @@ func (c *conn) relay(g *groupRuntime, wg *weightedGroup, m *member, uc *upConn, 
 		}
 		break
 	}
-	c.entry.responded = c.p.now()
+	c.respAt = time.Now()
+	c.lastNow = c.respAt
+	c.entry.responded = c.logTime(c.respAt)
 	outcome.Status = resp.status
 	*failed = resp.status >= 500
 	c.entry.targetStatus = resp.status
@@ -446,7 +460,7 @@ func (c *conn) relay(g *groupRuntime, wg *weightedGroup, m *member, uc *upConn, 
 		return attemptDone
 	}
 	if reuse && err == nil {
-		uc.lt.pool.put(uc, time.Now())
+		uc.lt.pool.put(uc, c.respAt)
 	} else {
 		uc.close()
 	}
@@ -611,7 +625,7 @@ func (c *conn) appendTraceID(b []byte) []byte {
 // appendTraceValue writes "1-<8 hex epoch seconds>-<24 hex random>".
 func (c *conn) appendTraceValue(b []byte) []byte {
 	b = append(b, '1', '-')
-	sec := uint32(c.p.now().Unix())
+	sec := uint32(c.logTime(c.now).Unix())
 	for i := 7; i >= 0; i-- {
 		b = append(b, hexDigits[(sec>>(uint(i)*4))&0xf])
 	}
@@ -655,7 +669,10 @@ func (c *conn) appendResponseHead(b []byte, resp *response, isHead bool) []byte 
 		b = append(b, h.value...)
 		b = append(b, "\r\n"...)
 	}
-	now := c.p.now()
+	var now time.Time
+	if c.stickLB != nil || c.appCk != "" || c.stickTG != "" {
+		now = c.p.now()
+	}
 	if c.stickLB != nil {
 		exp := c.group.expires.get(now)
 		b = append(b, "Set-Cookie: AWSALB="...)
@@ -709,7 +726,9 @@ func (c *conn) copyLength(uc *upConn, n int64, reuse bool) (error, bool) {
 	for n > 0 {
 		if uc.r == uc.w {
 			uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-			if err := uc.fill(); err != nil {
+			err := uc.fill()
+			c.lastNow = time.Time{}
+			if err != nil {
 				return errTargetBody, false
 			}
 		}
@@ -769,7 +788,9 @@ func (c *conn) copyChunked(uc *upConn, decode bool, reuse bool) (error, bool) {
 			return err, false
 		}
 		uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-		if err := uc.fill(); err != nil {
+		err := uc.fill()
+		c.lastNow = time.Time{}
+		if err != nil {
 			return errTargetBody, false
 		}
 	}
@@ -789,7 +810,9 @@ func (c *conn) copyUntilClose(uc *upConn) (error, bool) {
 			uc.r = uc.w
 		}
 		uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-		if err := uc.fill(); err != nil {
+		err := uc.fill()
+		c.lastNow = time.Time{}
+		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil, false
 			}
@@ -843,6 +866,7 @@ func (c *conn) streamBody(uc *upConn) (attemptResult, bool) {
 		c.r, c.w = 0, 0
 		c.setReadDeadline(time.Now(), idle, slack)
 		k, err := c.io.Read(c.rbuf)
+		c.lastNow = time.Time{}
 		c.w = k
 		if k == 0 && err != nil {
 			c.closing = true

@@ -71,9 +71,11 @@ type Proxy struct {
 	log         *slog.Logger
 	obs         Observer
 	now         func() time.Time
+	realClock   bool // now is time.Now, so socket clock readings can be reused
 	upIdle      time.Duration
 	key         [32]byte
 	snap        atomic.Pointer[snapshot]
+	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
 
 	wg       sync.WaitGroup // connection and background goroutines
@@ -117,6 +119,7 @@ func New(opts Options) *Proxy {
 	p.log = p.log.With("component", "proxy")
 	if p.now == nil {
 		p.now = time.Now
+		p.realClock = true
 	}
 	if p.upIdle <= 0 {
 		p.upIdle = DefaultUpstreamIdleTimeout
@@ -125,6 +128,7 @@ func New(opts Options) *Proxy {
 		panic(fmt.Sprintf("proxy: read random key: %v", err))
 	}
 	p.snap.Store(&snapshot{})
+	p.h2 = newH2Gateway(p)
 	p.wg.Add(1)
 	go p.reapLoop()
 	return p
@@ -289,7 +293,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	for _, l := range ls {
 		l.closeGracefully()
 	}
-	var err error
+	err := p.h2.shutdown(ctx)
 	for _, l := range ls {
 		if e := l.wait(ctx); e != nil && err == nil {
 			err = e

@@ -147,16 +147,15 @@ type weightedGroup struct {
 
 // lbRuntime is a load balancer in one configuration.
 type lbRuntime struct {
-	name       string
-	cfg        LoadBalancer
-	stats      *lbStats
-	alog       *accessLog
-	xffAppend  bool
-	xffRemove  bool
-	desync     int // 0 monitor, 1 defensive, 2 strictest
-	idleSlack  time.Duration
-	dropNames  bool
-	domainName string
+	name      string
+	cfg       LoadBalancer
+	stats     *lbStats
+	alog      *accessLog
+	xffAppend bool
+	xffRemove bool
+	desync    int // 0 monitor, 1 defensive, 2 strictest
+	idleSlack time.Duration
+	dropNames bool
 }
 
 // listenerConfig is a listener's configuration; connections load it per
