@@ -6,7 +6,8 @@
 # request and the madang/HAProxy ratio.
 #
 # Environment: DURATION per round (default 5s), ROUNDS (2), CONNS (64),
-# THREADS (2), BASE_PORT (18080).
+# THREADS (2), BASE_PORT (18080), MADANG_GOMAXPROCS (default: Go's own,
+# the number of CPUs).
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -79,7 +80,7 @@ start backend2 "$work/backend" -listen 127.0.0.1:$B2
 wait_port $B1
 wait_port $B2
 
-start madang "$work/harness" -port $P_MADANG -targets 127.0.0.1:$B1,127.0.0.1:$B2
+start madang "$work/harness" -port $P_MADANG -targets 127.0.0.1:$B1,127.0.0.1:$B2 -gomaxprocs "${MADANG_GOMAXPROCS:-0}"
 
 if [ $HAVE_HAPROXY = 1 ]; then
 	cat >"$work/haproxy.cfg" <<CFG

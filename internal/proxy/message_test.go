@@ -28,6 +28,11 @@ func TestBodiesAndFraming(t *testing.T) {
 				w.Write([]byte("part-"))
 				f.Flush()
 			}
+		case "/nocontent":
+			w.WriteHeader(204)
+		case "/notmodified":
+			w.Header().Set("ETag", `"v1"`)
+			w.WriteHeader(304)
 		case "/big":
 			w.Write(bytes.Repeat([]byte("z"), 1<<20))
 		default:
@@ -102,6 +107,30 @@ func TestBodiesAndFraming(t *testing.T) {
 			t.Errorf("body = %q", body)
 		}
 		_ = resp
+	})
+	t.Run("bodyless responses keep the connection in sync", func(t *testing.T) {
+		nc, err := net.Dial("tcp", h.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(nc)
+		for _, tc := range []struct {
+			method, path string
+			status       int
+		}{{"HEAD", "/big", 200}, {"GET", "/nocontent", 204}, {"GET", "/notmodified", 304}, {"GET", "/", 200}} {
+			io.WriteString(nc, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(br, &http.Request{Method: tc.method})
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.method, tc.path, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%s %s: status %d, want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+			}
+		}
 	})
 	t.Run("large response", func(t *testing.T) {
 		_, body := get(t, c, h.url+"/big")

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -25,7 +26,11 @@ func main() {
 	targets := flag.String("targets", "127.0.0.1:18081,127.0.0.1:18082", "comma-separated target addresses")
 	algorithm := flag.String("algorithm", "round_robin", "load_balancing.algorithm.type")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	procs := flag.Int("gomaxprocs", 0, "GOMAXPROCS for the proxy; 0 keeps Go's default (the number of CPUs)")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
