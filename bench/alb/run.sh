@@ -54,8 +54,8 @@ install_if_missing haproxy haproxy && HAVE_HAPROXY=1 || echo "skip HAProxy: coul
 install_if_missing nginx nginx && HAVE_NGINX=1 || echo "skip nginx: could not install it"
 install_if_missing caddy caddy && HAVE_CADDY=1 || echo "skip Caddy: could not install it"
 
-echo "building backend and harness..."
-(cd "$root" && go build -o "$work/backend" ./bench/alb/backend && go build -o "$work/harness" ./bench/alb/harness)
+echo "building madang, backend and harness..."
+(cd "$root" && go build -o "$work/madang" ./cmd/madang && go build -o "$work/backend" ./bench/alb/backend && go build -o "$work/harness" ./bench/alb/harness)
 
 start() { # start NAME CMD...: run in background, remember pid
 	local name=$1
@@ -80,7 +80,33 @@ start backend2 "$work/backend" -listen 127.0.0.1:$B2
 wait_port $B1
 wait_port $B2
 
-start madang "$work/harness" -port $P_MADANG -targets 127.0.0.1:$B1,127.0.0.1:$B2 -gomaxprocs "${MADANG_GOMAXPROCS:-0}"
+# madang runs as users run it: `madang server` and a stack file with an
+# ALB forwarding round robin to two ip targets. MADANG_ENGINE=harness runs
+# the same data plane in a bare harness instead (for profiling).
+if [ "${MADANG_ENGINE:-daemon}" = harness ]; then
+	start madang "$work/harness" -port $P_MADANG -targets 127.0.0.1:$B1,127.0.0.1:$B2 -gomaxprocs "${MADANG_GOMAXPROCS:-0}"
+else
+	cat >"$work/alb.yaml" <<YAML
+name: albbench
+targetGroups:
+  - name: be
+    targetType: ip
+    port: $B1
+    attributes: {load_balancing.algorithm.type: round_robin}
+    targets:
+      - {ip: 127.0.0.1, port: $B1}
+      - {ip: 127.0.0.1, port: $B2}
+loadBalancers:
+  - name: bench
+    attributes: {access_logs.enabled: false}
+    listeners:
+      - port: $P_MADANG
+        defaultActions: [{type: forward, targetGroup: be}]
+YAML
+	start madang env MADANG_HOME="$work/home" "$work/madang" server
+	for _ in $(seq 1 100); do MADANG_HOME="$work/home" "$work/madang" ps >/dev/null 2>&1 && break; sleep 0.05; done
+	MADANG_HOME="$work/home" "$work/madang" apply -f "$work/alb.yaml" >/dev/null
+fi
 
 if [ $HAVE_HAPROXY = 1 ]; then
 	cat >"$work/haproxy.cfg" <<CFG
