@@ -6,14 +6,17 @@
 # request and the madang/HAProxy ratio.
 #
 # Environment: DURATION per round (default 5s), ROUNDS (2), CONNS (64),
-# THREADS (2), BASE_PORT (18080), MADANG_GOMAXPROCS (default: Go's own,
-# the number of CPUs).
+# THREADS (2), BASE_PORT (18080), SERVERS (which to measure, default
+# "direct madang haproxy nginx caddy"), MADANG_GOMAXPROCS (harness only;
+# default: Go's own choice), MADANG_ENV (extra environment for madang, e.g.
+# "GODEBUG=gctrace=1").
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
+SERVERS=${SERVERS:-direct madang haproxy nginx caddy}
 BASE=${BASE_PORT:-18080}
 B1=$((BASE + 1)) B2=$((BASE + 2))
 P_MADANG=$((BASE + 10)) P_HAPROXY=$((BASE + 11)) P_NGINX=$((BASE + 12)) P_CADDY=$((BASE + 13))
@@ -30,7 +33,7 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
-	rm -rf "$work"
+	[ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
@@ -50,9 +53,10 @@ install_if_missing() {
 
 install_if_missing wrk wrk || { echo "wrk is required and could not be installed" >&2; exit 1; }
 HAVE_HAPROXY=0 HAVE_NGINX=0 HAVE_CADDY=0
-install_if_missing haproxy haproxy && HAVE_HAPROXY=1 || echo "skip HAProxy: could not install it"
-install_if_missing nginx nginx && HAVE_NGINX=1 || echo "skip nginx: could not install it"
-install_if_missing caddy caddy && HAVE_CADDY=1 || echo "skip Caddy: could not install it"
+wanted() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+if wanted haproxy; then install_if_missing haproxy haproxy && HAVE_HAPROXY=1 || echo "skip HAProxy: could not install it"; fi
+if wanted nginx; then install_if_missing nginx nginx && HAVE_NGINX=1 || echo "skip nginx: could not install it"; fi
+if wanted caddy; then install_if_missing caddy caddy && HAVE_CADDY=1 || echo "skip Caddy: could not install it"; fi
 
 echo "building madang, backend and harness..."
 (cd "$root" && go build -o "$work/madang" ./cmd/madang && go build -o "$work/backend" ./bench/alb/backend && go build -o "$work/harness" ./bench/alb/harness)
@@ -84,7 +88,7 @@ wait_port $B2
 # ALB forwarding round robin to two ip targets. MADANG_ENGINE=harness runs
 # the same data plane in a bare harness instead (for profiling).
 if [ "${MADANG_ENGINE:-daemon}" = harness ]; then
-	start madang "$work/harness" -port $P_MADANG -targets 127.0.0.1:$B1,127.0.0.1:$B2 -gomaxprocs "${MADANG_GOMAXPROCS:-0}"
+	start madang env ${MADANG_ENV:-} "$work/harness" -port $P_MADANG -targets 127.0.0.1:$B1,127.0.0.1:$B2 -gomaxprocs "${MADANG_GOMAXPROCS:-0}"
 else
 	cat >"$work/alb.yaml" <<YAML
 name: albbench
@@ -103,7 +107,7 @@ loadBalancers:
       - port: $P_MADANG
         defaultActions: [{type: forward, targetGroup: be}]
 YAML
-	start madang env MADANG_HOME="$work/home" "$work/madang" server
+	start madang env ${MADANG_ENV:-} MADANG_HOME="$work/home" "$work/madang" server
 	for _ in $(seq 1 100); do MADANG_HOME="$work/home" "$work/madang" ps >/dev/null 2>&1 && break; sleep 0.05; done
 	MADANG_HOME="$work/home" "$work/madang" apply -f "$work/alb.yaml" >/dev/null
 fi
@@ -218,8 +222,8 @@ measure() {
 echo "wrk -t$THREADS -c$CONNS, keep-alive, ~100 B responses, 2 backends round robin;"
 echo "each server: $ROUNDS rounds of $DURATION, interleaved (other load on the machine hits all alike)"
 for round in $(seq 1 "$ROUNDS"); do
-	measure direct $B1 "${pids[0]} ${pids[1]}"
-	measure madang $P_MADANG "${pids[2]}"
+	wanted direct && measure direct $B1 "${pids[0]} ${pids[1]}"
+	wanted madang && measure madang $P_MADANG "${pids[2]}"
 	[ $HAVE_HAPROXY = 1 ] && measure haproxy $P_HAPROXY "$HAPROXY_PID"
 	[ $HAVE_NGINX = 1 ] && measure nginx $P_NGINX "$NGINX_PID $(pgrep -d ' ' -P "$NGINX_PID" || true)"
 	[ $HAVE_CADDY = 1 ] && measure caddy $P_CADDY "$CADDY_PID"
