@@ -1,13 +1,19 @@
 // Package shim is the small per-instance process that sits between the
 // madang daemon and an instance's application, as containerd-shim does
 // for containers. The daemon re-executes its own binary as `madang shim`;
-// the shim runs the user data script once, starts the application in its
-// own process group, owns its standard output and error (writing them to
-// the instance log), reaps it and records how it ended. Because the shim,
-// not the daemon, holds the pipes and the child, an application keeps
-// running and logging while the daemon restarts, and the new daemon
-// re-adopts it from the files the shim leaves in its state directory
-// (State, ExitStatus).
+// the shim joins the instance's cgroups, runs the user data script once,
+// starts the application in its own process group, owns its standard
+// output and error (writing them to the instance log), reaps it and
+// records how it ended. Because the shim, not the daemon, holds the pipes
+// and the child, an application keeps running and logging while the
+// daemon restarts, and the new daemon re-adopts it from the files the
+// shim leaves in its state directory (State, ExitStatus) and through its
+// control socket (Event, Command).
+//
+// A shim outlives the runs of its app: when the app exits, the shim
+// records the exit and waits for the daemon's decision, then starts the
+// app again in place (OpStart), so a restart costs only the start of the
+// app itself, or exits (OpQuit).
 package shim
 
 import (
@@ -15,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,6 +57,13 @@ type Config struct {
 	// CgroupProcs lists cgroup.procs files the shim adds itself to before
 	// starting anything, so the app and user data inherit the cgroups.
 	CgroupProcs []string
+	// Fingerprint is an opaque string the shim records in State, so that
+	// a daemon can tell whether the shim runs the instance's current
+	// command and environment.
+	Fingerprint string
+	// ControlFD, when not 0, is an inherited file descriptor holding a
+	// control connection to the daemon that started the shim (see Event).
+	ControlFD int
 	// Argv is the app's command line; Argv[0] is looked up in PATH.
 	Argv []string
 }
@@ -70,6 +84,12 @@ func (c Config) Args() []string {
 	if len(c.CgroupProcs) > 0 {
 		a = append(a, "--cgroup-procs="+strings.Join(c.CgroupProcs, ","))
 	}
+	if c.Fingerprint != "" {
+		a = append(a, "--fingerprint="+c.Fingerprint)
+	}
+	if c.ControlFD != 0 {
+		a = append(a, "--control-fd="+strconv.Itoa(c.ControlFD))
+	}
 	a = append(a, "--")
 	return append(a, c.Argv...)
 }
@@ -87,8 +107,10 @@ func ParseArgs(args []string) (Config, error) {
 	fs.IntVar(&c.Log.MaxFiles, "log-max-files", 0, "rotated log files kept (0: default)")
 	fs.StringVar(&c.UserData, "user-data", "", "script run once before the first start")
 	fs.StringVar(&cgroups, "cgroup-procs", "", "comma-separated cgroup.procs files to join")
+	fs.StringVar(&c.Fingerprint, "fingerprint", "", "recorded in shim.json")
+	fs.IntVar(&c.ControlFD, "control-fd", 0, "inherited control connection to the daemon")
 	if err := fs.Parse(args); err != nil {
-		return Config{}, fmt.Errorf("shim: %w; usage: madang shim --state-dir D --dir W --log PATH [--log-max-bytes N] [--log-max-files N] [--user-data FILE] [--cgroup-procs a,b] -- argv…", err)
+		return Config{}, fmt.Errorf("shim: %w; usage: madang shim --state-dir D --dir W --log PATH [--log-max-bytes N] [--log-max-files N] [--user-data FILE] [--cgroup-procs a,b] [--fingerprint F] [--control-fd N] -- argv…", err)
 	}
 	c.Argv = fs.Args()
 	if cgroups != "" {
@@ -105,6 +127,8 @@ func ParseArgs(args []string) (Config, error) {
 		return Config{}, fmt.Errorf("shim: --log-max-bytes is negative (got %d); use 0 for the default or a size in bytes", c.Log.MaxBytes)
 	case c.Log.MaxFiles < 0:
 		return Config{}, fmt.Errorf("shim: --log-max-files is negative (got %d); use 0 for the default or a count", c.Log.MaxFiles)
+	case c.ControlFD < 0 || (c.ControlFD > 0 && c.ControlFD < 3):
+		return Config{}, fmt.Errorf("shim: --control-fd is %d; pass an inherited descriptor of 3 or more, or leave it out", c.ControlFD)
 	case len(c.Argv) == 0:
 		return Config{}, errors.New("shim: the app's command is missing; put it after \"--\"")
 	}
@@ -112,10 +136,11 @@ func ParseArgs(args []string) (Config, error) {
 }
 
 // Main runs a shim with the given command-line arguments (after "shim")
-// and returns the process exit code: 0 once the app has run and exited
-// (whatever its own exit code), 1 when the shim itself failed, 2 for a bad
-// command line. Messages for the operator go to standard error, which the
-// daemon points at StateDir/shim.log.
+// and returns the process exit code: 0 when it was told to quit (OpQuit,
+// SIGTERM or SIGINT, StopFile) and the app has ended, whatever the app's
+// own exit codes; 1 when the shim itself failed (it could not start the
+// app, for one); 2 for a bad command line. Messages for the operator go to
+// standard error, which the daemon points at StateDir/shim.log.
 func Main(args []string) int {
 	c, err := ParseArgs(args)
 	if err != nil {
@@ -137,8 +162,25 @@ func run(c Config) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer signal.Stop(sigs)
 
+	var inherited net.Conn
+	if c.ControlFD != 0 {
+		// Not for the app: the descriptor arrived without close-on-exec.
+		unix.CloseOnExec(c.ControlFD)
+		f := os.NewFile(uintptr(c.ControlFD), "control")
+		conn, err := net.FileConn(f)
+		_ = f.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "shim: inherited control connection:", err)
+		} else {
+			inherited = conn
+		}
+	}
+
 	log, err := logfile.Open(c.LogPath, c.Log)
 	if err != nil {
+		if inherited != nil {
+			_ = inherited.Close()
+		}
 		return err
 	}
 	defer log.Close()
@@ -151,46 +193,185 @@ func run(c Config) error {
 	}
 	selfStart, err := procstat.StartTime(self)
 	if err != nil {
+		if inherited != nil {
+			_ = inherited.Close()
+		}
 		return err
 	}
-	st := State{ShimPID: self, ShimStartTime: selfStart}
-	if c.UserData != "" && !exists(filepath.Join(c.StateDir, UserDataDone)) {
-		// Record the shim before the (possibly long) user data, so a
-		// restarted daemon can find and adopt it.
-		if err := writeJSONAtomic(filepath.Join(c.StateDir, StateFile), st); err != nil {
-			return err
-		}
-		runUserData(c, log)
+	rec := newRecorder(c.StateDir, func(err error) {
+		fmt.Fprintln(os.Stderr, "shim:", err)
+		log.Note("could not record the instance's state: %v", err)
+	})
+	defer rec.close()
+	ctl, err := newControl(c.StateDir)
+	if err != nil {
+		log.Note("no control socket (%v); a restarted daemon can only watch this shim from outside", err)
 	}
-	if stopRequested(sigs) || exists(filepath.Join(c.StateDir, StopFile)) {
-		log.Note("stop requested before the app started; not starting it")
+	defer ctl.close()
+	s := &shim{
+		c:    c,
+		log:  log,
+		sigs: sigs,
+		ctl:  ctl,
+		rec:  rec,
+		st:   State{ShimPID: self, ShimStartTime: selfStart, Fingerprint: c.Fingerprint},
+	}
+	if inherited != nil {
+		s.ctl.attach(inherited)
+		s.ctl.send(s.snapshot())
+	}
+	return s.loop()
+}
+
+// shim is a running shim. Its loop goroutine owns every field.
+type shim struct {
+	c    Config
+	log  *logfile.File
+	sigs <-chan os.Signal
+	ctl  *control
+	rec  *recorder
+
+	st       State           // what StateFile says
+	app      *app            // the running app; nil between runs
+	appDone  chan ExitStatus // receives the running app's exit
+	udDone   chan struct{}   // closed when user data has run; nil when not running
+	lastExit *ExitStatus     // how the latest run ended
+	quitting bool            // exit once the app has ended; never start it again
+}
+
+// loop runs user data and the app, reports to the daemon and obeys it
+// until the shim is told to quit and nothing runs.
+func (s *shim) loop() error {
+	if s.c.UserData != "" && !exists(filepath.Join(s.c.StateDir, UserDataDone)) {
+		// Record the shim before the (possibly long) user data, for
+		// daemons that look for it in the file.
+		s.rec.record(StateFile, s.st)
+		done := make(chan struct{})
+		s.udDone = done
+		go func() {
+			defer close(done)
+			runUserData(s.c, s.log)
+		}()
+	} else if err := s.firstStart(); err != nil {
+		return err
+	}
+	for {
+		if s.quitting && s.app == nil && s.udDone == nil {
+			return nil
+		}
+		select {
+		case sig := <-s.sigs:
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				s.quitting = true
+			}
+		case <-s.udDone:
+			s.udDone = nil
+			if err := s.firstStart(); err != nil {
+				return err
+			}
+		case ex := <-s.appDone:
+			s.ended(ex)
+		case conn := <-s.ctl.conns:
+			s.ctl.attach(conn)
+			s.ctl.send(s.snapshot())
+		case r := <-s.ctl.cmds:
+			if r.conn != s.ctl.cur {
+				continue // from a connection since replaced
+			}
+			if err := s.command(r.cmd); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// firstStart starts the app for the first time, unless a stop came first.
+func (s *shim) firstStart() error {
+	if stopRequested(s.sigs) || s.quitting || exists(filepath.Join(s.c.StateDir, StopFile)) {
+		s.log.Note("stop requested before the app started; not starting it")
+		s.quitting = true
 		return nil
 	}
+	return s.start()
+}
 
-	a, err := startApp(c, log)
+// command carries out a daemon's command.
+func (s *shim) command(cmd Command) error {
+	switch cmd.Op {
+	case OpQuit:
+		s.quitting = true
+	case OpStart:
+		if s.quitting || s.app != nil || s.udDone != nil || s.lastExit == nil || cmd.Run != s.st.Run {
+			// Stale or untimely: say where things are instead.
+			s.ctl.send(s.snapshot())
+			return nil
+		}
+		if stopRequested(s.sigs) {
+			s.quitting = true
+			s.ctl.send(s.snapshot())
+			return nil
+		}
+		return s.start()
+	default:
+		fmt.Fprintf(os.Stderr, "shim: ignoring unknown control operation %q\n", cmd.Op)
+	}
+	return nil
+}
+
+// start starts the next run of the app, then reports it and has it
+// recorded, so that neither the report nor the disk delays the app. An
+// error means the app could not be started; the shim then exits.
+func (s *shim) start() error {
+	a, err := startApp(s.c, s.log)
 	if err != nil {
-		log.Note("could not start %s: %v", strings.Join(c.Argv, " "), err)
-		ex := ExitStatus{Code: -1, ExitedAt: time.Now().UTC()}
-		return errors.Join(err, writeJSONAtomic(filepath.Join(c.StateDir, ExitFile), ex))
+		s.log.Note("could not start %s: %v", strings.Join(s.c.Argv, " "), err)
+		s.rec.record(ExitFile, ExitStatus{Code: -1, ExitedAt: time.Now().UTC(), Run: s.st.Run + 1})
+		return err
 	}
-	st.AppPID, st.PGID, st.StartedAt = a.cmd.Process.Pid, a.cmd.Process.Pid, a.started.UTC()
-	st.AppStartTime, _ = procstat.StartTime(st.AppPID)
-	log.Note("started pid %d: %s", st.AppPID, strings.Join(c.Argv, " "))
-	stateErr := writeJSONAtomic(filepath.Join(c.StateDir, StateFile), st)
-	if stateErr != nil {
-		// Unrecorded, the app could be neither stopped nor adopted.
-		log.Note("could not record the app (%v); stopping it", stateErr)
-		_ = unix.Kill(-st.PGID, unix.SIGKILL)
-	}
+	pid := a.cmd.Process.Pid
+	done := make(chan ExitStatus, 1)
+	s.app, s.appDone = a, done
+	// The loop does not return while s.app is set, so it always receives
+	// from done: this goroutine ends with the app.
+	go func() { done <- a.wait() }()
+	s.st.Run++
+	s.st.AppPID, s.st.PGID, s.st.StartedAt = pid, pid, a.started.UTC()
+	s.st.AppStartTime, _ = procstat.StartTime(pid)
+	s.ctl.send(Event{Kind: EventStarted, State: s.st})
+	s.rec.record(StateFile, s.st)
+	s.log.Note("started pid %d: %s", pid, strings.Join(s.c.Argv, " "))
+	return nil
+}
 
-	ex := a.wait()
+// ended reports how a run ended and has it recorded.
+func (s *shim) ended(ex ExitStatus) {
+	s.app, s.appDone = nil, nil
+	ex.Run = s.st.Run
+	s.lastExit = &ex
+	if stopRequested(s.sigs) || exists(filepath.Join(s.c.StateDir, StopFile)) {
+		s.quitting = true
+	}
+	s.ctl.send(s.snapshot())
+	s.rec.record(ExitFile, ex)
 	switch {
 	case ex.Signal != "":
-		log.Note("killed by %s after %s", ex.Signal, ex.Uptime())
+		s.log.Note("killed by %s after %s", ex.Signal, ex.Uptime())
 	default:
-		log.Note("exited with code %d after %s", ex.Code, ex.Uptime())
+		s.log.Note("exited with code %d after %s", ex.Code, ex.Uptime())
 	}
-	return errors.Join(stateErr, writeJSONAtomic(filepath.Join(c.StateDir, ExitFile), ex))
+}
+
+// snapshot describes where the shim is now.
+func (s *shim) snapshot() Event {
+	switch {
+	case s.app != nil:
+		return Event{Kind: EventStarted, State: s.st}
+	case s.lastExit != nil:
+		ex := *s.lastExit
+		return Event{Kind: EventExited, State: s.st, Exit: &ex, Final: s.quitting}
+	default:
+		return Event{Kind: EventStarting, State: s.st, Final: s.quitting}
+	}
 }
 
 // stopRequested reports whether SIGTERM or SIGINT arrived, and empties

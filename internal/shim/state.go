@@ -10,22 +10,27 @@ import (
 
 // Names of the files a shim keeps in its state directory.
 const (
-	// StateFile describes the running shim and app (State). It is written
-	// when the app has started, and also before user data runs, with
-	// AppPID 0.
+	// StateFile describes the running shim and its latest run of the app
+	// (State). The shim writes it shortly after each start of the app
+	// (and when user data starts, with AppPID 0), after reporting the
+	// start on the control connection; see recordDelay.
 	StateFile = "shim.json"
-	// ExitFile describes how the app ended (ExitStatus).
+	// ExitFile describes how the latest run of the app ended (ExitStatus),
+	// written shortly after the exit is reported, and before the shim
+	// exits.
 	ExitFile = "exit.json"
+	// SocketFile is the shim's control socket (see Event and Command).
+	SocketFile = "shim.sock"
 	// UserDataDone marks that the user data script has run.
 	UserDataDone = "user-data.done"
 	// UserDataScript is where the supervisor writes the user data script.
 	UserDataScript = "user-data.sh"
 	// LogFile receives the shim's own standard output and error.
 	LogFile = "shim.log"
-	// StopFile, when present, tells a shim not to start the app: the
-	// supervisor creates it before it signals a shim whose app has not
-	// started yet (signal delivery alone could race with the end of the
-	// user data script).
+	// StopFile, when present, tells a shim not to start the app and to
+	// exit once the app has ended: the supervisor creates it before it
+	// stops an instance (signal delivery alone could race with the end of
+	// the user data script, and a control connection may be missing).
 	StopFile = "stop"
 )
 
@@ -37,11 +42,19 @@ type State struct {
 	AppStartTime  uint64    `json:"appStartTime"`
 	PGID          int       `json:"pgid"` // the app's process group
 	StartedAt     time.Time `json:"startedAt"`
+	// Run counts the runs of the app this shim has started: 1 for the
+	// first, 0 before it.
+	Run int `json:"run"`
+	// Fingerprint is Config.Fingerprint: it tells the supervisor whether
+	// the shim still runs the instance's current command and environment.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // ExitStatus is the content of ExitFile.
 type ExitStatus struct {
 	AppPID int `json:"appPid"`
+	// Run is State.Run of the run that ended.
+	Run int `json:"run"`
 	// Code is the exit code, or -1 when the app was killed by a signal or
 	// could not be started.
 	Code int `json:"code"`
@@ -116,6 +129,85 @@ func writeJSONAtomic(name string, v any) error {
 		return fmt.Errorf("sync state dir: %w", err)
 	}
 	return nil
+}
+
+// recordDelay is how long the recorder lets recorded state settle before
+// it writes it. A crash of the app and the restart that follows happen
+// within it, so no disk work competes with them: replacing a file takes
+// from a fraction of a millisecond to milliseconds (ext4 flushes the data
+// of a file renamed over another, then the fsyncs wait for the disk).
+const recordDelay = 20 * time.Millisecond
+
+// recorder writes the shim's state files in the background, each with
+// writeJSONAtomic, recordDelay after they were recorded (the latest
+// content of each file; files in the order they were first recorded).
+// The daemon learns everything from the control connection first; the
+// files are for daemons that come later. Its goroutine is stopped, after
+// writing what is pending, and waited for by close.
+type recorder struct {
+	dir    string
+	jobs   chan recordJob
+	done   chan struct{}
+	report func(error) // called on the recorder's goroutine
+}
+
+type recordJob struct {
+	name string
+	v    any
+}
+
+func newRecorder(dir string, report func(error)) *recorder {
+	r := &recorder{dir: dir, jobs: make(chan recordJob, 16), done: make(chan struct{}), report: report}
+	go r.run()
+	return r
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	var order []string
+	pending := map[string]any{}
+	timer := time.NewTimer(recordDelay)
+	timer.Stop()
+	defer timer.Stop()
+	write := func() {
+		for _, name := range order {
+			if err := writeJSONAtomic(filepath.Join(r.dir, name), pending[name]); err != nil {
+				r.report(err)
+			}
+		}
+		order = order[:0]
+		clear(pending)
+	}
+	for {
+		select {
+		case j, ok := <-r.jobs:
+			if !ok {
+				write()
+				return
+			}
+			if len(order) == 0 {
+				timer.Reset(recordDelay)
+			}
+			if _, queued := pending[j.name]; !queued {
+				order = append(order, j.name)
+			}
+			pending[j.name] = j.v
+		case <-timer.C:
+			write()
+		}
+	}
+}
+
+// record has v (a value, not a pointer) written to the file name in the
+// state directory.
+func (r *recorder) record(name string, v any) {
+	r.jobs <- recordJob{name: name, v: v}
+}
+
+// close writes what is pending and stops the goroutine.
+func (r *recorder) close() {
+	close(r.jobs)
+	<-r.done
 }
 
 func firstErr(errs ...error) error {

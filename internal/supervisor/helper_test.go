@@ -185,6 +185,7 @@ type env struct {
 
 	mu   sync.Mutex
 	logs map[string]string // instance log by ID
+	sups []*Supervisor     // every Supervisor made by newEnv and newSupervisor
 }
 
 // recorder keeps the phases reported through OnChange.
@@ -235,7 +236,28 @@ func (e *env) newSupervisor() *Supervisor {
 	if e.t != nil {
 		log = testLogger(e.t)
 	}
-	return New(Config{ShimCommand: []string{e.exe, "shim"}, Logger: log, OnChange: e.rec.onChange})
+	sup := New(Config{ShimCommand: []string{e.exe, "shim"}, Logger: log, OnChange: e.rec.onChange})
+	e.mu.Lock()
+	e.sups = append(e.sups, sup)
+	e.mu.Unlock()
+	return sup
+}
+
+// stopID stops id under every supervisor of e, so its processes are gone
+// before its directories are removed.
+func (e *env) stopID(t testing.TB, id string) {
+	e.mu.Lock()
+	sups := append([]*Supervisor(nil), e.sups...)
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, sup := range sups {
+		if st, ok := sup.Status(id); ok && !st.Phase.Final() {
+			if err := sup.Stop(ctx, id); err != nil && err != ErrClosed {
+				t.Errorf("cleanup: stop %s: %v", id, err)
+			}
+		}
+	}
 }
 
 // cleanup stops everything sup still supervises, closes it and checks
@@ -280,6 +302,8 @@ func freeAddr(t testing.TB) (host, port string) {
 func (e *env) spec(t testing.TB, id string, args ...string) Spec {
 	t.Helper()
 	root := t.TempDir()
+	// Registered after TempDir, so it runs before the removal.
+	t.Cleanup(func() { e.stopID(t, id) })
 	dir := filepath.Join(root, "app")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -392,5 +416,22 @@ func readPidFile(t testing.TB, name string) (int, uint64) {
 			t.Fatalf("no pid in %s", name)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitState waits until shim.json names the app appPID (the shim writes
+// it in the background) and returns it.
+func waitState(t testing.TB, stateDir string, appPID int) shim.State {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := shim.ReadState(stateDir)
+		if err == nil && st.AppPID == appPID {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shim.json = %+v, %v; want app pid %d", st, err, appPID)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"time"
 )
 
-// Readiness probing starts fast, for apps that listen within
-// milliseconds, and backs off by half each time to a modest rate.
+// Readiness probing tries every millisecond at first, for apps that
+// listen within milliseconds (a refused connection on loopback costs
+// microseconds), then backs off by half each time to a modest rate.
 const (
-	probeFirstDelay = 5 * time.Millisecond
+	probeFirstDelay = time.Millisecond
+	probeFastFor    = 50 * time.Millisecond // of tries every probeFirstDelay
 	probeMaxDelay   = 100 * time.Millisecond
 	probeAttempt    = time.Second // per connect or request
 )
@@ -66,6 +68,7 @@ func probe(ctx context.Context, p Probe) (reason string, ok bool) {
 	listened := false
 	last := ""
 	delay := probeFirstDelay
+	began := time.Now()
 	for {
 		if err := dial(ctx, p.Addr); err == nil {
 			listened = true
@@ -92,7 +95,9 @@ func probe(ctx context.Context, p Probe) (reason string, ok bool) {
 			}
 		case <-time.After(delay):
 		}
-		delay = min(delay*3/2, probeMaxDelay)
+		if time.Since(began) > probeFastFor {
+			delay = min(delay*3/2, probeMaxDelay)
+		}
 	}
 }
 

@@ -49,7 +49,12 @@ type Spec struct {
 	LogPath string
 	// Log sets the log's rotation.
 	Log logfile.Options
-	// Command is run as /bin/sh -c Command.
+	// Command is run by /bin/sh -c. A simple command (one command: no
+	// ; & | ( ) ` or newline outside quotes, not starting with a shell
+	// keyword such as if, for, while, case or {) runs as
+	// /bin/sh -c "exec Command", so the app replaces the shell and is the
+	// shim's direct child: it gets the stop signal itself and its exit
+	// status is its own.
 	Command string
 	// Env is the complete environment of the app (nil means empty).
 	Env []string

@@ -5,6 +5,12 @@
 // stops its whole process tree gracefully, and re-adopts running apps
 // after a daemon restart.
 //
+// A shim outlives the runs of its app. It reports each start and exit on
+// a control connection, and a restart is one message to it: the shim,
+// already set up (in the instance's cgroups, with its log open), starts
+// the app again at once. Only when a shim is gone, or runs an outdated
+// command or environment, is a new one spawned.
+//
 // Each supervised ID has one goroutine that owns its lifecycle. Phase
 // changes are reported through Config.OnChange.
 package supervisor
@@ -44,8 +50,10 @@ type Config struct {
 	// Logger receives the supervisor's own logs (nil: discard).
 	Logger *slog.Logger
 	// OnChange, if set, is called with the new status whenever an ID's
-	// phase or app pid changes. Calls for one ID are serial and in order;
-	// OnChange must not block for long and must not call Stop.
+	// phase or app pid changes. Calls for one ID are serial and in order,
+	// made from a goroutine of the Supervisor shortly after the change (so
+	// a slow OnChange never delays a restart); those caused by a Stop are
+	// made before it returns. OnChange must not call Stop.
 	OnChange func(Status)
 }
 
@@ -110,10 +118,11 @@ func (s *Supervisor) register(spec Spec) (*proc, error) {
 // unregister drops p after a failed Start or Adopt.
 func (s *Supervisor) unregister(p *proc) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.procs[p.spec.ID] == p {
 		delete(s.procs, p.spec.ID)
 	}
+	s.mu.Unlock()
+	p.notify.close()
 	close(p.done)
 	s.wg.Done()
 }
@@ -136,19 +145,33 @@ func (s *Supervisor) Start(spec Spec) error {
 	return nil
 }
 
-// Adopt resumes supervision after a daemon restart. If StateDir/shim.json
-// names a live app (same pid and start time), Adopt supervises it without
-// restarting it (phase running) and returns true; it also returns true
-// for a shim that is still running user data. Otherwise the app ended
-// while the daemon was away: Adopt reads its exit from exit.json (if
-// present) and applies the restart policy as usual, returning false. With
-// no shim.json at all, the instance never started and Adopt starts it.
+// Adopt resumes supervision after a daemon restart. A live shim is
+// reached on its control socket (StateDir/shim.sock), or, without one,
+// found through StateDir/shim.json. If its app runs, Adopt supervises it
+// without a restart (phase running) and returns true, as it does for a
+// shim still running user data. A shim whose app ended while the daemon
+// was away has recorded the exit and waits: Adopt applies the restart
+// policy to that exit, the shim starts the app again (or quits), and
+// Adopt returns false. Without a live shim, a live app is supervised
+// directly (true); otherwise Adopt reads the app's exit from exit.json
+// (if present), applies the restart policy, starting a new shim, and
+// returns false. With no shim.json at all, the instance never started
+// and Adopt starts it.
 func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 	p, err := s.register(spec)
 	if err != nil {
 		return false, err
 	}
 	spec = p.spec
+	// A live shim answers on its control socket, whatever its files say.
+	if c, ev, err := dialShim(spec.StateDir); err == nil {
+		if ev.State.ShimPID > 0 && procstat.Alive(ev.State.ShimPID, ev.State.ShimStartTime) {
+			a := adoptAttempt(spec, ev.State, false)
+			a.ctl = c
+			return p.adoptConnected(a, ev), nil
+		}
+		c.close()
+	}
 	st, err := shim.ReadState(spec.StateDir)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -167,6 +190,7 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 	appAlive := st.AppPID > 0 && procstat.Alive(st.AppPID, st.AppStartTime)
 	switch {
 	case shimAlive:
+		s.log.Debug("no control connection to the live shim; watching it from outside", "instance", spec.ID, "shimPid", st.ShimPID)
 		r := adoptAttempt(spec, st, false)
 		switch {
 		case appAlive:
@@ -214,6 +238,39 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 		})
 		p.run(nil, &outcome{kind: outExited, exit: ex, ready: true})
 		return false, nil
+	}
+}
+
+// adoptConnected resumes supervision of a live shim from the first event
+// on its control connection, and reports whether its app is running or
+// starting (rather than ended).
+func (p *proc) adoptConnected(a *attempt, ev shim.Event) bool {
+	a.final = ev.Final
+	switch ev.Kind {
+	case shim.EventStarted:
+		a.ready = true
+		p.update(func(ps *Status) {
+			ps.Phase, ps.ReadyAt = PhaseRunning, time.Now()
+			a.fill(ps)
+		})
+		p.run(a, nil)
+		return true
+	case shim.EventExited:
+		if a.apply(ev) == evExited {
+			p.update(func(ps *Status) { ps.Phase = PhaseStarting; a.fill(ps) })
+			p.run(a, &outcome{kind: outExited, exit: *a.exit, ready: true})
+			return false
+		}
+		// An exit the shim cannot describe: let the shim go and start
+		// afresh, as for a shim that is gone.
+		p.update(func(ps *Status) { ps.Phase = PhaseStarting; a.fill(ps) })
+		p.run(a, &outcome{kind: outExited, exit: Exit{Code: -1, At: time.Now()}, ready: true})
+		return false
+	default:
+		// Still running user data, or about to start the app.
+		p.update(func(ps *Status) { ps.Phase = PhaseStarting })
+		p.run(a, nil)
+		return true
 	}
 }
 

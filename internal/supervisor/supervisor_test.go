@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,6 +117,15 @@ func TestCrashLoopErrors(t *testing.T) {
 	if st.PID > 0 && procstat.Alive(st.PID, st.StartTime) {
 		t.Errorf("app pid %d alive after errored", st.PID)
 	}
+	// All three runs were in one shim, which exits with the instance.
+	state, err := shim.ReadState(spec.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state.Run != 3 {
+		t.Errorf("shim.json run = %d, want 3 runs in one shim", state.Run)
+	}
+	waitDead(t, state.ShimPID, state.ShimStartTime, time.Second)
 }
 
 func TestNeverReadyErrors(t *testing.T) {
@@ -161,6 +171,9 @@ func TestNeverReadyErrors(t *testing.T) {
 			if procstat.Alive(st.PID, st.StartTime) {
 				t.Errorf("app pid %d alive after errored", st.PID)
 			}
+			if state, err := shim.ReadState(spec.StateDir); err != nil || procstat.Alive(state.ShimPID, state.ShimStartTime) {
+				t.Errorf("shim after errored: %+v, %v; want it gone", state, err)
+			}
 			if st.Restarts != 0 {
 				t.Errorf("Restarts = %d, want 0", st.Restarts)
 			}
@@ -202,6 +215,9 @@ func TestStop(t *testing.T) {
 			}
 			took := time.Since(began)
 			t.Logf("stop took %s", took)
+			if state, err := shim.ReadState(spec.StateDir); err != nil || procstat.Alive(state.ShimPID, state.ShimStartTime) {
+				t.Errorf("shim after Stop: %+v, %v; want it gone", state, err)
+			}
 			if took < tc.wantMin || took > spec.KillTimeout+shimGrace {
 				t.Errorf("stop took %s, want between %s and %s", took, tc.wantMin, spec.KillTimeout+shimGrace)
 			}
@@ -318,14 +334,22 @@ func TestCloseLeavesAppsAndAdoptResumes(t *testing.T) {
 func TestAdoptRestartsAppThatDiedWhileAway(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		policy     Policy
+		name   string
+		policy Policy
+		// killShim kills the shim too, after the app.
+		killShim bool
+		// changeEnv changes the spec's environment before Adopt.
+		changeEnv  bool
 		wantPhase  Phase
-		wantAdopt  bool
 		wantReason string
+		// sameShim: the restart happens in the shim that was waiting.
+		sameShim bool
 	}{
-		{name: "always restarts", policy: PolicyAlways, wantPhase: PhaseRunning},
-		{name: "never leaves it exited", policy: PolicyNever, wantPhase: PhaseExited, wantReason: "was killed by SIGKILL after"},
+		{name: "waiting shim starts it again", policy: PolicyAlways, wantPhase: PhaseRunning, sameShim: true},
+		{name: "waiting shim quits under never", policy: PolicyNever, wantPhase: PhaseExited, wantReason: "was killed by SIGKILL after"},
+		{name: "waiting shim with an old environment is replaced", policy: PolicyAlways, changeEnv: true, wantPhase: PhaseRunning},
+		{name: "shim gone too, a new shim starts it", policy: PolicyAlways, killShim: true, wantPhase: PhaseRunning},
+		{name: "shim gone too, never leaves it exited", policy: PolicyNever, killShim: true, wantPhase: PhaseExited, wantReason: "was killed by SIGKILL after"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,16 +364,31 @@ func TestAdoptRestartsAppThatDiedWhileAway(t *testing.T) {
 			if err := e.sup.Close(); err != nil {
 				t.Fatal(err)
 			}
-			state, err := shim.ReadState(spec.StateDir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			state := waitState(t, spec.StateDir, st.PID)
 			if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			// The shim is this test's child: it turns into a zombie, not
-			// reaped, which Alive treats as gone.
-			waitDead(t, state.ShimPID, state.ShimStartTime, 5*time.Second)
+			// The shim records the exit and waits for a daemon.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if ex, err := shim.ReadExit(spec.StateDir); err == nil && ex.AppPID == st.PID {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the shim did not record the exit")
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			if !procstat.Alive(state.ShimPID, state.ShimStartTime) {
+				t.Fatalf("shim %d exited after its app; want it waiting", state.ShimPID)
+			}
+			if tc.killShim {
+				_ = syscall.Kill(state.ShimPID, syscall.SIGKILL)
+				waitDead(t, state.ShimPID, state.ShimStartTime, 5*time.Second)
+			}
+			if tc.changeEnv {
+				spec.Env = append(spec.Env, "NEW_SETTING=1")
+			}
 
 			sup2 := e.newSupervisor()
 			t.Cleanup(func() { e.cleanup(t, sup2) })
@@ -359,18 +398,116 @@ func TestAdoptRestartsAppThatDiedWhileAway(t *testing.T) {
 			}
 			st2 := e.waitPhase(t, sup2, spec.ID, tc.wantPhase)
 			if st2.LastExit == nil || st2.LastExit.Signal != "SIGKILL" {
-				t.Errorf("LastExit = %+v, want SIGKILL from exit.json", st2.LastExit)
-			}
-			if tc.wantPhase == PhaseRunning && (st2.PID == st.PID || st2.Restarts != 1) {
-				t.Errorf("status %+v, want a new pid and 1 restart", st2)
+				t.Errorf("LastExit = %+v, want SIGKILL", st2.LastExit)
 			}
 			if !strings.Contains(st2.Reason, tc.wantReason) {
 				t.Errorf("Reason = %q, want it to contain %q", st2.Reason, tc.wantReason)
 			}
+			if tc.wantPhase == PhaseRunning {
+				if st2.PID == st.PID || st2.Restarts != 1 {
+					t.Errorf("status %+v, want a new pid and 1 restart", st2)
+				}
+				now := waitState(t, spec.StateDir, st2.PID)
+				if got := now.ShimPID == state.ShimPID; got != tc.sameShim {
+					t.Errorf("shim pid %d after the restart, was %d; same shim = %v, want %v", now.ShimPID, state.ShimPID, got, tc.sameShim)
+				}
+				if tc.sameShim && now.Run != 2 {
+					t.Errorf("shim.json run = %d, want 2", now.Run)
+				}
+				if err := sup2.Stop(context.Background(), spec.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The shim was told to quit (or killed).
+			waitDead(t, state.ShimPID, state.ShimStartTime, 5*time.Second)
 			// Reap the shim left by the first supervisor.
 			reapChild(state.ShimPID)
 		})
 	}
+}
+
+func TestRestartInSameShim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	spec := e.spec(t, "i-same", "-listen")
+	if err := e.sup.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitPhase(t, e.sup, spec.ID, PhaseRunning)
+	state := waitState(t, spec.StateDir, st.PID)
+	for i := 1; i <= 3; i++ {
+		// The app is the shim's own child: no shell between them.
+		if ppid := parentOf(t, st.PID); ppid != state.ShimPID {
+			t.Errorf("run %d: app %d has parent %d, want the shim %d", i, st.PID, ppid, state.ShimPID)
+		}
+		old := st.PID
+		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		st = e.wait(t, e.sup, spec.ID, "a new running pid", func(s Status) bool {
+			return s.Phase == PhaseRunning && s.PID != old
+		})
+		now := waitState(t, spec.StateDir, st.PID)
+		if now.ShimPID != state.ShimPID || now.ShimStartTime != state.ShimStartTime || now.Run != i+1 || now.AppPID != st.PID {
+			t.Errorf("after kill %d: shim.json %+v, want shim %d on run %d with app %d", i, now, state.ShimPID, i+1, st.PID)
+		}
+		if st.LastExit == nil || st.LastExit.Signal != "SIGKILL" {
+			t.Errorf("LastExit = %+v, want the app's own death by SIGKILL", st.LastExit)
+		}
+	}
+	if err := e.sup.Stop(context.Background(), spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The shim exits after a stop.
+	waitDead(t, state.ShimPID, state.ShimStartTime, time.Second)
+}
+
+// parentOf returns the parent pid of pid.
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+func TestAdoptShimWithoutControlSocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	spec := e.spec(t, "i-nosock", "-listen")
+	if err := e.sup.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitPhase(t, e.sup, spec.ID, PhaseRunning)
+	if err := e.sup.Close(); err != nil {
+		t.Fatal(err)
+	}
+	state := waitState(t, spec.StateDir, st.PID)
+	// As if the shim could not be reached (an older shim has no socket).
+	if err := os.Remove(filepath.Join(spec.StateDir, shim.SocketFile)); err != nil {
+		t.Fatal(err)
+	}
+	sup2 := e.newSupervisor()
+	t.Cleanup(func() { e.cleanup(t, sup2) })
+	adopted, err := sup2.Adopt(spec)
+	if err != nil || !adopted {
+		t.Fatalf("Adopt = %v, %v; want true, nil", adopted, err)
+	}
+	// The supervisor watches the app itself, has the shim exit when the
+	// app dies, and restarts it in a new shim.
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	st2 := e.wait(t, sup2, spec.ID, "a restart", func(s Status) bool { return s.Phase == PhaseRunning && s.PID != st.PID })
+	if st2.Restarts != 1 || st2.LastExit == nil || st2.LastExit.Signal != "SIGKILL" {
+		t.Errorf("status %+v, want 1 restart after SIGKILL", st2)
+	}
+	waitDead(t, state.ShimPID, state.ShimStartTime, 5*time.Second)
+	reapChild(state.ShimPID)
 }
 
 func TestAdoptWithoutStateStarts(t *testing.T) {
@@ -627,10 +764,7 @@ func TestShimKilledAppStillSupervised(t *testing.T) {
 	// An app that writes after its shim is gone dies of SIGPIPE; let it
 	// finish its start-up output first.
 	e.wait(t, e.sup, spec.ID, "start-up output", func(Status) bool { return hasLine(e.log(t, spec.ID), "out listening on") })
-	state, err := shim.ReadState(spec.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := waitState(t, spec.StateDir, st.PID)
 	if err := syscall.Kill(state.ShimPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -679,10 +813,7 @@ func TestAdoptVariants(t *testing.T) {
 			name:      "shim gone, app alive",
 			waitFirst: func(s Status) bool { return s.Phase == PhaseRunning },
 			prepare: func(t *testing.T, spec Spec, st Status) {
-				state, err := shim.ReadState(spec.StateDir)
-				if err != nil {
-					t.Fatal(err)
-				}
+				state := waitState(t, spec.StateDir, st.PID)
 				_ = syscall.Kill(state.ShimPID, syscall.SIGKILL)
 				waitDead(t, state.ShimPID, state.ShimStartTime, 2*time.Second)
 				reapChild(state.ShimPID)
