@@ -503,3 +503,77 @@ instances:
 		t.Fatalf("describe unknown: %v\n%s", err, out)
 	}
 }
+
+// TestRestoreAfterMachineReboot kills the daemon, the shims and the apps
+// at once (what a reboot does) and checks that the next `madang server`
+// starts again what was running.
+func TestRestoreAfterMachineReboot(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	file := stackFile(t, dir, freePort(t))
+	srv := exec.Command(binary, "server")
+	srv.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the daemon to answer", 10*time.Second, func() bool { _, err := c.run("ps"); return err == nil })
+	c.must("apply", "-f", file)
+	eventually(t, "two running instances", 20*time.Second, func() bool {
+		rows := c.ps()
+		return len(rows) == 2 && rows[0].State == "running" && rows[1].State == "running"
+	})
+	before := c.ps()
+
+	// "Reboot": everything dies at once.
+	_ = srv.Process.Kill()
+	_ = srv.Wait()
+	for _, r := range before {
+		b, err := os.ReadFile(filepath.Join(c.home, "instances", r.ID, "state", "shim.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			ShimPID int `json:"shimPid"`
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		_ = syscall.Kill(st.ShimPID, syscall.SIGKILL)
+		_ = syscall.Kill(r.PID, syscall.SIGKILL)
+	}
+	for _, r := range before {
+		eventually(t, "app to die", 5*time.Second, func() bool { return syscall.Kill(r.PID, 0) != nil })
+	}
+
+	startServer(t, c)
+	eventually(t, "instances restored", 20*time.Second, func() bool {
+		rows := c.ps()
+		if len(rows) != 2 {
+			return false
+		}
+		for _, r := range rows {
+			if r.State != "running" {
+				return false
+			}
+		}
+		return true
+	})
+	for _, r := range c.ps() {
+		for _, b := range before {
+			if r.ID == b.ID && (r.PID == b.PID || r.IP != b.IP) {
+				t.Fatalf("restored %s: pid %d ip %s (before pid %d ip %s)", r.ID, r.PID, r.IP, b.PID, b.IP)
+			}
+		}
+	}
+	c.must("destroy", "-f", file)
+}
+
+func TestStartupPrintsSystemdUnit(t *testing.T) {
+	c := runner{t: t, home: t.TempDir()}
+	out := c.must("startup")
+	for _, want := range []string{"ExecStart=", " server", "KillMode=process", "MADANG_HOME=" + c.home, "WantedBy=multi-user.target"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("unit lacks %q:\n%s", want, out)
+		}
+	}
+}
