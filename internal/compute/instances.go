@@ -106,7 +106,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		sem <- struct{}{}
 		go func(id string) {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.startProcess(id, true); err != nil {
+			if err := s.startProcess(id); err != nil {
 				s.setState(id, StateStopped, "errored", err.Error())
 			}
 		}(in.ID)
@@ -304,10 +304,10 @@ func (s *Service) prepareWorkdir(in *Instance) error {
 	return os.WriteFile(marker, []byte(want), 0o644)
 }
 
-// startProcess prepares the working directory and starts supervising.
-// refresh re-resolves the launch template version and image version
-// first, so a start or reboot picks up new env and code.
-func (s *Service) startProcess(id string, refresh bool) error {
+// startProcess re-resolves the instance's launch template version and
+// image version (so a start or reboot picks up new env and code), prepares
+// its working directory and starts supervising it.
+func (s *Service) startProcess(id string) error {
 	l := s.opLock(id)
 	l.Lock()
 	defer l.Unlock()
@@ -317,15 +317,13 @@ func (s *Service) startProcess(id string, refresh bool) error {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: instance %s", ErrNotFound, id)
 	}
-	if refresh {
-		if lt, ok := s.templates[in.LaunchTemplate]; ok {
-			if v, ok := lt.Version(in.LaunchTemplateVersion); ok {
-				in.Resolved = v.Number
-				in.InstanceType = typeOrDefault(v.Data.InstanceType)
-				if im, ok := s.images[v.Data.Image]; ok {
-					in.Image = im.Spec.Name
-					in.ImageVersion = im.Current().Number
-				}
+	if lt, ok := s.templates[in.LaunchTemplate]; ok {
+		if v, ok := lt.Version(in.LaunchTemplateVersion); ok {
+			in.Resolved = v.Number
+			in.InstanceType = typeOrDefault(v.Data.InstanceType)
+			if im, ok := s.images[v.Data.Image]; ok {
+				in.Image = im.Spec.Name
+				in.ImageVersion = im.Current().Number
 			}
 		}
 	}
@@ -363,7 +361,7 @@ func (s *Service) Start(ctx context.Context, id string) error {
 		}
 	}
 	s.opts.Events.Info("instance", id, "starting")
-	return s.startProcess(id, true)
+	return s.startProcess(id)
 }
 
 // Stop stops an instance gracefully (StopInstances); it keeps its address,
@@ -454,7 +452,7 @@ func (s *Service) Reboot(ctx context.Context, id string) error {
 	if err := s.stopProcess(ctx, id, StateStopped); err != nil {
 		return err
 	}
-	return s.startProcess(id, true)
+	return s.startProcess(id)
 }
 
 // Terminate stops an instance for good (TerminateInstances). It stays
