@@ -14,6 +14,10 @@ import (
 // with 400 and code ValidationError.
 var ErrValidation = errors.New("validation error")
 
+// ErrConflict marks requests that clash with existing resources (another
+// stack owns them); the API answers them with 409 and code Conflict.
+var ErrConflict = errors.New("conflict")
+
 // StackRequest carries a stack file to plan, apply or destroy. The daemon
 // parses it itself, so errors name file:line.
 type StackRequest struct {

@@ -90,7 +90,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
 	case errors.Is(err, compute.ErrNotFound), errors.Is(err, elbctl.ErrNotFound):
 		writeError(w, http.StatusNotFound, "NotFound", err.Error())
-	case errors.Is(err, compute.ErrInUse), strings.Contains(err.Error(), "conflict:"):
+	case errors.Is(err, compute.ErrInUse), errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, "Conflict", err.Error())
 	default:
 		if s.Logger != nil {

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -404,7 +405,7 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 		s.opts.BeforeStop(ctx, id)
 	}
 	err := s.sup.Stop(ctx, id)
-	if err != nil && !isNotSupervised(err) {
+	if err != nil && !errors.Is(err, supervisor.ErrUnknown) {
 		return fmt.Errorf("stop instance %s: %w", id, err)
 	}
 	if s.opts.Cgroups != nil {
@@ -431,10 +432,6 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 	}
 	s.notify(id)
 	return nil
-}
-
-func isNotSupervised(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "not supervised")
 }
 
 // Reboot stops and starts an instance's processes (RebootInstances),

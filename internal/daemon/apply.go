@@ -19,10 +19,6 @@ import (
 // stacks implements api.Stacks: plan, apply and destroy of stack files.
 type stacks struct{ d *Daemon }
 
-// ErrConflict is returned when a stack file names a resource that another
-// stack manages.
-var ErrConflict = errors.New("conflict")
-
 func (s stacks) parse(req api.StackRequest) (*stack.Stack, error) {
 	dir := filepath.Dir(req.Path)
 	name := req.Path
@@ -79,7 +75,7 @@ func (s stacks) checkOwnership(desired *stack.Stack) error {
 			if got != "" {
 				who = "belongs to stack " + strconv.Quote(got)
 			}
-			errs = append(errs, fmt.Errorf("%w: %s %q %s; rename it in %s or destroy the other stack first", ErrConflict, kind, name, who, desired.Path))
+			errs = append(errs, fmt.Errorf("%w: %s %q %s; rename it in %s or destroy the other stack first", api.ErrConflict, kind, name, who, desired.Path))
 		}
 	}
 	for _, im := range s.d.compute.Images() {
