@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,18 @@ type conn struct {
 
 	internal bool // an HTTP/2 stream's in-memory connection
 	handoff  bool // the client speaks h2c: hand the socket over
+
+	// lp is the event loop serving the connection, nil when a goroutine
+	// does. It changes (to nil) only on the loop goroutine with l.mu held,
+	// when the connection migrates; migrate asks for that.
+	lp      *loop
+	migrate bool
+
+	// upMu guards upNC and aborted: the target connection a goroutine-
+	// served request waits on, closed by forceClose.
+	upMu    sync.Mutex
+	upNC    net.Conn
+	aborted bool
 }
 
 // clock returns a recent time for socket deadlines: the last reading when
@@ -101,30 +114,97 @@ func newConn(l *listener, nc net.Conn) *conn {
 	return c
 }
 
+// newLoopConn makes a connection for a raw socket that one of the
+// proxy's event loops will serve.
+func newLoopConn(l *listener, fd int, remote netip.AddrPort) *conn {
+	c := &conn{p: l.p, l: l, created: time.Now(), remote: remote}
+	c.lp = l.p.pickLoop()
+	c.io.lp, c.io.fd = c.lp, fd
+	c.clientIP = c.remote.Addr().String()
+	c.client = c.remote.String()
+	c.req.sourceIP = c.remote.Addr()
+	c.req.contentLength = -1
+	c.state.Store(stateIdle)
+	l.p.activeConns.Add(1)
+	return c
+}
+
 // wakeIfIdle makes an idle connection's pending read return so that it
-// notices its listener is closing. Called from another goroutine.
+// notices its listener is closing. Called from another goroutine with
+// c.l.mu held.
 func (c *conn) wakeIfIdle() {
+	if c.lp != nil {
+		c.lp.wakeIdle(c)
+		return
+	}
 	if c.state.Load() == stateIdle {
 		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
-func (c *conn) forceClose() { c.nc.Close() }
+// forceClose closes the connection under its user. Called from another
+// goroutine with c.l.mu held.
+func (c *conn) forceClose() {
+	if c.lp != nil {
+		c.lp.forceClose(c)
+		return
+	}
+	c.nc.Close()
+	c.upMu.Lock()
+	c.aborted = true
+	if c.upNC != nil {
+		c.upNC.Close()
+	}
+	c.upMu.Unlock()
+}
+
+// watchUpstream makes forceClose close uc (nil: none) while a goroutine
+// serves the connection; it reports false once forceClose ran.
+func (c *conn) watchUpstream(uc *upConn) bool {
+	if c.lp != nil || c.internal {
+		return true
+	}
+	c.upMu.Lock()
+	defer c.upMu.Unlock()
+	c.upNC = nil
+	if uc != nil {
+		c.upNC = uc.nc
+	}
+	return !c.aborted
+}
 
 func (c *conn) serve() {
+	if lc := c.l.cfg.Load(); lc != nil && !c.internal {
+		lc.lb.stats.newConns.Add(1)
+	}
+	c.rbuf = make([]byte, 8<<10)
+	c.run(false)
+}
+
+// run serves requests until the connection closes or, on an event loop,
+// must move to a goroutine of its own (c.migrate). resumed means a
+// request head is already parsed, or an h2c preface read, by the loop.
+func (c *conn) run(resumed bool) {
 	defer func() {
-		if c.handoff {
+		if c.migrate {
+			return // the loop passes the socket on
+		}
+		switch {
+		case c.handoff:
 			c.p.h2.handoff(c.l, c.nc, c.rbuf[c.r:c.w])
-		} else {
+		case c.lp != nil:
+			c.lp.closeFD(c.io.fd)
+		default:
 			c.nc.Close()
 		}
 		c.p.activeConns.Add(-1)
 		c.l.remove(c)
 	}()
-	if lc := c.l.cfg.Load(); lc != nil && !c.internal {
-		lc.lb.stats.newConns.Add(1)
+	if resumed {
+		if c.handoff || !c.handle() {
+			return
+		}
 	}
-	c.rbuf = make([]byte, 8<<10)
 	for {
 		lc := c.l.cfg.Load()
 		if !c.readRequest(lc) {
@@ -153,6 +233,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				if string(buf[:n]) == h2cPreface[:n] {
 					if n == len(h2cPreface) {
 						c.handoff = true
+						c.migrate = c.lp != nil
 						return false
 					}
 					goto read
@@ -174,6 +255,11 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.req.reset()
 				parseRequest(&c.req, c.head)
 				c.nreq++
+				if c.lp != nil && c.req.connUpgrade && len(c.req.upgrade) > 0 {
+					// WebSockets run on a goroutine of their own.
+					c.migrate = true
+					return false
+				}
 				return true
 			}
 			c.scanned = len(buf)
@@ -206,7 +292,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			}
 		}
 		c.setReadDeadline(c.clock(), idle, slack)
-		if c.w == c.r {
+		if c.w == c.r && c.lp == nil {
 			// Let other connections run first: by the time this one is
 			// scheduled again its next request has often arrived, which
 			// saves a read that would find nothing.
@@ -242,6 +328,10 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 
 func (c *conn) setReadDeadline(now time.Time, d, slack time.Duration) {
 	want := now.Add(d)
+	if c.lp != nil {
+		c.io.rdl = want.UnixNano()
+		return
+	}
 	if diff := want.Sub(c.rdl); diff > slack || diff < -slack {
 		c.rdl = want
 		c.nc.SetReadDeadline(want)
@@ -250,6 +340,10 @@ func (c *conn) setReadDeadline(now time.Time, d, slack time.Duration) {
 
 func (c *conn) setWriteDeadline(now time.Time, d, slack time.Duration) {
 	want := now.Add(d)
+	if c.lp != nil {
+		c.io.wdl = want.UnixNano()
+		return
+	}
 	if diff := want.Sub(c.wdl); diff > slack || diff < -slack {
 		c.wdl = want
 		c.nc.SetWriteDeadline(want)

@@ -178,7 +178,7 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		<-release
 		w.Write([]byte("finished"))
 	})
-	p := New(Options{})
+	p := New(testOptions(Options{}))
 	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
 	cfg.LoadBalancers[0].Listeners[0].Port = freePort(t)
 	if err := p.Update(cfg); err != nil {

@@ -272,7 +272,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 	idle := lb.cfg.IdleTimeout
 	slack := lb.idleSlack
 	now := time.Now()
-	uc := lt.pool.get(now)
+	uc := lt.pool.get(now, c.lp, c.io.t)
 	m.bt.Begin()
 	lt.requests.Add(1)
 	c.entry.target = lt
@@ -282,6 +282,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 	outcome := Outcome{}
 	failed := true
 	defer func() {
+		c.watchUpstream(nil)
 		end := c.respAt
 		if end.IsZero() {
 			end = time.Now()
@@ -297,7 +298,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 	for {
 		if uc == nil {
 			var err error
-			uc, err = lt.pool.dial(ConnectTimeout)
+			uc, err = lt.pool.dial(c.lp, c.io.t, ConnectTimeout)
 			if err != nil {
 				outcome.ConnectFailed = true
 				wg.stats.connErrors.Add(1)
@@ -310,6 +311,12 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 				c.entry.addTriedStatus("-")
 				return attemptRetry
 			}
+		}
+		if !c.watchUpstream(uc) {
+			uc.close()
+			c.entry.setError(460, "ClientClosed")
+			c.closing = true
+			return attemptFail
 		}
 		uc.wbuf = c.appendUpstreamRequest(uc.wbuf[:0], m)
 		if buffered && len(body) <= 32<<10 {
@@ -341,7 +348,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			}
 		}
 		uc.setReadDeadline(now, idle, slack)
-		if uc.r == uc.w {
+		if uc.r == uc.w && c.lp == nil {
 			// The target needs a moment: let other connections run
 			// instead of issuing a read that would find nothing yet.
 			runtime.Gosched()

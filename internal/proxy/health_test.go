@@ -52,7 +52,7 @@ func TestEligibleTargets(t *testing.T) {
 				backends[id] = b
 				tg.Targets = append(tg.Targets, Target{ID: id, Addr: b.addr(), Weight: st.weight, Draining: st.draining})
 			}
-			p := New(Options{})
+			p := New(testOptions(Options{}))
 			// Health may arrive before the target is configured.
 			for id, st := range tc.targets {
 				if st.known {

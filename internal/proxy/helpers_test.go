@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,8 +23,33 @@ import (
 	"github.com/madang-dev/madang/internal/elb"
 )
 
+// engineEnv selects the engine the tests run on: unset runs them on the
+// event loops and then, on Linux, once more on the goroutine engine in a
+// child process; "goroutines" runs them on the goroutine engine.
+const engineEnv = "MADANG_TEST_PROXY_ENGINE"
+
+// testOptions applies the engine under test to o.
+func testOptions(o Options) Options {
+	if os.Getenv(engineEnv) == "goroutines" {
+		o.EventLoops = -1
+	}
+	return o
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
+	benching := flag.Lookup("test.bench").Value.String() != "" || flag.Lookup("test.fuzz").Value.String() != ""
+	if code == 0 && loopsSupported && os.Getenv(engineEnv) == "" && !benching {
+		// Run everything again on the goroutine engine, which serves
+		// other systems and connections moved off the loops.
+		cmd := exec.Command(os.Args[0], os.Args[1:]...)
+		cmd.Env = append(os.Environ(), engineEnv+"=goroutines")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "tests on the goroutine engine: %v\n", err)
+			code = 1
+		}
+	}
 	if code == 0 {
 		// Leak check: every goroutine the package's tests started must
 		// be gone.
@@ -147,7 +174,7 @@ func newHarness(t testing.TB, cfg Config, opts Options) *harness {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h.p = New(opts)
+	h.p = New(testOptions(opts))
 	if err := h.p.Update(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ type listener struct {
 	p        *Proxy
 	addr     string
 	ln       net.Listener
+	lf       *os.File // duplicate of ln's socket for raw accepts, or nil
 	cfg      atomic.Pointer[listenerConfig]
 	draining atomic.Bool
 	done     chan struct{} // closed when the accept loop and all conns end
@@ -30,10 +32,22 @@ func newListener(p *Proxy, addr string, ln net.Listener) *listener {
 	return &listener{p: p, addr: addr, ln: ln, done: make(chan struct{}), conns: map[*conn]struct{}{}}
 }
 
-// start runs the accept loop; the proxy's wait group covers it.
+// start runs the accept loop; the proxy's wait group covers it. With
+// event loops, it accepts on a duplicate of the socket with raw accept4
+// calls and hands the connections to the loops.
 func (l *listener) start() {
 	l.wg.Add(1)
-	go l.acceptLoop()
+	if len(l.p.loops) > 0 {
+		if f, err := rawListenerFile(l.ln); err == nil {
+			l.lf = f
+			go l.acceptRaw(f)
+		} else {
+			l.p.log.Warn("listener without event loops", "listener", l.addr, "err", err)
+			go l.acceptLoop()
+		}
+	} else {
+		go l.acceptLoop()
+	}
 	l.p.wg.Add(1)
 	go func() {
 		defer l.p.wg.Done()
@@ -91,6 +105,9 @@ func (l *listener) closeGracefully() {
 	l.draining.Store(true)
 	l.mu.Unlock()
 	l.ln.Close()
+	if l.lf != nil {
+		l.lf.Close()
+	}
 	l.p.wg.Add(1)
 	go func() {
 		defer l.p.wg.Done()

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,11 @@ type Options struct {
 	// this long; 0 means DefaultUpstreamIdleTimeout (4 s, below Node's 5 s
 	// keepAliveTimeout).
 	UpstreamIdleTimeout time.Duration
+	// EventLoops is how many event loops serve HTTP/1.1 connections on
+	// Linux: 0 means one per GOMAXPROCS, a negative number serves every
+	// connection with its own goroutine on the runtime's poller instead
+	// (the only engine on other systems).
+	EventLoops int
 }
 
 // ErrClosed is returned by Update after Shutdown.
@@ -77,6 +83,8 @@ type Proxy struct {
 	snap        atomic.Pointer[snapshot]
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
+	loops       []*loop        // event loops; none: goroutine per connection
+	nextLoop    atomic.Uint32
 
 	wg       sync.WaitGroup // connection and background goroutines
 	stop     chan struct{}  // closed by Shutdown to stop background loops
@@ -129,9 +137,29 @@ func New(opts Options) *Proxy {
 	}
 	p.snap.Store(&snapshot{})
 	p.h2 = newH2Gateway(p)
+	if n := opts.EventLoops; loopsSupported && n >= 0 {
+		if n == 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		p.loops = newLoops(p, n)
+	}
 	p.wg.Add(1)
 	go p.reapLoop()
 	return p
+}
+
+// pickLoop chooses the event loop for a new connection, round robin.
+func (p *Proxy) pickLoop() *loop {
+	return p.loops[int(p.nextLoop.Add(1))%len(p.loops)]
+}
+
+// poolSlot is the slot of a target's pool that connections served by lp
+// use: one per event loop, 0 for goroutines.
+func poolSlot(lp *loop) int {
+	if lp == nil {
+		return 0
+	}
+	return lp.id + 1
 }
 
 // Update applies cfg. It binds new listeners first (on failure it returns
@@ -309,6 +337,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	for _, lt := range targets {
 		lt.pool.retire()
+	}
+	for _, l := range p.loops {
+		l.stop()
 	}
 	p.stopOnce.Do(func() { close(p.stop) })
 	for _, al := range logs {

@@ -637,7 +637,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good()
 			tc.mutate(&cfg)
-			p := New(Options{})
+			p := New(testOptions(Options{}))
 			defer p.Shutdown(context.Background())
 			err := p.Update(cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,8 @@ import (
 // connection pool, health and counters. It is keyed by (group, ID, addr).
 type liveTarget struct {
 	group, id, addr string
-	cookie          string // opaque stickiness cookie value
+	ap              netip.AddrPort // addr, parsed
+	cookie          string         // opaque stickiness cookie value
 	pool            pool
 	healthy         atomic.Bool
 	requests        atomic.Int64 // RequestCountPerTarget
@@ -223,6 +225,7 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 			lt := p.targets[k]
 			if lt == nil {
 				lt = &liveTarget{group: tg.Name, id: t.ID, addr: t.Addr, cookie: p.cookieFor("t", tg.Name, t.ID, t.Addr)}
+				lt.ap, _ = netip.ParseAddrPort(t.Addr) // checked by normalize
 				lt.pool.init(p, lt)
 				if h, ok := p.health[healthKey{tg.Name, t.ID}]; ok {
 					lt.healthy.Store(h.healthy)

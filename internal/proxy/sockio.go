@@ -21,6 +21,19 @@ type sockIO struct {
 	err error
 
 	readFn, writeFn func(fd uintptr) bool // method values, built once
+
+	// Event-loop mode (lp != nil): fd is a raw non-blocking socket
+	// registered in loop lp, t is the task using it, and rdl and wdl are
+	// its deadlines in Unix nanoseconds (0: none).
+	lp       *loop
+	fd       int
+	t        *task
+	rdl, wdl int64
+	// drained: the last read found the socket empty and no readable event
+	// arrived since, so the next read waits for one first instead of
+	// issuing a read(2) that would only return EAGAIN.
+	drained bool
+	hup     bool // the peer closed or the socket failed: never drained
 }
 
 func (s *sockIO) init(nc net.Conn) {
@@ -43,6 +56,9 @@ func (s *sockIO) init(nc net.Conn) {
 
 // Read reads into p like net.Conn.Read.
 func (s *sockIO) Read(p []byte) (int, error) {
+	if s.lp != nil {
+		return s.loopRead(p)
+	}
 	if s.rc == nil {
 		return s.nc.Read(p)
 	}
@@ -63,6 +79,9 @@ func (s *sockIO) Read(p []byte) (int, error) {
 
 // Write writes all of p like net.Conn.Write.
 func (s *sockIO) Write(p []byte) (int, error) {
+	if s.lp != nil {
+		return s.loopWrite(p)
+	}
 	if s.rc == nil {
 		return s.nc.Write(p)
 	}

@@ -25,36 +25,44 @@ type upConn struct {
 // maxIdlePerTarget bounds a target's pool of idle connections.
 const maxIdlePerTarget = 512
 
-// pool is a target's idle keep-alive connections, newest last.
+// pool is a target's idle keep-alive connections, newest last, in one
+// slot per event loop (a loop's connections are registered in its epoll)
+// plus slot 0 for goroutine-served connections.
 type pool struct {
 	p  *Proxy
 	lt *liveTarget
 
 	// mu guards the fields that follow.
 	mu      sync.Mutex
-	idle    []*upConn
+	slots   [][]*upConn
 	retired bool
 }
 
-func (pl *pool) init(p *Proxy, lt *liveTarget) { pl.p, pl.lt = p, lt }
+func (pl *pool) init(p *Proxy, lt *liveTarget) {
+	pl.p, pl.lt = p, lt
+	pl.slots = make([][]*upConn, 1+len(p.loops))
+}
 
-// get returns the most recently used idle connection that is not too old
-// to trust, or nil.
-func (pl *pool) get(now time.Time) *upConn {
+// get returns the most recently used idle connection of lp's slot that is
+// not too old to trust, or nil. A loop connection is given to task t.
+func (pl *pool) get(now time.Time, lp *loop, t *task) *upConn {
 	// Keep a margin so a connection is never used right at the target's
 	// own keep-alive timeout.
 	maxAge := pl.p.upIdle - pl.p.upIdle/8
+	slot := poolSlot(lp)
 	for {
 		pl.mu.Lock()
-		n := len(pl.idle)
+		idle := pl.slots[slot]
+		n := len(idle)
 		if n == 0 {
 			pl.mu.Unlock()
 			return nil
 		}
-		uc := pl.idle[n-1]
-		pl.idle[n-1] = nil
-		pl.idle = pl.idle[:n-1]
+		uc := idle[n-1]
+		idle[n-1] = nil
+		pl.slots[slot] = idle[:n-1]
 		pl.mu.Unlock()
+		uc.io.t = t
 		if now.Sub(uc.idleSince) < maxAge {
 			uc.reused = true
 			return uc
@@ -63,16 +71,19 @@ func (pl *pool) get(now time.Time) *upConn {
 	}
 }
 
-// put returns a connection whose last response was read completely.
+// put returns a connection whose last response was read completely. It
+// runs on the connection's loop, if it has one.
 func (pl *pool) put(uc *upConn, now time.Time) {
 	uc.idleSince = now
+	uc.io.t = nil
+	slot := poolSlot(uc.io.lp)
 	pl.mu.Lock()
-	if pl.retired || len(pl.idle) >= maxIdlePerTarget {
+	if pl.retired || len(pl.slots[slot]) >= maxIdlePerTarget {
 		pl.mu.Unlock()
 		uc.close()
 		return
 	}
-	pl.idle = append(pl.idle, uc)
+	pl.slots[slot] = append(pl.slots[slot], uc)
 	pl.mu.Unlock()
 }
 
@@ -80,23 +91,25 @@ func (pl *pool) put(uc *upConn, now time.Time) {
 func (pl *pool) reap(now time.Time) {
 	var old []*upConn
 	pl.mu.Lock()
-	i := 0
-	for ; i < len(pl.idle); i++ {
-		if now.Sub(pl.idle[i].idleSince) < pl.p.upIdle-pl.p.upIdle/8 {
-			break
+	for s, idle := range pl.slots {
+		i := 0
+		for ; i < len(idle); i++ {
+			if now.Sub(idle[i].idleSince) < pl.p.upIdle-pl.p.upIdle/8 {
+				break
+			}
 		}
-	}
-	if i > 0 {
-		old = append(old, pl.idle[:i]...)
-		n := copy(pl.idle, pl.idle[i:])
-		for j := n; j < len(pl.idle); j++ {
-			pl.idle[j] = nil
+		if i > 0 {
+			old = append(old, idle[:i]...)
+			n := copy(idle, idle[i:])
+			for j := n; j < len(idle); j++ {
+				idle[j] = nil
+			}
+			pl.slots[s] = idle[:n]
 		}
-		pl.idle = pl.idle[:n]
 	}
 	pl.mu.Unlock()
 	for _, uc := range old {
-		uc.close()
+		uc.closeIdle()
 	}
 }
 
@@ -104,40 +117,74 @@ func (pl *pool) reap(now time.Time) {
 // the configuration. In-flight requests finish on their connections.
 func (pl *pool) retire() {
 	pl.mu.Lock()
-	idle := pl.idle
-	pl.idle = nil
+	slots := pl.slots
+	pl.slots = make([][]*upConn, len(slots))
 	pl.retired = true
 	pl.mu.Unlock()
-	for _, uc := range idle {
-		uc.close()
+	for _, idle := range slots {
+		for _, uc := range idle {
+			uc.closeIdle()
+		}
 	}
 }
 
-// dial opens a new connection to the target within ConnectTimeout.
-func (pl *pool) dial(timeout time.Duration) (*upConn, error) {
-	d := net.Dialer{Timeout: timeout}
-	nc, err := d.Dial("tcp", pl.lt.addr)
-	if err != nil {
-		return nil, err
+// dial opens a new connection to the target within timeout: on event
+// loop lp for its task t, or with a goroutine-style net.Conn when lp is
+// nil.
+func (pl *pool) dial(lp *loop, t *task, timeout time.Duration) (*upConn, error) {
+	uc := &upConn{lt: pl.lt}
+	if lp != nil {
+		uc.io.lp, uc.io.t = lp, t
+		if err := lp.dial(&uc.io, pl.lt.ap, timeout); err != nil {
+			return nil, err
+		}
+	} else {
+		d := net.Dialer{Timeout: timeout}
+		nc, err := d.Dial("tcp", pl.lt.addr)
+		if err != nil {
+			return nil, err
+		}
+		uc.nc = nc
+		uc.io.init(nc)
 	}
 	pl.p.activeConns.Add(1)
-	uc := &upConn{nc: nc, lt: pl.lt, rbuf: make([]byte, 16<<10)}
-	uc.io.init(nc)
+	uc.rbuf = make([]byte, 16<<10)
 	return uc, nil
 }
 
+// close closes the connection; on its loop, if it has one.
 func (uc *upConn) close() {
-	if uc.nc != nil {
+	switch {
+	case uc.io.lp != nil:
+		if uc.io.fd >= 0 {
+			uc.io.lp.closeFD(uc.io.fd)
+			uc.io.fd = -1
+			uc.lt.pool.p.activeConns.Add(-1)
+		}
+	case uc.nc != nil:
 		uc.nc.Close()
 		uc.nc = nil
 		uc.lt.pool.p.activeConns.Add(-1)
 	}
 }
 
+// closeIdle closes an idle connection from any goroutine.
+func (uc *upConn) closeIdle() {
+	if lp := uc.io.lp; lp != nil {
+		lp.post(uc.close)
+		return
+	}
+	uc.close()
+}
+
 // setReadDeadline moves the read deadline to now+d unless the current
 // one is within slack of it, which saves a timer update per request.
 func (uc *upConn) setReadDeadline(now time.Time, d, slack time.Duration) {
 	want := now.Add(d)
+	if uc.io.lp != nil {
+		uc.io.rdl = want.UnixNano()
+		return
+	}
 	if diff := want.Sub(uc.rdl); diff > slack || diff < -slack {
 		uc.rdl = want
 		uc.nc.SetReadDeadline(want)
@@ -146,6 +193,10 @@ func (uc *upConn) setReadDeadline(now time.Time, d, slack time.Duration) {
 
 func (uc *upConn) setWriteDeadline(now time.Time, d, slack time.Duration) {
 	want := now.Add(d)
+	if uc.io.lp != nil {
+		uc.io.wdl = want.UnixNano()
+		return
+	}
 	if diff := want.Sub(uc.wdl); diff > slack || diff < -slack {
 		uc.wdl = want
 		uc.nc.SetWriteDeadline(want)

@@ -1,0 +1,743 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"iter"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Event loops.
+//
+// On Linux, client connections and their target connections are served by
+// a few event loops (one per GOMAXPROCS) instead of by the runtime's shared
+// poller. Each loop owns an epoll instance and the sockets registered in
+// it; a connection stays on the loop that adopted it for its whole life,
+// as in HAProxy or nginx. The request-handling code is the same blocking
+// style code the goroutine engine runs: each connection runs as a
+// coroutine (iter.Pull) that the loop resumes when its socket is ready,
+// and a read or write that would block yields back to the loop. Resuming a
+// coroutine is a direct switch on the same thread, without the scheduler's
+// run queues, wake-ups of idle threads or work stealing; that is where the
+// goroutine engine lost its tail latency under load.
+//
+// While busy, a loop waits in epoll_wait without giving up its P (for at
+// most loopBusyWait, yielding to other goroutines between waits); after a
+// few empty waits it parks on the runtime's poller like any goroutine, so
+// an idle proxy costs nothing and other goroutines keep their Ps.
+//
+// Connections that need more than request/response (WebSockets, h2c)
+// move to a goroutine of their own at a request boundary, with their
+// socket turned into a net.Conn.
+
+// loopsSupported reports whether this platform has event loops.
+const loopsSupported = true
+
+const (
+	loopBusyWait   = 2 // milliseconds of a busy loop's epoll_wait
+	loopBusyRounds = 3 // empty busy waits before parking
+	loopEvents     = 256
+	epollET        = 1 << 31 // EPOLLET as the uint32 the events field takes
+)
+
+// Wait directions.
+const (
+	dirRead  uint8 = 1
+	dirWrite uint8 = 2
+)
+
+// loop is one event loop.
+type loop struct {
+	p    *Proxy
+	id   int // pool slot is id+1
+	epfd int
+	file *os.File // epfd, for parking on the runtime's poller
+	rc   syscall.RawConn
+	evfd int // eventfd that wakes the loop for posted work
+
+	// Owned by the loop goroutine (and the coroutines it runs, which never
+	// run concurrently with it).
+	fds    []*sockIO // by fd number: the registered sockets
+	events []syscall.EpollEvent
+	ready  []*task
+	timers []*task // min-heap by task.hdl
+	quit   bool
+
+	// mu guards the fields that follow.
+	mu       sync.Mutex
+	inbox    []func()
+	spare    []func()
+	signaled bool
+	stopped  bool
+}
+
+// task is a connection's coroutine.
+type task struct {
+	lp    *loop
+	c     *conn
+	next  func() (struct{}, bool)
+	yield func(struct{}) bool
+	done  bool
+
+	waitFD   int   // socket waited on, -1 when running or runnable
+	waitDir  uint8 // dirRead or dirWrite
+	waitDL   int64 // deadline of the wait in Unix ns, 0 for none
+	timedOut bool  // the wait ended at its deadline
+	aborted  bool  // forceClose ran: every wait ends at once
+	queued   bool  // in the loop's ready list
+
+	hidx int   // index in the timer heap, -1 when absent
+	hdl  int64 // the deadline the heap orders by
+}
+
+// newLoops starts n event loops, or none if the system refuses.
+func newLoops(p *Proxy, n int) []*loop {
+	var ls []*loop
+	for i := 0; i < n; i++ {
+		l, err := newLoop(p, i)
+		if err != nil {
+			p.log.Warn("event loops unavailable; serving connections with goroutines", "err", err)
+			for _, l := range ls {
+				l.post(func() { l.quit = true })
+			}
+			return nil
+		}
+		ls = append(ls, l)
+	}
+	for _, l := range ls {
+		p.wg.Add(1)
+		go l.run()
+	}
+	return ls
+}
+
+func newLoop(p *Proxy, id int) (*loop, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	r, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if errno != 0 {
+		syscall.Close(epfd)
+		return nil, os.NewSyscallError("eventfd2", errno)
+	}
+	evfd := int(r)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollET, Fd: int32(evfd)}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(evfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		syscall.Close(evfd)
+		return nil, err
+	}
+	return &loop{p: p, id: id, epfd: epfd, file: f, rc: rc, evfd: evfd, events: make([]syscall.EpollEvent, loopEvents)}, nil
+}
+
+// post runs f on the loop goroutine soon. It is safe from any goroutine;
+// work posted after the loop stopped is dropped.
+func (l *loop) post(f func()) {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	l.inbox = append(l.inbox, f)
+	wake := !l.signaled
+	l.signaled = true
+	l.mu.Unlock()
+	if wake {
+		one := uint64(1)
+		syscall.Write(l.evfd, (*[8]byte)(unsafe.Pointer(&one))[:])
+	}
+}
+
+// stop ends the loop after the work already posted.
+func (l *loop) stop() { l.post(func() { l.quit = true }) }
+
+func (l *loop) run() {
+	defer l.p.wg.Done()
+	defer func() {
+		l.mu.Lock()
+		l.stopped = true
+		l.inbox = nil
+		l.mu.Unlock()
+		l.file.Close()
+		syscall.Close(l.evfd)
+	}()
+	idle := 0
+	for !l.quit {
+		n := l.wait(0)
+		if n == 0 {
+			// Let other goroutines run, then look again before waiting.
+			runtime.Gosched()
+			n = l.wait(0)
+		}
+		if n == 0 {
+			if idle < loopBusyRounds {
+				n = l.wait(l.busyTimeout())
+				if n == 0 {
+					idle++
+				}
+			} else {
+				n = l.park()
+				idle = 0
+			}
+		}
+		if n > 0 {
+			idle = 0
+		}
+		l.dispatch(n)
+		l.runInbox()
+		l.runTimers()
+	}
+}
+
+// wait polls the loop's epoll for up to ms milliseconds without giving up
+// the P.
+func (l *loop) wait(ms int) int {
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(ms), 0, 0)
+	if errno != 0 {
+		return 0
+	}
+	return int(r)
+}
+
+// busyTimeout is the busy wait in milliseconds, shortened by the next
+// timer.
+func (l *loop) busyTimeout() int {
+	if len(l.timers) == 0 {
+		return loopBusyWait
+	}
+	d := (l.timers[0].hdl - time.Now().UnixNano() + 999_999) / 1_000_000
+	switch {
+	case d <= 0:
+		return 0
+	case d < loopBusyWait:
+		return int(d)
+	}
+	return loopBusyWait
+}
+
+// park waits on the runtime's poller until the epoll has events, posted
+// work arrives or the next timer is due.
+func (l *loop) park() int {
+	var dl time.Time
+	if len(l.timers) > 0 {
+		dl = time.Unix(0, l.timers[0].hdl)
+	}
+	l.file.SetReadDeadline(dl)
+	n := 0
+	l.rc.Read(func(uintptr) bool {
+		n = l.wait(0)
+		return n > 0
+	})
+	return n
+}
+
+// dispatch resumes the tasks whose sockets became ready.
+func (l *loop) dispatch(n int) {
+	for i := 0; i < n; i++ {
+		ev := &l.events[i]
+		fd := int(ev.Fd)
+		if fd == l.evfd {
+			var b [8]byte
+			syscall.Read(l.evfd, b[:])
+			continue
+		}
+		if fd >= len(l.fds) {
+			continue
+		}
+		s := l.fds[fd]
+		if s == nil {
+			continue
+		}
+		const readable = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+		const writable = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
+		if ev.Events&readable != 0 {
+			s.drained = false
+			if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+				s.hup = true // EOF or an error stays readable without new events
+			}
+		}
+		t := s.t
+		if t == nil || t.waitFD != fd || t.queued {
+			continue
+		}
+		if (t.waitDir == dirRead && ev.Events&readable == 0) || (t.waitDir == dirWrite && ev.Events&writable == 0) {
+			continue
+		}
+		t.queued = true
+		l.ready = append(l.ready, t)
+	}
+	l.resumeReady()
+}
+
+func (l *loop) resumeReady() {
+	for i, t := range l.ready {
+		l.ready[i] = nil
+		t.queued = false
+		l.resume(t)
+	}
+	l.ready = l.ready[:0]
+}
+
+func (l *loop) runInbox() {
+	l.mu.Lock()
+	if len(l.inbox) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	work := l.inbox
+	l.inbox = l.spare[:0]
+	l.signaled = false
+	l.mu.Unlock()
+	for i, f := range work {
+		f()
+		work[i] = nil
+	}
+	l.mu.Lock()
+	l.spare = work[:0]
+	l.mu.Unlock()
+}
+
+// register adds fd to the loop's epoll, edge-triggered for both
+// directions, with s as its socket.
+func (l *loop) register(fd int, s *sockIO) error {
+	if fd >= len(l.fds) {
+		nf := make([]*sockIO, max(2*fd, 64))
+		copy(nf, l.fds)
+		l.fds = nf
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	l.fds[fd] = s
+	return nil
+}
+
+// closeFD forgets and closes a registered socket.
+func (l *loop) closeFD(fd int) {
+	if fd < len(l.fds) {
+		l.fds[fd] = nil
+	}
+	syscall.Close(fd)
+}
+
+// adopt starts serving a client connection on this loop.
+func (l *loop) adopt(c *conn) {
+	if err := l.register(c.io.fd, &c.io); err != nil {
+		c.p.log.Warn("adopt connection", "err", err)
+		syscall.Close(c.io.fd)
+		c.p.activeConns.Add(-1)
+		c.l.remove(c)
+		return
+	}
+	t := &task{lp: l, c: c, waitFD: -1, hidx: -1}
+	c.io.t = t
+	t.next, _ = iter.Pull(func(yield func(struct{}) bool) {
+		t.yield = yield
+		c.serve()
+	})
+	l.resume(t)
+}
+
+// resume runs t until it waits again or ends.
+func (l *loop) resume(t *task) {
+	if _, ok := t.next(); ok {
+		return
+	}
+	t.done = true
+	t.waitFD = -1
+	if t.hidx >= 0 {
+		l.timerRemove(t)
+	}
+	if c := t.c; c.migrate {
+		l.migrate(c)
+	}
+}
+
+// migrate moves a connection to a goroutine of its own: its socket leaves
+// the loop and becomes a net.Conn. The request already parsed is served
+// there.
+func (l *loop) migrate(c *conn) {
+	fd := c.io.fd
+	ev := syscall.EpollEvent{}
+	syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, fd, &ev)
+	if fd < len(l.fds) {
+		l.fds[fd] = nil
+	}
+	f := os.NewFile(uintptr(fd), "client")
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		c.p.log.Warn("move connection off the event loop", "err", err)
+		c.p.activeConns.Add(-1)
+		c.l.remove(c)
+		return
+	}
+	c.l.mu.Lock()
+	c.lp = nil
+	c.nc = nc
+	c.io = sockIO{}
+	c.io.init(nc)
+	c.l.mu.Unlock()
+	c.migrate = false
+	go c.run(true)
+}
+
+// wakeIdle ends c's wait for its next request (graceful close).
+func (l *loop) wakeIdle(c *conn) {
+	l.post(func() {
+		t := c.io.t
+		if c.lp != l || t == nil || t.done || t.waitFD != c.io.fd || t.waitDir != dirRead || c.state.Load() != stateIdle {
+			return
+		}
+		t.timedOut = true
+		t.waitFD = -1
+		l.resume(t)
+	})
+}
+
+// forceClose shuts c's socket down so its task ends.
+func (l *loop) forceClose(c *conn) {
+	l.post(func() {
+		t := c.io.t
+		if c.lp != l || t == nil || t.done {
+			return
+		}
+		syscall.Shutdown(c.io.fd, syscall.SHUT_RDWR)
+		t.aborted = true
+		if t.waitFD >= 0 && !t.queued {
+			t.timedOut = true
+			l.resume(t)
+		}
+	})
+}
+
+// block suspends the running task until fd is ready in direction dir or
+// the deadline dl (Unix ns, 0 for none) passes; it reports false on the
+// deadline.
+func (t *task) block(fd int, dir uint8, dl int64) bool {
+	if t.aborted {
+		return false
+	}
+	t.waitFD, t.waitDir, t.waitDL = fd, dir, dl
+	if dl != 0 {
+		t.lp.timerArm(t, dl)
+	}
+	t.yield(struct{}{})
+	t.waitFD = -1
+	if t.timedOut {
+		t.timedOut = false
+		return false
+	}
+	return true
+}
+
+// Timers: one heap entry per task at most, keyed by hdl, which may be
+// earlier than the task's current deadline (then it is re-armed when it
+// fires).
+
+func (l *loop) timerArm(t *task, dl int64) {
+	if t.hidx < 0 {
+		t.hdl = dl
+		t.hidx = len(l.timers)
+		l.timers = append(l.timers, t)
+		l.timerUp(t.hidx)
+		return
+	}
+	if dl < t.hdl {
+		t.hdl = dl
+		l.timerUp(t.hidx)
+	}
+}
+
+func (l *loop) runTimers() {
+	if len(l.timers) == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	for len(l.timers) > 0 && l.timers[0].hdl <= now {
+		t := l.timers[0]
+		l.timerRemove(t)
+		if t.done || t.waitFD < 0 || t.waitDL == 0 {
+			continue
+		}
+		if t.waitDL > now {
+			l.timerArm(t, t.waitDL)
+			continue
+		}
+		if !t.queued {
+			t.timedOut = true
+			t.queued = true
+			l.ready = append(l.ready, t)
+		}
+	}
+	l.resumeReady()
+}
+
+func (l *loop) timerRemove(t *task) {
+	i := t.hidx
+	last := len(l.timers) - 1
+	if i != last {
+		l.timers[i] = l.timers[last]
+		l.timers[i].hidx = i
+	}
+	l.timers[last] = nil
+	l.timers = l.timers[:last]
+	t.hidx = -1
+	if i < last {
+		l.timerDown(i)
+		l.timerUp(i)
+	}
+}
+
+func (l *loop) timerUp(i int) {
+	h := l.timers
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].hdl <= h[i].hdl {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		h[p].hidx, h[i].hidx = p, i
+		i = p
+	}
+}
+
+func (l *loop) timerDown(i int) {
+	h := l.timers
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h[c+1].hdl < h[c].hdl {
+			c++
+		}
+		if h[i].hdl <= h[c].hdl {
+			return
+		}
+		h[c], h[i] = h[i], h[c]
+		h[c].hidx, h[i].hidx = c, i
+		i = c
+	}
+}
+
+// Sockets in loop mode.
+
+// errLoopTimeout is a socket deadline expiring in loop mode; it satisfies
+// isTimeout like net.Conn's.
+var errLoopTimeout = &net.OpError{Op: "wait", Net: "tcp", Err: os.ErrDeadlineExceeded}
+
+func (s *sockIO) loopRead(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if s.drained && !s.t.block(s.fd, dirRead, s.rdl) {
+		return 0, errLoopTimeout
+	}
+	for {
+		n, errno := sysRead(uintptr(s.fd), p)
+		switch errno {
+		case 0:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			// A short read emptied the socket: new data will come with
+			// an edge-triggered event.
+			s.drained = n < len(p) && !s.hup
+			return n, nil
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			if !s.t.block(s.fd, dirRead, s.rdl) {
+				return 0, errLoopTimeout
+			}
+		default:
+			return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", errno)}
+		}
+	}
+}
+
+func (s *sockIO) loopWrite(p []byte) (int, error) {
+	off := 0
+	for off < len(p) {
+		n, errno := sysWrite(uintptr(s.fd), p[off:])
+		switch errno {
+		case 0:
+			off += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			if !s.t.block(s.fd, dirWrite, s.wdl) {
+				return off, errLoopTimeout
+			}
+		default:
+			return off, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", errno)}
+		}
+	}
+	return off, nil
+}
+
+// dial connects s (whose lp and t are set) to addr, waiting at most
+// timeout for the handshake; on success s.fd is the registered socket.
+func (l *loop) dial(s *sockIO, addr netip.AddrPort, timeout time.Duration) error {
+	family := syscall.AF_INET
+	var sa syscall.Sockaddr
+	if a := addr.Addr().Unmap(); a.Is4() {
+		sa = &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: a.As4()}
+	} else {
+		family = syscall.AF_INET6
+		sa = &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: a.As16()}
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", err)}
+	}
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	if err := l.register(fd, s); err != nil {
+		syscall.Close(fd)
+		return &net.OpError{Op: "dial", Net: "tcp", Err: err}
+	}
+	fail := func(err error) error {
+		l.closeFD(fd)
+		return &net.OpError{Op: "dial", Net: "tcp", Err: err}
+	}
+	for {
+		err = syscall.Connect(fd, sa)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	switch err {
+	case nil:
+		s.fd = fd
+		return nil
+	case syscall.EINPROGRESS, syscall.EALREADY:
+	default:
+		return fail(os.NewSyscallError("connect", err))
+	}
+	if !s.t.block(fd, dirWrite, time.Now().Add(timeout).UnixNano()) {
+		return fail(os.ErrDeadlineExceeded)
+	}
+	v, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
+	if err != nil {
+		return fail(os.NewSyscallError("getsockopt", err))
+	}
+	if v != 0 {
+		return fail(os.NewSyscallError("connect", syscall.Errno(v)))
+	}
+	s.fd = fd
+	return nil
+}
+
+// Accepting in loop mode.
+
+// acceptRaw accepts connections on a listener's duplicated socket and
+// hands each to a loop. It returns when the listener closes.
+func (l *listener) acceptRaw(f *os.File) {
+	defer l.wg.Done()
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		l.p.log.Warn("accept", "listener", l.addr, "err", err)
+		return
+	}
+	type accepted struct {
+		fd int
+		sa syscall.Sockaddr
+	}
+	var batch []accepted
+	var aerr error
+	accept := func(lfd uintptr) bool {
+		for len(batch) < 64 {
+			fd, sa, err := syscall.Accept4(int(lfd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			switch err {
+			case nil:
+				batch = append(batch, accepted{fd, sa})
+				continue
+			case syscall.EINTR, syscall.ECONNABORTED:
+				continue
+			case syscall.EAGAIN:
+				return len(batch) > 0
+			}
+			aerr = os.NewSyscallError("accept4", err)
+			return true
+		}
+		return true
+	}
+	var backoff time.Duration
+	for {
+		batch, aerr = batch[:0], nil
+		err := rc.Read(accept)
+		for _, a := range batch {
+			syscall.SetsockoptInt(a.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+			c := newLoopConn(l, a.fd, sockaddrAddrPort(a.sa))
+			l.mu.Lock()
+			if l.draining.Load() {
+				l.mu.Unlock()
+				syscall.Close(a.fd)
+				c.p.activeConns.Add(-1)
+				continue
+			}
+			l.conns[c] = struct{}{}
+			l.wg.Add(1)
+			l.mu.Unlock()
+			lp := c.lp
+			lp.post(func() { lp.adopt(c) })
+		}
+		if err != nil {
+			return // the listener closed
+		}
+		if aerr == nil {
+			backoff = 0
+			continue
+		}
+		if l.draining.Load() {
+			return
+		}
+		// Temporary errors such as EMFILE: back off and retry.
+		if backoff == 0 {
+			backoff = 5 * time.Millisecond
+		} else if backoff < time.Second {
+			backoff *= 2
+		}
+		l.p.log.Warn("accept failed", "listener", l.addr, "err", aerr)
+		time.Sleep(backoff)
+	}
+}
+
+// rawListenerFile returns a duplicate of ln's socket for acceptRaw.
+func rawListenerFile(ln net.Listener) (*os.File, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, errors.New("not a TCP listener")
+	}
+	return tl.File()
+}
+
+func sockaddrAddrPort(sa syscall.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *syscall.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}

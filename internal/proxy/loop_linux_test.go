@@ -1,0 +1,59 @@
+package proxy
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestTimerHeap(t *testing.T) {
+	tests := []struct {
+		name   string
+		arm    []int64 // deadlines, one task each
+		rearm  map[int]int64
+		remove []int
+		want   []int // task indexes in firing order
+	}{
+		{name: "in order", arm: []int64{3, 1, 2}, want: []int{1, 2, 0}},
+		{name: "equal deadlines", arm: []int64{5, 5, 5}, want: []int{0, 1, 2}},
+		{name: "earlier re-arm moves up", arm: []int64{10, 20, 30}, rearm: map[int]int64{2: 5}, want: []int{2, 0, 1}},
+		{name: "later re-arm keeps the earlier key", arm: []int64{10, 20}, rearm: map[int]int64{0: 50}, want: []int{0, 1}},
+		{name: "remove from the middle", arm: []int64{1, 2, 3, 4, 5, 6, 7}, remove: []int{3, 0}, want: []int{1, 2, 4, 5, 6}},
+		{name: "remove the last", arm: []int64{4, 2, 9}, remove: []int{2}, want: []int{1, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &loop{}
+			tasks := make([]*task, len(tc.arm))
+			for i, dl := range tc.arm {
+				tasks[i] = &task{lp: l, hidx: -1}
+				l.timerArm(tasks[i], dl)
+			}
+			for i, dl := range tc.rearm {
+				l.timerArm(tasks[i], dl)
+			}
+			for _, i := range tc.remove {
+				l.timerRemove(tasks[i])
+				if tasks[i].hidx != -1 {
+					t.Fatalf("removed task keeps index %d", tasks[i].hidx)
+				}
+			}
+			var got []int
+			for len(l.timers) > 0 {
+				for i, tk := range l.timers {
+					if tk.hidx != i {
+						t.Fatalf("timers[%d] has index %d", i, tk.hidx)
+					}
+				}
+				top := l.timers[0]
+				l.timerRemove(top)
+				got = append(got, slices.Index(tasks, top))
+			}
+			if tc.name == "equal deadlines" {
+				slices.Sort(got)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("fired %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,34 @@
+//go:build !linux
+
+package proxy
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+)
+
+// Event loops need epoll; elsewhere every connection is served by its own
+// goroutine and no loop is ever made, so the methods below are never
+// reached.
+const loopsSupported = false
+
+var errNoLoops = errors.New("proxy: event loops need Linux")
+
+type loop struct{ id int }
+
+type task struct{}
+
+func newLoops(*Proxy, int) []*loop                                { return nil }
+func (l *loop) stop()                                             {}
+func (l *loop) post(func())                                       {}
+func (l *loop) wakeIdle(*conn)                                    {}
+func (l *loop) forceClose(*conn)                                  {}
+func (l *loop) closeFD(int)                                       {}
+func (l *loop) dial(*sockIO, netip.AddrPort, time.Duration) error { return errNoLoops }
+func (s *sockIO) loopRead([]byte) (int, error)                    { return 0, errNoLoops }
+func (s *sockIO) loopWrite([]byte) (int, error)                   { return 0, errNoLoops }
+func (l *listener) acceptRaw(*os.File)                            { l.wg.Done() }
+func rawListenerFile(net.Listener) (*os.File, error)              { return nil, errNoLoops }
