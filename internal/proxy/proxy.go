@@ -83,7 +83,7 @@ type Proxy struct {
 	snap        atomic.Pointer[snapshot]
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
-	loops       []*loop        // event loops; none: goroutine per connection
+	loops       []*loop      // event loops; none: goroutine per connection
 	nextLoop    atomic.Uint32
 
 	wg       sync.WaitGroup // connection and background goroutines
