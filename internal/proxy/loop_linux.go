@@ -41,8 +41,9 @@ import (
 const loopsSupported = true
 
 const (
-	loopBusyWait   = 2 // milliseconds of a busy loop's epoll_wait
-	loopBusyRounds = 3 // empty busy waits before parking
+	loopBusyWait   = 2  // milliseconds of a busy loop's epoll_wait
+	loopBusyRounds = 3  // empty busy waits before parking
+	loopYieldEvery = 32 // loop rounds between yields to other goroutines
 	loopEvents     = 256
 	epollET        = 1 << 31 // EPOLLET as the uint32 the events field takes
 )
@@ -180,13 +181,18 @@ func (l *loop) run() {
 		l.file.Close()
 		syscall.Close(l.evfd)
 	}()
-	idle := 0
+	idle, rounds := 0, 0
 	for !l.quit {
 		n := l.wait(0)
-		if n == 0 {
-			// Let other goroutines run, then look again before waiting.
+		if rounds++; n == 0 || rounds >= loopYieldEvery {
+			// Let other goroutines (the accept loop, health checks, the
+			// API) run: when idle, and regularly under load, sooner than
+			// the runtime would preempt the loop.
 			runtime.Gosched()
-			n = l.wait(0)
+			rounds = 0
+			if n == 0 {
+				n = l.wait(0)
+			}
 		}
 		if n == 0 {
 			if idle < loopBusyRounds {
