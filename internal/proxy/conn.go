@@ -116,9 +116,9 @@ func newConn(l *listener, nc net.Conn) *conn {
 
 // newLoopConn makes a connection for a raw socket that one of the
 // proxy's event loops will serve.
-func newLoopConn(l *listener, fd int, remote netip.AddrPort) *conn {
+func newLoopConn(l *listener, lp *loop, fd int, remote netip.AddrPort) *conn {
 	c := &conn{p: l.p, l: l, created: time.Now(), remote: remote}
-	c.lp = l.p.pickLoop()
+	c.lp = lp
 	c.io.lp, c.io.fd = c.lp, fd
 	c.clientIP = c.remote.Addr().String()
 	c.client = c.remote.String()
@@ -177,8 +177,29 @@ func (c *conn) serve() {
 	if lc := c.l.cfg.Load(); lc != nil && !c.internal {
 		lc.lb.stats.newConns.Add(1)
 	}
-	c.rbuf = make([]byte, 8<<10)
+	if c.rbuf == nil {
+		c.rbuf = make([]byte, 8<<10)
+	}
 	c.run(false)
+}
+
+// reuseBuffers takes the buffers of old, a finished connection, unless
+// they grew large.
+func (c *conn) reuseBuffers(old *conn) {
+	if old == nil {
+		return
+	}
+	if len(old.rbuf) <= 64<<10 {
+		c.rbuf = old.rbuf
+	}
+	if cap(old.wbuf) <= 64<<10 {
+		c.wbuf = old.wbuf[:0]
+	}
+	c.head = old.head[:0]
+	c.logBuf = old.logBuf[:0]
+	c.cand = old.cand[:0]
+	c.req.headers = old.req.headers[:0]
+	c.resp.headers = old.resp.headers[:0]
 }
 
 // run serves requests until the connection closes or, on an event loop,

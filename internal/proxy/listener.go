@@ -16,7 +16,9 @@ type listener struct {
 	p        *Proxy
 	addr     string
 	ln       net.Listener
-	lf       *os.File // duplicate of ln's socket for raw accepts, or nil
+	lf       *os.File     // duplicate of ln's socket the event loops accept on, or nil
+	lfd      uintptr      // lf's descriptor
+	loopRefs atomic.Int32 // loops still accepting on lf
 	cfg      atomic.Pointer[listenerConfig]
 	draining atomic.Bool
 	done     chan struct{} // closed when the accept loop and all conns end
@@ -39,8 +41,7 @@ func (l *listener) start() {
 	l.wg.Add(1)
 	if len(l.p.loops) > 0 {
 		if f, err := rawListenerFile(l.ln); err == nil {
-			l.lf = f
-			go l.acceptRaw(f)
+			l.startLoops(f)
 		} else {
 			l.p.log.Warn("listener without event loops", "listener", l.addr, "err", err)
 			go l.acceptLoop()
@@ -106,7 +107,7 @@ func (l *listener) closeGracefully() {
 	l.mu.Unlock()
 	l.ln.Close()
 	if l.lf != nil {
-		l.lf.Close()
+		l.stopLoops()
 	}
 	l.p.wg.Add(1)
 	go func() {

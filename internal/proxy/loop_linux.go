@@ -41,9 +41,10 @@ import (
 const loopsSupported = true
 
 const (
-	loopBusyWait   = 2  // milliseconds of a busy loop's epoll_wait
-	loopBusyRounds = 3  // empty busy waits before parking
-	loopYieldEvery = 32 // loop rounds between yields to other goroutines
+	loopBusyWait   = 2   // milliseconds of a busy loop's epoll_wait
+	loopBusyRounds = 3   // empty busy waits before parking
+	loopYieldEvery = 32  // loop rounds between yields to other goroutines
+	loopFreeTasks  = 128 // idle tasks kept per loop for new connections
 	loopEvents     = 256
 	epollET        = 1 << 31 // EPOLLET as the uint32 the events field takes
 )
@@ -65,11 +66,13 @@ type loop struct {
 
 	// Owned by the loop goroutine (and the coroutines it runs, which never
 	// run concurrently with it).
-	fds    []*sockIO // by fd number: the registered sockets
-	events []syscall.EpollEvent
-	ready  []*task
-	timers []*task // min-heap by task.hdl
-	quit   bool
+	fds       []*sockIO // by fd number: the registered sockets
+	events    []syscall.EpollEvent
+	ready     []*task
+	timers    []*task           // min-heap by task.hdl
+	acceptors map[int]*acceptor // listening sockets by fd
+	free      []*task           // tasks waiting for a connection
+	quit      bool
 
 	// mu guards the fields that follow.
 	mu       sync.Mutex
@@ -85,7 +88,10 @@ type task struct {
 	c     *conn
 	next  func() (struct{}, bool)
 	yield func(struct{}) bool
-	done  bool
+	stop  func()
+	done  bool  // the coroutine ended
+	free  bool  // between connections, on the loop's free list
+	spare *conn // the last connection served, whose buffers the next one takes
 
 	waitFD   int   // socket waited on, -1 when running or runnable
 	waitDir  uint8 // dirRead or dirWrite
@@ -174,6 +180,10 @@ func (l *loop) stop() { l.post(func() { l.quit = true }) }
 func (l *loop) run() {
 	defer l.p.wg.Done()
 	defer func() {
+		for _, t := range l.free {
+			t.stop()
+		}
+		l.free = nil
 		l.mu.Lock()
 		l.stopped = true
 		l.inbox = nil
@@ -266,11 +276,14 @@ func (l *loop) dispatch(n int) {
 			syscall.Read(l.evfd, b[:])
 			continue
 		}
-		if fd >= len(l.fds) {
-			continue
+		var s *sockIO
+		if fd < len(l.fds) {
+			s = l.fds[fd]
 		}
-		s := l.fds[fd]
 		if s == nil {
+			if a := l.acceptors[fd]; a != nil && !a.paused {
+				l.accept(a)
+			}
 			continue
 		}
 		const readable = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
@@ -346,7 +359,9 @@ func (l *loop) closeFD(fd int) {
 	syscall.Close(fd)
 }
 
-// adopt starts serving a client connection on this loop.
+// adopt starts serving a client connection on this loop, on a task from
+// the loop's free list when there is one: its coroutine, grown stack and
+// buffers are reused, which saves most of a new connection's cost.
 func (l *loop) adopt(c *conn) {
 	if err := l.register(c.io.fd, &c.io); err != nil {
 		c.p.log.Warn("adopt connection", "err", err)
@@ -355,26 +370,60 @@ func (l *loop) adopt(c *conn) {
 		c.l.remove(c)
 		return
 	}
-	t := &task{lp: l, c: c, waitFD: -1, hidx: -1}
+	var t *task
+	if n := len(l.free); n > 0 {
+		t = l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		t.free, t.aborted, t.timedOut = false, false, false
+		c.reuseBuffers(t.spare)
+		t.spare = nil
+	} else {
+		t = &task{lp: l, waitFD: -1, hidx: -1}
+		t.next, t.stop = iter.Pull(t.body)
+	}
+	t.c = c
 	c.io.t = t
-	t.next, _ = iter.Pull(func(yield func(struct{}) bool) {
-		t.yield = yield
-		c.serve()
-	})
 	l.resume(t)
 }
 
-// resume runs t until it waits again or ends.
-func (l *loop) resume(t *task) {
-	if _, ok := t.next(); ok {
-		return
+// body is a task's coroutine: it serves connections, and between them
+// waits on the loop's free list.
+func (t *task) body(yield func(struct{}) bool) {
+	t.yield = yield
+	for {
+		c := t.c
+		c.serve()
+		if c.migrate {
+			return // the coroutine ends; the loop moves c to a goroutine
+		}
+		t.spare, t.c, t.free = c, nil, true
+		if !yield(struct{}{}) {
+			return // the loop stopped
+		}
 	}
-	t.done = true
+}
+
+// resume runs t until it waits again, is free or ends.
+func (l *loop) resume(t *task) {
+	_, ok := t.next()
+	if ok && !t.free {
+		return // waiting
+	}
 	t.waitFD = -1
 	if t.hidx >= 0 {
 		l.timerRemove(t)
 	}
-	if c := t.c; c.migrate {
+	if ok {
+		if len(l.free) < loopFreeTasks {
+			l.free = append(l.free, t)
+		} else {
+			t.stop()
+		}
+		return
+	}
+	t.done = true
+	if c := t.c; c != nil && c.migrate {
 		l.migrate(c)
 	}
 }
@@ -412,7 +461,7 @@ func (l *loop) migrate(c *conn) {
 func (l *loop) wakeIdle(c *conn) {
 	l.post(func() {
 		t := c.io.t
-		if c.lp != l || t == nil || t.done || t.waitFD != c.io.fd || t.waitDir != dirRead || c.state.Load() != stateIdle {
+		if c.lp != l || t == nil || t.c != c || t.done || t.waitFD != c.io.fd || t.waitDir != dirRead || c.state.Load() != stateIdle {
 			return
 		}
 		t.timedOut = true
@@ -425,7 +474,7 @@ func (l *loop) wakeIdle(c *conn) {
 func (l *loop) forceClose(c *conn) {
 	l.post(func() {
 		t := c.io.t
-		if c.lp != l || t == nil || t.done {
+		if c.lp != l || t == nil || t.c != c || t.done {
 			return
 		}
 		syscall.Shutdown(c.io.fd, syscall.SHUT_RDWR)
@@ -653,83 +702,137 @@ func (l *loop) dial(s *sockIO, addr netip.AddrPort, timeout time.Duration) error
 	return nil
 }
 
-// Accepting in loop mode.
+// Accepting in loop mode: every loop watches each listening socket
+// (level-triggered, EPOLLEXCLUSIVE so one loop wakes per connection) and
+// serves the connections it accepts. Accepting does not depend on the
+// runtime's poller, which busy loops poll only now and then.
 
-// acceptRaw accepts connections on a listener's duplicated socket and
-// hands each to a loop. It returns when the listener closes.
-func (l *listener) acceptRaw(f *os.File) {
-	defer l.wg.Done()
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		l.p.log.Warn("accept", "listener", l.addr, "err", err)
+// acceptor is a listening socket registered in one loop.
+type acceptor struct {
+	l       *listener
+	fd      int
+	backoff time.Duration
+	paused  bool // out of the epoll after an accept error, until backoff passes
+}
+
+// epollExclusive is EPOLLEXCLUSIVE (Linux 4.5), not in package syscall.
+const epollExclusive = 1 << 28
+
+func (l *loop) addAcceptor(a *acceptor) {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollExclusive, Fd: int32(a.fd)}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, a.fd, &ev); err != nil {
+		l.p.log.Warn("watch listener", "listener", a.l.addr, "err", os.NewSyscallError("epoll_ctl", err))
 		return
 	}
-	type accepted struct {
-		fd int
-		sa syscall.Sockaddr
+	if l.acceptors == nil {
+		l.acceptors = map[int]*acceptor{}
 	}
-	var batch []accepted
-	var aerr error
-	accept := func(lfd uintptr) bool {
-		for len(batch) < 64 {
-			fd, sa, err := syscall.Accept4(int(lfd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-			switch err {
-			case nil:
-				batch = append(batch, accepted{fd, sa})
-				continue
-			case syscall.EINTR, syscall.ECONNABORTED:
-				continue
-			case syscall.EAGAIN:
-				return len(batch) > 0
-			}
-			aerr = os.NewSyscallError("accept4", err)
-			return true
+	l.acceptors[a.fd] = a
+}
+
+// removeAcceptor stops watching a listener; the last loop to do so closes
+// its socket and ends the listener's accept work.
+func (l *loop) removeAcceptor(ln *listener) {
+	fd := int(ln.lfd)
+	if a := l.acceptors[fd]; a != nil && a.l == ln {
+		if !a.paused {
+			ev := syscall.EpollEvent{}
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, fd, &ev)
 		}
-		return true
+		delete(l.acceptors, fd)
 	}
-	var backoff time.Duration
-	for {
-		batch, aerr = batch[:0], nil
-		err := rc.Read(accept)
-		for _, a := range batch {
-			syscall.SetsockoptInt(a.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-			c := newLoopConn(l, a.fd, sockaddrAddrPort(a.sa))
-			l.mu.Lock()
-			if l.draining.Load() {
-				l.mu.Unlock()
-				syscall.Close(a.fd)
-				c.p.activeConns.Add(-1)
-				continue
-			}
-			l.conns[c] = struct{}{}
-			l.wg.Add(1)
-			l.mu.Unlock()
-			lp := c.lp
-			lp.post(func() { lp.adopt(c) })
-		}
-		if err != nil {
-			return // the listener closed
-		}
-		if aerr == nil {
-			backoff = 0
+	ln.loopDone()
+}
+
+// accept takes pending connections from a and serves them on this loop.
+func (l *loop) accept(a *acceptor) {
+	ln := a.l
+	for i := 0; i < 64; i++ {
+		fd, sa, err := syscall.Accept4(a.fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+		case syscall.EINTR, syscall.ECONNABORTED:
 			continue
-		}
-		if l.draining.Load() {
+		case syscall.EAGAIN:
+			a.backoff = 0
+			return
+		default:
+			l.pauseAcceptor(a, os.NewSyscallError("accept4", err))
 			return
 		}
-		// Temporary errors such as EMFILE: back off and retry.
-		if backoff == 0 {
-			backoff = 5 * time.Millisecond
-		} else if backoff < time.Second {
-			backoff *= 2
+		a.backoff = 0
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+		c := newLoopConn(ln, l, fd, sockaddrAddrPort(sa))
+		ln.mu.Lock()
+		if ln.draining.Load() {
+			ln.mu.Unlock()
+			syscall.Close(fd)
+			c.p.activeConns.Add(-1)
+			continue
 		}
-		l.p.log.Warn("accept failed", "listener", l.addr, "err", aerr)
-		time.Sleep(backoff)
+		ln.conns[c] = struct{}{}
+		ln.wg.Add(1)
+		ln.mu.Unlock()
+		l.adopt(c)
 	}
 }
 
-// rawListenerFile returns a duplicate of ln's socket for acceptRaw.
+// pauseAcceptor takes a failing listener (EMFILE, ENFILE, ENOBUFS…) out of
+// the epoll for a backoff that doubles up to 1 s, so the loop does not
+// spin on it.
+func (l *loop) pauseAcceptor(a *acceptor, err error) {
+	if a.backoff == 0 {
+		a.backoff = 5 * time.Millisecond
+	} else if a.backoff < time.Second {
+		a.backoff *= 2
+	}
+	l.p.log.Warn("accept failed", "listener", a.l.addr, "err", err, "retry_in", a.backoff)
+	ev := syscall.EpollEvent{}
+	syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, a.fd, &ev)
+	a.paused = true
+	time.AfterFunc(a.backoff, func() {
+		l.post(func() {
+			if l.acceptors[a.fd] != a || !a.paused {
+				return
+			}
+			a.paused = false
+			delete(l.acceptors, a.fd)
+			l.addAcceptor(a)
+		})
+	})
+}
+
+// startLoops makes every event loop accept on f, a duplicate of the
+// listener's socket.
+func (l *listener) startLoops(f *os.File) {
+	l.lf = f
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { l.lfd = fd })
+	}
+	l.loopRefs.Store(int32(len(l.p.loops)))
+	for _, lp := range l.p.loops {
+		a := &acceptor{l: l, fd: int(l.lfd)}
+		lp.post(func() { lp.addAcceptor(a) })
+	}
+}
+
+// stopLoops asks every loop to stop accepting on the listener.
+func (l *listener) stopLoops() {
+	for _, lp := range l.p.loops {
+		lp.post(func() { lp.removeAcceptor(l) })
+	}
+}
+
+// loopDone records that one more loop stopped accepting; after the last,
+// the socket closes and the listener's accept work is over.
+func (l *listener) loopDone() {
+	if l.loopRefs.Add(-1) == 0 {
+		l.lf.Close()
+		l.wg.Done()
+	}
+}
+
+// rawListenerFile returns a duplicate of ln's socket for the loops.
 func rawListenerFile(ln net.Listener) (*os.File, error) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {

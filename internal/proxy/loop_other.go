@@ -30,5 +30,6 @@ func (l *loop) closeFD(int)                                       {}
 func (l *loop) dial(*sockIO, netip.AddrPort, time.Duration) error { return errNoLoops }
 func (s *sockIO) loopRead([]byte) (int, error)                    { return 0, errNoLoops }
 func (s *sockIO) loopWrite([]byte) (int, error)                   { return 0, errNoLoops }
-func (l *listener) acceptRaw(*os.File)                            { l.wg.Done() }
+func (l *listener) startLoops(*os.File)                           {}
+func (l *listener) stopLoops()                                    {}
 func rawListenerFile(net.Listener) (*os.File, error)              { return nil, errNoLoops }

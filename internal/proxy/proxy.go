@@ -84,7 +84,6 @@ type Proxy struct {
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
 	loops       []*loop      // event loops; none: goroutine per connection
-	nextLoop    atomic.Uint32
 
 	wg       sync.WaitGroup // connection and background goroutines
 	stop     chan struct{}  // closed by Shutdown to stop background loops
@@ -146,11 +145,6 @@ func New(opts Options) *Proxy {
 	p.wg.Add(1)
 	go p.reapLoop()
 	return p
-}
-
-// pickLoop chooses the event loop for a new connection, round robin.
-func (p *Proxy) pickLoop() *loop {
-	return p.loops[int(p.nextLoop.Add(1))%len(p.loops)]
 }
 
 // poolSlot is the slot of a target's pool that connections served by lp

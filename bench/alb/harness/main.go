@@ -27,6 +27,7 @@ func main() {
 	algorithm := flag.String("algorithm", "round_robin", "load_balancing.algorithm.type")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	procs := flag.Int("gomaxprocs", 0, "GOMAXPROCS for the proxy; 0 keeps Go's default (the number of CPUs)")
+	loops := flag.Int("loops", 0, "event loops (proxy.Options.EventLoops): 0 one per GOMAXPROCS, -1 a goroutine per connection")
 	flag.Parse()
 	if *procs > 0 {
 		runtime.GOMAXPROCS(*procs)
@@ -41,14 +42,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*port, strings.Split(*targets, ","), *algorithm); err != nil {
+	if err := run(*port, strings.Split(*targets, ","), *algorithm, *loops); err != nil {
 		log.Print(err)
 	}
 }
 
-func run(port int, addrs []string, algorithm string) error {
+func run(port int, addrs []string, algorithm string, loops int) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p := proxy.New(proxy.Options{Logger: logger})
+	p := proxy.New(proxy.Options{Logger: logger, EventLoops: loops})
 	tg := proxy.TargetGroup{Name: "bench", Algorithm: algorithm}
 	for i, a := range addrs {
 		tg.Targets = append(tg.Targets, proxy.Target{ID: fmt.Sprintf("t%d", i+1), Addr: a, Weight: 1})
