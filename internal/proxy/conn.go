@@ -71,6 +71,7 @@ type conn struct {
 	// when the connection migrates; migrate asks for that.
 	lp      *loop
 	migrate bool
+	offLoop bool // moved off a loop: counted in p.offLoop
 
 	// upMu guards upNC and aborted: the target connection a goroutine-
 	// served request waits on, closed by forceClose.
@@ -212,11 +213,15 @@ func (c *conn) run(resumed bool) {
 		}
 		switch {
 		case c.handoff:
-			c.p.h2.handoff(c.l, c.nc, c.rbuf[c.r:c.w])
+			c.p.h2.handoff(c.l, c.nc, c.rbuf[c.r:c.w], c.offLoop)
+			c.offLoop = false // the HTTP/2 connection counts itself
 		case c.lp != nil:
 			c.lp.closeFD(c.io.fd)
 		default:
 			c.nc.Close()
+		}
+		if c.offLoop {
+			c.p.offLoop.Add(-1)
 		}
 		c.p.activeConns.Add(-1)
 		c.l.remove(c)

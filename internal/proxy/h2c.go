@@ -52,10 +52,14 @@ func newH2Gateway(p *Proxy) *h2Gateway {
 
 // handoff passes a client connection whose first bytes were the h2c
 // preface to the HTTP/2 server; buffered holds the bytes read so far.
-func (g *h2Gateway) handoff(l *listener, nc net.Conn, buffered []byte) {
+// counted means the connection is in p.offLoop until it closes.
+func (g *h2Gateway) handoff(l *listener, nc net.Conn, buffered []byte, counted bool) {
 	pc := &prefixConn{Conn: nc, prefix: append([]byte(nil), buffered...), l: l}
+	if counted {
+		pc.p = g.p
+	}
 	if !g.ln.push(pc) {
-		nc.Close()
+		pc.Close()
 	}
 }
 
@@ -187,6 +191,18 @@ type prefixConn struct {
 	net.Conn
 	prefix []byte
 	l      *listener
+	p      *Proxy // set while the connection counts in p.offLoop
+	closed sync.Once
+}
+
+// Close closes the connection and ends its count in p.offLoop.
+func (c *prefixConn) Close() error {
+	c.closed.Do(func() {
+		if c.p != nil {
+			c.p.offLoop.Add(-1)
+		}
+	})
+	return c.Conn.Close()
 }
 
 func (c *prefixConn) Read(p []byte) (int, error) {

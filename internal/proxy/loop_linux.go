@@ -45,6 +45,7 @@ const (
 	loopBusyRounds = 3   // empty busy waits before parking
 	loopYieldEvery = 32  // loop rounds between yields to other goroutines
 	loopFreeTasks  = 128 // idle tasks kept per loop for new connections
+	loopKick       = 20 * time.Microsecond
 	loopEvents     = 256
 	epollET        = 1 << 31 // EPOLLET as the uint32 the events field takes
 )
@@ -73,6 +74,10 @@ type loop struct {
 	acceptors map[int]*acceptor // listening sockets by fd
 	free      []*task           // tasks waiting for a connection
 	quit      bool
+	kn        int                // pollRuntime's events
+	kfirst    bool               // pollRuntime has not parked yet
+	kpoll     bool               // pollRuntime polls the epoll too
+	kickFn    func(uintptr) bool // kickPoll, bound once
 
 	// mu guards the fields that follow.
 	mu       sync.Mutex
@@ -153,7 +158,9 @@ func newLoop(p *Proxy, id int) (*loop, error) {
 		syscall.Close(evfd)
 		return nil, err
 	}
-	return &loop{p: p, id: id, epfd: epfd, file: f, rc: rc, evfd: evfd, events: make([]syscall.EpollEvent, loopEvents)}, nil
+	l := &loop{p: p, id: id, epfd: epfd, file: f, rc: rc, evfd: evfd, events: make([]syscall.EpollEvent, loopEvents)}
+	l.kickFn = l.kickPoll
+	return l, nil
 }
 
 // post runs f on the loop goroutine soon. It is safe from any goroutine;
@@ -195,13 +202,22 @@ func (l *loop) run() {
 	for !l.quit {
 		n := l.wait(0)
 		if rounds++; n == 0 || rounds >= loopYieldEvery {
-			// Let other goroutines (the accept loop, health checks, the
-			// API) run: when idle, and regularly under load, sooner than
-			// the runtime would preempt the loop.
-			runtime.Gosched()
+			// Let other goroutines run: when idle, and regularly under
+			// load, sooner than the runtime would preempt the loop.
 			rounds = 0
-			if n == 0 {
-				n = l.wait(0)
+			if l.p.offLoop.Load() > 0 {
+				// Connections on goroutines (WebSockets, h2c) wait on the
+				// runtime's poller, which busy loops would otherwise
+				// leave unpolled for up to 10 ms.
+				l.pollRuntime(n == 0)
+				if n == 0 {
+					n = l.kn
+				}
+			} else {
+				runtime.Gosched()
+				if n == 0 {
+					n = l.wait(0)
+				}
 			}
 		}
 		if n == 0 {
@@ -264,6 +280,27 @@ func (l *loop) park() int {
 		return n > 0
 	})
 	return n
+}
+
+// pollRuntime parks the loop for at most loopKick so that the scheduler,
+// finding nothing else to run, polls the runtime's network poller and
+// runs the goroutines it wakes. With poll, it then polls the loop's epoll
+// into l.kn.
+func (l *loop) pollRuntime(poll bool) {
+	l.file.SetReadDeadline(time.Now().Add(loopKick))
+	l.kn, l.kfirst, l.kpoll = 0, true, poll
+	l.rc.Read(l.kickFn)
+}
+
+func (l *loop) kickPoll(uintptr) bool {
+	if l.kfirst {
+		l.kfirst = false
+		return false // park first
+	}
+	if l.kpoll {
+		l.kn = l.wait(0)
+	}
+	return true
 }
 
 // dispatch resumes the tasks whose sockets became ready.
@@ -454,6 +491,8 @@ func (l *loop) migrate(c *conn) {
 	c.io.init(nc)
 	c.l.mu.Unlock()
 	c.migrate = false
+	c.offLoop = true
+	c.p.offLoop.Add(1)
 	go c.run(true)
 }
 
