@@ -9,7 +9,8 @@
 # THREADS (2), BASE_PORT (18080), SERVERS (which to measure, default
 # "direct madang haproxy nginx caddy"), MADANG_GOMAXPROCS (harness only;
 # default: Go's own choice), MADANG_ENV (extra environment for madang, e.g.
-# "GODEBUG=gctrace=1").
+# "GODEBUG=gctrace=1"), CONNECTION=close (a new client connection per
+# request instead of keep-alive).
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -203,10 +204,10 @@ measure() {
 	if ! wait_port "$port"; then
 		return
 	fi
-	wrk -t"$THREADS" -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+	wrk -t"$THREADS" -c"$CONNS" -d1s "${HDR[@]}" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
 	local c0 c1
 	c0=$(cpu_ticks $pids)
-	wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port/" >"$work/$name.wrk" 2>&1 || true
+	wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${HDR[@]}" "http://127.0.0.1:$port/" >"$work/$name.wrk" 2>&1 || true
 	c1=$(cpu_ticks $pids)
 	awk -v name="$name" -v cpu=$((c1 - c0)) '
 		function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -219,7 +220,13 @@ measure() {
 }
 
 : >"$work/results"
-echo "wrk -t$THREADS -c$CONNS, keep-alive, ~100 B responses, 2 backends round robin;"
+HDR=()
+MODE="keep-alive"
+if [ "${CONNECTION:-}" = close ]; then
+	HDR=(-H "Connection: close")
+	MODE="a new connection per request"
+fi
+echo "wrk -t$THREADS -c$CONNS, $MODE, ~100 B responses, 2 backends round robin;"
 echo "each server: $ROUNDS rounds of $DURATION, interleaved (other load on the machine hits all alike)"
 for round in $(seq 1 "$ROUNDS"); do
 	wanted direct && measure direct $B1 "${pids[0]} ${pids[1]}"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -78,6 +79,8 @@ type loop struct {
 	kfirst    bool               // pollRuntime has not parked yet
 	kpoll     bool               // pollRuntime polls the epoll too
 	kickFn    func(uintptr) bool // kickPoll, bound once
+
+	nconns atomic.Int64 // connections assigned to the loop
 
 	// mu guards the fields that follow.
 	mu       sync.Mutex
@@ -401,6 +404,7 @@ func (l *loop) closeFD(fd int) {
 // buffers are reused, which saves most of a new connection's cost.
 func (l *loop) adopt(c *conn) {
 	if err := l.register(c.io.fd, &c.io); err != nil {
+		l.nconns.Add(-1)
 		c.p.log.Warn("adopt connection", "err", err)
 		syscall.Close(c.io.fd)
 		c.p.activeConns.Add(-1)
@@ -451,6 +455,7 @@ func (l *loop) resume(t *task) {
 	if t.hidx >= 0 {
 		l.timerRemove(t)
 	}
+	l.nconns.Add(-1) // the connection ended or moved to a goroutine
 	if ok {
 		if len(l.free) < loopFreeTasks {
 			l.free = append(l.free, t)
@@ -801,7 +806,11 @@ func (l *loop) accept(a *acceptor) {
 		}
 		a.backoff = 0
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-		c := newLoopConn(ln, l, fd, sockaddrAddrPort(sa))
+		// Whichever loop wakes accepts, but the connection goes to the
+		// loop with the fewest: a burst of connections must not pile up
+		// on one loop while the others idle.
+		to := l.leastLoaded()
+		c := newLoopConn(ln, to, fd, sockaddrAddrPort(sa))
 		ln.mu.Lock()
 		if ln.draining.Load() {
 			ln.mu.Unlock()
@@ -812,8 +821,25 @@ func (l *loop) accept(a *acceptor) {
 		ln.conns[c] = struct{}{}
 		ln.wg.Add(1)
 		ln.mu.Unlock()
-		l.adopt(c)
+		to.nconns.Add(1)
+		if to == l {
+			l.adopt(c)
+		} else {
+			to.post(func() { to.adopt(c) })
+		}
 	}
+}
+
+// leastLoaded returns the loop serving the fewest connections, l itself
+// on a tie.
+func (l *loop) leastLoaded() *loop {
+	best, n := l, l.nconns.Load()
+	for _, o := range l.p.loops {
+		if m := o.nconns.Load(); m < n {
+			best, n = o, m
+		}
+	}
+	return best
 }
 
 // pauseAcceptor takes a failing listener (EMFILE, ENFILE, ENOBUFS…) out of

@@ -1,8 +1,14 @@
 package proxy
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestTimerHeap(t *testing.T) {
@@ -55,5 +61,39 @@ func TestTimerHeap(t *testing.T) {
 				t.Errorf("fired %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A burst of connections is spread over the loops, whichever loop wakes
+// to accept them.
+func TestConnectionsSpreadOverLoops(t *testing.T) {
+	if os.Getenv(engineEnv) == "goroutines" {
+		t.Skip("event loops only")
+	}
+	a := newBackend(t, "a", nil)
+	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
+	h := newHarness(t, cfg, Options{EventLoops: 2})
+	var conns []net.Conn
+	for i := 0; i < 8; i++ {
+		nc, err := net.Dial("tcp", h.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		conns = append(conns, nc)
+	}
+	for i, nc := range conns {
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		resp.Body.Close()
+	}
+	for i, lp := range h.p.loops {
+		if n := lp.nconns.Load(); n != 4 {
+			t.Errorf("loop %d serves %d connections, want 4 of 8", i, n)
+		}
 	}
 }
