@@ -29,10 +29,17 @@ import (
 // run queues, wake-ups of idle threads or work stealing; that is where the
 // goroutine engine lost its tail latency under load.
 //
+// Every loop watches every listening socket and accepts for itself; each
+// new connection goes to the loop serving the fewest.
+//
 // While busy, a loop waits in epoll_wait without giving up its P (for at
 // most loopBusyWait, yielding to other goroutines between waits); after a
 // few empty waits it parks on the runtime's poller like any goroutine, so
-// an idle proxy costs nothing and other goroutines keep their Ps.
+// an idle proxy costs nothing and other goroutines keep their Ps. The
+// price: while loops are busy, the runtime polls its own network poller
+// less often, so goroutines waiting on it (health checks, the API) may
+// wake a few milliseconds late; when connections this proxy serves on
+// goroutines exist, loops let the runtime poll whenever they yield.
 //
 // Connections that need more than request/response (WebSockets, h2c)
 // move to a goroutine of their own at a request boundary, with their
@@ -120,7 +127,8 @@ func newLoops(p *Proxy, n int) []*loop {
 		if err != nil {
 			p.log.Warn("event loops unavailable; serving connections with goroutines", "err", err)
 			for _, l := range ls {
-				l.post(func() { l.quit = true })
+				l.file.Close()
+				syscall.Close(l.evfd)
 			}
 			return nil
 		}
