@@ -281,11 +281,6 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.req.reset()
 				parseRequest(&c.req, c.head)
 				c.nreq++
-				if c.lp != nil && c.req.connUpgrade && len(c.req.upgrade) > 0 {
-					// WebSockets run on a goroutine of their own.
-					c.migrate = true
-					return false
-				}
 				return true
 			}
 			c.scanned = len(buf)

@@ -117,7 +117,15 @@ type task struct {
 
 	hidx int   // index in the timer heap, -1 when absent
 	hdl  int64 // the deadline the heap orders by
+
+	parent *task // set on a tunnel's second task: the connection's task
 }
+
+// Special values of task.waitFD.
+const (
+	waitNone = -1 // not waiting
+	waitJoin = -2 // waiting for the tunnel's second task to end
+)
 
 // newLoops starts n event loops, or none if the system refuses.
 func newLoops(p *Proxy, n int) []*loop {
@@ -334,29 +342,50 @@ func (l *loop) dispatch(n int) {
 			}
 			continue
 		}
-		const readable = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
-		const writable = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
-		if ev.Events&readable != 0 {
+		if ev.Events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 			s.drained = false
 			if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 				s.hup = true // EOF or an error stays readable without new events
 			}
 		}
-		t := s.t
-		if t == nil || t.waitFD != fd || t.queued {
-			continue
+		l.readyIfWaiting(s.t, fd, ev.Events)
+		if s.t2 != nil {
+			l.readyIfWaiting(s.t2, fd, ev.Events)
 		}
-		if (t.waitDir == dirRead && ev.Events&readable == 0) || (t.waitDir == dirWrite && ev.Events&writable == 0) {
-			continue
-		}
-		t.queued = true
-		l.ready = append(l.ready, t)
 	}
 	l.resumeReady()
 }
 
+// readyIfWaiting queues t if it waits on fd in a direction events
+// satisfy.
+func (l *loop) readyIfWaiting(t *task, fd int, events uint32) {
+	const readable = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+	const writable = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
+	if t == nil || t.waitFD != fd || t.queued {
+		return
+	}
+	if (t.waitDir == dirRead && events&readable == 0) || (t.waitDir == dirWrite && events&writable == 0) {
+		return
+	}
+	t.queued = true
+	l.ready = append(l.ready, t)
+}
+
+// wake ends t's current wait as if its deadline passed (the loop resumes
+// it soon); a task not waiting is left alone.
+func (l *loop) wake(t *task) {
+	if t.done || t.waitFD == waitNone || t.queued {
+		return
+	}
+	t.timedOut = true
+	t.queued = true
+	l.ready = append(l.ready, t)
+}
+
 func (l *loop) resumeReady() {
-	for i, t := range l.ready {
+	// Resuming may queue more (wake); take them in order until none is left.
+	for i := 0; i < len(l.ready); i++ {
+		t := l.ready[i]
 		l.ready[i] = nil
 		t.queued = false
 		l.resume(t)
@@ -462,6 +491,15 @@ func (l *loop) resume(t *task) {
 	t.waitFD = -1
 	if t.hidx >= 0 {
 		l.timerRemove(t)
+	}
+	if t.parent != nil {
+		// A tunnel's second direction ended: its parent may be joining.
+		t.done = true
+		if p := t.parent; p.waitFD == waitJoin && !p.queued {
+			p.queued = true
+			l.ready = append(l.ready, p)
+		}
+		return
 	}
 	l.nconns.Add(-1) // the connection ended or moved to a goroutine
 	if ok {
@@ -658,7 +696,11 @@ func (s *sockIO) loopRead(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if s.drained && !s.t.block(s.fd, dirRead, s.rdl) {
+	t := s.t
+	if s.rt != nil {
+		t = s.rt
+	}
+	if s.drained && !t.block(s.fd, dirRead, s.rdl) {
 		return 0, errLoopTimeout
 	}
 	for {
@@ -674,7 +716,7 @@ func (s *sockIO) loopRead(p []byte) (int, error) {
 			return n, nil
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			if !s.t.block(s.fd, dirRead, s.rdl) {
+			if !t.block(s.fd, dirRead, s.rdl) {
 				return 0, errLoopTimeout
 			}
 		default:
@@ -684,6 +726,10 @@ func (s *sockIO) loopRead(p []byte) (int, error) {
 }
 
 func (s *sockIO) loopWrite(p []byte) (int, error) {
+	t := s.t
+	if s.wt != nil {
+		t = s.wt
+	}
 	off := 0
 	for off < len(p) {
 		n, errno := sysWrite(uintptr(s.fd), p[off:])
@@ -692,7 +738,7 @@ func (s *sockIO) loopWrite(p []byte) (int, error) {
 			off += n
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			if !s.t.block(s.fd, dirWrite, s.wdl) {
+			if !t.block(s.fd, dirWrite, s.wdl) {
 				return off, errLoopTimeout
 			}
 		default:
@@ -922,4 +968,81 @@ func sockaddrAddrPort(sa syscall.Sockaddr) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
 	}
 	return netip.AddrPort{}
+}
+
+// Tunnels in loop mode.
+
+// loopTunnel relays an upgraded connection on the loop: this task copies
+// client to target while a second task copies target to client, until
+// either side closes or both are idle for the idle timeout. Both sockets
+// stay on the loop, so a tunnel under load waits for no scheduler.
+func (c *conn) loopTunnel(uc *upConn) {
+	lp := c.lp
+	lb := c.lc.lb
+	idle := lb.cfg.IdleTimeout.Nanoseconds()
+	t := c.io.t
+	tn := &tunnelState{last: time.Now().UnixNano(), idle: idle}
+	t2 := &task{lp: lp, waitFD: waitNone, hidx: -1, parent: t}
+	// t2 reads the target and writes the client.
+	uc.io.t2, c.io.t2 = t2, t2
+	uc.io.rt, c.io.wt = t2, t2
+	t2.next, t2.stop = iter.Pull(func(yield func(struct{}) bool) {
+		t2.yield = yield
+		n := tn.pump(&uc.io, &c.io, uc.rbuf)
+		c.entry.sent += n
+		tn.stop = true
+		lp.wake(t) // end the other direction's wait
+	})
+	lp.resume(t2)
+
+	n := tn.pump(&c.io, &uc.io, c.rbuf)
+	c.entry.received += n
+	tn.stop = true
+	syscall.Shutdown(uc.io.fd, syscall.SHUT_WR)
+	lp.wake(t2)
+	for !t2.done {
+		t.waitFD = waitJoin
+		t.yield(struct{}{})
+		t.waitFD = waitNone
+		t.timedOut = false
+	}
+	uc.io.t2, c.io.t2 = nil, nil
+	uc.io.rt, c.io.wt = nil, nil
+}
+
+// tunnelState is shared by a tunnel's two directions, which run on one
+// loop and never at the same time.
+type tunnelState struct {
+	last int64 // Unix ns of the last byte either way
+	idle int64
+	stop bool
+}
+
+// pump copies from one socket to the other until EOF, an error, stop or
+// idleness, and returns the bytes copied.
+func (tn *tunnelState) pump(from, to *sockIO, buf []byte) int64 {
+	var total int64
+	for !tn.stop {
+		from.rdl = tn.last + tn.idle
+		n, err := from.Read(buf)
+		if n > 0 {
+			tn.last = time.Now().UnixNano()
+			to.wdl = tn.last + tn.idle
+			if _, werr := to.Write(buf[:n]); werr != nil {
+				break
+			}
+			total += int64(n)
+		}
+		if err != nil {
+			reader := from.t
+			if from.rt != nil {
+				reader = from.rt
+			}
+			if isTimeout(err) && !tn.stop && !reader.aborted && time.Now().UnixNano()-tn.last < tn.idle {
+				continue
+			}
+			break
+		}
+	}
+	return total
 }

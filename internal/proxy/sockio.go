@@ -32,8 +32,11 @@ type sockIO struct {
 	// drained: the last read found the socket empty and no readable event
 	// arrived since, so the next read waits for one first instead of
 	// issuing a read(2) that would only return EAGAIN.
-	drained bool
-	hup     bool // the peer closed or the socket failed: never drained
+	// In a tunnel, rt reads and wt writes instead of t; t2 is the
+	// tunnel's second task, which dispatch must also consider.
+	rt, wt, t2 *task
+	drained    bool
+	hup        bool // the peer closed or the socket failed: never drained
 }
 
 func (s *sockIO) init(nc net.Conn) {

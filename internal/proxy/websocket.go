@@ -27,11 +27,10 @@ func (c *conn) tunnel(uc *upConn) attemptResult {
 		c.logRequest()
 		return attemptDone
 	}
-	c.nc.SetWriteDeadline(time.Time{})
-	uc.nc.SetWriteDeadline(time.Time{})
 	// Bytes the client sent after its request go to the target first.
 	if c.w > c.r {
-		if _, err := uc.nc.Write(c.rbuf[c.r:c.w]); err != nil {
+		uc.setWriteDeadline(time.Now(), idle, 0)
+		if _, err := uc.io.Write(c.rbuf[c.r:c.w]); err != nil {
 			uc.close()
 			c.logRequest()
 			return attemptDone
@@ -39,6 +38,15 @@ func (c *conn) tunnel(uc *upConn) attemptResult {
 		c.entry.received += int64(c.w - c.r)
 		c.r = c.w
 	}
+	if c.lp != nil {
+		c.loopTunnel(uc)
+		c.r, c.w = 0, 0
+		uc.close()
+		c.logRequest()
+		return attemptDone
+	}
+	c.nc.SetWriteDeadline(time.Time{})
+	uc.nc.SetWriteDeadline(time.Time{})
 
 	var last atomic.Int64 // unix nanos of the last byte either way
 	last.Store(time.Now().UnixNano())

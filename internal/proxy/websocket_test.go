@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -122,3 +124,79 @@ func TestWebSocketTunnel(t *testing.T) {
 }
 
 func (h *harness) addr() string { return "127.0.0.1:" + strconv.Itoa(h.port) }
+
+// waitClosed reads from nc until the proxy closes it, failing if that
+// takes longer than d.
+func waitClosed(t *testing.T, r io.Reader, nc net.Conn, d time.Duration) {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, r)
+	if err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("tunnel not closed: %v", err)
+	}
+}
+
+func TestWebSocketIdleTimeoutClosesTunnel(t *testing.T) {
+	a := newWSBackend(t, "a")
+	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
+	cfg.LoadBalancers[0].IdleTimeout = 300 * time.Millisecond
+	h := newHarness(t, cfg, Options{})
+	ws := dialWS(t, h.addr())
+	defer ws.nc.Close()
+	if got, err := ws.echo("hi"); err != nil || got != "a:hi" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	start := time.Now()
+	waitClosed(t, ws.br, ws.nc, 5*time.Second)
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("closed after %s, before the 300ms idle timeout", d)
+	}
+}
+
+func TestWebSocketTargetCloseEndsTunnel(t *testing.T) {
+	a := newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nbye")
+		brw.Flush()
+		nc.Close()
+	})
+	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
+	h := newHarness(t, cfg, Options{})
+	ws := dialWS(t, h.addr())
+	defer ws.nc.Close()
+	ws.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rest, err := io.ReadAll(ws.br)
+	if err != nil || string(rest) != "bye" {
+		t.Fatalf("after the target closed: read %q, %v; want %q then EOF", rest, err, "bye")
+	}
+}
+
+// Shutdown's forced close ends open WebSockets too.
+func TestShutdownEndsOpenWebSockets(t *testing.T) {
+	a := newWSBackend(t, "a")
+	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
+	cfg.LoadBalancers[0].Listeners[0].Port = freePort(t)
+	p := New(testOptions(Options{}))
+	if err := p.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	ws := dialWS(t, p.Addrs()[0])
+	defer ws.nc.Close()
+	if got, err := ws.echo("hi"); err != nil || got != "a:hi" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's deadline (the WebSocket outlives it)", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Shutdown took %s", d)
+	}
+	waitClosed(t, ws.br, ws.nc, 5*time.Second)
+}
