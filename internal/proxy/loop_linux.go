@@ -41,9 +41,9 @@ import (
 // wake a few milliseconds late; when connections this proxy serves on
 // goroutines exist, loops let the runtime poll whenever they yield.
 //
-// Connections that need more than request/response (WebSockets, h2c)
-// move to a goroutine of their own at a request boundary, with their
-// socket turned into a net.Conn.
+// WebSocket tunnels stay on the loop (a second task copies the other
+// direction). h2c connections, served by net/http's HTTP/2 server, move to
+// a goroutine of their own, with their socket turned into a net.Conn.
 
 // loopsSupported reports whether this platform has event loops.
 const loopsSupported = true
@@ -225,9 +225,9 @@ func (l *loop) run() {
 			// load, sooner than the runtime would preempt the loop.
 			rounds = 0
 			if l.p.offLoop.Load() > 0 {
-				// Connections on goroutines (WebSockets, h2c) wait on the
-				// runtime's poller, which busy loops would otherwise
-				// leave unpolled for up to 10 ms.
+				// Connections on goroutines (h2c) wait on the runtime's
+				// poller, which busy loops would otherwise leave
+				// unpolled for up to 10 ms.
 				l.pollRuntime(n == 0)
 				if n == 0 {
 					n = l.kn

@@ -84,7 +84,7 @@ type Proxy struct {
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
 	loops       []*loop      // event loops; none: goroutine per connection
-	offLoop     atomic.Int64 // client connections moved off the loops (WebSockets, h2c)
+	offLoop     atomic.Int64 // client connections moved off the loops (h2c)
 
 	wg       sync.WaitGroup // connection and background goroutines
 	stop     chan struct{}  // closed by Shutdown to stop background loops
