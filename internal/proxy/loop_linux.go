@@ -421,7 +421,7 @@ func (l *loop) register(fd int, s *sockIO) error {
 		l.fds = nf
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	l.fds[fd] = s
@@ -433,7 +433,7 @@ func (l *loop) closeFD(fd int) {
 	if fd < len(l.fds) {
 		l.fds[fd] = nil
 	}
-	syscall.Close(fd)
+	rawClose(fd)
 }
 
 // adopt starts serving a client connection on this loop, on a task from
@@ -846,29 +846,29 @@ func (l *loop) removeAcceptor(ln *listener) {
 func (l *loop) accept(a *acceptor) {
 	ln := a.l
 	for i := 0; i < 64; i++ {
-		fd, sa, err := syscall.Accept4(a.fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-		switch err {
-		case nil:
+		fd, peer, errno := rawAccept4(a.fd)
+		switch errno {
+		case 0:
 		case syscall.EINTR, syscall.ECONNABORTED:
 			continue
 		case syscall.EAGAIN:
 			a.backoff = 0
 			return
 		default:
-			l.pauseAcceptor(a, os.NewSyscallError("accept4", err))
+			l.pauseAcceptor(a, os.NewSyscallError("accept4", errno))
 			return
 		}
 		a.backoff = 0
-		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+		rawNoDelay(fd)
 		// Whichever loop wakes accepts, but the connection goes to the
 		// loop with the fewest: a burst of connections must not pile up
 		// on one loop while the others idle.
 		to := l.leastLoaded()
-		c := newLoopConn(ln, to, fd, sockaddrAddrPort(sa))
+		c := newLoopConn(ln, to, fd, peer)
 		ln.mu.Lock()
 		if ln.draining.Load() {
 			ln.mu.Unlock()
-			syscall.Close(fd)
+			rawClose(fd)
 			c.p.activeConns.Add(-1)
 			continue
 		}
@@ -960,16 +960,6 @@ func rawListenerFile(ln net.Listener) (*os.File, error) {
 	return tl.File()
 }
 
-func sockaddrAddrPort(sa syscall.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *syscall.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
-	}
-	return netip.AddrPort{}
-}
-
 // Tunnels in loop mode.
 
 // loopTunnel relays an upgraded connection on the loop: this task copies
@@ -1045,4 +1035,46 @@ func (tn *tunnelState) pump(from, to *sockIO, buf []byte) int64 {
 		}
 	}
 	return total
+}
+
+// Raw system calls for the loops' socket bookkeeping. None of them blocks
+// (the sockets are non-blocking and never linger), so they skip the
+// scheduler's syscall entry and exit, which could hand the loop's P away.
+
+func rawClose(fd int) { syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0) }
+
+func rawEpollCtl(epfd, op, fd int, ev *syscall.EpollEvent) error {
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func rawNoDelay(fd int) {
+	one := int32(1)
+	syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0)
+}
+
+// rawAccept4 accepts a connection, non-blocking and close-on-exec, and
+// returns its peer address.
+func rawAccept4(lfd int) (int, netip.AddrPort, syscall.Errno) {
+	var rsa syscall.RawSockaddrAny
+	n := uint32(syscall.SizeofSockaddrAny)
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+	if errno != 0 {
+		return -1, netip.AddrPort{}, errno
+	}
+	var ap netip.AddrPort
+	switch rsa.Addr.Family {
+	case syscall.AF_INET:
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		ap = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case syscall.AF_INET6:
+		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		ap = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return int(r), ap, 0
 }

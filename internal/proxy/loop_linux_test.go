@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -95,5 +97,49 @@ func TestConnectionsSpreadOverLoops(t *testing.T) {
 		if n := lp.nconns.Load(); n != 4 {
 			t.Errorf("loop %d serves %d connections, want 4 of 8", i, n)
 		}
+	}
+}
+
+func TestRawAccept4PeerAddress(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "tcp6" {
+				addr = "[::1]:0"
+			}
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				t.Skipf("no %s loopback: %v", network, err)
+			}
+			defer ln.Close()
+			f, err := rawListenerFile(ln)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			nc, err := net.Dial(network, ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			var fd int
+			var peer netip.AddrPort
+			var errno syscall.Errno
+			rc, _ := f.SyscallConn()
+			for i := 0; i < 100; i++ {
+				rc.Control(func(lfd uintptr) { fd, peer, errno = rawAccept4(int(lfd)) })
+				if errno != syscall.EAGAIN {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if errno != 0 {
+				t.Fatalf("accept4: %v", errno)
+			}
+			rawClose(fd)
+			if want := nc.LocalAddr().(*net.TCPAddr).AddrPort(); peer != want {
+				t.Errorf("peer = %v, want %v", peer, want)
+			}
+		})
 	}
 }
