@@ -1,3 +1,5 @@
+//go:build linux && !386
+
 package proxy
 
 import (
@@ -262,7 +264,7 @@ func (l *loop) run() {
 // wait polls the loop's epoll for up to ms milliseconds without giving up
 // the P.
 func (l *loop) wait(ms int) int {
-	r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(ms), 0, 0)
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(ms), 0, 0)
 	if errno != 0 {
 		return 0
 	}
@@ -818,7 +820,13 @@ const epollExclusive = 1 << 28
 
 func (l *loop) addAcceptor(a *acceptor) {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollExclusive, Fd: int32(a.fd)}
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, a.fd, &ev); err != nil {
+	err := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, a.fd, &ev)
+	if err == syscall.EINVAL {
+		// Kernels before 4.5: every loop wakes; all but one find EAGAIN.
+		ev.Events = syscall.EPOLLIN
+		err = rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, a.fd, &ev)
+	}
+	if err != nil {
 		l.p.log.Warn("watch listener", "listener", a.l.addr, "err", os.NewSyscallError("epoll_ctl", err))
 		return
 	}

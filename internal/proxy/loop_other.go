@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || 386
 
 package proxy
 
@@ -10,12 +10,13 @@ import (
 	"time"
 )
 
-// Event loops need epoll; elsewhere every connection is served by its own
+// Event loops need epoll and direct socket system calls (linux/386 has
+// only socketcall); elsewhere every connection is served by its own
 // goroutine and no loop is ever made, so the methods below are never
 // reached.
 const loopsSupported = false
 
-var errNoLoops = errors.New("proxy: event loops need Linux")
+var errNoLoops = errors.New("proxy: event loops need Linux (not 386)")
 
 type loop struct{ id int }
 
@@ -23,6 +24,7 @@ type task struct{}
 
 func newLoops(*Proxy, int) []*loop                                { return nil }
 func (l *loop) stop()                                             {}
+func (c *conn) loopTunnel(*upConn)                                {}
 func (l *loop) post(func())                                       {}
 func (l *loop) wakeIdle(*conn)                                    {}
 func (l *loop) forceClose(*conn)                                  {}
