@@ -22,7 +22,17 @@ const h2cPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // access logs behave the same. Targets always receive HTTP/1.1, as on
 // AWS.
 type h2Gateway struct {
-	p   *Proxy
+	p *Proxy
+
+	// mu guards the fields that follow.
+	mu      sync.Mutex
+	servers map[time.Duration]*h2Server // by idle timeout
+	closed  bool
+}
+
+// h2Server is one HTTP/2 server, for the load balancers with one idle
+// timeout (net/http's idle timeout is per server).
+type h2Server struct {
 	srv *http.Server
 	ln  *chanListener
 }
@@ -30,47 +40,77 @@ type h2Gateway struct {
 type ctxKey struct{}
 
 func newH2Gateway(p *Proxy) *h2Gateway {
-	g := &h2Gateway{p: p, ln: newChanListener()}
+	return &h2Gateway{p: p, servers: map[time.Duration]*h2Server{}}
+}
+
+// server returns the running server for idle, starting it if needed, or
+// nil after shutdown.
+func (g *h2Gateway) server(idle time.Duration) *h2Server {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	if s := g.servers[idle]; s != nil {
+		return s
+	}
 	var protos http.Protocols
 	protos.SetUnencryptedHTTP2(true)
-	g.srv = &http.Server{
+	s := &h2Server{ln: newChanListener()}
+	s.srv = &http.Server{
 		Handler:     g,
 		Protocols:   &protos,
-		IdleTimeout: DefaultIdleTimeout,
+		IdleTimeout: idle,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, ctxKey{}, c)
 		},
-		ErrorLog: nil,
 	}
-	p.wg.Add(1)
+	g.servers[idle] = s
+	g.p.wg.Add(1)
 	go func() {
-		defer p.wg.Done()
-		g.srv.Serve(g.ln)
+		defer g.p.wg.Done()
+		s.srv.Serve(s.ln)
 	}()
-	return g
+	return s
 }
 
 // handoff passes a client connection whose first bytes were the h2c
-// preface to the HTTP/2 server; buffered holds the bytes read so far.
-// counted means the connection is in p.offLoop until it closes.
+// preface to the HTTP/2 server for its load balancer's idle timeout;
+// buffered holds the bytes read so far. counted means the connection is
+// in p.offLoop until it closes.
 func (g *h2Gateway) handoff(l *listener, nc net.Conn, buffered []byte, counted bool) {
 	pc := &prefixConn{Conn: nc, prefix: append([]byte(nil), buffered...), l: l}
 	if counted {
 		pc.p = g.p
 	}
-	if !g.ln.push(pc) {
+	idle := DefaultIdleTimeout
+	if lc := l.cfg.Load(); lc != nil && lc.lb.cfg.IdleTimeout > 0 {
+		idle = lc.lb.cfg.IdleTimeout
+	}
+	s := g.server(idle)
+	if s == nil || !s.ln.push(pc) {
 		pc.Close()
 	}
 }
 
-// shutdown stops the HTTP/2 server gracefully, then forcefully when ctx
+// shutdown stops the HTTP/2 servers gracefully, then forcefully when ctx
 // ends.
 func (g *h2Gateway) shutdown(ctx context.Context) error {
-	err := g.srv.Shutdown(ctx)
-	if err != nil {
-		g.srv.Close()
+	g.mu.Lock()
+	g.closed = true
+	servers := g.servers
+	g.servers = nil
+	g.mu.Unlock()
+	var first error
+	for _, s := range servers {
+		if err := s.srv.Shutdown(ctx); err != nil {
+			s.srv.Close()
+			if first == nil {
+				first = err
+			}
+		}
 	}
-	return err
+	return first
 }
 
 // ServeHTTP runs one HTTP/2 stream through the HTTP/1.1 engine.

@@ -3,9 +3,11 @@ package proxy
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestH2CPriorKnowledge(t *testing.T) {
@@ -60,4 +62,30 @@ func TestH2CPriorKnowledge(t *testing.T) {
 			t.Errorf("h2c request succeeded with routing.http2.enabled off")
 		}
 	})
+}
+
+// An idle HTTP/2 connection closes after its load balancer's idle
+// timeout, not a proxy-wide one.
+func TestH2CIdleTimeoutPerLoadBalancer(t *testing.T) {
+	a := newBackend(t, "a", nil)
+	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
+	cfg.LoadBalancers[0].HTTP2 = true
+	cfg.LoadBalancers[0].IdleTimeout = 300 * time.Millisecond
+	h := newHarness(t, cfg, Options{})
+	nc, err := net.Dial("tcp", h.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// The preface and an empty SETTINGS frame; no stream is opened.
+	io.WriteString(nc, h2cPreface+"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+	start := time.Now()
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, nc); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("connection not closed: %v", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
+		// net/http sends GOAWAY at the idle timeout and closes 1 s later.
+		t.Errorf("idle HTTP/2 connection closed after %s, want the 300ms idle timeout plus the 1s GOAWAY grace", d)
+	}
 }
