@@ -204,8 +204,9 @@ func (c *conn) reuseBuffers(old *conn) {
 }
 
 // run serves requests until the connection closes or, on an event loop,
-// must move to a goroutine of its own (c.migrate). resumed means a
-// request head is already parsed, or an h2c preface read, by the loop.
+// must move to a goroutine of its own (c.migrate: the client sent the h2c
+// preface). resumed means it runs on that goroutine, only to hand the
+// connection to the HTTP/2 server.
 func (c *conn) run(resumed bool) {
 	defer func() {
 		if c.migrate {
@@ -227,9 +228,7 @@ func (c *conn) run(resumed bool) {
 		c.l.remove(c)
 	}()
 	if resumed {
-		if c.handoff || !c.handle() {
-			return
-		}
+		return
 	}
 	for {
 		lc := c.l.cfg.Load()

@@ -35,8 +35,7 @@ func newListener(p *Proxy, addr string, ln net.Listener) *listener {
 }
 
 // start runs the accept loop; the proxy's wait group covers it. With
-// event loops, it accepts on a duplicate of the socket with raw accept4
-// calls and hands the connections to the loops.
+// event loops, every loop accepts on a duplicate of the socket instead.
 func (l *listener) start() {
 	l.wg.Add(1)
 	if len(l.p.loops) > 0 {

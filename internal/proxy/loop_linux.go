@@ -518,9 +518,9 @@ func (l *loop) resume(t *task) {
 	}
 }
 
-// migrate moves a connection to a goroutine of its own: its socket leaves
-// the loop and becomes a net.Conn. The request already parsed is served
-// there.
+// migrate moves a connection that sent the h2c preface to a goroutine of
+// its own: its socket leaves the loop and becomes a net.Conn for the
+// HTTP/2 server.
 func (l *loop) migrate(c *conn) {
 	fd := c.io.fd
 	ev := syscall.EpollEvent{}
