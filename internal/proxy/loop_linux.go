@@ -110,7 +110,7 @@ type task struct {
 	free  bool  // between connections, on the loop's free list
 	spare *conn // the last connection served, whose buffers the next one takes
 
-	waitFD   int   // socket waited on, -1 when running or runnable
+	waitFD   int   // socket waited on, or waitNone / waitJoin
 	waitDir  uint8 // dirRead or dirWrite
 	waitDL   int64 // deadline of the wait in Unix ns, 0 for none
 	timedOut bool  // the wait ended at its deadline
@@ -459,7 +459,7 @@ func (l *loop) adopt(c *conn) {
 		c.reuseBuffers(t.spare)
 		t.spare = nil
 	} else {
-		t = &task{lp: l, waitFD: -1, hidx: -1}
+		t = &task{lp: l, waitFD: waitNone, hidx: -1}
 		t.next, t.stop = iter.Pull(t.body)
 	}
 	t.c = c
@@ -490,7 +490,7 @@ func (l *loop) resume(t *task) {
 	if ok && !t.free {
 		return // waiting
 	}
-	t.waitFD = -1
+	t.waitFD = waitNone
 	if t.hidx >= 0 {
 		l.timerRemove(t)
 	}
@@ -557,7 +557,7 @@ func (l *loop) wakeIdle(c *conn) {
 			return
 		}
 		t.timedOut = true
-		t.waitFD = -1
+		t.waitFD = waitNone
 		l.resume(t)
 	})
 }
@@ -590,7 +590,7 @@ func (t *task) block(fd int, dir uint8, dl int64) bool {
 		t.lp.timerArm(t, dl)
 	}
 	t.yield(struct{}{})
-	t.waitFD = -1
+	t.waitFD = waitNone
 	if t.timedOut {
 		t.timedOut = false
 		return false
