@@ -209,6 +209,20 @@ func (r *recorder) get(id string) []Phase {
 	return append([]Phase(nil), r.phases[id]...)
 }
 
+// settle returns the phases reported for id once ok accepts them, or
+// after 5 s: OnChange runs shortly after a change, not before Status shows
+// it.
+func (r *recorder) settle(id string, ok func([]Phase) bool) []Phase {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := r.get(id)
+		if ok(got) || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -42,7 +42,8 @@ func TestStartBecomesRunning(t *testing.T) {
 			if st.StartedAt.IsZero() || st.ReadyAt.Before(st.StartedAt) {
 				t.Errorf("StartedAt %v ReadyAt %v, want ReadyAt >= StartedAt", st.StartedAt, st.ReadyAt)
 			}
-			if got, want := e.rec.get(spec.ID), []Phase{PhaseStarting, PhaseRunning}; !slices.Equal(got, want) {
+			want := []Phase{PhaseStarting, PhaseRunning}
+			if got := e.rec.settle(spec.ID, func(p []Phase) bool { return slices.Equal(p, want) }); !slices.Equal(got, want) {
 				t.Errorf("phases %v, want %v", got, want)
 			}
 			deadline := time.Now().Add(5 * time.Second)
@@ -87,7 +88,7 @@ func TestRestartAfterKill(t *testing.T) {
 			t.Errorf("LastExit = %+v, want killed by SIGKILL", st.LastExit)
 		}
 	}
-	if got := e.rec.get(spec.ID); !slices.Contains(got, PhaseBackoff) {
+	if got := e.rec.settle(spec.ID, func(p []Phase) bool { return slices.Contains(p, PhaseBackoff) }); !slices.Contains(got, PhaseBackoff) {
 		t.Errorf("phases %v, want a backoff before the second restart", got)
 	}
 }
