@@ -259,6 +259,22 @@ func rawRoundTrip(t testing.TB, addr, raw string) (*http.Response, string) {
 	return resp, string(body)
 }
 
+// exchange writes raw on a kept-alive connection and reads one response
+// and its body through br.
+func exchange(t testing.TB, nc net.Conn, br *bufio.Reader, raw string) (*http.Response, string) {
+	t.Helper()
+	if _, err := io.WriteString(nc, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read response to %q: %v", raw, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
 // syncBuffer is a concurrency-safe access-log sink.
 type syncBuffer struct {
 	mu sync.Mutex

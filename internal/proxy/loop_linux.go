@@ -84,9 +84,10 @@ type loop struct {
 	acceptors map[int]*acceptor // listening sockets by fd
 	free      []*task           // tasks waiting for a connection
 	quit      bool
-	kn        int                // pollRuntime's events
+	kn        int                // events polled by park or pollRuntime
 	kfirst    bool               // pollRuntime has not parked yet
-	kpoll     bool               // pollRuntime polls the epoll too
+	kpoll     bool               // poll the epoll into kn
+	kpark     bool               // park: wait until kn > 0
 	kickFn    func(uintptr) bool // kickPoll, bound once
 
 	nconns atomic.Int64 // connections assigned to the loop
@@ -295,12 +296,9 @@ func (l *loop) park() int {
 		dl = time.Unix(0, l.timers[0].hdl)
 	}
 	l.file.SetReadDeadline(dl)
-	n := 0
-	l.rc.Read(func(uintptr) bool {
-		n = l.wait(0)
-		return n > 0
-	})
-	return n
+	l.kn, l.kfirst, l.kpoll, l.kpark = 0, false, true, true
+	l.rc.Read(l.kickFn)
+	return l.kn
 }
 
 // pollRuntime parks the loop for at most loopKick so that the scheduler,
@@ -309,10 +307,11 @@ func (l *loop) park() int {
 // into l.kn.
 func (l *loop) pollRuntime(poll bool) {
 	l.file.SetReadDeadline(time.Now().Add(loopKick))
-	l.kn, l.kfirst, l.kpoll = 0, true, poll
+	l.kn, l.kfirst, l.kpoll, l.kpark = 0, true, poll, false
 	l.rc.Read(l.kickFn)
 }
 
+// kickPoll is the readiness check of park and pollRuntime.
 func (l *loop) kickPoll(uintptr) bool {
 	if l.kfirst {
 		l.kfirst = false
@@ -321,7 +320,7 @@ func (l *loop) kickPoll(uintptr) bool {
 	if l.kpoll {
 		l.kn = l.wait(0)
 	}
-	return true
+	return !l.kpark || l.kn > 0 // park waits for events
 }
 
 // dispatch resumes the tasks whose sockets became ready.

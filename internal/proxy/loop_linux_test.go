@@ -4,9 +4,7 @@ package proxy
 
 import (
 	"bufio"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"slices"
@@ -88,12 +86,9 @@ func TestConnectionsSpreadOverLoops(t *testing.T) {
 	}
 	for i, nc := range conns {
 		nc.SetDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
-		if err != nil {
-			t.Fatalf("connection %d: %v", i, err)
+		if resp, _ := exchange(t, nc, bufio.NewReader(nc), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); resp.StatusCode != 200 {
+			t.Fatalf("connection %d: status %d", i, resp.StatusCode)
 		}
-		resp.Body.Close()
 	}
 	for i, lp := range h.p.loops {
 		if n := lp.nconns.Load(); n != 4 {

@@ -27,13 +27,8 @@ func TestUpgradeAfterKeepAliveRequests(t *testing.T) {
 	nc.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(nc)
 	for i := 0; i < 3; i++ {
-		io.WriteString(nc, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(body) != "hello from a" {
+		resp, body := exchange(t, nc, br, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp.StatusCode != 200 || body != "hello from a" {
 			t.Fatalf("request %d: %d %q, want 200 %q", i, resp.StatusCode, body, "hello from a")
 		}
 	}
