@@ -26,6 +26,9 @@ const (
 	DefaultVersion = "$Default"
 	// DefaultCount is an instance group's count when none is given.
 	DefaultCount = 1
+	// DefaultMaxUnavailable is how many instances of a group a rollout
+	// reboots at once when none is given.
+	DefaultMaxUnavailable = 1
 )
 
 // ApplyDefaults fills the zero fields of d with their defaults and
@@ -67,8 +70,13 @@ func (d *LaunchTemplateData) ApplyDefaults() {
 	}
 }
 
-// ApplyDefaults fills the zero fields of s: version "$Default", count 1.
+// ApplyDefaults fills the zero fields of s: version "$Default", count 1,
+// maxUnavailable 1.
 func (s *InstanceGroupSpec) ApplyDefaults() {
+	if s.MaxUnavailable == nil {
+		n := DefaultMaxUnavailable
+		s.MaxUnavailable = &n
+	}
 	if s.Version == "" {
 		s.Version = DefaultVersion
 	}

@@ -2,91 +2,356 @@ package compute
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
 
-// ReconcileGroup converges a group to its spec: launches missing
-// instances, terminates extra ones (newest first), and terminates every
-// instance of a deleted group.
-func (s *Service) ReconcileGroup(ctx context.Context, name string) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	g, exists := s.groups[name]
-	var members []*Instance
-	for _, in := range s.instances {
-		if in.Group == name && in.Desired != StateTerminated {
-			members = append(members, in)
-		}
-	}
-	sort.Slice(members, func(i, j int) bool { return members[i].LaunchTime.Before(members[j].LaunchTime) })
-	want := 0
-	var spec InstanceGroupSpec
-	if exists {
-		spec = g.Spec
-		want = 1
-		if spec.Count != nil {
-			want = *spec.Count
-		}
-	}
-	var extra []string
-	for i := want; i < len(members); i++ {
-		extra = append(extra, members[i].ID)
-	}
-	missing := want - len(members)
-	owner := ""
-	if exists {
-		owner = g.Owner
-	}
-	s.mu.Unlock()
+// GroupStatusPrefix is the store prefix of the group controller's progress
+// records, one per group.
+const GroupStatusPrefix = "/compute/group-status/"
 
-	for _, id := range extra {
-		if err := s.Terminate(ctx, id); err != nil {
-			s.opts.Events.Error("instance", id, "terminate: %v", err)
-		}
+// Rollout states, as AWS's instance refresh names them.
+const (
+	RolloutInProgress = "InProgress"
+	RolloutSuccessful = "Successful"
+)
+
+// GroupStatus is what the group controller last did for a group: the
+// launch template and image versions it rolls out, and how far it got.
+// It is stored, so a rollout resumes after a daemon restart.
+type GroupStatus struct {
+	// LaunchTemplateVersion and ImageVersion are the versions every
+	// member should run.
+	LaunchTemplateVersion int `json:"launchTemplateVersion"`
+	ImageVersion          int `json:"imageVersion"`
+	// Rollout is InProgress while members run older versions, then
+	// Successful.
+	Rollout string `json:"rollout,omitempty"`
+	// Updated and Total count members on the target versions.
+	Updated int `json:"updated"`
+	Total   int `json:"total"`
+	// MaxUnavailable is how many members may be out of service at once.
+	MaxUnavailable int       `json:"maxUnavailable"`
+	StartedAt      time.Time `json:"startedAt,omitzero"`
+	FinishedAt     time.Time `json:"finishedAt,omitzero"`
+}
+
+// groupResync is how often the group controller reconciles every group
+// even when nothing woke it.
+const groupResync = 2 * time.Second
+
+// Termination reasons recorded on instances, in AWS's words.
+const (
+	ReasonUser     = "Client.UserInitiatedShutdown: User initiated shutdown"
+	ReasonScaleIn  = "Service.ScaleIn: the group's count was lowered"
+	ReasonUnhealth = "Service.HealthCheck: the instance failed its health check"
+)
+
+func (s *Service) kickGroups() {
+	select {
+	case s.groupKick <- struct{}{}:
+	default:
 	}
-	if missing > 0 {
-		_, err := s.Run(ctx, RunRequest{LaunchTemplate: spec.LaunchTemplate, Version: spec.Version, Count: missing, Group: name, Tags: spec.Tags, Owner: owner})
-		if err != nil {
-			s.opts.Events.Error("instances", name, "launch %d: %v", missing, err)
+}
+
+// runGroups is the group controller: level-triggered, it reconciles every
+// group whenever groups, templates, images or instances change, and every
+// groupResync.
+func (s *Service) runGroups(ctx context.Context) {
+	t := time.NewTicker(groupResync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.groupKick:
+		case <-t.C:
+		}
+		s.mu.Lock()
+		rev := s.seenRev
+		names := map[string]bool{}
+		for n := range s.groups {
+			names[n] = true
+		}
+		for _, in := range s.instances {
+			if in.Group != "" && in.Owner != "" && in.Desired != StateTerminated {
+				names[in.Group] = true // a deleted group's members
+			}
+		}
+		s.mu.Unlock()
+		for _, n := range slices.Sorted(maps.Keys(names)) {
+			if ctx.Err() != nil {
+				return
+			}
+			s.reconcileGroup(ctx, n)
+		}
+		s.mu.Lock()
+		if rev > s.groupRev {
+			s.groupRev = rev
+			close(s.groupDone)
+			s.groupDone = make(chan struct{})
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Observed waits until the service has seen every change up to store
+// revision rev and the group controller has reconciled after it (records
+// of new instances exist), or ctx ends.
+func (s *Service) Observed(ctx context.Context, rev int64) error {
+	if err := s.inf.Wait(ctx, rev); err != nil {
+		return err
+	}
+	s.kickGroups()
+	for {
+		s.mu.Lock()
+		done, ch := s.groupRev >= rev, s.groupDone
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
 		}
 	}
 }
 
-// OutdatedMembers returns the running members of a group whose launch
-// template version or image version is older than what the group now
-// resolves to; a restart brings them up to date.
-func (s *Service) OutdatedMembers(name string) []string {
+// groupPlan is one reconcile's view of a group.
+type groupPlan struct {
+	exists         bool
+	spec           InstanceGroupSpec
+	owner          string
+	want           int
+	members        []Instance // not terminated, oldest first
+	replaced       []Instance // terminated members not yet replaced
+	ltVersion      int
+	imageVersion   int
+	resolvable     bool
+	maxUnavailable int
+}
+
+func (s *Service) planGroup(name string) groupPlan {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var p groupPlan
 	g, ok := s.groups[name]
-	if !ok {
-		return nil
+	p.exists = ok
+	if ok {
+		p.spec, p.owner = g.Spec, g.Owner
+		p.want = 1
+		if g.Spec.Count != nil {
+			p.want = *g.Spec.Count
+		}
+		p.maxUnavailable = 1
+		if g.Spec.MaxUnavailable != nil {
+			p.maxUnavailable = *g.Spec.MaxUnavailable
+		}
+		if lt, ok := s.templates[g.Spec.LaunchTemplate]; ok {
+			if v, ok := lt.Version(g.Spec.Version); ok {
+				if im, ok := s.images[v.Data.Image]; ok {
+					p.ltVersion, p.imageVersion, p.resolvable = v.Number, im.Current().Number, true
+				}
+			}
+		}
 	}
-	lt, ok := s.templates[g.Spec.LaunchTemplate]
-	if !ok {
-		return nil
-	}
-	v, ok := lt.Version(g.Spec.Version)
-	if !ok {
-		return nil
-	}
-	im := s.images[v.Data.Image]
-	var out []string
 	for _, in := range s.instances {
-		if in.Group != name || in.Desired != StateRunning {
+		if in.Group != name {
 			continue
 		}
-		if in.Resolved != v.Number || (im != nil && in.ImageVersion != im.Current().Number) {
-			out = append(out, in.ID)
+		switch {
+		case in.Desired != StateTerminated:
+			p.members = append(p.members, *in)
+		case in.ReplacedBy == "" && in.TerminationReason != ReasonScaleIn && in.Owner != "" &&
+			s.opts.Now().Sub(in.TerminatedAt) < time.Hour:
+			p.replaced = append(p.replaced, *in)
 		}
 	}
-	sort.Strings(out)
-	return out
+	sort.Slice(p.members, func(i, j int) bool { return p.members[i].LaunchTime.Before(p.members[j].LaunchTime) })
+	return p
+}
+
+// reconcileGroup converges one group: errored members are replaced, the
+// count is kept (launching or terminating newest first), members are
+// rolled to the group's launch template and image versions a few at a
+// time, and every member of a deleted group is terminated. Only groups of
+// stacks are managed; instances launched by hand (run --name) are not.
+func (s *Service) reconcileGroup(ctx context.Context, name string) {
+	p := s.planGroup(name)
+	if !p.exists {
+		for _, in := range p.members {
+			if in.Owner == "" {
+				continue
+			}
+			s.terminateFor(ctx, in.ID, ReasonScaleIn, "its instance group %s was deleted", name)
+		}
+		return
+	}
+	// Members whose process errored beyond its restart policy are taken
+	// out of service and replaced, as an Auto Scaling group replaces an
+	// instance that fails its EC2 health check.
+	var healthy []Instance
+	for _, in := range p.members {
+		if in.Desired == StateRunning && in.Detail == "errored" {
+			s.opts.Events.Warn("instances", name, "instance %s was taken out of service in response to a health check: its process %s", in.ID, orDefault(in.StateReason, "errored"))
+			s.terminateFor(ctx, in.ID, ReasonUnhealth, "%s", orDefault(in.StateReason, "errored"))
+			in.TerminationReason = ReasonUnhealth
+			p.replaced = append(p.replaced, in)
+			continue
+		}
+		healthy = append(healthy, in)
+	}
+	p.members = healthy
+	for i := p.want; i < len(p.members); i++ {
+		in := p.members[len(p.members)-1-(i-p.want)]
+		s.terminateFor(ctx, in.ID, ReasonScaleIn, "group %s keeps %d", name, p.want)
+	}
+	if len(p.members) > p.want {
+		p.members = p.members[:p.want]
+	}
+	if missing := p.want - len(p.members); missing > 0 && p.resolvable {
+		cause := "to keep the group at " + fmt.Sprint(p.want)
+		if len(p.replaced) > 0 {
+			in := p.replaced[0]
+			why := "a user request (terminated by hand)"
+			if in.TerminationReason == ReasonUnhealth {
+				why = "a health check (" + orDefault(in.StateReason, "errored") + ")"
+			}
+			cause = fmt.Sprintf("in response to instance %s being taken out of service by %s", in.ID, why)
+		}
+		out, err := s.Run(ctx, RunRequest{LaunchTemplate: p.spec.LaunchTemplate, Version: p.spec.Version, Count: missing, Group: name, Tags: p.spec.Tags, Owner: p.owner})
+		if err != nil {
+			s.opts.Events.Error("instances", name, "launch %d: %v", missing, err)
+		} else {
+			for i, in := range out {
+				s.opts.Events.Info("instances", name, "launching a new instance: %s %s", in.ID, cause)
+				if i < len(p.replaced) {
+					s.markReplaced(ctx, p.replaced[i].ID, in.ID)
+				}
+			}
+			p.members = append(p.members, out...)
+		}
+	}
+	if p.resolvable {
+		s.rollout(ctx, name, p)
+	}
+}
+
+// terminateFor terminates a member for a reason the group controller
+// records on it.
+func (s *Service) terminateFor(ctx context.Context, id, reason, format string, args ...any) {
+	s.mu.Lock()
+	if in, ok := s.instances[id]; ok {
+		in.TerminationReason = reason
+	}
+	s.mu.Unlock()
+	s.opts.Events.Info("instance", id, "terminating: "+format, args...)
+	if err := s.Terminate(ctx, id); err != nil {
+		s.opts.Events.Error("instance", id, "terminate: %v", err)
+	}
+}
+
+func (s *Service) markReplaced(ctx context.Context, id, by string) {
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	in.ReplacedBy = by
+	cp := *in
+	s.mu.Unlock()
+	_ = s.put(ctx, InstancePrefix+id, &cp)
+}
+
+// rollout brings members to the group's versions, rebooting at most
+// maxUnavailable at a time and only while the rest are running, so the
+// group keeps serving. It is level-triggered: which members are outdated is
+// read from their records, so a rollout interrupted by a daemon restart
+// continues where it stopped.
+func (s *Service) rollout(ctx context.Context, name string, p groupPlan) {
+	var outdated []Instance
+	unavailable := 0
+	s.mu.Lock()
+	for _, in := range p.members {
+		rebooting := s.rebooting[in.ID]
+		if rebooting || in.State != StateRunning {
+			unavailable++
+		}
+		if !rebooting && in.Desired == StateRunning && (in.Resolved != p.ltVersion || in.ImageVersion != p.imageVersion) {
+			outdated = append(outdated, in)
+		}
+	}
+	s.mu.Unlock()
+	st := s.groupStatus(name)
+	target := st == nil || st.LaunchTemplateVersion != p.ltVersion || st.ImageVersion != p.imageVersion
+	next := GroupStatus{LaunchTemplateVersion: p.ltVersion, ImageVersion: p.imageVersion, Total: len(p.members),
+		Updated: len(p.members) - len(outdated), MaxUnavailable: p.maxUnavailable}
+	if st != nil && !target {
+		next.StartedAt, next.FinishedAt, next.Rollout = st.StartedAt, st.FinishedAt, st.Rollout
+	}
+	switch {
+	case len(outdated) > 0 && next.Rollout != RolloutInProgress:
+		next.Rollout, next.StartedAt, next.FinishedAt = RolloutInProgress, s.opts.Now(), time.Time{}
+		s.opts.Events.Info("instances", name, "rolling out launch template %s v%d (image v%d) to %d of %d instances, %d at a time",
+			p.spec.LaunchTemplate, p.ltVersion, p.imageVersion, len(outdated), len(p.members), p.maxUnavailable)
+	case len(outdated) == 0 && next.Rollout == RolloutInProgress && unavailable == 0:
+		next.Rollout, next.FinishedAt = RolloutSuccessful, s.opts.Now()
+		s.opts.Events.Info("instances", name, "rollout complete: %d instances run launch template %s v%d (image v%d)",
+			len(p.members), p.spec.LaunchTemplate, p.ltVersion, p.imageVersion)
+	case st == nil && len(outdated) == 0:
+		next.Rollout = RolloutSuccessful
+	}
+	if st == nil || *st != next {
+		s.putGroupStatus(ctx, name, next)
+	}
+	budget := p.maxUnavailable - unavailable
+	for i := 0; i < len(outdated) && i < budget; i++ {
+		in := outdated[i]
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		s.rebooting[in.ID] = true
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.opts.Events.Info("instance", in.ID, "rebooting to launch template %s v%d (image v%d) for the rollout of %s (%d/%d)",
+			p.spec.LaunchTemplate, p.ltVersion, p.imageVersion, name, next.Updated+i+1, next.Total)
+		go func(id string) {
+			defer s.wg.Done()
+			if err := s.Reboot(context.WithoutCancel(ctx), id); err != nil {
+				s.opts.Events.Error("instance", id, "reboot for rollout: %v", err)
+			}
+			s.mu.Lock()
+			delete(s.rebooting, id)
+			s.mu.Unlock()
+			s.kickGroups()
+		}(in.ID)
+	}
+}
+
+func (s *Service) groupStatus(name string) *GroupStatus {
+	kv, err := s.opts.Store.Get(context.Background(), GroupStatusPrefix+name)
+	if err != nil {
+		return nil
+	}
+	var st GroupStatus
+	if json.Unmarshal(kv.Value, &st) != nil {
+		return nil
+	}
+	return &st
+}
+
+func (s *Service) putGroupStatus(ctx context.Context, name string, st GroupStatus) {
+	if err := s.put(ctx, GroupStatusPrefix+name, &st); err != nil {
+		s.log.Warn("save group status", "group", name, "err", err)
+	}
 }
 
 // Members returns the non-terminated instances of a group.

@@ -446,7 +446,9 @@ func (s *Service) Reboot(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: instance %s is terminated", ErrInvalid, id)
 	}
 	s.opts.Events.Info("instance", id, "rebooting")
-	if err := s.stopProcess(ctx, id, StateStopped); err != nil {
+	// The instance stays desired running while it reboots, so a daemon
+	// that dies halfway brings it back up on its next start.
+	if err := s.stopProcess(ctx, id, StateRunning); err != nil {
 		return err
 	}
 	return s.startProcess(id)

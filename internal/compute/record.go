@@ -125,6 +125,11 @@ type Instance struct {
 	Owner        string    `json:"owner,omitempty"`
 	LaunchTime   time.Time `json:"launchTime"`
 	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+	// TerminationReason says why the instance was terminated, in AWS's
+	// state-reason words ("" or ReasonUser: by hand).
+	TerminationReason string `json:"terminationReason,omitempty"`
+	// ReplacedBy is the instance its group launched in its place.
+	ReplacedBy string `json:"replacedBy,omitempty"`
 }
 
 // Addr returns the instance's ip:port.

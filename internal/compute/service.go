@@ -14,6 +14,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/cgroup"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/informer"
 	"github.com/madang-dev/madang/internal/procstat"
 	"github.com/madang-dev/madang/internal/state"
 	"github.com/madang-dev/madang/internal/supervisor"
@@ -54,6 +55,9 @@ type Options struct {
 type Group struct {
 	Spec  InstanceGroupSpec `json:"spec"`
 	Owner string            `json:"owner,omitempty"`
+	// Status is the group controller's progress (not stored with the
+	// group: it lives under GroupStatusPrefix).
+	Status *GroupStatus `json:"status,omitempty"`
 }
 
 // GroupPrefix is the store prefix of instance groups.
@@ -75,8 +79,19 @@ type Service struct {
 	instances map[string]*Instance
 	opLocks   map[string]*sync.Mutex // per-instance operation locks
 	closed    bool
+	// seenRev is the newest store revision the informer has applied.
+	seenRev int64
+	// groupRev is the store revision the group controller has reconciled
+	// through; groupDone is closed and replaced when it moves.
+	groupRev  int64
+	groupDone chan struct{}
+	// rebooting holds the members a rollout is rebooting now.
+	rebooting map[string]bool
 
-	wg sync.WaitGroup // background operations (group reconciles)
+	inf       *informer.Informer
+	groupKick chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // the informer, the group controller and rollout reboots
 }
 
 // New loads compute resources from the store and re-adopts the processes
@@ -101,13 +116,22 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		groups:    map[string]*Group{},
 		instances: map[string]*Instance{},
 		opLocks:   map[string]*sync.Mutex{},
+		groupDone: make(chan struct{}),
+		rebooting: map[string]bool{},
+		groupKick: make(chan struct{}, 1),
 	}
 	s.sup = supervisor.New(supervisor.Config{ShimCommand: opts.ShimCommand, Logger: opts.Logger, OnChange: s.onStatus})
+	s.inf = informer.New(opts.Store, "/compute/", follower{s}, s.log)
 	if err := s.load(ctx); err != nil {
 		_ = s.sup.Close()
 		return nil, err
 	}
 	s.resume(ctx)
+	rctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.inf.Run(rctx) }()
+	go func() { defer s.wg.Done(); s.runGroups(rctx) }()
 	return s, nil
 }
 
@@ -126,14 +150,13 @@ func loadAll[T any](ctx context.Context, st state.Store, prefix string, into map
 	return nil
 }
 
+// load reads instances, then images, launch templates and groups (which
+// the informer keeps current from then on).
 func (s *Service) load(ctx context.Context) error {
-	st := s.opts.Store
-	return errors.Join(
-		loadAll(ctx, st, ImagePrefix, s.images, func(v *Image) string { return v.Spec.Name }),
-		loadAll(ctx, st, LaunchTemplatePrefix, s.templates, func(v *LaunchTemplate) string { return v.Name }),
-		loadAll(ctx, st, GroupPrefix, s.groups, func(v *Group) string { return v.Spec.Name }),
-		loadAll(ctx, st, InstancePrefix, s.instances, func(v *Instance) string { return v.ID }),
-	)
+	if err := loadAll(ctx, s.opts.Store, InstancePrefix, s.instances, func(v *Instance) string { return v.ID }); err != nil {
+		return err
+	}
+	return s.inf.Sync(ctx)
 }
 
 // resume brings every instance back under supervision after a daemon
@@ -182,6 +205,7 @@ func (s *Service) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.cancel()
 	s.wg.Wait()
 	return s.sup.Close()
 }
@@ -218,8 +242,8 @@ func (s *Service) put(ctx context.Context, key string, v any) error {
 	return nil
 }
 
-// Ops returns the store operations that save v at key, for callers that
-// commit several resources in one transaction.
+// jsonPut returns the store operation that saves v at key, for callers
+// that commit several records in one transaction.
 func jsonPut(key string, v any) (state.Op, error) {
 	b, err := json.Marshal(v)
 	if err != nil {

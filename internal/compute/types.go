@@ -118,6 +118,10 @@ type InstanceGroupSpec struct {
 	Count *int `yaml:"count,omitempty" json:"count,omitempty"`
 	// Tags are added to every instance of the group.
 	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// MaxUnavailable is how many instances a rollout of a new launch
+	// template or image version reboots at once (default 1); the others
+	// keep serving.
+	MaxUnavailable *int `yaml:"maxUnavailable,omitempty" json:"maxUnavailable,omitempty"`
 }
 
 // InstanceState is an EC2 instance state name.

@@ -252,6 +252,10 @@ func (s *InstanceGroupSpec) Validate() fielderr.List {
 	if s.Count != nil && (*s.Count < 0 || *s.Count > MaxCount) {
 		errs.Add("count", *s.Count, "is out of range", "use a count from 0 to "+strconv.Itoa(MaxCount))
 	}
+	if s.MaxUnavailable != nil && (*s.MaxUnavailable < 1 || *s.MaxUnavailable > MaxCount) {
+		errs.Add("maxUnavailable", *s.MaxUnavailable, "is out of range",
+			"use 1 (reboot one instance at a time while the others serve) up to "+strconv.Itoa(MaxCount))
+	}
 	for _, k := range sortedKeys(s.Tags) {
 		path := "tags." + k
 		v := s.Tags[k]

@@ -2,21 +2,23 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/compute"
-	"github.com/madang-dev/madang/internal/elb"
-	elbctl "github.com/madang-dev/madang/internal/elb/controller"
+	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/stack"
+	"github.com/madang-dev/madang/internal/state"
 )
 
-// stacks implements api.Stacks: plan, apply and destroy of stack files.
+// stacks implements api.Stacks over the kind registry: plan, apply and
+// destroy of stack files.
 type stacks struct{ d *Daemon }
 
 func (s stacks) parse(req api.StackRequest) (*stack.Stack, error) {
@@ -25,7 +27,7 @@ func (s stacks) parse(req api.StackRequest) (*stack.Stack, error) {
 	if req.DisplayPath != "" {
 		name = req.DisplayPath
 	}
-	st, err := stack.Parse(name, []byte(req.YAML), dir)
+	st, err := stack.Parse(s.d.kinds, name, []byte(req.YAML), dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", api.ErrValidation, err)
 	}
@@ -33,109 +35,128 @@ func (s stacks) parse(req api.StackRequest) (*stack.Stack, error) {
 	return st, nil
 }
 
-// current rebuilds the stack named name from stored resources it owns.
-func (s stacks) current(name string) *stack.Stack {
-	cur := &stack.Stack{Name: name}
-	for _, im := range s.d.compute.Images() {
-		if im.Owner == name {
-			cur.Images = append(cur.Images, im.Spec)
+// stored is one stored record of a kind.
+type stored struct {
+	record any
+	spec   any
+	owner  string
+	rev    int64 // ModRevision, for the transaction's compares
+}
+
+// snapshot is every stored record of every kind, by kind name and
+// resource name.
+type snapshot map[string]map[string]stored
+
+func (s stacks) snapshot(ctx context.Context) (snapshot, error) {
+	snap := snapshot{}
+	for _, k := range s.d.kinds.Kinds() {
+		records, kvs, _, err := kind.Load(ctx, s.d.store, k)
+		if err != nil {
+			return nil, fmt.Errorf("read %s records: %w", k.Info().Title, err)
 		}
-	}
-	for _, lt := range s.d.compute.LaunchTemplates() {
-		if lt.Owner == name && len(lt.Versions) > 0 {
-			cur.LaunchTemplates = append(cur.LaunchTemplates, compute.LaunchTemplateSpec{
-				Name: lt.Name, Description: lt.Description, LaunchTemplateData: lt.Versions[len(lt.Versions)-1].Data,
-			})
+		m := map[string]stored{}
+		for i, r := range records {
+			spec, owner := k.Spec(r)
+			m[k.Name(spec)] = stored{record: r, spec: spec, owner: owner, rev: kvs[i].ModRevision}
 		}
+		snap[k.Info().Name] = m
 	}
-	for _, g := range s.d.compute.Groups() {
-		if g.Owner == name {
-			cur.Instances = append(cur.Instances, g.Spec)
-		}
-	}
-	for _, tg := range s.d.elb.TargetGroups() {
-		if tg.Owner == name {
-			cur.TargetGroups = append(cur.TargetGroups, tg.Spec)
-		}
-	}
-	for _, lb := range s.d.elb.LoadBalancers() {
-		if lb.Owner == name {
-			cur.LoadBalancers = append(cur.LoadBalancers, lb.Spec)
+	return snap, nil
+}
+
+// current rebuilds the stack named name from the stored records it owns.
+func (s stacks) current(snap snapshot, name string) *stack.Stack {
+	cur := stack.New(s.d.kinds, name)
+	for _, k := range s.d.kinds.Kinds() {
+		m := snap[k.Info().Name]
+		for _, n := range sortedNames(m) {
+			if m[n].owner == name {
+				cur.Add(k, m[n].spec)
+			}
 		}
 	}
 	return cur
 }
 
+func sortedNames(m map[string]stored) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // checkOwnership refuses to take over resources of another stack.
-func (s stacks) checkOwnership(desired *stack.Stack) error {
+func (s stacks) checkOwnership(snap snapshot, desired *stack.Stack) error {
 	var errs []error
-	owner := func(kind, name, got string) {
-		if got != desired.Name {
-			who := "was made by hand"
-			if got != "" {
-				who = "belongs to stack " + strconv.Quote(got)
+	for _, k := range s.d.kinds.Kinds() {
+		for _, spec := range desired.Resources(k) {
+			name := k.Name(spec)
+			got, ok := snap[k.Info().Name][name]
+			if !ok || got.owner == desired.Name {
+				continue
 			}
-			errs = append(errs, fmt.Errorf("%w: %s %q %s; rename it in %s or destroy the other stack first", api.ErrConflict, kind, name, who, desired.Path))
-		}
-	}
-	for _, im := range s.d.compute.Images() {
-		if slices.ContainsFunc(desired.Images, func(x compute.ImageSpec) bool { return x.Name == im.Spec.Name }) {
-			owner("image", im.Spec.Name, im.Owner)
-		}
-	}
-	for _, lt := range s.d.compute.LaunchTemplates() {
-		if slices.ContainsFunc(desired.LaunchTemplates, func(x compute.LaunchTemplateSpec) bool { return x.Name == lt.Name }) {
-			owner("launch template", lt.Name, lt.Owner)
-		}
-	}
-	for _, g := range s.d.compute.Groups() {
-		if slices.ContainsFunc(desired.Instances, func(x compute.InstanceGroupSpec) bool { return x.Name == g.Spec.Name }) {
-			owner("instance group", g.Spec.Name, g.Owner)
-		}
-	}
-	for _, tg := range s.d.elb.TargetGroups() {
-		if slices.ContainsFunc(desired.TargetGroups, func(x elb.TargetGroupSpec) bool { return x.Name == tg.Spec.Name }) {
-			owner("target group", tg.Spec.Name, tg.Owner)
-		}
-	}
-	for _, lb := range s.d.elb.LoadBalancers() {
-		if slices.ContainsFunc(desired.LoadBalancers, func(x elb.LoadBalancerSpec) bool { return x.Name == lb.Spec.Name }) {
-			owner("load balancer", lb.Spec.Name, lb.Owner)
+			who := "was made by hand"
+			if got.owner != "" {
+				who = "belongs to stack " + strconv.Quote(got.owner)
+			}
+			errs = append(errs, fmt.Errorf("%w: %s %q %s; rename it in %s or destroy the other stack first", api.ErrConflict, k.Info().Title, name, who, desired.Path))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// plan diffs the stored stack against the desired one. Images whose
-// source directory changed show as updates even when their spec did not.
-func (s stacks) plan(desired *stack.Stack) ([]stack.Change, error) {
-	cur := s.current(desired.Name)
-	changes := stack.Diff(cur, desired)
-	for _, im := range desired.Images {
-		if slices.ContainsFunc(changes, func(c stack.Change) bool { return c.Kind == "image" && c.Name == im.Name }) {
-			continue
-		}
-		need, err := s.d.compute.ImageNeedsBuild(im)
-		if err != nil {
-			return nil, err
-		}
-		if need {
-			changes = append(changes, stack.Change{Action: "update", Kind: "image", Name: im.Name, Details: []string{"source changed: a new version will be built"}})
+// plan diffs the stored stack against the desired one, adding changes a
+// spec does not show (an image whose source directory changed).
+func (s stacks) plan(ctx context.Context, snap snapshot, desired *stack.Stack) ([]stack.Change, error) {
+	changes := stack.Diff(s.d.kinds, s.current(snap, desired.Name), desired)
+	for _, k := range s.d.kinds.Kinds() {
+		for _, spec := range desired.Resources(k) {
+			name := k.Name(spec)
+			if slices.ContainsFunc(changes, func(c stack.Change) bool { return c.Kind == k.Info().Name && c.Name == name }) {
+				continue
+			}
+			old, ok := snap[k.Info().Name][name]
+			if !ok {
+				continue
+			}
+			details, err := k.Pending(ctx, s.d.env(), spec, old.record)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s %s: %w", api.ErrValidation, k.Info().Title, name, err)
+			}
+			if len(details) > 0 {
+				changes = append(changes, stack.Change{Action: stack.ActionUpdate, Kind: k.Info().Name, Name: name, Details: details})
+			}
 		}
 	}
 	return changes, nil
 }
 
+func (s stacks) desired(req api.StackRequest) (*stack.Stack, error) {
+	desired, err := s.parse(req)
+	if err != nil {
+		return nil, err
+	}
+	if req.Destroy {
+		empty := stack.New(s.d.kinds, desired.Name)
+		empty.Path = desired.Path
+		return empty, nil
+	}
+	return desired, nil
+}
+
 // Plan implements api.Stacks.
 func (s stacks) Plan(ctx context.Context, req api.StackRequest) (api.StackResult, error) {
-	desired, err := s.parse(req)
+	desired, err := s.desired(req)
 	if err != nil {
 		return api.StackResult{}, err
 	}
-	if req.Destroy {
-		desired = &stack.Stack{Name: desired.Name, Path: desired.Path}
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return api.StackResult{}, err
 	}
-	changes, err := s.plan(desired)
+	changes, err := s.plan(ctx, snap, desired)
 	if err != nil {
 		return api.StackResult{}, err
 	}
@@ -143,23 +164,27 @@ func (s stacks) Plan(ctx context.Context, req api.StackRequest) (api.StackResult
 }
 
 // Apply implements api.Stacks: validate everything and build changed
-// images first, then commit every record in one transaction, then converge
-// processes and the data plane. A failure before the commit changes
-// nothing.
+// records (images are built here) first, then commit every record in one
+// transaction whose compares fail if any record it replaces or deletes
+// changed meanwhile (optimistic concurrency: a concurrent change gets a
+// conflict, never a lost update). The controllers follow the store and
+// converge processes and the data plane; Apply returns once they have
+// seen the commit.
 func (s stacks) Apply(ctx context.Context, req api.StackRequest) (api.StackResult, error) {
 	s.d.applyMu.Lock()
 	defer s.d.applyMu.Unlock()
-	desired, err := s.parse(req)
+	desired, err := s.desired(req)
 	if err != nil {
 		return api.StackResult{}, err
 	}
-	if req.Destroy {
-		desired = &stack.Stack{Name: desired.Name, Path: desired.Path}
-	}
-	if err := s.checkOwnership(desired); err != nil {
+	snap, err := s.snapshot(ctx)
+	if err != nil {
 		return api.StackResult{}, err
 	}
-	changes, err := s.plan(desired)
+	if err := s.checkOwnership(snap, desired); err != nil {
+		return api.StackResult{}, err
+	}
+	changes, err := s.plan(ctx, snap, desired)
 	if err != nil {
 		return api.StackResult{}, err
 	}
@@ -167,132 +192,125 @@ func (s stacks) Apply(ctx context.Context, req api.StackRequest) (api.StackResul
 	if len(changes) == 0 {
 		return res, nil
 	}
-	if err := s.checkPorts(desired); err != nil {
+	if err := s.preflight(ctx, snap, desired); err != nil {
 		return api.StackResult{}, err
 	}
-	cur := s.current(desired.Name)
-	var cc compute.Change
-	var ec elbctl.Change
-	for _, spec := range desired.Images {
-		im, changed, err := s.d.compute.PrepareImage(ctx, spec, desired.Name)
-		if err != nil {
-			return api.StackResult{}, fmt.Errorf("%w: %w", api.ErrValidation, err)
-		}
-		if changed {
-			cc.Images = append(cc.Images, im)
-		}
-	}
-	for _, spec := range desired.LaunchTemplates {
-		if lt, changed := s.d.compute.PrepareLaunchTemplate(spec, desired.Name); changed {
-			cc.LaunchTemplates = append(cc.LaunchTemplates, lt)
-		}
-	}
-	for _, spec := range desired.Instances {
-		cc.Groups = append(cc.Groups, &compute.Group{Spec: spec, Owner: desired.Name})
-	}
-	for _, spec := range desired.TargetGroups {
-		ec.TargetGroups = append(ec.TargetGroups, s.d.elb.PrepareTargetGroup(spec, desired.Name))
-	}
-	for _, spec := range desired.LoadBalancers {
-		ec.LoadBalancers = append(ec.LoadBalancers, s.d.elb.PrepareLoadBalancer(spec, desired.Name))
-	}
-	for _, im := range cur.Images {
-		if !slices.ContainsFunc(desired.Images, func(x compute.ImageSpec) bool { return x.Name == im.Name }) {
-			cc.DeleteImages = append(cc.DeleteImages, im.Name)
-		}
-	}
-	for _, lt := range cur.LaunchTemplates {
-		if !slices.ContainsFunc(desired.LaunchTemplates, func(x compute.LaunchTemplateSpec) bool { return x.Name == lt.Name }) {
-			cc.DeleteTemplates = append(cc.DeleteTemplates, lt.Name)
-		}
-	}
-	for _, g := range cur.Instances {
-		if !slices.ContainsFunc(desired.Instances, func(x compute.InstanceGroupSpec) bool { return x.Name == g.Name }) {
-			cc.DeleteGroups = append(cc.DeleteGroups, g.Name)
-		}
-	}
-	for _, tg := range cur.TargetGroups {
-		if !slices.ContainsFunc(desired.TargetGroups, func(x elb.TargetGroupSpec) bool { return x.Name == tg.Name }) {
-			ec.DeleteTGs = append(ec.DeleteTGs, tg.Name)
-		}
-	}
-	for _, lb := range cur.LoadBalancers {
-		if !slices.ContainsFunc(desired.LoadBalancers, func(x elb.LoadBalancerSpec) bool { return x.Name == lb.Name }) {
-			ec.DeleteLBs = append(ec.DeleteLBs, lb.Name)
-		}
-	}
-	ops, err := cc.Ops()
+	cmps, ops, err := s.build(ctx, snap, desired)
 	if err != nil {
 		return api.StackResult{}, err
 	}
-	eops, err := ec.Ops()
-	if err != nil {
-		return api.StackResult{}, err
+	rev, err := s.d.store.Txn(ctx, cmps, ops)
+	if errors.Is(err, state.ErrConflict) {
+		return api.StackResult{}, fmt.Errorf("%w: a resource of stack %s changed while it was being applied (another apply, or a change through the API); nothing was written — run the command again", api.ErrConflict, desired.Name)
 	}
-	ops = append(ops, eops...)
-	if _, err := s.d.store.Txn(ctx, nil, ops); err != nil {
+	if err != nil {
 		return api.StackResult{}, fmt.Errorf("commit stack %s: %w", desired.Name, err)
 	}
 	for _, c := range changes {
 		s.d.events.Info("stack", desired.Name, "%s", c.String())
 	}
-	// Load balancer first, so new instances register as they come up and
-	// removed ones drain before their instances stop.
-	if err := s.d.elb.Committed(&ec); err != nil {
-		s.d.events.Error("stack", desired.Name, "%v", err)
-		res.Warnings = append(res.Warnings, err.Error())
-	}
-	s.d.compute.Committed(&cc)
-	s.d.elb.Kick()
-	// Instances running an older launch template or image version are
-	// rebooted one at a time, each waiting for the previous to be running,
-	// so env and code changes apply without taking the group down.
-	for _, g := range desired.Instances {
-		for _, id := range s.d.compute.OutdatedMembers(g.Name) {
-			s.d.events.Info("instance", id, "rebooting to pick up launch template or image changes")
-			if err := s.d.compute.Reboot(ctx, id); err != nil {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("reboot %s: %v", id, err))
-				continue
-			}
-			if err := s.d.compute.WaitRunning(ctx, []string{id}); err != nil {
-				res.Warnings = append(res.Warnings, err.Error())
-				break
-			}
-		}
-	}
+	res.Warnings = append(res.Warnings, s.d.observe(ctx, rev, ops)...)
 	return res, nil
 }
 
-// checkPorts makes sure every listener the stack adds can bind, before
-// anything is committed.
-func (s stacks) checkPorts(desired *stack.Stack) error {
-	serving := map[string]bool{}
-	for _, lb := range s.d.elb.LoadBalancers() {
-		for _, l := range lb.Spec.Listeners {
-			serving[net.JoinHostPort(addrOrDefault(lb.Spec.Address), strconv.Itoa(l.Port))] = true
-		}
-	}
+// preflight checks, before anything is built or committed, that every
+// desired resource can be served here (listener ports free).
+func (s stacks) preflight(ctx context.Context, snap snapshot, desired *stack.Stack) error {
 	var errs []error
-	for _, lb := range desired.LoadBalancers {
-		for _, l := range lb.Listeners {
-			hp := net.JoinHostPort(addrOrDefault(lb.Address), strconv.Itoa(l.Port))
-			if serving[hp] {
-				continue
+	for _, k := range s.d.kinds.Kinds() {
+		var all []any
+		for _, st := range snap[k.Info().Name] {
+			all = append(all, st.record)
+		}
+		for i, spec := range desired.Resources(k) {
+			for _, e := range k.Preflight(ctx, spec, all) {
+				errs = append(errs, fmt.Errorf("%w: %s", api.ErrValidation, e.Prefixed(k.Info().StackKey+"["+strconv.Itoa(i)+"]").Error()))
 			}
-			ln, err := net.Listen("tcp", hp)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%w: load balancer %s listener port %d: cannot listen on %s (%v); pick a free port", api.ErrValidation, lb.Name, l.Port, hp, err))
-				continue
-			}
-			_ = ln.Close()
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func addrOrDefault(a string) string {
-	if a == "" {
-		return "127.0.0.1"
+// build returns the transaction of an apply: a put for every created or
+// changed record and a delete for every record the stack no longer
+// declares (kinds in reverse order), each guarded by a compare on the
+// record's revision as it was read.
+func (s stacks) build(ctx context.Context, snap snapshot, desired *stack.Stack) ([]state.Compare, []state.Op, error) {
+	var cmps []state.Compare
+	var ops []state.Op
+	env := s.d.env()
+	for _, k := range s.d.kinds.Kinds() {
+		m := snap[k.Info().Name]
+		for _, spec := range desired.Resources(k) {
+			name := k.Name(spec)
+			old, exists := m[name]
+			var oldRecord any
+			if exists {
+				oldRecord = old.record
+			}
+			rec, changed, err := k.Build(ctx, env, spec, desired.Name, oldRecord)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: %s %s: %w", api.ErrValidation, k.Info().Title, name, err)
+			}
+			if !changed {
+				continue
+			}
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return nil, nil, fmt.Errorf("encode %s %s: %w", k.Info().Title, name, err)
+			}
+			key := kind.Key(k, name)
+			cmps = append(cmps, state.Compare{Key: key, ModRevision: old.rev})
+			ops = append(ops, state.Put(key, b))
+		}
 	}
-	return a
+	kinds := s.d.kinds.Kinds()
+	for i := len(kinds) - 1; i >= 0; i-- {
+		k := kinds[i]
+		m := snap[k.Info().Name]
+		keep := map[string]bool{}
+		for _, spec := range desired.Resources(k) {
+			keep[k.Name(spec)] = true
+		}
+		for _, name := range sortedNames(m) {
+			if m[name].owner != desired.Name || keep[name] {
+				continue
+			}
+			key := kind.Key(k, name)
+			cmps = append(cmps, state.Compare{Key: key, ModRevision: m[name].rev})
+			ops = append(ops, state.Delete(key))
+		}
+	}
+	return cmps, ops, nil
+}
+
+// observeTimeout bounds how long an apply waits for the controllers to
+// pick up its commit.
+const observeTimeout = 30 * time.Second
+
+// observe waits until the controllers whose prefixes ops touched have seen
+// revision rev (instances of new groups exist, the data plane serves the
+// new configuration), and returns what they report as warnings.
+func (d *Daemon) observe(ctx context.Context, rev int64, ops []state.Op) []string {
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	var compute, elb bool
+	for _, op := range ops {
+		compute = compute || strings.HasPrefix(op.Key, "/compute/")
+		elb = elb || strings.HasPrefix(op.Key, "/elb/")
+	}
+	var warnings []string
+	if compute {
+		if err := d.compute.Observed(ctx, rev); err != nil {
+			warnings = append(warnings, "instances: still converging ("+err.Error()+"); see madang events")
+		}
+	}
+	if elb {
+		if err := d.elb.Observed(ctx, rev); err != nil {
+			warnings = append(warnings, "load balancers: still converging ("+err.Error()+"); see madang events")
+		} else if err := d.elb.LastError(); err != nil {
+			warnings = append(warnings, err.Error())
+		}
+	}
+	return warnings
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/kind"
+	"github.com/madang-dev/madang/internal/kinds"
 	"github.com/madang-dev/madang/internal/state"
 )
 
@@ -51,140 +53,189 @@ type Config struct {
 // Daemon is a running madang daemon.
 type Daemon struct {
 	cfg     Config
+	log     *slog.Logger
+	kinds   *kind.Registry
 	store   state.Store
 	events  *event.Log
 	compute *compute.Service
 	elb     *elbctl.Controller
 	applyMu sync.Mutex
+	// failAt makes the named component fail to start (tests).
+	failAt string
 }
 
 // SocketPath returns the API socket of a data directory.
 func SocketPath(home string) string { return filepath.Join(home, "madang.sock") }
 
-// Run starts the daemon and serves until ctx ends.
+// env is what building resource records may use.
+func (d *Daemon) env() kind.Env {
+	return kind.Env{Home: d.cfg.Home, Now: time.Now, Events: d.events, Logger: d.log}
+}
+
+// Run starts the daemon and serves until ctx ends. Its components start
+// in order (state store, compute, load balancers, API) and stop in
+// reverse; if one fails to start, the ones before it stop and Run returns
+// the error with nothing left running.
 func Run(ctx context.Context, cfg Config) error {
+	return newDaemon(cfg).run(ctx)
+}
+
+func newDaemon(cfg Config) *Daemon {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	store, err := state.OpenBolt(filepath.Join(cfg.Home, "state.db"), log)
-	if err != nil {
+	return &Daemon{cfg: cfg, log: log, kinds: kinds.Registry(), events: event.New(2048, nil)}
+}
+
+func (d *Daemon) run(ctx context.Context) error {
+	g := &group{failAt: d.failAt}
+	if err := g.start(ctx, d.components()); err != nil {
 		return err
 	}
-	defer store.Close()
-
-	d := &Daemon{cfg: cfg, store: store, events: event.New(2048, nil)}
-	d.events.Info("daemon", fmt.Sprint(os.Getpid()), "madang %s starting in %s", Version, cfg.Home)
-
-	mode, merr := compute.DetectAddressMode()
-	if merr != nil {
-		d.events.Warn("daemon", "-", "%v", merr)
+	d.events.Info("daemon", fmt.Sprint(os.Getpid()), "ready; API on %s", SocketPath(d.cfg.Home))
+	if d.cfg.Ready != nil {
+		d.cfg.Ready(SocketPath(d.cfg.Home))
 	}
-	cg := cgroup.Detect("/sys/fs/cgroup", log)
-
-	// The compute service calls the load balancer controller, which is
-	// built after it (it needs compute's instances).
-	var elbc atomic.Pointer[elbctl.Controller]
-	d.compute, err = compute.New(ctx, compute.Options{
-		Home: cfg.Home, Store: store, Logger: log, Events: d.events,
-		ShimCommand: []string{cfg.Executable, "shim"},
-		Cgroups:     cg, AddressMode: mode,
-		OnInstanceChange: func(in compute.Instance) {
-			if c := elbc.Load(); c != nil {
-				c.OnInstanceChange(in)
-			}
-		},
-		BeforeStop: func(ctx context.Context, id string) {
-			if c := elbc.Load(); c != nil {
-				c.BeforeStop(ctx, id)
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("start compute: %w", err)
-	}
-	ctrl, err := elbctl.New(ctx, elbctl.Options{Home: cfg.Home, Store: store, Logger: log, Events: d.events, Instances: d.compute})
-	if err != nil {
-		_ = d.compute.Close()
-		return fmt.Errorf("start load balancers: %w", err)
-	}
-	d.elb = ctrl
-	elbc.Store(ctrl)
-
-	socket := SocketPath(cfg.Home)
-	ln, err := listenUnix(socket)
-	if err != nil {
-		_ = d.elb.Close(context.Background())
-		_ = d.compute.Close()
-		return err
-	}
-	srv := &api.Server{
-		Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: socket,
-			AddressMode: mode.String(), Cgroups: cg.Version().String()},
-		Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Logger: log,
-	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("api", "err", err)
-		}
-	}()
-	var tcp *http.Server
-	if cfg.Listen != "" {
-		token := cfg.Token
-		if token == "" {
-			token, err = loadOrCreateToken(filepath.Join(cfg.Home, "token"))
-			if err != nil {
-				return err
-			}
-		}
-		tsrv := *srv
-		tsrv.Token = token
-		tln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-		}
-		tcp = &http.Server{Handler: tsrv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := tcp.Serve(tln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("api tcp", "err", err)
-			}
-		}()
-		d.events.Info("daemon", "-", "API also on http://%s (token in %s)", tln.Addr(), filepath.Join(cfg.Home, "token"))
-	}
-	d.events.Info("daemon", fmt.Sprint(os.Getpid()), "ready; API on %s", socket)
-	if cfg.Ready != nil {
-		cfg.Ready(socket)
-	}
-
 	<-ctx.Done()
 	d.events.Info("daemon", fmt.Sprint(os.Getpid()), "shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_ = hs.Shutdown(sctx)
-	if tcp != nil {
-		_ = tcp.Shutdown(sctx)
+	return g.stop(sctx)
+}
+
+// components lists the daemon's parts in start order.
+func (d *Daemon) components() []component {
+	cfg := d.cfg
+	var mode compute.AddressMode
+	var cg *cgroup.Hierarchy
+	// The compute service calls the load balancer controller, which is
+	// built after it (it needs compute's instances).
+	var elbc atomic.Pointer[elbctl.Controller]
+	var api1 *api.Server
+	return []component{
+		{name: "state store", start: func(context.Context) error {
+			if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+				return fmt.Errorf("create data directory: %w", err)
+			}
+			st, err := state.OpenBolt(filepath.Join(cfg.Home, "state.db"), d.log)
+			if err != nil {
+				return err
+			}
+			d.store = st
+			d.events.Info("daemon", fmt.Sprint(os.Getpid()), "madang %s starting in %s", Version, cfg.Home)
+			return nil
+		}, stop: func(context.Context) error { return d.store.Close() }},
+		{name: "compute", start: func(ctx context.Context) error {
+			var err error
+			mode, err = compute.DetectAddressMode()
+			if err != nil {
+				d.events.Warn("daemon", "-", "%v", err)
+			}
+			cg = cgroup.Detect("/sys/fs/cgroup", d.log)
+			d.compute, err = compute.New(ctx, compute.Options{
+				Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events,
+				ShimCommand: []string{cfg.Executable, "shim"},
+				Cgroups:     cg, AddressMode: mode,
+				OnInstanceChange: func(in compute.Instance) {
+					if c := elbc.Load(); c != nil {
+						c.OnInstanceChange(in)
+					}
+				},
+				BeforeStop: func(ctx context.Context, id string) {
+					if c := elbc.Load(); c != nil {
+						c.BeforeStop(ctx, id)
+					}
+				},
+			})
+			return err
+		}, stop: func(ctx context.Context) error {
+			// Instances stop (madang up) or are left running.
+			if cfg.StopInstancesOnExit {
+				return d.compute.Shutdown(ctx)
+			}
+			return d.compute.Close()
+		}},
+		{name: "load balancers", start: func(ctx context.Context) error {
+			ctrl, err := elbctl.New(ctx, elbctl.Options{Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events, Instances: d.compute})
+			if err != nil {
+				return err
+			}
+			d.elb = ctrl
+			elbc.Store(ctrl)
+			return nil
+		}, stop: func(ctx context.Context) error {
+			// The load balancer stops before the instances, so no request
+			// reaches a stopping instance.
+			elbc.Store(nil)
+			return d.elb.Close(ctx)
+		}},
+		d.apiComponent("API", SocketPath(cfg.Home), "", func() *api.Server {
+			api1 = &api.Server{
+				Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: SocketPath(cfg.Home),
+					AddressMode: mode.String(), Cgroups: cg.Version().String()},
+				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Logger: d.log,
+			}
+			return api1
+		}),
+		d.apiComponent("TCP API", "", cfg.Listen, func() *api.Server { return api1 }),
 	}
-	wg.Wait()
-	_ = os.Remove(socket)
-	var errs []error
-	// The load balancer stops first so no request reaches a stopping
-	// instance; then instances stop (or are left running).
-	errs = append(errs, d.elb.Close(sctx))
-	if cfg.StopInstancesOnExit {
-		errs = append(errs, d.compute.Shutdown(sctx))
-	} else {
-		errs = append(errs, d.compute.Close())
-	}
-	return errors.Join(errs...)
+}
+
+// apiComponent serves the API on a unix socket (socket) or, when addr is
+// set, on TCP with a token. A TCP component with no address does nothing.
+func (d *Daemon) apiComponent(name, socket, addr string, server func() *api.Server) component {
+	var hs *http.Server
+	done := make(chan struct{})
+	return component{name: name, start: func(context.Context) error {
+		if socket == "" && addr == "" {
+			close(done)
+			return nil
+		}
+		srv := *server()
+		var ln net.Listener
+		var err error
+		if socket != "" {
+			ln, err = listenUnix(socket)
+		} else {
+			token := d.cfg.Token
+			if token == "" {
+				token, err = loadOrCreateToken(filepath.Join(d.cfg.Home, "token"))
+				if err != nil {
+					return err
+				}
+			}
+			srv.Token = token
+			ln, err = net.Listen("tcp", addr)
+			if err != nil {
+				err = fmt.Errorf("listen on %s: %w", addr, err)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if socket == "" {
+			d.events.Info("daemon", "-", "API also on http://%s (token in %s)", ln.Addr(), filepath.Join(d.cfg.Home, "token"))
+		}
+		hs = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			defer close(done)
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Error("api", "listener", name, "err", err)
+			}
+		}()
+		return nil
+	}, stop: func(ctx context.Context) error {
+		if hs == nil {
+			return nil
+		}
+		err := hs.Shutdown(ctx)
+		<-done
+		if socket != "" {
+			_ = os.Remove(socket)
+		}
+		return err
+	}}
 }
 
 // listenUnix listens on the socket, removing a stale one left by a

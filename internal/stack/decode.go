@@ -15,6 +15,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/fielderr"
+	"github.com/madang-dev/madang/internal/kind"
 )
 
 // maxNodes bounds how many YAML nodes one stack file may decode to, so a
@@ -43,6 +44,7 @@ type located struct {
 // parser decodes one stack file strictly and collects its problems.
 type parser struct {
 	file string
+	reg  *kind.Registry
 	// pos maps field paths ("loadBalancers[0].listeners[1].port") to the
 	// position of their key (or of the list item).
 	pos      map[string]position
@@ -233,7 +235,40 @@ func (p *parser) decodeRoot(root *yaml.Node, s *Stack) {
 			"start with top-level keys such as images:, instances:, targetGroups: and loadBalancers:")
 		return
 	}
-	p.decode(root, reflect.ValueOf(s).Elem(), "")
+	seen := make(map[string]position)
+	for _, kv := range p.pairs(root, "", 0) {
+		name, ok := p.key(kv.key, "")
+		if !ok {
+			continue
+		}
+		if prev, dup := seen[name]; dup && !kv.merged {
+			p.decodeProblem(kv.key, name, "", "is set twice (first on line "+strconv.Itoa(prev.line)+")", "keep one of them")
+			continue
+		}
+		seen[name] = nodePos(kv.key)
+		if name == "name" {
+			p.pos[name] = nodePos(kv.key)
+			p.decode(kv.value, reflect.ValueOf(&s.Name).Elem(), name)
+			continue
+		}
+		k, ok := p.reg.ByStackKey(name)
+		if !ok {
+			names := append([]string{"name"}, p.reg.StackKeys()...)
+			fix := "the fields here are " + strings.Join(names, ", ")
+			if sg := fielderr.Suggest(name, names); sg != "" {
+				fix = "did you mean " + strconv.Quote(sg) + "? The fields here are " + strings.Join(names, ", ")
+				p.markBad(sg)
+			}
+			p.decodeProblem(kv.key, name, strconv.Quote(name), "is not a known field", fix)
+			continue
+		}
+		p.pos[name] = nodePos(kv.key)
+		list := reflect.New(reflect.SliceOf(k.SpecType())).Elem()
+		p.decode(kv.value, list, name)
+		if list.Len() > 0 {
+			s.resources[k.Info().Name] = list.Interface()
+		}
+	}
 }
 
 // describe shows a node the way problems show values: a scalar as written

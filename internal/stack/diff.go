@@ -9,8 +9,8 @@ import (
 	"unicode"
 
 	"github.com/madang-dev/madang/internal/compute"
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/fielderr"
+	"github.com/madang-dev/madang/internal/kind"
 )
 
 // Change actions.
@@ -20,22 +20,13 @@ const (
 	ActionDelete = "delete"
 )
 
-// Resource kinds, in the order Diff lists them.
-const (
-	KindImage          = "image"
-	KindLaunchTemplate = "launch-template"
-	KindInstances      = "instances"
-	KindTargetGroup    = "target-group"
-	KindLoadBalancer   = "load-balancer"
-)
-
 // Change is one resource that applying a stack creates, updates or
 // deletes.
 type Change struct {
 	// Action is create, update or delete.
 	Action string `json:"action"`
-	// Kind is image, launch-template, instances, target-group or
-	// load-balancer.
+	// Kind is the resource kind's name (image, launch-template,
+	// instances, target-group, load-balancer, …).
 	Kind string `json:"kind"`
 	Name string `json:"name"`
 	// Details are one line per changed field for updates, such as
@@ -66,88 +57,66 @@ func (c Change) String() string {
 // resources in both whose specs differ are updated. Both stacks are
 // compared after defaults (on copies; neither is modified), so spelling out
 // a default is not a change. A nil stack counts as empty. Changes are
-// ordered by kind (images, launch templates, instances, target groups,
-// load balancers), then by name.
-func Diff(current, desired *Stack) []Change {
-	cur, des := normalized(current), normalized(desired)
+// ordered by kind (the registry's order), then by name.
+func Diff(reg *kind.Registry, current, desired *Stack) []Change {
 	var changes []Change
-	changes = append(changes, diffKind(KindImage, cur.Images, des.Images, func(x compute.ImageSpec) string { return x.Name })...)
-	changes = append(changes, diffKind(KindLaunchTemplate, cur.LaunchTemplates, des.LaunchTemplates, func(x compute.LaunchTemplateSpec) string { return x.Name })...)
-	changes = append(changes, diffKind(KindInstances, cur.Instances, des.Instances, func(x compute.InstanceGroupSpec) string { return x.Name })...)
-	changes = append(changes, diffKind(KindTargetGroup, cur.TargetGroups, des.TargetGroups, func(x elb.TargetGroupSpec) string { return x.Name })...)
-	changes = append(changes, diffKind(KindLoadBalancer, cur.LoadBalancers, des.LoadBalancers, func(x elb.LoadBalancerSpec) string { return x.Name })...)
+	for _, k := range reg.Kinds() {
+		changes = append(changes, diffKind(k, normalized(k, current), normalized(k, desired))...)
+	}
 	return changes
 }
 
-// normalized returns a deep copy of s with defaults applied and attributes
-// made effective.
-func normalized(s *Stack) *Stack {
-	out := &Stack{}
-	if s == nil {
-		return out
-	}
-	// The specs are plain data with JSON encodings; a round trip is a
-	// deep copy.
-	b, err := json.Marshal(s)
-	if err == nil {
-		err = json.Unmarshal(b, out)
-	}
-	if err != nil {
-		return &Stack{}
-	}
-	for i := range out.LaunchTemplates {
-		out.LaunchTemplates[i].ApplyDefaults()
-	}
-	for i := range out.Instances {
-		out.Instances[i].ApplyDefaults()
-	}
-	for i := range out.TargetGroups {
-		tg := &out.TargetGroups[i]
-		tg.ApplyDefaults()
-		tg.Attributes = elb.EffectiveAttributes(tg.Attributes)
-	}
-	for i := range out.LoadBalancers {
-		lb := &out.LoadBalancers[i]
-		lb.ApplyDefaults()
-		lb.Attributes = elb.EffectiveLoadBalancerAttributes(lb.Attributes)
+// normalized returns deep copies of the specs of kind k in s, with
+// defaults applied and attributes made effective, by name.
+func normalized(k kind.Kind, s *Stack) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	for _, spec := range s.Resources(k) {
+		// The specs are plain data with JSON encodings; a round trip is a
+		// deep copy.
+		cp := reflect.New(k.SpecType())
+		b, err := json.Marshal(spec)
+		if err == nil {
+			err = json.Unmarshal(b, cp.Interface())
+		}
+		if err != nil {
+			continue
+		}
+		k.Normalize(cp.Interface())
+		out[k.Name(cp.Interface())] = cp.Elem()
 	}
 	return out
 }
 
-func diffKind[T any](kind string, cur, des []T, name func(T) string) []Change {
-	curBy := make(map[string]T, len(cur))
-	desBy := make(map[string]T, len(des))
+func diffKind(k kind.Kind, curBy, desBy map[string]reflect.Value) []Change {
 	var names []string
-	for _, x := range cur {
-		curBy[name(x)] = x
-		names = append(names, name(x))
+	for n := range curBy {
+		names = append(names, n)
 	}
-	for _, x := range des {
-		desBy[name(x)] = x
-		names = append(names, name(x))
+	for n := range desBy {
+		names = append(names, n)
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
+	name := k.Info().Name
 	var changes []Change
 	for _, n := range names {
 		c, inCur := curBy[n]
 		d, inDes := desBy[n]
 		switch {
 		case !inCur:
-			changes = append(changes, Change{Action: ActionCreate, Kind: kind, Name: n})
+			changes = append(changes, Change{Action: ActionCreate, Kind: name, Name: n})
 		case !inDes:
-			changes = append(changes, Change{Action: ActionDelete, Kind: kind, Name: n})
+			changes = append(changes, Change{Action: ActionDelete, Kind: name, Name: n})
 		default:
 			var details []string
-			diffValue("", reflect.ValueOf(&c).Elem(), reflect.ValueOf(&d).Elem(), false, &details)
+			diffValue("", c, d, false, &details)
 			if len(details) > 0 {
-				changes = append(changes, Change{Action: ActionUpdate, Kind: kind, Name: n, Details: details})
+				changes = append(changes, Change{Action: ActionUpdate, Kind: name, Name: n, Details: details})
 			}
 		}
 	}
 	return changes
 }
-
 // unset shows a missing value in details.
 const unset = "(unset)"
 

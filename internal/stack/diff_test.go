@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/madang-dev/madang/internal/compute"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 )
 
 const diffBase = `
@@ -29,7 +32,7 @@ loadBalancers:
 
 func mustParse(t *testing.T, src string) *Stack {
 	t.Helper()
-	s, err := Parse("madang.yaml", []byte(src), "testdata")
+	s, err := Parse(testKinds, "madang.yaml", []byte(src), "testdata")
 	if err != nil {
 		t.Fatalf("Parse:\n%v", err)
 	}
@@ -127,7 +130,7 @@ func TestDiff(t *testing.T) {
 			}
 			des := mustParse(t, tc.desired)
 			var got []string
-			for _, c := range Diff(cur, des) {
+			for _, c := range Diff(testKinds, cur, des) {
 				got = append(got, c.String())
 			}
 			if !slices.Equal(got, tc.want) {
@@ -138,24 +141,24 @@ func TestDiff(t *testing.T) {
 }
 
 func TestDiffDoesNotModifyInputs(t *testing.T) {
-	cur := &Stack{LaunchTemplates: nil}
+	cur := New(testKinds, "")
 	des := mustParse(t, diffBase)
-	des.TargetGroups[0].Attributes = nil
-	Diff(cur, des)
-	if des.TargetGroups[0].Attributes != nil {
-		t.Errorf("Diff filled the desired stack's attributes: %v", des.TargetGroups[0].Attributes)
+	tgs(des)[0].Attributes = nil
+	Diff(testKinds, cur, des)
+	if tgs(des)[0].Attributes != nil {
+		t.Errorf("Diff filled the desired stack's attributes: %v", tgs(des)[0].Attributes)
 	}
 }
 
 func TestDiffDelete(t *testing.T) {
 	cur := mustParse(t, diffBase)
-	got := Diff(cur, nil)
+	got := Diff(testKinds, cur, nil)
 	want := []Change{
-		{Action: ActionDelete, Kind: KindImage, Name: "hello"},
-		{Action: ActionDelete, Kind: KindLaunchTemplate, Name: "hello"},
-		{Action: ActionDelete, Kind: KindInstances, Name: "hello"},
-		{Action: ActionDelete, Kind: KindTargetGroup, Name: "web"},
-		{Action: ActionDelete, Kind: KindLoadBalancer, Name: "web"},
+		{Action: ActionDelete, Kind: compute.KindImage, Name: "hello"},
+		{Action: ActionDelete, Kind: compute.KindLaunchTemplate, Name: "hello"},
+		{Action: ActionDelete, Kind: compute.KindInstanceGroup, Name: "hello"},
+		{Action: ActionDelete, Kind: elbctl.KindTargetGroup, Name: "web"},
+		{Action: ActionDelete, Kind: elbctl.KindLoadBalancer, Name: "web"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Diff(cur, nil) = %v, want %v", got, want)
@@ -173,11 +176,11 @@ func TestChangeString(t *testing.T) {
 		c    Change
 		want string
 	}{
-		{"create", Change{Action: ActionCreate, Kind: KindImage, Name: "hello"}, "+ image hello"},
-		{"delete", Change{Action: ActionDelete, Kind: KindLoadBalancer, Name: "old"}, "- load-balancer old"},
-		{"update", Change{Action: ActionUpdate, Kind: KindTargetGroup, Name: "web", Details: []string{"healthCheck.path: / → /health"}},
+		{"create", Change{Action: ActionCreate, Kind: compute.KindImage, Name: "hello"}, "+ image hello"},
+		{"delete", Change{Action: ActionDelete, Kind: elbctl.KindLoadBalancer, Name: "old"}, "- load-balancer old"},
+		{"update", Change{Action: ActionUpdate, Kind: elbctl.KindTargetGroup, Name: "web", Details: []string{"healthCheck.path: / → /health"}},
 			"~ target-group web: healthCheck.path: / → /health"},
-		{"update with several details", Change{Action: ActionUpdate, Kind: KindInstances, Name: "web", Details: []string{"count: 2 → 3", "version: $Default → 2"}},
+		{"update with several details", Change{Action: ActionUpdate, Kind: compute.KindInstanceGroup, Name: "web", Details: []string{"count: 2 → 3", "version: $Default → 2"}},
 			"~ instances web: count: 2 → 3; version: $Default → 2"},
 	}
 	for _, tc := range tests {

@@ -57,7 +57,7 @@ func TestBadFixtures(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatalf("%s has no \"# want: \" line", file)
 			}
-			s, err := Load(file)
+			s, err := Load(testKinds, file)
 			if err == nil {
 				t.Fatalf("Load(%s) = %+v, nil; want an error", file, s)
 			}
@@ -86,7 +86,7 @@ func TestBadFixtures(t *testing.T) {
 func TestGoodFixtures(t *testing.T) {
 	for _, file := range fixtures(t, "*.good.yaml") {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".good.yaml"), func(t *testing.T) {
-			s, err := Load(file)
+			s, err := Load(testKinds, file)
 			if err != nil {
 				t.Fatalf("Load(%s): %v", file, err)
 			}
@@ -96,18 +96,18 @@ func TestGoodFixtures(t *testing.T) {
 			if !filepath.IsAbs(s.Path) || !filepath.IsAbs(s.Dir) {
 				t.Errorf("Path %q and Dir %q should be absolute", s.Path, s.Dir)
 			}
-			for _, im := range s.Images {
+			for _, im := range images(s) {
 				if !filepath.IsAbs(im.Source) {
 					t.Errorf("image %s: source %q was not resolved", im.Name, im.Source)
 				}
 			}
 			// Loading is deterministic and a stack does not differ from
 			// itself.
-			again, err := Load(file)
+			again, err := Load(testKinds, file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if changes := Diff(s, again); len(changes) != 0 {
+			if changes := Diff(testKinds, s, again); len(changes) != 0 {
 				t.Errorf("Diff(s, s) = %v, want none", changes)
 			}
 		})

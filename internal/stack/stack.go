@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
-	"github.com/madang-dev/madang/internal/compute"
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/fielderr"
+	"github.com/madang-dev/madang/internal/kind"
 )
 
 // Stack is the content of a stack file, with defaults applied and relative
@@ -26,12 +26,70 @@ type Stack struct {
 	// Path is the stack file's path (absolute when read by Load).
 	Path string `yaml:"-" json:"path,omitempty"`
 	// Dir is the absolute directory relative paths were resolved against.
-	Dir             string                       `yaml:"-" json:"dir,omitempty"`
-	Images          []compute.ImageSpec          `yaml:"images,omitempty" json:"images,omitempty"`
-	LaunchTemplates []compute.LaunchTemplateSpec `yaml:"launchTemplates,omitempty" json:"launchTemplates,omitempty"`
-	Instances       []compute.InstanceGroupSpec  `yaml:"instances,omitempty" json:"instances,omitempty"`
-	TargetGroups    []elb.TargetGroupSpec        `yaml:"targetGroups,omitempty" json:"targetGroups,omitempty"`
-	LoadBalancers   []elb.LoadBalancerSpec       `yaml:"loadBalancers,omitempty" json:"loadBalancers,omitempty"`
+	Dir string `yaml:"-" json:"dir,omitempty"`
+	// Registry holds the resource kinds the stack was read with.
+	Registry *kind.Registry `yaml:"-" json:"-"`
+	// resources holds each kind's specs by kind name: a []S of the kind's
+	// spec type, in file order.
+	resources map[string]any
+}
+
+// New returns an empty stack named name over the kinds of reg.
+func New(reg *kind.Registry, name string) *Stack {
+	return &Stack{Name: name, Registry: reg, resources: map[string]any{}}
+}
+
+// Specs returns the specs of one kind (by its name) in file order; S must
+// be the kind's spec type.
+func Specs[S any](s *Stack, kindName string) []S {
+	if s == nil {
+		return nil
+	}
+	v, _ := s.resources[kindName].([]S)
+	return v
+}
+
+// Resources returns the specs of kind k as pointers (*S) into the stack,
+// in file order.
+func (s *Stack) Resources(k kind.Kind) []any {
+	if s == nil {
+		return nil
+	}
+	v := reflect.ValueOf(s.resources[k.Info().Name])
+	if !v.IsValid() {
+		return nil
+	}
+	out := make([]any, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).Addr().Interface()
+	}
+	return out
+}
+
+// Add appends a spec (a *S or S of kind k's spec type) to the stack.
+func (s *Stack) Add(k kind.Kind, spec any) {
+	if s.resources == nil {
+		s.resources = map[string]any{}
+	}
+	name := k.Info().Name
+	v := reflect.ValueOf(s.resources[name])
+	if !v.IsValid() {
+		v = reflect.MakeSlice(reflect.SliceOf(k.SpecType()), 0, 1)
+	}
+	sv := reflect.ValueOf(spec)
+	if sv.Kind() == reflect.Pointer {
+		sv = sv.Elem()
+	}
+	s.resources[name] = reflect.Append(v, sv).Interface()
+}
+
+// Len returns how many resources the stack declares.
+func (s *Stack) Len() int {
+	n := 0
+	for _, v := range s.resources {
+		n += reflect.ValueOf(v).Len()
+	}
+	return n
 }
 
 // DefaultFileName is the stack file madang looks for in a directory.
@@ -43,7 +101,7 @@ const MaxFileSize = 4 << 20
 // Load reads and parses the stack file at path (see Parse). Problems in the
 // file are reported as an *Error whose positions use path as given;
 // Stack.Path is the absolute path.
-func Load(path string) (*Stack, error) {
+func Load(reg *kind.Registry, path string) (*Stack, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read stack file: %w", err)
@@ -52,7 +110,7 @@ func Load(path string) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read stack file: %w", err)
 	}
-	s, err := Parse(path, data, filepath.Dir(abs))
+	s, err := Parse(reg, path, data, filepath.Dir(abs))
 	if err != nil {
 		return nil, err
 	}
@@ -64,12 +122,13 @@ func Load(path string) (*Stack, error) {
 // problem positions and as Stack.Path; dir is the directory relative paths
 // are resolved against (made absolute if it is not). Every problem found is
 // returned at once, as an *Error.
-func Parse(name string, data []byte, dir string) (*Stack, error) {
+func Parse(reg *kind.Registry, name string, data []byte, dir string) (*Stack, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	p := &parser{file: name}
-	s := &Stack{Path: name, Dir: dir}
+	p := &parser{file: name, reg: reg}
+	s := New(reg, "")
+	s.Path, s.Dir = name, dir
 	if len(data) > MaxFileSize {
 		p.problem(position{}, &fielderr.Error{
 			Value:   strconv.Itoa(len(data)) + " bytes",

@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,7 +13,7 @@ import (
 )
 
 func TestParseResolvesAndDefaults(t *testing.T) {
-	s, err := Load(filepath.Join("testdata", "full.good.yaml"))
+	s, err := Load(testKinds, filepath.Join("testdata", "full.good.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,25 +28,25 @@ func TestParseResolvesAndDefaults(t *testing.T) {
 		{"stack name from directory", s.Name, "testdata"},
 		{"dir", s.Dir, dir},
 		{"path", s.Path, filepath.Join(dir, "full.good.yaml")},
-		{"image source resolved", s.Images[0].Source, filepath.Join(dir, "hello")},
-		{"static root resolved", s.LoadBalancers[0].Listeners[0].Rules[4].Actions[0].Static.Root, filepath.Join(dir, "public")},
-		{"merge key copies env", s.LaunchTemplates[1].Env["GREETING"], "hello"},
-		{"merge key keeps explicit name", s.LaunchTemplates[1].Name, "hello-canary"},
-		{"stop signal normalized", s.LaunchTemplates[0].Supervision.StopSignal, "SIGINT"},
-		{"bare number duration is seconds", s.LaunchTemplates[0].Supervision.MinUptime.D(), 2 * time.Second},
-		{"default instance type", s.LaunchTemplates[0].InstanceType, "t3.micro"},
-		{"default kill timeout kept explicit", s.LaunchTemplates[0].Supervision.KillTimeout.D(), 10 * time.Second},
-		{"count zero kept", *s.Instances[1].Count, 0},
-		{"default version", s.Instances[0].Version, "$Latest"},
-		{"target weight default", *s.TargetGroups[0].Targets[1].Weight, 1},
-		{"health check default interval", s.TargetGroups[1].HealthCheck.IntervalSeconds, 30},
-		{"action type inferred", s.LoadBalancers[0].Listeners[0].DefaultActions[0].Type, "forward"},
-		{"forward weight default", *s.LoadBalancers[0].Listeners[0].Rules[2].Actions[0].Forward.TargetGroups[0].Weight, 1},
-		{"fixed-response content type default", s.LoadBalancers[0].Listeners[1].DefaultActions[0].FixedResponse.ContentType, "text/plain"},
-		{"static index default", s.LoadBalancers[0].Listeners[0].Rules[4].Actions[0].Static.Index, "index.html"},
-		{"lb address default", s.LoadBalancers[0].Address, "127.0.0.1"},
-		{"attribute number as string", s.LoadBalancers[0].Attributes["idle_timeout.timeout_seconds"], "120"},
-		{"attribute bool as string", s.LoadBalancers[0].Attributes["access_logs.enabled"], "false"},
+		{"image source resolved", images(s)[0].Source, filepath.Join(dir, "hello")},
+		{"static root resolved", lbs(s)[0].Listeners[0].Rules[4].Actions[0].Static.Root, filepath.Join(dir, "public")},
+		{"merge key copies env", templates(s)[1].Env["GREETING"], "hello"},
+		{"merge key keeps explicit name", templates(s)[1].Name, "hello-canary"},
+		{"stop signal normalized", templates(s)[0].Supervision.StopSignal, "SIGINT"},
+		{"bare number duration is seconds", templates(s)[0].Supervision.MinUptime.D(), 2 * time.Second},
+		{"default instance type", templates(s)[0].InstanceType, "t3.micro"},
+		{"default kill timeout kept explicit", templates(s)[0].Supervision.KillTimeout.D(), 10 * time.Second},
+		{"count zero kept", *groups(s)[1].Count, 0},
+		{"default version", groups(s)[0].Version, "$Latest"},
+		{"target weight default", *tgs(s)[0].Targets[1].Weight, 1},
+		{"health check default interval", tgs(s)[1].HealthCheck.IntervalSeconds, 30},
+		{"action type inferred", lbs(s)[0].Listeners[0].DefaultActions[0].Type, "forward"},
+		{"forward weight default", *lbs(s)[0].Listeners[0].Rules[2].Actions[0].Forward.TargetGroups[0].Weight, 1},
+		{"fixed-response content type default", lbs(s)[0].Listeners[1].DefaultActions[0].FixedResponse.ContentType, "text/plain"},
+		{"static index default", lbs(s)[0].Listeners[0].Rules[4].Actions[0].Static.Index, "index.html"},
+		{"lb address default", lbs(s)[0].Address, "127.0.0.1"},
+		{"attribute number as string", lbs(s)[0].Attributes["idle_timeout.timeout_seconds"], "120"},
+		{"attribute bool as string", lbs(s)[0].Attributes["access_logs.enabled"], "false"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +76,7 @@ func TestNameFromDir(t *testing.T) {
 }
 
 func TestErrorStructure(t *testing.T) {
-	_, err := Parse("madang.yaml", []byte("images:\n  - name: hello\n    port: 70000\n"), "testdata")
+	_, err := Parse(testKinds, "madang.yaml", []byte("images:\n  - name: hello\n    port: 70000\n"), "testdata")
 	var serr *Error
 	if !errors.As(err, &serr) {
 		t.Fatalf("got %T, want *Error", err)
@@ -110,7 +109,7 @@ func TestProblemsAreCapped(t *testing.T) {
 	for range 150 {
 		b.WriteString("  - {name: BAD}\n")
 	}
-	_, err := Parse("madang.yaml", []byte(b.String()), "testdata")
+	_, err := Parse(testKinds, "madang.yaml", []byte(b.String()), "testdata")
 	var serr *Error
 	if !errors.As(err, &serr) {
 		t.Fatalf("got %v, want *Error", err)
@@ -124,30 +123,9 @@ func TestProblemsAreCapped(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "madang.yaml"))
+	_, err := Load(testKinds, filepath.Join(t.TempDir(), "madang.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Load(missing) = %v, want an error wrapping os.ErrNotExist", err)
-	}
-}
-
-func TestJSONRoundTrip(t *testing.T) {
-	s, err := Load(filepath.Join("testdata", "full.good.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back Stack
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if back.Path != s.Path || back.Dir != s.Dir || back.Name != s.Name {
-		t.Errorf("round trip lost name/path/dir: got %q %q %q", back.Name, back.Path, back.Dir)
-	}
-	if changes := Diff(s, &back); len(changes) != 0 {
-		t.Errorf("JSON round trip changed the stack: %v", changes)
+		t.Errorf("Load(testKinds, missing) = %v, want an error wrapping os.ErrNotExist", err)
 	}
 }
 
@@ -164,7 +142,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := Parse("fuzz.yaml", data, "testdata")
+		s, err := Parse(testKinds, "fuzz.yaml", data, "testdata")
 		if err != nil {
 			var serr *Error
 			if !errors.As(err, &serr) || len(serr.Problems) == 0 {
@@ -177,7 +155,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if changes := Diff(s, s); len(changes) != 0 {
+		if changes := Diff(testKinds, s, s); len(changes) != 0 {
 			t.Fatalf("Diff(s, s) = %v", changes)
 		}
 	})
@@ -204,7 +182,7 @@ func TestPortClashes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("madang.yaml", []byte("loadBalancers:\n"+tc.lbs), "testdata")
+			_, err := Parse(testKinds, "madang.yaml", []byte("loadBalancers:\n"+tc.lbs), "testdata")
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("got error:\n%v\nwant none", err)

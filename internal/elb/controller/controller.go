@@ -26,6 +26,7 @@ import (
 	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/informer"
 	"github.com/madang-dev/madang/internal/logfile"
 	"github.com/madang-dev/madang/internal/proxy"
 	"github.com/madang-dev/madang/internal/state"
@@ -86,9 +87,11 @@ type Controller struct {
 	proxy  *proxy.Proxy
 	health *health.Manager
 
-	kick chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	inf    *informer.Informer
+	kick   chan struct{}
+	done   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	// mu guards the fields that follow.
 	mu          sync.Mutex
@@ -100,6 +103,12 @@ type Controller struct {
 	leaving     map[string]bool // instances taken out of rotation before they stop
 	lastErr     error
 	healthDirty bool
+	// seenRev is the newest store revision the informer has applied;
+	// reloadRev the newest one a reload has served, reloaded is closed
+	// and replaced when it moves.
+	seenRev   int64
+	reloadRev int64
+	reloaded  chan struct{}
 }
 
 type drain struct {
@@ -127,14 +136,16 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		draining:   map[string]map[string]drain{},
 		accessLogs: map[string]io.WriteCloser{},
 		leaving:    map[string]bool{},
+		reloaded:   make(chan struct{}),
 	}
+	c.inf = informer.New(opts.Store, "/elb/", follower{c}, c.log)
 	wire := &wiring{}
 	c.proxy = proxy.New(proxy.Options{Logger: opts.Logger, Observer: wire, Now: opts.Now})
 	c.health = health.New(health.Options{Logger: opts.Logger, Sink: wire, OnChange: c.onHealth})
 	wire.proxy, wire.health = c.proxy, c.health
 
-	if err := c.load(ctx); err != nil {
-		return nil, err
+	if err := c.inf.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("load target groups and load balancers: %w", err)
 	}
 	if kv, err := opts.Store.Get(ctx, healthKey); err == nil {
 		var recs []health.Record
@@ -146,7 +157,10 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		c.log.Error("initial load balancer configuration failed", "err", err)
 		opts.Events.Error("load-balancer", "-", "%v", err)
 	}
-	c.wg.Add(1)
+	rctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.inf.Run(rctx) }()
 	go c.loop()
 	return c, nil
 }
@@ -164,32 +178,6 @@ func (w *wiring) Observe(group, id string, o proxy.Outcome) {
 
 func (w *wiring) SetHealthy(group, id string, healthy bool, since time.Time) {
 	w.proxy.SetHealthy(group, id, healthy, since)
-}
-
-func (c *Controller) load(ctx context.Context) error {
-	kvs, _, err := c.opts.Store.List(ctx, TargetGroupPrefix)
-	if err != nil {
-		return fmt.Errorf("list target groups: %w", err)
-	}
-	for _, kv := range kvs {
-		var tg TargetGroup
-		if err := json.Unmarshal(kv.Value, &tg); err != nil {
-			return fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		c.tgs[tg.Spec.Name] = &tg
-	}
-	kvs, _, err = c.opts.Store.List(ctx, LoadBalancerPrefix)
-	if err != nil {
-		return fmt.Errorf("list load balancers: %w", err)
-	}
-	for _, kv := range kvs {
-		var lb LoadBalancer
-		if err := json.Unmarshal(kv.Value, &lb); err != nil {
-			return fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		c.lbs[lb.Spec.Name] = &lb
-	}
-	return nil
 }
 
 func (c *Controller) onHealth(group string, th health.TargetHealth) {
@@ -288,9 +276,20 @@ func (c *Controller) loop() {
 			c.saveHealth()
 			return
 		case <-c.kick:
+			c.mu.Lock()
+			rev := c.seenRev
+			c.mu.Unlock()
 			if err := c.Reload(); err != nil {
 				c.log.Warn("reload", "err", err)
+				c.opts.Events.Error("load-balancer", "-", "%v", err)
 			}
+			c.mu.Lock()
+			if rev > c.reloadRev {
+				c.reloadRev = rev
+				close(c.reloaded)
+				c.reloaded = make(chan struct{})
+			}
+			c.mu.Unlock()
 		case <-t.C:
 			c.mu.Lock()
 			expired := false
@@ -331,6 +330,7 @@ func (c *Controller) saveHealth() {
 // Close stops the data plane gracefully and the health checks, and saves
 // target health.
 func (c *Controller) Close(ctx context.Context) error {
+	c.cancel()
 	close(c.done)
 	c.wg.Wait()
 	err := c.proxy.Shutdown(ctx)
@@ -489,10 +489,7 @@ func (c *Controller) Reload() error {
 	for _, name := range sortedKeys(c.lbs) {
 		lb := c.lbs[name]
 		la, _ := elb.ParseLoadBalancerAttributes(lb.Spec.Attributes)
-		addr := lb.Spec.Address
-		if addr == "" {
-			addr = "127.0.0.1"
-		}
+		addr := addrOrDefault(lb.Spec.Address)
 		plb := proxy.LoadBalancer{
 			Name: name, Address: addr,
 			IdleTimeout: la.IdleTimeout, ClientKeepAlive: la.ClientKeepAlive, HTTP2: la.HTTP2,
@@ -584,93 +581,6 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ---------------------------------------------------------------------
 // changes and views
-
-// Change is a batch of load balancer records to commit together.
-type Change struct {
-	TargetGroups  []*TargetGroup
-	LoadBalancers []*LoadBalancer
-	DeleteTGs     []string
-	DeleteLBs     []string
-}
-
-// Ops returns the store operations of the change.
-func (ch *Change) Ops() ([]state.Op, error) {
-	var ops []state.Op
-	for _, tg := range ch.TargetGroups {
-		b, err := json.Marshal(tg)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, state.Put(TargetGroupPrefix+tg.Spec.Name, b))
-	}
-	for _, lb := range ch.LoadBalancers {
-		b, err := json.Marshal(lb)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, state.Put(LoadBalancerPrefix+lb.Spec.Name, b))
-	}
-	for _, n := range ch.DeleteTGs {
-		ops = append(ops, state.Delete(TargetGroupPrefix+n))
-	}
-	for _, n := range ch.DeleteLBs {
-		ops = append(ops, state.Delete(LoadBalancerPrefix+n))
-	}
-	return ops, nil
-}
-
-// PrepareTargetGroup returns the record to store for spec.
-func (c *Controller) PrepareTargetGroup(spec elb.TargetGroupSpec, owner string) *TargetGroup {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.tgs[spec.Name]; ok {
-		cp := *old
-		cp.Spec, cp.Owner = spec, owner
-		return &cp
-	}
-	return &TargetGroup{Spec: spec, Owner: owner, CreatedAt: c.opts.Now(),
-		ARN: "arn:madang:elasticloadbalancing:local:000000000000:targetgroup/" + spec.Name + "/" + randHex(8)}
-}
-
-// PrepareLoadBalancer returns the record to store for spec.
-func (c *Controller) PrepareLoadBalancer(spec elb.LoadBalancerSpec, owner string) *LoadBalancer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.lbs[spec.Name]; ok {
-		cp := *old
-		cp.Spec, cp.Owner = spec, owner
-		return &cp
-	}
-	id := randHex(8)
-	return &LoadBalancer{Spec: spec, Owner: owner, CreatedAt: c.opts.Now(),
-		ARN:     "arn:madang:elasticloadbalancing:local:000000000000:loadbalancer/app/" + spec.Name + "/" + id,
-		DNSName: spec.Name + "-" + id + ".elb.madang.local"}
-}
-
-// Committed installs a change the caller committed to the store and
-// reloads the data plane. The returned error is the data plane's (e.g. a
-// listener port already in use).
-func (c *Controller) Committed(ch *Change) error {
-	c.mu.Lock()
-	for _, tg := range ch.TargetGroups {
-		c.tgs[tg.Spec.Name] = tg
-	}
-	for _, lb := range ch.LoadBalancers {
-		c.lbs[lb.Spec.Name] = lb
-	}
-	for _, n := range ch.DeleteTGs {
-		delete(c.tgs, n)
-	}
-	for _, n := range ch.DeleteLBs {
-		delete(c.lbs, n)
-		if w, ok := c.accessLogs[n]; ok {
-			_ = w.Close()
-			delete(c.accessLogs, n)
-		}
-	}
-	c.mu.Unlock()
-	return c.Reload()
-}
 
 // TargetGroups returns the stored target groups sorted by name.
 func (c *Controller) TargetGroups() []TargetGroup {

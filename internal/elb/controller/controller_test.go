@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -144,7 +145,7 @@ func TestFailoverLosesNoRequest(t *testing.T) {
 	a, b, dead := backend(t, "a"), backend(t, "b"), backend(t, "c")
 	port := freePort(t)
 	ch := &Change{TargetGroups: []*TargetGroup{ipGroup(t, "web", a, b, dead)}, LoadBalancers: []*LoadBalancer{lbSpec("web", port, "web")}}
-	if err := c.Committed(ch); err != nil {
+	if err := commit(c, ch); err != nil {
 		t.Fatal(err)
 	}
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
@@ -191,7 +192,7 @@ func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
 	c, _ := newController(t)
 	a, b := backend(t, "a"), backend(t, "b")
 	port := freePort(t)
-	if err := c.Committed(&Change{TargetGroups: []*TargetGroup{ipGroup(t, "web", a)}, LoadBalancers: []*LoadBalancer{lbSpec("web", port, "web")}}); err != nil {
+	if err := commit(c, &Change{TargetGroups: []*TargetGroup{ipGroup(t, "web", a)}, LoadBalancers: []*LoadBalancer{lbSpec("web", port, "web")}}); err != nil {
 		t.Fatal(err)
 	}
 	waitHealthy(t, c, "web", 1)
@@ -209,7 +210,7 @@ func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
 		lb.Spec.Listeners[0].Rules = []elb.RuleSpec{{Priority: 10 + i,
 			Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/never/*"}}},
 			Actions:    []elb.ActionSpec{{Type: "fixed-response", FixedResponse: &elb.FixedResponseSpec{StatusCode: "404"}}}}}
-		if err := c.Committed(&Change{TargetGroups: []*TargetGroup{tg}, LoadBalancers: []*LoadBalancer{lb}}); err != nil {
+		if err := commit(c, &Change{TargetGroups: []*TargetGroup{tg}, LoadBalancers: []*LoadBalancer{lb}}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -226,7 +227,7 @@ func TestPortInUseKeepsOldConfig(t *testing.T) {
 	c, _ := newController(t)
 	a := backend(t, "a")
 	port := freePort(t)
-	if err := c.Committed(&Change{TargetGroups: []*TargetGroup{ipGroup(t, "web", a)}, LoadBalancers: []*LoadBalancer{lbSpec("web", port, "web")}}); err != nil {
+	if err := commit(c, &Change{TargetGroups: []*TargetGroup{ipGroup(t, "web", a)}, LoadBalancers: []*LoadBalancer{lbSpec("web", port, "web")}}); err != nil {
 		t.Fatal(err)
 	}
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -235,7 +236,7 @@ func TestPortInUseKeepsOldConfig(t *testing.T) {
 	}
 	defer busy.Close()
 	busyPort := busy.Addr().(*net.TCPAddr).Port
-	err = c.Committed(&Change{LoadBalancers: []*LoadBalancer{lbSpec("other", busyPort, "web")}})
+	err = commit(c, &Change{LoadBalancers: []*LoadBalancer{lbSpec("other", busyPort, "web")}})
 	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(busyPort)) {
 		t.Fatalf("listener on a busy port: got %v, want an error naming port %d", err, busyPort)
 	}
@@ -275,4 +276,42 @@ func first(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
+}
+
+// Change is a batch of load balancer records a test commits together.
+type Change struct {
+	TargetGroups  []*TargetGroup
+	LoadBalancers []*LoadBalancer
+	DeleteTGs     []string
+	DeleteLBs     []string
+}
+
+// commit stores a change the way apply does (one transaction), waits until
+// the controller has reloaded after it, and returns the reload's error.
+func commit(c *Controller, ch *Change) error {
+	var ops []state.Op
+	for _, tg := range ch.TargetGroups {
+		b, _ := json.Marshal(tg)
+		ops = append(ops, state.Put(TargetGroupPrefix+tg.Spec.Name, b))
+	}
+	for _, lb := range ch.LoadBalancers {
+		b, _ := json.Marshal(lb)
+		ops = append(ops, state.Put(LoadBalancerPrefix+lb.Spec.Name, b))
+	}
+	for _, n := range ch.DeleteTGs {
+		ops = append(ops, state.Delete(TargetGroupPrefix+n))
+	}
+	for _, n := range ch.DeleteLBs {
+		ops = append(ops, state.Delete(LoadBalancerPrefix+n))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rev, err := c.opts.Store.Txn(ctx, nil, ops)
+	if err != nil {
+		return err
+	}
+	if err := c.Observed(ctx, rev); err != nil {
+		return err
+	}
+	return c.LastError()
 }

@@ -1,0 +1,172 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/fielderr"
+	"github.com/madang-dev/madang/internal/kind"
+)
+
+// Kind names of load balancer resources.
+const (
+	KindTargetGroup  = "target-group"
+	KindLoadBalancer = "load-balancer"
+)
+
+// arnPrefix starts every load balancing ARN.
+const arnPrefix = "arn:madang:elasticloadbalancing:local:000000000000:"
+
+// TargetGroupKind is the target group resource kind.
+func TargetGroupKind() kind.Kind {
+	return &kind.Def[elb.TargetGroupSpec, TargetGroup]{
+		Meta: kind.Info{Name: KindTargetGroup, Title: "target group", StackKey: "targetGroups", Prefix: TargetGroupPrefix,
+			Aliases: []string{"target-groups", "tg"}},
+		NameOf:     func(s *elb.TargetGroupSpec) string { return s.Name },
+		Defaults:   func(s *elb.TargetGroupSpec) { s.ApplyDefaults() },
+		Validate:   func(s *elb.TargetGroupSpec) fielderr.List { return s.Validate() },
+		Comparable: func(s *elb.TargetGroupSpec) { s.Attributes = elb.EffectiveAttributes(s.Attributes) },
+		Refs: func(s *elb.TargetGroupSpec) []kind.Ref {
+			var refs []kind.Ref
+			for j, t := range s.Targets {
+				refs = append(refs, kind.Ref{Path: fielderr.Index("targets", j) + ".instances", Kind: compute.KindInstanceGroup, Name: t.Instances})
+			}
+			return refs
+		},
+		SpecOf: func(r *TargetGroup) (elb.TargetGroupSpec, string) { return r.Spec, r.Owner },
+		BuildOf: func(_ context.Context, env kind.Env, spec *elb.TargetGroupSpec, owner string, old *TargetGroup) (*TargetGroup, bool, error) {
+			if old != nil {
+				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
+					return old, false, nil
+				}
+				cp := *old
+				cp.Spec, cp.Owner = *spec, owner
+				return &cp, true, nil
+			}
+			return &TargetGroup{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
+				ARN: arnPrefix + "targetgroup/" + spec.Name + "/" + randHex(16)}, true, nil
+		},
+		Table: []kind.Column{
+			{Header: "NAME", Value: func(r any) string { return r.(*TargetGroup).Spec.Name }},
+			{Header: "PROTOCOL", Value: func(r any) string { return r.(*TargetGroup).Spec.Protocol }},
+			{Header: "PORT", Value: func(r any) string { return strconv.Itoa(r.(*TargetGroup).Spec.Port) }},
+			{Header: "TARGETS", Value: func(r any) string { return strconv.Itoa(len(r.(*TargetGroup).Spec.Targets)) }},
+			{Header: "STACK", Value: func(r any) string { return r.(*TargetGroup).Owner }},
+		},
+	}
+}
+
+// LoadBalancerKind is the load balancer resource kind.
+func LoadBalancerKind() kind.Kind {
+	return &kind.Def[elb.LoadBalancerSpec, LoadBalancer]{
+		Meta: kind.Info{Name: KindLoadBalancer, Title: "load balancer", StackKey: "loadBalancers", Prefix: LoadBalancerPrefix,
+			Aliases: []string{"load-balancers", "lb", "alb"}},
+		NameOf:     func(s *elb.LoadBalancerSpec) string { return s.Name },
+		Defaults:   func(s *elb.LoadBalancerSpec) { s.ApplyDefaults() },
+		Validate:   func(s *elb.LoadBalancerSpec) fielderr.List { return s.Validate() },
+		Comparable: func(s *elb.LoadBalancerSpec) { s.Attributes = elb.EffectiveLoadBalancerAttributes(s.Attributes) },
+		Resolve: func(s *elb.LoadBalancerSpec, dir string) fielderr.List {
+			var errs fielderr.List
+			elb.ForEachAction(s, func(path string, a *elb.ActionSpec) {
+				if a.Static == nil || strings.TrimSpace(a.Static.Root) == "" {
+					return
+				}
+				abs, err := compute.ResolveDir(dir, a.Static.Root)
+				if err != nil {
+					errs.Add(path+".static.root", a.Static.Root, err.Error(),
+						"give an existing directory to serve, absolute or relative to the stack file")
+					return
+				}
+				a.Static.Root = abs
+			})
+			return errs
+		},
+		Refs: func(s *elb.LoadBalancerSpec) []kind.Ref {
+			var refs []kind.Ref
+			elb.ForEachAction(s, func(path string, a *elb.ActionSpec) {
+				refs = append(refs, kind.Ref{Path: path + ".targetGroup", Kind: KindTargetGroup, Name: a.TargetGroup})
+				if a.Forward != nil {
+					for k, w := range a.Forward.TargetGroups {
+						refs = append(refs, kind.Ref{Path: fielderr.Index(path+".forward.targetGroups", k) + ".name", Kind: KindTargetGroup, Name: w.Name})
+					}
+				}
+			})
+			return refs
+		},
+		Together:    elb.PortClashes,
+		SpecOf:      func(r *LoadBalancer) (elb.LoadBalancerSpec, string) { return r.Spec, r.Owner },
+		PreflightOf: preflightListeners,
+		BuildOf: func(_ context.Context, env kind.Env, spec *elb.LoadBalancerSpec, owner string, old *LoadBalancer) (*LoadBalancer, bool, error) {
+			if old != nil {
+				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
+					return old, false, nil
+				}
+				cp := *old
+				cp.Spec, cp.Owner = *spec, owner
+				return &cp, true, nil
+			}
+			id := randHex(16)
+			return &LoadBalancer{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
+				ARN: arnPrefix + "loadbalancer/app/" + spec.Name + "/" + id}, true, nil
+		},
+		Table: []kind.Column{
+			{Header: "NAME", Value: func(r any) string { return r.(*LoadBalancer).Spec.Name }},
+			{Header: "ADDRESS", Value: func(r any) string { return r.(*LoadBalancer).Spec.Address }},
+			{Header: "LISTENERS", Value: func(r any) string {
+				var ports []string
+				for _, l := range r.(*LoadBalancer).Spec.Listeners {
+					ports = append(ports, l.Protocol+":"+strconv.Itoa(l.Port))
+				}
+				return strings.Join(ports, ",")
+			}},
+			{Header: "STACK", Value: func(r any) string { return r.(*LoadBalancer).Owner }},
+		},
+	}
+}
+
+// preflightListeners makes sure every listener the spec adds can bind,
+// before anything is committed. Ports a stored load balancer already
+// serves are skipped (the data plane holds them).
+func preflightListeners(_ context.Context, spec *elb.LoadBalancerSpec, all []*LoadBalancer) fielderr.List {
+	serving := map[string]bool{}
+	for _, lb := range all {
+		for _, l := range lb.Spec.Listeners {
+			serving[net.JoinHostPort(addrOrDefault(lb.Spec.Address), strconv.Itoa(l.Port))] = true
+		}
+	}
+	var errs fielderr.List
+	for i, l := range spec.Listeners {
+		hp := net.JoinHostPort(addrOrDefault(spec.Address), strconv.Itoa(l.Port))
+		if serving[hp] {
+			continue
+		}
+		ln, err := net.Listen("tcp", hp)
+		if err != nil {
+			errs.Add(fielderr.Index("listeners", i)+".port", l.Port, "cannot listen on "+hp+" ("+errText(err)+")",
+				"pick a free port, or stop the program that holds it (ss -ltnp 'sport = :"+strconv.Itoa(l.Port)+"')")
+			continue
+		}
+		_ = ln.Close()
+	}
+	return errs
+}
+
+func errText(err error) string {
+	if op, ok := errors.AsType[*net.OpError](err); ok {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+func addrOrDefault(a string) string {
+	if a == "" {
+		return elb.DefaultAddress
+	}
+	return a
+}
