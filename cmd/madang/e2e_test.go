@@ -121,6 +121,7 @@ type psRow struct {
 	Restarts int    `json:"restarts"`
 	IP       string `json:"privateIp"`
 	Port     int    `json:"port"`
+	Resolved int    `json:"resolvedVersion"`
 }
 
 func (c runner) ps() []psRow {
