@@ -280,7 +280,8 @@ func (s *Service) rollout(ctx context.Context, name string, p groupPlan) {
 	s.mu.Lock()
 	for _, in := range p.members {
 		rebooting := s.rebooting[in.ID]
-		if rebooting || in.State != StateRunning {
+		// A member stopped by hand is not the rollout's to count.
+		if rebooting || (in.Desired == StateRunning && in.State != StateRunning) {
 			unavailable++
 		}
 		if !rebooting && in.Desired == StateRunning && (in.Resolved != p.ltVersion || in.ImageVersion != p.imageVersion) {
