@@ -109,6 +109,18 @@ type outcome struct {
 	exit   Exit
 	ready  bool   // the run became ready (outExited)
 	reason string // outErrored
+	// note adds to the reason of an exit: another process held the app's
+	// address meanwhile (the likely cause of an EADDRINUSE crash).
+	note string
+}
+
+// heldNote explains an exit seen while pr saw another process holding
+// addr; it is empty if pr saw none.
+func heldNote(addr string, pr *prober) string {
+	if h := pr.foreignHolder(); h != "" {
+		return heldBy(addr, h)
+	}
+	return ""
 }
 
 type outcomeKind int
@@ -189,6 +201,9 @@ func (p *proc) loop(a *attempt, first *outcome) {
 		ex := out.exit
 		d := decide(p.spec, sk, ex.Uptime, out.ready, ex)
 		sk = d.next
+		if out.note != "" {
+			d.reason += "; " + out.note
+		}
 		if !d.restart {
 			p.release(a)
 			phase := PhaseExited
@@ -346,7 +361,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			p.update(func(st *Status) { st.Phase, st.ReadyAt, st.Reason = PhaseRunning, time.Now(), "" })
 			return
 		}
-		pr = startProbe(ctx, p.spec.Ready)
+		pr = startProbe(ctx, p.spec.Ready, owner{pid: a.appPID, pgid: a.pgid}, p.sup.probeEnv)
 		probeResult = pr.result
 	}
 	switch {
@@ -389,7 +404,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			case evStarted:
 				appKnown()
 			case evExited:
-				return outcome{kind: outExited, exit: *a.exit, ready: a.ready}
+				return outcome{kind: outExited, exit: *a.exit, ready: a.ready, note: heldNote(p.spec.Ready.Addr, pr)}
 			}
 		case <-a.appExited():
 			// The app ended, and its shim cannot say so: have the shim
@@ -441,7 +456,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			}
 			a.cleanupGroup()
 			ex := a.readExit()
-			return outcome{kind: outExited, exit: *ex, ready: a.ready}
+			return outcome{kind: outExited, exit: *ex, ready: a.ready, note: heldNote(p.spec.Ready.Addr, pr)}
 		}
 	}
 }

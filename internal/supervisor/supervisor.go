@@ -65,6 +65,8 @@ type Supervisor struct {
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // one per proc loop
+	// probeEnv is how readiness reaches apps (tests replace it).
+	probeEnv probeEnv
 
 	// mu guards the fields that follow.
 	mu     sync.Mutex
@@ -85,6 +87,8 @@ func New(cfg Config) *Supervisor {
 		ctx:    ctx,
 		cancel: cancel,
 		procs:  make(map[string]*proc),
+
+		probeEnv: hostProbeEnv,
 	}
 }
 
