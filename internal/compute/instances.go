@@ -56,23 +56,24 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	live := s.liveInstancesLocked()
 	var created []*Instance
 	for i := 0; i < req.Count; i++ {
-		ip, port, err := allocateAddress(s.opts.AddressMode, im.Spec.Port, live)
-		if err != nil {
+		id := newID("i")
+		in := &Instance{ID: id, Dir: filepath.Join(s.opts.Home, "instances", id)}
+		if err := s.allocateLocked(in, im.Spec.Port, live); err != nil {
 			s.mu.Unlock()
+			s.releaseAll(created)
 			return nil, err
 		}
-		id := newID("i")
 		tags := map[string]string{}
 		maps.Copy(tags, req.Tags)
 		if req.Group != "" {
 			tags["Name"] = req.Group
 		}
-		in := &Instance{
+		*in = Instance{
 			ID: id, Group: req.Group, LaunchTemplate: lt.Name, LaunchTemplateVersion: req.Version,
 			Resolved: ver.Number, Image: im.Spec.Name, ImageVersion: im.Current().Number,
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
-			PrivateIP:    ip, Port: port, Tags: tags, Desired: StateRunning, State: StatePending,
-			Dir: filepath.Join(s.opts.Home, "instances", id), Owner: req.Owner, LaunchTime: s.opts.Now(),
+			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
+			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(),
 		}
 		live = append(live, in)
 		created = append(created, in)
@@ -82,12 +83,14 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		op, err := jsonPut(InstancePrefix+in.ID, in)
 		if err != nil {
 			s.mu.Unlock()
+			s.releaseAll(created)
 			return nil, err
 		}
 		ops = append(ops, op)
 	}
 	if _, err := s.opts.Store.Txn(ctx, nil, ops); err != nil {
 		s.mu.Unlock()
+		s.releaseAll(created)
 		return nil, fmt.Errorf("save instances: %w", err)
 	}
 	out := make([]Instance, 0, len(created))
@@ -114,6 +117,14 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	}
 	wg.Wait()
 	return out, nil
+}
+
+// releaseAll gives up the addresses of instances that were never saved.
+func (s *Service) releaseAll(ins []*Instance) {
+	for _, in := range ins {
+		s.releaseAddress(*in)
+		_ = os.RemoveAll(in.Dir)
+	}
 }
 
 func typeOrDefault(t string) string {
@@ -328,10 +339,22 @@ func (s *Service) startProcess(id string) error {
 			}
 		}
 	}
+	imagePort := 0
+	if im, ok := s.images[in.Image]; ok {
+		imagePort = im.Spec.Port
+	}
+	moved, err := s.leaseLocked(in, imagePort)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	in.Desired = StateRunning
 	in.State, in.Detail, in.StateReason = StatePending, "starting", ""
 	cp := *in
 	s.mu.Unlock()
+	if moved != "" {
+		s.opts.Events.Warn("instance", id, "%s", moved)
+	}
 	if err := s.put(context.Background(), InstancePrefix+id, &cp); err != nil {
 		return err
 	}
@@ -466,6 +489,7 @@ func (s *Service) Terminate(ctx context.Context, id string) error {
 		return err
 	}
 	s.sup.Forget(id)
+	s.releaseAddress(in)
 	_ = os.RemoveAll(filepath.Join(in.Dir, "app"))
 	return nil
 }
