@@ -214,6 +214,7 @@ func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
 		ResetAfter:     time.Duration(sv.BackoffResetAfter),
 		StopSignal:     signalByName(sv.StopSignal),
 		KillTimeout:    time.Duration(sv.KillTimeout),
+		Restarts:       in.Restarts,
 		Ready: supervisor.Probe{
 			Addr:     in.Addr(),
 			HTTPPath: sv.Readiness.HTTPPath,
@@ -569,6 +570,8 @@ func (s *Service) onStatus(st supervisor.Status) {
 	}
 	prev := in.State
 	prevDetail := in.Detail
+	prevRestarts := in.Restarts
+	in.Restarts = max(in.Restarts, st.Restarts)
 	phase := string(st.Phase)
 	switch phase {
 	case "starting", "backoff":
@@ -595,6 +598,9 @@ func (s *Service) onStatus(st supervisor.Status) {
 	cp := *in
 	s.mu.Unlock()
 	if prev == cp.State && prevDetail == cp.Detail {
+		if prevRestarts != cp.Restarts {
+			_ = s.put(context.Background(), InstancePrefix+st.ID, &cp)
+		}
 		return
 	}
 	switch phase {

@@ -125,6 +125,12 @@ type Instance struct {
 	Owner        string    `json:"owner,omitempty"`
 	LaunchTime   time.Time `json:"launchTime"`
 	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+	// Restarts counts the times madang restarted the app after it exited
+	// or crashed, over the instance's life (pm2's ↺). Stops, starts and
+	// reboots asked for by the user do not count, nor does the restore
+	// after a machine reboot; all of them, daemon restarts included, keep
+	// the count.
+	Restarts int `json:"restarts"`
 }
 
 // Addr returns the instance's ip:port.

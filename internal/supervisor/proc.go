@@ -55,7 +55,7 @@ func newProc(s *Supervisor, spec Spec) *proc {
 		log:      s.log.With("instance", spec.ID),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
-		st:       Status{ID: spec.ID}, // no phase until spawned or adopted
+		st:       Status{ID: spec.ID, Restarts: spec.Restarts}, // no phase until spawned or adopted
 		notify:   newNotifier(s.cfg.OnChange),
 	}
 	p.fingerprint = p.shimConfig().Fingerprint
@@ -112,6 +112,10 @@ type outcome struct {
 	// note adds to the reason of an exit: another process held the app's
 	// address meanwhile (the likely cause of an EADDRINUSE crash).
 	note string
+	// restore marks an app that ended without a record while no
+	// supervisor ran (a machine reboot): starting it again is a restore,
+	// not a restart, and Status.Restarts does not count it.
+	restore bool
 }
 
 // heldNote explains an exit seen while pr saw another process holding
@@ -259,7 +263,9 @@ func (p *proc) loop(a *attempt, first *outcome) {
 		}
 		p.update(func(st *Status) {
 			st.Phase, st.NextRestartAt = PhaseStarting, time.Time{}
-			st.Restarts++
+			if !out.restore {
+				st.Restarts++
+			}
 			st.PID, st.PGID, st.StartTime, st.StartedAt, st.ReadyAt = 0, 0, 0, time.Time{}, time.Time{}
 		})
 		p.log.Info("restarting", "after", ex.String(), "uptime", ex.Uptime, "delay", d.delay)
