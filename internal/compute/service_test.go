@@ -59,15 +59,19 @@ type testCompute struct {
 	store  state.Store
 	svc    *Service
 	exe    string
+	book   *AddressBook // nil: the host-wide one
 }
 
-func newTestCompute(t *testing.T) *testCompute {
+func newTestCompute(t *testing.T) *testCompute { return newTestComputeWith(t, nil) }
+
+// newTestComputeWith makes a testCompute leasing addresses from book.
+func newTestComputeWith(t *testing.T, book *AddressBook) *testCompute {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCompute{t: t, home: t.TempDir(), source: t.TempDir(), store: state.NewMemory(), exe: exe}
+	tc := &testCompute{t: t, home: t.TempDir(), source: t.TempDir(), store: state.NewMemory(), exe: exe, book: book}
 	if err := os.WriteFile(filepath.Join(tc.source, "main.txt"), []byte("v1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +114,7 @@ func (tc *testCompute) open() {
 	mode, _ := DetectAddressMode()
 	svc, err := New(context.Background(), Options{
 		Home: tc.home, Store: tc.store, ShimCommand: []string{tc.exe, "shim"}, AddressMode: mode,
+		Addresses: tc.book,
 	})
 	if err != nil {
 		tc.t.Fatal(err)
@@ -221,5 +226,41 @@ func waitGone(t *testing.T, pid int) {
 			t.Fatalf("pid %d still alive", pid)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestTwoHomesNeverShareAnAddress: a stopped instance of one home keeps
+// its address; an instance of another home on the same host gets another
+// one, and the stopped instance starts again on its own.
+func TestTwoHomesNeverShareAnAddress(t *testing.T) {
+	t.Parallel()
+	book := &AddressBook{Dir: t.TempDir()}
+	a, b := newTestComputeWith(t, book), newTestComputeWith(t, book)
+	ctx := context.Background()
+	a1 := a.run()
+	a.waitRunning(a1.ID)
+	if err := a.svc.Stop(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
+	b1 := b.run()
+	if b1.Addr() == a1.Addr() {
+		t.Fatalf("home B's instance got %s, the address of home A's stopped instance", b1.Addr())
+	}
+	b.waitRunning(b1.ID)
+	if err := a.svc.Start(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
+	v := a.waitRunning(a1.ID)
+	if v.Addr() != a1.Addr() {
+		t.Errorf("restarted at %s, want its own address %s", v.Addr(), a1.Addr())
+	}
+	resp, err := http.Get("http://" + v.Addr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := strings.TrimSpace(string(body)); got != a1.ID {
+		t.Errorf("%s answered %q, want instance %s", v.Addr(), got, a1.ID)
 	}
 }
