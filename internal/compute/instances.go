@@ -318,7 +318,7 @@ func (s *Service) prepareWorkdir(in *Instance) error {
 }
 
 // startProcess re-resolves the instance's launch template version and
-// image version (so a start or reboot picks up new env and code), prepares
+// image version (so a start or reboot picks up new env and built code), prepares
 // its working directory and starts supervising it.
 func (s *Service) startProcess(id string) error {
 	l := s.opLock(id)
@@ -351,6 +351,7 @@ func (s *Service) startProcess(id string) error {
 	}
 	in.Desired = StateRunning
 	in.State, in.Detail, in.StateReason = StatePending, "starting", ""
+	in.Warnings = nil
 	cp := *in
 	s.mu.Unlock()
 	if moved != "" {
@@ -370,8 +371,10 @@ func (s *Service) startProcess(id string) error {
 	return s.sup.Start(spec)
 }
 
-// Start starts a stopped instance (StartInstances). Its launch template and
-// image are resolved again, so env and code changes apply.
+// Start starts a stopped instance (StartInstances). Its launch template
+// version and image version are resolved again, so env changes and newly
+// built image versions apply; changed source is not built (apply does
+// that), and Instance.Warnings then says so.
 func (s *Service) Start(ctx context.Context, id string) error {
 	in, err := s.get(id)
 	if err != nil {
@@ -386,7 +389,10 @@ func (s *Service) Start(ctx context.Context, id string) error {
 		}
 	}
 	s.opts.Events.Info("instance", id, "starting")
-	return s.startProcess(id)
+	if err := s.startProcess(id); err != nil {
+		return err
+	}
+	return s.noteSource(ctx, id)
 }
 
 // Stop stops an instance gracefully (StopInstances); it keeps its address,
@@ -459,8 +465,10 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 }
 
 // Reboot stops and starts an instance's processes (RebootInstances),
-// picking up launch template and image changes; the instance keeps its id,
-// address and directory.
+// picking up launch template changes and the image's current built
+// version; the instance keeps its id, address and directory. It does not
+// build: when the image's source changed since the version it runs,
+// Instance.Warnings says so and names the apply command that builds it.
 func (s *Service) Reboot(ctx context.Context, id string) error {
 	in, err := s.get(id)
 	if err != nil {
@@ -473,7 +481,10 @@ func (s *Service) Reboot(ctx context.Context, id string) error {
 	if err := s.stopProcess(ctx, id, StateStopped); err != nil {
 		return err
 	}
-	return s.startProcess(id)
+	if err := s.startProcess(id); err != nil {
+		return err
+	}
+	return s.noteSource(ctx, id)
 }
 
 // Terminate stops an instance for good (TerminateInstances). It stays

@@ -24,6 +24,9 @@ type Image struct {
 	// Owner is the stack that manages the image ("" when made by hand).
 	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// StackFile is the path of the stack file the image's latest version
+	// was applied from, for messages that say how to build a new one.
+	StackFile string `json:"stackFile,omitempty"`
 }
 
 // ImageVersion is one built snapshot of an image.
@@ -125,6 +128,10 @@ type Instance struct {
 	Owner        string    `json:"owner,omitempty"`
 	LaunchTime   time.Time `json:"launchTime"`
 	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+	// Warnings are notes about the instance's current run, made when it
+	// last started: for example that its image's source directory changed
+	// since the image version it runs was built.
+	Warnings []string `json:"warnings,omitempty"`
 	// Restarts counts the times madang restarted the app after it exited
 	// or crashed, over the instance's life (pm2's ↺). Stops, starts and
 	// reboots asked for by the user do not count, nor does the restore

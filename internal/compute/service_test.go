@@ -88,6 +88,7 @@ func newTestComputeWith(t *testing.T, book *AddressBook) *testCompute {
 	if err != nil {
 		t.Fatal(err)
 	}
+	im.StackFile = "/srv/stack/madang.yaml" // as apply records it
 	lt, _ := tc.svc.PrepareLaunchTemplate(LaunchTemplateSpec{Name: "app", LaunchTemplateData: LaunchTemplateData{
 		Image: "app",
 		Env:   map[string]string{"GORACE": "atexit_sleep_ms=0"},
@@ -159,7 +160,7 @@ func (tc *testCompute) wait(id, what string, cond func(View) bool) View {
 
 func (tc *testCompute) waitRunning(id string) View {
 	tc.t.Helper()
-	return tc.wait(id, "running", func(v View) bool { return v.State == StateRunning && v.PID > 0 })
+	return tc.wait(id, "running", func(v View) bool { return v.State == StateRunning && v.Phase == "running" && v.PID > 0 })
 }
 
 // TestRestartCountSurvivesDaemonAndMachineRestarts: the restart count of
@@ -208,8 +209,8 @@ func TestRestartCountSurvivesDaemonAndMachineRestarts(t *testing.T) {
 	_ = syscall.Kill(-v.PID, syscall.SIGKILL)
 	waitGone(t, v.PID)
 	tc.open()
-	got := tc.waitRunning(id)
-	if got.PID == v.PID || got.Restarts != 2 {
+	got := tc.wait(id, "the restore", func(n View) bool { return n.Phase == "running" && n.PID > 0 && n.PID != v.PID })
+	if got.Restarts != 2 {
 		t.Fatalf("after the restore: pid %d restarts %d, want a new pid and still 2 restarts", got.PID, got.Restarts)
 	}
 }
@@ -262,5 +263,55 @@ func TestTwoHomesNeverShareAnAddress(t *testing.T) {
 	resp.Body.Close()
 	if got := strings.TrimSpace(string(body)); got != a1.ID {
 		t.Errorf("%s answered %q, want instance %s", v.Addr(), got, a1.ID)
+	}
+}
+
+// TestRebootSaysWhenSourceChanged: git pull && madang restart runs the
+// image version that was built; the reboot says the source changed and
+// how to build it.
+func TestRebootSaysWhenSourceChanged(t *testing.T) {
+	t.Parallel()
+	tc := newTestCompute(t)
+	ctx := context.Background()
+	id := tc.run().ID
+	tc.waitRunning(id)
+	if err := tc.svc.Reboot(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := tc.svc.Instance(id); len(in.Warnings) != 0 {
+		t.Fatalf("reboot with unchanged source: warnings %q, want none", in.Warnings)
+	}
+	tc.waitRunning(id)
+
+	// git pull: the source changes, nothing is built.
+	if err := os.WriteFile(filepath.Join(tc.source, "main.txt"), []byte("v2, longer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"reboot", "stop+start"} {
+		if action == "reboot" {
+			if err := tc.svc.Reboot(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			if err := tc.svc.Stop(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.svc.Start(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in, _ := tc.svc.Instance(id)
+		if len(in.Warnings) != 1 {
+			t.Fatalf("%s after the source changed: warnings %q, want one", action, in.Warnings)
+		}
+		for _, want := range []string{"the source of image app (" + tc.source + ") changed after version 1 was built", "still runs version 1", "madang apply -f /srv/stack/madang.yaml"} {
+			if !strings.Contains(in.Warnings[0], want) {
+				t.Errorf("%s: warning %q lacks %q", action, in.Warnings[0], want)
+			}
+		}
+		if in.ImageVersion != 1 {
+			t.Errorf("%s: image version %d, want 1 (nothing was built)", action, in.ImageVersion)
+		}
+		tc.waitRunning(id)
 	}
 }

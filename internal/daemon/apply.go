@@ -179,6 +179,7 @@ func (s stacks) Apply(ctx context.Context, req api.StackRequest) (api.StackResul
 			return api.StackResult{}, fmt.Errorf("%w: %w", api.ErrValidation, err)
 		}
 		if changed {
+			im.StackFile = desired.Path
 			cc.Images = append(cc.Images, im)
 		}
 	}
