@@ -111,7 +111,7 @@ func ensureLeaseDir(dir string) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		_ = os.Chmod(dir, 0o1777)
+		_ = os.Chmod(dir, 0o777|os.ModeSticky)
 	}
 	return unix.Access(dir, unix.W_OK)
 }
@@ -252,13 +252,18 @@ func (b *AddressBook) allocate(mode AddressMode, c claimant, imagePort int, used
 		for _, in := range used {
 			taken[in.Port] = true
 		}
+		var lastErr error
 		for p := 20000; p < 60000; p++ {
 			key := leaseKey("127.0.0.1", p)
 			if ok, _ := l.availableTo(key, c); ok && !taken[p] && b.portFree("127.0.0.1", p) {
-				return "127.0.0.1", p, l.grant(key, c, now)
+				// A stale lease of another user cannot be replaced in the
+				// shared (sticky) directory: try the next port.
+				if lastErr = l.grant(key, c, now); lastErr == nil {
+					return "127.0.0.1", p, nil
+				}
 			}
 		}
-		return "", 0, fmt.Errorf("no free instance port between 20000 and 60000 on 127.0.0.1; terminate instances you no longer need")
+		return "", 0, errors.Join(fmt.Errorf("no free instance port between 20000 and 60000 on 127.0.0.1; terminate instances you no longer need"), lastErr)
 	}
 	taken := map[netip.Addr]bool{}
 	for _, in := range used {
@@ -268,12 +273,19 @@ func (b *AddressBook) allocate(mode AddressMode, c claimant, imagePort int, used
 	}
 	a := firstInstanceIP
 	var first netip.Addr
+	var lastErr error
 	failures := 0
 	for i := 0; i < 65000; i++ {
 		if bs := a.As4(); bs[3] != 0 && bs[3] != 255 && !taken[a] {
 			if ok, _ := l.availableTo(a.String(), c); ok {
 				if b.portFree(a.String(), imagePort) {
-					return a.String(), imagePort, l.grant(a.String(), c, now)
+					// A stale lease of another user cannot be replaced in
+					// the shared (sticky) directory: try the next address.
+					if lastErr = l.grant(a.String(), c, now); lastErr == nil {
+						return a.String(), imagePort, nil
+					}
+					a = a.Next()
+					continue
 				}
 				if !first.IsValid() {
 					first = a
@@ -293,7 +305,7 @@ func (b *AddressBook) allocate(mode AddressMode, c claimant, imagePort int, used
 		}
 		a = a.Next()
 	}
-	return "", 0, fmt.Errorf("no free instance address in 127.16.0.0/16; terminate instances you no longer need")
+	return "", 0, errors.Join(fmt.Errorf("no free instance address in 127.16.0.0/16; terminate instances you no longer need"), lastErr)
 }
 
 // claim leases ip:port to c, which already has it in its record. It fails
