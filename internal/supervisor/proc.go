@@ -221,24 +221,20 @@ func (p *proc) loop(a *attempt, first *outcome) {
 			return
 		}
 		if d.delay > 0 {
-			// The timer runs while OnChange hears of the backoff.
-			t := time.NewTimer(d.delay)
-			at := time.Now().Add(d.delay)
+			// The delay runs while OnChange hears of the backoff.
+			w := startBackoff(d.delay)
 			p.update(func(st *Status) {
-				st.Phase, st.Reason, st.LastExit, st.NextRestartAt = PhaseBackoff, d.reason, &ex, at
+				st.Phase, st.Reason, st.LastExit, st.NextRestartAt = PhaseBackoff, d.reason, &ex, w.due
 			})
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			switch w.wait(ctx, p.stopping) {
+			case backoffClosed:
 				return
-			case <-p.stopping:
-				t.Stop()
+			case backoffStopped:
 				p.release(a)
 				p.update(func(st *Status) {
 					st.Phase, st.Reason, st.NextRestartAt = PhaseStopped, "", time.Time{}
 				})
 				return
-			case <-t.C:
 			}
 		} else {
 			p.update(func(st *Status) { st.LastExit, st.Reason = &ex, d.reason })
