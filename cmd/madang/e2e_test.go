@@ -493,6 +493,18 @@ instances:
 	if rebooted.ID != one.ID || rebooted.State != "running" || rebooted.PID == started.PID {
 		t.Fatalf("after reboot: %+v (before %+v)", rebooted, started)
 	}
+	// git pull && madang restart: the source changed but was not built;
+	// the restart says so and names the command that builds it.
+	if err := os.WriteFile(filepath.Join(app, "CHANGES"), []byte("new code\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := c.must("restart", one.ID)
+	for _, want := range []string{"warning: " + one.ID + ": the source of image hello", "madang apply -f " + file} {
+		if !strings.Contains(out, want) {
+			t.Errorf("restart after the source changed does not say %q:\n%s", want, out)
+		}
+	}
+	rebooted = find("one")
 	// terminate: gone for good, no orphan left.
 	c.must("terminate", one.ID)
 	eventually(t, "terminated pid to exit", 5*time.Second, func() bool { return syscall.Kill(rebooted.PID, 0) != nil })
@@ -563,6 +575,9 @@ func TestRestoreAfterMachineReboot(t *testing.T) {
 		for _, b := range before {
 			if r.ID == b.ID && (r.PID == b.PID || r.IP != b.IP) {
 				t.Fatalf("restored %s: pid %d ip %s (before pid %d ip %s)", r.ID, r.PID, r.IP, b.PID, b.IP)
+			}
+			if r.ID == b.ID && r.Restarts != b.Restarts {
+				t.Errorf("restored %s: %d restarts, was %d (a restore is not a restart)", r.ID, r.Restarts, b.Restarts)
 			}
 		}
 	}

@@ -276,6 +276,7 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   name + " ID|NAME...",
 		Short: short,
+		Long:  actionLong[action],
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := e.client()
@@ -288,9 +289,11 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 			// balancer keeps serving; other actions run in parallel.
 			if action == "reboot" {
 				for _, id := range ids {
-					if _, err := c.Action(cmd.Context(), id, action); err != nil {
+					in, err := c.Action(cmd.Context(), id, action)
+					if err != nil {
 						return err
 					}
+					printWarnings(e, in)
 					if err := waitState(cmd.Context(), c, id, compute.StateRunning, time.Minute); err != nil {
 						return err
 					}
@@ -311,6 +314,9 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 					if err != nil {
 						errs = append(errs, fmt.Errorf("%s: %w", id, err))
 						return
+					}
+					if action == "start" {
+						printWarnings(e, in)
 					}
 					if wait && action == "start" {
 						if err := waitState(cmd.Context(), c, id, compute.StateRunning, time.Minute); err != nil {
@@ -333,6 +339,33 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 		cmd.Flags().BoolVar(&wait, "wait", true, "wait until the instances are running")
 	}
 	return cmd
+}
+
+// actionLong is the full help of actions whose short help cannot say
+// everything.
+var actionLong = map[string]string{
+	"start": `Start stopped instances (StartInstances). Each start re-reads the instance's
+env and launch template version and runs the image's latest built version.
+It does not build: changed source reaches instances only through
+madang apply -f FILE, and a start warns (on stderr) when the image's source
+changed since the version it runs was built.`,
+	"reboot": `Stop and start instances' processes (RebootInstances; restart is an alias,
+as pm2 restart). A group's instances reboot one at a time, each waiting for
+the previous to run again.
+
+A reboot re-reads the instance's env and launch template version and runs the
+image's latest built version. It does not build: after git pull, build and
+roll out the new code with madang apply -f FILE (it reboots the instances of
+changed groups one at a time). A reboot warns (on stderr) when the image's
+source changed since the version it runs was built.`,
+}
+
+// printWarnings prints an instance's warnings (such as an image source
+// that changed but was not built) on stderr.
+func printWarnings(e *env, in compute.Instance) {
+	for _, w := range in.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s: %s\n", in.ID, w)
+	}
 }
 
 func joinErrs(errs []error) error {

@@ -56,23 +56,24 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	live := s.liveInstancesLocked()
 	var created []*Instance
 	for i := 0; i < req.Count; i++ {
-		ip, port, err := allocateAddress(s.opts.AddressMode, im.Spec.Port, live)
-		if err != nil {
+		id := newID("i")
+		in := &Instance{ID: id, Dir: filepath.Join(s.opts.Home, "instances", id)}
+		if err := s.allocateLocked(in, im.Spec.Port, live); err != nil {
 			s.mu.Unlock()
+			s.releaseAll(created)
 			return nil, err
 		}
-		id := newID("i")
 		tags := map[string]string{}
 		maps.Copy(tags, req.Tags)
 		if req.Group != "" {
 			tags["Name"] = req.Group
 		}
-		in := &Instance{
+		*in = Instance{
 			ID: id, Group: req.Group, LaunchTemplate: lt.Name, LaunchTemplateVersion: req.Version,
 			Resolved: ver.Number, Image: im.Spec.Name, ImageVersion: im.Current().Number,
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
-			PrivateIP:    ip, Port: port, Tags: tags, Desired: StateRunning, State: StatePending,
-			Dir: filepath.Join(s.opts.Home, "instances", id), Owner: req.Owner, LaunchTime: s.opts.Now(),
+			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
+			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(),
 		}
 		live = append(live, in)
 		created = append(created, in)
@@ -82,12 +83,14 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		op, err := jsonPut(InstancePrefix+in.ID, in)
 		if err != nil {
 			s.mu.Unlock()
+			s.releaseAll(created)
 			return nil, err
 		}
 		ops = append(ops, op)
 	}
 	if _, err := s.opts.Store.Txn(ctx, nil, ops); err != nil {
 		s.mu.Unlock()
+		s.releaseAll(created)
 		return nil, fmt.Errorf("save instances: %w", err)
 	}
 	out := make([]Instance, 0, len(created))
@@ -114,6 +117,14 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	}
 	wg.Wait()
 	return out, nil
+}
+
+// releaseAll gives up the addresses of instances that were never saved.
+func (s *Service) releaseAll(ins []*Instance) {
+	for _, in := range ins {
+		s.releaseAddress(*in)
+		_ = os.RemoveAll(in.Dir)
+	}
 }
 
 func typeOrDefault(t string) string {
@@ -203,6 +214,7 @@ func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
 		ResetAfter:     time.Duration(sv.BackoffResetAfter),
 		StopSignal:     signalByName(sv.StopSignal),
 		KillTimeout:    time.Duration(sv.KillTimeout),
+		Restarts:       in.Restarts,
 		Ready: supervisor.Probe{
 			Addr:     in.Addr(),
 			HTTPPath: sv.Readiness.HTTPPath,
@@ -306,7 +318,7 @@ func (s *Service) prepareWorkdir(in *Instance) error {
 }
 
 // startProcess re-resolves the instance's launch template version and
-// image version (so a start or reboot picks up new env and code), prepares
+// image version (so a start or reboot picks up new env and built code), prepares
 // its working directory and starts supervising it.
 func (s *Service) startProcess(id string) error {
 	l := s.opLock(id)
@@ -328,10 +340,23 @@ func (s *Service) startProcess(id string) error {
 			}
 		}
 	}
+	imagePort := 0
+	if im, ok := s.images[in.Image]; ok {
+		imagePort = im.Spec.Port
+	}
+	moved, err := s.leaseLocked(in, imagePort)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	in.Desired = StateRunning
 	in.State, in.Detail, in.StateReason = StatePending, "starting", ""
+	in.Warnings = nil
 	cp := *in
 	s.mu.Unlock()
+	if moved != "" {
+		s.opts.Events.Warn("instance", id, "%s", moved)
+	}
 	if err := s.put(context.Background(), InstancePrefix+id, &cp); err != nil {
 		return err
 	}
@@ -346,8 +371,10 @@ func (s *Service) startProcess(id string) error {
 	return s.sup.Start(spec)
 }
 
-// Start starts a stopped instance (StartInstances). Its launch template and
-// image are resolved again, so env and code changes apply.
+// Start starts a stopped instance (StartInstances). Its launch template
+// version and image version are resolved again, so env changes and newly
+// built image versions apply; changed source is not built (apply does
+// that), and Instance.Warnings then says so.
 func (s *Service) Start(ctx context.Context, id string) error {
 	in, err := s.get(id)
 	if err != nil {
@@ -362,7 +389,10 @@ func (s *Service) Start(ctx context.Context, id string) error {
 		}
 	}
 	s.opts.Events.Info("instance", id, "starting")
-	return s.startProcess(id)
+	if err := s.startProcess(id); err != nil {
+		return err
+	}
+	return s.noteSource(ctx, id)
 }
 
 // Stop stops an instance gracefully (StopInstances); it keeps its address,
@@ -435,8 +465,10 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 }
 
 // Reboot stops and starts an instance's processes (RebootInstances),
-// picking up launch template and image changes; the instance keeps its id,
-// address and directory.
+// picking up launch template changes and the image's current built
+// version; the instance keeps its id, address and directory. It does not
+// build: when the image's source changed since the version it runs,
+// Instance.Warnings says so and names the apply command that builds it.
 func (s *Service) Reboot(ctx context.Context, id string) error {
 	in, err := s.get(id)
 	if err != nil {
@@ -451,7 +483,10 @@ func (s *Service) Reboot(ctx context.Context, id string) error {
 	if err := s.stopProcess(ctx, id, StateRunning); err != nil {
 		return err
 	}
-	return s.startProcess(id)
+	if err := s.startProcess(id); err != nil {
+		return err
+	}
+	return s.noteSource(ctx, id)
 }
 
 // Terminate stops an instance for good (TerminateInstances). It stays
@@ -468,6 +503,7 @@ func (s *Service) Terminate(ctx context.Context, id string) error {
 		return err
 	}
 	s.sup.Forget(id)
+	s.releaseAddress(in)
 	_ = os.RemoveAll(filepath.Join(in.Dir, "app"))
 	return nil
 }
@@ -547,6 +583,8 @@ func (s *Service) onStatus(st supervisor.Status) {
 	}
 	prev := in.State
 	prevDetail := in.Detail
+	prevRestarts := in.Restarts
+	in.Restarts = max(in.Restarts, st.Restarts)
 	phase := string(st.Phase)
 	switch phase {
 	case "starting", "backoff":
@@ -573,6 +611,9 @@ func (s *Service) onStatus(st supervisor.Status) {
 	cp := *in
 	s.mu.Unlock()
 	if prev == cp.State && prevDetail == cp.Detail {
+		if prevRestarts != cp.Restarts {
+			_ = s.put(context.Background(), InstancePrefix+st.ID, &cp)
+		}
 		return
 	}
 	switch phase {

@@ -71,7 +71,7 @@ func buildImage(ctx context.Context, env kind.Env, spec *ImageSpec, owner string
 	}
 	var im Image
 	if old != nil {
-		if old.Current().SourceHash == h && reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
+		if old.Current().SourceHash == h && reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner && old.StackFile == env.StackFile {
 			return old, false, nil
 		}
 		im = *old
@@ -81,6 +81,7 @@ func buildImage(ctx context.Context, env kind.Env, spec *ImageSpec, owner string
 	}
 	im.Spec = *spec
 	im.Owner = owner
+	im.StackFile = env.StackFile
 	if old == nil || old.Current().SourceHash != h {
 		n := 1
 		if old != nil {

@@ -24,6 +24,9 @@ type Image struct {
 	// Owner is the stack that manages the image ("" when made by hand).
 	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// StackFile is the path of the stack file the image's latest version
+	// was applied from, for messages that say how to build a new one.
+	StackFile string `json:"stackFile,omitempty"`
 }
 
 // ImageVersion is one built snapshot of an image.
@@ -130,6 +133,16 @@ type Instance struct {
 	TerminationReason string `json:"terminationReason,omitempty"`
 	// ReplacedBy is the instance its group launched in its place.
 	ReplacedBy string `json:"replacedBy,omitempty"`
+	// Warnings are notes about the instance's current run, made when it
+	// last started: for example that its image's source directory changed
+	// since the image version it runs was built.
+	Warnings []string `json:"warnings,omitempty"`
+	// Restarts counts the times madang restarted the app after it exited
+	// or crashed, over the instance's life (pm2's ↺). Stops, starts and
+	// reboots asked for by the user do not count, nor does the restore
+	// after a machine reboot; all of them, daemon restarts included, keep
+	// the count.
+	Restarts int `json:"restarts"`
 }
 
 // Addr returns the instance's ip:port.

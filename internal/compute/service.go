@@ -40,6 +40,9 @@ type Options struct {
 	Cgroups *cgroup.Hierarchy
 	// AddressMode chooses loopback IPs or ports.
 	AddressMode AddressMode
+	// Addresses leases instance addresses host-wide (nil: an AddressBook
+	// on DefaultLeaseDir).
+	Addresses *AddressBook
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// OnInstanceChange is called (without locks held) after an instance's
@@ -126,6 +129,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		_ = s.sup.Close()
 		return nil, err
 	}
+	s.claimAddresses()
 	s.resume(ctx)
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

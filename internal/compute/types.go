@@ -1,6 +1,10 @@
 // Package compute models the EC2 side of madang: images, launch templates
 // and instances, and the controller that turns instance records into
 // supervised processes.
+//
+// Instance addresses are leased host-wide, so that several madang homes on
+// one machine never hand out the same loopback address; address.go
+// describes the leases.
 package compute
 
 import (

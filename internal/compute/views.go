@@ -9,11 +9,12 @@ import (
 )
 
 // View is an instance with its live process facts, for ps and describe.
+// Its Restarts (from Instance) include restarts the record has not caught
+// up with yet.
 type View struct {
 	Instance
 	Phase         string         `json:"phase,omitempty"`
 	PID           int            `json:"pid,omitempty"`
-	Restarts      int            `json:"restarts"`
 	UptimeSeconds float64        `json:"uptimeSeconds,omitempty"`
 	CPUPercent    float64        `json:"cpuPercent"`
 	MemoryBytes   uint64         `json:"memoryBytes"`
@@ -86,7 +87,7 @@ func (s *Service) view(in Instance) View {
 		return v
 	}
 	v.Phase = string(st.Phase)
-	v.Restarts = st.Restarts
+	v.Restarts = max(v.Restarts, st.Restarts)
 	v.NextRestartAt = st.NextRestartAt
 	v.LastLines = st.LastLines
 	if st.LastExit != nil {

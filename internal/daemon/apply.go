@@ -239,6 +239,7 @@ func (s stacks) build(ctx context.Context, snap snapshot, desired *stack.Stack) 
 	var cmps []state.Compare
 	var ops []state.Op
 	env := s.d.env()
+	env.StackFile = desired.Path
 	for _, k := range s.d.kinds.Kinds() {
 		m := snap[k.Info().Name]
 		for _, spec := range desired.Resources(k) {

@@ -59,6 +59,9 @@ type Env struct {
 	Now    func() time.Time
 	Events *event.Log
 	Logger *slog.Logger
+	// StackFile is the path of the stack file being applied ("" when
+	// the change does not come from one).
+	StackFile string
 }
 
 // Column is one column of the CLI's table of a kind.

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -77,4 +78,38 @@ func backoff(initial, max time.Duration, n int) time.Duration {
 		d *= 2
 	}
 	return min(d, max)
+}
+
+// backoffWait is the delay before a restart that decide asked for.
+type backoffWait struct {
+	timer *time.Timer
+	due   time.Time // when the restart is due
+}
+
+// backoffEnd is how a backoffWait ended.
+type backoffEnd int
+
+const (
+	backoffDue     backoffEnd = iota // the delay has passed: restart now
+	backoffStopped                   // a stop was requested
+	backoffClosed                    // the supervisor was closed
+)
+
+// startBackoff starts the delay d.
+func startBackoff(d time.Duration) backoffWait {
+	return backoffWait{timer: time.NewTimer(d), due: time.Now().Add(d)}
+}
+
+// wait waits until the delay has passed, stopping is closed or ctx is
+// done, whichever comes first.
+func (w backoffWait) wait(ctx context.Context, stopping <-chan struct{}) backoffEnd {
+	defer w.timer.Stop()
+	select {
+	case <-ctx.Done():
+		return backoffClosed
+	case <-stopping:
+		return backoffStopped
+	case <-w.timer.C:
+		return backoffDue
+	}
 }

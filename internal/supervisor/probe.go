@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -24,20 +25,56 @@ type prober struct {
 	result chan string // "" when ready, else the reason it is not
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// mu guards the field that follows.
+	mu      sync.Mutex
+	foreign string // who else holds the address, as last seen
 }
 
-// startProbe starts probing p in a goroutine.
-func startProbe(ctx context.Context, p Probe) *prober {
+// probeEnv is what probing needs from the outside world; tests replace
+// it.
+type probeEnv struct {
+	// dial connects to addr and closes the connection.
+	dial func(ctx context.Context, addr string) error
+	// check says whether the listener on addr belongs to o's process tree.
+	check func(addr string, o owner) listenerCheck
+}
+
+// hostProbeEnv probes real sockets and reads /proc.
+var hostProbeEnv = probeEnv{
+	dial:  dial,
+	check: func(addr string, o owner) listenerCheck { return checkListener(procRoot, addr, o) },
+}
+
+// startProbe starts probing p, for the app of o, in a goroutine.
+func startProbe(ctx context.Context, p Probe, o owner, env probeEnv) *prober {
 	ctx, cancel := context.WithCancel(ctx)
 	pr := &prober{result: make(chan string, 1), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(pr.done)
-		reason, ok := probe(ctx, p)
+		reason, ok := probe(ctx, p, o, env, pr.setForeign)
 		if ok || ctx.Err() == nil {
 			pr.result <- reason
 		}
 	}()
 	return pr
+}
+
+func (pr *prober) setForeign(holder string) {
+	pr.mu.Lock()
+	pr.foreign = holder
+	pr.mu.Unlock()
+}
+
+// foreignHolder returns the other process last seen holding the app's
+// address ("" if none was seen); a nil prober saw none.
+func (pr *prober) foreignHolder() string {
+	if pr == nil {
+		return ""
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.foreign
 }
 
 // stop cancels the probe and waits for its goroutine.
@@ -49,9 +86,16 @@ func (pr *prober) stop() {
 	<-pr.done
 }
 
+// heldBy explains that another process holds addr.
+func heldBy(addr, holder string) string {
+	return fmt.Sprintf("%s is held by another process, %s, not by this instance's app; stop that process or give the instance another address", addr, holder)
+}
+
 // probe tries p until it succeeds (ok) or p.Timeout passes or ctx is done;
-// reason says why it did not succeed.
-func probe(ctx context.Context, p Probe) (reason string, ok bool) {
+// reason says why it did not succeed. A listener on p.Addr counts only if
+// it belongs to o's process tree; foreign, if not nil, hears of one that
+// does not.
+func probe(ctx context.Context, p Probe, o owner, env probeEnv, foreign func(string)) (reason string, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	var client *http.Client
@@ -66,28 +110,42 @@ func probe(ctx context.Context, p Probe) (reason string, ok bool) {
 	}
 	url := "http://" + p.Addr + p.HTTPPath
 	listened := false
+	holder := ""
 	last := ""
 	delay := probeFirstDelay
 	began := time.Now()
 	for {
-		if err := dial(ctx, p.Addr); err == nil {
-			listened = true
-			if client == nil {
-				return "", true
-			}
-			status, err := get(ctx, client, url)
-			switch {
-			case err == nil && status < 500:
-				return "", true
-			case err == nil:
-				last = fmt.Sprintf("last answer %d %s", status, http.StatusText(status))
-			default:
-				last = "last error: " + err.Error()
+		if err := env.dial(ctx, p.Addr); err == nil {
+			switch c := env.check(p.Addr, o); {
+			case c.own:
+				if holder != "" && foreign != nil {
+					foreign("")
+				}
+				listened, holder = true, ""
+				if client == nil {
+					return "", true
+				}
+				status, err := get(ctx, client, url)
+				switch {
+				case err == nil && status < 500:
+					return "", true
+				case err == nil:
+					last = fmt.Sprintf("last answer %d %s", status, http.StatusText(status))
+				default:
+					last = "last error: " + err.Error()
+				}
+			case c.holder != "":
+				if holder != c.holder && foreign != nil {
+					foreign(c.holder)
+				}
+				holder = c.holder
 			}
 		}
 		select {
 		case <-ctx.Done():
 			switch {
+			case holder != "":
+				return fmt.Sprintf("did not listen on %s within %s: %s", p.Addr, p.Timeout, heldBy(p.Addr, holder)), false
 			case !listened:
 				return fmt.Sprintf("did not listen on %s within %s — does the app bind $HOST:$PORT?", p.Addr, p.Timeout), false
 			default:

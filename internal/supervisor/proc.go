@@ -55,7 +55,7 @@ func newProc(s *Supervisor, spec Spec) *proc {
 		log:      s.log.With("instance", spec.ID),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
-		st:       Status{ID: spec.ID}, // no phase until spawned or adopted
+		st:       Status{ID: spec.ID, Restarts: spec.Restarts}, // no phase until spawned or adopted
 		notify:   newNotifier(s.cfg.OnChange),
 	}
 	p.fingerprint = p.shimConfig().Fingerprint
@@ -109,6 +109,22 @@ type outcome struct {
 	exit   Exit
 	ready  bool   // the run became ready (outExited)
 	reason string // outErrored
+	// note adds to the reason of an exit: another process held the app's
+	// address meanwhile (the likely cause of an EADDRINUSE crash).
+	note string
+	// restore marks an app that ended without a record while no
+	// supervisor ran (a machine reboot): starting it again is a restore,
+	// not a restart, and Status.Restarts does not count it.
+	restore bool
+}
+
+// heldNote explains an exit seen while pr saw another process holding
+// addr; it is empty if pr saw none.
+func heldNote(addr string, pr *prober) string {
+	if h := pr.foreignHolder(); h != "" {
+		return heldBy(addr, h)
+	}
+	return ""
 }
 
 type outcomeKind int
@@ -189,6 +205,9 @@ func (p *proc) loop(a *attempt, first *outcome) {
 		ex := out.exit
 		d := decide(p.spec, sk, ex.Uptime, out.ready, ex)
 		sk = d.next
+		if out.note != "" {
+			d.reason += "; " + out.note
+		}
 		if !d.restart {
 			p.release(a)
 			phase := PhaseExited
@@ -202,24 +221,20 @@ func (p *proc) loop(a *attempt, first *outcome) {
 			return
 		}
 		if d.delay > 0 {
-			// The timer runs while OnChange hears of the backoff.
-			t := time.NewTimer(d.delay)
-			at := time.Now().Add(d.delay)
+			// The delay runs while OnChange hears of the backoff.
+			w := startBackoff(d.delay)
 			p.update(func(st *Status) {
-				st.Phase, st.Reason, st.LastExit, st.NextRestartAt = PhaseBackoff, d.reason, &ex, at
+				st.Phase, st.Reason, st.LastExit, st.NextRestartAt = PhaseBackoff, d.reason, &ex, w.due
 			})
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			switch w.wait(ctx, p.stopping) {
+			case backoffClosed:
 				return
-			case <-p.stopping:
-				t.Stop()
+			case backoffStopped:
 				p.release(a)
 				p.update(func(st *Status) {
 					st.Phase, st.Reason, st.NextRestartAt = PhaseStopped, "", time.Time{}
 				})
 				return
-			case <-t.C:
 			}
 		} else {
 			p.update(func(st *Status) { st.LastExit, st.Reason = &ex, d.reason })
@@ -244,7 +259,9 @@ func (p *proc) loop(a *attempt, first *outcome) {
 		}
 		p.update(func(st *Status) {
 			st.Phase, st.NextRestartAt = PhaseStarting, time.Time{}
-			st.Restarts++
+			if !out.restore {
+				st.Restarts++
+			}
 			st.PID, st.PGID, st.StartTime, st.StartedAt, st.ReadyAt = 0, 0, 0, time.Time{}, time.Time{}
 		})
 		p.log.Info("restarting", "after", ex.String(), "uptime", ex.Uptime, "delay", d.delay)
@@ -346,7 +363,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			p.update(func(st *Status) { st.Phase, st.ReadyAt, st.Reason = PhaseRunning, time.Now(), "" })
 			return
 		}
-		pr = startProbe(ctx, p.spec.Ready)
+		pr = startProbe(ctx, p.spec.Ready, owner{pid: a.appPID, pgid: a.pgid}, p.sup.probeEnv)
 		probeResult = pr.result
 	}
 	switch {
@@ -389,7 +406,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			case evStarted:
 				appKnown()
 			case evExited:
-				return outcome{kind: outExited, exit: *a.exit, ready: a.ready}
+				return outcome{kind: outExited, exit: *a.exit, ready: a.ready, note: heldNote(p.spec.Ready.Addr, pr)}
 			}
 		case <-a.appExited():
 			// The app ended, and its shim cannot say so: have the shim
@@ -441,7 +458,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			}
 			a.cleanupGroup()
 			ex := a.readExit()
-			return outcome{kind: outExited, exit: *ex, ready: a.ready}
+			return outcome{kind: outExited, exit: *ex, ready: a.ready, note: heldNote(p.spec.Ready.Addr, pr)}
 		}
 	}
 }

@@ -91,6 +91,11 @@ type Spec struct {
 	KillTimeout time.Duration
 	// Ready says when a started app counts as running.
 	Ready Probe
+	// Restarts is the instance's restart count before this Start or
+	// Adopt; Status.Restarts counts on from it. A caller that stores
+	// Status.Restarts and passes it back here keeps the count across
+	// stops, reboots, daemon restarts and machine reboots.
+	Restarts int
 }
 
 // Probe is a readiness check.
@@ -135,6 +140,9 @@ func (s Spec) withDefaults() (Spec, error) {
 	}
 	if s.Log.MaxFiles < 0 {
 		errs.Add("Log.MaxFiles", s.Log.MaxFiles, "is negative", "use 0 for the default (5) or a count")
+	}
+	if s.Restarts < 0 {
+		errs.Add("Restarts", s.Restarts, "is negative", "pass the count stored from Status.Restarts, or 0")
 	}
 	if s.MaxRestarts < 0 {
 		errs.Add("MaxRestarts", s.MaxRestarts, "is negative", fmt.Sprintf("use 0 for the default (%d) or a positive count", DefaultMaxRestarts))

@@ -83,7 +83,11 @@ type Status struct {
 	// became ready (zero until then).
 	StartedAt time.Time
 	ReadyAt   time.Time
-	// Restarts counts crash restarts since Start or Adopt.
+	// Restarts counts the restarts the supervisor made after the app
+	// exited or crashed, on from Spec.Restarts. Starts, stops and reboots
+	// asked for by the caller do not count, nor does the first start of an
+	// app that ended without a record while no supervisor ran (the
+	// machine rebooted: see Adopt).
 	Restarts int
 	LastExit *Exit
 	// NextRestartAt is when a restart is due, in backoff.

@@ -65,6 +65,8 @@ type Supervisor struct {
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // one per proc loop
+	// probeEnv is how readiness reaches apps (tests replace it).
+	probeEnv probeEnv
 
 	// mu guards the fields that follow.
 	mu     sync.Mutex
@@ -85,6 +87,8 @@ func New(cfg Config) *Supervisor {
 		ctx:    ctx,
 		cancel: cancel,
 		procs:  make(map[string]*proc),
+
+		probeEnv: hostProbeEnv,
 	}
 }
 
@@ -155,7 +159,9 @@ func (s *Supervisor) Start(spec Spec) error {
 // Adopt returns false. Without a live shim, a live app is supervised
 // directly (true); otherwise Adopt reads the app's exit from exit.json
 // (if present), applies the restart policy, starting a new shim, and
-// returns false. With no shim.json at all, the instance never started
+// returns false; without exit.json the app ended with its shim (a machine
+// reboot) and the new start is a restore, which Status.Restarts does not
+// count. With no shim.json at all, the instance never started
 // and Adopt starts it.
 func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 	p, err := s.register(spec)
@@ -225,9 +231,15 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 		p.run(r, nil)
 		return true, nil
 	default:
+		// Nothing runs. An exit the shim recorded is a crash like any
+		// other; without a record, the app and its shim ended together
+		// (the machine rebooted, most likely) and starting it again is a
+		// restore, which the restart count leaves out.
 		ex := Exit{Code: -1, At: time.Now(), Uptime: time.Since(st.StartedAt)}
+		restore := true
 		if e, err := shim.ReadExit(spec.StateDir); err == nil && e.AppPID == st.AppPID {
 			ex = Exit{Code: e.Code, Signal: e.Signal, At: e.ExitedAt, Uptime: e.Uptime()}
+			restore = false
 		}
 		if st.AppPID == 0 {
 			ex.Uptime = 0
@@ -236,7 +248,7 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 			ps.Phase = PhaseStarting
 			ps.PID, ps.PGID, ps.StartTime, ps.StartedAt = st.AppPID, st.PGID, st.AppStartTime, st.StartedAt
 		})
-		p.run(nil, &outcome{kind: outExited, exit: ex, ready: true})
+		p.run(nil, &outcome{kind: outExited, exit: ex, ready: true, restore: restore})
 		return false, nil
 	}
 }

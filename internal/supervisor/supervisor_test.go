@@ -661,7 +661,11 @@ func TestStopCancelsPendingWork(t *testing.T) {
 			if after.Phase != PhaseStopped || !after.NextRestartAt.IsZero() {
 				t.Errorf("status %+v, want stopped with no restart pending", after)
 			}
-			time.Sleep(50 * time.Millisecond)
+			// Stop returns once the ID's loop has ended: nothing is left
+			// that could restart it.
+			if p, err := e.sup.lookup(spec.ID); err != nil || !p.finished() {
+				t.Errorf("supervision of %s still runs after Stop returned", spec.ID)
+			}
 			if now, _ := e.sup.Status(spec.ID); now.Restarts != st.Restarts || now.Phase != PhaseStopped {
 				t.Errorf("status changed after stop: %+v", now)
 			}
