@@ -2,25 +2,26 @@ package compute
 
 import (
 	"strings"
-	"time"
 
 	"github.com/madang-dev/madang/internal/instancetype"
+	"github.com/madang-dev/madang/internal/supervisor"
 )
 
-// Defaults applied by ApplyDefaults. The supervision defaults follow pm2
-// (15 unstable restarts, 1 s minimum uptime) and systemd (SIGTERM, then
-// SIGKILL after a timeout).
+// Defaults applied by ApplyDefaults. The supervision defaults are the
+// supervisor's own (package supervisor is their one source): they follow
+// pm2 (15 unstable restarts, 1 s minimum uptime) and systemd (SIGTERM,
+// then SIGKILL after a timeout).
 const (
 	DefaultInstanceType     = instancetype.Default
 	DefaultRestartPolicy    = RestartAlways
-	DefaultMaxRestarts      = 15
-	DefaultMinUptime        = Duration(time.Second)
-	DefaultBackoffInitial   = Duration(100 * time.Millisecond)
-	DefaultBackoffMax       = Duration(15 * time.Second)
-	DefaultBackoffReset     = Duration(30 * time.Second)
+	DefaultMaxRestarts      = supervisor.DefaultMaxRestarts
+	DefaultMinUptime        = Duration(supervisor.DefaultMinUptime)
+	DefaultBackoffInitial   = Duration(supervisor.DefaultBackoffInitial)
+	DefaultBackoffMax       = Duration(supervisor.DefaultBackoffMax)
+	DefaultBackoffReset     = Duration(supervisor.DefaultResetAfter)
 	DefaultStopSignal       = "SIGTERM"
-	DefaultKillTimeout      = Duration(5 * time.Second)
-	DefaultReadinessTimeout = Duration(30 * time.Second)
+	DefaultKillTimeout      = Duration(supervisor.DefaultKillTimeout)
+	DefaultReadinessTimeout = Duration(supervisor.DefaultReadyTimeout)
 	// DefaultVersion is the launch template version an instance group
 	// uses when none is given.
 	DefaultVersion = "$Default"

@@ -2,20 +2,25 @@ package elb
 
 import (
 	"maps"
+	"time"
+
+	"github.com/madang-dev/madang/internal/health"
 )
 
 // AWS defaults (CreateTargetGroup, CreateLoadBalancer, CreateListener,
-// the attribute tables of the ELB API) and madang's own defaults.
+// the attribute tables of the ELB API) and madang's own defaults. The
+// health check defaults are the health checker's own (package health is
+// their one source).
 const (
 	DefaultProtocol                   = "HTTP"
 	DefaultTargetType                 = TargetTypeInstance
-	DefaultHealthCheckProtocol        = "HTTP"
+	DefaultHealthCheckProtocol        = health.DefaultProtocol
 	DefaultHealthCheckPort            = TrafficPort
-	DefaultHealthCheckPath            = "/"
-	DefaultHealthCheckIntervalSeconds = 30
-	DefaultHealthCheckTimeoutSeconds  = 5
-	DefaultHealthyThresholdCount      = 5
-	DefaultUnhealthyThresholdCount    = 2
+	DefaultHealthCheckPath            = health.DefaultPath
+	DefaultHealthCheckIntervalSeconds = int(health.DefaultInterval / time.Second)
+	DefaultHealthCheckTimeoutSeconds  = int(health.DefaultTimeout / time.Second)
+	DefaultHealthyThresholdCount      = health.DefaultHealthyThreshold
+	DefaultUnhealthyThresholdCount    = health.DefaultUnhealthyThreshold
 	DefaultMatcher                    = "200"
 	DefaultLoadBalancerType           = "application"
 	DefaultAddress                    = "127.0.0.1"
