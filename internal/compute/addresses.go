@@ -48,6 +48,9 @@ func (s *Service) allocateLocked(in *Instance, imagePort int, used []*Instance) 
 	}
 	ip, port, err := s.book().allocate(s.opts.AddressMode, s.claimantLocked(in), imagePort, used, s.opts.Now())
 	if err != nil {
+		if in.PrivateIP == "" {
+			_ = os.Remove(in.Dir) // a new instance's empty directory
+		}
 		return err
 	}
 	in.PrivateIP, in.Port = ip, port
