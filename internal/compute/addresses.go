@@ -48,6 +48,9 @@ func (s *Service) allocateLocked(in *Instance, imagePort int, used []*Instance) 
 	}
 	ip, port, err := s.book().allocate(s.opts.AddressMode, s.claimantLocked(in), imagePort, used, s.opts.Now())
 	if err != nil {
+		if in.PrivateIP == "" {
+			_ = os.Remove(in.Dir) // a new instance's empty directory
+		}
 		return err
 	}
 	in.PrivateIP, in.Port = ip, port
@@ -94,14 +97,22 @@ func (s *Service) releaseAddress(in Instance) {
 }
 
 // claimAddresses leases the addresses of this home's instances when the
-// daemon starts, since the lease directory does not survive a reboot. An
-// address another home leased meanwhile is reported; the instance moves
-// at its next start.
+// daemon starts, since the lease directory does not survive a reboot, and
+// releases those of terminated instances. An address another home leased
+// meanwhile is reported; the instance moves at its next start.
 func (s *Service) claimAddresses() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range sortedPtrs(s.instances) {
-		if in.Desired == StateTerminated || in.PrivateIP == "" {
+		if in.PrivateIP == "" {
+			continue
+		}
+		if in.Desired == StateTerminated {
+			// A terminate cut short by a crash of the daemon may have
+			// left its lease.
+			if err := s.book().release(s.claimantLocked(in), in.PrivateIP, in.Port); err != nil {
+				s.log.Warn("release address", "instance", in.ID, "err", err)
+			}
 			continue
 		}
 		err := s.book().claim(s.claimantLocked(in), in.PrivateIP, in.Port, s.opts.Now())

@@ -335,3 +335,45 @@ func TestRebootSaysWhenSourceChanged(t *testing.T) {
 		tc.waitRunning(id)
 	}
 }
+
+// TestAddressTakenWhileLeasesWereLostMoves: the lease directory is
+// emptied (a reboot clears /run), another home takes a stopped
+// instance's address, and the stopped instance's next start moves it to
+// a free address instead of clashing.
+func TestAddressTakenWhileLeasesWereLostMoves(t *testing.T) {
+	t.Parallel()
+	book := &AddressBook{Dir: t.TempDir()}
+	a, b := newTestComputeWith(t, book), newTestComputeWith(t, book)
+	ctx := context.Background()
+	a1 := a.run()
+	a.waitRunning(a1.ID)
+	if err := a.svc.Stop(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(book.Dir)
+	for _, e := range ents {
+		_ = os.Remove(filepath.Join(book.Dir, e.Name()))
+	}
+	b1 := b.run()
+	if b1.Addr() != a1.Addr() {
+		t.Skipf("home B got %s rather than the unleased %s; nothing to move", b1.Addr(), a1.Addr())
+	}
+	b.waitRunning(b1.ID)
+	if err := a.svc.Start(ctx, a1.ID); err != nil {
+		t.Fatal(err)
+	}
+	v := a.waitRunning(a1.ID)
+	if v.Addr() == b1.Addr() {
+		t.Fatalf("home A's instance started on %s, which home B's instance holds", v.Addr())
+	}
+	found := false
+	evs, _ := a.svc.opts.Events.Since(0)
+	for _, ev := range evs {
+		if strings.Contains(ev.Message, "is leased by instance "+b1.ID) && strings.Contains(ev.Message, "moved from "+a1.Addr()+" to "+v.Addr()) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no event says the instance moved from %s to %s", a1.Addr(), v.Addr())
+	}
+}

@@ -269,3 +269,27 @@ func TestForeignListenerNeverRunning(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressInUseCrashNamesHolder: an app that crashes because another
+// process holds its address (EADDRINUSE) ends errored with a reason that
+// names that process.
+func TestAddressInUseCrashNamesHolder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	spec := e.spec(t, "i-inuse", "-listen")
+	ln, err := net.Listen("tcp", spec.Ready.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	spec.MaxRestarts = 1
+	if err := e.sup.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitPhase(t, e.sup, spec.ID, PhaseErrored)
+	for _, want := range []string{"exited with code 1 2 times in a row", spec.Ready.Addr + " is held by another process, pid " + strconv.Itoa(os.Getpid()) + " ("} {
+		if !strings.Contains(st.Reason, want) {
+			t.Errorf("Reason = %q, want it to contain %q", st.Reason, want)
+		}
+	}
+}

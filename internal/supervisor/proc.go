@@ -118,11 +118,20 @@ type outcome struct {
 	restore bool
 }
 
-// heldNote explains an exit seen while pr saw another process holding
-// addr; it is empty if pr saw none.
-func heldNote(addr string, pr *prober) string {
+// heldNote explains the exit of a's run when another process holds the
+// app's address: one its readiness probe saw, or, for a run that ended
+// before it was ready, one that listens there now (the app's own
+// sockets are gone with it). It is empty otherwise.
+func (p *proc) heldNote(a *attempt, pr *prober) string {
+	addr := p.spec.Ready.Addr
 	if h := pr.foreignHolder(); h != "" {
 		return heldBy(addr, h)
+	}
+	if a.ready || addr == "" {
+		return ""
+	}
+	if c := p.sup.probeEnv.check(addr, owner{pid: a.appPID, pgid: a.pgid}); !c.own && c.holder != "" {
+		return heldBy(addr, c.holder)
 	}
 	return ""
 }
@@ -406,7 +415,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			case evStarted:
 				appKnown()
 			case evExited:
-				return outcome{kind: outExited, exit: *a.exit, ready: a.ready, note: heldNote(p.spec.Ready.Addr, pr)}
+				return outcome{kind: outExited, exit: *a.exit, ready: a.ready, note: p.heldNote(a, pr)}
 			}
 		case <-a.appExited():
 			// The app ended, and its shim cannot say so: have the shim
@@ -458,7 +467,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			}
 			a.cleanupGroup()
 			ex := a.readExit()
-			return outcome{kind: outExited, exit: *ex, ready: a.ready, note: heldNote(p.spec.Ready.Addr, pr)}
+			return outcome{kind: outExited, exit: *ex, ready: a.ready, note: p.heldNote(a, pr)}
 		}
 	}
 }
