@@ -135,9 +135,10 @@ var (
 
 // Sentinel returns a sentinel of code with its own text, for packages that
 // keep a named sentinel of their own (compute.ErrNotFound): it matches
-// every error of that code, and errors wrapping it match the code.
-func Sentinel(code Code, text string) *Error {
-	return &Error{Code: code, Message: text}
+// every error of that code (and of that kind, unless kind is ""), and
+// errors wrapping it have its code.
+func Sentinel(code Code, kind, text string) *Error {
+	return &Error{Code: code, Kind: kind, Message: text}
 }
 
 // As returns the first *Error in err's chain.

@@ -21,8 +21,10 @@ func TestIsMatchesByCodeKindAndID(t *testing.T) {
 		{name: "kind matches", err: missing, target: &Error{Code: NotFound, Kind: KindInstance}, want: true},
 		{name: "kind differs", err: missing, target: &Error{Code: NotFound, Kind: KindTargetGroup}, want: false},
 		{name: "id differs", err: missing, target: &Error{Code: NotFound, Kind: KindInstance, ID: "i-02"}, want: false},
-		{name: "package sentinel matches code", err: missing, target: Sentinel(NotFound, "compute: not found"), want: true},
-		{name: "wrapping a package sentinel has its code", err: fmt.Errorf("%w: instance x", Sentinel(InUse, "compute: in use")), target: ErrInUse, want: true},
+		{name: "package sentinel matches code", err: missing, target: Sentinel(NotFound, "", "compute: not found"), want: true},
+		{name: "kind sentinel matches its kind", err: missing, target: Sentinel(NotFound, KindInstance, "supervisor: unknown instance"), want: true},
+		{name: "kind sentinel ignores other kinds", err: NotFoundf(KindImage, "a", "no image"), target: Sentinel(NotFound, KindInstance, "supervisor: unknown instance"), want: false},
+		{name: "wrapping a package sentinel has its code", err: fmt.Errorf("%w: instance x", Sentinel(InUse, "", "compute: in use")), target: ErrInUse, want: true},
 		{name: "plain error", err: errors.New("boom"), target: ErrInternal, want: false},
 		{name: "nil", err: nil, target: ErrNotFound, want: false},
 	}
