@@ -141,8 +141,13 @@ func describeCmd(e *env) *cobra.Command {
 				vs = append(vs, v)
 			}
 			if e.json() {
-				if len(vs) == 1 {
+				// One instance id is one object; a group name or
+				// several ids are an array, however many they hold.
+				if len(args) == 1 && len(ids) == 1 && ids[0] == args[0] {
 					return e.printJSON(vs[0])
+				}
+				if vs == nil {
+					vs = []v1.Instance{}
 				}
 				return e.printJSON(vs)
 			}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,14 +58,15 @@ type env struct {
 	home           string
 	output         string // "" (table) or json
 	addr, token    string // TCP daemon, optional
-	// transport, when set, carries every API request (tests).
-	transport http.RoundTripper
+	// dial, when set, returns the API client instead of the socket's or
+	// --addr's (tests pass an in-process server's).
+	dial func() *api.Client
 }
 
 func (e *env) client() *api.Client {
 	switch {
-	case e.transport != nil:
-		return api.New(api.Options{BaseURL: "http://madang", Token: e.token, Transport: e.transport})
+	case e.dial != nil:
+		return e.dial()
 	case e.addr != "":
 		return api.NewTCPClient(e.addr, e.token)
 	}
@@ -224,6 +224,9 @@ func asGroup(cmd *cobra.Command) {
 			return cmd.Help()
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += fmt.Sprintf("; did you mean %q?", s[0])
 		}
