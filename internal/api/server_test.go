@@ -14,8 +14,8 @@ import (
 	"github.com/madang-dev/madang/internal/api/apitest"
 	"github.com/madang-dev/madang/internal/api/v1"
 	"github.com/madang-dev/madang/internal/compute"
-	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/elb"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/fault"
 )
 
