@@ -287,36 +287,71 @@ func TestStreamsPrintJSONLines(t *testing.T) {
 	}
 }
 
-func TestFollowedEventsAreJSONLines(t *testing.T) {
-	f, srv := fakeDaemon(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	e := &env{stdout: &stdout, stderr: &stderr, dial: func() *api.Client { return apitest.Client(srv) }}
-	done := make(chan int, 1)
-	go func() {
-		done <- report(&stderr, run(ctx, []string{"--home", t.TempDir(), "events", "-f", "-o", "json"}, e))
-	}()
-	waitLines := func(n int) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for strings.Count(stdout.String(), "\n") < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %d lines, have:\n%s", n, stdout.String())
+func TestFollowedStreamsAreJSONLines(t *testing.T) {
+	cases := []struct {
+		name  string
+		args  []string
+		field string
+		// add appends one new entry to the stream.
+		add  func(t *testing.T, f *apitest.Fake)
+		want []string
+	}{
+		{
+			name: "events", args: []string{"events", "-f", "-o", "json"}, field: "message",
+			add:  func(t *testing.T, f *apitest.Fake) { f.Events.Info("stack", "demo", "applied") },
+			want: []string{"running", "target i-01 slow", "applied"},
+		},
+		{
+			name: "logs", args: []string{"logs", "i-01", "-f", "-o", "json"}, field: "text",
+			add: func(t *testing.T, f *apitest.Fake) {
+				f.WriteLog(t, "i-01", logfile.Line{Time: time.Now().UTC(), Stream: "out", Text: "new request"})
+			},
+			want: []string{"listening", "warning", "new request"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, srv := fakeDaemon(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var stdout, stderr syncBuffer
+			e := &env{stdout: &stdout, stderr: &stderr, dial: func() *api.Client { return apitest.Client(srv) }}
+			done := make(chan int, 1)
+			go func() {
+				done <- report(&stderr, run(ctx, append([]string{"--home", t.TempDir()}, tc.args...), e))
+			}()
+			waitLines := func(n int) {
+				t.Helper()
+				deadline := time.Now().Add(10 * time.Second)
+				for strings.Count(stdout.String(), "\n") < n {
+					if time.Now().After(deadline) {
+						t.Fatalf("waiting for %d lines, have:\n%s", n, stdout.String())
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	waitLines(2)
-	f.Events.Info("stack", "demo", "applied")
-	waitLines(3)
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	lines := jsonLines(t, stdout.String())
-	if len(lines) != 3 || lines[2]["message"] != "applied" || lines[2]["seq"] != 3.0 {
-		t.Fatalf("followed lines %v, want the new event third", lines)
+			waitLines(len(tc.want) - 1)
+			// The follower may not be listening yet; keep adding until
+			// a line arrives, then check only the first new one.
+			deadline := time.Now().Add(10 * time.Second)
+			for strings.Count(stdout.String(), "\n") < len(tc.want) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no followed line:\n%s", stdout.String())
+				}
+				tc.add(t, f)
+				time.Sleep(50 * time.Millisecond)
+			}
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			lines := jsonLines(t, stdout.String())
+			for i, w := range tc.want {
+				if lines[i][tc.field] != w {
+					t.Errorf("line %d %s = %v, want %q", i+1, tc.field, lines[i][tc.field], w)
+				}
+			}
+		})
 	}
 }
 
