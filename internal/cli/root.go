@@ -32,8 +32,11 @@ const (
 
 // ExitError carries a process exit code.
 type ExitError struct {
+	// Code is the exit code: [ExitUsage] for usage errors, or the code a
+	// shim exited with.
 	Code int
-	Err  error
+	// Err is what went wrong.
+	Err error
 }
 
 // Error implements error.
