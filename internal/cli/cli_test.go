@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -128,10 +129,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestErrorsExit1WithHint(t *testing.T) {
-	_, srv := fakeDaemon(t)
+	f, srv := fakeDaemon(t)
 	cases := []struct {
 		name     string
 		noDaemon bool
+		stackErr error
 		args     []string
 		want     []string // lines of stderr, in order
 	}{
@@ -145,6 +147,8 @@ func TestErrorsExit1WithHint(t *testing.T) {
 			want: []string{"madang: count 0 is out of range", "hint: use 1 to 100"}},
 		{name: "missing stack file", args: []string{"apply", "-f", "/nonexistent/madang.yaml"},
 			want: []string{"madang: stack file /nonexistent/madang.yaml does not exist"}},
+		{name: "daemon failure", stackErr: errors.New("disk on fire"), args: []string{"apply", "-f", writeStack(t)},
+			want: []string{"madang: the daemon failed: disk on fire", "hint: its log"}},
 		{name: "no daemon", noDaemon: true, args: []string{"ps"},
 			want: []string{"madang: no madang daemon is running", "hint: start one with `madang server` or `madang up`"}},
 	}
@@ -154,6 +158,7 @@ func TestErrorsExit1WithHint(t *testing.T) {
 			if tc.noDaemon {
 				s = nil
 			}
+			f.FailStacks(tc.stackErr)
 			stdout, stderr, code := cli(t.Context(), t, s, tc.args...)
 			if code != ExitFailure {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, ExitFailure, stdout, stderr)

@@ -131,6 +131,13 @@ func report(stderr io.Writer, err error) int {
 	if hint != "" {
 		msg = strings.TrimSuffix(msg, "; "+hint)
 	}
+	// The daemon's own failures say so: they are not the command's fault.
+	if ae, ok := errors.AsType[*api.Error](err); ok && fault.CodeOf(ae) == fault.Internal {
+		msg = "the daemon failed: " + msg
+		if hint == "" {
+			hint = "its log (HOME/daemon.log under `madang up`, stderr under `madang server`) has the details"
+		}
+	}
 	fmt.Fprintln(stderr, "madang:", msg)
 	if hint != "" {
 		fmt.Fprintln(stderr, "hint:", hint)

@@ -107,6 +107,14 @@ func (f *Fake) WriteLog(t testing.TB, id string, lines ...logfile.Line) {
 	}
 }
 
+// FailStacks makes Plan and Apply fail with err from now on (nil: they
+// succeed again); unlike setting StackErr, it is safe while serving.
+func (f *Fake) FailStacks(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.StackErr = err
+}
+
 // StackRequests returns the stack requests planned or applied so far.
 func (f *Fake) StackRequests() []api.StackRequest {
 	f.mu.Lock()
