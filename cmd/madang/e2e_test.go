@@ -363,7 +363,7 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		code int
 	}{
 		{name: "unknown command", args: []string{"frobnicate"}, want: "unknown command", code: 2},
-		{name: "bad output format", args: []string{"ps", "-o", "yaml"}, want: "not a format", code: 1},
+		{name: "bad output format", args: []string{"ps", "-o", "yaml"}, want: "not a format", code: 2},
 		{name: "no daemon", args: []string{"ps"}, want: "no madang daemon is running", code: 1},
 		{name: "missing stack file", args: []string{"up", "-f", filepath.Join(dir, "missing.yaml")}, want: "does not exist", code: 1},
 	}

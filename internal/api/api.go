@@ -1,42 +1,36 @@
 // Package api is madang's native HTTP/JSON API: the daemon serves it on a
 // unix socket in the data directory (and optionally on TCP with a token),
-// and the CLI is a thin client of it.
+// and the CLI is a thin client of it. The wire types are in package v1;
+// this package holds the server, which converts the daemon's records into
+// them, and the typed client.
 package api
 
 import (
 	"context"
-	"errors"
 
+	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/stack"
 )
 
 // ErrValidation marks errors caused by bad input; the API answers them
-// with 400 and code ValidationError.
-var ErrValidation = errors.New("validation error")
+// with 400 and code ValidationError. It is a [fault.Invalid] sentinel.
+var ErrValidation = fault.Sentinel(fault.Invalid, "", "validation error")
 
 // ErrConflict marks requests that clash with existing resources (another
-// stack owns them); the API answers them with 409 and code Conflict.
-var ErrConflict = errors.New("conflict")
+// stack owns them); the API answers them with 409 and code Conflict. It is
+// a [fault.Conflict] sentinel.
+var ErrConflict = fault.Sentinel(fault.Conflict, "", "conflict")
 
-// StackRequest carries a stack file to plan, apply or destroy. The daemon
-// parses it itself, so errors name file:line.
-type StackRequest struct {
-	// Path is the absolute path of the stack file; relative paths inside
-	// it resolve against its directory.
-	Path string `json:"path"`
-	// DisplayPath is the path as the user typed it, for error messages.
-	DisplayPath string `json:"displayPath,omitempty"`
-	// YAML is the file's content.
-	YAML string `json:"yaml"`
-	// Destroy plans or applies the removal of everything the stack owns.
-	Destroy bool `json:"destroy,omitempty"`
-}
+// StackRequest carries a stack file to plan, apply or destroy.
+type StackRequest = v1.StackRequest
 
-// StackResult is the outcome of a plan or apply.
+// StackResult is the outcome of a plan or apply, as the daemon computes
+// it; the server sends it as a [v1.StackResult].
 type StackResult struct {
-	Stack    string         `json:"stack"`
-	Changes  []stack.Change `json:"changes"`
-	Warnings []string       `json:"warnings,omitempty"`
+	Stack    string
+	Changes  []stack.Change
+	Warnings []string
 }
 
 // Stacks plans and applies stack files.
@@ -49,27 +43,7 @@ type Stacks interface {
 }
 
 // ErrorBody is the JSON body of every error answer.
-type ErrorBody struct {
-	Error struct {
-		// Code is machine-readable: ValidationError, NotFound, Conflict,
-		// Unauthorized, Internal.
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+type ErrorBody = v1.ErrorBody
 
 // Info describes the daemon.
-type Info struct {
-	Version     string `json:"version"`
-	PID         int    `json:"pid"`
-	Home        string `json:"home"`
-	Socket      string `json:"socket"`
-	AddressMode string `json:"addressMode"`
-	Cgroups     string `json:"cgroups"`
-}
-
-// TagRequest changes an instance's tags.
-type TagRequest struct {
-	Set    map[string]string `json:"set,omitempty"`
-	Remove []string          `json:"remove,omitempty"`
-}
+type Info = v1.Info

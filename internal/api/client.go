@@ -14,47 +14,107 @@ import (
 	"strings"
 	"time"
 
-	"github.com/madang-dev/madang/internal/compute"
-	elbctl "github.com/madang-dev/madang/internal/elb/controller"
-	"github.com/madang-dev/madang/internal/event"
-	"github.com/madang-dev/madang/internal/health"
-	"github.com/madang-dev/madang/internal/proxy"
+	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/fault"
 )
 
-// Client is a typed client of the daemon's API.
+// Client is a typed client of the daemon's API. Its methods return v1
+// wire types, and errors the daemon answered with as *[Error] (which
+// unwraps to a *[fault.Error] of the answer's code).
 type Client struct {
 	base  string
 	token string
 	hc    *http.Client
 }
 
-// ErrNoDaemon is returned when no daemon answers on the socket.
+// ErrNoDaemon is wrapped by the error of every call when no daemon answers
+// on the socket; that error has code [fault.Unavailable].
 var ErrNoDaemon = errors.New("no madang daemon is running")
 
-// Error is an error answer from the daemon.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
+// Options configure a [Client].
+type Options struct {
+	// BaseURL is the daemon's URL, e.g. "http://127.0.0.1:7070"; for a
+	// unix socket the host is a placeholder ("http://madang").
+	BaseURL string
+	// Token is sent as "Authorization: Bearer TOKEN" when set.
+	Token string
+	// Transport carries the requests (nil: http.DefaultTransport). Tests
+	// pass an in-process server's transport; [UnixTransport] dials the
+	// daemon's socket.
+	Transport http.RoundTripper
 }
 
-// Error implements error.
-func (e *Error) Error() string { return e.Message }
+// New returns a client configured by opts.
+func New(opts Options) *Client {
+	return &Client{base: strings.TrimSuffix(opts.BaseURL, "/"), token: opts.Token, hc: &http.Client{Transport: opts.Transport}}
+}
 
-// NewUnixClient returns a client that talks to the daemon on a unix socket.
-func NewUnixClient(socket string) *Client {
-	tr := &http.Transport{
+// UnixTransport returns a transport whose connections go to the unix
+// socket, whatever the request's host.
+func UnixTransport(socket string) *http.Transport {
+	return &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
 		},
 	}
-	return &Client{base: "http://madang", hc: &http.Client{Transport: tr}}
+}
+
+// NewUnixClient returns a client that talks to the daemon on a unix socket.
+func NewUnixClient(socket string) *Client {
+	return New(Options{BaseURL: "http://madang", Transport: UnixTransport(socket)})
 }
 
 // NewTCPClient returns a client for a daemon listening on TCP.
 func NewTCPClient(addr, token string) *Client {
-	return &Client{base: "http://" + addr, token: token, hc: &http.Client{}}
+	return New(Options{BaseURL: "http://" + addr, Token: token})
+}
+
+// Error is an error answer from the daemon.
+type Error struct {
+	// Status is the HTTP status.
+	Status int
+	// Code is the machine-readable code (v1.CodeNotFound, …).
+	Code string
+	// Message, Kind, ID and Hint are the answer's [v1.ErrorDetail].
+	Message, Kind, ID, Hint string
+}
+
+// Error returns the message, followed by the hint after "; ".
+func (e *Error) Error() string {
+	if e.Hint != "" {
+		return e.Message + "; " + e.Hint
+	}
+	return e.Message
+}
+
+// Unwrap returns the answer as a domain error, so errors.Is(err,
+// fault.ErrNotFound) holds for a 404 from the daemon.
+func (e *Error) Unwrap() error {
+	return &fault.Error{Code: faultCode(e.Code, e.Status), Kind: e.Kind, ID: e.ID, Message: e.Message, Hint: e.Hint}
+}
+
+// faultCode maps a wire code (or, for an answer without one, a status)
+// back to a fault code.
+func faultCode(code string, status int) fault.Code {
+	for c, m := range wire {
+		if m.code == code {
+			return c
+		}
+	}
+	switch status {
+	case http.StatusBadRequest:
+		return fault.Invalid
+	case http.StatusUnauthorized:
+		return fault.Unauthorized
+	case http.StatusNotFound:
+		return fault.NotFound
+	case http.StatusConflict:
+		return fault.Conflict
+	case http.StatusServiceUnavailable:
+		return fault.Unavailable
+	}
+	return fault.Internal
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -78,7 +138,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("encode %s %s: %w", method, path, err)
 		}
 		body = bytes.NewReader(b)
 	}
@@ -94,69 +154,73 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		var ne *net.OpError
-		if errors.As(err, &ne) && ne.Op == "dial" {
-			return nil, fmt.Errorf("%w (%v); start one with `madang server` or `madang up`", ErrNoDaemon, ne.Err)
+		if ne, ok := errors.AsType[*net.OpError](err); ok && ne.Op == "dial" {
+			return nil, &fault.Error{
+				Code: fault.Unavailable, Err: ErrNoDaemon,
+				Message: fmt.Sprintf("%v (%v)", ErrNoDaemon, ne.Err),
+				Hint:    "start one with `madang server` or `madang up`",
+			}
 		}
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
-		var eb ErrorBody
-		b, _ := io.ReadAll(resp.Body)
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var eb v1.ErrorBody
 		if json.Unmarshal(b, &eb) != nil || eb.Error.Message == "" {
-			return nil, &Error{Status: resp.StatusCode, Code: "Internal", Message: strings.TrimSpace(string(b))}
+			return nil, &Error{Status: resp.StatusCode, Code: v1.CodeInternal, Message: strings.TrimSpace(string(b))}
 		}
-		return nil, &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		d := eb.Error
+		return nil, &Error{Status: resp.StatusCode, Code: d.Code, Message: d.Message, Kind: d.Kind, ID: d.ID, Hint: d.Hint}
 	}
 	return resp, nil
 }
 
 // Info pings the daemon.
-func (c *Client) Info(ctx context.Context) (Info, error) {
-	var v Info
+func (c *Client) Info(ctx context.Context) (v1.Info, error) {
+	var v v1.Info
 	return v, c.do(ctx, "GET", "/v1/info", nil, &v)
 }
 
 // Plan asks what applying (or destroying) a stack would change.
-func (c *Client) Plan(ctx context.Context, req StackRequest) (StackResult, error) {
-	var v StackResult
+func (c *Client) Plan(ctx context.Context, req v1.StackRequest) (v1.StackResult, error) {
+	var v v1.StackResult
 	return v, c.do(ctx, "POST", "/v1/stack/plan", req, &v)
 }
 
 // Apply applies (or destroys) a stack.
-func (c *Client) Apply(ctx context.Context, req StackRequest) (StackResult, error) {
-	var v StackResult
+func (c *Client) Apply(ctx context.Context, req v1.StackRequest) (v1.StackResult, error) {
+	var v v1.StackResult
 	return v, c.do(ctx, "POST", "/v1/stack/apply", req, &v)
 }
 
-// Instances lists instances with live facts.
-func (c *Client) Instances(ctx context.Context) ([]compute.View, error) {
-	var v []compute.View
+// Instances lists instances with live facts, terminated ones included.
+func (c *Client) Instances(ctx context.Context) ([]v1.Instance, error) {
+	var v []v1.Instance
 	return v, c.do(ctx, "GET", "/v1/instances", nil, &v)
 }
 
-// Describe returns one instance.
-func (c *Client) Describe(ctx context.Context, id string) (compute.View, error) {
-	var v compute.View
+// Describe returns one instance with live facts and limits.
+func (c *Client) Describe(ctx context.Context, id string) (v1.Instance, error) {
+	var v v1.Instance
 	return v, c.do(ctx, "GET", "/v1/instances/"+url.PathEscape(id), nil, &v)
 }
 
 // Run launches instances.
-func (c *Client) Run(ctx context.Context, req compute.RunRequest) ([]compute.Instance, error) {
-	var v []compute.Instance
+func (c *Client) Run(ctx context.Context, req v1.RunRequest) ([]v1.Instance, error) {
+	var v []v1.Instance
 	return v, c.do(ctx, "POST", "/v1/instances", req, &v)
 }
 
 // Action runs start, stop, reboot or terminate on an instance.
-func (c *Client) Action(ctx context.Context, id, action string) (compute.Instance, error) {
-	var v compute.Instance
-	return v, c.do(ctx, "POST", "/v1/instances/"+url.PathEscape(id)+"/"+action, nil, &v)
+func (c *Client) Action(ctx context.Context, id, action string) (v1.Instance, error) {
+	var v v1.Instance
+	return v, c.do(ctx, "POST", "/v1/instances/"+url.PathEscape(id)+"/"+url.PathEscape(action), nil, &v)
 }
 
 // Tags changes an instance's tags.
-func (c *Client) Tags(ctx context.Context, id string, req TagRequest) (compute.Instance, error) {
-	var v compute.Instance
+func (c *Client) Tags(ctx context.Context, id string, req v1.TagRequest) (v1.Instance, error) {
+	var v v1.Instance
 	return v, c.do(ctx, "PATCH", "/v1/instances/"+url.PathEscape(id)+"/tags", req, &v)
 }
 
@@ -167,44 +231,50 @@ func (c *Client) Resolve(ctx context.Context, ref string) ([]string, error) {
 }
 
 // Images lists images.
-func (c *Client) Images(ctx context.Context) ([]compute.Image, error) {
-	var v []compute.Image
+func (c *Client) Images(ctx context.Context) ([]v1.Image, error) {
+	var v []v1.Image
 	return v, c.do(ctx, "GET", "/v1/images", nil, &v)
 }
 
 // LaunchTemplates lists launch templates.
-func (c *Client) LaunchTemplates(ctx context.Context) ([]compute.LaunchTemplate, error) {
-	var v []compute.LaunchTemplate
+func (c *Client) LaunchTemplates(ctx context.Context) ([]v1.LaunchTemplate, error) {
+	var v []v1.LaunchTemplate
 	return v, c.do(ctx, "GET", "/v1/launch-templates", nil, &v)
 }
 
+// InstanceGroups lists instance groups.
+func (c *Client) InstanceGroups(ctx context.Context) ([]v1.InstanceGroup, error) {
+	var v []v1.InstanceGroup
+	return v, c.do(ctx, "GET", "/v1/groups", nil, &v)
+}
+
 // TargetGroups lists target groups.
-func (c *Client) TargetGroups(ctx context.Context) ([]elbctl.TargetGroup, error) {
-	var v []elbctl.TargetGroup
+func (c *Client) TargetGroups(ctx context.Context) ([]v1.TargetGroup, error) {
+	var v []v1.TargetGroup
 	return v, c.do(ctx, "GET", "/v1/target-groups", nil, &v)
 }
 
 // TargetHealth returns a target group's target health.
-func (c *Client) TargetHealth(ctx context.Context, name string) ([]health.TargetHealth, error) {
-	var v []health.TargetHealth
+func (c *Client) TargetHealth(ctx context.Context, name string) ([]v1.TargetHealth, error) {
+	var v []v1.TargetHealth
 	return v, c.do(ctx, "GET", "/v1/target-groups/"+url.PathEscape(name)+"/health", nil, &v)
 }
 
 // LoadBalancers lists load balancers.
-func (c *Client) LoadBalancers(ctx context.Context) ([]elbctl.LoadBalancer, error) {
-	var v []elbctl.LoadBalancer
+func (c *Client) LoadBalancers(ctx context.Context) ([]v1.LoadBalancer, error) {
+	var v []v1.LoadBalancer
 	return v, c.do(ctx, "GET", "/v1/load-balancers", nil, &v)
 }
 
 // Metrics returns the load balancer metrics.
-func (c *Client) Metrics(ctx context.Context) ([]proxy.Metric, error) {
-	var v []proxy.Metric
+func (c *Client) Metrics(ctx context.Context) ([]v1.Metric, error) {
+	var v []v1.Metric
 	return v, c.do(ctx, "GET", "/v1/metrics", nil, &v)
 }
 
-// Logs streams an instance's log lines to fn (follow keeps streaming
-// until ctx ends).
-func (c *Client) Logs(ctx context.Context, id string, lines int, since time.Time, follow bool, fn func(LogLine)) error {
+// Logs streams an instance's log lines to fn: the last lines (0: all)
+// newer than since, then, with follow, new lines until ctx ends.
+func (c *Client) Logs(ctx context.Context, id string, lines int, since time.Time, follow bool, fn func(v1.LogLine)) error {
 	q := url.Values{}
 	q.Set("lines", fmt.Sprint(lines))
 	if !since.IsZero() {
@@ -213,33 +283,22 @@ func (c *Client) Logs(ctx context.Context, id string, lines int, since time.Time
 	if follow {
 		q.Set("follow", "1")
 	}
-	return c.stream(ctx, "/v1/instances/"+url.PathEscape(id)+"/logs?"+q.Encode(), func(b []byte) error {
-		var l LogLine
-		if err := json.Unmarshal(b, &l); err != nil {
-			return err
-		}
-		fn(l)
-		return nil
-	})
+	return stream(ctx, c, "/v1/instances/"+url.PathEscape(id)+"/logs?"+q.Encode(), fn)
 }
 
-// Events streams daemon events after seq to fn.
-func (c *Client) Events(ctx context.Context, after uint64, follow bool, fn func(event.Event)) error {
+// Events streams daemon events after seq to fn (follow keeps streaming
+// until ctx ends).
+func (c *Client) Events(ctx context.Context, after uint64, follow bool, fn func(v1.Event)) error {
 	path := fmt.Sprintf("/v1/events?after=%d", after)
 	if follow {
 		path += "&follow=1"
 	}
-	return c.stream(ctx, path, func(b []byte) error {
-		var e event.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			return err
-		}
-		fn(e)
-		return nil
-	})
+	return stream(ctx, c, path, fn)
 }
 
-func (c *Client) stream(ctx context.Context, path string, fn func([]byte) error) error {
+// stream decodes a JSON Lines answer, calling fn per object. The end of
+// ctx ends a stream without an error.
+func stream[T any](ctx context.Context, c *Client, path string, fn func(T)) error {
 	resp, err := c.send(ctx, "GET", path, nil)
 	if err != nil {
 		return err
@@ -248,12 +307,14 @@ func (c *Client) stream(ctx context.Context, path string, fn func([]byte) error)
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if err := fn(sc.Bytes()); err != nil {
-			return err
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return fmt.Errorf("decode %s: %w", path, err)
 		}
+		fn(v)
 	}
 	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		return err
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
 }

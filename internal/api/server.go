@@ -13,47 +13,139 @@ import (
 	"strings"
 	"time"
 
+	"github.com/madang-dev/madang/internal/api/v1"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/fault"
+	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/logfile"
+	"github.com/madang-dev/madang/internal/proxy"
 )
+
+// Instances is what the API needs to list, describe and drive instances.
+// Errors are [fault.Error]s (or wrap them) so the API can answer with the
+// right status; *compute.Service implements it.
+type Instances interface {
+	// Instances returns every instance with live facts, terminated ones
+	// included.
+	Instances() []compute.View
+	// Describe returns one instance with live facts and limits.
+	Describe(id string) (compute.View, error)
+	// Instance returns one stored instance.
+	Instance(id string) (compute.Instance, error)
+	// Resolve turns an instance id or a group name into instance ids.
+	Resolve(ref string) ([]string, error)
+	// Run launches instances (RunInstances).
+	Run(ctx context.Context, req compute.RunRequest) ([]compute.Instance, error)
+	// Start, Stop, Reboot and Terminate are the EC2 lifecycle actions.
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string) error
+	Reboot(ctx context.Context, id string) error
+	Terminate(ctx context.Context, id string) error
+	// SetTags adds or replaces tags and removes the keys in remove.
+	SetTags(ctx context.Context, id string, set map[string]string, remove []string) (compute.Instance, error)
+	// LogPath returns the instance's log file.
+	LogPath(id string) (string, error)
+}
+
+// Catalog is what the API needs to list images, launch templates and
+// instance groups; *compute.Service implements it.
+type Catalog interface {
+	Images() []compute.Image
+	LaunchTemplates() []compute.LaunchTemplate
+	Groups() []compute.Group
+}
+
+// Compute is the compute service as the API sees it.
+type Compute interface {
+	Instances
+	Catalog
+}
+
+// LoadBalancing is what the API needs of the load balancer control plane;
+// *controller.Controller implements it.
+type LoadBalancing interface {
+	TargetGroups() []elbctl.TargetGroup
+	LoadBalancers() []elbctl.LoadBalancer
+	// Health returns a target group's targets' health, or a NotFound
+	// fault for an unknown group.
+	Health(group string) ([]health.TargetHealth, error)
+	Metrics() []proxy.Metric
+}
+
+// EventLog is what the API needs of the event log; *event.Log implements
+// it.
+type EventLog interface {
+	// Since returns the events after seq.
+	Since(after uint64) ([]event.Event, <-chan struct{})
+	// Follow calls fn for every event after seq, old and new, until ctx
+	// ends or fn fails.
+	Follow(ctx context.Context, after uint64, fn func(event.Event) error) error
+}
 
 // Server holds what the API serves.
 type Server struct {
 	Info    Info
-	Compute *compute.Service
-	ELB     *elbctl.Controller
-	Events  *event.Log
+	Compute Compute
+	ELB     LoadBalancing
+	Events  EventLog
 	Stacks  Stacks
-	Logger  *slog.Logger
+	// Logger receives internal errors (nil: discarded).
+	Logger *slog.Logger
 	// Token, when set, must be presented as "Authorization: Bearer TOKEN"
 	// (used for TCP listeners).
 	Token string
 }
 
-// Handler returns the API's HTTP handler.
+// Handler returns the API's HTTP handler: the routes of [Server.Mount]
+// behind the token check.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.Mount(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeFault(w, fault.NotFoundf("", "", "no API route %s %s", r.Method, r.URL.Path).WithHint("the routes are under /v1/"))
+	})
+	return s.auth(mux)
+}
+
+// Mount registers the native routes on mux. They are literal paths below
+// /v1/, so generic routes such as GET /v1/{kind} and GET /v1/{kind}/{name}
+// may be registered on the same mux: the literal ones win where both
+// match.
+func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/info", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Info) })
 	mux.HandleFunc("POST /v1/stack/plan", s.stack(false))
 	mux.HandleFunc("POST /v1/stack/apply", s.stack(true))
-	mux.HandleFunc("GET /v1/instances", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Compute.Instances()) })
+	mux.HandleFunc("GET /v1/instances", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.Compute.Instances(), viewOf))
+	})
 	mux.HandleFunc("POST /v1/instances", s.runInstances)
 	mux.HandleFunc("GET /v1/instances/{id}", s.describeInstance)
 	mux.HandleFunc("POST /v1/instances/{id}/{action}", s.instanceAction)
 	mux.HandleFunc("PATCH /v1/instances/{id}/tags", s.tags)
 	mux.HandleFunc("GET /v1/instances/{id}/logs", s.logs)
 	mux.HandleFunc("GET /v1/resolve/{ref}", s.resolve)
-	mux.HandleFunc("GET /v1/images", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Compute.Images()) })
-	mux.HandleFunc("GET /v1/launch-templates", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Compute.LaunchTemplates()) })
-	mux.HandleFunc("GET /v1/groups", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Compute.Groups()) })
-	mux.HandleFunc("GET /v1/target-groups", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.ELB.TargetGroups()) })
+	mux.HandleFunc("GET /v1/images", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.Compute.Images(), imageOf))
+	})
+	mux.HandleFunc("GET /v1/launch-templates", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.Compute.LaunchTemplates(), launchTemplateOf))
+	})
+	mux.HandleFunc("GET /v1/groups", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.Compute.Groups(), instanceGroupOf))
+	})
+	mux.HandleFunc("GET /v1/target-groups", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.ELB.TargetGroups(), targetGroupOf))
+	})
 	mux.HandleFunc("GET /v1/target-groups/{name}/health", s.targetHealth)
-	mux.HandleFunc("GET /v1/load-balancers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.ELB.LoadBalancers()) })
-	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.ELB.Metrics()) })
+	mux.HandleFunc("GET /v1/load-balancers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.ELB.LoadBalancers(), loadBalancerOf))
+	})
+	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, convertList(s.ELB.Metrics(), metricOf))
+	})
 	mux.HandleFunc("GET /v1/events", s.events)
-	return s.auth(mux)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {
@@ -63,7 +155,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeError(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong token; pass --token or set MADANG_TOKEN")
+			writeFault(w, fault.New(fault.Unauthorized, "", "", "missing or wrong token", "pass --token or set MADANG_TOKEN"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -75,29 +167,53 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var b ErrorBody
-	b.Error.Code, b.Error.Message = code, msg
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(b)
+// wire maps a fault code to the API's status and error code.
+var wire = map[fault.Code]struct {
+	status int
+	code   string
+}{
+	fault.Invalid:       {http.StatusBadRequest, v1.CodeValidation},
+	fault.Unauthorized:  {http.StatusUnauthorized, v1.CodeUnauthorized},
+	fault.NotFound:      {http.StatusNotFound, v1.CodeNotFound},
+	fault.AlreadyExists: {http.StatusConflict, v1.CodeAlreadyExists},
+	fault.Conflict:      {http.StatusConflict, v1.CodeConflict},
+	fault.InUse:         {http.StatusConflict, v1.CodeInUse},
+	fault.Unavailable:   {http.StatusServiceUnavailable, v1.CodeUnavailable},
+	fault.Internal:      {http.StatusInternalServerError, v1.CodeInternal},
 }
 
-// fail maps an error to a status and machine-readable code.
-func (s *Server) fail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, ErrValidation), errors.Is(err, compute.ErrInvalid):
-		writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
-	case errors.Is(err, compute.ErrNotFound), errors.Is(err, elbctl.ErrNotFound):
-		writeError(w, http.StatusNotFound, "NotFound", err.Error())
-	case errors.Is(err, compute.ErrInUse), errors.Is(err, ErrConflict):
-		writeError(w, http.StatusConflict, "Conflict", err.Error())
-	default:
-		if s.Logger != nil {
-			s.Logger.Error("api", "err", err)
-		}
-		writeError(w, http.StatusInternalServerError, "Internal", err.Error())
+// errorAnswer is the status and body the API answers err with.
+func errorAnswer(err error) (int, v1.ErrorBody) {
+	m, ok := wire[fault.CodeOf(err)]
+	if !ok {
+		m = wire[fault.Internal]
 	}
+	d := v1.ErrorDetail{Code: m.code, Message: err.Error()}
+	if fe, ok := fault.As(err); ok {
+		d.Kind, d.ID = fe.Kind, fe.ID
+	}
+	if top, ok := err.(*fault.Error); ok && top.Message != "" {
+		d.Message, d.Hint = top.Message, top.Hint
+	} else if h := fault.HintOf(err); h != "" {
+		d.Hint = h
+		d.Message = strings.TrimSuffix(d.Message, "; "+h)
+	}
+	return m.status, v1.ErrorBody{Error: d}
+}
+
+func writeFault(w http.ResponseWriter, err error) {
+	status, body := errorAnswer(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// fail answers with err, logging errors that are not the caller's doing.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if c := fault.CodeOf(err); (c == fault.Internal || c == fault.Unavailable) && s.Logger != nil {
+		s.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeFault(w, err)
 }
 
 func decode(r *http.Request, v any) error {
@@ -111,9 +227,9 @@ func decode(r *http.Request, v any) error {
 
 func (s *Server) stack(apply bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req StackRequest
+		var req v1.StackRequest
 		if err := decode(r, &req); err != nil {
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		var res StackResult
@@ -124,34 +240,34 @@ func (s *Server) stack(apply bool) http.HandlerFunc {
 			res, err = s.Stacks.Plan(r.Context(), req)
 		}
 		if err != nil {
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, res)
+		writeJSON(w, stackResultOf(res))
 	}
 }
 
 func (s *Server) runInstances(w http.ResponseWriter, r *http.Request) {
-	var req compute.RunRequest
+	var req v1.RunRequest
 	if err := decode(r, &req); err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	ins, err := s.Compute.Run(r.Context(), req)
+	ins, err := s.Compute.Run(r.Context(), runRequestOf(req))
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, ins)
+	writeJSON(w, convertList(ins, instanceOf))
 }
 
 func (s *Server) describeInstance(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Compute.Describe(r.PathValue("id"))
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, v)
+	writeJSON(w, viewOf(v))
 }
 
 func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request) {
@@ -168,45 +284,49 @@ func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request) {
 	case "terminate":
 		err = s.Compute.Terminate(ctx, id)
 	default:
-		err = fmt.Errorf("%w: unknown instance action %q; use start, stop, reboot or terminate", ErrValidation, a)
+		err = fault.Invalidf(fault.KindInstance, id, "unknown instance action %q", a).WithHint("use start, stop, reboot or terminate")
 	}
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	in, err := s.Compute.Instance(id)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, in)
+	writeJSON(w, instanceOf(in))
 }
 
 func (s *Server) tags(w http.ResponseWriter, r *http.Request) {
-	var req TagRequest
+	var req v1.TagRequest
 	if err := decode(r, &req); err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
+	id := r.PathValue("id")
 	for k := range req.Set {
 		if k == "" || len(k) > 128 || strings.HasPrefix(k, "aws:") || strings.HasPrefix(k, "madang:") {
-			s.fail(w, fmt.Errorf("%w: tag key %q: keys are 1–128 characters and may not start with aws: or madang:", ErrValidation, k))
+			s.fail(w, r, fault.Invalidf(fault.KindInstance, id, "tag key %q is not allowed", k).WithHint("keys are 1–128 characters and may not start with aws: or madang:"))
 			return
 		}
 	}
-	in, err := s.Compute.SetTags(r.Context(), r.PathValue("id"), req.Set, req.Remove)
+	in, err := s.Compute.SetTags(r.Context(), id, req.Set, req.Remove)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, in)
+	writeJSON(w, instanceOf(in))
 }
 
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 	ids, err := s.Compute.Resolve(r.PathValue("ref"))
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
+	}
+	if ids == nil {
+		ids = []string{}
 	}
 	writeJSON(w, ids)
 }
@@ -214,71 +334,60 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) targetHealth(w http.ResponseWriter, r *http.Request) {
 	th, err := s.ELB.Health(r.PathValue("name"))
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, th)
-}
-
-// LogLine is one streamed log line.
-type LogLine struct {
-	Instance string    `json:"instance"`
-	Time     time.Time `json:"time"`
-	Stream   string    `json:"stream"`
-	Text     string    `json:"text"`
+	writeJSON(w, convertList(th, targetHealthOf))
 }
 
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	path, err := s.Compute.LogPath(id)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
 	n := 100
 	if v := q.Get("lines"); v != "" {
-		if n, err = strconv.Atoi(v); err != nil {
-			s.fail(w, fmt.Errorf("%w: lines %q is not a number", ErrValidation, v))
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			s.fail(w, r, fault.Invalidf(fault.KindInstance, id, "lines %q is not a number of lines", v).WithHint("use 0 (all) or more"))
 			return
 		}
 	}
 	var since time.Time
 	if v := q.Get("since"); v != "" {
 		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			s.fail(w, fmt.Errorf("%w: since %q is not an RFC 3339 time", ErrValidation, v))
+			s.fail(w, r, fault.Invalidf(fault.KindInstance, id, "since %q is not an RFC 3339 time", v))
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	enc := json.NewEncoder(w)
 	lines, err := logfile.Tail(path, n, since)
-	if err != nil && !isNotExist(err) {
-		s.fail(w, err)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.fail(w, r, err)
 		return
 	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
 	last := since
 	for _, l := range lines {
-		_ = enc.Encode(LogLine{Instance: id, Time: l.Time, Stream: l.Stream, Text: l.Text})
+		_ = enc.Encode(v1.LogLine{Instance: id, Time: l.Time, Stream: l.Stream, Text: l.Text})
 		last = l.Time
 	}
 	if q.Get("follow") != "1" {
 		return
 	}
 	flush(w)
-	ctx := r.Context()
 	skip := len(lines) > 0
-	_ = logfile.Follow(ctx, path, last, func(l logfile.Line) {
+	_ = logfile.Follow(r.Context(), path, last, func(l logfile.Line) {
 		if skip && !l.Time.After(last) {
 			return // already sent
 		}
 		skip = false
-		_ = enc.Encode(LogLine{Instance: id, Time: l.Time, Stream: l.Stream, Text: l.Text})
+		_ = enc.Encode(v1.LogLine{Instance: id, Time: l.Time, Stream: l.Stream, Text: l.Text})
 		flush(w)
 	})
 }
-
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 func flush(w http.ResponseWriter) {
 	if f, ok := w.(http.Flusher); ok {
@@ -289,25 +398,34 @@ func flush(w http.ResponseWriter) {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	var after uint64
 	if v := r.URL.Query().Get("after"); v != "" {
-		after, _ = strconv.ParseUint(v, 10, 64)
+		var err error
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			s.fail(w, r, fault.Invalidf("", "", "after %q is not an event sequence number", v))
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	if r.URL.Query().Get("follow") != "1" {
 		evs, _ := s.Events.Since(after)
 		for _, e := range evs {
-			_ = enc.Encode(e)
+			_ = enc.Encode(eventOf(e))
 		}
 		return
 	}
 	flush(w)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	_ = s.Events.Follow(ctx, after, func(e event.Event) error {
-		if err := enc.Encode(e); err != nil {
+	_ = s.Events.Follow(r.Context(), after, func(e event.Event) error {
+		if err := enc.Encode(eventOf(e)); err != nil {
 			return err
 		}
 		flush(w)
 		return nil
 	})
 }
+
+// Interface guards.
+var (
+	_ Compute       = (*compute.Service)(nil)
+	_ LoadBalancing = (*elbctl.Controller)(nil)
+	_ EventLog      = (*event.Log)(nil)
+)

@@ -60,7 +60,7 @@ func tgCmd(e *env) *cobra.Command {
 			for _, th := range ths {
 				last := "-"
 				if !th.LastCheck.IsZero() {
-					last = fmt.Sprintf("%s ago (%s)", time.Since(th.LastCheck).Round(time.Second), th.LastLatency.Round(time.Microsecond))
+					last = fmt.Sprintf("%s ago (%s)", time.Since(th.LastCheck).Round(time.Second), secondsText(th.LastLatencySeconds))
 				}
 				desc := th.Description
 				if th.Passive != "" {
@@ -145,4 +145,9 @@ func metricsCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+// secondsText formats seconds as a duration rounded to the microsecond.
+func secondsText(sec float64) string {
+	return time.Duration(sec * float64(time.Second)).Round(time.Microsecond).String()
 }

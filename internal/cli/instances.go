@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,8 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/compute"
-	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/api/v1"
 )
 
 func psCmd(e *env) *cobra.Command {
@@ -30,11 +30,11 @@ func psCmd(e *env) *cobra.Command {
 				return err
 			}
 			if !all {
-				vs = slices.DeleteFunc(vs, func(v compute.View) bool { return v.State == compute.StateTerminated })
+				vs = slices.DeleteFunc(vs, func(v v1.Instance) bool { return v.State == v1.StateTerminated })
 			}
 			if e.json() {
 				if vs == nil {
-					vs = []compute.View{}
+					vs = []v1.Instance{}
 				}
 				return e.printJSON(vs)
 			}
@@ -56,9 +56,9 @@ func psCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-func stateText(v compute.View) string {
-	s := string(v.State)
-	if v.Detail != "" && v.Detail != string(v.State) && v.Detail != "running" && v.Detail != "stopped" {
+func stateText(v v1.Instance) string {
+	s := v.State
+	if v.Detail != "" && v.Detail != v.State && v.Detail != "running" && v.Detail != "stopped" {
 		s += "/" + v.Detail
 	}
 	return s
@@ -132,7 +132,7 @@ func describeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var vs []compute.View
+			var vs []v1.Instance
 			for _, id := range ids {
 				v, err := c.Describe(cmd.Context(), id)
 				if err != nil {
@@ -141,8 +141,13 @@ func describeCmd(e *env) *cobra.Command {
 				vs = append(vs, v)
 			}
 			if e.json() {
-				if len(vs) == 1 {
+				// One instance id is one object; a group name or
+				// several ids are an array, however many they hold.
+				if len(args) == 1 && len(ids) == 1 && ids[0] == args[0] {
 					return e.printJSON(vs[0])
+				}
+				if vs == nil {
+					vs = []v1.Instance{}
 				}
 				return e.printJSON(vs)
 			}
@@ -157,7 +162,7 @@ func describeCmd(e *env) *cobra.Command {
 	}
 }
 
-func printDescribe(e *env, v compute.View) {
+func printDescribe(e *env, v v1.Instance) {
 	tw := e.table()
 	row := func(k, val string) { fmt.Fprintf(tw, "%s:\t%s\n", k, val) }
 	row("Instance", v.ID)
@@ -169,7 +174,7 @@ func printDescribe(e *env, v compute.View) {
 	row("Private IP", v.PrivateIP)
 	row("Port", strconv.Itoa(v.Port))
 	row("Address", v.Addr())
-	row("Launch template", fmt.Sprintf("%s (requested %s, running version %d)", v.LaunchTemplate, dash(v.LaunchTemplateVersion), v.Resolved))
+	row("Launch template", fmt.Sprintf("%s (requested %s, running version %d)", v.LaunchTemplate, dash(v.LaunchTemplateVersion), v.ResolvedVersion))
 	row("Image", fmt.Sprintf("%s v%d", v.Image, v.ImageVersion))
 	row("Instance type", v.InstanceType)
 	if l := v.Limits; l != nil {
@@ -219,7 +224,7 @@ func printDescribe(e *env, v compute.View) {
 }
 
 func runCmd(e *env) *cobra.Command {
-	var req compute.RunRequest
+	var req v1.RunRequest
 	var tags []string
 	cmd := &cobra.Command{
 		Use:   "run --launch-template NAME [--count N] [--name NAME]",
@@ -227,9 +232,9 @@ func runCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.LaunchTemplate == "" {
-				return fmt.Errorf("--launch-template is required; see `madang templates` for the names")
+				return usageErr(cmd, "--launch-template is required; see `madang templates` for the names")
 			}
-			t, err := parseTags(tags)
+			t, err := parseTags(cmd, tags)
 			if err != nil {
 				return err
 			}
@@ -255,12 +260,12 @@ func runCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-func parseTags(kvs []string) (map[string]string, error) {
+func parseTags(cmd *cobra.Command, kvs []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("tag %q is not KEY=VALUE", kv)
+			return nil, usageErr(cmd, "tag %q is not KEY=VALUE", kv)
 		}
 		out[k] = v
 	}
@@ -284,6 +289,7 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var results []v1.Instance
 			// Reboots of a group go one at a time, each waiting for the
 			// previous instance to run again, so a group behind a load
 			// balancer keeps serving; other actions run in parallel.
@@ -294,12 +300,16 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 						return err
 					}
 					printWarnings(e, in)
-					if err := waitState(cmd.Context(), c, id, compute.StateRunning, time.Minute); err != nil {
+					if err := waitState(cmd.Context(), c, id, v1.StateRunning, time.Minute); err != nil {
 						return err
 					}
-					fmt.Fprintf(e.stdout, "%s\trunning\n", id)
+					in.State = v1.StateRunning
+					results = append(results, in)
+					if !e.json() {
+						fmt.Fprintf(e.stdout, "%s\trunning\n", id)
+					}
 				}
-				return nil
+				return printActions(e, results)
 			}
 			var mu sync.Mutex
 			var errs []error
@@ -309,6 +319,11 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 				go func() {
 					defer wg.Done()
 					in, err := c.Action(cmd.Context(), id, action)
+					if err == nil && wait && action == "start" {
+						if err = waitState(cmd.Context(), c, id, v1.StateRunning, time.Minute); err == nil {
+							in.State = v1.StateRunning
+						}
+					}
 					mu.Lock()
 					defer mu.Unlock()
 					if err != nil {
@@ -318,21 +333,17 @@ func actionCmd(e *env, name, short string) *cobra.Command {
 					if action == "start" {
 						printWarnings(e, in)
 					}
-					if wait && action == "start" {
-						if err := waitState(cmd.Context(), c, id, compute.StateRunning, time.Minute); err != nil {
-							errs = append(errs, err)
-							return
-						}
-						in.State = compute.StateRunning
+					results = append(results, in)
+					if !e.json() {
+						fmt.Fprintf(e.stdout, "%s\t%s\n", in.ID, in.State)
 					}
-					fmt.Fprintf(e.stdout, "%s\t%s\n", in.ID, in.State)
 				}()
 			}
 			wg.Wait()
-			if len(errs) > 0 {
-				return joinErrs(errs)
+			if err := printActions(e, results); err != nil {
+				return err
 			}
-			return nil
+			return errors.Join(errs...)
 		},
 	}
 	if name == "start" {
@@ -362,21 +373,26 @@ source changed since the version it runs was built.`,
 
 // printWarnings prints an instance's warnings (such as an image source
 // that changed but was not built) on stderr.
-func printWarnings(e *env, in compute.Instance) {
+func printWarnings(e *env, in v1.Instance) {
 	for _, w := range in.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s: %s\n", in.ID, w)
 	}
 }
 
-func joinErrs(errs []error) error {
-	var s []string
-	for _, e := range errs {
-		s = append(s, e.Error())
+// printActions prints the instances an action changed as a JSON array
+// (in id order) with -o json; tables were printed as they finished.
+func printActions(e *env, ins []v1.Instance) error {
+	if !e.json() {
+		return nil
 	}
-	return fmt.Errorf("%s", strings.Join(s, "\n"))
+	slices.SortFunc(ins, func(a, b v1.Instance) int { return strings.Compare(a.ID, b.ID) })
+	if ins == nil {
+		ins = []v1.Instance{}
+	}
+	return e.printJSON(ins)
 }
 
-func waitState(ctx context.Context, c *api.Client, id string, want compute.InstanceState, timeout time.Duration) error {
+func waitState(ctx context.Context, c *api.Client, id string, want string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		v, err := c.Describe(ctx, id)
@@ -407,11 +423,11 @@ func tagCmd(e *env) *cobra.Command {
 		Short: "Add, change or remove instance tags",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := parseTags(args[1:])
+			set, err := parseTags(cmd, args[1:])
 			if err != nil {
 				return err
 			}
-			in, err := e.client().Tags(cmd.Context(), args[0], api.TagRequest{Set: set, Remove: remove})
+			in, err := e.client().Tags(cmd.Context(), args[0], v1.TagRequest{Set: set, Remove: remove})
 			if err != nil {
 				return err
 			}
@@ -438,7 +454,7 @@ func logsCmd(e *env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if lines < 0 {
-				return fmt.Errorf("--lines %d must be 0 or more", lines)
+				return usageErr(cmd, "--lines %d must be 0 or more", lines)
 			}
 			c := e.client()
 			ids, err := resolve(cmd.Context(), c, args)
@@ -450,10 +466,10 @@ func logsCmd(e *env) *cobra.Command {
 				from = time.Now().Add(-since)
 			}
 			var mu sync.Mutex
-			var all []api.LogLine
-			print := func(l api.LogLine) {
+			var all []v1.LogLine
+			print := func(l v1.LogLine) {
 				if e.json() {
-					_ = e.printJSON(l)
+					_ = e.printJSONLine(l)
 					return
 				}
 				prefix := ""
@@ -470,11 +486,11 @@ func logsCmd(e *env) *cobra.Command {
 			}
 			// Existing lines of every instance, merged by time.
 			for _, id := range ids {
-				if err := c.Logs(cmd.Context(), id, lines, from, false, func(l api.LogLine) { all = append(all, l) }); err != nil {
+				if err := c.Logs(cmd.Context(), id, lines, from, false, func(l v1.LogLine) { all = append(all, l) }); err != nil {
 					return err
 				}
 			}
-			slices.SortStableFunc(all, func(a, b api.LogLine) int { return a.Time.Compare(b.Time) })
+			slices.SortStableFunc(all, func(a, b v1.LogLine) int { return a.Time.Compare(b.Time) })
 			if lines > 0 && len(all) > lines {
 				all = all[len(all)-lines:]
 			}
@@ -489,7 +505,7 @@ func logsCmd(e *env) *cobra.Command {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_ = c.Logs(cmd.Context(), id, 0, time.Now(), true, func(l api.LogLine) {
+					_ = c.Logs(cmd.Context(), id, 0, time.Now(), true, func(l v1.LogLine) {
 						mu.Lock()
 						defer mu.Unlock()
 						print(l)
@@ -513,9 +529,9 @@ func eventsCmd(e *env) *cobra.Command {
 		Short: "Show what the daemon did and why (instances, targets, stacks)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.client().Events(cmd.Context(), 0, follow, func(ev event.Event) {
+			return e.client().Events(cmd.Context(), 0, follow, func(ev v1.Event) {
 				if e.json() {
-					_ = e.printJSON(ev)
+					_ = e.printJSONLine(ev)
 					return
 				}
 				fmt.Fprintln(e.stdout, ev.String())

@@ -17,13 +17,26 @@ import (
 
 	"github.com/madang-dev/madang/internal/api"
 	"github.com/madang-dev/madang/internal/daemon"
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/shim"
+)
+
+// Exit codes.
+const (
+	// ExitFailure is the exit code of a command that failed.
+	ExitFailure = 1
+	// ExitUsage is the exit code of a command line that is wrong: an
+	// unknown command or flag, missing or extra arguments, a bad value.
+	ExitUsage = 2
 )
 
 // ExitError carries a process exit code.
 type ExitError struct {
+	// Code is the exit code: [ExitUsage] for usage errors, or the code a
+	// shim exited with.
 	Code int
-	Err  error
+	// Err is what went wrong.
+	Err error
 }
 
 // Error implements error.
@@ -32,16 +45,32 @@ func (e *ExitError) Error() string { return e.Err.Error() }
 // Unwrap returns the cause.
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// usageErr returns a usage error (exit code 2) whose hint points at cmd's
+// help.
+func usageErr(cmd *cobra.Command, format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fault.Invalidf("", "", format, args...).WithHint(helpHint(cmd))}
+}
+
+func helpHint(cmd *cobra.Command) string {
+	return fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath())
+}
+
 // env holds what every command needs.
 type env struct {
 	stdout, stderr io.Writer
 	home           string
 	output         string // "" (table) or json
 	addr, token    string // TCP daemon, optional
+	// dial, when set, returns the API client instead of the socket's or
+	// --addr's (tests pass an in-process server's).
+	dial func() *api.Client
 }
 
 func (e *env) client() *api.Client {
-	if e.addr != "" {
+	switch {
+	case e.dial != nil:
+		return e.dial()
+	case e.addr != "":
 		return api.NewTCPClient(e.addr, e.token)
 	}
 	return api.NewUnixClient(daemon.SocketPath(e.home))
@@ -49,10 +78,17 @@ func (e *env) client() *api.Client {
 
 func (e *env) json() bool { return e.output == "json" }
 
+// printJSON prints v as one indented JSON document.
 func (e *env) printJSON(v any) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printJSONLine prints v as one line of JSON Lines (streams: events,
+// logs).
+func (e *env) printJSONLine(v any) error {
+	return json.NewEncoder(e.stdout).Encode(v)
 }
 
 func (e *env) table() *tabwriter.Writer {
@@ -70,7 +106,47 @@ func defaultHome() string {
 	return ".madang"
 }
 
-// Run executes the command line args (without the program name).
+// Main runs the command line args (without the program name), prints an
+// error to stderr as "madang: MESSAGE" (and "hint: HINT" when it has
+// one), and returns the process exit code: 0, [ExitFailure] or
+// [ExitUsage].
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return report(stderr, Run(ctx, args, stdout, stderr))
+}
+
+// report prints err and returns its exit code.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	code := ExitFailure
+	if ee, ok := errors.AsType[*ExitError](err); ok {
+		code = ee.Code
+	}
+	if code == 0 || err.Error() == "" {
+		return code
+	}
+	hint := fault.HintOf(err)
+	msg := err.Error()
+	if hint != "" {
+		msg = strings.TrimSuffix(msg, "; "+hint)
+	}
+	// The daemon's own failures say so: they are not the command's fault.
+	if ae, ok := errors.AsType[*api.Error](err); ok && fault.CodeOf(ae) == fault.Internal {
+		msg = "the daemon failed: " + msg
+		if hint == "" {
+			hint = "its log (HOME/daemon.log under `madang up`, stderr under `madang server`) has the details"
+		}
+	}
+	fmt.Fprintln(stderr, "madang:", msg)
+	if hint != "" {
+		fmt.Fprintln(stderr, "hint:", hint)
+	}
+	return code
+}
+
+// Run executes the command line args (without the program name). Usage
+// errors are *[ExitError]s with code [ExitUsage].
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The shim is re-executed by the daemon for every instance; it is not
 	// a user command and bypasses cobra entirely.
@@ -80,7 +156,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	e := &env{stdout: stdout, stderr: stderr}
+	return run(ctx, args, &env{stdout: stdout, stderr: stderr})
+}
+
+func run(ctx context.Context, args []string, e *env) error {
 	root := &cobra.Command{
 		Use:   "madang",
 		Short: "The AWS web tier, for real, on your own machine",
@@ -90,8 +169,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	root.SetArgs(args)
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.home, "home", defaultHome(), "data directory ($MADANG_HOME)")
@@ -100,18 +179,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pf.StringVar(&e.token, "token", os.Getenv("MADANG_TOKEN"), "token for a TCP daemon ($MADANG_TOKEN)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if e.output != "" && e.output != "json" && e.output != "table" {
-			return fmt.Errorf("--output %q is not a format; use table or json", e.output)
+			return usageErr(cmd, "--output %q is not a format; use table or json", e.output)
 		}
 		if e.output == "table" {
 			e.output = ""
 		}
 		abs, err := filepath.Abs(e.home)
 		if err != nil {
-			return err
+			return fmt.Errorf("data directory %s: %w", e.home, err)
 		}
 		e.home = abs
 		return nil
 	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: fault.Wrap(fault.Invalid, "", "", err).WithHint(helpHint(cmd))}
+	})
 	root.AddCommand(
 		serverCmd(e), upCmd(e), startupCmd(e),
 		applyCmd(e), diffCmd(e), destroyCmd(e),
@@ -126,19 +208,74 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tgCmd(e), lbCmd(e), metricsCmd(e),
 		versionCmd(e),
 	)
-	err := root.ExecuteContext(ctx)
-	if err != nil && isUsageErr(err) {
-		return &ExitError{Code: 2, Err: fmt.Errorf("%w\nRun 'madang --help' for usage.", err)}
-	}
-	return err
+	groups(root)
+	usageArgs(root)
+	return root.ExecuteContext(ctx)
 }
 
-func isUsageErr(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
-		strings.HasPrefix(s, "unknown shorthand flag") || strings.Contains(s, "accepts ") ||
-		strings.HasPrefix(s, "invalid argument") || strings.Contains(s, "flag needs an argument") ||
-		strings.HasPrefix(s, "requires at least")
+// groups makes every command of the tree that only holds sub-commands
+// a group (see asGroup).
+func groups(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && cmd.RunE == nil && cmd.Run == nil {
+		asGroup(cmd)
+	}
+	for _, c := range cmd.Commands() {
+		groups(c)
+	}
+}
+
+// asGroup makes a command that only holds sub-commands print its help
+// when run alone, and refuse an unknown sub-command by name with
+// suggestions (cobra would print the help and succeed).
+func asGroup(cmd *cobra.Command) {
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", s[0])
+		}
+		return usageErr(cmd, "%s", msg)
+	}
+}
+
+// usageArgs makes the argument checks of cmd and its sub-commands return
+// usage errors (exit code 2).
+func usageArgs(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		usageArgs(c)
+	}
+	check := cmd.Args
+	if check == nil {
+		return
+	}
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			if _, ok := errors.AsType[*ExitError](err); ok {
+				return err
+			}
+			return &ExitError{Code: ExitUsage, Err: fault.Wrap(fault.Invalid, "", "", err).WithHint(helpHint(cmd))}
+		}
+		return nil
+	}
+}
+
+// versionOutput is `madang version -o json`.
+type versionOutput struct {
+	Version string `json:"version"`
+	// Daemon is the running daemon's version, if one answers.
+	Daemon *daemonVersion `json:"daemon,omitempty"`
+}
+
+type daemonVersion struct {
+	Version string `json:"version"`
+	PID     int    `json:"pid"`
+	Home    string `json:"home"`
 }
 
 func versionCmd(e *env) *cobra.Command {
@@ -147,11 +284,18 @@ func versionCmd(e *env) *cobra.Command {
 		Short: "Print madang's version (and the daemon's, if one is running)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(e.stdout, "madang %s\n", daemon.Version)
+			out := versionOutput{Version: daemon.Version}
 			if info, err := e.client().Info(cmd.Context()); err == nil {
-				fmt.Fprintf(e.stdout, "daemon %s (pid %d, home %s)\n", info.Version, info.PID, info.Home)
+				out.Daemon = &daemonVersion{Version: info.Version, PID: info.PID, Home: info.Home}
 			} else if !errors.Is(err, api.ErrNoDaemon) {
 				return err
+			}
+			if e.json() {
+				return e.printJSON(out)
+			}
+			fmt.Fprintf(e.stdout, "madang %s\n", out.Version)
+			if d := out.Daemon; d != nil {
+				fmt.Fprintf(e.stdout, "daemon %s (pid %d, home %s)\n", d.Version, d.PID, d.Home)
 			}
 			return nil
 		},

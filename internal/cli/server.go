@@ -17,9 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/api/v1"
 	"github.com/madang-dev/madang/internal/daemon"
-	"github.com/madang-dev/madang/internal/event"
 )
 
 func serverCmd(e *env) *cobra.Command {
@@ -143,7 +142,7 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	if ctx.Err() == nil {
 		printEndpoints(ctx, e, c, res.Stack)
 		fmt.Fprintf(e.stdout, "● streaming events (Ctrl-C to stop)\n")
-		_ = c.Events(ctx, after, true, func(ev event.Event) { fmt.Fprintln(e.stdout, "  "+ev.String()) })
+		_ = c.Events(ctx, after, true, func(ev v1.Event) { fmt.Fprintln(e.stdout, "  "+ev.String()) })
 	}
 	if daemonDone != nil {
 		fmt.Fprintf(e.stdout, "\n● stopping: load balancers, then instances (state kept in %s; `madang up` resumes)\n", e.home)
@@ -156,13 +155,13 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	return nil
 }
 
-func eventsSince(ctx context.Context, c *api.Client, after uint64) ([]event.Event, error) {
-	var out []event.Event
-	err := c.Events(ctx, after, false, func(ev event.Event) { out = append(out, ev) })
+func eventsSince(ctx context.Context, c *api.Client, after uint64) ([]v1.Event, error) {
+	var out []v1.Event
+	err := c.Events(ctx, after, false, func(ev v1.Event) { out = append(out, ev) })
 	return out, err
 }
 
-func lastSeq(evs []event.Event) uint64 {
+func lastSeq(evs []v1.Event) uint64 {
 	if len(evs) == 0 {
 		return 0
 	}
@@ -182,11 +181,11 @@ func waitStack(ctx context.Context, e *env, c *api.Client, stackName string, wai
 		var total, running int
 		var problems []string
 		for _, v := range ins {
-			if v.Owner != stackName || v.Desired != compute.StateRunning {
+			if v.Owner != stackName || v.Desired != v1.StateRunning {
 				continue
 			}
 			total++
-			if v.State == compute.StateRunning {
+			if v.State == v1.StateRunning {
 				running++
 			}
 			if v.Detail == "errored" || v.Detail == "exited" {
@@ -260,7 +259,7 @@ func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string
 	}
 	ins, _ := c.Instances(ctx)
 	for _, v := range ins {
-		if v.Owner == stackName && v.Desired == compute.StateRunning {
+		if v.Owner == stackName && v.Desired == v1.StateRunning {
 			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s  %s\n", v.ID, v.Group, v.Addr(), v.State)
 		}
 	}

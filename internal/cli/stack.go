@@ -7,26 +7,26 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/api/v1"
 )
 
 // readStack reads a stack file for the daemon, which parses it itself.
-func readStack(file string, destroy bool) (api.StackRequest, error) {
+func readStack(file string, destroy bool) (v1.StackRequest, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return api.StackRequest{}, fmt.Errorf("stack file %s does not exist; pass one with -f (see examples/quickstart/madang.yaml)", file)
+			return v1.StackRequest{}, fmt.Errorf("stack file %s does not exist; pass one with -f (see examples/quickstart/madang.yaml)", file)
 		}
-		return api.StackRequest{}, fmt.Errorf("read stack file: %w", err)
+		return v1.StackRequest{}, fmt.Errorf("read stack file: %w", err)
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return api.StackRequest{}, err
+		return v1.StackRequest{}, err
 	}
-	return api.StackRequest{Path: abs, DisplayPath: file, YAML: string(b), Destroy: destroy}, nil
+	return v1.StackRequest{Path: abs, DisplayPath: file, YAML: string(b), Destroy: destroy}, nil
 }
 
-func printChanges(e *env, res api.StackResult) {
+func printChanges(e *env, res v1.StackResult) {
 	if e.json() {
 		_ = e.printJSON(res)
 		return
@@ -54,7 +54,7 @@ func stackCmd(e *env, use, short string, destroy, apply bool) *cobra.Command {
 				return err
 			}
 			c := e.client()
-			var res api.StackResult
+			var res v1.StackResult
 			if apply {
 				res, err = c.Apply(cmd.Context(), req)
 			} else {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/cgroup"
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/instancetype"
 	"github.com/madang-dev/madang/internal/state"
 	"github.com/madang-dev/madang/internal/supervisor"
@@ -35,23 +36,23 @@ type RunRequest struct {
 // state pending; they move to running once their app is ready.
 func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	if req.Count < 1 || req.Count > 100 {
-		return nil, fmt.Errorf("%w: count %d is out of range; use 1 to 100", ErrInvalid, req.Count)
+		return nil, fault.Invalidf(fault.KindInstance, "", "count %d is out of range", req.Count).WithHint("use 1 to 100")
 	}
 	s.mu.Lock()
 	lt, ok := s.templates[req.LaunchTemplate]
 	if !ok {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: launch template %q does not exist; create it in a stack file first (madang apply -f FILE)", ErrNotFound, req.LaunchTemplate)
+		return nil, fault.NotFoundf(fault.KindLaunchTemplate, req.LaunchTemplate, "launch template %q does not exist", req.LaunchTemplate).WithHint("create it in a stack file first (madang apply -f FILE)")
 	}
 	ver, ok := lt.Version(req.Version)
 	if !ok {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: launch template %s has no version %q; use $Default, $Latest or 1..%d", ErrInvalid, lt.Name, req.Version, lt.Latest())
+		return nil, fault.Invalidf(fault.KindLaunchTemplate, lt.Name, "launch template %s has no version %q", lt.Name, req.Version).WithHint(fmt.Sprintf("use $Default, $Latest or 1..%d", lt.Latest()))
 	}
 	im, ok := s.images[ver.Data.Image]
 	if !ok {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: image %q of launch template %s does not exist", ErrNotFound, ver.Data.Image, lt.Name)
+		return nil, fault.NotFoundf(fault.KindImage, ver.Data.Image, "image %q of launch template %s does not exist", ver.Data.Image, lt.Name)
 	}
 	live := s.liveInstancesLocked()
 	var created []*Instance
@@ -158,7 +159,7 @@ func (s *Service) Resolve(ref string) ([]string, error) {
 		}
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("%w: no instance or instance group named %q; see madang ps", ErrNotFound, ref)
+		return nil, fault.NotFoundf(fault.KindInstance, ref, "no instance or instance group named %q", ref).WithHint("see madang ps")
 	}
 	sort.Strings(ids)
 	return ids, nil
@@ -328,7 +329,7 @@ func (s *Service) startProcess(id string) error {
 	in, ok := s.instances[id]
 	if !ok {
 		s.mu.Unlock()
-		return fmt.Errorf("%w: instance %s", ErrNotFound, id)
+		return fault.NotFoundf(fault.KindInstance, id, "no instance %q", id).WithHint("see madang ps")
 	}
 	if lt, ok := s.templates[in.LaunchTemplate]; ok {
 		if v, ok := lt.Version(in.LaunchTemplateVersion); ok {
@@ -382,7 +383,7 @@ func (s *Service) Start(ctx context.Context, id string) error {
 	}
 	switch in.Desired {
 	case StateTerminated:
-		return fmt.Errorf("%w: instance %s is terminated and cannot be started", ErrInvalid, id)
+		return fault.Invalidf(fault.KindInstance, id, "instance %s is terminated and cannot be started", id)
 	case StateRunning:
 		if st, ok := s.sup.Status(id); ok && st.Phase != supervisor.Phase("errored") && st.Phase != supervisor.Phase("exited") && st.Phase != supervisor.Phase("stopped") {
 			return nil // already running: StartInstances is idempotent
@@ -403,7 +404,7 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 		return err
 	}
 	if in.Desired == StateTerminated {
-		return fmt.Errorf("%w: instance %s is terminated", ErrInvalid, id)
+		return fault.Invalidf(fault.KindInstance, id, "instance %s is terminated", id)
 	}
 	return s.stopProcess(ctx, id, StateStopped)
 }
@@ -416,7 +417,7 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 	in, ok := s.instances[id]
 	if !ok {
 		s.mu.Unlock()
-		return fmt.Errorf("%w: instance %s", ErrNotFound, id)
+		return fault.NotFoundf(fault.KindInstance, id, "no instance %q", id).WithHint("see madang ps")
 	}
 	in.Desired = desired
 	in.State = StateStopping
@@ -475,7 +476,7 @@ func (s *Service) Reboot(ctx context.Context, id string) error {
 		return err
 	}
 	if in.Desired == StateTerminated {
-		return fmt.Errorf("%w: instance %s is terminated", ErrInvalid, id)
+		return fault.Invalidf(fault.KindInstance, id, "instance %s is terminated", id)
 	}
 	s.opts.Events.Info("instance", id, "rebooting")
 	// The instance stays desired running while it reboots, so a daemon
@@ -514,7 +515,7 @@ func (s *Service) SetTags(ctx context.Context, id string, set map[string]string,
 	in, ok := s.instances[id]
 	if !ok {
 		s.mu.Unlock()
-		return Instance{}, fmt.Errorf("%w: instance %s", ErrNotFound, id)
+		return Instance{}, fault.NotFoundf(fault.KindInstance, id, "no instance %q", id).WithHint("see madang ps")
 	}
 	if in.Tags == nil {
 		in.Tags = map[string]string{}
@@ -534,7 +535,7 @@ func (s *Service) get(id string) (Instance, error) {
 	defer s.mu.Unlock()
 	in, ok := s.instances[id]
 	if !ok {
-		return Instance{}, fmt.Errorf("%w: no instance %q; see madang ps", ErrNotFound, id)
+		return Instance{}, fault.NotFoundf(fault.KindInstance, id, "no instance %q", id).WithHint("see madang ps")
 	}
 	return *in, nil
 }

@@ -3,7 +3,6 @@ package compute
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -14,17 +13,21 @@ import (
 
 	"github.com/madang-dev/madang/internal/cgroup"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/informer"
 	"github.com/madang-dev/madang/internal/procstat"
 	"github.com/madang-dev/madang/internal/state"
 	"github.com/madang-dev/madang/internal/supervisor"
 )
 
-// Sentinel errors of the compute service; API handlers map them to 4xx.
+// Sentinel errors of the compute service. They match every [fault.Error]
+// of their code (errors.Is(err, ErrNotFound) is true for a missing
+// instance, image or launch template); the service itself returns
+// fault errors that name the resource.
 var (
-	ErrNotFound = errors.New("compute: not found")
-	ErrInUse    = errors.New("compute: in use")
-	ErrInvalid  = errors.New("compute: invalid request")
+	ErrNotFound = fault.Sentinel(fault.NotFound, "", "compute: not found")
+	ErrInUse    = fault.Sentinel(fault.InUse, "", "compute: in use")
+	ErrInvalid  = fault.Sentinel(fault.Invalid, "", "compute: invalid request")
 )
 
 // Options configure a Service.

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/logfile"
 	"github.com/madang-dev/madang/internal/procstat"
 	"github.com/madang-dev/madang/internal/shim"
@@ -33,8 +34,9 @@ import (
 
 // Errors returned by Supervisor methods.
 var (
-	ErrClosed  = errors.New("supervisor: closed")
-	ErrUnknown = errors.New("supervisor: unknown instance")
+	ErrClosed = errors.New("supervisor: closed")
+	// ErrUnknown matches fault errors of code NotFound about instances.
+	ErrUnknown = fault.Sentinel(fault.NotFound, fault.KindInstance, "supervisor: unknown instance")
 	ErrActive  = errors.New("supervisor: instance is already supervised")
 )
 
@@ -292,7 +294,7 @@ func (s *Supervisor) lookup(id string) (*proc, error) {
 	defer s.mu.Unlock()
 	p, ok := s.procs[id]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknown, id)
+		return nil, fault.NotFoundf(fault.KindInstance, id, "supervisor: unknown instance %s", id)
 	}
 	return p, nil
 }

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/informer"
 	"github.com/madang-dev/madang/internal/logfile"
@@ -56,8 +56,9 @@ type LoadBalancer struct {
 	CreatedAt time.Time            `json:"createdAt"`
 }
 
-// ErrNotFound is returned for unknown target groups and load balancers.
-var ErrNotFound = errors.New("elb: not found")
+// ErrNotFound matches the errors returned for unknown target groups and
+// load balancers (and every other fault error of code NotFound).
+var ErrNotFound = fault.Sentinel(fault.NotFound, "", "elb: not found")
 
 // Instances is what the controller needs from the compute service.
 type Instances interface {
@@ -610,7 +611,7 @@ func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	_, ok := c.tgs[group]
 	c.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: no target group %q; see madang tg ls", ErrNotFound, group)
+		return nil, fault.NotFoundf(fault.KindTargetGroup, group, "no target group %q", group).WithHint("see madang tg ls")
 	}
 	return c.health.Health(group), nil
 }

@@ -1,0 +1,212 @@
+package api
+
+import (
+	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/elb"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
+	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/proxy"
+	"github.com/madang-dev/madang/internal/stack"
+)
+
+// This file turns the daemon's internal records into wire types. Each
+// function copies field by field, so a new internal field stays private
+// until it is added to package v1 on purpose.
+
+// convertList converts a slice, returning an empty (not nil) slice so
+// lists encode as [].
+func convertList[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, x := range in {
+		out = append(out, f(x))
+	}
+	return out
+}
+
+func instanceOf(in compute.Instance) v1.Instance {
+	return v1.Instance{
+		ID: in.ID, Group: in.Group,
+		LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.LaunchTemplateVersion,
+		ResolvedVersion: in.Resolved, Image: in.Image, ImageVersion: in.ImageVersion,
+		InstanceType: in.InstanceType, PrivateIP: in.PrivateIP, Port: in.Port, Tags: in.Tags,
+		Desired: string(in.Desired), State: string(in.State), Detail: in.Detail, StateReason: in.StateReason,
+		Dir: in.Dir, Owner: in.Owner, LaunchTime: in.LaunchTime, TerminatedAt: in.TerminatedAt,
+		TerminationReason: in.TerminationReason, ReplacedBy: in.ReplacedBy, Warnings: in.Warnings, Restarts: in.Restarts,
+	}
+}
+
+func viewOf(v compute.View) v1.Instance {
+	out := instanceOf(v.Instance)
+	out.Phase, out.PID, out.Restarts = v.Phase, v.PID, v.Restarts
+	out.UptimeSeconds, out.CPUPercent, out.MemoryBytes = v.UptimeSeconds, v.CPUPercent, v.MemoryBytes
+	out.LastLines, out.NextRestartAt = v.LastLines, v.NextRestartAt
+	if x := v.LastExit; x != nil {
+		out.LastExit = &v1.Exit{Code: x.Code, Signal: x.Signal, At: x.At}
+	}
+	if l := v.Limits; l != nil {
+		out.Limits = &v1.Limits{VCPUs: l.VCPUs, MemoryMiB: l.MemoryMiB, CPUEnforced: l.CPUEnforced, MemoryEnforced: l.MemoryEnforced, Note: l.Note}
+	}
+	return out
+}
+
+func runRequestOf(r v1.RunRequest) compute.RunRequest {
+	return compute.RunRequest{LaunchTemplate: r.LaunchTemplate, Version: r.Version, Count: r.Count, Group: r.Group, Tags: r.Tags}
+}
+
+func imageOf(im compute.Image) v1.Image {
+	s := im.Spec
+	return v1.Image{
+		Spec: v1.ImageSpec{Name: s.Name, Source: s.Source, Build: s.Build, Command: s.Command, Port: s.Port, Description: s.Description},
+		ID:   im.ID,
+		Versions: convertList(im.Versions, func(v compute.ImageVersion) v1.ImageVersion {
+			return v1.ImageVersion{Number: v.Number, Dir: v.Dir, SourceHash: v.SourceHash, BuiltAt: v.BuiltAt, BuildLog: v.BuildLog}
+		}),
+		Owner: im.Owner, CreatedAt: im.CreatedAt, StackFile: im.StackFile,
+	}
+}
+
+// durationText is a Go duration string, "" for zero (the default).
+func durationText(d compute.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+func launchTemplateOf(lt compute.LaunchTemplate) v1.LaunchTemplate {
+	return v1.LaunchTemplate{
+		Name: lt.Name, ID: lt.ID, Description: lt.Description, DefaultVersion: lt.DefaultVersion,
+		Versions: convertList(lt.Versions, func(v compute.LaunchTemplateVersion) v1.LaunchTemplateVersion {
+			d, sv := v.Data, v.Data.Supervision
+			return v1.LaunchTemplateVersion{Number: v.Number, CreatedAt: v.CreatedAt, Data: v1.LaunchTemplateData{
+				Image: d.Image, InstanceType: d.InstanceType, Env: d.Env, UserData: d.UserData,
+				Supervision: v1.Supervision{
+					Restart: string(sv.Restart), MaxRestarts: sv.MaxRestarts,
+					MinUptime: durationText(sv.MinUptime), BackoffInitial: durationText(sv.BackoffInitial),
+					BackoffMax: durationText(sv.BackoffMax), BackoffResetAfter: durationText(sv.BackoffResetAfter),
+					StopSignal: sv.StopSignal, KillTimeout: durationText(sv.KillTimeout),
+					Readiness: v1.Readiness{HTTPPath: sv.Readiness.HTTPPath, Timeout: durationText(sv.Readiness.Timeout)},
+				},
+			}}
+		}),
+		Owner: lt.Owner, CreatedAt: lt.CreatedAt,
+	}
+}
+
+func instanceGroupOf(g compute.Group) v1.InstanceGroup {
+	s := g.Spec
+	out := v1.InstanceGroup{
+		Spec:  v1.InstanceGroupSpec{Name: s.Name, LaunchTemplate: s.LaunchTemplate, Version: s.Version, Count: s.Count, Tags: s.Tags, MaxUnavailable: s.MaxUnavailable},
+		Owner: g.Owner,
+	}
+	if st := g.Status; st != nil {
+		out.Status = &v1.GroupStatus{LaunchTemplateVersion: st.LaunchTemplateVersion, ImageVersion: st.ImageVersion,
+			Rollout: st.Rollout, Updated: st.Updated, Total: st.Total, MaxUnavailable: st.MaxUnavailable,
+			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt}
+	}
+	return out
+}
+
+func targetGroupOf(tg elbctl.TargetGroup) v1.TargetGroup {
+	s, hc := tg.Spec, tg.Spec.HealthCheck
+	return v1.TargetGroup{
+		Spec: v1.TargetGroupSpec{
+			Name: s.Name, Protocol: s.Protocol, Port: s.Port, TargetType: s.TargetType,
+			HealthCheck: v1.HealthCheckSpec{
+				Enabled: hc.Enabled, Protocol: hc.Protocol, Port: hc.Port, Path: hc.Path,
+				IntervalSeconds: hc.IntervalSeconds, TimeoutSeconds: hc.TimeoutSeconds,
+				HealthyThresholdCount: hc.HealthyThresholdCount, UnhealthyThresholdCount: hc.UnhealthyThresholdCount,
+				Matcher: hc.Matcher,
+			},
+			Attributes: s.Attributes,
+			Targets: nilIfEmpty(convertList(s.Targets, func(t elb.TargetSpec) v1.TargetSpec {
+				return v1.TargetSpec{Instances: t.Instances, ID: t.ID, IP: t.IP, Port: t.Port, Weight: t.Weight}
+			})),
+		},
+		ARN: tg.ARN, Owner: tg.Owner, CreatedAt: tg.CreatedAt,
+	}
+}
+
+// nilIfEmpty keeps omitempty slices out of the JSON.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func targetHealthOf(th health.TargetHealth) v1.TargetHealth {
+	return v1.TargetHealth{
+		ID: th.ID, Addr: th.Addr, State: string(th.State), Reason: th.Reason, Description: th.Description,
+		LastCheck: th.LastCheck, LastLatencySeconds: th.LastLatency.Seconds(),
+		ConsecutiveOK: th.ConsecutiveOK, ConsecutiveFail: th.ConsecutiveFail, Since: th.Since, Passive: th.Passive,
+	}
+}
+
+func loadBalancerOf(lb elbctl.LoadBalancer) v1.LoadBalancer {
+	s := lb.Spec
+	return v1.LoadBalancer{
+		Spec: v1.LoadBalancerSpec{
+			Name: s.Name, Type: s.Type, Address: s.Address, Attributes: s.Attributes,
+			Listeners: convertList(s.Listeners, func(l elb.ListenerSpec) v1.Listener {
+				return v1.Listener{
+					Protocol: l.Protocol, Port: l.Port,
+					DefaultActions: convertList(l.DefaultActions, actionOf),
+					Rules: nilIfEmpty(convertList(l.Rules, func(r elb.RuleSpec) v1.Rule {
+						return v1.Rule{Priority: r.Priority, Conditions: convertList(r.Conditions, conditionOf), Actions: convertList(r.Actions, actionOf)}
+					})),
+				}
+			}),
+		},
+		ARN: lb.ARN, DNSName: lb.DNSName, Owner: lb.Owner, CreatedAt: lb.CreatedAt,
+	}
+}
+
+func conditionOf(c elb.ConditionSpec) v1.Condition {
+	return v1.Condition{
+		Field: c.Field, Values: c.Values, HTTPHeaderName: c.HTTPHeaderName,
+		QueryString: nilIfEmpty(convertList(c.QueryString, func(kv elb.KeyValue) v1.KeyValue {
+			return v1.KeyValue{Key: kv.Key, Value: kv.Value}
+		})),
+	}
+}
+
+func actionOf(a elb.ActionSpec) v1.Action {
+	out := v1.Action{Type: a.Type, TargetGroup: a.TargetGroup}
+	if f := a.Forward; f != nil {
+		out.Forward = &v1.Forward{TargetGroups: convertList(f.TargetGroups, func(w elb.WeightedTargetGroup) v1.WeightedTargetGroup {
+			return v1.WeightedTargetGroup{Name: w.Name, Weight: w.Weight}
+		})}
+		if st := f.Stickiness; st != nil {
+			out.Forward.Stickiness = &v1.GroupStickiness{Enabled: st.Enabled, DurationSeconds: st.DurationSeconds}
+		}
+	}
+	if r := a.Redirect; r != nil {
+		out.Redirect = &v1.Redirect{Protocol: r.Protocol, Host: r.Host, Port: r.Port, Path: r.Path, Query: r.Query, StatusCode: r.StatusCode}
+	}
+	if r := a.FixedResponse; r != nil {
+		out.FixedResponse = &v1.FixedResponse{StatusCode: r.StatusCode, ContentType: r.ContentType, MessageBody: r.MessageBody}
+	}
+	if s := a.Static; s != nil {
+		out.Static = &v1.Static{Root: s.Root, StripPrefix: s.StripPrefix, Index: s.Index, MaxAgeSeconds: s.MaxAgeSeconds}
+	}
+	return out
+}
+
+func metricOf(m proxy.Metric) v1.Metric {
+	return v1.Metric{Name: m.Name, Dimensions: m.Dimensions, Value: m.Value, Unit: m.Unit, Kind: m.Kind}
+}
+
+func eventOf(e event.Event) v1.Event {
+	return v1.Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Resource: e.Resource, Level: e.Level, Message: e.Message}
+}
+
+func changeOf(c stack.Change) v1.Change {
+	return v1.Change{Action: c.Action, Kind: c.Kind, Name: c.Name, Details: c.Details}
+}
+
+func stackResultOf(r StackResult) v1.StackResult {
+	return v1.StackResult{Stack: r.Stack, Changes: convertList(r.Changes, changeOf), Warnings: r.Warnings}
+}

@@ -1,0 +1,133 @@
+package v1
+
+import (
+	"net"
+	"strconv"
+	"time"
+)
+
+// Instance states (EC2's names).
+const (
+	StatePending      = "pending"
+	StateRunning      = "running"
+	StateStopping     = "stopping"
+	StateStopped      = "stopped"
+	StateShuttingDown = "shutting-down"
+	StateTerminated   = "terminated"
+)
+
+// Instance is an instance (GET /v1/instances, GET /v1/instances/{id}, and
+// the answer of actions). The live process facts (Phase through
+// NextRestartAt) are set by list and describe; Limits only by describe.
+type Instance struct {
+	// ID is an EC2-style id, i-0….
+	ID string `json:"id"`
+	// Group is the instance group, which is also the Name tag.
+	Group string `json:"group,omitempty"`
+	// LaunchTemplate and LaunchTemplateVersion are as requested
+	// ($Default, $Latest or a number).
+	LaunchTemplate        string `json:"launchTemplate"`
+	LaunchTemplateVersion string `json:"launchTemplateVersion,omitempty"`
+	// ResolvedVersion is the launch template version the current run uses.
+	ResolvedVersion int    `json:"resolvedVersion"`
+	Image           string `json:"image"`
+	ImageVersion    int    `json:"imageVersion"`
+	InstanceType    string `json:"instanceType"`
+	// PrivateIP and Port are where the app listens.
+	PrivateIP string            `json:"privateIp"`
+	Port      int               `json:"port"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	// Desired is running, stopped or terminated.
+	Desired string `json:"desired"`
+	// State is the EC2 state; Detail the supervisor's finer phase
+	// (starting, backoff, errored, exited); StateReason why.
+	State       string `json:"state"`
+	Detail      string `json:"detail,omitempty"`
+	StateReason string `json:"stateReason,omitempty"`
+	// Dir is the instance's directory (working copy, state, logs).
+	Dir          string    `json:"dir"`
+	Owner        string    `json:"owner,omitempty"`
+	LaunchTime   time.Time `json:"launchTime"`
+	TerminatedAt time.Time `json:"terminatedAt,omitzero"`
+	// TerminationReason says why it was terminated ("" when by hand
+	// before reasons were recorded); ReplacedBy names the instance its
+	// group launched in its place.
+	TerminationReason string `json:"terminationReason,omitempty"`
+	ReplacedBy        string `json:"replacedBy,omitempty"`
+	// Warnings are notes about the current run, such as an image source
+	// that changed but was not built.
+	Warnings []string `json:"warnings,omitempty"`
+
+	Phase         string    `json:"phase,omitempty"`
+	PID           int       `json:"pid,omitempty"`
+	Restarts      int       `json:"restarts"`
+	UptimeSeconds float64   `json:"uptimeSeconds,omitempty"`
+	CPUPercent    float64   `json:"cpuPercent"`
+	MemoryBytes   uint64    `json:"memoryBytes"`
+	LastExit      *Exit     `json:"lastExit,omitempty"`
+	LastLines     []string  `json:"lastLines,omitempty"`
+	Limits        *Limits   `json:"limits,omitempty"`
+	NextRestartAt time.Time `json:"nextRestartAt,omitzero"`
+}
+
+// Addr returns the instance's ip:port, or "" before it has an address.
+func (in Instance) Addr() string {
+	if in.PrivateIP == "" {
+		return ""
+	}
+	return net.JoinHostPort(in.PrivateIP, strconv.Itoa(in.Port))
+}
+
+// Exit is how an instance's last run ended.
+type Exit struct {
+	Code int `json:"code"`
+	// Signal is set when a signal killed the process (SIGKILL).
+	Signal string    `json:"signal,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Limits are an instance type's limits and whether they are enforced.
+type Limits struct {
+	VCPUs          float64 `json:"vcpus"`
+	MemoryMiB      int64   `json:"memoryMiB"`
+	CPUEnforced    bool    `json:"cpuEnforced"`
+	MemoryEnforced bool    `json:"memoryEnforced"`
+	// Note says why a limit is not enforced.
+	Note string `json:"note,omitempty"`
+}
+
+// RunRequest launches instances (POST /v1/instances, RunInstances).
+type RunRequest struct {
+	LaunchTemplate string `json:"launchTemplate"`
+	// Version is $Default (when empty), $Latest or a number.
+	Version string `json:"version,omitempty"`
+	// Count is 1–100.
+	Count int `json:"count"`
+	// Group is the Name tag and group of the new instances.
+	Group string            `json:"group,omitempty"`
+	Tags  map[string]string `json:"tags,omitempty"`
+}
+
+// TagRequest changes an instance's tags (PATCH /v1/instances/{id}/tags).
+type TagRequest struct {
+	Set    map[string]string `json:"set,omitempty"`
+	Remove []string          `json:"remove,omitempty"`
+}
+
+// Log streams of [LogLine.Stream].
+const (
+	StreamOut = "out"
+	StreamErr = "err"
+	// StreamSys is madang's own notes about the instance.
+	StreamSys = "sys"
+)
+
+// LogLine is one line of an instance's log (GET
+// /v1/instances/{id}/logs, JSON Lines).
+type LogLine struct {
+	Instance string    `json:"instance"`
+	Time     time.Time `json:"time"`
+	// Stream is out, err or sys.
+	Stream string `json:"stream"`
+	Text   string `json:"text"`
+}
