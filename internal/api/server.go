@@ -91,6 +91,8 @@ type Server struct {
 	ELB     LoadBalancing
 	Events  EventLog
 	Stacks  Stacks
+	// Resources serves the generic per-kind routes (nil: none).
+	Resources Resources
 	// Logger receives internal errors (nil: discarded).
 	Logger *slog.Logger
 	// Token, when set, must be presented as "Authorization: Bearer TOKEN"
@@ -146,6 +148,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		writeJSON(w, convertList(s.ELB.Metrics(), metricOf))
 	})
 	mux.HandleFunc("GET /v1/events", s.events)
+	s.mountResources(mux)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {

@@ -206,6 +206,7 @@ func run(ctx context.Context, args []string, e *env) error {
 		tagCmd(e), logsCmd(e), eventsCmd(e),
 		imagesCmd(e), templatesCmd(e),
 		tgCmd(e), lbCmd(e), metricsCmd(e),
+		lsCmd(e), getCmd(e),
 		versionCmd(e),
 	)
 	groups(root)

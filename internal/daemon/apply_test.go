@@ -152,3 +152,42 @@ func TestFailedApplyKeepsImageVersions(t *testing.T) {
 		t.Errorf("oldest version %s still on disk after a committed fourth version: %v", im.Versions[0].Dir, err)
 	}
 }
+
+// Every kind is listed and described through the same generic routes.
+func TestGenericResourceRoutes(t *testing.T) {
+	d := runDaemon(t)
+	dir := t.TempDir()
+	yaml := "name: gen\ntargetGroups:\n  - name: web\n    targetType: ip\n    port: 9000\n    targets: [{ip: 127.0.0.1}]\n"
+	ctx := context.Background()
+	c := api.NewUnixClient(SocketPath(d.cfg.Home))
+	if _, err := c.Apply(ctx, api.StackRequest{Path: filepath.Join(dir, "madang.yaml"), YAML: yaml}); err != nil {
+		t.Fatal(err)
+	}
+	kinds, err := c.Kinds(ctx)
+	if err != nil || len(kinds) != len(d.kinds.Kinds()) {
+		t.Fatalf("kinds: %v %v", kinds, err)
+	}
+	l, err := c.Resources(ctx, "tg")
+	if err != nil || l.Kind != "target-group" || len(l.Items) != 1 || l.Items[0].Name != "web" || l.Items[0].Owner != "gen" {
+		t.Fatalf("ls tg: %+v %v", l, err)
+	}
+	if len(l.Items[0].Cells) != len(l.Columns) {
+		t.Errorf("cells %v do not match columns %v", l.Items[0].Cells, l.Columns)
+	}
+	res, err := c.Resource(ctx, "target-group", "web")
+	if err != nil || !strings.Contains(string(res.Record), `"arn"`) || res.Revision == 0 {
+		t.Fatalf("get target-group web: %+v %v", res, err)
+	}
+	for _, tc := range []struct{ kind, name string }{{"nope", ""}, {"tg", "nope"}} {
+		var err error
+		if tc.name == "" {
+			_, err = c.Resources(ctx, tc.kind)
+		} else {
+			_, err = c.Resource(ctx, tc.kind, tc.name)
+		}
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Status != 404 || ae.Hint == "" {
+			t.Errorf("%s %s: %v, want a 404 with a hint", tc.kind, tc.name, err)
+		}
+	}
+}

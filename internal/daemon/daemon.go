@@ -174,7 +174,7 @@ func (d *Daemon) components() []component {
 			api1 = &api.Server{
 				Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: SocketPath(cfg.Home),
 					AddressMode: mode.String(), Cgroups: cg.Version().String()},
-				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Logger: d.log,
+				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
 			}
 			return api1
 		}),
