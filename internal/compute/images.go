@@ -1,6 +1,5 @@
 package compute
 
-
 // Images returns all images sorted by name.
 func (s *Service) Images() []Image {
 	s.mu.Lock()
@@ -25,4 +24,3 @@ func (s *Service) Groups() []Group {
 	}
 	return gs
 }
-

@@ -99,7 +99,6 @@ launchTemplates:
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-
 // An apply that fails after building a new image version (here a second
 // image's build fails) leaves every stored version of the first image on
 // disk: old versions are removed only once a record without them is

@@ -67,4 +67,3 @@ func PortClashes(lbs []LoadBalancerSpec) fielderr.List {
 	}
 	return errs
 }
-

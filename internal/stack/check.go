@@ -142,4 +142,3 @@ func (p *parser) ref(path, name, what, section string, all nameSet) {
 	}
 	p.report(fielderr.New(path, name, "is not "+what+" of this stack", fix))
 }
-

@@ -117,6 +117,7 @@ func diffKind(k kind.Kind, curBy, desBy map[string]reflect.Value) []Change {
 	}
 	return changes
 }
+
 // unset shows a missing value in details.
 const unset = "(unset)"
 

@@ -16,5 +16,5 @@ func templates(s *Stack) []compute.LaunchTemplateSpec {
 func groups(s *Stack) []compute.InstanceGroupSpec {
 	return Specs[compute.InstanceGroupSpec](s, compute.KindInstanceGroup)
 }
-func tgs(s *Stack) []elb.TargetGroupSpec   { return Specs[elb.TargetGroupSpec](s, "target-group") }
+func tgs(s *Stack) []elb.TargetGroupSpec  { return Specs[elb.TargetGroupSpec](s, "target-group") }
 func lbs(s *Stack) []elb.LoadBalancerSpec { return Specs[elb.LoadBalancerSpec](s, "load-balancer") }
