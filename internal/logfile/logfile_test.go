@@ -566,9 +566,9 @@ func TestFollow(t *testing.T) {
 		since := clock.now()
 		f.Note("new")
 		c := startFollow(t, path, since)
-		got := c.waitFor(t, 1)
+		c.waitFor(t, 1)
 		time.Sleep(FollowInterval)
-		got = c.snapshot()
+		got := c.snapshot()
 		if len(got) != 1 || got[0].Text != "new" {
 			t.Fatalf("got %+v, want only the new line", got)
 		}

@@ -424,7 +424,7 @@ func waitGone(t *testing.T, pid int, start uint64) {
 	}
 }
 
-func readPid(t *testing.T, name string) (int, uint64) {
+func readPID(t *testing.T, name string) (int, uint64) {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -450,7 +450,7 @@ func TestLeftoversInGroupAreKilled(t *testing.T) {
 	if code := ts.wait(t, 10*time.Second); code != 0 {
 		t.Fatalf("shim exit code %d; output:\n%s", code, ts.out)
 	}
-	pid, start := readPid(t, filepath.Join(filepath.Dir(c.Dir), "child.pid"))
+	pid, start := readPID(t, filepath.Join(filepath.Dir(c.Dir), "child.pid"))
 	waitGone(t, pid, start)
 }
 
@@ -463,7 +463,7 @@ func TestDrainGivesUpOnForeignHolders(t *testing.T) {
 	took := time.Since(began)
 	ts.send(t, Command{Op: OpQuit})
 	code := ts.wait(t, 10*time.Second)
-	pid, start := readPid(t, filepath.Join(filepath.Dir(c.Dir), "holder.pid"))
+	pid, start := readPID(t, filepath.Join(filepath.Dir(c.Dir), "holder.pid"))
 	defer func() { _ = syscall.Kill(pid, syscall.SIGKILL) }()
 	if code != 0 {
 		t.Fatalf("shim exit code %d; output:\n%s", code, ts.out)

@@ -413,7 +413,7 @@ func waitDead(t testing.TB, pid int, start uint64, limit time.Duration) {
 	}
 }
 
-func readPidFile(t testing.TB, name string) (int, uint64) {
+func readPIDFile(t testing.TB, name string) (int, uint64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -274,7 +274,7 @@ func TestStopLeavesNoOrphans(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := e.waitPhase(t, e.sup, spec.ID, PhaseRunning)
-			child, childStart := readPidFile(t, pidFile)
+			child, childStart := readPIDFile(t, pidFile)
 			if !procstat.Alive(child, childStart) {
 				t.Fatalf("child %d not running", child)
 			}
