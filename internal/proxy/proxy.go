@@ -66,6 +66,11 @@ type Options struct {
 	// connection with its own goroutine on the runtime's poller instead
 	// (the only engine on other systems).
 	EventLoops int
+	// Listen, if set, returns the listening socket for a bind address
+	// ("ip:port") instead of net.Listen: a process that took over
+	// listening sockets from another one hands them to the proxy here.
+	// It should return a *net.TCPListener, which the event loops need.
+	Listen func(addr string) (net.Listener, error)
 }
 
 // ErrClosed is returned by Update after Shutdown.
@@ -79,6 +84,7 @@ type Proxy struct {
 	now         func() time.Time
 	realClock   bool // now is time.Now, so socket clock readings can be reused
 	upIdle      time.Duration
+	listen      func(addr string) (net.Listener, error)
 	key         [32]byte
 	snap        atomic.Pointer[snapshot]
 	h2          *h2Gateway
@@ -112,6 +118,7 @@ func New(opts Options) *Proxy {
 		obs:         opts.Observer,
 		now:         opts.Now,
 		upIdle:      opts.UpstreamIdleTimeout,
+		listen:      opts.Listen,
 		stop:        make(chan struct{}),
 		listeners:   map[string]*listener{},
 		targets:     map[targetKey]*liveTarget{},
@@ -128,6 +135,9 @@ func New(opts Options) *Proxy {
 	if p.now == nil {
 		p.now = time.Now
 		p.realClock = true
+	}
+	if p.listen == nil {
+		p.listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
 	}
 	if p.upIdle <= 0 {
 		p.upIdle = DefaultUpstreamIdleTimeout
@@ -192,7 +202,7 @@ func (p *Proxy) Update(cfg Config) error {
 		if ok {
 			continue
 		}
-		nl, err := net.Listen("tcp", bind)
+		nl, err := p.listen(bind)
 		if err != nil {
 			for _, l := range fresh {
 				l.ln.Close()
