@@ -124,7 +124,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tagCmd(e), logsCmd(e), eventsCmd(e),
 		imagesCmd(e), templatesCmd(e),
 		tgCmd(e), lbCmd(e), metricsCmd(e),
-		versionCmd(e),
+		versionCmd(e), dataplaneCmd(e),
 	)
 	err := root.ExecuteContext(ctx)
 	if err != nil && isUsageErr(err) {
