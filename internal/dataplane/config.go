@@ -51,9 +51,9 @@ type Status struct {
 	PID int `json:"pid"`
 	// StartTime is the process's start time (see procstat.StartTime).
 	StartTime uint64 `json:"startTime"`
-	Version string `json:"version"`
-	Binary  string `json:"binary"`
-	Epoch   string `json:"epoch"`
+	Version   string `json:"version"`
+	Binary    string `json:"binary"`
+	Epoch     string `json:"epoch"`
 	// Configured is true once a configuration was applied (or taken over).
 	Configured bool `json:"configured"`
 	// Listeners are the bound listener addresses.

@@ -52,7 +52,8 @@ func Run(ctx context.Context, opts RunOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("component", "dataplane", "pid", os.Getpid())
+	base := log.With("pid", os.Getpid())
+	log = base.With("component", "dataplane")
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}
@@ -72,7 +73,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		defer old.Close()
 		log.Info("took over listening sockets", "listeners", handed.Listeners)
 	}
-	eng := NewEngine(Options{Logger: log, Inherited: inherited, EventLoops: opts.EventLoops})
+	eng := NewEngine(Options{Logger: base, Inherited: inherited, EventLoops: opts.EventLoops})
 	if opts.Takeover {
 		_ = eng.Restore(ctx, handed.Health)
 		if err := eng.Apply(ctx, handed.Config); err != nil {
@@ -88,7 +89,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return err
 	}
 	start, _ := procstat.StartTime(os.Getpid())
-	st := State{PID: os.Getpid(), StartTime: start, Version: opts.Version, Binary: opts.Binary, StartedAt: time.Now().UTC()}
+	st := State{PID: os.Getpid(), StartTime: start, Version: opts.Version, Binary: opts.Binary, StartedAt: time.Now().UTC(), Epoch: eng.Epoch()}
 	if err := writeState(opts.Home, st); err != nil {
 		ln.Close()
 		_ = eng.Shutdown(context.Background())
@@ -153,7 +154,7 @@ wait:
 	log.Info("data plane stopped", "err", err)
 	// Clean up only what this process still owns: after a handover the
 	// socket and state file are the new data plane's.
-	if cur, rerr := ReadState(opts.Home); rerr == nil && cur.PID == st.PID {
+	if cur, rerr := ReadState(opts.Home); rerr == nil && cur.PID == st.PID && cur.Epoch == st.Epoch {
 		_ = os.Remove(socket)
 		_ = os.Remove(filepath.Join(opts.Home, StateFile))
 	}

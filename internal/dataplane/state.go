@@ -34,6 +34,9 @@ type State struct {
 	Version   string    `json:"version"`
 	Binary    string    `json:"binary"`
 	StartedAt time.Time `json:"startedAt"`
+	// Epoch is the data plane's Status.Epoch; it tells two data planes
+	// of one process apart.
+	Epoch string `json:"epoch"`
 }
 
 // Alive reports whether the process the state names still runs.
