@@ -24,6 +24,10 @@ import (
 // followWait is how long one request for health changes waits.
 const followWait = 20 * time.Second
 
+// callTimeout bounds a call whose context has no deadline, so a data
+// plane that stopped answering cannot hang the controller.
+const callTimeout = 15 * time.Second
+
 // Client is the daemon's side of a data plane's control socket. It
 // implements the same methods as Engine, and follows the data plane's
 // health changes (see ClientOptions.OnChange). Close leaves the data
@@ -171,8 +175,11 @@ func (c *Client) follow() {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		var ch Changes
+		pctx, cancel := context.WithTimeout(ctx, followWait+callTimeout)
 		q := "/v1/health/changes?epoch=" + url.QueryEscape(cur.Epoch) + "&after=" + strconv.FormatUint(cur.Seq, 10) + "&wait=" + followWait.String()
-		if err := c.call(ctx, http.MethodGet, q, nil, &ch); err != nil {
+		err := c.call(pctx, http.MethodGet, q, nil, &ch)
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -205,6 +212,11 @@ func (c *Client) follow() {
 // call sends one request; in is encoded as JSON, the answer decoded into
 // out.
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
