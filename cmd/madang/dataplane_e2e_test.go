@@ -55,6 +55,14 @@ func readDataplane(t *testing.T, home string) dataplaneState {
 	return st
 }
 
+func readDataplaneIfAny(home string) dataplaneState {
+	var st dataplaneState
+	if b, err := os.ReadFile(filepath.Join(home, "dataplane.json")); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
+	return st
+}
+
 // steadyLoad drives requests at url from workers until stop is closed or
 // limit passes, counting failures.
 type steadyLoad struct {
@@ -175,6 +183,21 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 	}
 	second := readDataplane(t, home)
 	t.Logf("binary replaced: %d requests, 0 failed; data plane pid %d -> %d", ok, first.PID, second.PID)
+
+	// A data plane that dies while the daemon runs is started again with
+	// the configuration it had.
+	if err := syscall.Kill(second.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new data plane after kill -9 of the data plane", 15*time.Second, func() bool {
+		st := readDataplaneIfAny(home)
+		return st.PID != 0 && st.PID != second.PID
+	})
+	eventually(t, "the load balancer to serve again", 15*time.Second, func() bool {
+		_, err := get(lb)
+		return err == nil
+	})
+	second = readDataplane(t, home)
 
 	// With no load balancer left, a stopping daemon stops the data plane.
 	c.must("destroy", "-f", file)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -31,21 +32,30 @@ const callTimeout = 15 * time.Second
 // Client is the daemon's side of a data plane's control socket. It
 // implements the same methods as Engine, and follows the data plane's
 // health changes (see ClientOptions.OnChange). Close leaves the data
-// plane running; Shutdown stops it.
+// plane running; Shutdown stops it. A Client from Launch also restarts a
+// data plane that died, with the configuration and health it had.
 type Client struct {
 	home     string
 	socket   string
 	log      *slog.Logger
 	hc       *http.Client
 	onChange func(group string, th health.TargetHealth)
+	launch   *LaunchOptions // set by Launch: restart a data plane that died
 	adopted  bool
-	status   Status
-	cmd      *exec.Cmd // the process, when this client started it
 
 	// ctx ends at Close, stopping the follower; wg waits for it.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// applyMu serialises Apply with the re-apply after a restart.
+	applyMu sync.Mutex
+	// mu guards the fields that follow.
+	mu       sync.Mutex
+	status   Status
+	cmd      *exec.Cmd // the process, when this client started it
+	lastCfg  *Config   // the configuration applied last
+	lastRecs []health.Record
 }
 
 // ClientOptions configure Dial.
@@ -60,10 +70,19 @@ type ClientOptions struct {
 
 // Dial connects to the data plane serving home's control socket.
 func Dial(ctx context.Context, home string, opts ClientOptions) (*Client, error) {
+	c := newClient(home, opts)
+	if err := c.connect(ctx); err != nil {
+		return nil, err
+	}
+	c.startFollowing()
+	return c, nil
+}
+
+func newClient(home string, opts ClientOptions) *Client {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	socket := home + "/" + SocketFile
+	socket := filepath.Join(home, SocketFile)
 	c := &Client{
 		home: home, socket: socket, log: opts.Logger.With("component", "dataplane-client"),
 		onChange: opts.OnChange,
@@ -76,20 +95,37 @@ func Dial(ctx context.Context, home string, opts ClientOptions) (*Client, error)
 			IdleConnTimeout:     30 * time.Second,
 		}},
 	}
-	if err := c.call(ctx, http.MethodGet, "/v1/status", nil, &c.status); err != nil {
-		c.hc.CloseIdleConnections()
-		return nil, err
-	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	if c.onChange != nil {
+	return c
+}
+
+// connect reads the status of the data plane on the socket.
+func (c *Client) connect(ctx context.Context) error {
+	var st Status
+	if err := c.call(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
+		c.hc.CloseIdleConnections()
+		return err
+	}
+	c.mu.Lock()
+	c.status = st
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Client) startFollowing() {
+	if c.onChange != nil || c.launch != nil {
 		c.wg.Add(1)
 		go c.follow()
 	}
-	return c, nil
 }
 
-// Status returns the data plane's status as of Dial.
-func (c *Client) Status() Status { return c.status }
+// Status returns the status of the data plane as of Dial (or of its
+// latest restart).
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
 
 // Adopted reports whether the data plane was already running when the
 // daemon started (see Launch).
@@ -98,10 +134,19 @@ func (c *Client) Adopted() bool { return c.adopted }
 // Apply installs cfg transactionally (see Engine.Apply); the error of a
 // rejected configuration is the data plane's.
 func (c *Client) Apply(ctx context.Context, cfg Config) error {
+	cfg.Proxy.LoadBalancers = append([]proxy.LoadBalancer(nil), cfg.Proxy.LoadBalancers...)
 	for i := range cfg.Proxy.LoadBalancers {
 		cfg.Proxy.LoadBalancers[i].AccessLog = nil // a path travels in AccessLogs
 	}
-	return c.call(ctx, http.MethodPost, "/v1/config", cfg, nil)
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	if err := c.call(ctx, http.MethodPost, "/v1/config", cfg, nil); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.lastCfg = &cfg
+	c.mu.Unlock()
+	return nil
 }
 
 // Health returns the health of a target group's targets.
@@ -114,8 +159,13 @@ func (c *Client) Health(ctx context.Context, group string) ([]health.TargetHealt
 // Snapshot returns the health of every target for persistence.
 func (c *Client) Snapshot(ctx context.Context) ([]health.Record, error) {
 	var out []health.Record
-	err := c.call(ctx, http.MethodGet, "/v1/health/snapshot", nil, &out)
-	return out, err
+	if err := c.call(ctx, http.MethodGet, "/v1/health/snapshot", nil, &out); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.lastRecs = out
+	c.mu.Unlock()
+	return out, nil
 }
 
 // Restore loads saved health into a data plane not configured yet (see
@@ -156,13 +206,18 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok {
 		grace = max(time.Until(d)-time.Second, 100*time.Millisecond)
 	}
+	_ = c.Close(ctx) // no follower may take the exit for a crash
 	err := c.call(ctx, http.MethodPost, "/v1/shutdown?grace="+grace.String(), nil, nil)
-	_ = c.Close(ctx)
+	c.hc.CloseIdleConnections()
 	if err != nil && !isGone(err) {
 		return fmt.Errorf("stop data plane: %w", err)
 	}
-	if c.cmd != nil {
-		_ = c.cmd.Wait()
+	c.mu.Lock()
+	cmd := c.cmd
+	c.cmd = nil
+	c.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Wait()
 	}
 	return nil
 }
@@ -184,6 +239,10 @@ func (c *Client) follow() {
 				return
 			}
 			c.log.Debug("follow health changes", "err", err)
+			if c.launch != nil && c.restartIfDead(ctx) {
+				backoff = 100 * time.Millisecond
+				continue
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -196,8 +255,10 @@ func (c *Client) follow() {
 		if ch.Lost {
 			c.log.Warn("some health changes made while the daemon was away were dropped; current health is complete")
 		}
-		for _, x := range ch.Changes {
-			c.onChange(x.Group, x.Health)
+		if c.onChange != nil {
+			for _, x := range ch.Changes {
+				c.onChange(x.Group, x.Health)
+			}
 		}
 		next := cursor{Epoch: ch.Epoch, Seq: ch.Next}
 		if next != cur {

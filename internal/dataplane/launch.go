@@ -37,7 +37,8 @@ type LaunchOptions struct {
 // runs another, it starts a new one that takes its listening sockets over
 // (no connection is refused meanwhile) and the old one drains and exits;
 // when none runs, it starts one. The data plane runs in its own session
-// and outlives the daemon.
+// and outlives the daemon. Should it die while the Client is open, the
+// Client starts another with the configuration and health it had.
 func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 	if len(opts.Command) == 0 || opts.Command[0] == "" {
 		return nil, errors.New("dataplane: LaunchOptions.Command is empty; set it to the madang binary and \"dataplane\"")
@@ -49,15 +50,26 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 		opts.StartTimeout = 30 * time.Second
 	}
 	log := opts.Logger.With("component", "dataplane")
-	copts := ClientOptions{Logger: opts.Logger, OnChange: opts.OnChange}
+	c := newClient(opts.Home, ClientOptions{Logger: opts.Logger, OnChange: opts.OnChange})
+	c.launch = &opts
+	if err := c.launchOrAdopt(ctx, log); err != nil {
+		c.cancel()
+		return nil, err
+	}
+	c.startFollowing()
+	return c, nil
+}
+
+func (c *Client) launchOrAdopt(ctx context.Context, log *slog.Logger) error {
+	opts := c.launch
 	st, err := ReadState(opts.Home)
 	if err == nil && st.Alive() {
 		if st.Runs(opts.Version, opts.Command[0]) {
-			c, err := Dial(ctx, opts.Home, copts)
+			err := c.connect(ctx)
 			if err == nil {
 				c.adopted = true
 				log.Info("adopted the running data plane", "pid", st.PID)
-				return c, nil
+				return nil
 			}
 			// It runs but does not answer: it cannot hand its sockets
 			// over, so it is replaced the hard way.
@@ -66,20 +78,19 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 		} else {
 			log.Info("the running data plane runs another binary; taking over from it",
 				"pid", st.PID, "version", st.Version, "binary", st.Binary)
-			c, err := start(ctx, opts, true, copts)
+			err := c.spawn(ctx, true)
 			if err == nil {
-				return c, nil
+				return nil
 			}
 			log.Error("take over from the running data plane failed; adopting it as it is", "pid", st.PID, "err", err)
-			c, derr := Dial(ctx, opts.Home, copts)
-			if derr != nil {
-				return nil, errors.Join(err, derr)
+			if derr := c.connect(ctx); derr != nil {
+				return errors.Join(err, derr)
 			}
 			c.adopted = true
-			return c, nil
+			return nil
 		}
 	}
-	return start(ctx, opts, false, copts)
+	return c.spawn(ctx, false)
 }
 
 // kill ends a data plane that does not answer.
@@ -91,15 +102,16 @@ func kill(st State) {
 	}
 }
 
-// start runs a new data plane and waits until it serves.
-func start(ctx context.Context, opts LaunchOptions, takeover bool, copts ClientOptions) (*Client, error) {
+// spawn runs a new data plane, waits until it serves and connects to it.
+func (c *Client) spawn(ctx context.Context, takeover bool) error {
+	opts := c.launch
 	logPath := filepath.Join(opts.Home, LogFile)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return nil, fmt.Errorf("dataplane: create log directory: %w", err)
+		return fmt.Errorf("dataplane: create log directory: %w", err)
 	}
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("dataplane: open log: %w", err)
+		return fmt.Errorf("dataplane: open log: %w", err)
 	}
 	defer logf.Close()
 	var logAt int64
@@ -108,7 +120,7 @@ func start(ctx context.Context, opts LaunchOptions, takeover bool, copts ClientO
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("dataplane: %w", err)
+		return fmt.Errorf("dataplane: %w", err)
 	}
 	defer pr.Close()
 	args := append(append([]string(nil), opts.Command[1:]...), "--home", opts.Home, "--ready-fd", "3")
@@ -125,12 +137,12 @@ func start(ctx context.Context, opts LaunchOptions, takeover bool, copts ClientO
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
-		return nil, fmt.Errorf("dataplane: start %s: %w", opts.Command[0], err)
+		return fmt.Errorf("dataplane: start %s: %w", opts.Command[0], err)
 	}
-	fail := func(err error) (*Client, error) {
+	fail := func(err error) error {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("dataplane: %w%s", err, logTail(logPath, logAt))
+		return fmt.Errorf("dataplane: %w%s", err, logTail(logPath, logAt))
 	}
 	_ = pr.SetReadDeadline(time.Now().Add(opts.StartTimeout))
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -140,13 +152,18 @@ func start(ctx context.Context, opts LaunchOptions, takeover bool, copts ClientO
 		}
 		return fail(fmt.Errorf("data plane did not start: %w", err))
 	}
-	c, err := Dial(ctx, opts.Home, copts)
-	if err != nil {
+	if err := c.connect(ctx); err != nil {
 		return fail(err)
 	}
+	c.mu.Lock()
+	old := c.cmd
 	c.cmd = cmd
+	c.mu.Unlock()
+	if old != nil {
+		_ = old.Wait() // a data plane this client started before, which died
+	}
 	opts.Logger.Info("started the data plane", "component", "dataplane", "pid", cmd.Process.Pid, "takeover", takeover)
-	return c, nil
+	return nil
 }
 
 // readyLine is what a data plane writes on its ready descriptor once it
