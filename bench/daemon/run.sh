@@ -13,12 +13,15 @@
 #
 # Prints total and failed requests per scenario. Environment: WORKERS (8),
 # DURATION (10s), PORT (listener, default a free one), SCENARIOS
-# ("kill9 replace replace9").
+# ("kill9 replace replace9"), LOAD (loadgen, or wrk: 2 threads, WORKERS
+# connections; wrk does not retry a request whose kept-alive connection
+# the server closed, Go's client does).
 set -euo pipefail
 
 WORKERS=${WORKERS:-8}
 DURATION=${DURATION:-10s}
 SCENARIOS=${SCENARIOS:-kill9 replace replace9}
+LOAD=${LOAD:-loadgen}
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -87,6 +90,15 @@ start_daemon() {
 	exit 1
 }
 
+# wrk_summary FILE: total and failed requests (socket errors and non-2xx/3xx)
+# from wrk's output.
+wrk_summary() {
+	awk '/requests in/ {total=$1}
+		/Socket errors/ {gsub(",", ""); errs=$4+$6+$8+$10}
+		/Non-2xx/ {bad=$5}
+		END {printf "total=%d failed=%d (socket errors %d, non-2xx/3xx %d)\n", total, errs+bad, errs, bad}' "$1"
+}
+
 dataplane_pid() { sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$MADANG_HOME/dataplane.json"; }
 
 start_daemon "$work/madang"
@@ -103,7 +115,11 @@ scenario() {
 	local name=$1 how=$2 bin=$3
 	local before after
 	before=$(dataplane_pid)
-	"$work/loadgen" -url "http://127.0.0.1:$PORT/" -c "$WORKERS" -d "$DURATION" >"$work/$name.out" &
+	if [ "$LOAD" = wrk ]; then
+		wrk -t2 -c"$WORKERS" -d"$DURATION" "http://127.0.0.1:$PORT/" >"$work/$name.wrk" &
+	else
+		"$work/loadgen" -url "http://127.0.0.1:$PORT/" -c "$WORKERS" -d "$DURATION" >"$work/$name.out" &
+	fi
 	local lg=$!
 	sleep 2
 	if [ "$how" = kill9 ]; then
@@ -117,7 +133,11 @@ scenario() {
 	wait "$lg"
 	after=$(dataplane_pid)
 	echo "== $name: data plane pid $before -> $after"
-	cat "$work/$name.out"
+	if [ "$LOAD" = wrk ]; then
+		wrk_summary "$work/$name.wrk"
+	else
+		cat "$work/$name.out"
+	fi
 }
 
 for s in $SCENARIOS; do
