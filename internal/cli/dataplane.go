@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"syscall"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/daemon"
 	"github.com/madang-dev/madang/internal/dataplane"
+	"github.com/madang-dev/madang/internal/logfile"
 )
 
 // dataplaneCmd is the load balancers' data-plane process, started by the
@@ -36,7 +39,14 @@ func dataplaneCmd(e *env) *cobra.Command {
 			if debug {
 				level = slog.LevelDebug
 			}
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+			// Its own log, rotated; standard error keeps what the
+			// runtime prints on a crash.
+			lf, err := logfile.OpenRaw(filepath.Join(e.home, dataplane.LogFile), logfile.Options{})
+			if err != nil {
+				return fmt.Errorf("open data plane log: %w", err)
+			}
+			defer lf.Close()
+			log := slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: level}))
 			opts := dataplane.RunOptions{Home: e.home, Version: daemon.Version, Binary: exe, Logger: log, Takeover: takeover}
 			if readyFD > 0 {
 				f := os.NewFile(uintptr(readyFD), "ready")

@@ -154,15 +154,14 @@ func (e *Engine) Apply(_ context.Context, cfg Config) error {
 		}
 		return err
 	}
-	maps := e.logs
 	for p, w := range opened {
-		maps[p] = w
+		e.logs[p] = w
 	}
 	// The proxy has stopped writing to the logs it no longer uses.
-	for p, w := range maps {
+	for p, w := range e.logs {
 		if !keep[p] {
 			_ = w.Close()
-			delete(maps, p)
+			delete(e.logs, p)
 		}
 	}
 	e.health.Update(cfg.Health)

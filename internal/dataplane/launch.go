@@ -105,7 +105,7 @@ func kill(st State) {
 // spawn runs a new data plane, waits until it serves and connects to it.
 func (c *Client) spawn(ctx context.Context, takeover bool) error {
 	opts := c.launch
-	logPath := filepath.Join(opts.Home, LogFile)
+	logPath := filepath.Join(opts.Home, OutputFile)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fmt.Errorf("dataplane: create log directory: %w", err)
 	}
@@ -142,7 +142,7 @@ func (c *Client) spawn(ctx context.Context, takeover bool) error {
 	fail := func(err error) error {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return fmt.Errorf("dataplane: %w%s", err, logTail(logPath, logAt))
+		return fmt.Errorf("dataplane: %w (log in %s)%s", err, filepath.Join(opts.Home, LogFile), logTail(logPath, logAt))
 	}
 	_ = pr.SetReadDeadline(time.Now().Add(opts.StartTimeout))
 	line, err := bufio.NewReader(pr).ReadString('\n')

@@ -19,8 +19,12 @@ const (
 	StateFile = "dataplane.json"
 	// SocketFile is the data plane's control socket.
 	SocketFile = "dataplane.sock"
-	// LogFile receives the data plane's own log, under the home.
+	// LogFile receives the data plane's own log, under the home,
+	// rotated like instance logs.
 	LogFile = "logs/dataplane.log"
+	// OutputFile receives the data plane's standard output and error
+	// (what the runtime prints when it crashes), under the home.
+	OutputFile = "logs/dataplane.out"
 	// cursorFile records the last health change the daemon has seen.
 	cursorFile = "dataplane.cursor"
 )
