@@ -41,6 +41,9 @@ type Options struct {
 	Now func() time.Time
 	// Checker runs active health checks; nil is health's HTTP checker.
 	Checker health.Checker
+	// DrainLinger is proxy.Options.DrainLinger: how long connections of
+	// a stopping data plane wait for their client's next request.
+	DrainLinger time.Duration
 }
 
 // Engine is a data plane: the proxy and the health checks of every load
@@ -82,7 +85,7 @@ func NewEngine(opts Options) *Engine {
 	}
 	w := &wiring{}
 	e.proxy = proxy.New(proxy.Options{Logger: opts.Logger, Observer: w, Now: opts.Now,
-		EventLoops: opts.EventLoops, Listen: e.socks.listen})
+		EventLoops: opts.EventLoops, Listen: e.socks.listen, DrainLinger: opts.DrainLinger})
 	onChange := opts.OnChange
 	e.health = health.New(health.Options{Logger: opts.Logger, Sink: w, Checker: opts.Checker,
 		OnChange: func(group string, th health.TargetHealth) {

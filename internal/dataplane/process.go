@@ -40,6 +40,12 @@ type RunOptions struct {
 	EventLoops int
 }
 
+// drainLinger is how long the connections of a data plane that stops
+// (after a takeover, or asked to) wait for their client's next request,
+// which they answer with Connection: close, before closing: clients that
+// do not retry a request on a closed kept-alive connection see none fail.
+const drainLinger = 500 * time.Millisecond
+
 // homeCheckInterval is how often a data plane checks that its home still
 // exists; a data plane whose home was removed exits.
 const homeCheckInterval = time.Second
@@ -73,7 +79,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		defer old.Close()
 		log.Info("took over listening sockets", "listeners", handed.Listeners)
 	}
-	eng := NewEngine(Options{Logger: base, Inherited: inherited, EventLoops: opts.EventLoops})
+	eng := NewEngine(Options{Logger: base, Inherited: inherited, EventLoops: opts.EventLoops, DrainLinger: drainLinger})
 	if opts.Takeover {
 		_ = eng.Restore(ctx, handed.Health)
 		if err := eng.Apply(ctx, handed.Config); err != nil {

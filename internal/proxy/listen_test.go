@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -50,5 +53,56 @@ func TestListenHookServesGivenSocket(t *testing.T) {
 	}
 	if len(asked) != 1 || asked[0] != pre.Addr().String() {
 		t.Fatalf("Listen was asked for %v, want [%s] once", asked, pre.Addr())
+	}
+}
+
+// TestDrainLingerAnswersNextRequest: with Options.DrainLinger, a
+// kept-alive connection whose listener began closing while it served a
+// request (so that response could not say Connection: close) still
+// answers the client's next request, with Connection: close, instead of
+// closing under it.
+func TestDrainLingerAnswersNextRequest(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	b := newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			started <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	h := newHarness(t, simpleConfig(TargetGroup{Name: "g", Targets: targetsOf(b)}), Options{DrainLinger: 5 * time.Second})
+	nc, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(h.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(nc)
+	if _, err := io.WriteString(nc, "GET /slow HTTP/1.1\r\nHost: lb\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	// The listener goes away while the request is in flight.
+	if err := h.p.Update(Config{TargetGroups: h.cfg.TargetGroups}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("in-flight request: %d close=%v; want 200 kept alive (it began before the drain)", resp.StatusCode, resp.Close)
+	}
+	// The client's next request, on the same connection, is answered.
+	resp, body := exchange(t, nc, br, "GET / HTTP/1.1\r\nHost: lb\r\n\r\n")
+	if resp.StatusCode != 200 || !resp.Close || body != "ok" {
+		t.Fatalf("next request: %d close=%v %q; want 200 with Connection: close", resp.StatusCode, resp.Close, body)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the close response: %v, want EOF", err)
 	}
 }

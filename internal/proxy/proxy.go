@@ -71,6 +71,15 @@ type Options struct {
 	// listening sockets from another one hands them to the proxy here.
 	// It should return a *net.TCPListener, which the event loops need.
 	Listen func(addr string) (net.Listener, error)
+	// DrainLinger, when positive, is how long a connection of a closing
+	// listener (Update without it, Shutdown) waits for the client's next
+	// request before closing, and answers it with Connection: close;
+	// idle connections are closed once it has passed. A client that
+	// does not retry a request on a kept-alive connection the server
+	// closed (wrk, some load balancers) then never sees one fail when
+	// another process takes the listening socket over. 0 closes idle
+	// connections at once.
+	DrainLinger time.Duration
 }
 
 // ErrClosed is returned by Update after Shutdown.
@@ -85,6 +94,7 @@ type Proxy struct {
 	realClock   bool // now is time.Now, so socket clock readings can be reused
 	upIdle      time.Duration
 	listen      func(addr string) (net.Listener, error)
+	drainLinger time.Duration
 	key         [32]byte
 	snap        atomic.Pointer[snapshot]
 	h2          *h2Gateway
@@ -119,6 +129,7 @@ func New(opts Options) *Proxy {
 		now:         opts.Now,
 		upIdle:      opts.UpstreamIdleTimeout,
 		listen:      opts.Listen,
+		drainLinger: opts.DrainLinger,
 		stop:        make(chan struct{}),
 		listeners:   map[string]*listener{},
 		targets:     map[targetKey]*liveTarget{},
