@@ -106,3 +106,45 @@ func TestDrainLingerAnswersNextRequest(t *testing.T) {
 		t.Fatalf("after the close response: %v, want EOF", err)
 	}
 }
+
+// TestShutdownWaitsForRetiredListeners: Shutdown right after an Update
+// removed a listener whose kept-alive connection still lingers ends that
+// connection too, and returns, rather than stopping the event loops under
+// it.
+func TestShutdownWaitsForRetiredListeners(t *testing.T) {
+	b := newBackend(t, "a", nil)
+	p := New(testOptions(Options{DrainLinger: 200 * time.Millisecond}))
+	cfg := simpleConfig(TargetGroup{Name: "g", Targets: targetsOf(b)})
+	cfg.LoadBalancers[0].Listeners[0].Port = freePort(t)
+	if err := p.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(cfg.LoadBalancers[0].Listeners[0].Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(nc)
+	if resp, _ := exchange(t, nc, br, "GET / HTTP/1.1\r\nHost: lb\r\n\r\n"); resp.StatusCode != 200 {
+		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+	if err := p.Update(Config{TargetGroups: cfg.TargetGroups}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return with a retired listener's connection open")
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("the retired listener's connection after Shutdown: %v, want EOF", err)
+	}
+}

@@ -110,9 +110,12 @@ type Proxy struct {
 	updateMu sync.Mutex
 
 	// mu guards the fields that follow.
-	mu          sync.Mutex
-	closed      bool
-	listeners   map[string]*listener // by bind address
+	mu        sync.Mutex
+	closed    bool
+	listeners map[string]*listener // by bind address
+	// retired are listeners Update closed whose connections may still
+	// run; Shutdown waits for them too.
+	retired     []*listener
 	targets     map[targetKey]*liveTarget
 	health      map[healthKey]healthState
 	groupShared map[string]*groupShared
@@ -273,6 +276,15 @@ func (p *Proxy) Update(cfg Config) error {
 			delete(p.listeners, bind)
 		}
 	}
+	retired := p.retired[:0]
+	for _, l := range p.retired {
+		select {
+		case <-l.done:
+		default:
+			retired = append(retired, l)
+		}
+	}
+	p.retired = append(retired, closing...)
 	p.snap.Store(s)
 	for _, l := range fresh {
 		l.start()
@@ -329,6 +341,8 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		ls = append(ls, l)
 	}
 	p.listeners = map[string]*listener{}
+	retired := p.retired
+	p.retired = nil
 	logs := p.accessLogs
 	p.accessLogs = map[string]*accessLog{}
 	targets := p.targets
@@ -337,6 +351,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	for _, l := range ls {
 		l.closeGracefully()
 	}
+	// Listeners an earlier Update closed are closing already; their
+	// connections must end before the loops stop too.
+	ls = append(ls, retired...)
 	err := p.h2.shutdown(ctx)
 	for _, l := range ls {
 		if e := l.wait(ctx); e != nil && err == nil {
