@@ -21,7 +21,7 @@ type daemonProc struct {
 	out *bytes.Buffer
 }
 
-func startDaemon(t *testing.T, c runner, bin string) *daemonProc {
+func startDaemonProc(t *testing.T, c runner, bin string) *daemonProc {
 	t.Helper()
 	cmd := exec.Command(bin, "server")
 	cmd.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
@@ -121,7 +121,7 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 	c := runner{t: t, home: home}
 	lb := fmt.Sprintf("http://127.0.0.1:%d/", port)
 
-	d := startDaemon(t, c, binary)
+	d := startDaemonProc(t, c, binary)
 	defer func() {
 		if t.Failed() {
 			t.Logf("daemon output:\n%s", d.out.String())
@@ -149,7 +149,7 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 	_ = d.cmd.Wait()
 	n := load.ok.Load()
 	waitRequests(t, load, n+50) // served while no daemon runs
-	d = startDaemon(t, c, binary)
+	d = startDaemonProc(t, c, binary)
 	waitRequests(t, load, load.ok.Load()+50)
 	ok, fail, errs := load.end()
 	if fail != 0 {
@@ -163,14 +163,14 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 	// Another binary: the daemon stops, the new one replaces the data
 	// plane, which hands its listening socket over.
 	v2 := filepath.Join(dir, "v2", "madang")
-	copyFile(t, binary, v2)
+	copyBinary(t, binary, v2)
 	load = startLoad(lb, 3, 30*time.Second)
 	waitRequests(t, load, 50)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	_ = d.cmd.Wait()
-	d = startDaemon(t, c, v2)
+	d = startDaemonProc(t, c, v2)
 	eventually(t, "the new data plane to take over", 15*time.Second, func() bool {
 		st := readDataplane(t, home)
 		return st.PID != first.PID && st.Binary == v2
@@ -218,7 +218,7 @@ func waitRequests(t *testing.T, l *steadyLoad, n int64) {
 	})
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyBinary(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
