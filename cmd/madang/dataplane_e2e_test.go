@@ -73,7 +73,7 @@ type steadyLoad struct {
 	errs     []string
 }
 
-func startLoad(url string, workers int, limit time.Duration) *steadyLoad {
+func startSteadyLoad(url string, workers int, limit time.Duration) *steadyLoad {
 	l := &steadyLoad{stop: make(chan struct{})}
 	deadline := time.Now().Add(limit)
 	for range workers {
@@ -141,7 +141,7 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 	first := readDataplane(t, home)
 
 	// kill -9 of the daemon under load; a new daemon comes back.
-	load := startLoad(lb, 3, 30*time.Second)
+	load := startSteadyLoad(lb, 3, 30*time.Second)
 	waitRequests(t, load, 50)
 	if err := d.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 	// plane, which hands its listening socket over.
 	v2 := filepath.Join(dir, "v2", "madang")
 	copyBinary(t, binary, v2)
-	load = startLoad(lb, 3, 30*time.Second)
+	load = startSteadyLoad(lb, 3, 30*time.Second)
 	waitRequests(t, load, 50)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
