@@ -104,9 +104,9 @@ func (d *daemon) kill9() {
 	_ = d.cmd.Wait()
 }
 
-// steadyLoad sends requests through url from a few clients until stop is
+// rolloutLoad sends requests through url from a few clients until stop is
 // called (bounded in requests), counting failures.
-type steadyLoad struct {
+type rolloutLoad struct {
 	oks, failures atomic.Int64
 	mu            sync.Mutex
 	errs          []string
@@ -114,8 +114,8 @@ type steadyLoad struct {
 	wg            sync.WaitGroup
 }
 
-func startLoad(url string, clients int) *steadyLoad {
-	l := &steadyLoad{done: make(chan struct{})}
+func startRolloutLoad(url string, clients int) *rolloutLoad {
+	l := &rolloutLoad{done: make(chan struct{})}
 	for range clients {
 		l.wg.Add(1)
 		go func() {
@@ -143,7 +143,7 @@ func startLoad(url string, clients int) *steadyLoad {
 	return l
 }
 
-func (l *steadyLoad) stop() (ok, failed int64, errs []string) {
+func (l *rolloutLoad) stop() (ok, failed int64, errs []string) {
 	close(l.done)
 	l.wg.Wait()
 	return l.oks.Load(), l.failures.Load(), l.errs
@@ -234,7 +234,7 @@ func TestRolloutSurvivesDaemonKill(t *testing.T) {
 		out, _ := c.run("tg", "health", "web")
 		return strings.Count(out, " healthy") >= 3
 	})
-	load := startLoad(url, 3)
+	load := startRolloutLoad(url, 3)
 
 	groupStack(t, dir, port, 3, "0.5", "Hello-v2")
 	c.must("apply", "-f", file)

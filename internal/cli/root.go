@@ -207,7 +207,7 @@ func run(ctx context.Context, args []string, e *env) error {
 		imagesCmd(e), templatesCmd(e),
 		tgCmd(e), lbCmd(e), metricsCmd(e),
 		lsCmd(e), getCmd(e),
-		versionCmd(e),
+		versionCmd(e), dataplaneCmd(e),
 	)
 	groups(root)
 	usageArgs(root)

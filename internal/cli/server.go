@@ -46,7 +46,8 @@ func serverCmd(e *env) *cobra.Command {
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 			return daemon.Run(ctx, daemon.Config{
 				Home: e.home, Listen: listen, Token: token, Executable: exe, Logger: log,
-				Ready: func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
+				DataPlaneCommand: []string{exe, "dataplane"},
+				Ready:            func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
 			})
 		},
 	}
@@ -110,8 +111,9 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 		go func() {
 			daemonDone <- daemon.Run(dctx, daemon.Config{
 				Home: e.home, Executable: exe, StopInstancesOnExit: true,
-				Logger: slog.New(slog.NewTextHandler(logf, nil)),
-				Ready:  func(string) { close(ready) },
+				DataPlaneCommand: []string{exe, "dataplane"},
+				Logger:           slog.New(slog.NewTextHandler(logf, nil)),
+				Ready:            func(string) { close(ready) },
 			})
 		}()
 		select {

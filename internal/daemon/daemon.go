@@ -22,6 +22,7 @@ import (
 	"github.com/madang-dev/madang/internal/api"
 	"github.com/madang-dev/madang/internal/cgroup"
 	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/dataplane"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/kind"
@@ -46,6 +47,10 @@ type Config struct {
 	// StopInstancesOnExit stops every instance when ctx ends (madang up);
 	// otherwise instances keep running while the daemon is away.
 	StopInstancesOnExit bool
+	// DataPlaneCommand runs the load balancers' data plane as a process
+	// of its own that outlives the daemon: the madang binary and
+	// "dataplane". Empty runs it inside the daemon.
+	DataPlaneCommand []string
 	// Ready, if set, is called once the API is serving.
 	Ready func(socket string)
 }
@@ -157,7 +162,13 @@ func (d *Daemon) components() []component {
 			return d.compute.Close()
 		}},
 		{name: "load balancers", start: func(ctx context.Context) error {
-			ctrl, err := elbctl.New(ctx, elbctl.Options{Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events, Instances: d.compute})
+			eopts := elbctl.Options{Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events, Instances: d.compute,
+				StopDataPlane: cfg.StopInstancesOnExit}
+			if len(cfg.DataPlaneCommand) > 0 {
+				eopts.DataPlane = elbctl.DataPlaneProcess(dataplane.LaunchOptions{
+					Home: cfg.Home, Command: cfg.DataPlaneCommand, Version: Version, Logger: d.log}, d.events)
+			}
+			ctrl, err := elbctl.New(ctx, eopts)
 			if err != nil {
 				return err
 			}

@@ -44,6 +44,9 @@ type conn struct {
 	req  request
 	resp response
 	nreq int
+	// lingered is set once the connection waited for a next request
+	// after its listener began closing (Options.DrainLinger).
+	lingered bool
 
 	// Per-request state.
 	lc      *listenerConfig
@@ -297,7 +300,14 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 		}
 	read:
 		if c.l.draining.Load() && c.r == c.w {
-			return false
+			if c.p.drainLinger <= 0 || c.lingered {
+				return false
+			}
+			// Wait a little for the client's next request (often on
+			// its way) and answer it with Connection: close, rather
+			// than close the connection under it.
+			c.lingered = true
+			idle, slack = c.p.drainLinger, 0
 		}
 		// Make room.
 		if c.w == len(c.rbuf) {

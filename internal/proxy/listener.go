@@ -111,6 +111,17 @@ func (l *listener) closeGracefully() {
 	l.p.wg.Add(1)
 	go func() {
 		defer l.p.wg.Done()
+		if d := l.p.drainLinger; d > 0 {
+			// Busy connections linger for their next request first
+			// (see Options.DrainLinger); idle ones close after.
+			t := time.NewTimer(d)
+			select {
+			case <-l.done:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 		wait := time.Millisecond
 		for {
 			l.mu.Lock()

@@ -66,6 +66,20 @@ type Options struct {
 	// connection with its own goroutine on the runtime's poller instead
 	// (the only engine on other systems).
 	EventLoops int
+	// Listen, if set, returns the listening socket for a bind address
+	// ("ip:port") instead of net.Listen: a process that took over
+	// listening sockets from another one hands them to the proxy here.
+	// It should return a *net.TCPListener, which the event loops need.
+	Listen func(addr string) (net.Listener, error)
+	// DrainLinger, when positive, is how long a connection of a closing
+	// listener (Update without it, Shutdown) waits for the client's next
+	// request before closing, and answers it with Connection: close;
+	// idle connections are closed once it has passed. A client that
+	// does not retry a request on a kept-alive connection the server
+	// closed (wrk, some load balancers) then never sees one fail when
+	// another process takes the listening socket over. 0 closes idle
+	// connections at once.
+	DrainLinger time.Duration
 }
 
 // ErrClosed is returned by Update after Shutdown.
@@ -79,6 +93,8 @@ type Proxy struct {
 	now         func() time.Time
 	realClock   bool // now is time.Now, so socket clock readings can be reused
 	upIdle      time.Duration
+	listen      func(addr string) (net.Listener, error)
+	drainLinger time.Duration
 	key         [32]byte
 	snap        atomic.Pointer[snapshot]
 	h2          *h2Gateway
@@ -94,9 +110,12 @@ type Proxy struct {
 	updateMu sync.Mutex
 
 	// mu guards the fields that follow.
-	mu          sync.Mutex
-	closed      bool
-	listeners   map[string]*listener // by bind address
+	mu        sync.Mutex
+	closed    bool
+	listeners map[string]*listener // by bind address
+	// retired are listeners Update closed whose connections may still
+	// run; Shutdown waits for them too.
+	retired     []*listener
 	targets     map[targetKey]*liveTarget
 	health      map[healthKey]healthState
 	groupShared map[string]*groupShared
@@ -112,6 +131,8 @@ func New(opts Options) *Proxy {
 		obs:         opts.Observer,
 		now:         opts.Now,
 		upIdle:      opts.UpstreamIdleTimeout,
+		listen:      opts.Listen,
+		drainLinger: opts.DrainLinger,
 		stop:        make(chan struct{}),
 		listeners:   map[string]*listener{},
 		targets:     map[targetKey]*liveTarget{},
@@ -128,6 +149,9 @@ func New(opts Options) *Proxy {
 	if p.now == nil {
 		p.now = time.Now
 		p.realClock = true
+	}
+	if p.listen == nil {
+		p.listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
 	}
 	if p.upIdle <= 0 {
 		p.upIdle = DefaultUpstreamIdleTimeout
@@ -192,7 +216,7 @@ func (p *Proxy) Update(cfg Config) error {
 		if ok {
 			continue
 		}
-		nl, err := net.Listen("tcp", bind)
+		nl, err := p.listen(bind)
 		if err != nil {
 			for _, l := range fresh {
 				l.ln.Close()
@@ -252,6 +276,15 @@ func (p *Proxy) Update(cfg Config) error {
 			delete(p.listeners, bind)
 		}
 	}
+	retired := p.retired[:0]
+	for _, l := range p.retired {
+		select {
+		case <-l.done:
+		default:
+			retired = append(retired, l)
+		}
+	}
+	p.retired = append(retired, closing...)
 	p.snap.Store(s)
 	for _, l := range fresh {
 		l.start()
@@ -308,6 +341,8 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		ls = append(ls, l)
 	}
 	p.listeners = map[string]*listener{}
+	retired := p.retired
+	p.retired = nil
 	logs := p.accessLogs
 	p.accessLogs = map[string]*accessLog{}
 	targets := p.targets
@@ -316,6 +351,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	for _, l := range ls {
 		l.closeGracefully()
 	}
+	// Listeners an earlier Update closed are closing already; their
+	// connections must end before the loops stop too.
+	ls = append(ls, retired...)
 	err := p.h2.shutdown(ctx)
 	for _, l := range ls {
 		if e := l.wait(ctx); e != nil && err == nil {

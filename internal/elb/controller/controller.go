@@ -11,10 +11,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,12 +20,12 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/dataplane"
 	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/informer"
-	"github.com/madang-dev/madang/internal/logfile"
 	"github.com/madang-dev/madang/internal/proxy"
 	"github.com/madang-dev/madang/internal/state"
 )
@@ -76,6 +74,12 @@ type Options struct {
 	Events    *event.Log
 	Instances Instances
 	Now       func() time.Time
+	// DataPlane returns the data plane to drive; nil runs it inside the
+	// controller's process.
+	DataPlane NewDataPlane
+	// StopDataPlane makes Close stop the data plane (draining in-flight
+	// requests) rather than leave a data-plane process serving.
+	StopDataPlane bool
 }
 
 // Controller reconciles stored target groups and load balancers into the
@@ -83,10 +87,9 @@ type Options struct {
 // health). Deregistered targets drain for their group's deregistration
 // delay before they leave.
 type Controller struct {
-	opts   Options
-	log    *slog.Logger
-	proxy  *proxy.Proxy
-	health *health.Manager
+	opts Options
+	log  *slog.Logger
+	dp   DataPlane
 
 	inf    *informer.Informer
 	kick   chan struct{}
@@ -100,7 +103,6 @@ type Controller struct {
 	lbs         map[string]*LoadBalancer
 	registered  map[string]map[string]proxy.Target // group -> target key -> target, as of the last reload
 	draining    map[string]map[string]drain        // group -> target key -> drain
-	accessLogs  map[string]io.WriteCloser
 	leaving     map[string]bool // instances taken out of rotation before they stop
 	lastErr     error
 	healthDirty bool
@@ -135,23 +137,28 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		lbs:        map[string]*LoadBalancer{},
 		registered: map[string]map[string]proxy.Target{},
 		draining:   map[string]map[string]drain{},
-		accessLogs: map[string]io.WriteCloser{},
 		leaving:    map[string]bool{},
 		reloaded:   make(chan struct{}),
 	}
 	c.inf = informer.New(opts.Store, "/elb/", follower{c}, c.log)
-	wire := &wiring{}
-	c.proxy = proxy.New(proxy.Options{Logger: opts.Logger, Observer: wire, Now: opts.Now})
-	c.health = health.New(health.Options{Logger: opts.Logger, Sink: wire, OnChange: c.onHealth})
-	wire.proxy, wire.health = c.proxy, c.health
-
 	if err := c.inf.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("load target groups and load balancers: %w", err)
 	}
+	newDP := opts.DataPlane
+	if newDP == nil {
+		newDP = inProcess(opts)
+	}
+	dp, err := newDP(ctx, c.onHealth)
+	if err != nil {
+		return nil, fmt.Errorf("start load balancer data plane: %w", err)
+	}
+	c.dp = dp
 	if kv, err := opts.Store.Get(ctx, healthKey); err == nil {
 		var recs []health.Record
 		if json.Unmarshal(kv.Value, &recs) == nil {
-			c.health.Restore(recs)
+			if err := c.dp.Restore(ctx, recs); err != nil {
+				c.log.Warn("restore target health", "err", err)
+			}
 		}
 	}
 	if err := c.Reload(); err != nil {
@@ -164,21 +171,6 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 	go func() { defer c.wg.Done(); c.inf.Run(rctx) }()
 	go c.loop()
 	return c, nil
-}
-
-// wiring connects the proxy's passive observations to the health manager
-// and the health manager's decisions to the proxy.
-type wiring struct {
-	proxy  *proxy.Proxy
-	health *health.Manager
-}
-
-func (w *wiring) Observe(group, id string, o proxy.Outcome) {
-	w.health.Observe(group, id, health.Outcome{ConnectFailed: o.ConnectFailed, Reset: o.Reset, Timeout: o.Timeout, Status: o.Status, Latency: o.Latency})
-}
-
-func (w *wiring) SetHealthy(group, id string, healthy bool, since time.Time) {
-	w.proxy.SetHealthy(group, id, healthy, since)
 }
 
 func (c *Controller) onHealth(group string, th health.TargetHealth) {
@@ -255,7 +247,15 @@ func (c *Controller) BeforeStop(ctx context.Context, id string) {
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for c.proxy.InFlight(id) > 0 {
+	for {
+		n, err := c.dp.InFlight(ctx, id)
+		if err != nil {
+			c.log.Warn("requests in flight to a stopping instance", "instance", id, "err", err)
+			return
+		}
+		if n == 0 {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -319,7 +319,15 @@ func (c *Controller) saveHealth() {
 	if !dirty {
 		return
 	}
-	b, err := json.Marshal(c.health.Snapshot())
+	recs, err := c.dp.Snapshot(context.Background())
+	if err != nil {
+		c.log.Warn("read target health", "err", err)
+		c.mu.Lock()
+		c.healthDirty = true
+		c.mu.Unlock()
+		return
+	}
+	b, err := json.Marshal(recs)
 	if err != nil {
 		return
 	}
@@ -328,22 +336,24 @@ func (c *Controller) saveHealth() {
 	}
 }
 
-// Close stops the data plane gracefully and the health checks, and saves
-// target health.
+// Close saves target health and releases the data plane: an in-process
+// one, or one that serves no load balancer, or any with
+// Options.StopDataPlane, stops gracefully (in-flight requests finish until
+// ctx ends); a data-plane process otherwise keeps serving for the next
+// daemon.
 func (c *Controller) Close(ctx context.Context) error {
 	c.cancel()
 	close(c.done)
 	c.wg.Wait()
-	err := c.proxy.Shutdown(ctx)
-	c.health.Close()
 	c.mu.Lock()
 	c.healthDirty = true
-	for _, w := range c.accessLogs {
-		_ = w.Close()
-	}
+	empty := len(c.lbs) == 0
 	c.mu.Unlock()
 	c.saveHealth()
-	return err
+	if c.opts.StopDataPlane || empty {
+		return c.dp.Shutdown(ctx)
+	}
+	return c.dp.Close(ctx)
 }
 
 // targetKey identifies a registration: the same target id on another
@@ -424,6 +434,7 @@ func (c *Controller) Reload() error {
 	}
 	var cfg proxy.Config
 	var groups []health.Group
+	accessLogs := map[string]string{}
 	newRegistered := map[string]map[string]proxy.Target{}
 	for _, name := range sortedKeys(c.tgs) {
 		tg := c.tgs[name]
@@ -498,39 +509,20 @@ func (c *Controller) Reload() error {
 			DropInvalidHeaders: la.DropInvalidHeaderFields,
 		}
 		if la.AccessLogs {
-			plb.AccessLog = c.accessLogLocked(name)
+			accessLogs[name] = c.AccessLogPath(name)
 		}
 		for _, l := range lb.Spec.Listeners {
 			plb.Listeners = append(plb.Listeners, proxy.Listener{Port: l.Port, Rules: l.Rules, DefaultActions: l.DefaultActions})
 		}
 		cfg.LoadBalancers = append(cfg.LoadBalancers, plb)
 	}
-	if err := c.proxy.Update(cfg); err != nil {
+	if err := c.dp.Apply(context.Background(), dataplane.Config{Proxy: cfg, Health: groups, AccessLogs: accessLogs}); err != nil {
 		c.lastErr = err
 		return fmt.Errorf("apply load balancer configuration: %w", err)
 	}
 	c.lastErr = nil
 	c.registered = newRegistered
-	c.health.Update(groups)
 	return nil
-}
-
-func (c *Controller) accessLogLocked(lb string) io.Writer {
-	if w, ok := c.accessLogs[lb]; ok {
-		return w
-	}
-	dir := filepath.Join(c.opts.Home, "logs", "elb", lb)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		c.log.Warn("access log", "lb", lb, "err", err)
-		return nil
-	}
-	w, err := logfile.OpenRaw(filepath.Join(dir, "access.log"), logfile.Options{})
-	if err != nil {
-		c.log.Warn("access log", "lb", lb, "err", err)
-		return nil
-	}
-	c.accessLogs[lb] = w
-	return w
 }
 
 // AccessLogPath returns where a load balancer's access log is written.
@@ -613,13 +605,15 @@ func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	if !ok {
 		return nil, fault.NotFoundf(fault.KindTargetGroup, group, "no target group %q", group).WithHint("see madang tg ls")
 	}
-	return c.health.Health(group), nil
+	return c.dp.Health(context.Background(), group)
 }
 
 // Metrics returns the data plane's current counters and gauges.
 func (c *Controller) Metrics() []proxy.Metric {
-	var out []proxy.Metric
-	c.proxy.Collect(func(m proxy.Metric) { out = append(out, m) })
+	out, err := c.dp.Metrics(context.Background())
+	if err != nil {
+		c.log.Warn("read data plane metrics", "err", err)
+	}
 	return out
 }
 

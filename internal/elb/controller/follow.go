@@ -47,12 +47,7 @@ func (f follower) Apply(events []state.Event) {
 		case strings.HasPrefix(key, TargetGroupPrefix):
 			delete(c.tgs, strings.TrimPrefix(key, TargetGroupPrefix))
 		case strings.HasPrefix(key, LoadBalancerPrefix):
-			name := strings.TrimPrefix(key, LoadBalancerPrefix)
-			delete(c.lbs, name)
-			if w, ok := c.accessLogs[name]; ok {
-				_ = w.Close()
-				delete(c.accessLogs, name)
-			}
+			delete(c.lbs, strings.TrimPrefix(key, LoadBalancerPrefix))
 		}
 	}
 	c.mu.Unlock()
