@@ -84,6 +84,7 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ignoreBrokenPipes()
 	c := e.client()
 	var daemonDone chan error
 	var cancelDaemon context.CancelFunc
@@ -154,6 +155,17 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 		fmt.Fprintf(e.stdout, "● stopped\n")
 	}
 	return nil
+}
+
+// ignoreBrokenPipes keeps a closed stdout or stderr (`madang up | tee
+// up.log`, where Ctrl-C ends tee too) from killing the process with
+// SIGPIPE before it stops what it started: writes fail with EPIPE instead,
+// and up goes on shutting down. A handler rather than SIG_IGN, so the
+// processes the daemon starts do not inherit an ignored SIGPIPE. It stays
+// installed until the process exits, so the last error message cannot
+// kill it either.
+func ignoreBrokenPipes() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 }
 
 func eventsSince(ctx context.Context, c *api.Client, after uint64) ([]event.Event, error) {
