@@ -136,6 +136,15 @@ func TestUpInterruptAfterStdoutCloses(t *testing.T) {
 
 	up := startUp(t, home, "-f", file)
 	up.until(t, "streaming events", 90*time.Second)
+	// Only endpoints that work: the listener's URL, not a DNS name that
+	// resolves nowhere.
+	shown := up.text.String()
+	if want := fmt.Sprintf("● load balancer web: http://127.0.0.1:%d\n", port); !strings.Contains(shown, want) {
+		t.Errorf("up does not show %q:\n%s", want, shown)
+	}
+	if strings.Contains(shown, ".elb.madang.local") {
+		t.Errorf("up shows a DNS name that does not resolve:\n%s", shown)
+	}
 	pids := processes(t, c)
 	if len(pids) != 4 {
 		t.Fatalf("want 2 apps and 2 shims, got %v", pids)

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -256,6 +258,9 @@ func waitStack(ctx context.Context, e *env, c *api.Client, stackName string, wai
 	}
 }
 
+// printEndpoints prints where the stack answers: each load balancer
+// listener and each running instance, as URLs that work from this
+// machine.
 func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string) {
 	lbs, _ := c.LoadBalancers(ctx)
 	for _, lb := range lbs {
@@ -267,13 +272,13 @@ func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string
 			addr = "127.0.0.1"
 		}
 		for _, l := range lb.Spec.Listeners {
-			fmt.Fprintf(e.stdout, "● load balancer %s: http://%s:%d  (%s)\n", lb.Spec.Name, addr, l.Port, lb.DNSName)
+			fmt.Fprintf(e.stdout, "● load balancer %s: http://%s\n", lb.Spec.Name, net.JoinHostPort(addr, strconv.Itoa(l.Port)))
 		}
 	}
 	ins, _ := c.Instances(ctx)
 	for _, v := range ins {
-		if v.Owner == stackName && v.Desired == compute.StateRunning {
-			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s  %s\n", v.ID, v.Group, v.Addr(), v.State)
+		if v.Owner == stackName && v.Desired == compute.StateRunning && v.State == compute.StateRunning {
+			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s\n", v.ID, v.Group, v.Addr())
 		}
 	}
 }
