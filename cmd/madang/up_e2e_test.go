@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -169,3 +171,140 @@ func TestUpInterruptAfterStdoutCloses(t *testing.T) {
 		t.Fatalf("the load balancer still listens on port %d after up stopped", port)
 	}
 }
+
+// TestUpShowsWhyAnInstanceDoesNotComeUp: an app that exits 3 makes up show
+// the exit and the app's last line while it waits, then exit non-zero.
+func TestUpShowsWhyAnInstanceDoesNotComeUp(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(file, []byte(`name: crashy
+images:
+  - name: crasher
+    source: ./app
+    command: echo boom-before-exit; exit 3
+    port: 3000
+launchTemplates:
+  - name: crasher
+    image: crasher
+    supervision: {maxRestarts: 2, backoffInitial: 50ms}
+instances:
+  - name: crash
+    launchTemplate: crasher
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up := startUp(t, home, "-f", file)
+	out, err := up.wait(t, 60*time.Second)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("up of a stack whose instance crashes: %v, want exit status 1\n%s", err, out)
+	}
+	for _, want := range []string{"exited with code 3", "last log line: boom-before-exit", "errored", "cannot come up", "● stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up does not show %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "streaming events") {
+		t.Errorf("up streams events of a stack that cannot come up:\n%s", out)
+	}
+}
+
+// TestUpListenerPortTaken: a listener port that another program holds is
+// an error on screen naming the port and the fix, with a non-zero exit —
+// on the first up, on an up that resumes a kept stack, and when another
+// stack's load balancer serves the port.
+func TestUpListenerPortTaken(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	file := stackFile(t, dir, port)
+	exitsWith := func(t *testing.T, home string, wants ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, binary, "up", "-f", file)
+		cmd.Env = append(os.Environ(), "MADANG_HOME="+home, "GORACE=atexit_sleep_ms=0")
+		b, err := cmd.CombinedOutput()
+		out := string(b)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("up with port %d taken: %v, want exit status 1\n%s", port, err, out)
+		}
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("up does not show %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "streaming events") {
+			t.Errorf("up streams events of a stack that cannot come up:\n%s", out)
+		}
+	}
+	takePort := func(t *testing.T) {
+		t.Helper()
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+	}
+	portText := fmt.Sprintf("listener port %d", port)
+
+	t.Run("first up", func(t *testing.T) {
+		takePort(t)
+		exitsWith(t, filepath.Join(dir, "first"), portText, "pick a free port")
+	})
+
+	t.Run("resumed up", func(t *testing.T) {
+		home := filepath.Join(dir, "resumed")
+		up := startUp(t, home, "-f", file)
+		up.until(t, "streaming events", 90*time.Second)
+		if err := up.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := up.wait(t, 60*time.Second); err != nil {
+			t.Fatalf("first up: %v\n%s", err, out)
+		}
+		takePort(t)
+		exitsWith(t, home, portText, "taken by another program, pid "+fmt.Sprint(os.Getpid()), "pick a free port")
+	})
+
+	t.Run("another stack", func(t *testing.T) {
+		c := runner{t: t, home: filepath.Join(dir, "shared")}
+		startServer(t, c)
+		c.must("apply", "-f", file)
+		t.Cleanup(func() { _, _ = c.run("destroy", "-f", file) })
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := strings.NewReplacer("name: e2e", "name: other", "name: web", "name: web2",
+			"instances: web", "instances: web2", "targetGroup: web", "targetGroup: web2",
+			"name: hello", "name: hello2", "image: hello", "image: hello2", "launchTemplate: hello", "launchTemplate: hello2").Replace(string(b))
+		otherFile := filepath.Join(dir, "other.yaml")
+		if err := os.WriteFile(otherFile, []byte(other), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, binary, "up", "-f", otherFile)
+		cmd.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("up of a stack whose port another stack serves: %v, want exit status 1\n%s", err, out)
+		}
+		for _, want := range []string{portText, "already served by load balancer web (of stack e2e)", "pick another port"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("up does not show %q:\n%s", want, out)
+			}
+		}
+		// Nothing of the other stack was applied.
+		if lbs := c.must("lb", "ls"); strings.Contains(lbs, "web2") {
+			t.Errorf("the refused stack's load balancer exists:\n%s", lbs)
+		}
+	})
+}
+

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/daemon"
 	"github.com/madang-dev/madang/internal/event"
 )
@@ -90,7 +86,8 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	c := e.client()
 	var daemonDone chan error
 	var cancelDaemon context.CancelFunc
-	if _, err := c.Info(ctx); err != nil {
+	info, err := c.Info(ctx)
+	if err != nil {
 		if !errors.Is(err, api.ErrNoDaemon) {
 			return err
 		}
@@ -124,39 +121,52 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 		case err := <-daemonDone:
 			return fmt.Errorf("start daemon: %w", err)
 		}
+		info.PID = os.Getpid()
 	} else {
 		fmt.Fprintf(e.stdout, "● using the running madang daemon (%s)\n", e.home)
 	}
-
-	evs, _ := eventsSince(ctx, c, 0)
-	after := lastSeq(evs)
-	fmt.Fprintf(e.stdout, "● applying %s\n", file)
-	res, err := c.Apply(ctx, req)
-	if err != nil {
-		if daemonDone != nil {
-			cancelDaemon()
-			<-daemonDone
+	// stopDaemon stops the daemon up started, if it did: load balancers
+	// first, then instances.
+	stopDaemon := func() error {
+		if daemonDone == nil {
+			return nil
 		}
-		return err
-	}
-	printChanges(e, res)
-	if err := waitStack(ctx, e, c, res.Stack, wait); err != nil && ctx.Err() == nil {
-		fmt.Fprintf(e.stdout, "! %v\n", err)
-	}
-	if ctx.Err() == nil {
-		printEndpoints(ctx, e, c, res.Stack)
-		fmt.Fprintf(e.stdout, "● streaming events (Ctrl-C to stop)\n")
-		_ = c.Events(ctx, after, true, func(ev event.Event) { fmt.Fprintln(e.stdout, "  "+ev.String()) })
-	}
-	if daemonDone != nil {
 		fmt.Fprintf(e.stdout, "\n● stopping: load balancers, then instances (state kept in %s; `madang up` resumes)\n", e.home)
 		cancelDaemon()
 		if err := <-daemonDone; err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "● stopped\n")
+		return nil
 	}
-	return nil
+
+	evs, _ := eventsSince(ctx, c, 0)
+	after := lastSeq(evs)
+	if err := checkPortConflicts(ctx, c, req); err != nil {
+		return errors.Join(err, stopDaemon())
+	}
+	fmt.Fprintf(e.stdout, "● applying %s\n", file)
+	res, err := c.Apply(ctx, req)
+	if err != nil {
+		return errors.Join(err, stopDaemon())
+	}
+	printChanges(e, res)
+	failed := checkListeners(ctx, e, c, res.Stack, file, info.PID)
+	if failed == nil {
+		if err := waitStack(ctx, e, c, res.Stack, wait); err != nil && ctx.Err() == nil {
+			if errors.Is(err, errCannotComeUp) {
+				failed = err
+			} else {
+				fmt.Fprintf(e.stdout, "! %v\n", err)
+			}
+		}
+	}
+	if failed == nil && ctx.Err() == nil {
+		printEndpoints(ctx, e, c, res.Stack)
+		fmt.Fprintf(e.stdout, "● streaming events (Ctrl-C to stop)\n")
+		_ = c.Events(ctx, after, true, func(ev event.Event) { fmt.Fprintln(e.stdout, "  "+ev.String()) })
+	}
+	return errors.Join(failed, stopDaemon())
 }
 
 // ignoreBrokenPipes keeps a closed stdout or stderr (`madang up | tee
@@ -181,106 +191,6 @@ func lastSeq(evs []event.Event) uint64 {
 		return 0
 	}
 	return evs[len(evs)-1].Seq
-}
-
-// waitStack shows progress until the stack's instances run and its targets
-// are healthy, or wait passes.
-func waitStack(ctx context.Context, e *env, c *api.Client, stackName string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	lastLine := ""
-	for {
-		ins, err := c.Instances(ctx)
-		if err != nil {
-			return err
-		}
-		var total, running int
-		var problems []string
-		for _, v := range ins {
-			if v.Owner != stackName || v.Desired != compute.StateRunning {
-				continue
-			}
-			total++
-			if v.State == compute.StateRunning {
-				running++
-			}
-			if v.Detail == "errored" || v.Detail == "exited" {
-				problems = append(problems, fmt.Sprintf("%s %s: %s", v.ID, v.Detail, v.StateReason))
-			}
-		}
-		tgs, err := c.TargetGroups(ctx)
-		if err != nil {
-			return err
-		}
-		var targets, healthy int
-		for _, tg := range tgs {
-			if tg.Owner != stackName {
-				continue
-			}
-			ths, err := c.TargetHealth(ctx, tg.Spec.Name)
-			if err != nil {
-				return err
-			}
-			for _, th := range ths {
-				if th.State == "draining" {
-					continue
-				}
-				targets++
-				if th.State == "healthy" || th.State == "unavailable" {
-					healthy++
-				} else if th.State == "unhealthy" {
-					problems = append(problems, fmt.Sprintf("target %s in %s unhealthy (%s): %s", th.ID, tg.Spec.Name, th.Reason, th.Description))
-				}
-			}
-		}
-		line := fmt.Sprintf("  instances running %d/%d", running, total)
-		if targets > 0 {
-			line += fmt.Sprintf(", targets healthy %d/%d", healthy, targets)
-		}
-		if line != lastLine {
-			fmt.Fprintln(e.stdout, line)
-			lastLine = line
-		}
-		if len(problems) > 0 && (running+len(problems) >= total) {
-			sort.Strings(problems)
-			return fmt.Errorf("not everything came up:\n    %s\n  see `madang describe ID` and `madang logs ID`", strings.Join(problems, "\n    "))
-		}
-		if running == total && healthy == targets {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still waiting after %s; see `madang ps` and `madang tg health NAME`", wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// printEndpoints prints where the stack answers: each load balancer
-// listener and each running instance, as URLs that work from this
-// machine.
-func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string) {
-	lbs, _ := c.LoadBalancers(ctx)
-	for _, lb := range lbs {
-		if lb.Owner != stackName {
-			continue
-		}
-		addr := lb.Spec.Address
-		if addr == "" {
-			addr = "127.0.0.1"
-		}
-		for _, l := range lb.Spec.Listeners {
-			fmt.Fprintf(e.stdout, "● load balancer %s: http://%s\n", lb.Spec.Name, net.JoinHostPort(addr, strconv.Itoa(l.Port)))
-		}
-	}
-	ins, _ := c.Instances(ctx)
-	for _, v := range ins {
-		if v.Owner == stackName && v.Desired == compute.StateRunning && v.State == compute.StateRunning {
-			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s\n", v.ID, v.Group, v.Addr())
-		}
-	}
 }
 
 func startupCmd(e *env) *cobra.Command {
