@@ -307,4 +307,3 @@ func TestUpListenerPortTaken(t *testing.T) {
 		}
 	})
 }
-
