@@ -7,68 +7,33 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if leaks := waitNoLeaks(5 * time.Second); leaks != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines after all tests:\n%s\n", leaks)
+		if err := leakcheck.Check(5*time.Second, managerGoroutines()); err != nil {
+			fmt.Fprintf(os.Stderr, "after all tests: %v\n", err)
 			code = 1
 		}
 	}
 	os.Exit(code)
 }
 
-// leakMarkers name functions whose goroutines must not outlive a Manager.
-var leakMarkers = []string{
-	"internal/health.(*target).run",
-	"internal/health.(*notifier).run",
-	"net/http.(*persistConn)",
-}
-
-// leakedGoroutines returns the stacks of goroutines running any
-// leakMarkers function.
-func leakedGoroutines() string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var leaks []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		for _, mark := range leakMarkers {
-			if strings.Contains(g, mark) {
-				leaks = append(leaks, g)
-				break
-			}
-		}
-	}
-	return strings.Join(leaks, "\n\n")
-}
-
-// waitNoLeaks polls until no marked goroutine runs, and returns the
-// leaked stacks if some still do after d.
-func waitNoLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		leaks := leakedGoroutines()
-		if leaks == "" || time.Now().After(deadline) {
-			return leaks
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+// managerGoroutines selects goroutines that must not outlive a Manager.
+func managerGoroutines() leakcheck.Matcher {
+	return leakcheck.Contains(
+		"internal/health.(*target).run",
+		"internal/health.(*notifier).run",
+		"net/http.(*persistConn)",
+	)
 }
 
 // fakeClock is a Clock that moves only when Advance is called; due
@@ -242,8 +207,8 @@ func newHarness(t *testing.T, opts ...func(*Options)) *harness {
 		if err := h.m.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
-		if leaks := waitNoLeaks(3 * time.Second); leaks != "" {
-			t.Errorf("goroutines left after Close:\n%s", leaks)
+		if err := leakcheck.Check(3*time.Second, managerGoroutines()); err != nil {
+			t.Errorf("after Close: %v", err)
 		}
 	})
 	return h

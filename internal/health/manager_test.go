@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 // step is one active check of a transition test: the backend's behaviour
@@ -508,8 +510,8 @@ func TestCloseStopsEverything(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Close took %v with checks in flight, want it to abort them", d)
 	}
-	if leaks := waitNoLeaks(3 * time.Second); leaks != "" {
-		t.Fatalf("goroutines left after Close:\n%s", leaks)
+	if err := leakcheck.Check(3*time.Second, managerGoroutines()); err != nil {
+		t.Fatalf("after Close: %v", err)
 	}
 	if err := h.m.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
@@ -520,8 +522,8 @@ func TestCloseStopsEverything(t *testing.T) {
 	if hs := h.m.Health("web"); hs != nil {
 		t.Errorf("Health after Close = %+v, want nil", hs)
 	}
-	if leaks := leakedGoroutines(); leaks != "" {
-		t.Errorf("Update after Close started goroutines:\n%s", leaks)
+	if err := leakcheck.Check(0, managerGoroutines()); err != nil {
+		t.Errorf("Update after Close started goroutines: %v", err)
 	}
 }
 
