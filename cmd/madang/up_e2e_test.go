@@ -52,8 +52,7 @@ func startUp(t *testing.T, home string, args ...string) *upProcess {
 	}()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			_ = p.cmd.Wait()
+			stopUp(p.cmd)
 		}
 		pr.Close()
 		<-p.read
@@ -95,14 +94,47 @@ func (p *upProcess) wait(t *testing.T, timeout time.Duration) (string, error) {
 		}
 		return p.text.String(), err
 	case <-time.After(timeout):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		_ = p.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
 		for l := range p.lines {
 			p.text.WriteString(l + "\n")
 		}
 		t.Fatalf("madang up did not exit within %s:\n%s", timeout, p.text.String())
 		return "", nil
 	}
+}
+
+// stopUp ends an up that a test is done with: SIGINT, so it stops the
+// instances it started, and SIGKILL only if it does not exit in 30s.
+func stopUp(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// upCommand is `madang up ARGS` that a test runs to the end; when ctx
+// ends it is interrupted (so it stops what it started) rather than
+// killed.
+func upCommand(ctx context.Context, home string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, append([]string{"up"}, args...)...)
+	cmd.Env = append(os.Environ(), "MADANG_HOME="+home, "GORACE=atexit_sleep_ms=0")
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 30 * time.Second
+	return cmd
 }
 
 // processes returns the pids of the stack's apps and their shims.
@@ -161,6 +193,13 @@ func TestUpInterruptAfterStdoutCloses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up after Ctrl-C with its stdout closed: %v; want exit status 0", err)
 	}
+	stopped(t, pids, port)
+}
+
+// stopped checks that the stack's processes are gone and its load
+// balancer no longer listens.
+func stopped(t *testing.T, pids map[string]int, port int) {
+	t.Helper()
 	for what, pid := range pids {
 		eventually(t, what+" (pid "+fmt.Sprint(pid)+") to be gone", 5*time.Second, func() bool {
 			return syscall.Kill(pid, 0) != nil
@@ -170,6 +209,30 @@ func TestUpInterruptAfterStdoutCloses(t *testing.T) {
 		conn.Close()
 		t.Fatalf("the load balancer still listens on port %d after up stopped", port)
 	}
+}
+
+// TestUpHangupStopsTheStack: closing the terminal (SIGHUP) stops the load
+// balancer and the instances as Ctrl-C does, instead of killing up and
+// leaving the apps without their load balancer.
+func TestUpHangupStopsTheStack(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	port := freePort(t)
+	file := stackFile(t, dir, port)
+	up := startUp(t, home, "-f", file)
+	up.until(t, "streaming events", 90*time.Second)
+	pids := processes(t, runner{t: t, home: home})
+	if err := up.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	out, err := up.wait(t, 60*time.Second)
+	if err != nil {
+		t.Fatalf("up after SIGHUP: %v; want exit status 0\n%s", err, out)
+	}
+	if !strings.Contains(out, "● stopped") {
+		t.Errorf("up did not report the stop:\n%s", out)
+	}
+	stopped(t, pids, port)
 }
 
 // TestUpShowsWhyAnInstanceDoesNotComeUp: an app that exits 3 makes up show
@@ -225,9 +288,7 @@ func TestUpListenerPortTaken(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, "up", "-f", file)
-		cmd.Env = append(os.Environ(), "MADANG_HOME="+home, "GORACE=atexit_sleep_ms=0")
-		b, err := cmd.CombinedOutput()
+		b, err := upCommand(ctx, home, "-f", file).CombinedOutput()
 		out := string(b)
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
@@ -289,9 +350,7 @@ func TestUpListenerPortTaken(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, "up", "-f", otherFile)
-		cmd.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
-		out, err := cmd.CombinedOutput()
+		out, err := upCommand(ctx, c.home, "-f", otherFile).CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 			t.Fatalf("up of a stack whose port another stack serves: %v, want exit status 1\n%s", err, out)

@@ -80,7 +80,9 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal stops the stack in order rather
+	// than killing up and leaving the apps without their load balancer.
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	ignoreBrokenPipes()
 	c := e.client()
