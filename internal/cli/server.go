@@ -62,16 +62,18 @@ func upCmd(e *env) *cobra.Command {
 		Use:   "up [-f madang.yaml]",
 		Short: "Start everything in a stack file and watch it (the main command)",
 		Long: "up starts a daemon in the foreground if none is running, applies the stack file, shows\n" +
-			"progress until every instance is running and every target healthy, prints where to reach\n" +
-			"it, then streams events. Ctrl-C stops the instances in order (when up started the daemon)\n" +
-			"and keeps the state for the next up.",
+			"progress until every instance is running and every target healthy (with the reason of each\n" +
+			"crash and unhealthy target), prints where to reach it, then streams events. If the stack\n" +
+			"cannot come up (an instance errored or still crashes when --wait ends, a listener port is\n" +
+			"taken), up says why and exits 1. Ctrl-C (or SIGTERM, SIGHUP) stops the load balancers, then\n" +
+			"the instances (when up started the daemon), and keeps the state for the next up.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUp(cmd.Context(), e, file, timeout)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "madang.yaml", "stack file")
-	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets before streaming events anyway")
+	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets; then instances that still crash fail up, anything else still coming up is left to the event stream")
 	return cmd
 }
 
