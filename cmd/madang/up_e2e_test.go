@@ -329,7 +329,7 @@ func TestUpListenerPortTaken(t *testing.T) {
 			t.Fatalf("first up: %v\n%s", err, out)
 		}
 		takePort(t)
-		exitsWith(t, home, portText, "taken by another program, pid "+fmt.Sprint(os.Getpid()), "pick a free port")
+		exitsWith(t, home, portText, "taken by pid "+fmt.Sprint(os.Getpid()), "pick a free port")
 	})
 
 	t.Run("another stack", func(t *testing.T) {

@@ -34,13 +34,14 @@ type portOwner struct {
 	Command string
 }
 
-// String describes the owner for people: "pid 1234 (nc)".
+// String describes the owner for people: "nothing", "a program of
+// another user", "pid 1234" or "pid 1234 (nc)".
 func (o portOwner) String() string {
 	switch {
 	case !o.Listening:
 		return "nothing"
 	case o.PID == 0:
-		return "another user's program"
+		return "a program of another user"
 	case o.Command == "":
 		return "pid " + strconv.Itoa(o.PID)
 	}

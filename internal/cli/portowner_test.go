@@ -116,3 +116,20 @@ func TestOverlaps(t *testing.T) {
 		})
 	}
 }
+
+func TestPortOwnerString(t *testing.T) {
+	cases := []struct {
+		o    portOwner
+		want string
+	}{
+		{o: portOwner{}, want: "nothing"},
+		{o: portOwner{Listening: true}, want: "a program of another user"},
+		{o: portOwner{Listening: true, PID: 42}, want: "pid 42"},
+		{o: portOwner{Listening: true, PID: 42, Command: "nc"}, want: "pid 42 (nc)"},
+	}
+	for _, tc := range cases {
+		if got := tc.o.String(); got != tc.want {
+			t.Errorf("%+v.String() = %q, want %q", tc.o, got, tc.want)
+		}
+	}
+}

@@ -138,7 +138,7 @@ func checkListeners(ctx context.Context, e *env, c *api.Client, stackName, file 
 					lb.Spec.Name, l.Port, hp, filepath.Join(e.home, "daemon.log")))
 			case o.PID != daemonPID:
 				problems = append(problems, fmt.Sprintf(
-					"load balancer %s listener port %d: %s is taken by another program, %s; stop it, or pick a free port for this listener in %s",
+					"load balancer %s listener port %d: %s is taken by %s, not by madang; stop that program, or pick a free port for this listener in %s",
 					lb.Spec.Name, l.Port, hp, o, file))
 			}
 		}
