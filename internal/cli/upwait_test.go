@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +30,7 @@ type fakeDaemon struct {
 	health    []health.TargetHealth
 	logs      []api.LogLine
 	logCalls  int
+	lbs       []elbctl.LoadBalancer
 }
 
 func (d *fakeDaemon) set(ins []compute.View, th []health.TargetHealth) {
@@ -54,6 +58,12 @@ func (d *fakeDaemon) handler() http.Handler {
 	mux.HandleFunc("GET /v1/target-groups/{name}/health", func(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
 		v := d.health
+		d.mu.Unlock()
+		answer(w, v)
+	})
+	mux.HandleFunc("GET /v1/load-balancers", func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		v := d.lbs
 		d.mu.Unlock()
 		answer(w, v)
 	})
@@ -185,4 +195,110 @@ func TestWaiterShowsUnhealthyTargetsUntilHealthy(t *testing.T) {
 	if !strings.Contains(out.String(), "instances running 1/1, targets healthy 1/1") {
 		t.Errorf("output:\n%s", out)
 	}
+}
+
+// listenerLB is a load balancer of stack owner with one listener.
+func listenerLB(name, owner string, port int) elbctl.LoadBalancer {
+	return elbctl.LoadBalancer{Owner: owner, Spec: elb.LoadBalancerSpec{Name: name, Listeners: []elb.ListenerSpec{{Port: port}}}}
+}
+
+func TestCheckPortConflicts(t *testing.T) {
+	const file = `name: b
+loadBalancers:
+  - name: web2
+    listeners:
+      - port: 18080
+        defaultActions:
+          - type: fixed-response
+            fixedResponse: {statusCode: "200"}
+`
+	req := api.StackRequest{Path: "/x/madang.yaml", DisplayPath: "madang.yaml", YAML: file}
+	cases := []struct {
+		name string
+		lbs  []elbctl.LoadBalancer
+		want string // "" for no error
+	}{
+		{name: "free port", lbs: []elbctl.LoadBalancer{listenerLB("web", "a", 18081)}},
+		{name: "this stack's own load balancer", lbs: []elbctl.LoadBalancer{listenerLB("web2", "b", 18080)}},
+		{name: "another stack's port", lbs: []elbctl.LoadBalancer{listenerLB("web", "a", 18080)},
+			want: "load balancer web2 listener port 18080: 127.0.0.1:18080 is already served by load balancer web (of stack a); pick another port for this listener in madang.yaml"},
+		{name: "a load balancer outside stacks", lbs: []elbctl.LoadBalancer{listenerLB("manual", "", 18080)},
+			want: "already served by load balancer manual (created outside any stack)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &fakeDaemon{lbs: tc.lbs}
+			w, _ := newWaiter(t, d)
+			err := checkPortConflicts(context.Background(), w.c, req)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("checkPortConflicts = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, errCannotComeUp) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("checkPortConflicts = %v, want errCannotComeUp containing %q", err, tc.want)
+			}
+		})
+	}
+	// A file the daemon will refuse is left to the daemon.
+	bad := req
+	bad.YAML = "loadBalancers: [{name: x, listeners: nope}]"
+	w, _ := newWaiter(t, &fakeDaemon{})
+	if err := checkPortConflicts(context.Background(), w.c, bad); err != nil {
+		t.Fatalf("checkPortConflicts of a bad file = %v, want nil", err)
+	}
+}
+
+func TestCheckListeners(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc/net/tcp")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := ln.Addr().(*net.TCPAddr).Port
+	free := freeTCPPort(t)
+	me := os.Getpid()
+	cases := []struct {
+		name      string
+		port      int
+		daemonPID int
+		want      string
+	}{
+		{name: "served by the daemon", port: held, daemonPID: me},
+		{name: "held by another program", port: held, daemonPID: 1,
+			want: fmt.Sprintf("load balancer web listener port %d: 127.0.0.1:%d is taken by pid %d (", held, held, me)},
+		{name: "nothing listens", port: free, daemonPID: me,
+			want: fmt.Sprintf("load balancer web listener port %d: nothing listens on 127.0.0.1:%d; the load balancer could not start it (see ", free, free)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &fakeDaemon{lbs: []elbctl.LoadBalancer{listenerLB("web", "s", tc.port), listenerLB("other", "z", free)}}
+			w, _ := newWaiter(t, d)
+			err := checkListeners(context.Background(), w.e, w.c, "s", "madang.yaml", tc.daemonPID)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("checkListeners = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, errCannotComeUp) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("checkListeners = %v, want errCannotComeUp containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// freeTCPPort returns a port nothing listened on a moment ago.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
