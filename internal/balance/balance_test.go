@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 // fakeClock is a settable clock for Options.Now.
@@ -729,7 +730,7 @@ func TestHashKeyIsStable(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	base := runtime.NumGoroutine()
+	before := leakcheck.Take()
 	for _, alg := range Algorithms() {
 		t.Run(alg, func(t *testing.T) {
 			s := mustNew(t, alg, Options{SlowStart: time.Second})
@@ -764,12 +765,8 @@ func TestConcurrentUse(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Errorf("%d goroutines left, want at most %d", n, base)
+	if err := leakcheck.Check(5*time.Second, before.Since()); err != nil {
+		t.Error(err)
 	}
 }
 

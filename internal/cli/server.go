@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -17,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/api/v1"
 	"github.com/madang-dev/madang/internal/daemon"
+	"github.com/madang-dev/madang/internal/api/v1"
 )
 
 func serverCmd(e *env) *cobra.Command {
@@ -64,16 +63,18 @@ func upCmd(e *env) *cobra.Command {
 		Use:   "up [-f madang.yaml]",
 		Short: "Start everything in a stack file and watch it (the main command)",
 		Long: "up starts a daemon in the foreground if none is running, applies the stack file, shows\n" +
-			"progress until every instance is running and every target healthy, prints where to reach\n" +
-			"it, then streams events. Ctrl-C stops the instances in order (when up started the daemon)\n" +
-			"and keeps the state for the next up.",
+			"progress until every instance is running and every target healthy (with the reason of each\n" +
+			"crash and unhealthy target), prints where to reach it, then streams events. If the stack\n" +
+			"cannot come up (an instance errored or still crashes when --wait ends, a listener port is\n" +
+			"taken), up says why and exits 1. Ctrl-C (or SIGTERM, SIGHUP) stops the load balancers, then\n" +
+			"the instances (when up started the daemon), and keeps the state for the next up.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUp(cmd.Context(), e, file, timeout)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "madang.yaml", "stack file")
-	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets before streaming events anyway")
+	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets; then instances that still crash fail up, anything else still coming up is left to the event stream")
 	return cmd
 }
 
@@ -82,12 +83,16 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal stops the stack in order rather
+	// than killing up and leaving the apps without their load balancer.
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	ignoreBrokenPipes()
 	c := e.client()
 	var daemonDone chan error
 	var cancelDaemon context.CancelFunc
-	if _, err := c.Info(ctx); err != nil {
+	info, err := c.Info(ctx)
+	if err != nil {
 		if !errors.Is(err, api.ErrNoDaemon) {
 			return err
 		}
@@ -122,8 +127,23 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 		case err := <-daemonDone:
 			return fmt.Errorf("start daemon: %w", err)
 		}
+		info.PID = os.Getpid()
 	} else {
 		fmt.Fprintf(e.stdout, "● using the running madang daemon (%s)\n", e.home)
+	}
+	// stopDaemon stops the daemon up started, if it did: load balancers
+	// first, then instances.
+	stopDaemon := func() error {
+		if daemonDone == nil {
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "\n● stopping: load balancers, then instances (state kept in %s; `madang up` resumes)\n", e.home)
+		cancelDaemon()
+		if err := <-daemonDone; err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "● stopped\n")
+		return nil
 	}
 
 	evs, _ := eventsSince(ctx, c, 0)
@@ -131,30 +151,36 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 	fmt.Fprintf(e.stdout, "● applying %s\n", file)
 	res, err := c.Apply(ctx, req)
 	if err != nil {
-		if daemonDone != nil {
-			cancelDaemon()
-			<-daemonDone
-		}
-		return err
+		return errors.Join(err, stopDaemon())
 	}
 	printChanges(e, res)
-	if err := waitStack(ctx, e, c, res.Stack, wait); err != nil && ctx.Err() == nil {
-		fmt.Fprintf(e.stdout, "! %v\n", err)
+	failed := checkListeners(ctx, e, c, res.Stack, file, info.PID)
+	if failed == nil {
+		if err := waitStack(ctx, e, c, res.Stack, wait); err != nil && ctx.Err() == nil {
+			if errors.Is(err, errCannotComeUp) {
+				failed = err
+			} else {
+				fmt.Fprintf(e.stdout, "! %v\n", err)
+			}
+		}
 	}
-	if ctx.Err() == nil {
+	if failed == nil && ctx.Err() == nil {
 		printEndpoints(ctx, e, c, res.Stack)
 		fmt.Fprintf(e.stdout, "● streaming events (Ctrl-C to stop)\n")
 		_ = c.Events(ctx, after, true, func(ev v1.Event) { fmt.Fprintln(e.stdout, "  "+ev.String()) })
 	}
-	if daemonDone != nil {
-		fmt.Fprintf(e.stdout, "\n● stopping: load balancers, then instances (state kept in %s; `madang up` resumes)\n", e.home)
-		cancelDaemon()
-		if err := <-daemonDone; err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "● stopped\n")
-	}
-	return nil
+	return errors.Join(failed, stopDaemon())
+}
+
+// ignoreBrokenPipes keeps a closed stdout or stderr (`madang up | tee
+// up.log`, where Ctrl-C ends tee too) from killing the process with
+// SIGPIPE before it stops what it started: writes fail with EPIPE instead,
+// and up goes on shutting down. A handler rather than SIG_IGN, so the
+// processes the daemon starts do not inherit an ignored SIGPIPE. It stays
+// installed until the process exits, so the last error message cannot
+// kill it either.
+func ignoreBrokenPipes() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 }
 
 func eventsSince(ctx context.Context, c *api.Client, after uint64) ([]v1.Event, error) {
@@ -168,103 +194,6 @@ func lastSeq(evs []v1.Event) uint64 {
 		return 0
 	}
 	return evs[len(evs)-1].Seq
-}
-
-// waitStack shows progress until the stack's instances run and its targets
-// are healthy, or wait passes.
-func waitStack(ctx context.Context, e *env, c *api.Client, stackName string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	lastLine := ""
-	for {
-		ins, err := c.Instances(ctx)
-		if err != nil {
-			return err
-		}
-		var total, running int
-		var problems []string
-		for _, v := range ins {
-			if v.Owner != stackName || v.Desired != v1.StateRunning {
-				continue
-			}
-			total++
-			if v.State == v1.StateRunning {
-				running++
-			}
-			if v.Detail == "errored" || v.Detail == "exited" {
-				problems = append(problems, fmt.Sprintf("%s %s: %s", v.ID, v.Detail, v.StateReason))
-			}
-		}
-		tgs, err := c.TargetGroups(ctx)
-		if err != nil {
-			return err
-		}
-		var targets, healthy int
-		for _, tg := range tgs {
-			if tg.Owner != stackName {
-				continue
-			}
-			ths, err := c.TargetHealth(ctx, tg.Spec.Name)
-			if err != nil {
-				return err
-			}
-			for _, th := range ths {
-				if th.State == "draining" {
-					continue
-				}
-				targets++
-				if th.State == "healthy" || th.State == "unavailable" {
-					healthy++
-				} else if th.State == "unhealthy" {
-					problems = append(problems, fmt.Sprintf("target %s in %s unhealthy (%s): %s", th.ID, tg.Spec.Name, th.Reason, th.Description))
-				}
-			}
-		}
-		line := fmt.Sprintf("  instances running %d/%d", running, total)
-		if targets > 0 {
-			line += fmt.Sprintf(", targets healthy %d/%d", healthy, targets)
-		}
-		if line != lastLine {
-			fmt.Fprintln(e.stdout, line)
-			lastLine = line
-		}
-		if len(problems) > 0 && (running+len(problems) >= total) {
-			sort.Strings(problems)
-			return fmt.Errorf("not everything came up:\n    %s\n  see `madang describe ID` and `madang logs ID`", strings.Join(problems, "\n    "))
-		}
-		if running == total && healthy == targets {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still waiting after %s; see `madang ps` and `madang tg health NAME`", wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string) {
-	lbs, _ := c.LoadBalancers(ctx)
-	for _, lb := range lbs {
-		if lb.Owner != stackName {
-			continue
-		}
-		addr := lb.Spec.Address
-		if addr == "" {
-			addr = "127.0.0.1"
-		}
-		for _, l := range lb.Spec.Listeners {
-			fmt.Fprintf(e.stdout, "● load balancer %s: http://%s:%d  (%s)\n", lb.Spec.Name, addr, l.Port, lb.DNSName)
-		}
-	}
-	ins, _ := c.Instances(ctx)
-	for _, v := range ins {
-		if v.Owner == stackName && v.Desired == v1.StateRunning {
-			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s  %s\n", v.ID, v.Group, v.Addr(), v.State)
-		}
-	}
 }
 
 func startupCmd(e *env) *cobra.Command {

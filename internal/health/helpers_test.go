@@ -7,68 +7,34 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if leaks := waitNoLeaks(5 * time.Second); leaks != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines after all tests:\n%s\n", leaks)
+		if err := leakcheck.Check(5*time.Second, managerGoroutines()); err != nil {
+			fmt.Fprintf(os.Stderr, "after all tests: %v\n", err)
 			code = 1
 		}
 	}
 	os.Exit(code)
 }
 
-// leakMarkers name functions whose goroutines must not outlive a Manager.
-var leakMarkers = []string{
-	"internal/health.(*target).run",
-	"internal/health.(*notifier).run",
-	"net/http.(*persistConn)",
-}
-
-// leakedGoroutines returns the stacks of goroutines running any
-// leakMarkers function.
-func leakedGoroutines() string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var leaks []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		for _, mark := range leakMarkers {
-			if strings.Contains(g, mark) {
-				leaks = append(leaks, g)
-				break
-			}
-		}
-	}
-	return strings.Join(leaks, "\n\n")
-}
-
-// waitNoLeaks polls until no marked goroutine runs, and returns the
-// leaked stacks if some still do after d.
-func waitNoLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		leaks := leakedGoroutines()
-		if leaks == "" || time.Now().After(deadline) {
-			return leaks
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+// managerGoroutines selects goroutines that must not outlive a Manager.
+func managerGoroutines() leakcheck.Matcher {
+	return leakcheck.Contains(
+		"internal/health.(*target).run",
+		"internal/health.(*notifier).run",
+		"net/http.(*persistConn)",
+	)
 }
 
 // fakeClock is a Clock that moves only when Advance is called; due
@@ -222,17 +188,47 @@ func (c *changeRecorder) states(id string) []State {
 	return out
 }
 
-// harness is a Manager with a fake clock and recording hooks.
-type harness struct {
-	m       *Manager
-	clock   *fakeClock
-	sink    *sinkRecorder
-	changes *changeRecorder
+// testClock is a Clock that tests move forward.
+type testClock interface {
+	Clock
+	// Advance moves time forward by d and lets what falls due run.
+	Advance(d time.Duration)
+	// pending returns how many timers are armed.
+	pending() int
 }
 
+// harness is a Manager with a test clock and recording hooks.
+type harness struct {
+	m       *Manager
+	clock   testClock
+	sink    *sinkRecorder
+	changes *changeRecorder
+	// net is the in-memory network of a harness in a synctest bubble;
+	// nil for a harness on the loopback network.
+	net *fakeNet
+}
+
+// newHarness returns a harness for a test running in a synctest bubble:
+// time is the bubble's fake time, and checks are real HTTP checks over an
+// in-memory network (h.backend), so intervals, thresholds, timeouts and
+// ejection backoff take no wall time and no scheduling luck.
 func newHarness(t *testing.T, opts ...func(*Options)) *harness {
 	t.Helper()
+	n := newFakeNet()
+	h := &harness{clock: newBubbleClock(), sink: &sinkRecorder{}, changes: &changeRecorder{}, net: n}
+	return h.start(t, append([]func(*Options){func(o *Options) { o.Checker = NewHTTPChecker(n.dial) }}, opts...))
+}
+
+// newRealHarness returns a harness on the loopback network (newBackend)
+// whose intervals run on a fake clock that only Advance moves.
+func newRealHarness(t *testing.T, opts ...func(*Options)) *harness {
+	t.Helper()
 	h := &harness{clock: newFakeClock(), sink: &sinkRecorder{}, changes: &changeRecorder{}}
+	return h.start(t, opts)
+}
+
+func (h *harness) start(t *testing.T, opts []func(*Options)) *harness {
+	t.Helper()
 	o := Options{Sink: h.sink, Clock: h.clock, OnChange: h.changes.add}
 	for _, f := range opts {
 		f(&o)
@@ -242,11 +238,41 @@ func newHarness(t *testing.T, opts ...func(*Options)) *harness {
 		if err := h.m.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
-		if leaks := waitNoLeaks(3 * time.Second); leaks != "" {
-			t.Errorf("goroutines left after Close:\n%s", leaks)
+		if err := leakcheck.Check(3*time.Second, managerGoroutines()); err != nil {
+			t.Errorf("after Close: %v", err)
 		}
 	})
 	return h
+}
+
+// backend returns a backend on the harness's network.
+func (h *harness) backend(t *testing.T, status int) *backend {
+	t.Helper()
+	if h.net != nil {
+		return h.net.backend(t, status)
+	}
+	return newBackend(t, status)
+}
+
+// settle waits until everything the Manager started has run as far as it
+// can without time passing (in a bubble), or briefly (on the loopback
+// network, where cond says when it is done).
+func (h *harness) settle(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	if h.net != nil {
+		synctest.Wait()
+		if !cond() {
+			t.Fatalf("%s: not so once the Manager settled", what)
+		}
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not so after 5s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // group returns the runtime of a group.
@@ -267,20 +293,26 @@ func (h *harness) target(t *testing.T, group, id string) *target {
 }
 
 // waitChecks waits until the target has applied at least n check results.
+// In a bubble, time moves a millisecond at a time while it waits, so a
+// check that hangs until its timeout ends exactly at the timeout.
 func (h *harness) waitChecks(t *testing.T, group, id string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		g := h.group(group)
-		got := -1
-		if g != nil {
-			got = g.checksOf(id)
+	got := func() int {
+		if g := h.group(group); g != nil {
+			return g.checksOf(id)
 		}
-		if got >= n {
+		return -1
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if h.net != nil {
+			synctest.Wait()
+		}
+		if got() >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("target %s/%s applied %d checks, want %d", group, id, got, n)
+			t.Fatalf("target %s/%s applied %d checks, want %d", group, id, got(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -315,17 +347,21 @@ const (
 	behaveClose   = -3 // close the connection without a response
 )
 
-// backend is a real loopback HTTP server whose answer tests switch.
+// backend is an HTTP server whose answer tests switch: a real loopback
+// server (newBackend), or one on a harness's in-memory network
+// (harness.backend in a synctest bubble).
 type backend struct {
-	srv      *httptest.Server
+	srv      *httptest.Server // nil on the in-memory network
 	addr     string
 	behave   atomic.Int32
 	reqs     atomic.Int32
 	newConns atomic.Int32
 	quit     chan struct{}
 
-	mu   sync.Mutex
-	last *http.Request
+	mu      sync.Mutex
+	last    *http.Request
+	latency time.Duration // before an in-memory answer
+	pipes   []net.Conn    // in-memory connections served
 }
 
 func newBackend(t *testing.T, status int) *backend {
@@ -395,8 +431,9 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-// testSettings are fast settings for tests: the interval runs on the fake
-// clock, the timeout on the wall clock.
+// testSettings are the settings of most tests. In a synctest bubble the
+// interval and the timeout run on fake time; on the loopback network the
+// interval runs on the fake clock and the timeout on the wall clock.
 func testSettings() Settings {
 	s := DefaultSettings()
 	s.Path = "/health"

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 // step is one active check of a transition test: the backend's behaviour
@@ -127,85 +130,78 @@ func TestActiveTransitions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			b := newBackend(t, 200)
-			addr := b.addr
-			if tc.refused {
-				addr = closedAddr(t)
-			}
-			s := testSettings()
-			if tc.edit != nil {
-				tc.edit(&s)
-			}
-			for i, st := range tc.steps {
-				if st.behave != 0 {
-					b.set(st.behave)
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				b := h.backend(t, 200)
+				addr := b.addr
+				if tc.refused {
+					addr = refusedAddr
 				}
-				if i == 0 {
-					// A new target is checked at once, not after one interval.
-					h.m.Update(oneGroup(s, Target{ID: "i-1", Addr: addr}))
-				} else {
-					h.clock.Advance(s.Interval)
+				s := testSettings()
+				if tc.edit != nil {
+					tc.edit(&s)
 				}
-				h.waitChecks(t, "web", "i-1", i+1)
-				th := h.health(t, "web", "i-1")
-				if th.State != st.state || th.Reason != st.reason {
-					t.Fatalf("after check %d: state %s (%s), want %s (%s); description %q", i+1, th.State, th.Reason, st.state, st.reason, th.Description)
+				for i, st := range tc.steps {
+					if st.behave != 0 {
+						b.set(st.behave)
+					}
+					if i == 0 {
+						// A new target is checked at once, not after one interval.
+						h.m.Update(oneGroup(s, Target{ID: "i-1", Addr: addr}))
+					} else {
+						h.clock.Advance(s.Interval)
+					}
+					h.waitChecks(t, "web", "i-1", i+1)
+					th := h.health(t, "web", "i-1")
+					if th.State != st.state || th.Reason != st.reason {
+						t.Fatalf("after check %d: state %s (%s), want %s (%s); description %q", i+1, th.State, th.Reason, st.state, st.reason, th.Description)
+					}
+					if !strings.Contains(th.Description, st.desc) {
+						t.Errorf("after check %d: description %q, want it to contain %q", i+1, th.Description, st.desc)
+					}
+					if got := h.routable(t, "web", "i-1"); got != st.routable {
+						t.Errorf("after check %d: sink routable = %v, want %v", i+1, got, st.routable)
+					}
+					if got := th.Routable(); got != st.routable {
+						t.Errorf("after check %d: TargetHealth.Routable() = %v, want %v", i+1, got, st.routable)
+					}
+					if want := h.clock.Now(); !th.LastCheck.Equal(want) {
+						t.Errorf("after check %d: LastCheck = %v, want %v", i+1, th.LastCheck, want)
+					}
 				}
-				if !strings.Contains(th.Description, st.desc) {
-					t.Errorf("after check %d: description %q, want it to contain %q", i+1, th.Description, st.desc)
+				if got := h.group("web").checksOf("i-1"); got != len(tc.steps) {
+					t.Errorf("checks applied = %d, want exactly %d (one per interval)", got, len(tc.steps))
 				}
-				if got := h.routable(t, "web", "i-1"); got != st.routable {
-					t.Errorf("after check %d: sink routable = %v, want %v", i+1, got, st.routable)
-				}
-				if got := th.Routable(); got != st.routable {
-					t.Errorf("after check %d: TargetHealth.Routable() = %v, want %v", i+1, got, st.routable)
-				}
-				if want := h.clock.Now(); !th.LastCheck.Equal(want) {
-					t.Errorf("after check %d: LastCheck = %v, want %v", i+1, th.LastCheck, want)
-				}
-			}
-			if got := h.group("web").checksOf("i-1"); got != len(tc.steps) {
-				t.Errorf("checks applied = %d, want exactly %d (one per interval)", got, len(tc.steps))
-			}
+			})
 		})
 	}
 }
 
 func TestCountersAndTimestamps(t *testing.T) {
-	h := newHarness(t)
-	b := newBackend(t, 200)
-	s := testSettings()
-	start := h.clock.Now()
-	h.m.Update(oneGroup(s, Target{ID: "i-1", Addr: b.addr}))
-	h.waitChecks(t, "web", "i-1", 1)
-	h.clock.Advance(s.Interval)
-	h.waitChecks(t, "web", "i-1", 2)
-	th := h.health(t, "web", "i-1")
-	if th.ConsecutiveOK != 2 || th.ConsecutiveFail != 0 {
-		t.Errorf("counters = %d ok / %d fail, want 2 / 0", th.ConsecutiveOK, th.ConsecutiveFail)
-	}
-	if !th.Since.Equal(start) {
-		t.Errorf("Since = %v, want %v (the first check; later passes do not move it)", th.Since, start)
-	}
-	if th.LastLatency <= 0 {
-		t.Errorf("LastLatency = %v, want > 0", th.LastLatency)
-	}
-	if want := []State{StateInitial, StateHealthy}; !waitStates(h, "i-1", want) {
-		t.Errorf("OnChange states = %v, want %v", h.changes.states("i-1"), want)
-	}
-}
-
-// waitStates waits until OnChange has reported exactly want for a target.
-func waitStates(h *harness, id string, want []State) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if slices.Equal(h.changes.states(id), want) {
-			return true
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		b := h.backend(t, 200)
+		const latency = 5 * time.Millisecond
+		b.setLatency(latency)
+		s := testSettings()
+		start := h.clock.Now()
+		h.m.Update(oneGroup(s, Target{ID: "i-1", Addr: b.addr}))
+		h.waitChecks(t, "web", "i-1", 1)
+		h.clock.Advance(s.Interval)
+		h.waitChecks(t, "web", "i-1", 2)
+		th := h.health(t, "web", "i-1")
+		if th.ConsecutiveOK != 2 || th.ConsecutiveFail != 0 {
+			t.Errorf("counters = %d ok / %d fail, want 2 / 0", th.ConsecutiveOK, th.ConsecutiveFail)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	return false
+		if want := start.Add(latency); !th.Since.Equal(want) {
+			t.Errorf("Since = %v, want %v (the end of the first check; later passes do not move it)", th.Since, want)
+		}
+		if th.LastLatency != latency {
+			t.Errorf("LastLatency = %v, want %v", th.LastLatency, latency)
+		}
+		want := []State{StateInitial, StateHealthy}
+		h.settle(t, "OnChange reported initial, then healthy", func() bool { return slices.Equal(h.changes.states("i-1"), want) })
+	})
 }
 
 func TestOverrides(t *testing.T) {
@@ -258,87 +254,91 @@ func TestOverrides(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			b := newBackend(t, 200)
-			gs := oneGroup(testSettings(), Target{ID: "i-1", Addr: b.addr})
-			tc.group(&gs[0])
-			h.m.Update(gs)
-			th := h.health(t, "web", "i-1")
-			if th.State != tc.state || th.Reason != tc.reason || th.Description != tc.desc {
-				t.Errorf("health = %s / %s / %q, want %s / %s / %q", th.State, th.Reason, th.Description, tc.state, tc.reason, tc.desc)
-			}
-			if got := h.routable(t, "web", "i-1"); got != tc.routable {
-				t.Errorf("sink routable = %v, want %v", got, tc.routable)
-			}
-			// No check is due or scheduled, so none will ever run.
-			g := h.group("web")
-			tg := h.target(t, "web", "i-1")
-			g.mu.Lock()
-			due, timer := tg.checkDue, tg.checkTimer
-			g.mu.Unlock()
-			if due || timer != nil || h.clock.pending() != 0 {
-				t.Errorf("check due=%v timer=%v pending timers=%d, want no check scheduled", due, timer, h.clock.pending())
-			}
-			h.clock.Advance(time.Hour)
-			if n := b.reqs.Load(); n != 0 {
-				t.Errorf("backend got %d requests, want none", n)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				b := h.backend(t, 200)
+				gs := oneGroup(testSettings(), Target{ID: "i-1", Addr: b.addr})
+				tc.group(&gs[0])
+				h.m.Update(gs)
+				th := h.health(t, "web", "i-1")
+				if th.State != tc.state || th.Reason != tc.reason || th.Description != tc.desc {
+					t.Errorf("health = %s / %s / %q, want %s / %s / %q", th.State, th.Reason, th.Description, tc.state, tc.reason, tc.desc)
+				}
+				if got := h.routable(t, "web", "i-1"); got != tc.routable {
+					t.Errorf("sink routable = %v, want %v", got, tc.routable)
+				}
+				// No check is due or scheduled, so none will ever run.
+				g := h.group("web")
+				tg := h.target(t, "web", "i-1")
+				g.mu.Lock()
+				due, timer := tg.checkDue, tg.checkTimer
+				g.mu.Unlock()
+				if due || timer != nil || h.clock.pending() != 0 {
+					t.Errorf("check due=%v timer=%v pending timers=%d, want no check scheduled", due, timer, h.clock.pending())
+				}
+				h.clock.Advance(time.Hour)
+				if n := b.reqs.Load(); n != 0 {
+					t.Errorf("backend got %d requests, want none", n)
+				}
+			})
 		})
 	}
 }
 
 func TestOverrideTransitions(t *testing.T) {
-	h := newHarness(t)
-	b := newBackend(t, 200)
-	s := testSettings()
-	base := func(edit func(*Group)) []Group {
-		gs := oneGroup(s, Target{ID: "i-1", Addr: b.addr})
-		edit(&gs[0])
-		return gs
-	}
-	h.m.Update(base(func(*Group) {}))
-	h.waitChecks(t, "web", "i-1", 1)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		b := h.backend(t, 200)
+		s := testSettings()
+		base := func(edit func(*Group)) []Group {
+			gs := oneGroup(s, Target{ID: "i-1", Addr: b.addr})
+			edit(&gs[0])
+			return gs
+		}
+		h.m.Update(base(func(*Group) {}))
+		h.waitChecks(t, "web", "i-1", 1)
 
-	steps := []struct {
-		name     string
-		edit     func(*Group)
-		state    State
-		reason   string
-		routable bool
-	}{
-		{"draining", func(g *Group) { g.Targets[0].Draining = true }, StateDraining, ReasonDeregistrationInProgress, false},
-		{"back from draining starts initial", func(*Group) {}, StateInitial, ReasonInitialHealthChecking, false},
-		{"not in use", func(g *Group) { g.InUse = false }, StateUnused, ReasonNotInUse, false},
-		{"disabled", func(g *Group) { g.Settings.Enabled = false }, StateUnavailable, ReasonHealthCheckDisabled, true},
-		{"stopped", func(g *Group) { g.Targets[0].Unavailable = "instance i-1 is stopped" }, StateUnused, ReasonInvalidState, false},
-	}
-	for _, st := range steps {
-		h.m.Update(base(st.edit))
-		th := h.health(t, "web", "i-1")
-		if th.State != st.state || th.Reason != st.reason {
-			t.Fatalf("%s: state %s (%s), want %s (%s)", st.name, th.State, th.Reason, st.state, st.reason)
+		steps := []struct {
+			name     string
+			edit     func(*Group)
+			state    State
+			reason   string
+			routable bool
+		}{
+			{"draining", func(g *Group) { g.Targets[0].Draining = true }, StateDraining, ReasonDeregistrationInProgress, false},
+			{"back from draining starts initial", func(*Group) {}, StateInitial, ReasonInitialHealthChecking, false},
+			{"not in use", func(g *Group) { g.InUse = false }, StateUnused, ReasonNotInUse, false},
+			{"disabled", func(g *Group) { g.Settings.Enabled = false }, StateUnavailable, ReasonHealthCheckDisabled, true},
+			{"stopped", func(g *Group) { g.Targets[0].Unavailable = "instance i-1 is stopped" }, StateUnused, ReasonInvalidState, false},
 		}
-		if got := h.routable(t, "web", "i-1"); got != st.routable {
-			t.Errorf("%s: sink routable = %v, want %v", st.name, got, st.routable)
+		for _, st := range steps {
+			h.m.Update(base(st.edit))
+			th := h.health(t, "web", "i-1")
+			if th.State != st.state || th.Reason != st.reason {
+				t.Fatalf("%s: state %s (%s), want %s (%s)", st.name, th.State, th.Reason, st.state, st.reason)
+			}
+			if got := h.routable(t, "web", "i-1"); got != st.routable {
+				t.Errorf("%s: sink routable = %v, want %v", st.name, got, st.routable)
+			}
+			// Whenever checks resume the target is checked at once; wait for
+			// that so the next step starts from a settled target.
+			if st.state == StateInitial {
+				n := h.group("web").checksOf("i-1")
+				h.waitChecks(t, "web", "i-1", n+1)
+			}
 		}
-		// Whenever checks resume the target is checked at once; wait for
-		// that so the next step starts from a settled target.
-		if st.state == StateInitial {
-			n := h.group("web").checksOf("i-1")
-			h.waitChecks(t, "web", "i-1", n+1)
+		// Started again: checked at once, healthy after one pass.
+		n := h.group("web").checksOf("i-1")
+		h.m.Update(base(func(*Group) {}))
+		h.waitChecks(t, "web", "i-1", n+1)
+		if th := h.health(t, "web", "i-1"); th.State != StateHealthy {
+			t.Errorf("after restart: state %s, want healthy", th.State)
 		}
-	}
-	// Started again: checked at once, healthy after one pass.
-	n := h.group("web").checksOf("i-1")
-	h.m.Update(base(func(*Group) {}))
-	h.waitChecks(t, "web", "i-1", n+1)
-	if th := h.health(t, "web", "i-1"); th.State != StateHealthy {
-		t.Errorf("after restart: state %s, want healthy", th.State)
-	}
+	})
 }
 
 func TestUpdateKeepsState(t *testing.T) {
-	h := newHarness(t)
+	h := newRealHarness(t)
 	b := newBackend(t, 200)
 	s := testSettings()
 	h.m.Update(oneGroup(s, Target{ID: "i-1", Addr: b.addr}, Target{ID: "i-2", Addr: b.addr}))
@@ -431,102 +431,96 @@ func TestUpdateKeepsState(t *testing.T) {
 }
 
 func TestUpdateBadInput(t *testing.T) {
-	h := newHarness(t)
-	b := newBackend(t, 200)
-	good := testSettings()
-	h.m.Update(oneGroup(good, Target{ID: "i-1", Addr: b.addr}))
-	h.waitChecks(t, "web", "i-1", 1)
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		b := h.backend(t, 200)
+		good := testSettings()
+		h.m.Update(oneGroup(good, Target{ID: "i-1", Addr: b.addr}))
+		h.waitChecks(t, "web", "i-1", 1)
 
-	bad := good
-	bad.Timeout = time.Minute // not below the interval
-	h.m.Update([]Group{
-		{Name: "web", InUse: true, Settings: bad, Targets: []Target{{ID: "i-1", Addr: b.addr}, {ID: "i-1", Addr: "127.0.0.1:1"}, {ID: "", Addr: b.addr}}},
-		{Name: "web", InUse: true},
-		{Name: ""},
+		bad := good
+		bad.Timeout = time.Minute // not below the interval
+		h.m.Update([]Group{
+			{Name: "web", InUse: true, Settings: bad, Targets: []Target{{ID: "i-1", Addr: b.addr}, {ID: "i-1", Addr: "127.0.0.1:1"}, {ID: "", Addr: b.addr}}},
+			{Name: "web", InUse: true},
+			{Name: ""},
+		})
+		g := h.group("web")
+		g.mu.Lock()
+		kept := g.settings.Timeout
+		g.mu.Unlock()
+		if kept != good.Timeout {
+			t.Errorf("timeout after invalid settings = %v, want the previous %v", kept, good.Timeout)
+		}
+		if hs := h.m.Health("web"); len(hs) != 1 || hs[0].Addr != b.addr || hs[0].State != StateHealthy {
+			t.Errorf("Health = %+v, want i-1 at %s, healthy: duplicates and nameless targets are ignored", hs, b.addr)
+		}
 	})
-	g := h.group("web")
-	g.mu.Lock()
-	kept := g.settings.Timeout
-	g.mu.Unlock()
-	if kept != good.Timeout {
-		t.Errorf("timeout after invalid settings = %v, want the previous %v", kept, good.Timeout)
-	}
-	if hs := h.m.Health("web"); len(hs) != 1 || hs[0].Addr != b.addr || hs[0].State != StateHealthy {
-		t.Errorf("Health = %+v, want i-1 at %s, healthy: duplicates and nameless targets are ignored", hs, b.addr)
-	}
 }
 
 func TestOnChangeOutsideLocks(t *testing.T) {
-	b := newBackend(t, 200)
-	var h *harness
-	var mu sync.Mutex
-	var seen []int
-	h = newHarness(t, func(o *Options) {
-		o.OnChange = func(group string, th TargetHealth) {
-			// Calling back into the Manager must not deadlock.
-			n := len(h.m.Health(group))
+	synctest.Test(t, func(t *testing.T) {
+		var h *harness
+		var mu sync.Mutex
+		var seen []int
+		h = newHarness(t, func(o *Options) {
+			o.OnChange = func(group string, th TargetHealth) {
+				// Calling back into the Manager must not deadlock.
+				n := len(h.m.Health(group))
+				mu.Lock()
+				seen = append(seen, n)
+				mu.Unlock()
+			}
+		})
+		b := h.backend(t, 200)
+		h.m.Update(oneGroup(testSettings(), Target{ID: "i-1", Addr: b.addr}))
+		h.waitChecks(t, "web", "i-1", 1)
+		h.settle(t, "OnChange called twice (initial, healthy)", func() bool {
 			mu.Lock()
-			seen = append(seen, n)
-			mu.Unlock()
-		}
+			defer mu.Unlock()
+			return len(seen) >= 2
+		})
 	})
-	h.m.Update(oneGroup(testSettings(), Target{ID: "i-1", Addr: b.addr}))
-	h.waitChecks(t, "web", "i-1", 1)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(seen)
-		mu.Unlock()
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("OnChange called %d times, want 2 (initial, healthy)", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestCloseStopsEverything(t *testing.T) {
-	h := newHarness(t)
-	b := newBackend(t, behaveHang)
-	s := testSettings()
-	var targets []Target
-	for i := range 20 {
-		targets = append(targets, Target{ID: "i-" + strconv.Itoa(i), Addr: b.addr})
-	}
-	h.m.Update(oneGroup(s, targets...))
-	// Wait until checks are in flight.
-	deadline := time.Now().Add(5 * time.Second)
-	for b.reqs.Load() < 20 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	start := time.Now()
-	if err := h.m.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Close took %v with checks in flight, want it to abort them", d)
-	}
-	if leaks := waitNoLeaks(3 * time.Second); leaks != "" {
-		t.Fatalf("goroutines left after Close:\n%s", leaks)
-	}
-	if err := h.m.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	h.m.Update(oneGroup(s, targets...))
-	h.m.Observe("web", "i-1", Outcome{ConnectFailed: true})
-	h.m.Restore([]Record{{Group: "web", ID: "i-1", Addr: b.addr, State: StateHealthy}})
-	if hs := h.m.Health("web"); hs != nil {
-		t.Errorf("Health after Close = %+v, want nil", hs)
-	}
-	if leaks := leakedGoroutines(); leaks != "" {
-		t.Errorf("Update after Close started goroutines:\n%s", leaks)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		b := h.backend(t, behaveHang)
+		s := testSettings()
+		var targets []Target
+		for i := range 20 {
+			targets = append(targets, Target{ID: "i-" + strconv.Itoa(i), Addr: b.addr})
+		}
+		h.m.Update(oneGroup(s, targets...))
+		h.settle(t, "20 checks in flight", func() bool { return b.reqs.Load() == 20 })
+		start := time.Now()
+		if err := h.m.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Close took %v with checks in flight, want it to abort them", d)
+		}
+		if err := leakcheck.Check(3*time.Second, managerGoroutines()); err != nil {
+			t.Fatalf("after Close: %v", err)
+		}
+		if err := h.m.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		h.m.Update(oneGroup(s, targets...))
+		h.m.Observe("web", "i-1", Outcome{ConnectFailed: true})
+		h.m.Restore([]Record{{Group: "web", ID: "i-1", Addr: b.addr, State: StateHealthy}})
+		if hs := h.m.Health("web"); hs != nil {
+			t.Errorf("Health after Close = %+v, want nil", hs)
+		}
+		if err := leakcheck.Check(0, managerGoroutines()); err != nil {
+			t.Errorf("Update after Close started goroutines: %v", err)
+		}
+	})
 }
 
 func TestConcurrentObserveUpdate(t *testing.T) {
-	h := newHarness(t)
+	h := newRealHarness(t)
 	b := newBackend(t, 200)
 	s := testSettings()
 	ids := []string{"i-0", "i-1", "i-2", "i-3", "i-4", "i-5"}

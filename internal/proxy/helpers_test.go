@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 // engineEnv selects the engine the tests run on: unset runs them on the
@@ -53,34 +53,12 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		// Leak check: every goroutine the package's tests started must
 		// be gone.
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			leaked := leakedGoroutines()
-			if len(leaked) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", strings.Join(leaked, "\n\n"))
-				code = 1
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := leakcheck.Check(3*time.Second, leakcheck.Contains("internal/proxy.")); err != nil {
+			fmt.Fprintf(os.Stderr, "after all tests: %v\n", err)
+			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// leakedGoroutines lists goroutines running code from this package.
-func leakedGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "internal/proxy.") && !strings.Contains(g, "leakedGoroutines") && !strings.Contains(g, "TestMain") {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // freePort returns a port that was free a moment ago on 127.0.0.1.

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/madang-dev/madang/internal/leakcheck"
 	"github.com/madang-dev/madang/internal/logfile"
 	"github.com/madang-dev/madang/internal/procstat"
 	"github.com/madang-dev/madang/internal/shim"
@@ -112,29 +112,26 @@ func runApp(args []string) int {
 // checkLeaks reports supervision goroutines or child processes left after
 // all tests.
 func checkLeaks() error {
-	var last string
+	if err := leakcheck.Check(3*time.Second, leakcheck.Contains("internal/supervisor.(*", "internal/supervisor.startProbe")); err != nil {
+		return fmt.Errorf("leaks after tests: %w", err)
+	}
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		last = leaks()
-		if last == "" {
+		left := leftChildren()
+		if left == "" {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("leaks after tests:\n%s", last)
+			return fmt.Errorf("leaks after tests:\n%s", left)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func leaks() string {
+// leftChildren describes the child processes of the test binary, one a
+// line.
+func leftChildren() string {
 	var out []string
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "internal/supervisor.(*") || strings.Contains(g, "internal/supervisor.startProbe") {
-			out = append(out, "goroutine: "+g)
-		}
-	}
 	for _, pid := range childrenOf(os.Getpid()) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

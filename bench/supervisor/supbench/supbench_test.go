@@ -11,13 +11,14 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/madang-dev/madang/internal/leakcheck"
 )
 
 // appEnv makes the test binary serve HTTP on the address it names instead
@@ -109,21 +110,8 @@ func (f *fakeSupervisor) stop() {
 	<-f.done
 }
 
-// waitGoroutines fails t unless the goroutine count falls back to n.
-func waitGoroutines(t *testing.T, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("goroutines: got %d, want at most %d\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestMeasureRestarts(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := leakcheck.Take()
 	addr := freeAddr(t)
 	f := startFakeSupervisor(t, addr)
 	ctx := context.Background()
@@ -171,7 +159,9 @@ func TestMeasureRestarts(t *testing.T) {
 	if err := dial(ctx, addr); err == nil {
 		t.Errorf("%s still accepts connections after stop", addr)
 	}
-	waitGoroutines(t, before)
+	if err := leakcheck.Check(5*time.Second, before.Since()); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestMeasureRestartsNothingListening(t *testing.T) {

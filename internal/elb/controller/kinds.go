@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -130,31 +131,59 @@ func LoadBalancerKind() kind.Kind {
 	}
 }
 
-// preflightListeners makes sure every listener the spec adds can bind,
-// before anything is committed. Ports a stored load balancer already
-// serves are skipped (the data plane holds them).
+// preflightListeners makes sure, before anything is committed, that every
+// listener of spec can be served: a port another stored load balancer
+// serves on an overlapping address is refused (the data plane cannot
+// serve both), and a port this load balancer does not serve yet must be
+// free on this machine.
 func preflightListeners(_ context.Context, spec *elb.LoadBalancerSpec, all []*LoadBalancer) fielderr.List {
-	serving := map[string]bool{}
-	for _, lb := range all {
-		for _, l := range lb.Spec.Listeners {
-			serving[net.JoinHostPort(addrOrDefault(lb.Spec.Address), strconv.Itoa(l.Port))] = true
-		}
-	}
 	var errs fielderr.List
 	for i, l := range spec.Listeners {
+		path := fielderr.Index("listeners", i) + ".port"
 		hp := net.JoinHostPort(addrOrDefault(spec.Address), strconv.Itoa(l.Port))
-		if serving[hp] {
+		own := false
+		clash := false
+		for _, lb := range all {
+			for _, hl := range lb.Spec.Listeners {
+				if hl.Port != l.Port || !addrsOverlap(addrOrDefault(spec.Address), addrOrDefault(lb.Spec.Address)) {
+					continue
+				}
+				if lb.Spec.Name == spec.Name {
+					own = true
+					continue
+				}
+				owner := "created outside any stack"
+				if lb.Owner != "" {
+					owner = "of stack " + lb.Owner
+				}
+				errs.Add(path, l.Port, hp+" is already served by load balancer "+lb.Spec.Name+" ("+owner+")",
+					"pick another port for this listener, or remove that stack with `madang destroy -f` on its file")
+				clash = true
+			}
+		}
+		if own || clash {
 			continue
 		}
 		ln, err := net.Listen("tcp", hp)
 		if err != nil {
-			errs.Add(fielderr.Index("listeners", i)+".port", l.Port, "cannot listen on "+hp+" ("+errText(err)+")",
+			errs.Add(path, l.Port, "cannot listen on "+hp+" ("+errText(err)+")",
 				"pick a free port, or stop the program that holds it (ss -ltnp 'sport = :"+strconv.Itoa(l.Port)+"')")
 			continue
 		}
 		_ = ln.Close()
 	}
 	return errs
+}
+
+// addrsOverlap reports whether listeners on a and b (IP addresses) would
+// contend for one socket: the same IP, or a wildcard address.
+func addrsOverlap(a, b string) bool {
+	ia, errA := netip.ParseAddr(a)
+	ib, errB := netip.ParseAddr(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ia.Unmap() == ib.Unmap() || ia.IsUnspecified() || ib.IsUnspecified()
 }
 
 func errText(err error) string {
