@@ -91,6 +91,9 @@ type Server struct {
 	ELB     LoadBalancing
 	Events  EventLog
 	Stacks  Stacks
+	// DataPlanePID, if set, returns the pid of the process that serves
+	// the load balancers' listeners, for Info.
+	DataPlanePID func() int
 	// Resources serves the generic per-kind routes (nil: none).
 	Resources Resources
 	// Logger receives internal errors (nil: discarded).
@@ -116,7 +119,13 @@ func (s *Server) Handler() http.Handler {
 // may be registered on the same mux: the literal ones win where both
 // match.
 func (s *Server) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/info", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.Info) })
+	mux.HandleFunc("GET /v1/info", func(w http.ResponseWriter, r *http.Request) {
+		info := s.Info
+		if s.DataPlanePID != nil {
+			info.DataPlanePID = s.DataPlanePID()
+		}
+		writeJSON(w, info)
+	})
 	mux.HandleFunc("POST /v1/stack/plan", s.stack(false))
 	mux.HandleFunc("POST /v1/stack/apply", s.stack(true))
 	mux.HandleFunc("GET /v1/instances", func(w http.ResponseWriter, r *http.Request) {

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/daemon"
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/daemon"
 )
 
 func serverCmd(e *env) *cobra.Command {
@@ -154,7 +154,7 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 		return errors.Join(err, stopDaemon())
 	}
 	printChanges(e, res)
-	failed := checkListeners(ctx, e, c, res.Stack, file, info.PID)
+	failed := checkListeners(ctx, e, c, res.Stack, file, info.PID, dataPlanePID(ctx, c))
 	if failed == nil {
 		if err := waitStack(ctx, e, c, res.Stack, wait); err != nil && ctx.Err() == nil {
 			if errors.Is(err, errCannotComeUp) {
@@ -256,4 +256,14 @@ RestartSec=1
 [Install]
 WantedBy=multi-user.target
 `, home, exe)
+}
+
+// dataPlanePID asks the daemon which process serves its listeners (0 when
+// it does not say).
+func dataPlanePID(ctx context.Context, c *api.Client) int {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.DataPlanePID
 }

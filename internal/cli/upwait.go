@@ -61,12 +61,17 @@ func overlaps(a, b string) bool {
 	return ia.Unmap() == ib.Unmap() || ia.IsUnspecified() || ib.IsUnspecified()
 }
 
-// checkListeners makes sure the daemon (process daemonPID) itself holds
-// every listening socket of the stack's load balancers. A listener whose
+// checkListeners makes sure madang itself (the daemon, process daemonPID,
+// or its data plane, process dataPlanePID) holds every listening socket of
+// the stack's load balancers. A listener whose
 // port another program took cannot be served; the daemon only logs that,
 // so up finds out itself. Where the kernel's socket tables cannot be read,
 // it checks nothing.
-func checkListeners(ctx context.Context, e *env, c *api.Client, stackName, file string, daemonPID int) error {
+func checkListeners(ctx context.Context, e *env, c *api.Client, stackName, file string, daemonPID, dataPlanePID int) error {
+	prefer := daemonPID
+	if dataPlanePID > 0 {
+		prefer = dataPlanePID
+	}
 	lbs, err := c.LoadBalancers(ctx)
 	if err != nil {
 		return fmt.Errorf("list load balancers: %w", err)
@@ -82,7 +87,7 @@ func checkListeners(ctx context.Context, e *env, c *api.Client, stackName, file 
 			if err != nil {
 				continue // a host name: nothing to look up by address
 			}
-			o, err := listenerOwner("/proc", ap, daemonPID)
+			o, err := listenerOwner("/proc", ap, prefer)
 			if errors.Is(err, errNoProcNet) {
 				return nil
 			}
@@ -94,7 +99,7 @@ func checkListeners(ctx context.Context, e *env, c *api.Client, stackName, file 
 				problems = append(problems, fmt.Sprintf(
 					"load balancer %s listener port %d: nothing listens on %s; the load balancer could not start it (see %s)",
 					lb.Spec.Name, l.Port, hp, filepath.Join(e.home, "daemon.log")))
-			case o.PID != daemonPID:
+			case o.PID != daemonPID && o.PID != dataPlanePID:
 				problems = append(problems, fmt.Sprintf(
 					"load balancer %s listener port %d: %s is taken by %s, not by madang; stop that program, or pick a free port for this listener in %s",
 					lb.Spec.Name, l.Port, hp, o, file))

@@ -212,12 +212,14 @@ func TestCheckListeners(t *testing.T) {
 	free := freeTCPPort(t)
 	me := os.Getpid()
 	cases := []struct {
-		name      string
-		port      int
-		daemonPID int
-		want      string
+		name         string
+		port         int
+		daemonPID    int
+		dataPlanePID int
+		want         string
 	}{
 		{name: "served by the daemon", port: held, daemonPID: me},
+		{name: "served by the data plane", port: held, daemonPID: 1, dataPlanePID: me},
 		{name: "held by another program", port: held, daemonPID: 1,
 			want: fmt.Sprintf("load balancer web listener port %d: 127.0.0.1:%d is taken by pid %d (", held, held, me)},
 		{name: "nothing listens", port: free, daemonPID: me,
@@ -227,7 +229,7 @@ func TestCheckListeners(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &upFake{lbs: []v1.LoadBalancer{listenerLB("web", "s", tc.port), listenerLB("other", "z", free)}}
 			w, _ := newWaiter(t, d)
-			err := checkListeners(context.Background(), w.e, w.c, "s", "madang.yaml", tc.daemonPID)
+			err := checkListeners(context.Background(), w.e, w.c, "s", "madang.yaml", tc.daemonPID, tc.dataPlanePID)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("checkListeners = %v, want nil", err)

@@ -222,9 +222,9 @@ func (s stacks) preflight(ctx context.Context, snap snapshot, desired *stack.Sta
 		for _, st := range snap[k.Info().Name] {
 			all = append(all, st.record)
 		}
-		for i, spec := range desired.Resources(k) {
+		for _, spec := range desired.Resources(k) {
 			for _, e := range k.Preflight(ctx, spec, all) {
-				errs = append(errs, fmt.Errorf("%w: %s", api.ErrValidation, e.Prefixed(k.Info().StackKey+"["+strconv.Itoa(i)+"]").Error()))
+				errs = append(errs, fmt.Errorf("%w: %s %s %s", api.ErrValidation, k.Info().Title, k.Name(spec), e.Error()))
 			}
 		}
 	}

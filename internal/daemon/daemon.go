@@ -186,6 +186,7 @@ func (d *Daemon) components() []component {
 				Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: SocketPath(cfg.Home),
 					AddressMode: mode.String(), Cgroups: cg.Version().String()},
 				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
+				DataPlanePID: d.elb.DataPlanePID,
 			}
 			return api1
 		}),

@@ -39,6 +39,10 @@ type Info struct {
 	AddressMode string `json:"addressMode"`
 	// Cgroups is the cgroup version that enforces instance types.
 	Cgroups string `json:"cgroups"`
+	// DataPlanePID is the process serving the load balancers' listeners:
+	// the data-plane process, or the daemon itself when it runs the data
+	// plane in-process.
+	DataPlanePID int `json:"dataPlanePid,omitempty"`
 }
 
 // Error codes of [ErrorDetail.Code], one per HTTP status class the API

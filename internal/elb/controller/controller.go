@@ -103,7 +103,7 @@ type Controller struct {
 	lbs         map[string]*LoadBalancer
 	registered  map[string]map[string]proxy.Target // group -> target key -> target, as of the last reload
 	draining    map[string]map[string]drain        // group -> target key -> drain
-	leaving     map[string]bool // instances taken out of rotation before they stop
+	leaving     map[string]bool                    // instances taken out of rotation before they stop
 	lastErr     error
 	healthDirty bool
 	// seenRev is the newest store revision the informer has applied;

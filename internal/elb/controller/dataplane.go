@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"os"
 
 	"github.com/madang-dev/madang/internal/dataplane"
 	"github.com/madang-dev/madang/internal/health"
@@ -60,3 +61,12 @@ var (
 	_ DataPlane = (*dataplane.Engine)(nil)
 	_ DataPlane = (*dataplane.Client)(nil)
 )
+
+// DataPlanePID returns the pid of the process that serves the listeners:
+// the data-plane process, or this one when the data plane runs in-process.
+func (c *Controller) DataPlanePID() int {
+	if cl, ok := c.dp.(*dataplane.Client); ok {
+		return cl.Status().PID
+	}
+	return os.Getpid()
+}

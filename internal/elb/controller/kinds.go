@@ -132,14 +132,14 @@ func LoadBalancerKind() kind.Kind {
 }
 
 // preflightListeners makes sure, before anything is committed, that every
-// listener of spec can be served: a port another stored load balancer
+// listener of spec can be served (problems read "listener port N: …"): a port another stored load balancer
 // serves on an overlapping address is refused (the data plane cannot
 // serve both), and a port this load balancer does not serve yet must be
 // free on this machine.
 func preflightListeners(_ context.Context, spec *elb.LoadBalancerSpec, all []*LoadBalancer) fielderr.List {
 	var errs fielderr.List
-	for i, l := range spec.Listeners {
-		path := fielderr.Index("listeners", i) + ".port"
+	for _, l := range spec.Listeners {
+		what := "listener port " + strconv.Itoa(l.Port) + ": "
 		hp := net.JoinHostPort(addrOrDefault(spec.Address), strconv.Itoa(l.Port))
 		own := false
 		clash := false
@@ -156,7 +156,7 @@ func preflightListeners(_ context.Context, spec *elb.LoadBalancerSpec, all []*Lo
 				if lb.Owner != "" {
 					owner = "of stack " + lb.Owner
 				}
-				errs.Add(path, l.Port, hp+" is already served by load balancer "+lb.Spec.Name+" ("+owner+")",
+				errs.Add("", nil, what+hp+" is already served by load balancer "+lb.Spec.Name+" ("+owner+")",
 					"pick another port for this listener, or remove that stack with `madang destroy -f` on its file")
 				clash = true
 			}
@@ -166,7 +166,7 @@ func preflightListeners(_ context.Context, spec *elb.LoadBalancerSpec, all []*Lo
 		}
 		ln, err := net.Listen("tcp", hp)
 		if err != nil {
-			errs.Add(path, l.Port, "cannot listen on "+hp+" ("+errText(err)+")",
+			errs.Add("", nil, what+"cannot listen on "+hp+" ("+errText(err)+")",
 				"pick a free port, or stop the program that holds it (ss -ltnp 'sport = :"+strconv.Itoa(l.Port)+"')")
 			continue
 		}
