@@ -160,7 +160,7 @@ func loadBalancerOf(lb elbctl.LoadBalancer) v1.LoadBalancer {
 				}
 			}),
 		},
-		ARN: lb.ARN, DNSName: lb.DNSName, Owner: lb.Owner, CreatedAt: lb.CreatedAt,
+		ARN: lb.ARN, Owner: lb.Owner, CreatedAt: lb.CreatedAt,
 	}
 }
 

@@ -33,7 +33,7 @@ func fakeDaemon(t *testing.T) (*apitest.Fake, *httptest.Server) {
 		Versions: []compute.LaunchTemplateVersion{{Number: 1, Data: compute.LaunchTemplateData{Image: "hello", InstanceType: "t3.micro"}}}}}
 	f.Catalog.Images = []compute.Image{{Spec: compute.ImageSpec{Name: "hello", Port: 3000}, ID: "ami-01", Versions: []compute.ImageVersion{{Number: 1}}}}
 	f.TargetGroups = []elbctl.TargetGroup{{Spec: elb.TargetGroupSpec{Name: "web", Protocol: "HTTP", Port: 3000}}}
-	f.LoadBalancers = []elbctl.LoadBalancer{{Spec: elb.LoadBalancerSpec{Name: "web", Listeners: []elb.ListenerSpec{{Port: 8080}}}, DNSName: "web.elb.localhost"}}
+	f.LoadBalancers = []elbctl.LoadBalancer{{Spec: elb.LoadBalancerSpec{Name: "web", Listeners: []elb.ListenerSpec{{Port: 8080}}}}}
 	f.Health = map[string][]health.TargetHealth{"web": {{ID: "i-01", Addr: "127.16.0.2:3000", State: health.StateHealthy, LastCheck: time.Now(), LastLatency: 1500 * time.Microsecond}}}
 	f.Metrics = []proxy.Metric{{Name: "RequestCount", Dimensions: map[string]string{"LoadBalancer": "web"}, Value: 3, Unit: "Count", Kind: "counter"}}
 	f.AddInstance(compute.View{Instance: compute.Instance{ID: "i-01", Group: "web", State: compute.StateRunning, PrivateIP: "127.16.0.2", Port: 3000}})
@@ -218,7 +218,7 @@ func TestJSONOutput(t *testing.T) {
 		{name: "templates", args: []string{"templates", "-o", "json"}, array: true, length: 1, field: "name", value: "web"},
 		{name: "target groups", args: []string{"tg", "ls", "-o", "json"}, array: true, length: 1, field: "arn", value: ""},
 		{name: "target health", args: []string{"tg", "health", "web", "-o", "json"}, array: true, length: 1, field: "state", value: "healthy"},
-		{name: "load balancers", args: []string{"lb", "ls", "-o", "json"}, array: true, length: 1, field: "dnsName", value: "web.elb.localhost"},
+		{name: "load balancers", args: []string{"lb", "ls", "-o", "json"}, array: true, length: 1, field: "spec"},
 		{name: "metrics", args: []string{"metrics", "-o", "json"}, array: true, length: 1, field: "name", value: "RequestCount"},
 		{name: "stop", args: []string{"stop", "web", "-o", "json"}, array: true, length: 1, field: "state", value: "stopped"},
 		{name: "version", args: []string{"version", "-o", "json"}, object: true, field: "version", value: "0.1.0"},

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"sort"
 	"strings"
 	"time"
@@ -94,12 +96,11 @@ func lbCmd(e *env) *cobra.Command {
 				return e.printJSON(lbs)
 			}
 			tw := e.table()
-			fmt.Fprintln(tw, "NAME\tTYPE\tLISTENER\tRULES\tDEFAULT ACTION\tDNS NAME\tSTACK")
+			fmt.Fprintln(tw, "NAME\tTYPE\tLISTENER\tRULES\tDEFAULT ACTION\tSTACK")
 			for _, lb := range lbs {
+				// Stored load balancers have their defaults applied:
+				// the address is always set.
 				addr := lb.Spec.Address
-				if addr == "" {
-					addr = "127.0.0.1"
-				}
 				for _, l := range lb.Spec.Listeners {
 					def := "-"
 					if len(l.DefaultActions) > 0 {
@@ -109,7 +110,7 @@ func lbCmd(e *env) *cobra.Command {
 							def += " → " + a.TargetGroup
 						}
 					}
-					fmt.Fprintf(tw, "%s\t%s\thttp://%s:%d\t%d\t%s\t%s\t%s\n", lb.Spec.Name, lb.Spec.Type, addr, l.Port, len(l.Rules), def, lb.DNSName, dash(lb.Owner))
+					fmt.Fprintf(tw, "%s\t%s\thttp://%s\t%d\t%s\t%s\n", lb.Spec.Name, lb.Spec.Type, net.JoinHostPort(addr, strconv.Itoa(l.Port)), len(l.Rules), def, dash(lb.Owner))
 				}
 			}
 			return tw.Flush()

@@ -76,7 +76,6 @@ type TargetHealth struct {
 type LoadBalancer struct {
 	Spec      LoadBalancerSpec `json:"spec"`
 	ARN       string           `json:"arn"`
-	DNSName   string           `json:"dnsName"`
 	Owner     string           `json:"owner,omitempty"`
 	CreatedAt time.Time        `json:"createdAt"`
 }

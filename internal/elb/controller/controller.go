@@ -49,7 +49,6 @@ type TargetGroup struct {
 type LoadBalancer struct {
 	Spec      elb.LoadBalancerSpec `json:"spec"`
 	ARN       string               `json:"arn"`
-	DNSName   string               `json:"dnsName"`
 	Owner     string               `json:"owner,omitempty"`
 	CreatedAt time.Time            `json:"createdAt"`
 }
