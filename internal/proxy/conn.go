@@ -388,9 +388,6 @@ func (c *conn) handle() bool {
 	if r.status != 0 {
 		lb.stats.desyncNonCompliant.Add(1)
 		c.entry.class, c.entry.classReason = classSevere, r.reason
-		if r.status == 501 {
-			c.entry.class = classAcceptable
-		}
 		c.errorResponse(r.status, r.reason, true)
 		return false
 	}

@@ -455,8 +455,15 @@ func splitTarget(r *request) bool {
 	return true
 }
 
-// parseTE accepts "chunked" (once, last) and "identity"; other codings get
-// 501 as on AWS.
+// parseTE checks one Transfer-Encoding field value; several fields form
+// one list. madang implements only the chunked coding, so a request's list
+// must be exactly "chunked" (empty elements aside). RFC 9112 §6.3 requires
+// 400 and closing the connection when chunked is not the final coding
+// ("identity", "gzip", "chunked, identity"): the body length cannot be
+// determined. Codings before a final chunked ("gzip, chunked") are refused
+// with 400 too rather than §6.1's 501: madang does not forward codings it
+// cannot decode and check, and targets that parse such lists differently
+// are a request-smuggling vector.
 func parseTE(r *request, v []byte) bool {
 	for len(v) > 0 {
 		var tok []byte
@@ -467,18 +474,16 @@ func parseTE(r *request, v []byte) bool {
 		}
 		switch {
 		case len(tok) == 0:
-		case lowerEq(tok, "chunked"):
-			if r.chunked {
+		case r.chunked:
+			// Anything after chunked, including chunked again.
+			if lowerEq(tok, "chunked") {
 				return r.fail(400, "MultipleTransferEncodingChunked")
 			}
+			return r.fail(400, "BadTransferEncoding")
+		case lowerEq(tok, "chunked"):
 			r.chunked = true
-		case lowerEq(tok, "identity"):
-			r.classify(classAcceptable, "UndefinedTransferEncodingSemantics")
 		default:
-			if r.chunked {
-				return r.fail(400, "BadTransferEncoding")
-			}
-			return r.fail(501, "UnsupportedTransferEncoding")
+			return r.fail(400, "BadTransferEncoding")
 		}
 	}
 	return true

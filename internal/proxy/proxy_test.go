@@ -152,7 +152,19 @@ func TestErrorCodes(t *testing.T) {
 		{name: "differing content lengths", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", want: 400},
 		{name: "bad content length", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", want: 400},
 		{name: "invalid chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", want: 400},
-		{name: "unsupported transfer encoding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		// RFC 9112 §6.3: a request whose Transfer-Encoding does not end
+		// with chunked gets 400; madang implements only chunked, so any
+		// other coding anywhere in the list gets 400 too.
+		{name: "unsupported transfer encoding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", want: 400},
+		{name: "te identity", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", want: 400},
+		{name: "te chunked then identity", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te chunked then identity field", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te identity then chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te gzip then chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te unknown coding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: x-custom, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te chunked with parameter", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked;q=1\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te chunked upper case", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
+		{name: "te chunked with empty elements", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked ,\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
 		{name: "double chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", want: 400},
 		{name: "header too large", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 17<<10) + "\r\n\r\n", want: 400},
 		{name: "head too large", raw: "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Big: "+strings.Repeat("a", 8<<10)+"\r\n", 9) + "\r\n", want: 400},
@@ -167,6 +179,9 @@ func TestErrorCodes(t *testing.T) {
 			resp, _ := rawRoundTrip(t, addr, tc.raw)
 			if resp.StatusCode != tc.want {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want == 400 && !resp.Close {
+				t.Errorf("400 without Connection: close; the connection must close after a framing error")
 			}
 		})
 	}
