@@ -96,7 +96,11 @@ func (c *conn) forward(fa *forwardAction) bool {
 	key := c.hashKey(g)
 
 	g.shared.active.Add(1)
-	defer g.shared.active.Add(-1)
+	retries := 0 // retry-budget slots held until the request ends
+	defer func() {
+		g.shared.active.Add(-1)
+		g.shared.doneRetries(retries)
+	}()
 	idempotent := isIdempotent(r.method)
 	for attempt := 0; attempt < 3; attempt++ {
 		var m *member
@@ -123,7 +127,7 @@ func (c *conn) forward(fa *forwardAction) bool {
 			if !idempotent || !buffered || !g.shared.allowRetry() {
 				return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)
 			}
-			g.shared.doneRetry()
+			retries++
 			continue
 		default:
 			return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)

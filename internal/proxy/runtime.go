@@ -51,7 +51,9 @@ type groupShared struct {
 }
 
 // allowRetry takes a slot in the retry budget (retries ≤ 20 % of active
-// requests, at least 3 concurrent); release with doneRetry.
+// requests, at least 3 concurrent). The caller holds the slot while the
+// retry runs and gives it back with doneRetries when the request ends, so
+// concurrent retries count against the budget.
 func (g *groupShared) allowRetry() bool {
 	limit := g.active.Load() / 5
 	if limit < 3 {
@@ -64,7 +66,12 @@ func (g *groupShared) allowRetry() bool {
 	return true
 }
 
-func (g *groupShared) doneRetry() { g.retrying.Add(-1) }
+// doneRetries gives back n slots taken with allowRetry.
+func (g *groupShared) doneRetries(n int) {
+	if n > 0 {
+		g.retrying.Add(int64(-n))
+	}
+}
 
 // groupRuntime is a target group in one configuration.
 type groupRuntime struct {
