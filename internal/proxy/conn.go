@@ -61,7 +61,13 @@ type conn struct {
 	chunk   chunkScanner
 	logBuf  []byte
 	lastNow time.Time // a recent clock reading for socket deadlines; zero when stale
-	respAt  time.Time // when the current attempt's response head arrived
+
+	// guard counts c in its load balancer's header phase (nil: c is not
+	// in it); headStart is when the phase began, which the header timeout
+	// runs from.
+	guard     *headerGuard
+	headStart time.Time
+	respAt    time.Time // when the current attempt's response head arrived
 
 	internal bool // an HTTP/2 stream's in-memory connection
 	handoff  bool // the client speaks h2c: hand the socket over
@@ -209,6 +215,7 @@ func (c *conn) reuseBuffers(old *conn) {
 // connection to the HTTP/2 server.
 func (c *conn) run(resumed bool) {
 	defer func() {
+		c.leaveHead()
 		if c.migrate {
 			return // the loop passes the socket on
 		}
@@ -270,6 +277,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			}
 			if i := headEnd(buf[from:]); i >= 0 {
 				n := from + i + 4
+				c.leaveHead()
 				c.state.Store(stateActive)
 				c.head = append(c.head[:0], buf[:n]...)
 				c.r += n
@@ -311,7 +319,18 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.rbuf = nb
 			}
 		}
-		c.setReadDeadline(c.clock(), idle, slack)
+		// Keep-alive idleness is bounded by the idle timeout, a request
+		// head in progress also by the header timeout.
+		dl := c.clock().Add(idle)
+		if c.w > c.r || c.guard != nil {
+			if !c.enterHead(lc.lb, c.clock()) {
+				return false // the client IP has too many unfinished heads
+			}
+			if hd := c.headStart.Add(lc.lb.cfg.HeaderTimeout); hd.Before(dl) {
+				dl = hd
+			}
+		}
+		c.setReadDeadlineAt(dl, slack)
 		if c.w == c.r && c.lp == nil {
 			// Let other connections run first: by the time this one is
 			// scheduled again its next request has often arrived, which
@@ -328,6 +347,13 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 		if errors.As(err, &ne) && ne.Timeout() {
 			c.rdl = time.Time{}
 			partial := c.w > c.r
+			if c.guard != nil && (partial || c.nreq == 0) && !time.Now().Before(c.headStart.Add(lc.lb.cfg.HeaderTimeout-slack)) {
+				c.lc = lc
+				c.req.reset()
+				c.now = time.Now()
+				c.errorResponse(408, "RequestHeaderTimeout", true)
+				return false
+			}
 			if c.l.draining.Load() && !partial {
 				return false
 			}
@@ -347,7 +373,12 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 }
 
 func (c *conn) setReadDeadline(now time.Time, d, slack time.Duration) {
-	want := now.Add(d)
+	c.setReadDeadlineAt(now.Add(d), slack)
+}
+
+// setReadDeadlineAt sets the client read deadline to want, leaving a
+// goroutine-served socket's deadline alone when it is within slack.
+func (c *conn) setReadDeadlineAt(want time.Time, slack time.Duration) {
 	if c.lp != nil {
 		c.io.rdl = want.UnixNano()
 		return

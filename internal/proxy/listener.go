@@ -77,8 +77,14 @@ func (l *listener) acceptLoop() {
 		}
 		backoff = 0
 		c := newConn(l, nc)
+		if !c.admit() {
+			nc.Close()
+			l.p.activeConns.Add(-1)
+			continue
+		}
 		l.mu.Lock()
 		if l.draining.Load() {
+			c.leaveHead()
 			l.mu.Unlock()
 			nc.Close()
 			continue

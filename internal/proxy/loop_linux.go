@@ -872,9 +872,15 @@ func (l *loop) accept(a *acceptor) {
 		// on one loop while the others idle.
 		to := l.leastLoaded()
 		c := newLoopConn(ln, to, fd, peer)
+		if !c.admit() {
+			rawClose(fd)
+			c.p.activeConns.Add(-1)
+			continue
+		}
 		ln.mu.Lock()
 		if ln.draining.Load() {
 			ln.mu.Unlock()
+			c.leaveHead()
 			rawClose(fd)
 			c.p.activeConns.Add(-1)
 			continue

@@ -27,6 +27,7 @@ type lbStats struct {
 	elb4xx, elb5xx, elb500, elb502, elb503, elb504, elb3xx atomic.Int64
 	desyncNonCompliant, droppedInvalidHeader               atomic.Int64
 	forwardedInvalidHeader, accessLogDropped               atomic.Int64
+	rejectedConns                                          atomic.Int64 // closed at accept or mid-head: the client IP's header-phase cap
 }
 
 func newLBStats() *lbStats { return &lbStats{} }
@@ -124,6 +125,7 @@ func (p *Proxy) Collect(fn func(Metric)) {
 		d := func() map[string]string { return map[string]string{"LoadBalancer": name} }
 		counter("RequestCount", d(), s.requests.Load(), "Count")
 		counter("NewConnectionCount", d(), s.newConns.Load(), "Count")
+		counter("RejectedConnectionCount", d(), s.rejectedConns.Load(), "Count")
 		counter("ProcessedBytes", d(), s.processedBytes.Load(), "Bytes")
 		counter("RuleEvaluations", d(), s.ruleEvaluations.Load(), "Count")
 		counter("HTTP_Fixed_Response_Count", d(), s.fixed.Load(), "Count")

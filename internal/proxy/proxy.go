@@ -101,25 +101,29 @@ type Proxy struct {
 	health      map[healthKey]healthState
 	groupShared map[string]*groupShared
 	lbStats     map[string]*lbStats
-	tgStats     map[[2]string]*tgStats
-	accessLogs  map[string]*accessLog // by load balancer name
+	// headerGuards are the load balancers' header-phase connection
+	// counts, by name.
+	headerGuards map[string]*headerGuard
+	tgStats      map[[2]string]*tgStats
+	accessLogs   map[string]*accessLog // by load balancer name
 }
 
 // New returns a Proxy with no load balancers; call Update to configure it.
 func New(opts Options) *Proxy {
 	p := &Proxy{
-		log:         opts.Logger,
-		obs:         opts.Observer,
-		now:         opts.Now,
-		upIdle:      opts.UpstreamIdleTimeout,
-		stop:        make(chan struct{}),
-		listeners:   map[string]*listener{},
-		targets:     map[targetKey]*liveTarget{},
-		health:      map[healthKey]healthState{},
-		groupShared: map[string]*groupShared{},
-		lbStats:     map[string]*lbStats{},
-		tgStats:     map[[2]string]*tgStats{},
-		accessLogs:  map[string]*accessLog{},
+		log:          opts.Logger,
+		obs:          opts.Observer,
+		now:          opts.Now,
+		upIdle:       opts.UpstreamIdleTimeout,
+		stop:         make(chan struct{}),
+		listeners:    map[string]*listener{},
+		targets:      map[targetKey]*liveTarget{},
+		health:       map[healthKey]healthState{},
+		groupShared:  map[string]*groupShared{},
+		lbStats:      map[string]*lbStats{},
+		headerGuards: map[string]*headerGuard{},
+		tgStats:      map[[2]string]*tgStats{},
+		accessLogs:   map[string]*accessLog{},
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -225,6 +229,7 @@ func (p *Proxy) Update(cfg Config) error {
 	p.accessLogs = logs
 	for _, lb := range s.lbs {
 		p.lbStats[lb.name] = lb.stats
+		p.headerGuards[lb.name] = lb.guard
 	}
 	for _, g := range s.groups {
 		p.groupShared[g.name] = g.shared

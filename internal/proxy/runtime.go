@@ -159,6 +159,7 @@ type lbRuntime struct {
 	name      string
 	cfg       LoadBalancer
 	stats     *lbStats
+	guard     *headerGuard
 	alog      *accessLog
 	xffAppend bool
 	xffRemove bool
@@ -259,10 +260,15 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 		if stats == nil {
 			stats = newLBStats()
 		}
+		guard := p.headerGuards[lb.Name]
+		if guard == nil {
+			guard = newHeaderGuard()
+		}
 		r := &lbRuntime{
 			name:      lb.Name,
 			cfg:       lb,
 			stats:     stats,
+			guard:     guard,
 			xffAppend: lb.XFFMode == "append",
 			xffRemove: lb.XFFMode == "remove",
 			dropNames: lb.DropInvalidHeaders,

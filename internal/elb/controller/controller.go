@@ -498,6 +498,7 @@ func (c *Controller) Reload() error {
 			IdleTimeout: la.IdleTimeout, ClientKeepAlive: la.ClientKeepAlive, HTTP2: la.HTTP2,
 			XFFMode: la.XFFHeaderProcessingMode, XFFClientPort: la.XFFClientPort, DesyncMode: la.DesyncMitigationMode,
 			DropInvalidHeaders: la.DropInvalidHeaderFields,
+			HeaderTimeout:      la.ClientHeaderTimeout, MaxHeaderConnsPerIP: la.ClientHeaderMaxPerSourceIP,
 		}
 		if la.AccessLogs {
 			plb.AccessLog = c.accessLogLocked(name)
