@@ -202,12 +202,12 @@ func appendLogLine(b []byte, c *conn, e *logEntry) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, e.sent, 10)
 	b = append(b, " \""...)
-	if len(r.method) == 0 {
+	if len(r.Method) == 0 {
 		b = append(b, "- - - "...)
 	} else {
-		b = appendQuoted(b, r.method)
+		b = appendQuoted(b, r.Method)
 		b = append(b, " http://"...)
-		host := r.host
+		host := r.Host
 		if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
 			host = host[:i]
 		}
@@ -217,15 +217,15 @@ func appendLogLine(b []byte, c *conn, e *logEntry) []byte {
 		b = appendQuoted(b, host)
 		b = append(b, ':')
 		b = append(b, lc.portStr...)
-		b = appendQuoted(b, r.target)
-		if r.minor == 0 {
+		b = appendQuoted(b, r.Target)
+		if r.Minor == 0 {
 			b = append(b, " HTTP/1.0"...)
 		} else {
 			b = append(b, " HTTP/1.1"...)
 		}
 	}
 	b = append(b, "\" \""...)
-	ua := r.userAgent
+	ua := r.UserAgent
 	if len(ua) > 8<<10 {
 		ua = ua[:8<<10]
 	}
@@ -243,8 +243,8 @@ func appendLogLine(b []byte, c *conn, e *logEntry) []byte {
 	b = append(b, " \""...)
 	if len(e.traceID) > 0 {
 		b = appendQuoted(b, e.traceID)
-	} else if len(r.traceID) > 0 {
-		b = appendQuoted(b, r.traceID)
+	} else if len(r.TraceID) > 0 {
+		b = appendQuoted(b, r.TraceID)
 	} else {
 		b = append(b, '-')
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"github.com/madang-dev/madang/internal/http1"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +15,10 @@ import (
 
 	"github.com/madang-dev/madang/internal/balance"
 )
+
+// maxXFFEntries is the most X-Forwarded-For entries a request may carry;
+// more get 463, as on AWS.
+const maxXFFEntries = 30
 
 // Connection states, for graceful close.
 const (
@@ -42,7 +47,7 @@ type conn struct {
 	rdl, wdl time.Time
 
 	req  request
-	resp response
+	resp http1.Response
 	nreq int
 
 	// Per-request state.
@@ -58,7 +63,7 @@ type conn struct {
 	tgExp   *expiryCache
 	appCk   string // app cookie name to watch in responses
 	group   *groupRuntime
-	chunk   chunkScanner
+	chunk   http1.ChunkScanner
 	logBuf  []byte
 	lastNow time.Time // a recent clock reading for socket deadlines; zero when stale
 
@@ -115,7 +120,7 @@ func newConn(l *listener, nc net.Conn) *conn {
 	c.clientIP = c.remote.Addr().String()
 	c.client = c.remote.String()
 	c.req.sourceIP = c.remote.Addr()
-	c.req.contentLength = -1
+	c.req.ContentLength = -1
 	c.state.Store(stateIdle)
 	l.p.activeConns.Add(1)
 	return c
@@ -130,7 +135,7 @@ func newLoopConn(l *listener, lp *loop, fd int, remote netip.AddrPort) *conn {
 	c.clientIP = c.remote.Addr().String()
 	c.client = c.remote.String()
 	c.req.sourceIP = c.remote.Addr()
-	c.req.contentLength = -1
+	c.req.ContentLength = -1
 	c.state.Store(stateIdle)
 	l.p.activeConns.Add(1)
 	return c
@@ -205,8 +210,8 @@ func (c *conn) reuseBuffers(old *conn) {
 	c.head = old.head[:0]
 	c.logBuf = old.logBuf[:0]
 	c.cand = old.cand[:0]
-	c.req.headers = old.req.headers[:0]
-	c.resp.headers = old.resp.headers[:0]
+	c.req.Headers = old.req.Headers[:0]
+	c.resp.Headers = old.resp.Headers[:0]
 }
 
 // run serves requests until the connection closes or, on an event loop,
@@ -275,7 +280,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			if from < 0 {
 				from = 0
 			}
-			if i := headEnd(buf[from:]); i >= 0 {
+			if i := http1.HeadEnd(buf[from:]); i >= 0 {
 				n := from + i + 4
 				c.leaveHead()
 				c.state.Store(stateActive)
@@ -285,15 +290,15 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.now = time.Now()
 				c.lastNow = c.now
 				c.lc = c.l.cfg.Load()
-				c.req.reset()
-				parseRequest(&c.req, c.head)
+				c.req.Reset()
+				http1.ParseRequest(&c.req.Request, c.head)
 				c.nreq++
 				return true
 			}
 			c.scanned = len(buf)
-			if len(buf) > maxRequestHead+maxRequestLine {
+			if len(buf) > http1.MaxRequestHead+http1.MaxRequestLine {
 				c.lc = lc
-				c.req.reset()
+				c.req.Reset()
 				c.now = time.Now()
 				if bytes.IndexByte(buf, '\n') < 0 {
 					c.errorResponse(414, "RequestLineTooLong", true)
@@ -349,7 +354,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			partial := c.w > c.r
 			if c.guard != nil && (partial || c.nreq == 0) && !time.Now().Before(c.headStart.Add(lc.lb.cfg.HeaderTimeout-slack)) {
 				c.lc = lc
-				c.req.reset()
+				c.req.Reset()
 				c.now = time.Now()
 				c.errorResponse(408, "RequestHeaderTimeout", true)
 				return false
@@ -362,7 +367,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			}
 			if partial || c.nreq == 0 {
 				c.lc = lc
-				c.req.reset()
+				c.req.Reset()
 				c.now = time.Now()
 				c.errorResponse(408, "ClientIdleTimeout", true)
 			}
@@ -407,7 +412,7 @@ func (c *conn) handle() bool {
 	lc := c.lc
 	r := &c.req
 	lb := lc.lb
-	c.closing = r.closeConn && !(r.minor == 0 && r.keepAlive)
+	c.closing = r.Close && !(r.Minor == 0 && r.KeepAlive)
 	if c.l.draining.Load() || c.now.Sub(c.created) > lb.cfg.ClientKeepAlive {
 		c.closing = true
 	}
@@ -416,46 +421,46 @@ func (c *conn) handle() bool {
 	c.ntried = 0
 	c.stickLB, c.stickTG, c.appCk, c.group = nil, "", "", nil
 
-	if r.status != 0 {
+	if r.Status != 0 {
 		lb.stats.desyncNonCompliant.Add(1)
-		c.entry.class, c.entry.classReason = classSevere, r.reason
-		c.errorResponse(r.status, r.reason, true)
+		c.entry.class, c.entry.classReason = http1.ClassSevere, r.Reason
+		c.errorResponse(r.Status, r.Reason, true)
 		return false
 	}
-	switch string(r.method) {
+	switch string(r.Method) {
 	case "TRACE":
 		c.discardBody()
 		return c.errorResponse(405, "TraceNotAllowed", c.closing)
 	case "CONNECT":
 		return c.errorResponse(400, "ConnectNotAllowed", true)
 	}
-	if r.xffEntries > maxXFFEntries {
+	if r.XFFEntries > maxXFFEntries {
 		c.discardBody()
 		return c.errorResponse(463, "XForwardedForTooManyEntries", c.closing)
 	}
-	if r.invalidNames > 0 {
+	if r.InvalidNames > 0 {
 		if lb.dropNames {
 			lb.stats.droppedInvalidHeader.Add(1)
 		} else {
-			for i := range r.headers {
-				r.headers[i].drop = false
+			for i := range r.Headers {
+				r.Headers[i].Drop = false
 			}
 			lb.stats.forwardedInvalidHeader.Add(1)
-			r.classify(classAcceptable, "NonCompliantHeader")
+			r.Classify(http1.ClassAcceptable, "NonCompliantHeader")
 		}
 	}
-	if r.class != classCompliant {
+	if r.Class != http1.ClassCompliant {
 		lb.stats.desyncNonCompliant.Add(1)
-		c.entry.class, c.entry.classReason = r.class, r.classReason
+		c.entry.class, c.entry.classReason = r.Class, r.ClassReason
 		switch {
 		case lb.desync == 2:
-			return c.errorResponse(400, r.classReason, true)
-		case lb.desync == 1 && r.class == classAmbiguous:
+			return c.errorResponse(400, r.ClassReason, true)
+		case lb.desync == 1 && r.Class == http1.ClassAmbiguous:
 			c.closing = true
 		}
 	}
 
-	rule := lc.table.Match(r)
+	rule := lc.table.Match((*routeRequest)(r))
 	lb.stats.ruleEvaluations.Add(1)
 	cr := lc.rules[rule]
 	c.entry.rule = cr.priority
@@ -484,18 +489,18 @@ func (c *conn) handle() bool {
 // already buffered the connection is closed after the response.
 func (c *conn) discardBody() {
 	r := &c.req
-	if !r.hasBody {
+	if !r.HasBody {
 		return
 	}
-	if !r.chunked && r.contentLength <= int64(c.w-c.r) {
-		c.r += int(r.contentLength)
-		c.entry.received += r.contentLength
+	if !r.Chunked && r.ContentLength <= int64(c.w-c.r) {
+		c.r += int(r.ContentLength)
+		c.entry.received += r.ContentLength
 		return
 	}
-	if r.chunked {
-		c.chunk.reset()
-		n, err := c.chunk.scan(c.rbuf[c.r:c.w])
-		if err == nil && c.chunk.done() {
+	if r.Chunked {
+		c.chunk.Reset()
+		n, err := c.chunk.Scan(c.rbuf[c.r:c.w])
+		if err == nil && c.chunk.Done() {
 			c.r += n
 			c.entry.received += int64(n)
 			return
@@ -575,7 +580,7 @@ func (c *conn) errorResponse(status int, reason string, closeConn bool) bool {
 		c.logRequest()
 		return false
 	}
-	c.wbuf = appendErrorPage(c.wbuf, status, c.closing, c.req.method)
+	c.wbuf = appendErrorPage(c.wbuf, status, c.closing, c.req.Method)
 	return c.finish(nil)
 }
 
