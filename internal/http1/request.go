@@ -144,6 +144,7 @@ func ParseRequest(r *Request, head []byte) bool {
 
 	// Header fields.
 	var clVal []byte
+	hasTE := false
 	total := len(head)
 	if total > MaxRequestHead {
 		return r.fail(400, "HeaderTooLarge")
@@ -199,6 +200,7 @@ func ParseRequest(r *Request, head []byte) bool {
 			}
 			clVal = value
 		case FieldTransferEncoding:
+			hasTE = true
 			if !parseTE(r, value) {
 				return false
 			}
@@ -218,6 +220,12 @@ func ParseRequest(r *Request, head []byte) bool {
 			r.XFFEntries += countList(value)
 		}
 		r.Headers = append(r.Headers, h)
+	}
+	if hasTE && (!r.Chunked || r.Minor == 0) {
+		// Transfer-Encoding present with only empty list elements: no
+		// final chunked (RFC 9112 §6.3). In HTTP/1.0 the framing is
+		// faulty (§6.1), and HTTP/1.0 targets would ignore it.
+		return r.fail(400, "BadTransferEncoding")
 	}
 	if clVal != nil {
 		n, ok := parseContentLength(clVal)
