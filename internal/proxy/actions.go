@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // fixedResponse is a compiled fixed-response action.
@@ -23,13 +23,13 @@ type fixedResponse struct {
 	body        string
 }
 
-func compileFixed(spec *elb.FixedResponseSpec) (*fixedResponse, error) {
+func compileFixed(spec *route.FixedResponse) (*fixedResponse, error) {
 	if spec == nil {
 		return nil, errors.New("fixed-response action has no fixedResponse settings: add fixedResponse.statusCode")
 	}
-	code, err := strconv.Atoi(spec.StatusCode)
-	if err != nil || !(code >= 200 && code <= 299 || code >= 400 && code <= 599) {
-		return nil, fmt.Errorf("fixedResponse.statusCode %q is not valid: use a 2XX, 4XX or 5XX code", spec.StatusCode)
+	code := spec.StatusCode
+	if !(code >= 200 && code <= 299 || code >= 400 && code <= 599) {
+		return nil, fmt.Errorf("fixedResponse.statusCode %d is not valid: use a 2XX, 4XX or 5XX code", code)
 	}
 	if len(spec.MessageBody) > 1024 {
 		return nil, fmt.Errorf("fixedResponse.messageBody is %d bytes: the limit is 1024", len(spec.MessageBody))
@@ -75,7 +75,7 @@ func (c *conn) fixedResponse(fr *fixedResponse) bool {
 
 // redirect answers with a redirect built from the action's components
 // and the #{protocol} #{host} #{port} #{path} #{query} tokens.
-func (c *conn) redirect(rd *elb.RedirectSpec) bool {
+func (c *conn) redirect(rd *route.Redirect) bool {
 	r := &c.req
 	host := b2s(r.Host)
 	if h, _, ok := splitHostPort(host); ok {
@@ -122,10 +122,7 @@ func (c *conn) redirect(rd *elb.RedirectSpec) bool {
 		u = append(u, q...)
 	}
 	c.entry.redirectURL = u
-	status := 301
-	if rd.StatusCode == "HTTP_302" {
-		status = 302
-	}
+	status := rd.StatusCode
 	c.entry.elbStatus = status
 	c.entry.elbGenerated = true
 	b := c.appendSimpleHead(c.wbuf, status)
@@ -157,7 +154,7 @@ type staticSite struct {
 	maxAge int
 }
 
-func newStaticSite(spec *elb.StaticSpec) (*staticSite, error) {
+func newStaticSite(spec *route.Static) (*staticSite, error) {
 	if spec == nil || spec.Root == "" {
 		return nil, errors.New("static action has no root: set static.root to a directory")
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // Config is the whole data-plane configuration: every load balancer and
@@ -70,8 +70,8 @@ type LoadBalancer struct {
 // Listener is one HTTP listener. Static action roots must be absolute.
 type Listener struct {
 	Port           int
-	Rules          []elb.RuleSpec
-	DefaultActions []elb.ActionSpec
+	Rules          []route.RuleConfig
+	DefaultActions []route.Action
 }
 
 // TargetGroup is a target group's data-plane settings and registrations.

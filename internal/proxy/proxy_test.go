@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
-func intp(i int) *int { return &i }
 
 func TestForwardRoundRobinAndHeaders(t *testing.T) {
 	a := newBackend(t, "a", nil)
@@ -128,9 +127,9 @@ func TestErrorCodes(t *testing.T) {
 	a := newBackend(t, "a", nil)
 	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
 	cfg.TargetGroups = append(cfg.TargetGroups, TargetGroup{Name: "empty"})
-	cfg.LoadBalancers[0].Listeners[0].Rules = []elb.RuleSpec{{
+	cfg.LoadBalancers[0].Listeners[0].Rules = []route.RuleConfig{{
 		Priority:   1,
-		Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/empty"}}},
+		Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/empty"}}},
 		Actions:    forwardTo("empty"),
 	}}
 	h := newHarness(t, cfg, Options{})
@@ -429,13 +428,13 @@ func TestRedirectAndFixedResponse(t *testing.T) {
 		Name:    "lb",
 		Address: "127.0.0.1",
 		Listeners: []Listener{{
-			Rules: []elb.RuleSpec{
-				{Priority: 1, Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/old/*"}}},
-					Actions: []elb.ActionSpec{{Type: "redirect", Redirect: &elb.RedirectSpec{Host: "new.example.com", Path: "/new/#{path}", StatusCode: "HTTP_301"}}}},
-				{Priority: 2, Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/secure"}}},
-					Actions: []elb.ActionSpec{{Type: "redirect", Redirect: &elb.RedirectSpec{Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_302"}}}},
+			Rules: []route.RuleConfig{
+				{Priority: 1, Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/old/*"}}},
+					Actions: []route.Action{{Type: "redirect", Redirect: &route.Redirect{Host: "new.example.com", Path: "/new/#{path}", StatusCode: 301}}}},
+				{Priority: 2, Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/secure"}}},
+					Actions: []route.Action{{Type: "redirect", Redirect: &route.Redirect{Protocol: "HTTPS", Port: "443", StatusCode: 302}}}},
 			},
-			DefaultActions: []elb.ActionSpec{{Type: "fixed-response", FixedResponse: &elb.FixedResponseSpec{StatusCode: "404", ContentType: "application/json", MessageBody: `{"error":"nope"}`}}},
+			DefaultActions: []route.Action{{Type: "fixed-response", FixedResponse: &route.FixedResponse{StatusCode: 404, ContentType: "application/json", MessageBody: `{"error":"nope"}`}}},
 		}},
 	}}}
 	h := newHarness(t, cfg, Options{})
@@ -494,7 +493,7 @@ func TestStatic(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
 	cfg := Config{LoadBalancers: []LoadBalancer{{
 		Name: "lb", Address: "127.0.0.1",
-		Listeners: []Listener{{DefaultActions: []elb.ActionSpec{{Type: "static", Static: &elb.StaticSpec{Root: site, MaxAgeSeconds: 60}}}}},
+		Listeners: []Listener{{DefaultActions: []route.Action{{Type: "static", Static: &route.Static{Root: site, MaxAgeSeconds: 60}}}}},
 	}}}
 	h := newHarness(t, cfg, Options{})
 	c := newClient(t)
@@ -639,14 +638,14 @@ func TestConfigErrors(t *testing.T) {
 			c.TargetGroups[0].Stickiness = Stickiness{Enabled: true, Type: "app_cookie", CookieName: "AWSALBX"}
 		}, want: "reserved prefix"},
 		{name: "relative static root", mutate: func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultActions = []elb.ActionSpec{{Type: "static", Static: &elb.StaticSpec{Root: "site"}}}
+			c.LoadBalancers[0].Listeners[0].DefaultActions = []route.Action{{Type: "static", Static: &route.Static{Root: "site"}}}
 		}, want: "is not absolute"},
 		{name: "bad fixed status", mutate: func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultActions = []elb.ActionSpec{{Type: "fixed-response", FixedResponse: &elb.FixedResponseSpec{StatusCode: "302"}}}
-		}, want: `statusCode "302" is not valid`},
+			c.LoadBalancers[0].Listeners[0].DefaultActions = []route.Action{{Type: "fixed-response", FixedResponse: &route.FixedResponse{StatusCode: 302}}}
+		}, want: `statusCode 302 is not valid`},
 		{name: "bad redirect status", mutate: func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultActions = []elb.ActionSpec{{Type: "redirect", Redirect: &elb.RedirectSpec{StatusCode: "HTTP_307"}}}
-		}, want: `"HTTP_307" is not valid`},
+			c.LoadBalancers[0].Listeners[0].DefaultActions = []route.Action{{Type: "redirect", Redirect: &route.Redirect{StatusCode: 307}}}
+		}, want: `statusCode 307 is not valid`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/balance"
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/route"
 )
 
@@ -132,7 +131,7 @@ type rule struct {
 	priority int
 	kind     actionKind
 	forward  *forwardAction
-	redirect *elb.RedirectSpec
+	redirect *route.Redirect
 	fixed    *fixedResponse
 	static   *staticSite
 	executed string // actions_executed
@@ -332,37 +331,24 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 	a := rr.Actions[len(rr.Actions)-1]
 	r := &rule{priority: rr.Priority}
 	switch a.Type {
-	case "forward":
+	case route.ActionForward:
 		r.kind = actForward
 		r.executed = "forward"
 		fa := &forwardAction{}
-		var tgs []elb.WeightedTargetGroup
-		if a.Forward != nil {
-			tgs = a.Forward.TargetGroups
-			if st := a.Forward.Stickiness; st != nil && st.Enabled {
-				fa.sticky = true
-				fa.duration = time.Duration(st.DurationSeconds) * time.Second
-				if fa.duration <= 0 {
-					fa.duration = time.Hour
-				}
-				fa.expires.d = fa.duration
-			}
+		if a.Forward == nil || len(a.Forward.TargetGroups) == 0 {
+			return nil, fmt.Errorf("forward action names no target group: set forward.targetGroups")
 		}
-		if a.TargetGroup != "" {
-			tgs = append([]elb.WeightedTargetGroup{{Name: a.TargetGroup}}, tgs...)
+		if d := a.Forward.Stickiness; d > 0 {
+			fa.sticky = true
+			fa.duration = d
+			fa.expires.d = d
 		}
-		if len(tgs) == 0 {
-			return nil, fmt.Errorf("forward action names no target group: set targetGroup or forward.targetGroups")
-		}
-		for _, w := range tgs {
+		for _, w := range a.Forward.TargetGroups {
 			g := s.groups[w.Name]
 			if g == nil {
 				return nil, fmt.Errorf("forward action: target group %q is not defined: define it or fix the name", w.Name)
 			}
-			weight := 1
-			if w.Weight != nil {
-				weight = *w.Weight
-			}
+			weight := w.Weight
 			if weight < 0 || weight > 999 {
 				return nil, fmt.Errorf("forward action: target group %q weight %d is out of range: use 0–999", w.Name, weight)
 			}
@@ -376,19 +362,19 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 			fa.total += weight
 		}
 		r.forward = fa
-	case "redirect":
+	case route.ActionRedirect:
 		if a.Redirect == nil {
 			return nil, fmt.Errorf("redirect action has no redirect settings: add redirect.statusCode")
 		}
 		switch a.Redirect.StatusCode {
-		case "HTTP_301", "HTTP_302":
+		case 301, 302:
 		default:
-			return nil, fmt.Errorf("redirect.statusCode %q is not valid: use HTTP_301 or HTTP_302", a.Redirect.StatusCode)
+			return nil, fmt.Errorf("redirect.statusCode %d is not valid: use 301 or 302", a.Redirect.StatusCode)
 		}
 		r.kind = actRedirect
 		r.redirect = a.Redirect
 		r.executed = "redirect"
-	case "fixed-response":
+	case route.ActionFixedResponse:
 		fr, err := compileFixed(a.FixedResponse)
 		if err != nil {
 			return nil, err
@@ -396,7 +382,7 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 		r.kind = actFixed
 		r.fixed = fr
 		r.executed = "fixed-response"
-	case "static":
+	case route.ActionStatic:
 		st, err := newStaticSite(a.Static)
 		if err != nil {
 			return nil, err

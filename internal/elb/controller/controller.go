@@ -504,7 +504,12 @@ func (c *Controller) Reload() error {
 			plb.AccessLog = c.accessLogLocked(name)
 		}
 		for _, l := range lb.Spec.Listeners {
-			plb.Listeners = append(plb.Listeners, proxy.Listener{Port: l.Port, Rules: l.Rules, DefaultActions: l.DefaultActions})
+			pl, err := compileListener(l)
+			if err != nil {
+				c.lastErr = err
+				return fmt.Errorf("load balancer %s: %w", name, err)
+			}
+			plb.Listeners = append(plb.Listeners, pl)
 		}
 		cfg.LoadBalancers = append(cfg.LoadBalancers, plb)
 	}
