@@ -18,7 +18,6 @@ import (
 	"github.com/madang-dev/madang/internal/route"
 )
 
-
 func TestForwardRoundRobinAndHeaders(t *testing.T) {
 	a := newBackend(t, "a", nil)
 	b := newBackend(t, "b", nil)

@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/madang-dev/madang/internal/route"
 	"github.com/madang-dev/madang/internal/proxy"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 func main() {
