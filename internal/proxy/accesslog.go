@@ -137,7 +137,7 @@ func (a *accessLog) write(c *conn, e *logEntry) {
 	a.mu.Lock()
 	if a.closed || len(a.pending)+len(buf) > maxPending {
 		a.mu.Unlock()
-		c.lc.lb.stats.accessLogDropped.Add(1)
+		c.lc.lb.stats.AccessLogDropped.Add(1)
 		return
 	}
 	a.pending = append(a.pending, buf...)

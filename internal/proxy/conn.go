@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"github.com/madang-dev/madang/internal/http1"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/madang-dev/madang/internal/http1"
 
 	"github.com/madang-dev/madang/internal/balance"
 )
@@ -187,7 +188,7 @@ func (c *conn) watchUpstream(uc *upConn) bool {
 
 func (c *conn) serve() {
 	if lc := c.l.cfg.Load(); lc != nil && !c.internal {
-		lc.lb.stats.newConns.Add(1)
+		lc.lb.stats.NewConns.Add(1)
 	}
 	if c.rbuf == nil {
 		c.rbuf = make([]byte, 8<<10)
@@ -422,7 +423,7 @@ func (c *conn) handle() bool {
 	c.stickLB, c.stickTG, c.appCk, c.group = nil, "", "", nil
 
 	if r.Status != 0 {
-		lb.stats.desyncNonCompliant.Add(1)
+		lb.stats.DesyncNonCompliant.Add(1)
 		c.entry.class, c.entry.classReason = http1.ClassSevere, r.Reason
 		c.errorResponse(r.Status, r.Reason, true)
 		return false
@@ -440,17 +441,17 @@ func (c *conn) handle() bool {
 	}
 	if r.InvalidNames > 0 {
 		if lb.dropNames {
-			lb.stats.droppedInvalidHeader.Add(1)
+			lb.stats.DroppedInvalidHeader.Add(1)
 		} else {
 			for i := range r.Headers {
 				r.Headers[i].Drop = false
 			}
-			lb.stats.forwardedInvalidHeader.Add(1)
+			lb.stats.ForwardedInvalidHeader.Add(1)
 			r.Classify(http1.ClassAcceptable, "NonCompliantHeader")
 		}
 	}
 	if r.Class != http1.ClassCompliant {
-		lb.stats.desyncNonCompliant.Add(1)
+		lb.stats.DesyncNonCompliant.Add(1)
 		c.entry.class, c.entry.classReason = r.Class, r.ClassReason
 		switch {
 		case lb.desync == 2:
@@ -461,7 +462,7 @@ func (c *conn) handle() bool {
 	}
 
 	rule := lc.table.Match((*routeRequest)(r))
-	lb.stats.ruleEvaluations.Add(1)
+	lb.stats.RuleEvaluations.Add(1)
 	cr := lc.rules[rule]
 	c.entry.rule = cr.priority
 	c.entry.actions = cr.executed
@@ -469,17 +470,17 @@ func (c *conn) handle() bool {
 	case actForward:
 		return c.forward(cr.forward)
 	case actRedirect:
-		lb.stats.requests.Add(1)
-		lb.stats.redirects.Add(1)
+		lb.stats.Requests.Add(1)
+		lb.stats.Redirects.Add(1)
 		c.discardBody()
 		return c.redirect(cr.redirect)
 	case actFixed:
-		lb.stats.requests.Add(1)
-		lb.stats.fixed.Add(1)
+		lb.stats.Requests.Add(1)
+		lb.stats.Fixed.Add(1)
 		c.discardBody()
 		return c.fixedResponse(cr.fixed)
 	default:
-		lb.stats.requests.Add(1)
+		lb.stats.Requests.Add(1)
 		c.discardBody()
 		return c.serveStatic(cr.static)
 	}
@@ -558,8 +559,10 @@ func (c *conn) finish(err error) bool {
 func (c *conn) logRequest() {
 	lb := c.lc.lb
 	e := &c.entry
-	lb.stats.countELB(e)
-	lb.stats.processedBytes.Add(e.received + e.sent)
+	if e.elbGenerated {
+		lb.stats.CountELB(e.elbStatus)
+	}
+	lb.stats.ProcessedBytes.Add(e.received + e.sent)
 	if lb.alog != nil {
 		e.end = c.p.now()
 		c.lastNow = time.Time{}

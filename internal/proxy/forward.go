@@ -3,12 +3,13 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"github.com/madang-dev/madang/internal/http1"
 	"io"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/madang-dev/madang/internal/http1"
 )
 
 // Request bodies up to this size are buffered before dispatch, so the
@@ -41,8 +42,8 @@ func (c *conn) forward(fa *forwardAction) bool {
 		c.discardBody()
 		return c.errorResponse(503, "NoRegisteredTargets", c.closing)
 	}
-	lb.stats.requests.Add(1)
-	wg.stats.requests.Add(1)
+	lb.stats.Requests.Add(1)
+	wg.stats.Requests.Add(1)
 
 	// Buffer small bodies so they can be replayed.
 	var body []byte
@@ -91,7 +92,7 @@ func (c *conn) forward(fa *forwardAction) bool {
 			}
 		}
 		if sticky == nil {
-			lb.stats.nonSticky.Add(1)
+			lb.stats.NonSticky.Add(1)
 		}
 	}
 	key := c.hashKey(g)
@@ -306,7 +307,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			uc, err = lt.pool.dial(c.lp, c.io.t, ConnectTimeout)
 			if err != nil {
 				outcome.ConnectFailed = true
-				wg.stats.connErrors.Add(1)
+				wg.stats.ConnErrors.Add(1)
 				if isTimeout(err) {
 					c.entry.setError(504, "TargetConnectTimeout")
 					outcome.Timeout = true
@@ -431,7 +432,7 @@ func (c *conn) relay(g *groupRuntime, wg *weightedGroup, m *member, uc *upConn, 
 	c.entry.targetStatus = resp.Status
 	c.entry.elbStatus = resp.Status
 	c.entry.addTriedStatus(statusString(resp.Status))
-	wg.stats.countTarget(resp.Status, c.entry.responded.Sub(c.entry.dispatched))
+	wg.stats.CountTarget(resp.Status, c.entry.responded.Sub(c.entry.dispatched))
 
 	if resp.Status == 101 {
 		if !r.ConnUpgrade || len(r.Upgrade) == 0 {

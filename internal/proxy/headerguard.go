@@ -57,7 +57,7 @@ func (c *conn) enterHead(lb *lbRuntime, start time.Time) bool {
 		return true
 	}
 	if !lb.guard.enter(c.remote.Addr(), lb.cfg.MaxHeaderConnsPerIP) {
-		lb.stats.rejectedConns.Add(1)
+		lb.stats.RejectedConns.Add(1)
 		return false
 	}
 	c.guard = lb.guard

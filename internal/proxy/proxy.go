@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/madang-dev/madang/internal/lbmetrics"
 )
 
 // Observer receives the outcome of every attempt to a target (passive
@@ -100,11 +102,11 @@ type Proxy struct {
 	targets     map[targetKey]*liveTarget
 	health      map[healthKey]healthState
 	groupShared map[string]*groupShared
-	lbStats     map[string]*lbStats
+	lbStats     map[string]*lbmetrics.LBStats
 	// headerGuards are the load balancers' header-phase connection
 	// counts, by name.
 	headerGuards map[string]*headerGuard
-	tgStats      map[[2]string]*tgStats
+	tgStats      map[[2]string]*lbmetrics.GroupStats
 	accessLogs   map[string]*accessLog // by load balancer name
 }
 
@@ -120,9 +122,9 @@ func New(opts Options) *Proxy {
 		targets:      map[targetKey]*liveTarget{},
 		health:       map[healthKey]healthState{},
 		groupShared:  map[string]*groupShared{},
-		lbStats:      map[string]*lbStats{},
+		lbStats:      map[string]*lbmetrics.LBStats{},
 		headerGuards: map[string]*headerGuard{},
-		tgStats:      map[[2]string]*tgStats{},
+		tgStats:      map[[2]string]*lbmetrics.GroupStats{},
 		accessLogs:   map[string]*accessLog{},
 	}
 	if p.log == nil {

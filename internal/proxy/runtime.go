@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madang-dev/madang/internal/lbmetrics"
+
 	"github.com/madang-dev/madang/internal/balance"
 	"github.com/madang-dev/madang/internal/route"
 )
@@ -148,7 +150,7 @@ type forwardAction struct {
 
 type weightedGroup struct {
 	g      *groupRuntime
-	stats  *tgStats
+	stats  *lbmetrics.GroupStats
 	weight int
 	cookie string // AWSALBTG value
 }
@@ -157,7 +159,7 @@ type weightedGroup struct {
 type lbRuntime struct {
 	name      string
 	cfg       LoadBalancer
-	stats     *lbStats
+	stats     *lbmetrics.LBStats
 	guard     *headerGuard
 	alog      *accessLog
 	xffAppend bool
@@ -257,7 +259,7 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 	for _, lb := range cfg.LoadBalancers {
 		stats := p.lbStats[lb.Name]
 		if stats == nil {
-			stats = newLBStats()
+			stats = lbmetrics.NewLBStats()
 		}
 		guard := p.headerGuards[lb.Name]
 		if guard == nil {
@@ -355,7 +357,7 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 			key := [2]string{lb.name, g.name}
 			st := p.tgStats[key]
 			if st == nil {
-				st = newTGStats()
+				st = lbmetrics.NewGroupStats()
 				p.tgStats[key] = st
 			}
 			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, weight: weight, cookie: p.cookieFor("g", g.name)})
