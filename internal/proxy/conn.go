@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madang-dev/madang/internal/accesslog"
 	"github.com/madang-dev/madang/internal/http1"
 
 	"github.com/madang-dev/madang/internal/balance"
@@ -66,6 +67,7 @@ type conn struct {
 	group   *groupRuntime
 	chunk   http1.ChunkScanner
 	logBuf  []byte
+	alEntry accesslog.Entry
 	lastNow time.Time // a recent clock reading for socket deadlines; zero when stale
 
 	// guard counts c in its load balancer's header phase (nil: c is not
@@ -566,7 +568,7 @@ func (c *conn) logRequest() {
 	if lb.alog != nil {
 		e.end = c.p.now()
 		c.lastNow = time.Time{}
-		lb.alog.write(c, e)
+		c.writeLog(lb.alog, e)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madang-dev/madang/internal/accesslog"
 	"github.com/madang-dev/madang/internal/lbmetrics"
 )
 
@@ -107,7 +108,7 @@ type Proxy struct {
 	// counts, by name.
 	headerGuards map[string]*headerGuard
 	tgStats      map[[2]string]*lbmetrics.GroupStats
-	accessLogs   map[string]*accessLog // by load balancer name
+	accessLogs   map[string]*accesslog.Writer // by load balancer name
 }
 
 // New returns a Proxy with no load balancers; call Update to configure it.
@@ -125,7 +126,7 @@ func New(opts Options) *Proxy {
 		lbStats:      map[string]*lbmetrics.LBStats{},
 		headerGuards: map[string]*headerGuard{},
 		tgStats:      map[[2]string]*lbmetrics.GroupStats{},
-		accessLogs:   map[string]*accessLog{},
+		accessLogs:   map[string]*accesslog.Writer{},
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -210,15 +211,15 @@ func (p *Proxy) Update(cfg Config) error {
 
 	p.mu.Lock()
 	// Access logs: reuse the writer's logger when the writer is unchanged.
-	var oldLogs []*accessLog
-	logs := map[string]*accessLog{}
+	var oldLogs []*accesslog.Writer
+	logs := map[string]*accesslog.Writer{}
 	for _, lb := range cfg.LoadBalancers {
 		al := p.accessLogs[lb.Name]
 		if lb.AccessLog == nil {
 			continue
 		}
-		if al == nil || al.w != lb.AccessLog {
-			al = newAccessLog(p, lb.AccessLog)
+		if al == nil || al.Dest() != lb.AccessLog {
+			al = accesslog.New(lb.AccessLog, p.log)
 		}
 		logs[lb.Name] = al
 		s.lbs[lb.Name].alog = al
@@ -272,7 +273,7 @@ func (p *Proxy) Update(cfg Config) error {
 		l.closeGracefully()
 	}
 	for _, al := range oldLogs {
-		al.close()
+		al.Close()
 	}
 	return nil
 }
@@ -316,7 +317,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	p.listeners = map[string]*listener{}
 	logs := p.accessLogs
-	p.accessLogs = map[string]*accessLog{}
+	p.accessLogs = map[string]*accesslog.Writer{}
 	targets := p.targets
 	p.mu.Unlock()
 
@@ -345,7 +346,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	p.stopOnce.Do(func() { close(p.stop) })
 	for _, al := range logs {
-		al.close()
+		al.Close()
 	}
 	p.wg.Wait()
 	return err

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madang-dev/madang/internal/accesslog"
 	"github.com/madang-dev/madang/internal/lbmetrics"
 
 	"github.com/madang-dev/madang/internal/balance"
@@ -161,7 +162,7 @@ type lbRuntime struct {
 	cfg       LoadBalancer
 	stats     *lbmetrics.LBStats
 	guard     *headerGuard
-	alog      *accessLog
+	alog      *accesslog.Writer
 	xffAppend bool
 	xffRemove bool
 	desync    int // 0 monitor, 1 defensive, 2 strictest
