@@ -127,7 +127,8 @@ const (
 	ConnectTimeout = 10 * time.Second
 )
 
-// validate checks cfg and fills in defaults on a copy.
+// normalize checks cfg and returns a copy with defaults filled in; errors
+// name the field, the value and the fix.
 func (cfg Config) normalize() (Config, error) {
 	out := Config{}
 	groups := map[string]bool{}

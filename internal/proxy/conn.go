@@ -28,8 +28,10 @@ const (
 	stateIdle
 )
 
-// conn is one client connection speaking HTTP/1.1, served by one
-// goroutine (plus one more while a WebSocket is tunnelled).
+// conn is one client connection speaking HTTP/1.1. Its engine runs its
+// request code: on an event loop as a coroutine of the loop's thread
+// (WebSocket tunnels too), or on a goroutine of its own (plus one more
+// while a WebSocket is tunnelled); see engine.
 type conn struct {
 	p        *Proxy
 	l        *listener

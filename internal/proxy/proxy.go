@@ -87,6 +87,7 @@ type Proxy struct {
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
 	loops       []*loop      // event loops; none: goroutine per connection
+	engine      engine       // serves the listeners: loopEngine over loops, or goroutineEngine
 	offLoop     atomic.Int64 // client connections moved off the loops (h2c)
 
 	wg       sync.WaitGroup // connection and background goroutines
@@ -149,6 +150,10 @@ func New(opts Options) *Proxy {
 			n = runtime.GOMAXPROCS(0)
 		}
 		p.loops = newLoops(p, n)
+	}
+	p.engine = goroutineEngine{}
+	if len(p.loops) > 0 {
+		p.engine = loopEngine{loops: p.loops}
 	}
 	p.wg.Add(1)
 	go p.reapLoop()
@@ -341,9 +346,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	for _, lt := range targets {
 		lt.pool.retire()
 	}
-	for _, l := range p.loops {
-		l.stop()
-	}
+	p.engine.close()
 	p.stopOnce.Do(func() { close(p.stop) })
 	for _, al := range logs {
 		al.Close()

@@ -199,8 +199,10 @@ func (p *Proxy) cookieFor(parts ...string) string {
 
 type targetKey struct{ group, id, addr string }
 
-// build compiles cfg into a snapshot, creating live state as needed.
-// p.mu must be held. Nothing is published yet.
+// buildLocked compiles a normalized cfg into a snapshot, reusing the live
+// state (targets, health, counters, header guards) that outlives
+// configurations and creating what is new; it returns the snapshot and
+// the live targets it uses. p.mu must be held. Nothing is published yet.
 func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, error) {
 	s := &snapshot{
 		groups:    map[string]*groupRuntime{},
