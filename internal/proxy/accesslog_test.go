@@ -158,6 +158,9 @@ func TestMetrics(t *testing.T) {
 	rawRoundTrip(t, h.addr(), "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n")
 	lbd := map[string]string{"LoadBalancer": "lb"}
 	tgd := map[string]string{"LoadBalancer": "lb", "TargetGroup": "tg"}
+	// A response is counted just after it is sent, so the client may see
+	// it first.
+	waitFor(t, 3*time.Second, "the 405 counted", func() bool { return collect(h.p, "HTTPCode_ELB_4XX_Count", lbd) == 1 })
 	tests := []struct {
 		name string
 		dims map[string]string
