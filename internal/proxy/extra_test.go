@@ -186,7 +186,20 @@ func TestRetryBudgetUnderConcurrentResets(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, _ := rawRoundTrip(t, h.addr(), "GET /r"+strconv.Itoa(i)+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			nc, err := net.Dial("tcp", h.addr())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(nc, "GET /r"+strconv.Itoa(i)+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
 			switch resp.StatusCode {
 			case 502:
 				refused.Add(1)
