@@ -130,6 +130,12 @@ func TestHeaderConnsCapPerSourceIP(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("new connection after a slot freed: status %d, want 200", resp.StatusCode)
 	}
+	// Closed connections leave the header phase.
+	for _, nc := range slow[1:] {
+		nc.Close()
+	}
+	waitFor(t, 5*time.Second, "no header-phase connections left", func() bool { return h.headerConns("127.0.0.1") == 0 })
+
 	var ms []Metric
 	h.p.Collect(func(m Metric) { ms = append(ms, m) })
 	if !hasMetric(ms, "RejectedConnectionCount", 1) {

@@ -443,6 +443,7 @@ func (l *loop) adopt(c *conn) {
 		c.p.log.Warn("adopt connection", "err", err)
 		syscall.Close(c.io.fd)
 		c.p.activeConns.Add(-1)
+		c.leaveHead()
 		c.l.remove(c)
 		return
 	}
