@@ -3,8 +3,8 @@ package cli
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 

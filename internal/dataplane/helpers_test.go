@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/proxy"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // newBackend is a target answering "backend NAME" and 200 on /health.
@@ -56,7 +56,7 @@ func testConfig(port int, backends ...*httptest.Server) Config {
 		Proxy: proxy.Config{
 			LoadBalancers: []proxy.LoadBalancer{{
 				Name: "lb", Address: "127.0.0.1",
-				Listeners: []proxy.Listener{{Port: port, DefaultActions: []elb.ActionSpec{{Type: "forward", TargetGroup: "web"}}}},
+				Listeners: []proxy.Listener{{Port: port, DefaultActions: []route.Action{route.ForwardTo("web")}}},
 			}},
 			TargetGroups: []proxy.TargetGroup{tg},
 		},

@@ -2,6 +2,7 @@ package elb
 
 import (
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/madang-dev/madang/internal/health"
@@ -45,7 +46,8 @@ const (
 	AttrAppCookieDuration   = "stickiness.app_cookie.duration_seconds"
 )
 
-// Load balancer attribute keys (AWS's, plus madang's access_logs.enabled).
+// Load balancer attribute keys: AWS's, plus madang's access_logs.enabled
+// and the madang.* keys, which AWS does not have.
 const (
 	AttrIdleTimeout             = "idle_timeout.timeout_seconds"
 	AttrClientKeepAlive         = "client_keep_alive.seconds"
@@ -57,6 +59,28 @@ const (
 	AttrPreserveHostHeader      = "routing.http.preserve_host_header.enabled"
 	AttrDeletionProtection      = "deletion_protection.enabled"
 	AttrAccessLogs              = "access_logs.enabled"
+	// AttrClientHeaderTimeout is how long a client may take to send a
+	// request head, from its first byte, before it gets a 408 (nginx's
+	// client_header_timeout, HAProxy's timeout http-request). It stops
+	// clients that trickle a head byte by byte (slowloris).
+	AttrClientHeaderTimeout = "madang.client_header_timeout.timeout_seconds"
+	// AttrClientHeaderMaxPerSourceIP caps the connections one client IP
+	// may have open that have not yet sent a complete request head (new
+	// connections, and kept-alive ones in the middle of a head); beyond it
+	// that IP's further connections are closed, other IPs are unaffected.
+	AttrClientHeaderMaxPerSourceIP = "madang.client_header.max_per_source_ip"
+)
+
+// Defaults of madang's slowloris defences. 64 connections per IP in the
+// header phase at once is far above what real clients need (browsers open
+// at most 6 connections per host, and a connection normally spends less
+// than a round trip before its head is complete, so even a NAT gateway
+// with dozens of busy users rarely has more than a few), while it keeps
+// one address from holding more than 64 of the proxy's connections with
+// unfinished heads.
+const (
+	DefaultClientHeaderTimeoutSeconds = 60
+	DefaultClientHeaderMaxPerSourceIP = 64
 )
 
 // Values of load_balancing.algorithm.type. LeastResponseTime and
@@ -115,6 +139,8 @@ func loadBalancerAttributes() []attribute {
 		{AttrPreserveHostHeader, "true", boolCheck},
 		{AttrDeletionProtection, "false", boolCheck},
 		{AttrAccessLogs, "true", boolCheck},
+		{AttrClientHeaderTimeout, strconv.Itoa(DefaultClientHeaderTimeoutSeconds), intRange(1, 4000)},
+		{AttrClientHeaderMaxPerSourceIP, strconv.Itoa(DefaultClientHeaderMaxPerSourceIP), numberRange(1, 1000000, "connections")},
 	}
 }
 

@@ -112,16 +112,18 @@ func TestEffectiveAttributes(t *testing.T) {
 	}
 	lb := EffectiveLoadBalancerAttributes(nil)
 	wantLB := map[string]string{
-		AttrIdleTimeout:             "60",
-		AttrClientKeepAlive:         "3600",
-		AttrHTTP2Enabled:            "true",
-		AttrDesyncMitigationMode:    "defensive",
-		AttrDropInvalidHeaderFields: "false",
-		AttrXFFHeaderProcessingMode: "append",
-		AttrXFFClientPort:           "false",
-		AttrPreserveHostHeader:      "true",
-		AttrDeletionProtection:      "false",
-		AttrAccessLogs:              "true",
+		AttrIdleTimeout:                "60",
+		AttrClientKeepAlive:            "3600",
+		AttrHTTP2Enabled:               "true",
+		AttrDesyncMitigationMode:       "defensive",
+		AttrDropInvalidHeaderFields:    "false",
+		AttrXFFHeaderProcessingMode:    "append",
+		AttrXFFClientPort:              "false",
+		AttrPreserveHostHeader:         "true",
+		AttrDeletionProtection:         "false",
+		AttrAccessLogs:                 "true",
+		AttrClientHeaderTimeout:        "60",
+		AttrClientHeaderMaxPerSourceIP: "64",
 	}
 	if !maps.Equal(lb, wantLB) {
 		t.Errorf("EffectiveLoadBalancerAttributes(nil) =\n%v\nwant\n%v", lb, wantLB)

@@ -276,6 +276,10 @@ type LoadBalancerAttributes struct {
 	PreserveHostHeader      bool
 	DeletionProtection      bool
 	AccessLogs              bool
+	// ClientHeaderTimeout is madang.client_header_timeout.timeout_seconds.
+	ClientHeaderTimeout time.Duration
+	// ClientHeaderMaxPerSourceIP is madang.client_header.max_per_source_ip.
+	ClientHeaderMaxPerSourceIP int
 }
 
 // ParseTargetGroupAttributes checks attrs (unknown keys, values, and
@@ -324,16 +328,18 @@ func ParseLoadBalancerAttributes(attrs map[string]string) (LoadBalancerAttribute
 	errs := checkAttributes(attrs, defs, "load balancer")
 	eff := valid(attrs, defs, errs)
 	return LoadBalancerAttributes{
-		IdleTimeout:             seconds(eff[AttrIdleTimeout]),
-		ClientKeepAlive:         seconds(eff[AttrClientKeepAlive]),
-		HTTP2:                   eff[AttrHTTP2Enabled] == "true",
-		DesyncMitigationMode:    eff[AttrDesyncMitigationMode],
-		DropInvalidHeaderFields: eff[AttrDropInvalidHeaderFields] == "true",
-		XFFHeaderProcessingMode: eff[AttrXFFHeaderProcessingMode],
-		XFFClientPort:           eff[AttrXFFClientPort] == "true",
-		PreserveHostHeader:      eff[AttrPreserveHostHeader] == "true",
-		DeletionProtection:      eff[AttrDeletionProtection] == "true",
-		AccessLogs:              eff[AttrAccessLogs] == "true",
+		IdleTimeout:                seconds(eff[AttrIdleTimeout]),
+		ClientKeepAlive:            seconds(eff[AttrClientKeepAlive]),
+		HTTP2:                      eff[AttrHTTP2Enabled] == "true",
+		DesyncMitigationMode:       eff[AttrDesyncMitigationMode],
+		DropInvalidHeaderFields:    eff[AttrDropInvalidHeaderFields] == "true",
+		XFFHeaderProcessingMode:    eff[AttrXFFHeaderProcessingMode],
+		XFFClientPort:              eff[AttrXFFClientPort] == "true",
+		PreserveHostHeader:         eff[AttrPreserveHostHeader] == "true",
+		DeletionProtection:         eff[AttrDeletionProtection] == "true",
+		AccessLogs:                 eff[AttrAccessLogs] == "true",
+		ClientHeaderTimeout:        seconds(eff[AttrClientHeaderTimeout]),
+		ClientHeaderMaxPerSourceIP: integer(eff[AttrClientHeaderMaxPerSourceIP]),
 	}, errs
 }
 
@@ -382,19 +388,31 @@ func hasKeyError(errs fielderr.List, key string) bool {
 }
 
 // seconds converts an already checked number of seconds.
+// integer parses a checked whole number.
+func integer(v string) int {
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
 func seconds(v string) time.Duration {
 	n, _ := strconv.Atoi(v)
 	return time.Duration(n) * time.Second
 }
 
+// intRange checks a whole number of seconds from lo to hi.
 func intRange(lo, hi int) func(string) (string, string) {
+	return numberRange(lo, hi, "seconds")
+}
+
+// numberRange checks a whole number of unit from lo to hi.
+func numberRange(lo, hi int, unit string) func(string) (string, string) {
 	return func(v string) (string, string) {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return "is not a whole number", "use a number of seconds from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)
+			return "is not a whole number", "use a number of " + unit + " from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)
 		}
 		if n < lo || n > hi {
-			return "is out of range", "use a number of seconds from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)
+			return "is out of range", "use a number of " + unit + " from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)
 		}
 		return "", ""
 	}

@@ -216,6 +216,7 @@ func TestLoadBalancerAttributes(t *testing.T) {
 	want := LoadBalancerAttributes{
 		IdleTimeout: time.Minute, ClientKeepAlive: time.Hour, HTTP2: true, DesyncMitigationMode: "defensive",
 		XFFHeaderProcessingMode: "append", PreserveHostHeader: true, AccessLogs: true,
+		ClientHeaderTimeout: time.Minute, ClientHeaderMaxPerSourceIP: 64,
 	}
 	if a != want {
 		t.Errorf("defaults = %+v, want %+v", a, want)
@@ -232,6 +233,9 @@ func TestLoadBalancerAttributes(t *testing.T) {
 		{"bad modes", map[string]string{AttrDesyncMitigationMode: "off", AttrXFFHeaderProcessingMode: "drop"},
 			[]string{AttrDesyncMitigationMode, AttrXFFHeaderProcessingMode}},
 		{"booleans", map[string]string{AttrHTTP2Enabled: "no", AttrAccessLogs: "false"}, []string{AttrHTTP2Enabled}},
+		{"header defences bounds", map[string]string{AttrClientHeaderTimeout: "1", AttrClientHeaderMaxPerSourceIP: "1000000"}, nil},
+		{"header timeout zero", map[string]string{AttrClientHeaderTimeout: "0"}, []string{AttrClientHeaderTimeout}},
+		{"header cap not a number", map[string]string{AttrClientHeaderMaxPerSourceIP: "many"}, []string{AttrClientHeaderMaxPerSourceIP}},
 		{"target group key on a load balancer", map[string]string{AttrDeregistrationDelay: "30"}, []string{AttrDeregistrationDelay}},
 	}
 	for _, tc := range tests {
@@ -351,5 +355,23 @@ func TestLoadBalancerValidate(t *testing.T) {
 			tc.modify(&s)
 			checkErrs(t, s.Validate(), tc.want)
 		})
+	}
+}
+
+func TestClientHeaderAttributes(t *testing.T) {
+	a, errs := ParseLoadBalancerAttributes(nil)
+	if len(errs) != 0 {
+		t.Fatalf("defaults: %v", errs)
+	}
+	if a.ClientHeaderTimeout != 60*time.Second || a.ClientHeaderMaxPerSourceIP != 64 {
+		t.Errorf("defaults = %s, %d; want 60s, 64", a.ClientHeaderTimeout, a.ClientHeaderMaxPerSourceIP)
+	}
+	a, errs = ParseLoadBalancerAttributes(map[string]string{AttrClientHeaderTimeout: "5", AttrClientHeaderMaxPerSourceIP: "8"})
+	if len(errs) != 0 || a.ClientHeaderTimeout != 5*time.Second || a.ClientHeaderMaxPerSourceIP != 8 {
+		t.Errorf("parsed = %s, %d (%v); want 5s, 8", a.ClientHeaderTimeout, a.ClientHeaderMaxPerSourceIP, errs)
+	}
+	_, errs = ParseLoadBalancerAttributes(map[string]string{AttrClientHeaderMaxPerSourceIP: "0"})
+	if msg := errs.Error(); !strings.Contains(msg, AttrClientHeaderMaxPerSourceIP) || !strings.Contains(msg, "connections from 1 to 1000000") {
+		t.Errorf("error = %q, want the key and the range in connections", msg)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // logFields splits an access-log line into fields, keeping quoted ones
@@ -45,8 +45,8 @@ func TestAccessLogFields(t *testing.T) {
 	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
 	cfg.TargetGroups = append(cfg.TargetGroups, TargetGroup{Name: "empty"})
 	cfg.LoadBalancers[0].AccessLog = logs
-	cfg.LoadBalancers[0].Listeners[0].Rules = []elb.RuleSpec{{
-		Priority: 7, Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/empty"}}}, Actions: forwardTo("empty"),
+	cfg.LoadBalancers[0].Listeners[0].Rules = []route.RuleConfig{{
+		Priority: 7, Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/empty"}}}, Actions: forwardTo("empty"),
 	}}
 	h := newHarness(t, cfg, Options{})
 	c := newClient(t)
@@ -158,6 +158,9 @@ func TestMetrics(t *testing.T) {
 	rawRoundTrip(t, h.addr(), "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n")
 	lbd := map[string]string{"LoadBalancer": "lb"}
 	tgd := map[string]string{"LoadBalancer": "lb", "TargetGroup": "tg"}
+	// A response is counted just after it is sent, so the client may see
+	// it first.
+	waitFor(t, 3*time.Second, "the 405 counted", func() bool { return collect(h.p, "HTTPCode_ELB_4XX_Count", lbd) == 1 })
 	tests := []struct {
 		name string
 		dims map[string]string

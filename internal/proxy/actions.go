@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // fixedResponse is a compiled fixed-response action.
@@ -23,13 +23,13 @@ type fixedResponse struct {
 	body        string
 }
 
-func compileFixed(spec *elb.FixedResponseSpec) (*fixedResponse, error) {
+func compileFixed(spec *route.FixedResponse) (*fixedResponse, error) {
 	if spec == nil {
 		return nil, errors.New("fixed-response action has no fixedResponse settings: add fixedResponse.statusCode")
 	}
-	code, err := strconv.Atoi(spec.StatusCode)
-	if err != nil || !(code >= 200 && code <= 299 || code >= 400 && code <= 599) {
-		return nil, fmt.Errorf("fixedResponse.statusCode %q is not valid: use a 2XX, 4XX or 5XX code", spec.StatusCode)
+	code := spec.StatusCode
+	if !(code >= 200 && code <= 299 || code >= 400 && code <= 599) {
+		return nil, fmt.Errorf("fixedResponse.statusCode %d is not valid: use a 2XX, 4XX or 5XX code", code)
 	}
 	if len(spec.MessageBody) > 1024 {
 		return nil, fmt.Errorf("fixedResponse.messageBody is %d bytes: the limit is 1024", len(spec.MessageBody))
@@ -51,7 +51,7 @@ func (c *conn) appendSimpleHead(b []byte, status int) []byte {
 	b = append(b, "\r\nServer: madang\r\n"...)
 	if c.closing {
 		b = append(b, "Connection: close\r\n"...)
-	} else if c.req.minor == 0 {
+	} else if c.req.Minor == 0 {
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
 	return b
@@ -66,7 +66,7 @@ func (c *conn) fixedResponse(fr *fixedResponse) bool {
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(fr.body)), 10)
 	b = append(b, "\r\n\r\n"...)
-	if string(c.req.method) != "HEAD" {
+	if string(c.req.Method) != "HEAD" {
 		b = append(b, fr.body...)
 	}
 	c.wbuf = b
@@ -75,16 +75,16 @@ func (c *conn) fixedResponse(fr *fixedResponse) bool {
 
 // redirect answers with a redirect built from the action's components
 // and the #{protocol} #{host} #{port} #{path} #{query} tokens.
-func (c *conn) redirect(rd *elb.RedirectSpec) bool {
+func (c *conn) redirect(rd *route.Redirect) bool {
 	r := &c.req
-	host := b2s(r.host)
+	host := b2s(r.Host)
 	if h, _, ok := splitHostPort(host); ok {
 		host = h
 	}
 	if host == "" {
 		host = c.lc.lb.cfg.Address
 	}
-	pathNoSlash := strings.TrimPrefix(b2s(r.path), "/")
+	pathNoSlash := strings.TrimPrefix(b2s(r.Path), "/")
 	expand := func(tmpl, def string) string {
 		if tmpl == "" {
 			tmpl = def
@@ -97,7 +97,7 @@ func (c *conn) redirect(rd *elb.RedirectSpec) bool {
 			"#{host}", host,
 			"#{port}", c.lc.portStr,
 			"#{path}", pathNoSlash,
-			"#{query}", b2s(r.query),
+			"#{query}", b2s(r.Query),
 		).Replace(tmpl)
 	}
 	proto := strings.ToLower(expand(rd.Protocol, "#{protocol}"))
@@ -122,10 +122,7 @@ func (c *conn) redirect(rd *elb.RedirectSpec) bool {
 		u = append(u, q...)
 	}
 	c.entry.redirectURL = u
-	status := 301
-	if rd.StatusCode == "HTTP_302" {
-		status = 302
-	}
+	status := rd.StatusCode
 	c.entry.elbStatus = status
 	c.entry.elbGenerated = true
 	b := c.appendSimpleHead(c.wbuf, status)
@@ -157,7 +154,7 @@ type staticSite struct {
 	maxAge int
 }
 
-func newStaticSite(spec *elb.StaticSpec) (*staticSite, error) {
+func newStaticSite(spec *route.Static) (*staticSite, error) {
 	if spec == nil || spec.Root == "" {
 		return nil, errors.New("static action has no root: set static.root to a directory")
 	}
@@ -188,11 +185,11 @@ func newStaticSite(spec *elb.StaticSpec) (*staticSite, error) {
 func (c *conn) serveStatic(s *staticSite) bool {
 	r := &c.req
 	c.lastNow = time.Time{}
-	method := string(r.method)
+	method := string(r.Method)
 	if method != "GET" && method != "HEAD" {
 		return c.errorResponse(405, "StaticMethodNotAllowed", c.closing)
 	}
-	p, err := url.PathUnescape(string(r.path))
+	p, err := url.PathUnescape(string(r.Path))
 	if err != nil || strings.IndexByte(p, 0) >= 0 {
 		return c.errorResponse(400, "BadUri", c.closing)
 	}
@@ -217,10 +214,10 @@ func (c *conn) serveStatic(s *staticSite) bool {
 		return c.staticError(err)
 	}
 	if st.IsDir() {
-		if !strings.HasSuffix(string(r.path), "/") {
-			loc := string(r.path) + "/"
-			if len(r.query) > 0 {
-				loc += "?" + string(r.query)
+		if !strings.HasSuffix(string(r.Path), "/") {
+			loc := string(r.Path) + "/"
+			if len(r.Query) > 0 {
+				loc += "?" + string(r.Query)
 			}
 			c.entry.elbStatus = 301
 			c.entry.elbGenerated = true
@@ -243,9 +240,9 @@ func (c *conn) serveStatic(s *staticSite) bool {
 		}
 	}
 	req := &http.Request{Method: method, Header: http.Header{}, URL: &url.URL{Path: clean}}
-	for i := range r.headers {
-		h := &r.headers[i]
-		req.Header.Add(string(h.name), string(h.value))
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		req.Header.Add(string(h.Name), string(h.Value))
 	}
 	w := &staticWriter{c: c, h: http.Header{}}
 	w.h.Set("ETag", fmt.Sprintf("\"%x-%x\"", st.ModTime().UnixNano(), st.Size()))
@@ -288,7 +285,7 @@ func (w *staticWriter) WriteHeader(status int) {
 	c := w.c
 	c.entry.elbStatus = status
 	c.entry.elbGenerated = true
-	bodyless := status == 304 || status == 204 || string(c.req.method) == "HEAD"
+	bodyless := status == 304 || status == 204 || string(c.req.Method) == "HEAD"
 	if w.h.Get("Content-Length") == "" && !bodyless {
 		c.closing = true
 	}
@@ -312,7 +309,7 @@ func (w *staticWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if string(w.c.req.method) == "HEAD" {
+	if string(w.c.req.Method) == "HEAD" {
 		return len(p), nil
 	}
 	w.c.wbuf = append(w.c.wbuf, p...)

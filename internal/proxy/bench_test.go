@@ -58,7 +58,7 @@ func (s *rawServer) serve(c net.Conn) {
 		}
 		n += k
 		for {
-			i := bytes.Index(buf[:n], crlfcrlf)
+			i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
 			if i < 0 {
 				break
 			}
@@ -112,7 +112,7 @@ func (rc *rawClient) do() error {
 			return err
 		}
 		n += k
-		i := bytes.Index(rc.buf[:n], crlfcrlf)
+		i := bytes.Index(rc.buf[:n], []byte("\r\n\r\n"))
 		if i < 0 {
 			continue
 		}

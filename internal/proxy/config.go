@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // Config is the whole data-plane configuration: every load balancer and
@@ -49,6 +49,17 @@ type LoadBalancer struct {
 	// DropInvalidHeaders is
 	// routing.http.drop_invalid_header_fields.enabled.
 	DropInvalidHeaders bool
+	// HeaderTimeout is madang.client_header_timeout.timeout_seconds
+	// (default 60 s): a client that has not sent a complete request head
+	// this long after the connection opened (first request) or after the
+	// head's first byte (later requests) gets a 408 and is closed. Idle
+	// keep-alive connections are governed by IdleTimeout alone.
+	HeaderTimeout time.Duration
+	// MaxHeaderConnsPerIP is madang.client_header.max_per_source_ip
+	// (default 64): the most connections one client IP may have in the
+	// header phase (accepted, or in the middle of a request head) at once;
+	// beyond it that IP's further connections are closed.
+	MaxHeaderConnsPerIP int
 	// AccessLog receives one line per request in AWS's field order; nil
 	// turns access logs off. Writes happen on a background goroutine.
 	AccessLog io.Writer
@@ -59,8 +70,8 @@ type LoadBalancer struct {
 // Listener is one HTTP listener. Static action roots must be absolute.
 type Listener struct {
 	Port           int
-	Rules          []elb.RuleSpec
-	DefaultActions []elb.ActionSpec
+	Rules          []route.RuleConfig
+	DefaultActions []route.Action
 }
 
 // TargetGroup is a target group's data-plane settings and registrations.
@@ -116,7 +127,8 @@ const (
 	ConnectTimeout = 10 * time.Second
 )
 
-// validate checks cfg and fills in defaults on a copy.
+// normalize checks cfg and returns a copy with defaults filled in; errors
+// name the field, the value and the fix.
 func (cfg Config) normalize() (Config, error) {
 	out := Config{}
 	groups := map[string]bool{}
@@ -206,6 +218,18 @@ func (cfg Config) normalize() (Config, error) {
 		}
 		if lb.ClientKeepAlive == 0 {
 			lb.ClientKeepAlive = DefaultClientKeepAlive
+		}
+		if lb.HeaderTimeout == 0 {
+			lb.HeaderTimeout = DefaultHeaderTimeout
+		}
+		if lb.HeaderTimeout < 0 {
+			return out, fmt.Errorf("%s.headerTimeout %s is negative: use 1–4000 s", field, lb.HeaderTimeout)
+		}
+		if lb.MaxHeaderConnsPerIP == 0 {
+			lb.MaxHeaderConnsPerIP = DefaultMaxHeaderConnsPerIP
+		}
+		if lb.MaxHeaderConnsPerIP < 0 {
+			return out, fmt.Errorf("%s.maxHeaderConnsPerIP %d is negative: use 1–1000000", field, lb.MaxHeaderConnsPerIP)
 		}
 		switch lb.XFFMode {
 		case "":

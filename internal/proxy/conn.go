@@ -12,8 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madang-dev/madang/internal/accesslog"
+	"github.com/madang-dev/madang/internal/http1"
+
 	"github.com/madang-dev/madang/internal/balance"
 )
+
+// maxXFFEntries is the most X-Forwarded-For entries a request may carry;
+// more get 463, as on AWS.
+const maxXFFEntries = 30
 
 // Connection states, for graceful close.
 const (
@@ -21,8 +28,10 @@ const (
 	stateIdle
 )
 
-// conn is one client connection speaking HTTP/1.1, served by one
-// goroutine (plus one more while a WebSocket is tunnelled).
+// conn is one client connection speaking HTTP/1.1. Its engine runs its
+// request code: on an event loop as a coroutine of the loop's thread
+// (WebSocket tunnels too), or on a goroutine of its own (plus one more
+// while a WebSocket is tunnelled); see engine.
 type conn struct {
 	p        *Proxy
 	l        *listener
@@ -42,7 +51,7 @@ type conn struct {
 	rdl, wdl time.Time
 
 	req  request
-	resp response
+	resp http1.Response
 	nreq int
 	// lingered is set once the connection waited for a next request
 	// after its listener began closing (Options.DrainLinger).
@@ -61,10 +70,17 @@ type conn struct {
 	tgExp   *expiryCache
 	appCk   string // app cookie name to watch in responses
 	group   *groupRuntime
-	chunk   chunkScanner
+	chunk   http1.ChunkScanner
 	logBuf  []byte
+	alEntry accesslog.Entry
 	lastNow time.Time // a recent clock reading for socket deadlines; zero when stale
-	respAt  time.Time // when the current attempt's response head arrived
+
+	// guard counts c in its load balancer's header phase (nil: c is not
+	// in it); headStart is when the phase began, which the header timeout
+	// runs from.
+	guard     *headerGuard
+	headStart time.Time
+	respAt    time.Time // when the current attempt's response head arrived
 
 	internal bool // an HTTP/2 stream's in-memory connection
 	handoff  bool // the client speaks h2c: hand the socket over
@@ -112,7 +128,7 @@ func newConn(l *listener, nc net.Conn) *conn {
 	c.clientIP = c.remote.Addr().String()
 	c.client = c.remote.String()
 	c.req.sourceIP = c.remote.Addr()
-	c.req.contentLength = -1
+	c.req.ContentLength = -1
 	c.state.Store(stateIdle)
 	l.p.activeConns.Add(1)
 	return c
@@ -127,7 +143,7 @@ func newLoopConn(l *listener, lp *loop, fd int, remote netip.AddrPort) *conn {
 	c.clientIP = c.remote.Addr().String()
 	c.client = c.remote.String()
 	c.req.sourceIP = c.remote.Addr()
-	c.req.contentLength = -1
+	c.req.ContentLength = -1
 	c.state.Store(stateIdle)
 	l.p.activeConns.Add(1)
 	return c
@@ -179,7 +195,7 @@ func (c *conn) watchUpstream(uc *upConn) bool {
 
 func (c *conn) serve() {
 	if lc := c.l.cfg.Load(); lc != nil && !c.internal {
-		lc.lb.stats.newConns.Add(1)
+		lc.lb.stats.NewConns.Add(1)
 	}
 	if c.rbuf == nil {
 		c.rbuf = make([]byte, 8<<10)
@@ -202,8 +218,8 @@ func (c *conn) reuseBuffers(old *conn) {
 	c.head = old.head[:0]
 	c.logBuf = old.logBuf[:0]
 	c.cand = old.cand[:0]
-	c.req.headers = old.req.headers[:0]
-	c.resp.headers = old.resp.headers[:0]
+	c.req.Headers = old.req.Headers[:0]
+	c.resp.Headers = old.resp.Headers[:0]
 }
 
 // run serves requests until the connection closes or, on an event loop,
@@ -212,6 +228,7 @@ func (c *conn) reuseBuffers(old *conn) {
 // connection to the HTTP/2 server.
 func (c *conn) run(resumed bool) {
 	defer func() {
+		c.leaveHead()
 		if c.migrate {
 			return // the loop passes the socket on
 		}
@@ -271,8 +288,9 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			if from < 0 {
 				from = 0
 			}
-			if i := headEnd(buf[from:]); i >= 0 {
+			if i := http1.HeadEnd(buf[from:]); i >= 0 {
 				n := from + i + 4
+				c.leaveHead()
 				c.state.Store(stateActive)
 				c.head = append(c.head[:0], buf[:n]...)
 				c.r += n
@@ -280,15 +298,15 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.now = time.Now()
 				c.lastNow = c.now
 				c.lc = c.l.cfg.Load()
-				c.req.reset()
-				parseRequest(&c.req, c.head)
+				c.req.Reset()
+				http1.ParseRequest(&c.req.Request, c.head)
 				c.nreq++
 				return true
 			}
 			c.scanned = len(buf)
-			if len(buf) > maxRequestHead+maxRequestLine {
+			if len(buf) > http1.MaxRequestHead+http1.MaxRequestLine {
 				c.lc = lc
-				c.req.reset()
+				c.req.Reset()
 				c.now = time.Now()
 				if bytes.IndexByte(buf, '\n') < 0 {
 					c.errorResponse(414, "RequestLineTooLong", true)
@@ -321,7 +339,18 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 				c.rbuf = nb
 			}
 		}
-		c.setReadDeadline(c.clock(), idle, slack)
+		// Keep-alive idleness is bounded by the idle timeout, a request
+		// head in progress also by the header timeout.
+		dl := c.clock().Add(idle)
+		if c.w > c.r || c.guard != nil {
+			if !c.enterHead(lc.lb, c.clock()) {
+				return false // the client IP has too many unfinished heads
+			}
+			if hd := c.headStart.Add(lc.lb.cfg.HeaderTimeout); hd.Before(dl) {
+				dl = hd
+			}
+		}
+		c.setReadDeadlineAt(dl, slack)
 		if c.w == c.r && c.lp == nil {
 			// Let other connections run first: by the time this one is
 			// scheduled again its next request has often arrived, which
@@ -338,6 +367,13 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 		if errors.As(err, &ne) && ne.Timeout() {
 			c.rdl = time.Time{}
 			partial := c.w > c.r
+			if c.guard != nil && (partial || c.nreq == 0) && !time.Now().Before(c.headStart.Add(lc.lb.cfg.HeaderTimeout-slack)) {
+				c.lc = lc
+				c.req.Reset()
+				c.now = time.Now()
+				c.errorResponse(408, "RequestHeaderTimeout", true)
+				return false
+			}
 			if c.l.draining.Load() && !partial {
 				return false
 			}
@@ -346,7 +382,7 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 			}
 			if partial || c.nreq == 0 {
 				c.lc = lc
-				c.req.reset()
+				c.req.Reset()
 				c.now = time.Now()
 				c.errorResponse(408, "ClientIdleTimeout", true)
 			}
@@ -357,7 +393,12 @@ func (c *conn) readRequest(lc *listenerConfig) bool {
 }
 
 func (c *conn) setReadDeadline(now time.Time, d, slack time.Duration) {
-	want := now.Add(d)
+	c.setReadDeadlineAt(now.Add(d), slack)
+}
+
+// setReadDeadlineAt sets the client read deadline to want, leaving a
+// goroutine-served socket's deadline alone when it is within slack.
+func (c *conn) setReadDeadlineAt(want time.Time, slack time.Duration) {
 	if c.lp != nil {
 		c.io.rdl = want.UnixNano()
 		return
@@ -386,7 +427,7 @@ func (c *conn) handle() bool {
 	lc := c.lc
 	r := &c.req
 	lb := lc.lb
-	c.closing = r.closeConn && !(r.minor == 0 && r.keepAlive)
+	c.closing = r.Close && !(r.Minor == 0 && r.KeepAlive)
 	if c.l.draining.Load() || c.now.Sub(c.created) > lb.cfg.ClientKeepAlive {
 		c.closing = true
 	}
@@ -395,50 +436,47 @@ func (c *conn) handle() bool {
 	c.ntried = 0
 	c.stickLB, c.stickTG, c.appCk, c.group = nil, "", "", nil
 
-	if r.status != 0 {
-		lb.stats.desyncNonCompliant.Add(1)
-		c.entry.class, c.entry.classReason = classSevere, r.reason
-		if r.status == 501 {
-			c.entry.class = classAcceptable
-		}
-		c.errorResponse(r.status, r.reason, true)
+	if r.Status != 0 {
+		lb.stats.DesyncNonCompliant.Add(1)
+		c.entry.class, c.entry.classReason = http1.ClassSevere, r.Reason
+		c.errorResponse(r.Status, r.Reason, true)
 		return false
 	}
-	switch string(r.method) {
+	switch string(r.Method) {
 	case "TRACE":
 		c.discardBody()
 		return c.errorResponse(405, "TraceNotAllowed", c.closing)
 	case "CONNECT":
 		return c.errorResponse(400, "ConnectNotAllowed", true)
 	}
-	if r.xffEntries > maxXFFEntries {
+	if r.XFFEntries > maxXFFEntries {
 		c.discardBody()
 		return c.errorResponse(463, "XForwardedForTooManyEntries", c.closing)
 	}
-	if r.invalidNames > 0 {
+	if r.InvalidNames > 0 {
 		if lb.dropNames {
-			lb.stats.droppedInvalidHeader.Add(1)
+			lb.stats.DroppedInvalidHeader.Add(1)
 		} else {
-			for i := range r.headers {
-				r.headers[i].drop = false
+			for i := range r.Headers {
+				r.Headers[i].Drop = false
 			}
-			lb.stats.forwardedInvalidHeader.Add(1)
-			r.classify(classAcceptable, "NonCompliantHeader")
+			lb.stats.ForwardedInvalidHeader.Add(1)
+			r.Classify(http1.ClassAcceptable, "NonCompliantHeader")
 		}
 	}
-	if r.class != classCompliant {
-		lb.stats.desyncNonCompliant.Add(1)
-		c.entry.class, c.entry.classReason = r.class, r.classReason
+	if r.Class != http1.ClassCompliant {
+		lb.stats.DesyncNonCompliant.Add(1)
+		c.entry.class, c.entry.classReason = r.Class, r.ClassReason
 		switch {
 		case lb.desync == 2:
-			return c.errorResponse(400, r.classReason, true)
-		case lb.desync == 1 && r.class == classAmbiguous:
+			return c.errorResponse(400, r.ClassReason, true)
+		case lb.desync == 1 && r.Class == http1.ClassAmbiguous:
 			c.closing = true
 		}
 	}
 
-	rule := lc.table.Match(r)
-	lb.stats.ruleEvaluations.Add(1)
+	rule := lc.table.Match((*routeRequest)(r))
+	lb.stats.RuleEvaluations.Add(1)
 	cr := lc.rules[rule]
 	c.entry.rule = cr.priority
 	c.entry.actions = cr.executed
@@ -446,17 +484,17 @@ func (c *conn) handle() bool {
 	case actForward:
 		return c.forward(cr.forward)
 	case actRedirect:
-		lb.stats.requests.Add(1)
-		lb.stats.redirects.Add(1)
+		lb.stats.Requests.Add(1)
+		lb.stats.Redirects.Add(1)
 		c.discardBody()
 		return c.redirect(cr.redirect)
 	case actFixed:
-		lb.stats.requests.Add(1)
-		lb.stats.fixed.Add(1)
+		lb.stats.Requests.Add(1)
+		lb.stats.Fixed.Add(1)
 		c.discardBody()
 		return c.fixedResponse(cr.fixed)
 	default:
-		lb.stats.requests.Add(1)
+		lb.stats.Requests.Add(1)
 		c.discardBody()
 		return c.serveStatic(cr.static)
 	}
@@ -466,18 +504,18 @@ func (c *conn) handle() bool {
 // already buffered the connection is closed after the response.
 func (c *conn) discardBody() {
 	r := &c.req
-	if !r.hasBody {
+	if !r.HasBody {
 		return
 	}
-	if !r.chunked && r.contentLength <= int64(c.w-c.r) {
-		c.r += int(r.contentLength)
-		c.entry.received += r.contentLength
+	if !r.Chunked && r.ContentLength <= int64(c.w-c.r) {
+		c.r += int(r.ContentLength)
+		c.entry.received += r.ContentLength
 		return
 	}
-	if r.chunked {
-		c.chunk.reset()
-		n, err := c.chunk.scan(c.rbuf[c.r:c.w])
-		if err == nil && c.chunk.done() {
+	if r.Chunked {
+		c.chunk.Reset()
+		n, err := c.chunk.Scan(c.rbuf[c.r:c.w])
+		if err == nil && c.chunk.Done() {
 			c.r += n
 			c.entry.received += int64(n)
 			return
@@ -535,12 +573,14 @@ func (c *conn) finish(err error) bool {
 func (c *conn) logRequest() {
 	lb := c.lc.lb
 	e := &c.entry
-	lb.stats.countELB(e)
-	lb.stats.processedBytes.Add(e.received + e.sent)
+	if e.elbGenerated {
+		lb.stats.CountELB(e.elbStatus)
+	}
+	lb.stats.ProcessedBytes.Add(e.received + e.sent)
 	if lb.alog != nil {
 		e.end = c.p.now()
 		c.lastNow = time.Time{}
-		lb.alog.write(c, e)
+		c.writeLog(lb.alog, e)
 	}
 }
 
@@ -557,7 +597,7 @@ func (c *conn) errorResponse(status int, reason string, closeConn bool) bool {
 		c.logRequest()
 		return false
 	}
-	c.wbuf = appendErrorPage(c.wbuf, status, c.closing, c.req.method)
+	c.wbuf = appendErrorPage(c.wbuf, status, c.closing, c.req.Method)
 	return c.finish(nil)
 }
 

@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,7 +35,7 @@ func TestRetryBudget(t *testing.T) {
 				t.Errorf("allowRetry() with %d active and %d retrying = %v, want %v", tc.active, tc.inFlight, got, tc.want)
 			}
 			if got {
-				g.doneRetry()
+				g.doneRetries(1)
 			}
 			if g.retrying.Load() != tc.inFlight {
 				t.Errorf("retrying = %d after release, want %d", g.retrying.Load(), tc.inFlight)
@@ -130,5 +132,102 @@ func TestHealthKeptAcrossUpdates(t *testing.T) {
 		if got := resp.Header.Get("X-Backend"); got != "a" {
 			t.Fatalf("request %d went to %s after an update, want a (b is still unhealthy)", i, got)
 		}
+	}
+}
+
+// TestRetryBudgetUnderConcurrentResets sends many concurrent requests
+// whose first attempt is reset by the target; each retry is held at the
+// target until every request has either got a retry or been refused one,
+// so the retries in flight at once are exactly what the budget allowed.
+func TestRetryBudgetUnderConcurrentResets(t *testing.T) {
+	const clients = 40
+	var (
+		mu      sync.Mutex
+		seen    = map[string]bool{}
+		held    int
+		release = make(chan struct{})
+	)
+	target := func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		retry := seen[req.URL.Path]
+		seen[req.URL.Path] = true
+		if retry {
+			held++
+		}
+		mu.Unlock()
+		if !retry {
+			c.(*net.TCPConn).SetLinger(0) // reset before any response byte
+			return
+		}
+		<-release
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	}
+	var ts []Target
+	for _, id := range []string{"a", "b", "c"} {
+		ts = append(ts, Target{ID: id, Addr: listenRaw(t, target), Weight: 1})
+	}
+	h := newHarness(t, simpleConfig(TargetGroup{Name: "tg", Targets: ts}), Options{})
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+
+	var refused, served atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc, err := net.Dial("tcp", h.addr())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(nc, "GET /r"+strconv.Itoa(i)+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case 502:
+				refused.Add(1)
+			case 200:
+				served.Add(1)
+			default:
+				t.Errorf("status = %d, want 200 (retried) or 502 (retry refused)", resp.StatusCode)
+			}
+		}()
+	}
+	heldNow := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return held
+	}
+	waitFor(t, 5*time.Second, "every request retried or refused", func() bool {
+		return heldNow()+int(refused.Load()) == clients
+	})
+	retries := heldNow()
+	close(release)
+	wg.Wait()
+
+	// At most clients requests are active, so the budget is at most
+	// max(3, clients/5) concurrent retries.
+	if limit := max(3, clients/5); retries > limit || retries == 0 {
+		t.Errorf("%d of %d reset requests were retried concurrently, want 1..%d (20 %% retry budget)", retries, clients, limit)
+	}
+	if served.Load() != int64(retries) {
+		t.Errorf("%d requests served, want %d (one per retry)", served.Load(), retries)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // load runs workers that send GETs until stop is closed, at most max
@@ -138,9 +138,9 @@ func TestReloadUnderLoadWithWebSockets(t *testing.T) {
 	port := h.port
 	steps := []func(*Config){
 		func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].Rules = []elb.RuleSpec{{Priority: 1,
-				Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/fixed"}}},
-				Actions:    []elb.ActionSpec{{Type: "forward", TargetGroup: "tg"}}}}
+			c.LoadBalancers[0].Listeners[0].Rules = []route.RuleConfig{{Priority: 1,
+				Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/fixed"}}},
+				Actions:    []route.Action{route.ForwardTo("tg")}}}
 		},
 		func(c *Config) { c.TargetGroups[0].Targets = targetsOf(a, b, c3) },
 		func(c *Config) { c.TargetGroups[0].Targets = targetsOf(b, c3) },

@@ -3,11 +3,12 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/madang-dev/madang/internal/http1"
 )
 
 // Request bodies up to this size are buffered before dispatch, so the
@@ -40,14 +41,14 @@ func (c *conn) forward(fa *forwardAction) bool {
 		c.discardBody()
 		return c.errorResponse(503, "NoRegisteredTargets", c.closing)
 	}
-	lb.stats.requests.Add(1)
-	wg.stats.requests.Add(1)
+	lb.stats.Requests.Add(1)
+	wg.stats.Requests.Add(1)
 
 	// Buffer small bodies so they can be replayed.
 	var body []byte
 	buffered := true
-	if r.hasBody {
-		if r.expectContinue && r.minor == 1 && c.w == c.r {
+	if r.HasBody {
+		if r.ExpectContinue && r.Minor == 1 && c.w == c.r {
 			c.wbuf = append(c.wbuf, "HTTP/1.1 100 Continue\r\n\r\n"...)
 			if err := c.flush(); err != nil {
 				return c.finish(err)
@@ -76,12 +77,12 @@ func (c *conn) forward(fa *forwardAction) bool {
 	if stickyOn {
 		var v []byte
 		if g.sticky.Type == "app_cookie" {
-			v = r.cookieValue("AWSALBAPP")
+			v = r.CookieValue("AWSALBAPP")
 			c.appCk = g.sticky.CookieName
 		} else {
-			v = r.cookieValue("AWSALB")
+			v = r.CookieValue("AWSALB")
 			if v == nil {
-				v = r.cookieValue("AWSALBCORS")
+				v = r.CookieValue("AWSALBCORS")
 			}
 		}
 		if v != nil {
@@ -90,14 +91,18 @@ func (c *conn) forward(fa *forwardAction) bool {
 			}
 		}
 		if sticky == nil {
-			lb.stats.nonSticky.Add(1)
+			lb.stats.NonSticky.Add(1)
 		}
 	}
 	key := c.hashKey(g)
 
 	g.shared.active.Add(1)
-	defer g.shared.active.Add(-1)
-	idempotent := isIdempotent(r.method)
+	retries := 0 // retry-budget slots held until the request ends
+	defer func() {
+		g.shared.active.Add(-1)
+		g.shared.doneRetries(retries)
+	}()
+	idempotent := isIdempotent(r.Method)
 	for attempt := 0; attempt < 3; attempt++ {
 		var m *member
 		if attempt == 0 && sticky != nil {
@@ -123,7 +128,7 @@ func (c *conn) forward(fa *forwardAction) bool {
 			if !idempotent || !buffered || !g.shared.allowRetry() {
 				return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)
 			}
-			g.shared.doneRetry()
+			retries++
 			continue
 		default:
 			return c.errorResponse(c.entry.elbStatus, c.entry.errorReason, true)
@@ -143,21 +148,21 @@ var errClientGone = errors.New("client closed the connection")
 func (c *conn) bufferBody() ([]byte, bool, bool) {
 	r := &c.req
 	lb := c.lc.lb
-	if r.chunked {
-		c.chunk.reset()
-		n, err := c.chunk.scan(c.rbuf[c.r:c.w])
+	if r.Chunked {
+		c.chunk.Reset()
+		n, err := c.chunk.Scan(c.rbuf[c.r:c.w])
 		if err != nil {
 			c.entry.elbStatus, c.entry.errorReason = 400, "InvalidChunkedEncoding"
-			c.entry.class, c.entry.classReason = classSevere, "BadTransferEncoding"
+			c.entry.class, c.entry.classReason = http1.ClassSevere, "BadTransferEncoding"
 			return nil, false, false
 		}
-		if c.chunk.done() {
+		if c.chunk.Done() {
 			return c.rbuf[c.r : c.r+n], true, true
 		}
 		return nil, false, true
 	}
-	n := int(r.contentLength)
-	if r.contentLength > maxBufferedBody {
+	n := int(r.ContentLength)
+	if r.ContentLength > maxBufferedBody {
 		return nil, false, true
 	}
 	for c.w-c.r < n {
@@ -197,7 +202,7 @@ func (c *conn) pickGroup(fa *forwardAction) *weightedGroup {
 		return nil
 	}
 	if fa.sticky {
-		if v := c.req.cookieValue("AWSALBTG"); v != nil {
+		if v := c.req.CookieValue("AWSALBTG"); v != nil {
 			for i := range fa.groups {
 				if fa.groups[i].weight > 0 && fa.groups[i].cookie == string(v) {
 					c.stickTG = fa.groups[i].cookie
@@ -225,9 +230,9 @@ func (c *conn) pickGroup(fa *forwardAction) *weightedGroup {
 func (c *conn) hashKey(g *groupRuntime) string {
 	switch g.hash {
 	case hashHeader:
-		return b2s(c.req.headerValue(g.hashName))
+		return b2s(c.req.HeaderValue(g.hashName))
 	case hashCookie:
-		return b2s(c.req.cookieValue(g.hashName))
+		return b2s(c.req.CookieValue(g.hashName))
 	}
 	return c.clientIP
 }
@@ -301,7 +306,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			uc, err = lt.pool.dial(c.lp, c.io.t, ConnectTimeout)
 			if err != nil {
 				outcome.ConnectFailed = true
-				wg.stats.connErrors.Add(1)
+				wg.stats.ConnErrors.Add(1)
 				if isTimeout(err) {
 					c.entry.setError(504, "TargetConnectTimeout")
 					outcome.Timeout = true
@@ -389,92 +394,6 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 	}
 }
 
-// relay parses the target's response head and sends the response to the
-// client.
-func (c *conn) relay(g *groupRuntime, wg *weightedGroup, m *member, uc *upConn, outcome *Outcome, failed *bool) attemptResult {
-	lb := c.lc.lb
-	r := &c.req
-	resp := &c.resp
-	for {
-		resp.reset()
-		if !parseResponse(resp, uc.head, c.appCk) {
-			uc.close()
-			outcome.Reset = true
-			c.entry.setError(502, "TargetMalformedResponse")
-			c.entry.addTriedStatus("-")
-			return attemptFail
-		}
-		if resp.status >= 100 && resp.status < 200 && resp.status != 101 {
-			// Interim responses (100 Continue, 103) are not relayed.
-			uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-			if _, err := uc.readHead(); err != nil {
-				uc.close()
-				outcome.Reset = true
-				c.entry.setError(502, "TargetClosedConnection")
-				c.entry.addTriedStatus("-")
-				return attemptFail
-			}
-			continue
-		}
-		break
-	}
-	c.respAt = time.Now()
-	c.lastNow = c.respAt
-	c.entry.responded = c.logTime(c.respAt)
-	outcome.Status = resp.status
-	*failed = resp.status >= 500
-	c.entry.targetStatus = resp.status
-	c.entry.elbStatus = resp.status
-	c.entry.addTriedStatus(statusString(resp.status))
-	wg.stats.countTarget(resp.status, c.entry.responded.Sub(c.entry.dispatched))
-
-	if resp.status == 101 {
-		if !r.connUpgrade || len(r.upgrade) == 0 {
-			uc.close()
-			c.entry.setError(502, "TargetMalformedResponse")
-			return attemptFail
-		}
-		return c.tunnel(uc)
-	}
-
-	isHead := string(r.method) == "HEAD"
-	noBody := resp.bodyless(isHead)
-	closeDelimited := !noBody && !resp.chunked && resp.contentLength < 0
-	decode := !noBody && resp.chunked && r.minor == 0
-	if closeDelimited || decode {
-		c.closing = true
-	}
-	c.wbuf = c.appendResponseHead(c.wbuf, resp, isHead)
-
-	reuse := !resp.closeConn
-	var err error
-	switch {
-	case noBody:
-		err = c.flush()
-	case resp.contentLength >= 0:
-		err, reuse = c.copyLength(uc, resp.contentLength, reuse)
-	case resp.chunked:
-		err, reuse = c.copyChunked(uc, decode, reuse)
-	default:
-		err, reuse = c.copyUntilClose(uc)
-	}
-	if errors.Is(err, errTargetBody) {
-		uc.close()
-		c.closing = true
-		c.entry.errorReason = "TargetBodyError"
-		c.wbuf = c.wbuf[:0]
-		c.logRequest()
-		return attemptDone
-	}
-	if reuse && err == nil {
-		uc.lt.pool.put(uc, c.respAt)
-	} else {
-		uc.close()
-	}
-	c.finish(err)
-	return attemptDone
-}
-
 // statusStrings holds "100".."599" so that logging a status allocates
 // nothing; it is never modified.
 var statusStrings = func() []string {
@@ -499,57 +418,57 @@ func (c *conn) appendUpstreamRequest(b []byte, m *member) []byte {
 	r := &c.req
 	lc := c.lc
 	lb := lc.lb
-	b = append(b, r.method...)
+	b = append(b, r.Method...)
 	b = append(b, ' ')
-	b = append(b, r.target...)
+	b = append(b, r.Target...)
 	b = append(b, " HTTP/1.1\r\n"...)
 	wroteHost := false
 	var xff0 []byte
 	xffMany := false
-	for i := range r.headers {
-		h := &r.headers[i]
-		if h.drop {
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		if h.Drop {
 			continue
 		}
-		switch h.id {
-		case hdrConnection, hdrKeepAlive, hdrProxyConnection, hdrTE, hdrTrailer,
-			hdrTransferEncoding, hdrUpgrade, hdrContentLength, hdrHTTP2Settings,
-			hdrXForwardedProto, hdrXForwardedPort, hdrTraceID:
+		switch h.ID {
+		case http1.FieldConnection, http1.FieldKeepAlive, http1.FieldProxyConnection, http1.FieldTE, http1.FieldTrailer,
+			http1.FieldTransferEncoding, http1.FieldUpgrade, http1.FieldContentLength, http1.FieldHTTP2Settings,
+			http1.FieldXForwardedProto, http1.FieldXForwardedPort, http1.FieldTraceID:
 			continue
-		case hdrExpect:
-			if r.expectContinue {
+		case http1.FieldExpect:
+			if r.ExpectContinue {
 				continue
 			}
-		case hdrHost:
-			if r.absHost != nil {
+		case http1.FieldHost:
+			if r.AbsHost != nil {
 				continue
 			}
 			wroteHost = true
-		case hdrXForwardedFor:
+		case http1.FieldXForwardedFor:
 			if lb.xffRemove {
 				continue
 			}
 			if lb.xffAppend {
 				if xff0 == nil {
-					xff0 = h.value
+					xff0 = h.Value
 				} else {
 					xffMany = true
 				}
 				continue
 			}
 		}
-		if r.nConnTokens > 0 && r.listedInConnection(h.name) {
+		if r.ListedInConnection(h.Name) {
 			continue
 		}
-		b = append(b, h.name...)
+		b = append(b, h.Name...)
 		b = append(b, ": "...)
-		b = append(b, h.value...)
+		b = append(b, h.Value...)
 		b = append(b, "\r\n"...)
 	}
 	if !wroteHost {
 		b = append(b, "Host: "...)
-		if r.absHost != nil {
-			b = append(b, r.absHost...)
+		if r.AbsHost != nil {
+			b = append(b, r.AbsHost...)
 		} else {
 			b = append(b, lb.cfg.Address...)
 			b = append(b, ':')
@@ -561,12 +480,12 @@ func (c *conn) appendUpstreamRequest(b []byte, m *member) []byte {
 		b = append(b, "X-Forwarded-For: "...)
 		if xffMany {
 			first := true
-			for i := range r.headers {
-				if r.headers[i].id == hdrXForwardedFor && len(r.headers[i].value) > 0 {
+			for i := range r.Headers {
+				if r.Headers[i].ID == http1.FieldXForwardedFor && len(r.Headers[i].Value) > 0 {
 					if !first {
 						b = append(b, ", "...)
 					}
-					b = append(b, r.headers[i].value...)
+					b = append(b, r.Headers[i].Value...)
 					first = false
 				}
 			}
@@ -589,16 +508,16 @@ func (c *conn) appendUpstreamRequest(b []byte, m *member) []byte {
 	b = c.appendTraceID(b)
 	c.entry.traceID = append(c.entry.traceID[:0], b[start:]...)
 	b = append(b, "\r\n"...)
-	if r.chunked {
+	if r.Chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	} else if r.contentLength >= 0 {
+	} else if r.ContentLength >= 0 {
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, r.contentLength, 10)
+		b = strconv.AppendInt(b, r.ContentLength, 10)
 		b = append(b, "\r\n"...)
 	}
-	if r.connUpgrade && len(r.upgrade) > 0 && !lowerEq(r.upgrade, "h2c") {
+	if r.ConnUpgrade && len(r.Upgrade) > 0 && !http1.LowerEq(r.Upgrade, "h2c") {
 		b = append(b, "Connection: Upgrade\r\nUpgrade: "...)
-		b = append(b, r.upgrade...)
+		b = append(b, r.Upgrade...)
 		b = append(b, "\r\n"...)
 	}
 	b = append(b, "\r\n"...)
@@ -610,7 +529,7 @@ const hexDigits = "0123456789abcdef"
 // appendTraceID writes the X-Amzn-Trace-Id value: a new Root, or the
 // client's header with a Self field added or updated, as AWS does.
 func (c *conn) appendTraceID(b []byte) []byte {
-	tid := c.req.traceID
+	tid := c.req.TraceID
 	if len(tid) == 0 {
 		b = append(b, "Root="...)
 		return c.appendTraceValue(b)
@@ -645,244 +564,4 @@ func (c *conn) appendTraceValue(b []byte) []byte {
 		b = append(b, hexDigits[(y>>(uint(i)*4))&0xf])
 	}
 	return b
-}
-
-// appendResponseHead writes the response head for the client.
-func (c *conn) appendResponseHead(b []byte, resp *response, isHead bool) []byte {
-	r := &c.req
-	b = append(b, "HTTP/1.1 "...)
-	b = append(b, resp.statusLine...)
-	b = append(b, "\r\n"...)
-	upgrade := resp.status == 101
-	for i := range resp.headers {
-		h := &resp.headers[i]
-		if h.drop {
-			continue
-		}
-		switch h.id {
-		case hdrConnection, hdrUpgrade:
-			if !upgrade {
-				continue
-			}
-		case hdrKeepAlive, hdrProxyConnection, hdrTE:
-			continue
-		case hdrTransferEncoding:
-			if r.minor == 0 {
-				continue
-			}
-		}
-		b = append(b, h.name...)
-		b = append(b, ": "...)
-		b = append(b, h.value...)
-		b = append(b, "\r\n"...)
-	}
-	var now time.Time
-	if c.stickLB != nil || c.appCk != "" || c.stickTG != "" {
-		now = c.p.now()
-	}
-	if c.stickLB != nil {
-		exp := c.group.expires.get(now)
-		b = append(b, "Set-Cookie: AWSALB="...)
-		b = append(b, c.stickLB.lt.cookie...)
-		b = append(b, "; Expires="...)
-		b = append(b, exp...)
-		b = append(b, "; Path=/\r\nSet-Cookie: AWSALBCORS="...)
-		b = append(b, c.stickLB.lt.cookie...)
-		b = append(b, "; Expires="...)
-		b = append(b, exp...)
-		b = append(b, "; Path=/; SameSite=None; Secure\r\n"...)
-	}
-	if c.appCk != "" && resp.setsCookie && c.ntried > 0 {
-		b = append(b, "Set-Cookie: AWSALBAPP="...)
-		b = append(b, c.tried[c.ntried-1].lt.cookie...)
-		b = append(b, "; Expires="...)
-		b = append(b, c.group.expires.get(now)...)
-		b = append(b, "; Path=/\r\n"...)
-	}
-	if c.stickTG != "" {
-		b = append(b, "Set-Cookie: AWSALBTG="...)
-		b = append(b, c.stickTG...)
-		b = append(b, "; Expires="...)
-		b = append(b, c.tgExp.get(now)...)
-		b = append(b, "; Path=/\r\n"...)
-	}
-	if !upgrade {
-		if c.closing {
-			b = append(b, "Connection: close\r\n"...)
-		} else if r.minor == 0 {
-			b = append(b, "Connection: keep-alive\r\n"...)
-		}
-	}
-	b = append(b, "\r\n"...)
-	return b
-}
-
-// copyLength relays a body of n bytes.
-func (c *conn) copyLength(uc *upConn, n int64, reuse bool) (error, bool) {
-	lb := c.lc.lb
-	avail := int64(uc.w - uc.r)
-	if avail >= n && len(c.wbuf)+int(n) <= 64<<10 {
-		// The common case: the whole body is already here.
-		c.wbuf = append(c.wbuf, uc.rbuf[uc.r:uc.r+int(n)]...)
-		uc.r += int(n)
-		return c.flush(), reuse && uc.r == uc.w
-	}
-	if err := c.flush(); err != nil {
-		return err, false
-	}
-	for n > 0 {
-		if uc.r == uc.w {
-			uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-			err := uc.fill()
-			c.lastNow = time.Time{}
-			if err != nil {
-				return errTargetBody, false
-			}
-		}
-		k := int64(uc.w - uc.r)
-		if k > n {
-			k = n
-		}
-		if err := c.writeDirect(uc.rbuf[uc.r : uc.r+int(k)]); err != nil {
-			return err, false
-		}
-		uc.r += int(k)
-		n -= k
-	}
-	return nil, reuse && uc.r == uc.w
-}
-
-// copyChunked relays a chunked body, verbatim for HTTP/1.1 clients or
-// decoded for HTTP/1.0 ones.
-func (c *conn) copyChunked(uc *upConn, decode bool, reuse bool) (error, bool) {
-	lb := c.lc.lb
-	var sc chunkScanner
-	var werr error
-	emit := func(p []byte) error {
-		c.wbuf = append(c.wbuf, p...)
-		if len(c.wbuf) >= 32<<10 {
-			werr = c.flush()
-		}
-		return werr
-	}
-	for {
-		if uc.r < uc.w {
-			var n int
-			var err error
-			if decode {
-				n, err = sc.scanData(uc.rbuf[uc.r:uc.w], emit)
-			} else {
-				n, err = sc.scan(uc.rbuf[uc.r:uc.w])
-				if err == nil {
-					c.wbuf = append(c.wbuf, uc.rbuf[uc.r:uc.r+n]...)
-					if len(c.wbuf) >= 32<<10 {
-						werr = c.flush()
-					}
-				}
-			}
-			uc.r += n
-			if werr != nil {
-				return werr, false
-			}
-			if err != nil {
-				return errTargetBody, false
-			}
-			if sc.done() {
-				return c.flush(), reuse && uc.r == uc.w
-			}
-		}
-		if err := c.flush(); err != nil {
-			return err, false
-		}
-		uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-		err := uc.fill()
-		c.lastNow = time.Time{}
-		if err != nil {
-			return errTargetBody, false
-		}
-	}
-}
-
-// copyUntilClose relays a body delimited by the target closing.
-func (c *conn) copyUntilClose(uc *upConn) (error, bool) {
-	lb := c.lc.lb
-	if err := c.flush(); err != nil {
-		return err, false
-	}
-	for {
-		if uc.r < uc.w {
-			if err := c.writeDirect(uc.rbuf[uc.r:uc.w]); err != nil {
-				return err, false
-			}
-			uc.r = uc.w
-		}
-		uc.setReadDeadline(time.Now(), lb.cfg.IdleTimeout, lb.idleSlack)
-		err := uc.fill()
-		c.lastNow = time.Time{}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, false
-			}
-			return errTargetBody, false
-		}
-	}
-}
-
-// streamBody sends a request body that was not buffered.
-func (c *conn) streamBody(uc *upConn) (attemptResult, bool) {
-	r := &c.req
-	lb := c.lc.lb
-	idle, slack := lb.cfg.IdleTimeout, lb.idleSlack
-	remain := r.contentLength
-	if r.chunked {
-		c.chunk.reset()
-	}
-	for {
-		if c.w > c.r {
-			var n int
-			if r.chunked {
-				k, err := c.chunk.scan(c.rbuf[c.r:c.w])
-				if err != nil {
-					c.entry.setError(400, "InvalidChunkedEncoding")
-					c.entry.class, c.entry.classReason = classSevere, "BadTransferEncoding"
-					c.closing = true
-					return attemptFail, false
-				}
-				n = k
-			} else {
-				n = c.w - c.r
-				if int64(n) > remain {
-					n = int(remain)
-				}
-				remain -= int64(n)
-			}
-			if n > 0 {
-				uc.setWriteDeadline(time.Now(), idle, slack)
-				if _, err := uc.io.Write(c.rbuf[c.r : c.r+n]); err != nil {
-					c.entry.setError(502, "TargetConnectionError")
-					c.closing = true
-					return attemptFail, false
-				}
-				c.r += n
-				c.entry.received += int64(n)
-			}
-			if (r.chunked && c.chunk.done()) || (!r.chunked && remain == 0) {
-				return attemptDone, true
-			}
-		}
-		c.r, c.w = 0, 0
-		c.setReadDeadline(time.Now(), idle, slack)
-		k, err := c.io.Read(c.rbuf)
-		c.lastNow = time.Time{}
-		c.w = k
-		if k == 0 && err != nil {
-			c.closing = true
-			if isTimeout(err) {
-				c.entry.setError(408, "ClientBodyTimeout")
-			} else {
-				c.entry.setError(460, "ClientClosed")
-			}
-			return attemptFail, false
-		}
-	}
 }

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/leakcheck"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // engineEnv selects the engine the tests run on: unset runs them on the
@@ -137,8 +137,8 @@ func targetsOf(bs ...*backend) []Target {
 }
 
 // forwardTo is a listener default action forwarding to group.
-func forwardTo(group string) []elb.ActionSpec {
-	return []elb.ActionSpec{{Type: "forward", TargetGroup: group}}
+func forwardTo(group string) []route.Action {
+	return []route.Action{route.ForwardTo(group)}
 }
 
 // newHarness starts a proxy with cfg; the first load balancer's first

@@ -21,6 +21,7 @@ type listener struct {
 	loopRefs atomic.Int32 // loops still accepting on lf
 	cfg      atomic.Pointer[listenerConfig]
 	draining atomic.Bool
+	eng      engine        // serves the listener; set by start
 	done     chan struct{} // closed when the accept loop and all conns end
 
 	wg sync.WaitGroup // accept loop and connections
@@ -34,19 +35,16 @@ func newListener(p *Proxy, addr string, ln net.Listener) *listener {
 	return &listener{p: p, addr: addr, ln: ln, done: make(chan struct{}), conns: map[*conn]struct{}{}}
 }
 
-// start runs the accept loop; the proxy's wait group covers it. With
-// event loops, every loop accepts on a duplicate of the socket instead.
+// start has the proxy's engine accept on the listener, or the goroutine
+// engine when the event loops cannot take it; the proxy's wait group
+// covers the accept work and the connections.
 func (l *listener) start() {
 	l.wg.Add(1)
-	if len(l.p.loops) > 0 {
-		if f, err := rawListenerFile(l.ln); err == nil {
-			l.startLoops(f)
-		} else {
-			l.p.log.Warn("listener without event loops", "listener", l.addr, "err", err)
-			go l.acceptLoop()
-		}
-	} else {
-		go l.acceptLoop()
+	l.eng = l.p.engine
+	if err := l.eng.serve(l); err != nil {
+		l.p.log.Warn("listener without event loops", "listener", l.addr, "err", err)
+		l.eng = goroutineEngine{}
+		l.eng.serve(l)
 	}
 	l.p.wg.Add(1)
 	go func() {
@@ -77,8 +75,14 @@ func (l *listener) acceptLoop() {
 		}
 		backoff = 0
 		c := newConn(l, nc)
+		if !c.admit() {
+			nc.Close()
+			l.p.activeConns.Add(-1)
+			continue
+		}
 		l.mu.Lock()
 		if l.draining.Load() {
+			c.leaveHead()
 			l.mu.Unlock()
 			nc.Close()
 			continue
@@ -105,9 +109,7 @@ func (l *listener) closeGracefully() {
 	l.draining.Store(true)
 	l.mu.Unlock()
 	l.ln.Close()
-	if l.lf != nil {
-		l.stopLoops()
-	}
+	l.eng.stopAccepting(l)
 	l.p.wg.Add(1)
 	go func() {
 		defer l.p.wg.Done()

@@ -21,6 +21,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/madang-dev/madang/internal/accesslog"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 )
 
 // Observer receives the outcome of every attempt to a target (passive
@@ -100,6 +103,7 @@ type Proxy struct {
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
 	loops       []*loop      // event loops; none: goroutine per connection
+	engine      engine       // serves the listeners: loopEngine over loops, or goroutineEngine
 	offLoop     atomic.Int64 // client connections moved off the loops (h2c)
 
 	wg       sync.WaitGroup // connection and background goroutines
@@ -119,28 +123,32 @@ type Proxy struct {
 	targets     map[targetKey]*liveTarget
 	health      map[healthKey]healthState
 	groupShared map[string]*groupShared
-	lbStats     map[string]*lbStats
-	tgStats     map[[2]string]*tgStats
-	accessLogs  map[string]*accessLog // by load balancer name
+	lbStats     map[string]*lbmetrics.LBStats
+	// headerGuards are the load balancers' header-phase connection
+	// counts, by name.
+	headerGuards map[string]*headerGuard
+	tgStats      map[[2]string]*lbmetrics.GroupStats
+	accessLogs   map[string]*accesslog.Writer // by load balancer name
 }
 
 // New returns a Proxy with no load balancers; call Update to configure it.
 func New(opts Options) *Proxy {
 	p := &Proxy{
-		log:         opts.Logger,
-		obs:         opts.Observer,
-		now:         opts.Now,
-		upIdle:      opts.UpstreamIdleTimeout,
-		listen:      opts.Listen,
-		drainLinger: opts.DrainLinger,
-		stop:        make(chan struct{}),
-		listeners:   map[string]*listener{},
-		targets:     map[targetKey]*liveTarget{},
-		health:      map[healthKey]healthState{},
-		groupShared: map[string]*groupShared{},
-		lbStats:     map[string]*lbStats{},
-		tgStats:     map[[2]string]*tgStats{},
-		accessLogs:  map[string]*accessLog{},
+		log:          opts.Logger,
+		obs:          opts.Observer,
+		now:          opts.Now,
+		upIdle:       opts.UpstreamIdleTimeout,
+		listen:       opts.Listen,
+		drainLinger:  opts.DrainLinger,
+		stop:         make(chan struct{}),
+		listeners:    map[string]*listener{},
+		targets:      map[targetKey]*liveTarget{},
+		health:       map[healthKey]healthState{},
+		groupShared:  map[string]*groupShared{},
+		lbStats:      map[string]*lbmetrics.LBStats{},
+		headerGuards: map[string]*headerGuard{},
+		tgStats:      map[[2]string]*lbmetrics.GroupStats{},
+		accessLogs:   map[string]*accesslog.Writer{},
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -166,6 +174,10 @@ func New(opts Options) *Proxy {
 			n = runtime.GOMAXPROCS(0)
 		}
 		p.loops = newLoops(p, n)
+	}
+	p.engine = goroutineEngine{}
+	if len(p.loops) > 0 {
+		p.engine = loopEngine{loops: p.loops}
 	}
 	p.wg.Add(1)
 	go p.reapLoop()
@@ -228,15 +240,15 @@ func (p *Proxy) Update(cfg Config) error {
 
 	p.mu.Lock()
 	// Access logs: reuse the writer's logger when the writer is unchanged.
-	var oldLogs []*accessLog
-	logs := map[string]*accessLog{}
+	var oldLogs []*accesslog.Writer
+	logs := map[string]*accesslog.Writer{}
 	for _, lb := range cfg.LoadBalancers {
 		al := p.accessLogs[lb.Name]
 		if lb.AccessLog == nil {
 			continue
 		}
-		if al == nil || al.w != lb.AccessLog {
-			al = newAccessLog(p, lb.AccessLog)
+		if al == nil || al.Dest() != lb.AccessLog {
+			al = accesslog.New(lb.AccessLog, p.log)
 		}
 		logs[lb.Name] = al
 		s.lbs[lb.Name].alog = al
@@ -249,6 +261,7 @@ func (p *Proxy) Update(cfg Config) error {
 	p.accessLogs = logs
 	for _, lb := range s.lbs {
 		p.lbStats[lb.name] = lb.stats
+		p.headerGuards[lb.name] = lb.guard
 	}
 	for _, g := range s.groups {
 		p.groupShared[g.name] = g.shared
@@ -298,7 +311,7 @@ func (p *Proxy) Update(cfg Config) error {
 		l.closeGracefully()
 	}
 	for _, al := range oldLogs {
-		al.close()
+		al.Close()
 	}
 	return nil
 }
@@ -344,7 +357,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	retired := p.retired
 	p.retired = nil
 	logs := p.accessLogs
-	p.accessLogs = map[string]*accessLog{}
+	p.accessLogs = map[string]*accesslog.Writer{}
 	targets := p.targets
 	p.mu.Unlock()
 
@@ -371,12 +384,10 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	for _, lt := range targets {
 		lt.pool.retire()
 	}
-	for _, l := range p.loops {
-		l.stop()
-	}
+	p.engine.close()
 	p.stopOnce.Do(func() { close(p.stop) })
 	for _, al := range logs {
-		al.close()
+		al.Close()
 	}
 	p.wg.Wait()
 	return err

@@ -15,10 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
-
-func intp(i int) *int { return &i }
 
 func TestForwardRoundRobinAndHeaders(t *testing.T) {
 	a := newBackend(t, "a", nil)
@@ -128,9 +126,9 @@ func TestErrorCodes(t *testing.T) {
 	a := newBackend(t, "a", nil)
 	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: targetsOf(a)})
 	cfg.TargetGroups = append(cfg.TargetGroups, TargetGroup{Name: "empty"})
-	cfg.LoadBalancers[0].Listeners[0].Rules = []elb.RuleSpec{{
+	cfg.LoadBalancers[0].Listeners[0].Rules = []route.RuleConfig{{
 		Priority:   1,
-		Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/empty"}}},
+		Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/empty"}}},
 		Actions:    forwardTo("empty"),
 	}}
 	h := newHarness(t, cfg, Options{})
@@ -152,7 +150,19 @@ func TestErrorCodes(t *testing.T) {
 		{name: "differing content lengths", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", want: 400},
 		{name: "bad content length", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", want: 400},
 		{name: "invalid chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", want: 400},
-		{name: "unsupported transfer encoding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		// RFC 9112 §6.3: a request whose Transfer-Encoding does not end
+		// with chunked gets 400; madang implements only chunked, so any
+		// other coding anywhere in the list gets 400 too.
+		{name: "unsupported transfer encoding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", want: 400},
+		{name: "te identity", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", want: 400},
+		{name: "te chunked then identity", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te chunked then identity field", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te identity then chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te gzip then chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te unknown coding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: x-custom, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te chunked with parameter", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked;q=1\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 400},
+		{name: "te chunked upper case", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
+		{name: "te chunked with empty elements", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked ,\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
 		{name: "double chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", want: 400},
 		{name: "header too large", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 17<<10) + "\r\n\r\n", want: 400},
 		{name: "head too large", raw: "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Big: "+strings.Repeat("a", 8<<10)+"\r\n", 9) + "\r\n", want: 400},
@@ -167,6 +177,9 @@ func TestErrorCodes(t *testing.T) {
 			resp, _ := rawRoundTrip(t, addr, tc.raw)
 			if resp.StatusCode != tc.want {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want == 400 && !resp.Close {
+				t.Errorf("400 without Connection: close; the connection must close after a framing error")
 			}
 		})
 	}
@@ -414,13 +427,13 @@ func TestRedirectAndFixedResponse(t *testing.T) {
 		Name:    "lb",
 		Address: "127.0.0.1",
 		Listeners: []Listener{{
-			Rules: []elb.RuleSpec{
-				{Priority: 1, Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/old/*"}}},
-					Actions: []elb.ActionSpec{{Type: "redirect", Redirect: &elb.RedirectSpec{Host: "new.example.com", Path: "/new/#{path}", StatusCode: "HTTP_301"}}}},
-				{Priority: 2, Conditions: []elb.ConditionSpec{{Field: "path-pattern", Values: []string{"/secure"}}},
-					Actions: []elb.ActionSpec{{Type: "redirect", Redirect: &elb.RedirectSpec{Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_302"}}}},
+			Rules: []route.RuleConfig{
+				{Priority: 1, Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/old/*"}}},
+					Actions: []route.Action{{Type: "redirect", Redirect: &route.Redirect{Host: "new.example.com", Path: "/new/#{path}", StatusCode: 301}}}},
+				{Priority: 2, Conditions: []route.Condition{{Field: "path-pattern", Values: []string{"/secure"}}},
+					Actions: []route.Action{{Type: "redirect", Redirect: &route.Redirect{Protocol: "HTTPS", Port: "443", StatusCode: 302}}}},
 			},
-			DefaultActions: []elb.ActionSpec{{Type: "fixed-response", FixedResponse: &elb.FixedResponseSpec{StatusCode: "404", ContentType: "application/json", MessageBody: `{"error":"nope"}`}}},
+			DefaultActions: []route.Action{{Type: "fixed-response", FixedResponse: &route.FixedResponse{StatusCode: 404, ContentType: "application/json", MessageBody: `{"error":"nope"}`}}},
 		}},
 	}}}
 	h := newHarness(t, cfg, Options{})
@@ -479,7 +492,7 @@ func TestStatic(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
 	cfg := Config{LoadBalancers: []LoadBalancer{{
 		Name: "lb", Address: "127.0.0.1",
-		Listeners: []Listener{{DefaultActions: []elb.ActionSpec{{Type: "static", Static: &elb.StaticSpec{Root: site, MaxAgeSeconds: 60}}}}},
+		Listeners: []Listener{{DefaultActions: []route.Action{{Type: "static", Static: &route.Static{Root: site, MaxAgeSeconds: 60}}}}},
 	}}}
 	h := newHarness(t, cfg, Options{})
 	c := newClient(t)
@@ -624,14 +637,14 @@ func TestConfigErrors(t *testing.T) {
 			c.TargetGroups[0].Stickiness = Stickiness{Enabled: true, Type: "app_cookie", CookieName: "AWSALBX"}
 		}, want: "reserved prefix"},
 		{name: "relative static root", mutate: func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultActions = []elb.ActionSpec{{Type: "static", Static: &elb.StaticSpec{Root: "site"}}}
+			c.LoadBalancers[0].Listeners[0].DefaultActions = []route.Action{{Type: "static", Static: &route.Static{Root: "site"}}}
 		}, want: "is not absolute"},
 		{name: "bad fixed status", mutate: func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultActions = []elb.ActionSpec{{Type: "fixed-response", FixedResponse: &elb.FixedResponseSpec{StatusCode: "302"}}}
-		}, want: `statusCode "302" is not valid`},
+			c.LoadBalancers[0].Listeners[0].DefaultActions = []route.Action{{Type: "fixed-response", FixedResponse: &route.FixedResponse{StatusCode: 302}}}
+		}, want: `statusCode 302 is not valid`},
 		{name: "bad redirect status", mutate: func(c *Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultActions = []elb.ActionSpec{{Type: "redirect", Redirect: &elb.RedirectSpec{StatusCode: "HTTP_307"}}}
-		}, want: `"HTTP_307" is not valid`},
+			c.LoadBalancers[0].Listeners[0].DefaultActions = []route.Action{{Type: "redirect", Redirect: &route.Redirect{StatusCode: 307}}}
+		}, want: `statusCode 307 is not valid`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

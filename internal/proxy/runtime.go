@@ -11,8 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/madang-dev/madang/internal/accesslog"
+	"github.com/madang-dev/madang/internal/lbmetrics"
+
 	"github.com/madang-dev/madang/internal/balance"
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/route"
 )
 
@@ -51,7 +53,9 @@ type groupShared struct {
 }
 
 // allowRetry takes a slot in the retry budget (retries ≤ 20 % of active
-// requests, at least 3 concurrent); release with doneRetry.
+// requests, at least 3 concurrent). The caller holds the slot while the
+// retry runs and gives it back with doneRetries when the request ends, so
+// concurrent retries count against the budget.
 func (g *groupShared) allowRetry() bool {
 	limit := g.active.Load() / 5
 	if limit < 3 {
@@ -64,7 +68,12 @@ func (g *groupShared) allowRetry() bool {
 	return true
 }
 
-func (g *groupShared) doneRetry() { g.retrying.Add(-1) }
+// doneRetries gives back n slots taken with allowRetry.
+func (g *groupShared) doneRetries(n int) {
+	if n > 0 {
+		g.retrying.Add(int64(-n))
+	}
+}
 
 // groupRuntime is a target group in one configuration.
 type groupRuntime struct {
@@ -125,7 +134,7 @@ type rule struct {
 	priority int
 	kind     actionKind
 	forward  *forwardAction
-	redirect *elb.RedirectSpec
+	redirect *route.Redirect
 	fixed    *fixedResponse
 	static   *staticSite
 	executed string // actions_executed
@@ -142,7 +151,7 @@ type forwardAction struct {
 
 type weightedGroup struct {
 	g      *groupRuntime
-	stats  *tgStats
+	stats  *lbmetrics.GroupStats
 	weight int
 	cookie string // AWSALBTG value
 }
@@ -151,8 +160,9 @@ type weightedGroup struct {
 type lbRuntime struct {
 	name      string
 	cfg       LoadBalancer
-	stats     *lbStats
-	alog      *accessLog
+	stats     *lbmetrics.LBStats
+	guard     *headerGuard
+	alog      *accesslog.Writer
 	xffAppend bool
 	xffRemove bool
 	desync    int // 0 monitor, 1 defensive, 2 strictest
@@ -189,8 +199,10 @@ func (p *Proxy) cookieFor(parts ...string) string {
 
 type targetKey struct{ group, id, addr string }
 
-// build compiles cfg into a snapshot, creating live state as needed.
-// p.mu must be held. Nothing is published yet.
+// buildLocked compiles a normalized cfg into a snapshot, reusing the live
+// state (targets, health, counters, header guards) that outlives
+// configurations and creating what is new; it returns the snapshot and
+// the live targets it uses. p.mu must be held. Nothing is published yet.
 func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, error) {
 	s := &snapshot{
 		groups:    map[string]*groupRuntime{},
@@ -250,12 +262,17 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 	for _, lb := range cfg.LoadBalancers {
 		stats := p.lbStats[lb.Name]
 		if stats == nil {
-			stats = newLBStats()
+			stats = lbmetrics.NewLBStats()
+		}
+		guard := p.headerGuards[lb.Name]
+		if guard == nil {
+			guard = newHeaderGuard()
 		}
 		r := &lbRuntime{
 			name:      lb.Name,
 			cfg:       lb,
 			stats:     stats,
+			guard:     guard,
 			xffAppend: lb.XFFMode == "append",
 			xffRemove: lb.XFFMode == "remove",
 			dropNames: lb.DropInvalidHeaders,
@@ -319,63 +336,50 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 	a := rr.Actions[len(rr.Actions)-1]
 	r := &rule{priority: rr.Priority}
 	switch a.Type {
-	case "forward":
+	case route.ActionForward:
 		r.kind = actForward
 		r.executed = "forward"
 		fa := &forwardAction{}
-		var tgs []elb.WeightedTargetGroup
-		if a.Forward != nil {
-			tgs = a.Forward.TargetGroups
-			if st := a.Forward.Stickiness; st != nil && st.Enabled {
-				fa.sticky = true
-				fa.duration = time.Duration(st.DurationSeconds) * time.Second
-				if fa.duration <= 0 {
-					fa.duration = time.Hour
-				}
-				fa.expires.d = fa.duration
-			}
+		if a.Forward == nil || len(a.Forward.TargetGroups) == 0 {
+			return nil, fmt.Errorf("forward action names no target group: set forward.targetGroups")
 		}
-		if a.TargetGroup != "" {
-			tgs = append([]elb.WeightedTargetGroup{{Name: a.TargetGroup}}, tgs...)
+		if d := a.Forward.Stickiness; d > 0 {
+			fa.sticky = true
+			fa.duration = d
+			fa.expires.d = d
 		}
-		if len(tgs) == 0 {
-			return nil, fmt.Errorf("forward action names no target group: set targetGroup or forward.targetGroups")
-		}
-		for _, w := range tgs {
+		for _, w := range a.Forward.TargetGroups {
 			g := s.groups[w.Name]
 			if g == nil {
 				return nil, fmt.Errorf("forward action: target group %q is not defined: define it or fix the name", w.Name)
 			}
-			weight := 1
-			if w.Weight != nil {
-				weight = *w.Weight
-			}
+			weight := w.Weight
 			if weight < 0 || weight > 999 {
 				return nil, fmt.Errorf("forward action: target group %q weight %d is out of range: use 0–999", w.Name, weight)
 			}
 			key := [2]string{lb.name, g.name}
 			st := p.tgStats[key]
 			if st == nil {
-				st = newTGStats()
+				st = lbmetrics.NewGroupStats()
 				p.tgStats[key] = st
 			}
 			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, weight: weight, cookie: p.cookieFor("g", g.name)})
 			fa.total += weight
 		}
 		r.forward = fa
-	case "redirect":
+	case route.ActionRedirect:
 		if a.Redirect == nil {
 			return nil, fmt.Errorf("redirect action has no redirect settings: add redirect.statusCode")
 		}
 		switch a.Redirect.StatusCode {
-		case "HTTP_301", "HTTP_302":
+		case 301, 302:
 		default:
-			return nil, fmt.Errorf("redirect.statusCode %q is not valid: use HTTP_301 or HTTP_302", a.Redirect.StatusCode)
+			return nil, fmt.Errorf("redirect.statusCode %d is not valid: use 301 or 302", a.Redirect.StatusCode)
 		}
 		r.kind = actRedirect
 		r.redirect = a.Redirect
 		r.executed = "redirect"
-	case "fixed-response":
+	case route.ActionFixedResponse:
 		fr, err := compileFixed(a.FixedResponse)
 		if err != nil {
 			return nil, err
@@ -383,7 +387,7 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 		r.kind = actFixed
 		r.fixed = fr
 		r.executed = "fixed-response"
-	case "static":
+	case route.ActionStatic:
 		st, err := newStaticSite(a.Static)
 		if err != nil {
 			return nil, err

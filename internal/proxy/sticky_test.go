@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 // cookieFrom returns the named cookie set by resp, or nil.
@@ -151,9 +151,9 @@ func TestTargetGroupStickinessAndWeights(t *testing.T) {
 	green := newBackend(t, "green", nil)
 	cfg := Config{
 		LoadBalancers: []LoadBalancer{{Name: "lb", Address: "127.0.0.1", Listeners: []Listener{{
-			DefaultActions: []elb.ActionSpec{{Type: "forward", Forward: &elb.ForwardSpec{
-				TargetGroups: []elb.WeightedTargetGroup{{Name: "blue", Weight: intp(1)}, {Name: "green", Weight: intp(1)}},
-				Stickiness:   &elb.GroupStickinessSpec{Enabled: true, DurationSeconds: 600},
+			DefaultActions: []route.Action{{Type: "forward", Forward: &route.Forward{
+				TargetGroups: []route.WeightedTargetGroup{{Name: "blue", Weight: 1}, {Name: "green", Weight: 1}},
+				Stickiness:   600 * time.Second,
 			}}},
 		}}}},
 		TargetGroups: []TargetGroup{{Name: "blue", Targets: targetsOf(blue)}, {Name: "green", Targets: targetsOf(green)}},
@@ -186,7 +186,7 @@ func TestTargetGroupStickinessAndWeights(t *testing.T) {
 
 	t.Run("weight zero gets nothing", func(t *testing.T) {
 		cfg.LoadBalancers[0].Listeners[0].Port = h.port
-		cfg.LoadBalancers[0].Listeners[0].DefaultActions[0].Forward.TargetGroups[1].Weight = intp(0)
+		cfg.LoadBalancers[0].Listeners[0].DefaultActions[0].Forward.TargetGroups[1].Weight = 0
 		if err := h.p.Update(cfg); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"github.com/madang-dev/madang/internal/http1"
 	"io"
 	"net"
 	"sync"
@@ -212,13 +213,13 @@ func (uc *upConn) readHead() (got bool, err error) {
 	for {
 		if uc.w > uc.r {
 			got = true
-			if i := headEnd(uc.rbuf[uc.r:uc.w]); i >= 0 {
+			if i := http1.HeadEnd(uc.rbuf[uc.r:uc.w]); i >= 0 {
 				n := i + 4
 				uc.head = append(uc.head[:0], uc.rbuf[uc.r:uc.r+n]...)
 				uc.r += n
 				return true, nil
 			}
-			if uc.w-uc.r > maxResponseHead {
+			if uc.w-uc.r > http1.MaxResponseHead {
 				return true, errHeadTooLarge
 			}
 		}

@@ -18,8 +18,6 @@ import (
 	"net/textproto"
 	"slices"
 	"strings"
-
-	"github.com/madang-dev/madang/internal/elb"
 )
 
 // Request is what rule conditions look at. The proxy implements it over its
@@ -68,7 +66,7 @@ type Rule struct {
 	// Priority is the rule's priority; 0 is the default rule.
 	Priority int
 	// Actions run when the rule matches.
-	Actions []elb.ActionSpec
+	Actions []Action
 
 	conds []condition // cheapest first
 }
@@ -83,7 +81,7 @@ type Table struct {
 // Compile checks and compiles rules and sorts them by priority; the default
 // actions become the default rule. Errors name the rule, the condition and
 // the offending value.
-func Compile(rules []elb.RuleSpec, defaultActions []elb.ActionSpec) (*Table, error) {
+func Compile(rules []RuleConfig, defaultActions []Action) (*Table, error) {
 	if len(defaultActions) == 0 {
 		return nil, errors.New("route: default actions are empty: a listener needs default actions, e.g. a forward to a target group")
 	}
@@ -141,7 +139,7 @@ func (rule *Rule) matches(r Request, q *queryParams) bool {
 	return true
 }
 
-func compileRule(spec elb.RuleSpec) (*Rule, error) {
+func compileRule(spec RuleConfig) (*Rule, error) {
 	if spec.Priority < MinPriority || spec.Priority > MaxPriority {
 		return nil, fmt.Errorf("priority %d is out of range: use %d–%d (lower runs first; the default rule has no priority)", spec.Priority, MinPriority, MaxPriority)
 	}
@@ -202,7 +200,7 @@ type queryPair struct {
 	value  glob
 }
 
-func compileCondition(cs elb.ConditionSpec) (condition, error) {
+func compileCondition(cs Condition) (condition, error) {
 	var c condition
 	if cs.HTTPHeaderName != "" && cs.Field != FieldHTTPHeader {
 		return c, fmt.Errorf("httpHeaderName %q is only for http-header conditions: remove it", cs.HTTPHeaderName)

@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/madang-dev/madang/internal/elb"
 )
 
 // req is a Request over plain fields, as the proxy would wrap
@@ -65,31 +63,31 @@ func from(ip string) func(*req) {
 	return func(r *req) { r.src = netip.MustParseAddr(ip) }
 }
 
-func fwd(group string) []elb.ActionSpec {
-	return []elb.ActionSpec{{Type: "forward", TargetGroup: group}}
+func fwd(group string) []Action {
+	return []Action{ForwardTo(group)}
 }
 
-func cond(field string, values ...string) elb.ConditionSpec {
-	return elb.ConditionSpec{Field: field, Values: values}
+func cond(field string, values ...string) Condition {
+	return Condition{Field: field, Values: values}
 }
 
-func header(name string, values ...string) elb.ConditionSpec {
-	return elb.ConditionSpec{Field: FieldHTTPHeader, HTTPHeaderName: name, Values: values}
+func header(name string, values ...string) Condition {
+	return Condition{Field: FieldHTTPHeader, HTTPHeaderName: name, Values: values}
 }
 
-func query(pairs ...string) elb.ConditionSpec {
-	c := elb.ConditionSpec{Field: FieldQueryString}
+func query(pairs ...string) Condition {
+	c := Condition{Field: FieldQueryString}
 	for _, p := range pairs {
 		k, v, _ := strings.Cut(p, "=")
-		c.QueryString = append(c.QueryString, elb.KeyValue{Key: k, Value: v})
+		c.QueryString = append(c.QueryString, KeyValue{Key: k, Value: v})
 	}
 	return c
 }
 
 // matches compiles one rule with conds and reports whether r hits it.
-func matches(t *testing.T, r Request, conds ...elb.ConditionSpec) bool {
+func matches(t *testing.T, r Request, conds ...Condition) bool {
 	t.Helper()
-	tbl, err := Compile([]elb.RuleSpec{{Priority: 1, Conditions: conds, Actions: fwd("rule")}}, fwd("default"))
+	tbl, err := Compile([]RuleConfig{{Priority: 1, Conditions: conds, Actions: fwd("rule")}}, fwd("default"))
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
@@ -98,7 +96,7 @@ func matches(t *testing.T, r Request, conds ...elb.ConditionSpec) bool {
 
 type condCase struct {
 	name  string
-	conds []elb.ConditionSpec
+	conds []Condition
 	req   *req
 	want  bool
 }
@@ -115,7 +113,7 @@ func runCondCases(t *testing.T, cases []condCase) {
 }
 
 func TestHostHeader(t *testing.T) {
-	h := func(v ...string) []elb.ConditionSpec { return []elb.ConditionSpec{cond(FieldHostHeader, v...)} }
+	h := func(v ...string) []Condition { return []Condition{cond(FieldHostHeader, v...)} }
 	runCondCases(t, []condCase{
 		{name: "exact", conds: h("example.com"), req: newReq("GET example.com/"), want: true},
 		{name: "other host", conds: h("example.com"), req: newReq("GET example.org/"), want: false},
@@ -160,7 +158,7 @@ func TestHostOnly(t *testing.T) {
 }
 
 func TestPathPattern(t *testing.T) {
-	p := func(v ...string) []elb.ConditionSpec { return []elb.ConditionSpec{cond(FieldPathPattern, v...)} }
+	p := func(v ...string) []Condition { return []Condition{cond(FieldPathPattern, v...)} }
 	runCondCases(t, []condCase{
 		{name: "exact", conds: p("/health"), req: newReq("GET h.example/health"), want: true},
 		{name: "exact no trailing slash", conds: p("/health"), req: newReq("GET h.example/health/"), want: false},
@@ -182,24 +180,24 @@ func TestPathPattern(t *testing.T) {
 
 func TestHTTPHeader(t *testing.T) {
 	runCondCases(t, []condCase{
-		{name: "exact", conds: []elb.ConditionSpec{header("X-Version", "v2")}, req: newReq("GET h/", hdr("X-Version", "v2")), want: true},
-		{name: "name case-insensitive", conds: []elb.ConditionSpec{header("x-version", "v2")}, req: newReq("GET h/", hdr("X-Version", "v2")), want: true},
-		{name: "value case-insensitive", conds: []elb.ConditionSpec{header("X-Version", "V2")}, req: newReq("GET h/", hdr("X-Version", "v2")), want: true},
-		{name: "value wildcard", conds: []elb.ConditionSpec{header("User-Agent", "*Mobile*")}, req: newReq("GET h/", hdr("User-Agent", "Mozilla/5.0 (iPhone) mobile Safari")), want: true},
-		{name: "value wildcard miss", conds: []elb.ConditionSpec{header("User-Agent", "*Mobile*")}, req: newReq("GET h/", hdr("User-Agent", "curl/8.0")), want: false},
-		{name: "missing header", conds: []elb.ConditionSpec{header("X-Version", "*")}, req: newReq("GET h/"), want: false},
-		{name: "empty value matches star", conds: []elb.ConditionSpec{header("X-Version", "*")}, req: newReq("GET h/", hdr("X-Version", "")), want: true},
-		{name: "any of several header values", conds: []elb.ConditionSpec{header("X-Tag", "beta")}, req: newReq("GET h/", hdr("X-Tag", "alpha", "beta")), want: true},
-		{name: "any of several patterns", conds: []elb.ConditionSpec{header("X-Tag", "gamma", "al*")}, req: newReq("GET h/", hdr("X-Tag", "alpha")), want: true},
-		{name: "value is not split on commas", conds: []elb.ConditionSpec{header("X-Tag", "beta")}, req: newReq("GET h/", hdr("X-Tag", "alpha, beta")), want: false},
-		{name: "host header", conds: []elb.ConditionSpec{header("host", "*.example.com:*")}, req: newReq("GET a.example.com:8080/"), want: true},
-		{name: "two header conditions ANDed", conds: []elb.ConditionSpec{header("A", "1"), header("B", "2")}, req: newReq("GET h/", hdr("A", "1")), want: false},
-		{name: "two header conditions both", conds: []elb.ConditionSpec{header("A", "1"), header("B", "2")}, req: newReq("GET h/", hdr("A", "1"), hdr("B", "2")), want: true},
+		{name: "exact", conds: []Condition{header("X-Version", "v2")}, req: newReq("GET h/", hdr("X-Version", "v2")), want: true},
+		{name: "name case-insensitive", conds: []Condition{header("x-version", "v2")}, req: newReq("GET h/", hdr("X-Version", "v2")), want: true},
+		{name: "value case-insensitive", conds: []Condition{header("X-Version", "V2")}, req: newReq("GET h/", hdr("X-Version", "v2")), want: true},
+		{name: "value wildcard", conds: []Condition{header("User-Agent", "*Mobile*")}, req: newReq("GET h/", hdr("User-Agent", "Mozilla/5.0 (iPhone) mobile Safari")), want: true},
+		{name: "value wildcard miss", conds: []Condition{header("User-Agent", "*Mobile*")}, req: newReq("GET h/", hdr("User-Agent", "curl/8.0")), want: false},
+		{name: "missing header", conds: []Condition{header("X-Version", "*")}, req: newReq("GET h/"), want: false},
+		{name: "empty value matches star", conds: []Condition{header("X-Version", "*")}, req: newReq("GET h/", hdr("X-Version", "")), want: true},
+		{name: "any of several header values", conds: []Condition{header("X-Tag", "beta")}, req: newReq("GET h/", hdr("X-Tag", "alpha", "beta")), want: true},
+		{name: "any of several patterns", conds: []Condition{header("X-Tag", "gamma", "al*")}, req: newReq("GET h/", hdr("X-Tag", "alpha")), want: true},
+		{name: "value is not split on commas", conds: []Condition{header("X-Tag", "beta")}, req: newReq("GET h/", hdr("X-Tag", "alpha, beta")), want: false},
+		{name: "host header", conds: []Condition{header("host", "*.example.com:*")}, req: newReq("GET a.example.com:8080/"), want: true},
+		{name: "two header conditions ANDed", conds: []Condition{header("A", "1"), header("B", "2")}, req: newReq("GET h/", hdr("A", "1")), want: false},
+		{name: "two header conditions both", conds: []Condition{header("A", "1"), header("B", "2")}, req: newReq("GET h/", hdr("A", "1"), hdr("B", "2")), want: true},
 	})
 }
 
 func TestHTTPRequestMethod(t *testing.T) {
-	m := func(v ...string) []elb.ConditionSpec { return []elb.ConditionSpec{cond(FieldHTTPRequestMethod, v...)} }
+	m := func(v ...string) []Condition { return []Condition{cond(FieldHTTPRequestMethod, v...)} }
 	runCondCases(t, []condCase{
 		{name: "exact", conds: m("GET"), req: newReq("GET h/"), want: true},
 		{name: "other", conds: m("GET"), req: newReq("POST h/"), want: false},
@@ -211,7 +209,7 @@ func TestHTTPRequestMethod(t *testing.T) {
 }
 
 func TestQueryString(t *testing.T) {
-	q := func(pairs ...string) []elb.ConditionSpec { return []elb.ConditionSpec{query(pairs...)} }
+	q := func(pairs ...string) []Condition { return []Condition{query(pairs...)} }
 	runCondCases(t, []condCase{
 		{name: "key and value", conds: q("version=v2"), req: newReq("GET h/?version=v2"), want: true},
 		{name: "among other pairs", conds: q("version=v2"), req: newReq("GET h/?a=1&version=v2&b=2"), want: true},
@@ -237,8 +235,8 @@ func TestQueryString(t *testing.T) {
 		{name: "no query", conds: q("=*"), req: newReq("GET h/"), want: false},
 		{name: "empty params skipped", conds: q("a=1"), req: newReq("GET h/?&&a=1&"), want: true},
 		{name: "long value decoded", conds: q("x=*end"), req: newReq("GET h/?x=" + strings.Repeat("%41", 400) + "end"), want: true},
-		{name: "two conditions ANDed", conds: []elb.ConditionSpec{query("a=1"), query("b=2")}, req: newReq("GET h/?a=1"), want: false},
-		{name: "two conditions both", conds: []elb.ConditionSpec{query("a=1"), query("b=%")}, req: newReq("GET h/?a=1&b=%25"), want: true},
+		{name: "two conditions ANDed", conds: []Condition{query("a=1"), query("b=2")}, req: newReq("GET h/?a=1"), want: false},
+		{name: "two conditions both", conds: []Condition{query("a=1"), query("b=%")}, req: newReq("GET h/?a=1&b=%25"), want: true},
 		{name: "more params than cached", conds: q("last=yes"), req: newReq("GET h/?" + strings.Repeat("p=1&", 40) + "last=yes"), want: true},
 		{name: "more params than cached miss", conds: q("last=yes"), req: newReq("GET h/?" + strings.Repeat("p=1&", 40) + "last=no"), want: false},
 		{name: "more decoded bytes than cached", conds: q("z=a b"), req: newReq("GET h/?" + strings.Repeat("x=%41%42%43%44&", 60) + "z=a+b"), want: true},
@@ -246,7 +244,7 @@ func TestQueryString(t *testing.T) {
 }
 
 func TestSourceIP(t *testing.T) {
-	s := func(v ...string) []elb.ConditionSpec { return []elb.ConditionSpec{cond(FieldSourceIP, v...)} }
+	s := func(v ...string) []Condition { return []Condition{cond(FieldSourceIP, v...)} }
 	runCondCases(t, []condCase{
 		{name: "inside v4", conds: s("10.0.0.0/8"), req: newReq("GET h/", from("10.1.2.3")), want: true},
 		{name: "outside v4", conds: s("10.0.0.0/8"), req: newReq("GET h/", from("11.1.2.3")), want: false},
@@ -264,7 +262,7 @@ func TestSourceIP(t *testing.T) {
 }
 
 func TestRuleConditionsAreANDed(t *testing.T) {
-	conds := []elb.ConditionSpec{
+	conds := []Condition{
 		cond(FieldHostHeader, "api.example.com"),
 		cond(FieldPathPattern, "/v2/*"),
 		cond(FieldHTTPRequestMethod, "GET", "HEAD"),
@@ -298,11 +296,11 @@ func TestRuleConditionsAreANDed(t *testing.T) {
 }
 
 func TestPriorityOrder(t *testing.T) {
-	rules := []elb.RuleSpec{
-		{Priority: 30, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/*")}, Actions: fwd("catch-all")},
-		{Priority: 5, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/api/admin/*")}, Actions: fwd("admin")},
-		{Priority: 10, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/api/*")}, Actions: fwd("api")},
-		{Priority: 20, Conditions: []elb.ConditionSpec{cond(FieldHostHeader, "static.example.com")}, Actions: fwd("static")},
+	rules := []RuleConfig{
+		{Priority: 30, Conditions: []Condition{cond(FieldPathPattern, "/*")}, Actions: fwd("catch-all")},
+		{Priority: 5, Conditions: []Condition{cond(FieldPathPattern, "/api/admin/*")}, Actions: fwd("admin")},
+		{Priority: 10, Conditions: []Condition{cond(FieldPathPattern, "/api/*")}, Actions: fwd("api")},
+		{Priority: 20, Conditions: []Condition{cond(FieldHostHeader, "static.example.com")}, Actions: fwd("static")},
 	}
 	tbl, err := Compile(rules, fwd("default"))
 	if err != nil {
@@ -328,7 +326,7 @@ func TestPriorityOrder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tbl.Match(tc.req).Actions[0].TargetGroup; got != tc.want {
+			if got := tbl.Match(tc.req).Actions[0].Forward.TargetGroups[0].Name; got != tc.want {
 				t.Errorf("matched %s, want %s", got, tc.want)
 			}
 		})
@@ -342,42 +340,42 @@ func TestDefaultRule(t *testing.T) {
 			t.Fatalf("Compile: %v", err)
 		}
 		r := tbl.Match(newReq("GET h/"))
-		if r == nil || r.Priority != 0 || r.Actions[0].TargetGroup != "default" {
+		if r == nil || r.Priority != 0 || r.Actions[0].Forward.TargetGroups[0].Name != "default" {
 			t.Fatalf("Match = %+v, want the default rule", r)
 		}
 	})
 	t.Run("no rule matches", func(t *testing.T) {
-		tbl, err := Compile([]elb.RuleSpec{{Priority: 1, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/x")}, Actions: fwd("x")}}, fwd("default"))
+		tbl, err := Compile([]RuleConfig{{Priority: 1, Conditions: []Condition{cond(FieldPathPattern, "/x")}, Actions: fwd("x")}}, fwd("default"))
 		if err != nil {
 			t.Fatalf("Compile: %v", err)
 		}
-		if got := tbl.Match(newReq("GET h/y")).Actions[0].TargetGroup; got != "default" {
+		if got := tbl.Match(newReq("GET h/y")).Actions[0].Forward.TargetGroups[0].Name; got != "default" {
 			t.Errorf("matched %s, want default", got)
 		}
 	})
 }
 
 func TestCompileErrors(t *testing.T) {
-	rule := func(c ...elb.ConditionSpec) []elb.RuleSpec {
-		return []elb.RuleSpec{{Priority: 1, Conditions: c, Actions: fwd("a")}}
+	rule := func(c ...Condition) []RuleConfig {
+		return []RuleConfig{{Priority: 1, Conditions: c, Actions: fwd("a")}}
 	}
 	tests := []struct {
 		name     string
-		rules    []elb.RuleSpec
-		defaults []elb.ActionSpec
+		rules    []RuleConfig
+		defaults []Action
 		wantErr  string
 	}{
-		{name: "no default actions", defaults: []elb.ActionSpec{}, wantErr: "default actions are empty"},
-		{name: "priority zero", rules: []elb.RuleSpec{{Priority: 0, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/")}, Actions: fwd("a")}},
+		{name: "no default actions", defaults: []Action{}, wantErr: "default actions are empty"},
+		{name: "priority zero", rules: []RuleConfig{{Priority: 0, Conditions: []Condition{cond(FieldPathPattern, "/")}, Actions: fwd("a")}},
 			wantErr: "rule 1 (priority 0): priority 0 is out of range: use 1–50000"},
-		{name: "priority too high", rules: []elb.RuleSpec{{Priority: 50001, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/")}, Actions: fwd("a")}},
+		{name: "priority too high", rules: []RuleConfig{{Priority: 50001, Conditions: []Condition{cond(FieldPathPattern, "/")}, Actions: fwd("a")}},
 			wantErr: "priority 50001 is out of range"},
-		{name: "duplicate priority", rules: []elb.RuleSpec{
-			{Priority: 7, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/a")}, Actions: fwd("a")},
-			{Priority: 7, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/b")}, Actions: fwd("b")},
+		{name: "duplicate priority", rules: []RuleConfig{
+			{Priority: 7, Conditions: []Condition{cond(FieldPathPattern, "/a")}, Actions: fwd("a")},
+			{Priority: 7, Conditions: []Condition{cond(FieldPathPattern, "/b")}, Actions: fwd("b")},
 		}, wantErr: "rule 2: priority 7 is used by another rule"},
 		{name: "no conditions", rules: rule(), wantErr: "conditions are empty"},
-		{name: "no actions", rules: []elb.RuleSpec{{Priority: 1, Conditions: []elb.ConditionSpec{cond(FieldPathPattern, "/")}}}, wantErr: "actions are empty"},
+		{name: "no actions", rules: []RuleConfig{{Priority: 1, Conditions: []Condition{cond(FieldPathPattern, "/")}}}, wantErr: "actions are empty"},
 		{name: "unknown field", rules: rule(cond("path", "/x")), wantErr: `condition 1 (path): field "path" is unknown: use one of host-header, path-pattern, http-header, http-request-method, query-string, source-ip`},
 		{name: "empty field", rules: rule(cond("")), wantErr: "field is empty: use one of host-header"},
 		{name: "no values", rules: rule(cond(FieldPathPattern)), wantErr: "condition 1 (path-pattern): values are empty"},
@@ -389,14 +387,14 @@ func TestCompileErrors(t *testing.T) {
 		{name: "empty host", rules: rule(cond(FieldHostHeader, "")), wantErr: `value "" is empty: give a host name`},
 		{name: "header without name", rules: rule(cond(FieldHTTPHeader, "x")), wantErr: "httpHeaderName is empty: give a header name"},
 		{name: "header name wildcard", rules: rule(header("X-*", "x")), wantErr: `httpHeaderName "X-*": character '*' is not allowed`},
-		{name: "header name on other field", rules: rule(elb.ConditionSpec{Field: FieldPathPattern, Values: []string{"/"}, HTTPHeaderName: "X-A"}), wantErr: `httpHeaderName "X-A" is only for http-header conditions`},
+		{name: "header name on other field", rules: rule(Condition{Field: FieldPathPattern, Values: []string{"/"}, HTTPHeaderName: "X-A"}), wantErr: `httpHeaderName "X-A" is only for http-header conditions`},
 		{name: "method wildcard", rules: rule(cond(FieldHTTPRequestMethod, "GE*")), wantErr: `value "GE*": character '*' is not allowed (wildcards neither)`},
 		{name: "empty method", rules: rule(cond(FieldHTTPRequestMethod, "")), wantErr: "value is empty: give a method"},
 		{name: "query without pairs", rules: rule(cond(FieldQueryString)), wantErr: "queryString is empty"},
 		{name: "query with values", rules: rule(cond(FieldQueryString, "a=b")), wantErr: "values are not used by query-string conditions: use queryString"},
 		{name: "query empty value", rules: rule(query("a=")), wantErr: `query pair with key "a" has an empty value: give a value pattern, or "*"`},
 		{name: "query bad escape", rules: rule(query(`a=b\`)), wantErr: `query value "b\\": it ends in a lone backslash`},
-		{name: "queryString on other field", rules: rule(elb.ConditionSpec{Field: FieldPathPattern, Values: []string{"/"}, QueryString: []elb.KeyValue{{Value: "x"}}}), wantErr: "queryString is only for query-string conditions"},
+		{name: "queryString on other field", rules: rule(Condition{Field: FieldPathPattern, Values: []string{"/"}, QueryString: []KeyValue{{Value: "x"}}}), wantErr: "queryString is only for query-string conditions"},
 		{name: "bare IP", rules: rule(cond(FieldSourceIP, "10.0.0.5")), wantErr: `value "10.0.0.5" is an address, not a CIDR block: write 10.0.0.5/32`},
 		{name: "bare IPv6", rules: rule(cond(FieldSourceIP, "2001:db8::1")), wantErr: "write 2001:db8::1/128"},
 		{name: "bad CIDR", rules: rule(cond(FieldSourceIP, "10.0.0.0/33")), wantErr: `value "10.0.0.0/33" is not a CIDR block`},
@@ -422,26 +420,26 @@ func TestCompileErrors(t *testing.T) {
 // request matches none but the last.
 func typicalTable(tb testing.TB, n int) (*Table, *req) {
 	tb.Helper()
-	var rules []elb.RuleSpec
+	var rules []RuleConfig
 	for i := range n - 1 {
-		var c []elb.ConditionSpec
+		var c []Condition
 		switch i % 6 {
 		case 0:
-			c = []elb.ConditionSpec{cond(FieldHostHeader, fmt.Sprintf("svc%d.example.com", i), "*.svc"+fmt.Sprint(i)+".example.com")}
+			c = []Condition{cond(FieldHostHeader, fmt.Sprintf("svc%d.example.com", i), "*.svc"+fmt.Sprint(i)+".example.com")}
 		case 1:
-			c = []elb.ConditionSpec{cond(FieldPathPattern, fmt.Sprintf("/svc%d/*", i), "*.svc"+fmt.Sprint(i))}
+			c = []Condition{cond(FieldPathPattern, fmt.Sprintf("/svc%d/*", i), "*.svc"+fmt.Sprint(i))}
 		case 2:
-			c = []elb.ConditionSpec{header("X-Service", fmt.Sprintf("svc%d*", i))}
+			c = []Condition{header("X-Service", fmt.Sprintf("svc%d*", i))}
 		case 3:
-			c = []elb.ConditionSpec{query(fmt.Sprintf("svc=%d", i), fmt.Sprintf("=svc%d", i))}
+			c = []Condition{query(fmt.Sprintf("svc=%d", i), fmt.Sprintf("=svc%d", i))}
 		case 4:
-			c = []elb.ConditionSpec{cond(FieldSourceIP, "10.0.0.0/8", "2001:db8::/32"), cond(FieldPathPattern, fmt.Sprintf("/internal%d/*", i))}
+			c = []Condition{cond(FieldSourceIP, "10.0.0.0/8", "2001:db8::/32"), cond(FieldPathPattern, fmt.Sprintf("/internal%d/*", i))}
 		case 5:
-			c = []elb.ConditionSpec{cond(FieldHTTPRequestMethod, "DELETE"), cond(FieldHostHeader, fmt.Sprintf("admin%d.example.com", i))}
+			c = []Condition{cond(FieldHTTPRequestMethod, "DELETE"), cond(FieldHostHeader, fmt.Sprintf("admin%d.example.com", i))}
 		}
-		rules = append(rules, elb.RuleSpec{Priority: i + 1, Conditions: c, Actions: fwd(fmt.Sprint("tg", i))})
+		rules = append(rules, RuleConfig{Priority: i + 1, Conditions: c, Actions: fwd(fmt.Sprint("tg", i))})
 	}
-	rules = append(rules, elb.RuleSpec{Priority: n, Conditions: []elb.ConditionSpec{
+	rules = append(rules, RuleConfig{Priority: n, Conditions: []Condition{
 		cond(FieldHostHeader, "*.example.com"),
 		cond(FieldPathPattern, "/api/*"),
 		query("page=*"),
@@ -458,7 +456,7 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 	for _, n := range []int{1, 10, 100} {
 		t.Run(fmt.Sprint(n, " rules"), func(t *testing.T) {
 			tbl, r := typicalTable(t, n)
-			if got := tbl.Match(r).Actions[0].TargetGroup; got != "last" {
+			if got := tbl.Match(r).Actions[0].Forward.TargetGroups[0].Name; got != "last" {
 				t.Fatalf("matched %s, want last", got)
 			}
 			var req Request = r

@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/proxy"
+	"github.com/madang-dev/madang/internal/route"
 )
 
 func main() {
@@ -60,7 +60,7 @@ func run(port int, addrs []string, algorithm string, loops int) error {
 			Address: "127.0.0.1",
 			Listeners: []proxy.Listener{{
 				Port:           port,
-				DefaultActions: []elb.ActionSpec{{Type: "forward", TargetGroup: "bench"}},
+				DefaultActions: []route.Action{route.ForwardTo("bench")},
 			}},
 		}},
 		TargetGroups: []proxy.TargetGroup{tg},

@@ -506,12 +506,18 @@ func (c *Controller) Reload() error {
 			IdleTimeout: la.IdleTimeout, ClientKeepAlive: la.ClientKeepAlive, HTTP2: la.HTTP2,
 			XFFMode: la.XFFHeaderProcessingMode, XFFClientPort: la.XFFClientPort, DesyncMode: la.DesyncMitigationMode,
 			DropInvalidHeaders: la.DropInvalidHeaderFields,
+			HeaderTimeout:      la.ClientHeaderTimeout, MaxHeaderConnsPerIP: la.ClientHeaderMaxPerSourceIP,
 		}
 		if la.AccessLogs {
 			accessLogs[name] = c.AccessLogPath(name)
 		}
 		for _, l := range lb.Spec.Listeners {
-			plb.Listeners = append(plb.Listeners, proxy.Listener{Port: l.Port, Rules: l.Rules, DefaultActions: l.DefaultActions})
+			pl, err := compileListener(l)
+			if err != nil {
+				c.lastErr = err
+				return fmt.Errorf("load balancer %s: %w", name, err)
+			}
+			plb.Listeners = append(plb.Listeners, pl)
 		}
 		cfg.LoadBalancers = append(cfg.LoadBalancers, plb)
 	}

@@ -1,9 +1,9 @@
-package proxy
+package http1
 
 import "errors"
 
-// errBadChunk is invalid chunked framing.
-var errBadChunk = errors.New("invalid chunked encoding")
+// ErrBadChunk is invalid chunked framing.
+var ErrBadChunk = errors.New("invalid chunked encoding")
 
 // Limits on chunked framing lines.
 const (
@@ -26,11 +26,11 @@ const (
 	csDone
 )
 
-// chunkScanner follows chunked framing over a byte stream without
+// ChunkScanner follows chunked framing over a byte stream without
 // changing it, so a validated body can be passed on verbatim and the end
 // of the message is known. It is strict: CRLF line endings only, hex
 // sizes of at most 15 digits.
-type chunkScanner struct {
+type ChunkScanner struct {
 	state   int
 	size    int64
 	digits  int
@@ -39,18 +39,20 @@ type chunkScanner struct {
 	trailer int
 }
 
-func (s *chunkScanner) reset() { *s = chunkScanner{} }
+// Reset prepares s for the next body.
+func (s *ChunkScanner) Reset() { *s = ChunkScanner{} }
 
-func (s *chunkScanner) done() bool { return s.state == csDone }
+// Done reports whether the whole body, trailers included, was scanned.
+func (s *ChunkScanner) Done() bool { return s.state == csDone }
 
-// scan consumes the bytes of b that belong to the body and returns how
-// many; it stops at the end of the body. Use scanData to decode.
-func (s *chunkScanner) scan(b []byte) (int, error) {
-	return s.scanData(b, nil)
+// Scan consumes the bytes of b that belong to the body and returns how
+// many; it stops at the end of the body. Use ScanData to decode.
+func (s *ChunkScanner) Scan(b []byte) (int, error) {
+	return s.ScanData(b, nil)
 }
 
-// scanData is scan that also hands each run of chunk data to data.
-func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) {
+// ScanData is scan that also hands each run of chunk data to data.
+func (s *ChunkScanner) ScanData(b []byte, data func([]byte) error) (int, error) {
 	i := 0
 	for i < len(b) {
 		c := b[i]
@@ -60,7 +62,7 @@ func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) 
 			switch {
 			case v >= 0:
 				if s.digits == 15 {
-					return i, errBadChunk
+					return i, ErrBadChunk
 				}
 				s.size = s.size<<4 | int64(v)
 				s.digits++
@@ -69,7 +71,7 @@ func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) 
 			case c == '\r' && s.digits > 0:
 				s.state = csSizeLF
 			default:
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.lineLen++
 		case csExt:
@@ -77,15 +79,15 @@ func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) 
 			case c == '\r':
 				s.state = csSizeLF
 			case c == '\n' || (c < ' ' && c != '\t') || c == 0x7f:
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.lineLen++
 			if s.lineLen > maxChunkLine {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 		case csSizeLF:
 			if c != '\n' {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.lineLen = 0
 			s.digits = 0
@@ -114,12 +116,12 @@ func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) 
 			continue
 		case csDataCR:
 			if c != '\r' {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.state = csDataLF
 		case csDataLF:
 			if c != '\n' {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.state = csSize
 		case csTrailerStart:
@@ -127,7 +129,7 @@ func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) 
 				s.state = csEndLF
 			} else {
 				if c == '\n' || c == ' ' || c == '\t' {
-					return i, errBadChunk
+					return i, ErrBadChunk
 				}
 				s.state = csTrailerLine
 			}
@@ -136,20 +138,20 @@ func (s *chunkScanner) scanData(b []byte, data func([]byte) error) (int, error) 
 			if c == '\r' {
 				s.state = csTrailerLF
 			} else if c == '\n' || c == 0 {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.trailer++
 			if s.trailer > maxTrailerSize {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 		case csTrailerLF:
 			if c != '\n' {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.state = csTrailerStart
 		case csEndLF:
 			if c != '\n' {
-				return i, errBadChunk
+				return i, ErrBadChunk
 			}
 			s.state = csDone
 			return i + 1, nil
