@@ -111,6 +111,11 @@ YAML
 	start madang env ${MADANG_ENV:-} MADANG_HOME="$work/home" "$work/madang" server
 	for _ in $(seq 1 100); do MADANG_HOME="$work/home" "$work/madang" ps >/dev/null 2>&1 && break; sleep 0.05; done
 	MADANG_HOME="$work/home" "$work/madang" apply -f "$work/alb.yaml" >/dev/null
+	# The listeners are served by the data-plane process the daemon
+	# started (it outlives the daemon): measure its CPU with the daemon's,
+	# and stop it at the end.
+	DP_PID=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$work/home/dataplane.json" 2>/dev/null | head -1)
+	[ -n "$DP_PID" ] && pids+=("$DP_PID")
 fi
 
 if [ $HAVE_HAPROXY = 1 ]; then
@@ -230,7 +235,7 @@ echo "wrk -t$THREADS -c$CONNS, $MODE, ~100 B responses, 2 backends round robin;"
 echo "each server: $ROUNDS rounds of $DURATION, interleaved (other load on the machine hits all alike)"
 for round in $(seq 1 "$ROUNDS"); do
 	wanted direct && measure direct $B1 "${pids[0]} ${pids[1]}"
-	wanted madang && measure madang $P_MADANG "${pids[2]}"
+	wanted madang && measure madang $P_MADANG "${pids[2]} ${DP_PID:-}"
 	[ $HAVE_HAPROXY = 1 ] && measure haproxy $P_HAPROXY "$HAPROXY_PID"
 	[ $HAVE_NGINX = 1 ] && measure nginx $P_NGINX "$NGINX_PID $(pgrep -d ' ' -P "$NGINX_PID" || true)"
 	[ $HAVE_CADDY = 1 ] && measure caddy $P_CADDY "$CADDY_PID"
