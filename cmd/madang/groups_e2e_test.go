@@ -167,6 +167,7 @@ func TestGroupReplacesTerminatedMember(t *testing.T) {
 	port := freePort(t)
 	file := groupStack(t, dir, port, 2, "0", "Hi")
 	runServer(t, c)
+	destroyAtCleanup(t, c, file)
 	c.must("apply", "-f", file)
 	eventually(t, "two running members", 30*time.Second, func() bool { return len(running(c.ps())) == 2 })
 	victim := running(c.ps())[0]
@@ -200,6 +201,17 @@ func TestGroupReplacesTerminatedMember(t *testing.T) {
 	if out := c.must("diff", "-f", file); !strings.Contains(strings.ToLower(out), "no changes") {
 		t.Fatalf("diff after replacement:\n%s", out)
 	}
+}
+
+// destroyAtCleanup removes the stack (its instances and its load
+// balancer's data plane) before the daemon stops at the test's end; a
+// stopped daemon leaves instances running by design.
+func destroyAtCleanup(t *testing.T, c runner, file string) {
+	t.Cleanup(func() {
+		if out, err := c.run("destroy", "-f", file); err != nil {
+			t.Errorf("destroy: %v\n%s", err, out)
+		}
+	})
 }
 
 func containsID(rows []psRow, id string) bool {
@@ -244,6 +256,7 @@ func TestRolloutSurvivesDaemonKill(t *testing.T) {
 	d.kill9()
 	time.Sleep(300 * time.Millisecond)
 	runServer(t, c)
+	destroyAtCleanup(t, c, file)
 	eventually(t, "every member on version 2", 60*time.Second, func() bool {
 		rows := running(c.ps())
 		if len(rows) != 3 {
