@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,6 +140,16 @@ func TestDataPlaneOutlivesDaemon(t *testing.T) {
 		return len(seen) == 2
 	})
 	first := readDataplane(t, home)
+	// The data plane has a process group of its own (signals to the
+	// daemon's group miss it) but shares the daemon's session: alone in a
+	// session it would be a scheduling group of its own under the
+	// kernel's autogroup scheduling, with one group's share of the CPU.
+	if pgid, err := syscall.Getpgid(first.PID); err != nil || pgid != first.PID {
+		t.Errorf("data plane %d is in process group %d (%v), want its own", first.PID, pgid, err)
+	}
+	if dsid, err := unix.Getsid(first.PID); err != nil || dsid != mustSid(t, d.cmd.Process.Pid) {
+		t.Errorf("data plane %d is in session %d (%v), want the daemon's %d", first.PID, dsid, err, mustSid(t, d.cmd.Process.Pid))
+	}
 
 	// kill -9 of the daemon under load; a new daemon comes back.
 	load := startSteadyLoad(lb, 3, 30*time.Second)
@@ -230,4 +241,13 @@ func copyBinary(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func mustSid(t *testing.T, pid int) int {
+	t.Helper()
+	sid, err := unix.Getsid(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sid
 }
