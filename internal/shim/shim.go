@@ -235,6 +235,7 @@ type shim struct {
 	app      *app            // the running app; nil between runs
 	appDone  chan ExitStatus // receives the running app's exit
 	udDone   chan struct{}   // closed when user data has run; nil when not running
+	udKilled bool            // a signal killed the user data (set before udDone closes)
 	lastExit *ExitStatus     // how the latest run ended
 	quitting bool            // exit once the app has ended; never start it again
 }
@@ -250,7 +251,7 @@ func (s *shim) loop() error {
 		s.udDone = done
 		go func() {
 			defer close(done)
-			runUserData(s.c, s.log)
+			s.udKilled = runUserData(s.c, s.log)
 		}()
 	} else if err := s.firstStart(); err != nil {
 		return err
@@ -266,6 +267,12 @@ func (s *shim) loop() error {
 			}
 		case <-s.udDone:
 			s.udDone = nil
+			if s.udKilled {
+				// A stop signal to the instance's process group kills the
+				// user data and reaches the shim at the same moment; its
+				// delivery may still be on its way.
+				s.awaitStop(userDataStopGrace)
+			}
 			if err := s.firstStart(); err != nil {
 				return err
 			}
@@ -281,6 +288,27 @@ func (s *shim) loop() error {
 			if err := s.command(r.cmd); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// userDataStopGrace is how long a shim whose user data was killed by a
+// signal waits for its own stop signal before it starts the app.
+const userDataStopGrace = 200 * time.Millisecond
+
+// awaitStop waits up to d for a stop signal (SIGTERM or SIGINT).
+func (s *shim) awaitStop(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case sig := <-s.sigs:
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				s.quitting = true
+				return
+			}
+		case <-t.C:
+			return
 		}
 	}
 }
@@ -396,8 +424,9 @@ func exists(name string) bool {
 }
 
 // runUserData runs the user data script and records that it ran. Like
-// EC2, it runs once even if it fails.
-func runUserData(c Config, log *logfile.File) {
+// EC2, it runs once even if it fails. It reports whether a signal killed
+// the script.
+func runUserData(c Config, log *logfile.File) (killed bool) {
 	done := filepath.Join(c.StateDir, UserDataDone)
 	log.Note("user data started")
 	out, errw := log.Stream(logfile.StreamOut), log.Stream(logfile.StreamErr)
@@ -416,6 +445,9 @@ func runUserData(c Config, log *logfile.File) {
 	switch {
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			killed = true
+		}
 	case errors.Is(err, exec.ErrWaitDelay):
 	case err != nil:
 		log.Note("user data could not run: %v", err)
@@ -426,6 +458,7 @@ func runUserData(c Config, log *logfile.File) {
 	if err := os.WriteFile(done, []byte(mark), 0o644); err != nil {
 		log.Note("could not record that user data ran (%v); it will run again at the next start", err)
 	}
+	return killed
 }
 
 // app is a started application.
