@@ -89,13 +89,7 @@ func (s *Service) runGroups(ctx context.Context) {
 			}
 			s.reconcileGroup(ctx, n)
 		}
-		s.mu.Lock()
-		if rev > s.groupRev {
-			s.groupRev = rev
-			close(s.groupDone)
-			s.groupDone = make(chan struct{})
-		}
-		s.mu.Unlock()
+		s.reconciled.Advance(rev)
 	}
 }
 
@@ -107,19 +101,7 @@ func (s *Service) Observed(ctx context.Context, rev int64) error {
 		return err
 	}
 	s.kickGroups()
-	for {
-		s.mu.Lock()
-		done, ch := s.groupRev >= rev, s.groupDone
-		s.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		}
-	}
+	return s.reconciled.Wait(ctx, rev)
 }
 
 // groupPlan is one reconcile's view of a group.

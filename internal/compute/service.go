@@ -87,17 +87,16 @@ type Service struct {
 	closed    bool
 	// seenRev is the newest store revision the informer has applied.
 	seenRev int64
-	// groupRev is the store revision the group controller has reconciled
-	// through; groupDone is closed and replaced when it moves.
-	groupRev  int64
-	groupDone chan struct{}
 	// rebooting holds the members a rollout is rebooting now.
 	rebooting map[string]bool
 
-	inf       *informer.Informer
-	groupKick chan struct{}
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup // the informer, the group controller and rollout reboots
+	inf *informer.Informer
+	// reconciled is the store revision the group controller has
+	// reconciled through.
+	reconciled informer.Mark
+	groupKick  chan struct{}
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup // the informer, the group controller and rollout reboots
 }
 
 // New loads compute resources from the store and re-adopts the processes
@@ -122,7 +121,6 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		groups:    map[string]*Group{},
 		instances: map[string]*Instance{},
 		opLocks:   map[string]*sync.Mutex{},
-		groupDone: make(chan struct{}),
 		rebooting: map[string]bool{},
 		groupKick: make(chan struct{}, 1),
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/madang-dev/madang/internal/state"
@@ -31,11 +30,7 @@ type Informer struct {
 	prefix string
 	h      Handler
 	log    *slog.Logger
-
-	// mu guards the fields that follow.
-	mu      sync.Mutex
-	rev     int64
-	changed chan struct{} // closed and replaced when rev moves
+	seen   Mark // the revision the handler has seen everything up to
 }
 
 // New returns an informer of prefix; Start runs it.
@@ -43,7 +38,7 @@ func New(st state.Store, prefix string, h Handler, log *slog.Logger) *Informer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Informer{store: st, prefix: prefix, h: h, log: log, changed: make(chan struct{})}
+	return &Informer{store: st, prefix: prefix, h: h, log: log}
 }
 
 // Sync lists the prefix once and hands it to the handler; callers use it
@@ -54,7 +49,7 @@ func (in *Informer) Sync(ctx context.Context) error {
 		return err
 	}
 	in.h.Reset(kvs, rev)
-	in.advance(rev)
+	in.seen.Advance(rev)
 	return nil
 }
 
@@ -104,7 +99,7 @@ func (in *Informer) consume(ch <-chan state.Event) {
 			}
 		}
 		in.h.Apply(batch)
-		in.advance(batch[len(batch)-1].KV.ModRevision)
+		in.seen.Advance(batch[len(batch)-1].KV.ModRevision)
 	}
 }
 
@@ -126,38 +121,10 @@ func (in *Informer) relist(ctx context.Context) bool {
 	return false
 }
 
-func (in *Informer) advance(rev int64) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if rev > in.rev {
-		in.rev = rev
-		close(in.changed)
-		in.changed = make(chan struct{})
-	}
-}
-
 // Rev returns the revision the handler has seen everything up to.
-func (in *Informer) Rev() int64 {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.rev
-}
+func (in *Informer) Rev() int64 { return in.seen.Rev() }
 
 // Wait returns once the handler has seen every change up to rev, or ctx
 // ends. Changes outside the prefix do not move the informer, so wait
 // only for revisions that touched it.
-func (in *Informer) Wait(ctx context.Context, rev int64) error {
-	for {
-		in.mu.Lock()
-		cur, ch := in.rev, in.changed
-		in.mu.Unlock()
-		if cur >= rev {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		}
-	}
-}
+func (in *Informer) Wait(ctx context.Context, rev int64) error { return in.seen.Wait(ctx, rev) }

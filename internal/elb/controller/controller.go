@@ -105,12 +105,10 @@ type Controller struct {
 	leaving     map[string]bool                    // instances taken out of rotation before they stop
 	lastErr     error
 	healthDirty bool
-	// seenRev is the newest store revision the informer has applied;
-	// reloadRev the newest one a reload has served, reloaded is closed
-	// and replaced when it moves.
-	seenRev   int64
-	reloadRev int64
-	reloaded  chan struct{}
+	// seenRev is the newest store revision the informer has applied.
+	seenRev int64
+	// reloaded is the newest store revision a reload has served.
+	reloaded informer.Mark
 }
 
 type drain struct {
@@ -137,7 +135,6 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		registered: map[string]map[string]proxy.Target{},
 		draining:   map[string]map[string]drain{},
 		leaving:    map[string]bool{},
-		reloaded:   make(chan struct{}),
 	}
 	c.inf = informer.New(opts.Store, "/elb/", follower{c}, c.log)
 	if err := c.inf.Sync(ctx); err != nil {
@@ -283,13 +280,7 @@ func (c *Controller) loop() {
 				c.log.Warn("reload", "err", err)
 				c.opts.Events.Error("load-balancer", "-", "%v", err)
 			}
-			c.mu.Lock()
-			if rev > c.reloadRev {
-				c.reloadRev = rev
-				close(c.reloaded)
-				c.reloaded = make(chan struct{})
-			}
-			c.mu.Unlock()
+			c.reloaded.Advance(rev)
 		case <-t.C:
 			c.mu.Lock()
 			expired := false

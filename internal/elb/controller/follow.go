@@ -83,17 +83,5 @@ func (c *Controller) Observed(ctx context.Context, rev int64) error {
 		return err
 	}
 	c.Kick()
-	for {
-		c.mu.Lock()
-		done, ch := c.reloadRev >= rev, c.reloaded
-		c.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		}
-	}
+	return c.reloaded.Wait(ctx, rev)
 }
