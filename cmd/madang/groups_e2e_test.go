@@ -272,6 +272,9 @@ func TestRolloutSurvivesDaemonKill(t *testing.T) {
 	eventually(t, "the rollout to complete", 30*time.Second, func() bool {
 		return strings.Contains(c.must("events"), "rollout complete")
 	})
+	if out := c.must("describe", "web"); !strings.Contains(out, "group web: launch template hello v2, image v1; 3/3 instances updated, 1 at a time; last rollout successful") {
+		t.Errorf("describe of the group does not show the rollout:\n%s", out)
+	}
 	time.Sleep(500 * time.Millisecond)
 	ok, failed, errs := load.stop()
 	if failed != 0 || ok == 0 {

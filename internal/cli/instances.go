@@ -151,6 +151,7 @@ func describeCmd(e *env) *cobra.Command {
 				}
 				return e.printJSON(vs)
 			}
+			printGroupStatus(cmd.Context(), e, c, args)
 			for i, v := range vs {
 				if i > 0 {
 					fmt.Fprintln(e.stdout)
@@ -159,6 +160,36 @@ func describeCmd(e *env) *cobra.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// printGroupStatus prints, for every argument that names an instance
+// group, what its controller last did: the versions it rolls out and how
+// far the rollout got.
+func printGroupStatus(ctx context.Context, e *env, c *api.Client, args []string) {
+	groups, err := c.InstanceGroups(ctx)
+	if err != nil {
+		return
+	}
+	printed := false
+	for _, g := range groups {
+		if !slices.Contains(args, g.Spec.Name) || g.Status == nil {
+			continue
+		}
+		st := g.Status
+		line := fmt.Sprintf("group %s: launch template %s v%d, image v%d; %d/%d instances updated, %d at a time",
+			g.Spec.Name, g.Spec.LaunchTemplate, st.LaunchTemplateVersion, st.ImageVersion, st.Updated, st.Total, st.MaxUnavailable)
+		switch {
+		case st.Rollout == "InProgress":
+			line += fmt.Sprintf("; rollout in progress since %s", st.StartedAt.Local().Format("15:04:05"))
+		case st.Rollout != "" && !st.FinishedAt.IsZero():
+			line += fmt.Sprintf("; last rollout %s at %s", strings.ToLower(st.Rollout), st.FinishedAt.Local().Format("15:04:05"))
+		}
+		fmt.Fprintln(e.stdout, line)
+		printed = true
+	}
+	if printed {
+		fmt.Fprintln(e.stdout)
 	}
 }
 
