@@ -104,7 +104,7 @@ func instanceGroupOf(g compute.Group) v1.InstanceGroup {
 	if st := g.Status; st != nil {
 		out.Status = &v1.GroupStatus{LaunchTemplateVersion: st.LaunchTemplateVersion, ImageVersion: st.ImageVersion,
 			Rollout: st.Rollout, Updated: st.Updated, Total: st.Total, MaxUnavailable: st.MaxUnavailable,
-			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt}
+			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt, Reason: st.Reason}
 	}
 	return out
 }

@@ -180,6 +180,8 @@ func printGroupStatus(ctx context.Context, e *env, c *api.Client, args []string)
 		line := fmt.Sprintf("group %s: launch template %s v%d, image v%d; %d/%d instances updated, %d at a time",
 			g.Spec.Name, g.Spec.LaunchTemplate, st.LaunchTemplateVersion, st.ImageVersion, st.Updated, st.Total, st.MaxUnavailable)
 		switch {
+		case st.Rollout == "Failed":
+			line += "; rollout failed: " + st.Reason
 		case st.Rollout == "InProgress":
 			line += fmt.Sprintf("; rollout in progress since %s", st.StartedAt.Local().Format("15:04:05"))
 		case st.Rollout != "" && !st.FinishedAt.IsZero():

@@ -18,6 +18,10 @@ const GroupStatusPrefix = "/compute/group-status/"
 const (
 	RolloutInProgress = "InProgress"
 	RolloutSuccessful = "Successful"
+	// RolloutFailed: a member errored on the new versions; the rollout
+	// stops and the other members keep the versions they run, until the
+	// group's versions change again.
+	RolloutFailed = "Failed"
 )
 
 // GroupStatus is what the group controller last did for a group: the
@@ -38,6 +42,8 @@ type GroupStatus struct {
 	MaxUnavailable int       `json:"maxUnavailable"`
 	StartedAt      time.Time `json:"startedAt,omitzero"`
 	FinishedAt     time.Time `json:"finishedAt,omitzero"`
+	// Reason says why a rollout failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // groupResync is how often the group controller reconciles every group
@@ -116,6 +122,9 @@ type groupPlan struct {
 	imageVersion   int
 	resolvable     bool
 	maxUnavailable int
+	// failedOn is a member that errored on the group's versions while
+	// others still ran older ones: the rollout has failed.
+	failedOn *Instance
 }
 
 func (s *Service) planGroup(name string) groupPlan {
@@ -180,6 +189,10 @@ func (s *Service) reconcileGroup(ctx context.Context, name string) {
 	var healthy []Instance
 	for _, in := range p.members {
 		if in.Desired == StateRunning && in.Detail == "errored" {
+			if p.resolvable && in.Resolved == p.ltVersion && in.ImageVersion == p.imageVersion && p.anyOutdated() {
+				failed := in
+				p.failedOn = &failed
+			}
 			s.opts.Events.Warn("instances", name, "instance %s was taken out of service in response to a health check: its process %s", in.ID, orDefault(in.StateReason, "errored"))
 			s.terminateFor(ctx, in.ID, ReasonUnhealth, "%s", orDefault(in.StateReason, "errored"))
 			in.TerminationReason = ReasonUnhealth
@@ -222,6 +235,17 @@ func (s *Service) reconcileGroup(ctx context.Context, name string) {
 	if p.resolvable {
 		s.rollout(ctx, name, p)
 	}
+}
+
+// anyOutdated reports whether a member runs other versions than the
+// group's.
+func (p *groupPlan) anyOutdated() bool {
+	for _, in := range p.members {
+		if in.Desired == StateRunning && (in.Resolved != p.ltVersion || in.ImageVersion != p.imageVersion) {
+			return true
+		}
+	}
+	return false
 }
 
 // terminateFor terminates a member for a reason the group controller
@@ -276,9 +300,17 @@ func (s *Service) rollout(ctx context.Context, name string, p groupPlan) {
 	next := GroupStatus{LaunchTemplateVersion: p.ltVersion, ImageVersion: p.imageVersion, Total: len(p.members),
 		Updated: len(p.members) - len(outdated), MaxUnavailable: p.maxUnavailable}
 	if st != nil && !target {
-		next.StartedAt, next.FinishedAt, next.Rollout = st.StartedAt, st.FinishedAt, st.Rollout
+		next.StartedAt, next.FinishedAt, next.Rollout, next.Reason = st.StartedAt, st.FinishedAt, st.Rollout, st.Reason
 	}
 	switch {
+	case p.failedOn != nil && next.Rollout != RolloutFailed:
+		in := p.failedOn
+		next.Rollout, next.FinishedAt = RolloutFailed, s.opts.Now()
+		next.Reason = fmt.Sprintf("instance %s errored on launch template %s v%d (image v%d): %s", in.ID, p.spec.LaunchTemplate, p.ltVersion, p.imageVersion, orDefault(in.StateReason, "errored"))
+		s.opts.Events.Error("instances", name, "rollout failed: %s; %d instances keep running their previous versions; fix the launch template or image and apply again",
+			next.Reason, len(outdated))
+	case next.Rollout == RolloutFailed:
+		// Stopped until the group's versions change.
 	case len(outdated) > 0 && next.Rollout != RolloutInProgress:
 		next.Rollout, next.StartedAt, next.FinishedAt = RolloutInProgress, s.opts.Now(), time.Time{}
 		s.opts.Events.Info("instances", name, "rolling out launch template %s v%d (image v%d) to %d of %d instances, %d at a time",
@@ -294,6 +326,9 @@ func (s *Service) rollout(ctx context.Context, name string, p groupPlan) {
 		s.putGroupStatus(ctx, name, next)
 	}
 	budget := p.maxUnavailable - unavailable
+	if next.Rollout == RolloutFailed {
+		budget = 0
+	}
 	for i := 0; i < len(outdated) && i < budget; i++ {
 		in := outdated[i]
 		s.mu.Lock()

@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +108,82 @@ func TestGroupControllerReplacesAndRollsOut(t *testing.T) {
 	one := 1
 	tc.commit(InstanceGroupKind(), &InstanceGroupSpec{Name: "web", LaunchTemplate: "app", Count: &one, MaxUnavailable: &maxU}, "")
 	tc.eventually("one member", func() bool { return len(tc.svc.Members("web")) == 1 })
+}
+
+// appTemplate is the test launch template with extra env and a small
+// restart budget (a crashing version errors fast).
+func appTemplate(env map[string]string) *LaunchTemplateSpec {
+	e := map[string]string{"GORACE": "atexit_sleep_ms=0"}
+	for k, v := range env {
+		e[k] = v
+	}
+	return &LaunchTemplateSpec{Name: "app", LaunchTemplateData: LaunchTemplateData{
+		Image: "app", Env: e,
+		Supervision: SupervisionSpec{
+			MaxRestarts: 2, BackoffInitial: Duration(10 * time.Millisecond), BackoffMax: Duration(20 * time.Millisecond),
+			KillTimeout: Duration(2 * time.Second), Readiness: ReadinessSpec{Timeout: Duration(10 * time.Second)},
+		},
+	}}
+}
+
+// A version that crashes fails the rollout at its first member: the
+// others keep serving the previous version, the status says why, and the
+// next version rolls out again.
+func TestRolloutFailsOnACrashingVersion(t *testing.T) {
+	t.Parallel()
+	tc := newTestCompute(t)
+	tc.commit(LaunchTemplateKind(), appTemplate(nil), "")
+	count, maxU := 2, 1
+	tc.commit(InstanceGroupKind(), &InstanceGroupSpec{Name: "web", LaunchTemplate: "app", Count: &count, MaxUnavailable: &maxU}, "")
+	tc.eventually("two running members", func() bool { return len(tc.runningMembers("web")) == 2 })
+
+	tc.commit(LaunchTemplateKind(), appTemplate(map[string]string{"CRASH": "1"}), "")
+	tc.eventually("the rollout to fail", func() bool {
+		st := tc.svc.groupStatus("web")
+		return st != nil && st.Rollout == RolloutFailed && strings.Contains(st.Reason, "errored on launch template app v")
+	})
+	if !tc.events("rollout failed: instance") {
+		t.Error("no event says the rollout failed")
+	}
+	// The rollout stopped: a member still runs the previous version (2;
+	// the harness's own template is 1, the crashing one 3) and keeps
+	// serving for a while after.
+	for range 20 {
+		old := 0
+		for _, in := range tc.runningMembers("web") {
+			if in.Resolved == 2 {
+				old++
+			}
+		}
+		if old != 1 {
+			var desc []string
+			for _, in := range tc.svc.Members("web") {
+				v, _ := tc.svc.Describe(in.ID)
+				desc = append(desc, fmt.Sprintf("%s v%d %s/%s %s", in.ID, in.Resolved, v.State, v.Phase, v.StateReason))
+			}
+			evl, _ := tc.svc.opts.Events.Since(0)
+			var evs []string
+			for _, e := range evl {
+				evs = append(evs, e.Resource+": "+e.Message)
+			}
+			t.Fatalf("%d members run the previous version after the failed rollout, want 1:\n%s\nevents:\n%s", old, strings.Join(desc, "\n"), strings.Join(evs, "\n"))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+
+	// A fixed version rolls out to every member.
+	tc.commit(LaunchTemplateKind(), appTemplate(map[string]string{"FIXED": "1"}), "")
+	tc.eventually("every member on version 4", func() bool {
+		m := tc.runningMembers("web")
+		if len(m) != 2 {
+			return false
+		}
+		for _, in := range m {
+			if in.Resolved != 4 {
+				return false
+			}
+		}
+		st := tc.svc.groupStatus("web")
+		return st != nil && st.Rollout == RolloutSuccessful && st.LaunchTemplateVersion == 4
+	})
 }

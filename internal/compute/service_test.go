@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 }
 
 func runTestApp() int {
+	if os.Getenv("CRASH") != "" {
+		fmt.Fprintln(os.Stderr, "crashing as asked")
+		return 3
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	ln, err := net.Listen("tcp", net.JoinHostPort(os.Getenv("HOST"), os.Getenv("PORT")))

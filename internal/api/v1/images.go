@@ -112,13 +112,16 @@ type InstanceGroup struct {
 type GroupStatus struct {
 	LaunchTemplateVersion int `json:"launchTemplateVersion"`
 	ImageVersion          int `json:"imageVersion"`
-	// Rollout is InProgress or Successful (AWS's instance refresh states).
+	// Rollout is InProgress, Successful or Failed (AWS's instance refresh
+	// states).
 	Rollout        string    `json:"rollout,omitempty"`
 	Updated        int       `json:"updated"`
 	Total          int       `json:"total"`
 	MaxUnavailable int       `json:"maxUnavailable"`
 	StartedAt      time.Time `json:"startedAt,omitzero"`
 	FinishedAt     time.Time `json:"finishedAt,omitzero"`
+	// Reason says why a rollout Failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // InstanceGroupSpec is an instance group as written in a stack file.
