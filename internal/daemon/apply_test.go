@@ -15,10 +15,13 @@ import (
 	"github.com/madang-dev/madang/internal/state"
 )
 
-// runDaemon runs a daemon in-process and returns it once it serves.
-func runDaemon(t *testing.T) *Daemon {
+// runDaemon runs a daemon of cfg in-process (in a home of its own, with
+// this test binary as its executable) and returns it once it serves; it
+// stops at the test's end.
+func runDaemon(t *testing.T, cfg Config) *Daemon {
 	t.Helper()
-	d := newDaemon(Config{Home: t.TempDir(), Executable: os.Args[0]})
+	cfg.Home, cfg.Executable = t.TempDir(), os.Args[0]
+	d := newDaemon(cfg)
 	ready := make(chan struct{})
 	d.cfg.Ready = func(string) { close(ready) }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -45,7 +48,7 @@ func runDaemon(t *testing.T) *Daemon {
 // conflict, and nothing of the apply is written — not even the image it
 // built.
 func TestConcurrentChangeIsAConflictNotALostUpdate(t *testing.T) {
-	d := runDaemon(t)
+	d := runDaemon(t, Config{})
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
 		t.Fatal(err)
@@ -104,7 +107,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // disk: old versions are removed only once a record without them is
 // committed.
 func TestFailedApplyKeepsImageVersions(t *testing.T) {
-	d := runDaemon(t)
+	d := runDaemon(t, Config{})
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app")
 	if err := os.MkdirAll(app, 0o755); err != nil {
@@ -154,7 +157,7 @@ func TestFailedApplyKeepsImageVersions(t *testing.T) {
 
 // Every kind is listed and described through the same generic routes.
 func TestGenericResourceRoutes(t *testing.T) {
-	d := runDaemon(t)
+	d := runDaemon(t, Config{})
 	dir := t.TempDir()
 	yaml := "name: gen\ntargetGroups:\n  - name: web\n    targetType: ip\n    port: 9000\n    targets: [{ip: 127.0.0.1}]\n"
 	ctx := context.Background()

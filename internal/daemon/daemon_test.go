@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/madang-dev/madang/internal/api"
 )
@@ -25,30 +24,11 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startDaemon runs a daemon in-process for the test.
+// startDaemon runs a daemon in-process for the test, with a TCP API on
+// listen when it is set.
 func startDaemon(t *testing.T, listen string) (home string) {
 	t.Helper()
-	home = t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{Home: home, Listen: listen, Token: "sekret", Executable: os.Args[0], Ready: func(string) { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("daemon did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not start within 10s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon exit: %v", err)
-		}
-	})
-	return home
+	return runDaemon(t, Config{Listen: listen, Token: "sekret"}).cfg.Home
 }
 
 func TestAPIErrorsAreMachineReadable(t *testing.T) {
