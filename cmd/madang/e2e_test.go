@@ -46,15 +46,7 @@ func TestMain(m *testing.M) {
 // already built (so the test does not depend on the build step's speed).
 func stackFile(t *testing.T, dir string, port int) string {
 	t.Helper()
-	app := filepath.Join(dir, "app")
-	if err := os.MkdirAll(app, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src, _ := filepath.Abs("../../examples/quickstart/app")
-	out, err := exec.Command("go", "build", "-C", src, "-o", filepath.Join(app, "hello"), ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build sample app: %v\n%s", err, out)
-	}
+	buildSampleApp(t, dir)
 	y := fmt.Sprintf(`name: e2e
 images:
   - name: hello
@@ -90,6 +82,23 @@ loadBalancers:
 		t.Fatal(err)
 	}
 	return p
+}
+
+// buildSampleApp builds the quickstart's app into dir/app/hello, unless it
+// is there already.
+func buildSampleApp(t *testing.T, dir string) {
+	t.Helper()
+	app := filepath.Join(dir, "app")
+	if _, err := os.Stat(filepath.Join(app, "hello")); err == nil {
+		return
+	}
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := filepath.Abs("../../examples/quickstart/app")
+	if out, err := exec.Command("go", "build", "-C", src, "-o", filepath.Join(app, "hello"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("build sample app: %v\n%s", err, out)
+	}
 }
 
 type runner struct {
@@ -412,14 +421,7 @@ func startServer(t *testing.T, c runner) {
 func TestLifecycleAndCrashLoop(t *testing.T) {
 	dir := t.TempDir()
 	c := runner{t: t, home: filepath.Join(dir, "home")}
-	app := filepath.Join(dir, "app")
-	if err := os.MkdirAll(app, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src, _ := filepath.Abs("../../examples/quickstart/app")
-	if out, err := exec.Command("go", "build", "-C", src, "-o", filepath.Join(app, "hello"), ".").CombinedOutput(); err != nil {
-		t.Fatalf("build sample app: %v\n%s", err, out)
-	}
+	buildSampleApp(t, dir)
 	file := filepath.Join(dir, "madang.yaml")
 	if err := os.WriteFile(file, []byte(`name: life
 images:
@@ -495,7 +497,7 @@ instances:
 	}
 	// git pull && madang restart: the source changed but was not built;
 	// the restart says so and names the command that builds it.
-	if err := os.WriteFile(filepath.Join(app, "CHANGES"), []byte("new code\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "app", "CHANGES"), []byte("new code\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := c.must("restart", one.ID)

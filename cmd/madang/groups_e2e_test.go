@@ -19,17 +19,7 @@ import (
 // listens (so a rollout takes a while) and greets with greeting.
 func groupStack(t *testing.T, dir string, port, count int, startDelay, greeting string) string {
 	t.Helper()
-	app := filepath.Join(dir, "app")
-	if _, err := os.Stat(filepath.Join(app, "hello")); err != nil {
-		if err := os.MkdirAll(app, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		src, _ := filepath.Abs("../../examples/quickstart/app")
-		out, err := exec.Command("go", "build", "-C", src, "-o", filepath.Join(app, "hello"), ".").CombinedOutput()
-		if err != nil {
-			t.Fatalf("build sample app: %v\n%s", err, out)
-		}
-	}
+	buildSampleApp(t, dir)
 	y := fmt.Sprintf(`name: groups
 images:
   - name: hello
