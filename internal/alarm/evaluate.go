@@ -218,8 +218,8 @@ func (e *evaluator) lowSamples() (State, string, bool) {
 	for _, s := range e.evaluated {
 		if s.present && s.lowSamples {
 			p, _ := percentileOf(e.r.Statistic)
-			return e.prev, fmt.Sprintf("Unchanged: the datapoint %s has %s samples, fewer than the %s a %s statistic needs to be significant, and EvaluateLowSampleCountPercentile is ignore.",
-				formatList([]slot{s}), formatValue(s.samples), formatValue(math.Ceil(MinSamples(p))), e.r.Statistic), true
+			return e.prev, fmt.Sprintf("Unchanged: the datapoint %s has %v samples, fewer than the %v a %s statistic needs to be significant, and EvaluateLowSampleCountPercentile is ignore.",
+				formatList([]slot{s}), s.samples, MinSamples(p), e.r.Statistic), true
 		}
 	}
 	return "", "", false

@@ -323,6 +323,9 @@ func TestLowSampleCountPercentile(t *testing.T) {
 		{"p10 ignore with 100", LowSampleIgnore, "p10", 100, Alarm},
 		{"p50 ignore needs 20", LowSampleIgnore, "p50", 19, OK},
 		{"p100 ignore is exact", LowSampleIgnore, "p100", 1, Alarm},
+		{"p99.9 ignore with 9999 samples keeps the state", LowSampleIgnore, "p99.9", 9999, OK},
+		{"p99.9 ignore with 10000 samples evaluates", LowSampleIgnore, "p99.9", 10000, Alarm},
+		{"percentile named in upper case", LowSampleIgnore, "P90", 99, OK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,12 +349,14 @@ func TestMinSamples(t *testing.T) {
 		{"p90", 0.9, 100},
 		{"p50", 0.5, 20},
 		{"p25", 0.25, 40},
+		{"p99.9", 0.999, 10000},
+		{"p33 rounds up", 0.33, 31},
 		{"p0", 0, 0},
 		{"p100", 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := MinSamples(tt.p); got < tt.want-1e-6 || got > tt.want+1e-6 {
+			if got := MinSamples(tt.p); got != tt.want {
 				t.Fatalf("MinSamples(%v) = %v, want %v", tt.p, got, tt.want)
 			}
 		})

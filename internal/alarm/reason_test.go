@@ -38,6 +38,13 @@ func TestReasons(t *testing.T) {
 			"Threshold Crossed: 1 out of the last 3 datapoints [70.0 (01/12/26 10:00:00)] was not greater than or equal to the threshold (80.0) and 1 datapoint was unknown."},
 		{"ignore keeps the state", rule(3, 3, MissingIgnore), "- - - - -", Alarm,
 			"Unchanged: 3 datapoints were unknown and TreatMissingData is ignore."},
+		{"low sample count keeps the state", Rule{Period: time.Minute, EvaluationPeriods: 1, Threshold: 80, Operator: GreaterThanThreshold,
+			Statistic: "p99", Percentile: true, EvaluateLowSampleCountPercentile: LowSampleIgnore}, "- - X", OK,
+			"Unchanged: the datapoint [90.0 (01/12/26 10:04:00)] has 10 samples, fewer than the 1000 a p99 statistic needs to be significant, and EvaluateLowSampleCountPercentile is ignore."},
+		{"premature ALARM", rule(3, 3, MissingMissing), "- - X - -", OK,
+			"Threshold Crossed: 1 out of the last 3 datapoints [90.0 (01/12/26 10:02:00)] was greater than or equal to the threshold (80.0) and the more recent periods had no data (the oldest breaching datapoint is 3 periods old, at least the minimum 3 datapoints for OK -> ALARM transition)."},
+		{"less than, 2 of 3 to OK", Rule{Period: time.Minute, EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 80, Operator: LessThanThreshold}, "0 0 X X X", Alarm,
+			"Threshold Crossed: 3 out of the last 3 datapoints [90.0 (01/12/26 10:04:00), 90.0 (01/12/26 10:03:00), 90.0 (01/12/26 10:02:00)] were not less than the threshold (80.0) (minimum 2 datapoints for ALARM -> OK transition)."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

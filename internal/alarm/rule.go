@@ -292,18 +292,22 @@ func percentileOf(stat string) (float64, bool) {
 // MinSamples is the sample count below which a datapoint of the percentile
 // p (a fraction, 0.99 for p99) is not statistically significant: 10/(1-p)
 // for 0.5 ≤ p < 1 and 10/p for 0 < p < 0.5, as AWS's "Percentile-based
-// alarms and low data samples" gives. p0 and p100 are the minimum and the
-// maximum, exact from one sample, so their minimum is 0 (madang's reading:
-// the page's formulas are undefined there).
+// alarms and low data samples" gives, rounded up to a whole count (sample
+// counts are whole, and 10/(1-0.99) is 999.9999999999999 in floating
+// point). p0 and p100 are the minimum and the maximum, exact from one
+// sample, so their minimum is 0 (madang's reading: the page's formulas are
+// undefined there).
 func MinSamples(p float64) float64 {
+	var x float64
 	switch {
 	case p <= 0 || p >= 1:
 		return 0
 	case p >= 0.5:
-		return 10 / (1 - p)
+		x = 10 / (1 - p)
 	default:
-		return 10 / p
+		x = 10 / p
 	}
+	return math.Ceil(x - 1e-6)
 }
 
 // datapointsToAlarm is M with 0 meaning N.
