@@ -92,6 +92,9 @@ func TestParseRuleErrors(t *testing.T) {
 			if pe.Offset != tt.offset || !strings.Contains(pe.Msg, tt.inMsg) {
 				t.Fatalf("got offset %d %q, want offset %d and %q", pe.Offset, pe.Msg, tt.offset, tt.inMsg)
 			}
+			if prefix := fmt.Sprintf("alarm rule: offset %d: ", tt.offset); !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("Error() = %q, want it to start %q", err, prefix)
+			}
 		})
 	}
 }

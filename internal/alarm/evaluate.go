@@ -46,7 +46,7 @@ func Initial(now time.Time) Result {
 // slot is one period of the evaluation range.
 type slot struct {
 	start      time.Time
-	present    bool // a datapoint (or a filled missing one) is known
+	present    bool // the period has a datapoint
 	filled     bool // a missing period counted per TreatMissingData
 	value      float64
 	samples    float64
@@ -125,8 +125,8 @@ func (e *evaluator) fill(points []Datapoint) {
 	}
 }
 
-// real returns the range's datapoints, newest first.
-func (e *evaluator) real() []slot {
+// datapoints returns the range's datapoints, newest first.
+func (e *evaluator) datapoints() []slot {
 	var out []slot
 	for i := len(e.slots) - 1; i >= 0; i-- {
 		if e.slots[i].present {
@@ -166,7 +166,7 @@ func countBreach(ss []slot) (b int) {
 }
 
 func (e *evaluator) decide() (State, string) {
-	pts := e.real()
+	pts := e.datapoints()
 	treat := e.r.TreatMissingData.orDefault()
 	switch {
 	case len(pts) >= e.n:
