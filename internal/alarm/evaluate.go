@@ -58,7 +58,8 @@ type slot struct {
 // Evaluate decides the alarm's state at now from the datapoints in
 // r.Window(now) (any order; those outside it, and NaN or infinite values,
 // are ignored; of two datapoints for one period the later in points wins)
-// and the previous state ("" for a new alarm, read as INSUFFICIENT_DATA).
+// and the previous state (anything but the three states, such as "" for a
+// new alarm, is read as INSUFFICIENT_DATA).
 //
 // It follows AWS's "How alarm state is evaluated when data is missing",
 // reading the evaluation range as r.EvaluationRange() periods:
