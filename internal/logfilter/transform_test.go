@@ -24,7 +24,10 @@ func TestValidate(t *testing.T) {
 		{name: "count lines", pattern: "ERROR", tr: base},
 		{name: "json value", pattern: `{ $.latency > 0 }`, tr: with(func(t *Transformation) { t.MetricValue = "$.latency"; t.Unit = "Milliseconds" })},
 		{name: "delimited value and dimensions", pattern: `[ip, ..., status, bytes]`,
-			tr: with(func(t *Transformation) { t.MetricValue = "$bytes"; t.Dimensions = map[string]string{"Status": "$status", "IP": "$ip"} })},
+			tr: with(func(t *Transformation) {
+				t.MetricValue = "$bytes"
+				t.Dimensions = map[string]string{"Status": "$status", "IP": "$ip"}
+			})},
 		{name: "default value", pattern: "ERROR", tr: with(func(t *Transformation) { t.DefaultValue = ptr(0) })},
 		{name: "decimal value", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricValue = "2.5" })},
 		{name: "empty names", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricName = ""; t.MetricNamespace = " " }),
