@@ -61,7 +61,8 @@ type FollowerOptions struct {
 	Now func() time.Time
 	// Logger receives problems reading streams or saving positions.
 	Logger *slog.Logger
-	// Emit receives each poll's datums, in a stable order.
+	// Emit receives each poll's datums, in a stable order. It runs
+	// inside Poll and must not call the Follower's methods.
 	Emit func([]Emitted)
 	// Tick drives Run's polls (default: a ticker of PollInterval).
 	Tick <-chan time.Time
@@ -125,7 +126,10 @@ func NewFollower(opts FollowerOptions) *Follower {
 	return &Follower{opts: opts, log: log, groups: make(map[string]bool), follows: make(map[[2]string]*follow)}
 }
 
-// SetFilters replaces the metric filters, from the next poll on.
+// SetFilters replaces the metric filters, from the next poll on. Check
+// each filter's Transformation with Validate first; a filter whose lines
+// yield no value (a missing field, a value that is not a number) emits
+// nothing for them.
 func (f *Follower) SetFilters(filters []MetricFilter) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

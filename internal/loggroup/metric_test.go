@@ -8,10 +8,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/madang-dev/madang/internal/logfile"
 	"github.com/madang-dev/madang/internal/logfilter"
 )
 
@@ -251,5 +253,51 @@ func TestFollowerBadState(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "unreadable") {
 		t.Errorf("log = %q, want a warning about the positions file", logs.String())
+	}
+}
+
+// TestFollowerRealRotation counts lines written through package logfile
+// while it rotates small files: every line is counted exactly once.
+func TestFollowerRealRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "i-1", "logs", "instance.log")
+	lf, err := logfile.Open(path, logfile.Options{MaxBytes: 300, MaxFiles: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	out := lf.Stream(logfile.StreamErr)
+	src := &testSource{instances: map[string][2]string{"i-1": {"web", path}}}
+	var total float64
+	f := NewFollower(FollowerOptions{Source: src, StateDir: filepath.Join(dir, "state"), Emit: func(es []Emitted) {
+		for _, e := range es {
+			total += e.Count
+		}
+	}})
+	f.SetFilters(metricFilters()[:1])
+	const lines = 120
+	for i := range lines {
+		if i%7 == 0 {
+			if err := f.Poll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%29 == 0 {
+			// A restart now and then.
+			f = NewFollower(FollowerOptions{Source: src, StateDir: filepath.Join(dir, "state"), Emit: f.opts.Emit})
+			f.SetFilters(metricFilters()[:1])
+		}
+		if _, err := out.Write([]byte("ERROR number " + strconv.Itoa(i) + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Poll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(RotatedPaths(path)) < 10 {
+		t.Fatalf("only %d files: the log did not rotate enough to test", len(RotatedPaths(path)))
+	}
+	if total != lines {
+		t.Errorf("counted %v ERROR lines, want %d", total, lines)
 	}
 }
