@@ -28,8 +28,12 @@
 //     its field, joined with && and ||: status = 404 || status = 410.
 //
 // Regular expressions between % signs are Go's regexp (RE2) syntax, a
-// superset of the subset AWS accepts; they match anywhere in the text
-// unless anchored with ^ and $.
+// superset of the subset AWS accepts (AWS has no groups, for one); they
+// match anywhere in the text unless anchored with ^ and $. As in AWS, a
+// JSON or space-delimited pattern holds at most MaxRegexes of them.
+//
+// Unquoted terms may hold any character but space and the double quote
+// (AWS asks for quotes around terms with symbols; both forms work here).
 //
 // Numbers compare as numbers when the field holds a number; = and != with
 // a number also compare a non-numeric field's text with the number as
@@ -44,6 +48,10 @@ import (
 
 // MaxPatternLength is the longest pattern AWS accepts, in bytes.
 const MaxPatternLength = 1024
+
+// MaxRegexes is how many %regex% a JSON or space-delimited pattern may
+// hold, as in AWS.
+const MaxRegexes = 2
 
 // SyntaxError reports a pattern that does not parse.
 type SyntaxError struct {
@@ -152,6 +160,9 @@ func Parse(pattern string) (*Pattern, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if (p.kind == KindJSON || p.kind == KindDelimited) && len(s.regexes) > MaxRegexes {
+		return nil, &SyntaxError{Offset: s.regexes[MaxRegexes], Msg: fmt.Sprintf("pattern holds %d regular expressions; AWS allows at most %d in a JSON or space-delimited pattern, so use wildcards (*) or fewer expressions", len(s.regexes), MaxRegexes)}
 	}
 	return p, nil
 }

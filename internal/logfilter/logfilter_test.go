@@ -39,6 +39,8 @@ func TestMatch(t *testing.T) {
 		{name: "regex term", pattern: `%ERROR [0-9]+%`, line: "ERROR 42 happened", want: true},
 		{name: "regex term no match", pattern: `%^ERROR%`, line: "an ERROR", want: false},
 		{name: "regex and term", pattern: `%time=[0-9]+ms% slow`, line: "time=12ms slow", want: true},
+		{name: "aws regex example", pattern: `%AUTHORIZED%`, line: "[ERROR 401] UNAUTHORIZED REQUEST", want: true},
+		{name: "three regexes in text", pattern: `%a% %b% %c%`, line: "abc", want: true},
 		{name: "or with plain", pattern: "api ?ERROR ?WARN", line: "db ERROR", want: false},
 
 		// JSON
@@ -195,6 +197,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "delimited other field in or", pattern: `[a = 1 || b = 2]`, offset: 10, msg: "repeat its name"},
 		{name: "delimited ordering on string", pattern: `[a > x]`, offset: 3, msg: "needs a number"},
 		{name: "delimited text after", pattern: `[a] b`, offset: 4, msg: "text after"},
+		{name: "three regexes in json", pattern: `{ $.a = %x% && $.b = %y% && $.c = %z% }`, offset: 34, msg: "at most 2"},
+		{name: "three regexes in delimited", pattern: `[a = %x%, b = %y%, c = %z%]`, offset: 23, msg: "at most 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

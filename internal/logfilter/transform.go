@@ -47,15 +47,21 @@ func (t Transformation) Validate(p *Pattern) error {
 	bad := func(field, val, why string) {
 		errs = append(errs, fmt.Errorf("logfilter: metric transformation: %s %q %s", field, val, why))
 	}
-	if strings.TrimSpace(t.MetricName) == "" {
+	switch {
+	case strings.TrimSpace(t.MetricName) == "":
 		bad("MetricName", t.MetricName, "is empty; name the metric")
-	} else if len(t.MetricName) > 255 {
+	case len(t.MetricName) > 255:
 		bad("MetricName", t.MetricName, "is longer than 255 characters; shorten it")
+	case strings.ContainsAny(t.MetricName, ":*$"):
+		bad("MetricName", t.MetricName, "holds :, * or $, which AWS does not allow; remove them")
 	}
-	if strings.TrimSpace(t.MetricNamespace) == "" {
+	switch {
+	case strings.TrimSpace(t.MetricNamespace) == "":
 		bad("MetricNamespace", t.MetricNamespace, "is empty; give the metric's namespace, such as MyApp")
-	} else if len(t.MetricNamespace) > 255 {
+	case len(t.MetricNamespace) > 255:
 		bad("MetricNamespace", t.MetricNamespace, "is longer than 255 characters; shorten it")
+	case strings.ContainsAny(t.MetricNamespace, ":*$"):
+		bad("MetricNamespace", t.MetricNamespace, "holds :, * or $, which AWS does not allow; remove them")
 	}
 	switch {
 	case t.MetricValue == "":

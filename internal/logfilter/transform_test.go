@@ -32,6 +32,8 @@ func TestValidate(t *testing.T) {
 		{name: "decimal value", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricValue = "2.5" })},
 		{name: "empty names", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricName = ""; t.MetricNamespace = " " }),
 			wantErr: []string{`MetricName "" is empty`, `MetricNamespace " " is empty`}},
+		{name: "reserved characters", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricName = "a:b"; t.MetricNamespace = "$x" }),
+			wantErr: []string{`MetricName "a:b" holds :, * or $`, `MetricNamespace "$x" holds`}},
 		{name: "empty value", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricValue = "" }), wantErr: []string{`MetricValue "" is empty`}},
 		{name: "value not a number", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricValue = "one" }), wantErr: []string{`MetricValue "one" is neither`}},
 		{name: "field on text pattern", pattern: "ERROR", tr: with(func(t *Transformation) { t.MetricValue = "$.latency" }), wantErr: []string{"only JSON"}},

@@ -11,6 +11,8 @@ import (
 type scanner struct {
 	src string
 	pos int
+	// regexes are the offsets of the regular expressions read.
+	regexes []int
 }
 
 func (s *scanner) eof() bool { return s.pos >= len(s.src) }
@@ -96,6 +98,7 @@ func (s *scanner) regex() (*regexp.Regexp, error) {
 		return nil, s.errorf(start+1, "regular expression %q: %v; use Go regexp (RE2) syntax", expr, err)
 	}
 	s.pos = start + 2 + end
+	s.regexes = append(s.regexes, start)
 	return re, nil
 }
 
