@@ -190,6 +190,29 @@ func TestFilterErrors(t *testing.T) {
 	}
 }
 
+func TestGroupNamesAndStoredBytes(t *testing.T) {
+	src := fixture(t)
+	want := []string{"/madang/elb/web", "/madang/instances", "/madang/instances/web"}
+	if got := GroupNames(src); !slices.Equal(got, want) {
+		t.Errorf("GroupNames = %q, want %q", got, want)
+	}
+	s := InstanceStream("web", "i-1", src.instances["i-1"][1])
+	var want2 int64
+	for _, p := range s.Paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want2 += fi.Size()
+	}
+	if got := StoredBytes(s); got != want2 || len(s.Paths) != 2 {
+		t.Errorf("StoredBytes = %d over %d files, want %d over 2", got, len(s.Paths), want2)
+	}
+	if d := DaemonLogStream("/nonexistent/daemon.log"); d.Group != DaemonGroup || d.Stream != DaemonStream || StoredBytes(d) != 0 {
+		t.Errorf("DaemonLogStream = %+v", d)
+	}
+}
+
 func TestFilterCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -211,6 +234,8 @@ func TestParseLine(t *testing.T) {
 		{name: "access without time", format: FormatAccess, line: "http garbage", msg: "http garbage"},
 		{name: "text with time", format: FormatText, line: "2026-10-13T10:00:01Z started", ts: at(1), msg: "2026-10-13T10:00:01Z started"},
 		{name: "text without time", format: "", line: "started", msg: "started"},
+		{name: "slog", format: FormatSlog, line: `time=2026-10-13T12:00:01.000+02:00 level=INFO msg="daemon ready"`, ts: at(1), msg: `time=2026-10-13T12:00:01.000+02:00 level=INFO msg="daemon ready"`},
+		{name: "slog without time", format: FormatSlog, line: `level=INFO msg=x`, msg: `level=INFO msg=x`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,8 +10,10 @@
 // "/madang/instances". Each instance is one log stream named by its id,
 // backed by its instance log (see package logfile) and that log's rotated
 // files. A load balancer L's access log is the log group "/madang/elb/L"
-// (LoadBalancerGroup) with the single stream "access". The daemon's event
-// log lives in memory only, so it is no log group here.
+// (LoadBalancerGroup) with the single stream "access". The daemon's own
+// log (HOME/daemon.log under `madang up`) is the log group "/madang/daemon"
+// with the stream "daemon" (DaemonLogStream); the daemon's event log lives
+// in memory only, so it is no log group.
 //
 // # Timestamps
 //
@@ -29,6 +31,7 @@ package loggroup
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +47,9 @@ const (
 	LoadBalancersPrefix = "/madang/elb/"
 	// AccessStream is the stream name of a load balancer's access log.
 	AccessStream = "access"
+	// DaemonGroup and DaemonStream name the daemon's own log.
+	DaemonGroup  = "/madang/daemon"
+	DaemonStream = "daemon"
 )
 
 // InstanceGroup returns the log group of the instances of instance group
@@ -67,6 +73,9 @@ const (
 	// FormatAccess is a load balancer access log; the event's message is
 	// the whole line and its time the second field.
 	FormatAccess = "access"
+	// FormatSlog is a log/slog text handler's output: the time is the
+	// leading time= attribute, the message the whole line.
+	FormatSlog = "slog"
 	// FormatText is any other text; a leading RFC 3339 time, when there
 	// is one, is the event's time and the message is the whole line.
 	FormatText = "text"
@@ -128,6 +137,33 @@ func AccessLogStream(lb, path string) StreamInfo {
 	return StreamInfo{Group: LoadBalancerGroup(lb), Stream: AccessStream, Paths: RotatedPaths(path), Format: FormatAccess}
 }
 
+// DaemonLogStream returns the stream of the daemon's log at path.
+func DaemonLogStream(path string) StreamInfo {
+	return StreamInfo{Group: DaemonGroup, Stream: DaemonStream, Paths: RotatedPaths(path), Format: FormatSlog}
+}
+
+// GroupNames returns the names of src's log groups, sorted.
+func GroupNames(src Source) []string {
+	var out []string
+	for _, s := range src.Streams() {
+		if !slices.Contains(out, s.Group) {
+			out = append(out, s.Group)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// StoredBytes returns the size of a stream's files, as DescribeLogStreams'
+// storedBytes.
+func StoredBytes(s StreamInfo) int64 {
+	var n int64
+	for _, f := range existing(s.Paths) {
+		n += f.fi.Size()
+	}
+	return n
+}
+
 // Event is one log event.
 type Event struct {
 	// Timestamp is the event's time (see the package documentation).
@@ -162,6 +198,17 @@ func parseLine(format string, line string) (ts time.Time, msg, origin string) {
 		}
 		field, _, _ := strings.Cut(rest, " ")
 		t, err := time.Parse(time.RFC3339Nano, field)
+		if err != nil {
+			return time.Time{}, line, ""
+		}
+		return t, line, ""
+	case FormatSlog:
+		v, ok := strings.CutPrefix(line, "time=")
+		if !ok {
+			return time.Time{}, line, ""
+		}
+		v, _, _ = strings.Cut(v, " ")
+		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
 			return time.Time{}, line, ""
 		}
