@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ type recorder struct{ got []datum }
 func (r *recorder) emit(es []Emitted) {
 	for _, e := range es {
 		var dims []string
-		for _, k := range sortedKeys(e.Dimensions) {
+		for _, k := range slices.Sorted(maps.Keys(e.Dimensions)) {
 			dims = append(dims, k+"="+e.Dimensions[k])
 		}
 		r.got = append(r.got, datum{Name: e.Name, Dims: strings.Join(dims, ","), Sec: e.Timestamp.Sub(t0).Seconds(), Sum: e.Sum, Count: e.Count})
@@ -42,33 +43,6 @@ func (r *recorder) take() []datum {
 	g := r.got
 	r.got = nil
 	return g
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range maps.Keys(m) {
-		ks = append(ks, k)
-	}
-	for i := range ks {
-		for j := i + 1; j < len(ks); j++ {
-			if ks[j] < ks[i] {
-				ks[i], ks[j] = ks[j], ks[i]
-			}
-		}
-	}
-	return ks
-}
-
-func equalDatums(a, b []datum) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func zero() *float64 { z := 0.0; return &z }
@@ -163,7 +137,7 @@ func TestFollower(t *testing.T) {
 		if st.name != steps[0].name {
 			mustPoll(f)
 		}
-		if got := rec.take(); !equalDatums(got, st.want) {
+		if got := rec.take(); !slices.Equal(got, st.want) {
 			t.Errorf("%s: emitted\n%+v\nwant\n%+v", st.name, got, st.want)
 		}
 	}
@@ -214,7 +188,7 @@ func TestFollowerNewFilterStartsAtEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []datum{{Name: "Errors", Sec: 3, Sum: 2, Count: 2}}
-	if got := rec.take(); !equalDatums(got, want) {
+	if got := rec.take(); !slices.Equal(got, want) {
 		t.Errorf("emitted %+v, want %+v", got, want)
 	}
 }
