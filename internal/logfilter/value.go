@@ -167,7 +167,10 @@ func (s *scanner) scanValue(stop string) (value, error) {
 		return value{kind: valString, text: t}, err
 	case '%':
 		re, err := s.regex()
-		return value{kind: valRegex, re: re, text: "%" + re.String() + "%"}, err
+		if err != nil {
+			return value{}, err
+		}
+		return value{kind: valRegex, re: re, text: "%" + re.String() + "%"}, nil
 	}
 	start := s.pos
 	for !s.eof() {
