@@ -98,19 +98,20 @@ func Eval(e *Expr, env Env) ([]Series, error) {
 
 // ApplyLabels sets the ID of every result series of the expression with
 // this id to id, and labels them as CloudWatch's legend does: a single
-// series takes the expression's label; the series of an array are
-// labelled "exprLabel seriesLabel", or only their own label when the
-// expression has none. A label that would be empty falls back to the id.
+// series takes the expression's label, or the id when it has none; the
+// series of an array are labelled "exprLabel seriesLabel", or only their
+// own label when the expression has none (the User Guide's way to show
+// only the metrics' labels). A label that would be empty is the id.
 func ApplyLabels(out []Series, id, label string) []Series {
 	res := make([]Series, len(out))
 	for i, s := range out {
 		s.ID = id
 		switch {
-		case len(out) == 1 && label != "":
+		case len(out) == 1:
 			s.Label = label
-		case len(out) > 1 && label != "" && s.Label != "":
+		case label != "" && s.Label != "":
 			s.Label = label + " " + s.Label
-		case len(out) > 1 && label != "":
+		case label != "":
 			s.Label = label
 		}
 		if s.Label == "" {

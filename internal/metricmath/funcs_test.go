@@ -121,7 +121,7 @@ func TestApplyLabels(t *testing.T) {
 		want            []string // "ID/Label"
 	}{
 		{"single series takes the expression label", "e1", "Error rate", []Series{{ID: "m1", Label: "Errors"}}, []string{"e1/Error rate"}},
-		{"single series without an expression label keeps its own", "e1", "", []Series{{ID: "m1", Label: "Errors"}}, []string{"e1/Errors"}},
+		{"single series without an expression label takes the id", "e1", "", []Series{{ID: "m1", Label: "Errors"}}, []string{"e1/e1"}},
 		{"single series with no label takes the id", "e1", "", []Series{{}}, []string{"e1/e1"}},
 		{"array prefixes the expression label", "e2", "Filled With 0:", []Series{{Label: "Errors"}, {Label: "Faults"}},
 			[]string{"e2/Filled With 0: Errors", "e2/Filled With 0: Faults"}},
