@@ -27,9 +27,15 @@ type Expr struct {
 	root node
 }
 
-// maxDepth bounds the nesting of an expression so that a pathological one
-// is an error rather than a deep recursion.
-const maxDepth = 200
+// maxDepth bounds the nesting of an expression's operations and calls, so
+// that a pathological one is an error rather than a deep recursion.
+// maxNesting bounds the parser's own recursion (parentheses count there
+// but not in the expression's depth); it is high enough for the canonical
+// form of any expression within maxDepth.
+const (
+	maxDepth   = 200
+	maxNesting = 1000
+)
 
 // Parse parses a metric math expression. Its errors are *SyntaxError.
 //
@@ -63,10 +69,38 @@ func Parse(expr string) (*Expr, error) {
 	if p.tok.kind != tEOF {
 		return nil, &SyntaxError{p.tok.off, fmt.Sprintf("unexpected %s after a complete expression: add an operator before it or remove it", p.tok.describe())}
 	}
+	if n := tooDeep(root, 1); n != nil {
+		return nil, &SyntaxError{n.offset(), fmt.Sprintf("the expression nests operations and calls more than %d deep: split it into several expressions", maxDepth)}
+	}
 	if err := check(root, false); err != nil {
 		return nil, err
 	}
 	return &Expr{src: expr, root: root}, nil
+}
+
+// tooDeep returns the first node below n deeper than maxDepth, n being at
+// depth d, or nil.
+func tooDeep(n node, d int) node {
+	if d > maxDepth {
+		return n
+	}
+	var kids []node
+	switch n := n.(type) {
+	case *unary:
+		kids = []node{n.x}
+	case *binary:
+		kids = []node{n.l, n.r}
+	case *call:
+		kids = n.args
+	case *array:
+		kids = n.elems
+	}
+	for _, k := range kids {
+		if deep := tooDeep(k, d+1); deep != nil {
+			return deep
+		}
+	}
+	return nil
 }
 
 // String returns the expression in a canonical form that Parse reads back
@@ -187,10 +221,13 @@ func (n *str) write(b *strings.Builder)     { b.WriteString(`"` + n.s + `"`) }
 func (n *keyword) write(b *strings.Builder) { b.WriteString(n.name) }
 func (n *unary) write(b *strings.Builder) {
 	if n.op == "NOT" {
-		b.WriteString("NOT ")
-	} else {
-		b.WriteString(n.op)
+		// In parentheses: NOT binds looser than the operators around it.
+		b.WriteString("(NOT ")
+		n.x.write(b)
+		b.WriteByte(')')
+		return
 	}
+	b.WriteString(n.op)
 	n.x.write(b)
 }
 func (n *binary) write(b *strings.Builder) {
@@ -491,8 +528,8 @@ func (p *parser) binaryLevel(sub func() (node, error), canon map[string]string) 
 func (p *parser) parseOr() (node, error) {
 	p.depth++
 	defer func() { p.depth-- }()
-	if p.depth > maxDepth {
-		return nil, &SyntaxError{p.tok.off, fmt.Sprintf("the expression is nested more than %d deep: split it into several expressions", maxDepth)}
+	if p.depth > maxNesting {
+		return nil, &SyntaxError{p.tok.off, fmt.Sprintf("the expression is nested more than %d deep: split it into several expressions", maxNesting)}
 	}
 	return p.binaryLevel(p.parseAnd, map[string]string{"OR": "OR", "||": "OR"})
 }
@@ -528,12 +565,12 @@ func (p *parser) parseMul() (node, error) {
 	return p.binaryLevel(p.parseUnary, map[string]string{"*": "*", "/": "/"})
 }
 
-// nested runs f one level deeper, failing past maxDepth.
+// nested runs f one level deeper, failing past maxNesting.
 func (p *parser) nested(f func() (node, error)) (node, error) {
 	p.depth++
 	defer func() { p.depth-- }()
-	if p.depth > maxDepth {
-		return nil, &SyntaxError{p.tok.off, fmt.Sprintf("the expression is nested more than %d deep: split it into several expressions", maxDepth)}
+	if p.depth > maxNesting {
+		return nil, &SyntaxError{p.tok.off, fmt.Sprintf("the expression is nested more than %d deep: split it into several expressions", maxNesting)}
 	}
 	return f()
 }

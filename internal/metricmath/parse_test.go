@@ -28,8 +28,9 @@ func TestParseCanonical(t *testing.T) {
 		{"comparison below arithmetic", "m1 + 1 > m2 * 2", "((m1 + 1) > (m2 * 2))"},
 		{"AND below comparison", "m1 > 15 AND m2 > 15", "((m1 > 15) AND (m2 > 15))"},
 		{"OR below AND", "m1 OR m2 AND m3", "(m1 OR (m2 AND m3))"},
-		{"symbolic logic", "m1 && m2 || !m3", "((m1 AND m2) OR NOT m3)"},
-		{"NOT below comparison", "NOT m1 > 5", "NOT (m1 > 5)"},
+		{"symbolic logic", "m1 && m2 || !m3", "((m1 AND m2) OR (NOT m3))"},
+		{"NOT below comparison", "NOT m1 > 5", "(NOT (m1 > 5))"},
+		{"NOT in parentheses inside arithmetic", "-(NOT m1) * (NOT NOT m2)", "(-(NOT m1) * (NOT (NOT m2)))"},
 		{"all comparisons", "a == b != c < d <= e > f >= g", "((((((a == b) != c) < d) <= e) > f) >= g)"},
 		{"function", "SUM(METRICS())", "SUM(METRICS())"},
 		{"function lowercase", "sum(m1) + Avg(m2)", "(SUM(m1) + AVG(m2))"},
@@ -102,7 +103,9 @@ func TestParseErrors(t *testing.T) {
 		{"number into a name", "2m1", 1, "put an operator"},
 		{"number out of range", "1e999", 0, "out of range"},
 		{"missing comma", "FILL(m1 0)", 8, "expected , or )"},
-		{"nested too deep", strings.Repeat("(", maxDepth+1) + "m1" + strings.Repeat(")", maxDepth+1), maxDepth, "nested"},
+		{"operations nested too deep", strings.Repeat("-", maxDepth) + "m1", maxDepth, "more than 200 deep"},
+		{"calls nested too deep", strings.Repeat("ABS(", maxDepth) + "m1" + strings.Repeat(")", maxDepth), 4 * maxDepth, "more than 200 deep"},
+		{"parentheses nested too deep", strings.Repeat("(", maxNesting+1) + "m1" + strings.Repeat(")", maxNesting+1), maxNesting, "more than 1000 deep"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
