@@ -82,6 +82,9 @@ var (
 // and Label; one combining several (m1+m2, SUM([m1, m2])) has neither.
 // ApplyLabels names results the way CloudWatch's legend does.
 func Eval(e *Expr, env Env) ([]Series, error) {
+	if e == nil || e.root == nil {
+		return nil, errors.New("metricmath: Eval of a nil expression: parse it with Parse first")
+	}
 	ev := &evaluator{env: env, cache: map[string][]Series{}}
 	v, err := ev.eval(e.root)
 	if err != nil {

@@ -226,3 +226,11 @@ func TestEvalDayOfWeek(t *testing.T) {
 		t.Errorf("DAY from Friday to Monday = %v, want %v", out[0].Values, want)
 	}
 }
+
+func TestEvalNilExpr(t *testing.T) {
+	for _, e := range []*Expr{nil, {}} {
+		if _, err := Eval(e, Env{}); err == nil || !strings.Contains(err.Error(), "Parse") {
+			t.Errorf("Eval(%#v): error %v, want one saying to parse first", e, err)
+		}
+	}
+}

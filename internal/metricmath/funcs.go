@@ -501,7 +501,7 @@ func evalIf(_ *evaluator, c *call, args []value) (value, error) {
 	}
 	for i, v := range args[1:] {
 		if v.k != kScalar && v.k != kSeries {
-			return value{}, typeErr(c.args[i+1].offset(), "IF's branches are numbers or single time series, not %s", v.k)
+			return value{}, typeErr(c.args[i+1].offset(), "IF's branches are numbers or single time series, not %s: pick one series, as in FIRST(...), or reduce the array, as in SUM(...)", v.k)
 		}
 	}
 	switch cond.k {
