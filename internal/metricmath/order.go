@@ -11,6 +11,24 @@ import (
 // other in a cycle.
 var ErrCycle = errors.New("expressions reference each other in a cycle")
 
+// ValidID returns an error unless id is a valid query id: a lowercase
+// letter, then letters, digits and underscores, as CloudWatch requires.
+// The error says what is wrong, at which offset, and how to fix it.
+func ValidID(id string) error {
+	if id == "" {
+		return errors.New("the id is empty: give the query an id such as m1")
+	}
+	if c := id[0]; c < 'a' || c > 'z' {
+		return fmt.Errorf("id %q, offset 0: ids start with a lowercase letter: write one such as m1", id)
+	}
+	for i := 0; i < len(id); i++ {
+		if !isNameByte(id[i]) {
+			return fmt.Errorf("id %q, offset %d: ids hold only letters, digits and underscores: remove or replace %q", id, i, id[i])
+		}
+	}
+	return nil
+}
+
 // Order returns the request's ids in an order to evaluate them: the metric
 // queries first, in metricIDs' order, then every expression after the ids
 // it references. Expressions that do not depend on each other come in the
@@ -18,12 +36,15 @@ var ErrCycle = errors.New("expressions reference each other in a cycle")
 // METRICS() adds no dependency: it returns metric queries only, which come
 // first.
 //
-// An id given twice, a reference to an id no query has (wrapping
+// An invalid id (see ValidID), an id given twice, a reference to an id no query has (wrapping
 // ErrUnknownID) and a cycle (wrapping ErrCycle) are errors naming the ids.
 func Order(exprs map[string]*Expr, metricIDs []string) ([]string, error) {
 	order := make([]string, 0, len(metricIDs)+len(exprs))
 	known := map[string]bool{}
 	for _, id := range metricIDs {
+		if err := ValidID(id); err != nil {
+			return nil, fmt.Errorf("metric query: %w", err)
+		}
 		if known[id] {
 			return nil, fmt.Errorf("metric query id %s is given twice: give each query its own id", id)
 		}
@@ -32,6 +53,9 @@ func Order(exprs map[string]*Expr, metricIDs []string) ([]string, error) {
 	}
 	ids := make([]string, 0, len(exprs))
 	for id, e := range exprs {
+		if err := ValidID(id); err != nil {
+			return nil, fmt.Errorf("expression: %w", err)
+		}
 		if known[id] {
 			return nil, fmt.Errorf("id %s is both a metric query and an expression: give each query its own id", id)
 		}

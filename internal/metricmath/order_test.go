@@ -34,6 +34,8 @@ func TestOrder(t *testing.T) {
 		{name: "cycle below an expression", exprs: map[string]string{"a": "b", "b": "c", "c": "b"}, err: ErrCycle, msg: "b -> c -> b"},
 		{name: "id both metric and expression", exprs: map[string]string{"m1": "m1 * 2"}, metrics: []string{"m1"}, msg: "both a metric query and an expression"},
 		{name: "metric id twice", metrics: []string{"m1", "m1"}, msg: "given twice"},
+		{name: "invalid metric id", metrics: []string{"M1"}, msg: "metric query: id \"M1\", offset 0: ids start with a lowercase letter"},
+		{name: "invalid expression id", exprs: map[string]string{"e-1": "TIME_SERIES(1)"}, msg: "expression: id \"e-1\", offset 1: ids hold only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,5 +120,32 @@ func TestOrderThenEval(t *testing.T) {
 		if !slices.Equal(got[id], w) {
 			t.Errorf("%s = %q, want %q", id, got[id], w)
 		}
+	}
+}
+
+func TestValidID(t *testing.T) {
+	tests := []struct {
+		name, id string
+		msg      string // a part of the wanted error; empty for a valid id
+	}{
+		{"short", "m1", ""},
+		{"camel case with underscore", "error_Rate2", ""},
+		{"empty", "", "empty"},
+		{"uppercase first", "Errors", "offset 0: ids start with a lowercase letter"},
+		{"digit first", "1m", "offset 0"},
+		{"underscore first", "_m", "offset 0"},
+		{"dash", "m-1", "offset 1: ids hold only letters"},
+		{"space", "m 1", "offset 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidID(tc.id)
+			switch {
+			case tc.msg == "" && err != nil:
+				t.Errorf("ValidID(%q) = %v, want nil", tc.id, err)
+			case tc.msg != "" && (err == nil || !strings.Contains(err.Error(), tc.msg)):
+				t.Errorf("ValidID(%q) = %v, want an error containing %q", tc.id, err, tc.msg)
+			}
+		})
 	}
 }
