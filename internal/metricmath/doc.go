@@ -22,7 +22,15 @@
 //     between an array and a scalar or a series it applies to every series
 //     of the array.
 //
+// Functions: ABS, AVG, CEIL, CONCAT, DATAPOINT_COUNT, DIFF, DIFF_TIME,
+// FILL, FIRST, FLOOR, IF, LAST, LOG, LOG10, MAX, METRIC_COUNT, METRICS, MIN,
+// PERIOD, RATE, REMOVE_EMPTY, RUNNING_SUM, SLICE, SORT, STDDEV, SUM,
+// TIME_SERIES, and the date functions MINUTE, HOUR, DAY, DATE, MONTH, YEAR
+// and EPOCH. Not supported, since they need CloudWatch services beyond
+// metric data: ANOMALY_DETECTION_BAND, SEARCH, INSIGHT_RULE_METRIC,
+// SERVICE_QUOTA, LAMBDA and DB_PERF_INSIGHTS. CloudWatch has no SQRT or EXP;
+// x ^ 0.5 serves.
+//
 // Where the guide leaves a behaviour open, the choice made here is written
-// in the doc comment of the function concerned (see funcs.go) and listed in
-// the package's tests.
+// in the doc comment of the function concerned, and tested.
 package metricmath

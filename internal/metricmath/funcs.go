@@ -485,7 +485,8 @@ func fillValue(s Series, t time.Time, filler value) (float64, bool) {
 // "Using IF expressions" documents:
 //
 //   - A scalar condition picks a whole branch; with no falseValue a false
-//     condition gives an empty series.
+//     condition gives an empty series. A scalar with no value (MAX of an
+//     empty series) counts as false, a choice since the guide says nothing.
 //   - A series condition gives a point at each of its points: the true
 //     branch's value where it is nonzero (a series branch missing there
 //     gives 0), the false branch's value where it is zero (a series branch

@@ -51,7 +51,7 @@ func TestEvalFillKeepsPointsOffTheGrid(t *testing.T) {
 
 func TestEvalIf(t *testing.T) {
 	// The series of the User Guide's IF examples.
-	env := testEnv(ser("metric1", 1, 1, 0, 0, no), ser("metric2", 30, no, 0, 0, 30), ser("metric3", 0, 0, 20, no, 20))
+	env := testEnv(ser("metric1", 1, 1, 0, 0, no), ser("metric2", 30, no, 0, 0, 30), ser("metric3", 0, 0, 20, no, 20), ser("metric4"))
 	runEval(t, []evalCase{
 		{name: "guide: series, series, series", expr: "IF(metric1, metric2, metric3)", env: env, want: []string{"metric2: 30 0 20 - -"}},
 		{name: "guide: series, scalar, series", expr: "IF(metric1, 5, metric3)", env: env, want: []string{"metric1: 5 5 20 - -"}},
@@ -62,9 +62,10 @@ func TestEvalIf(t *testing.T) {
 		{name: "true scalar condition", expr: "IF(1, metric2, metric3)", env: env, want: []string{"metric2: 30 - 0 0 30"}},
 		{name: "false scalar condition", expr: "IF(0, metric2, metric3)", env: env, want: []string{"metric3: 0 0 20 - 20"}},
 		{name: "false scalar condition without a false branch", expr: "IF(MAX(metric1) > 5, metric2)", env: env, want: []string{": - - - - -"}},
+		{name: "scalar condition with no value is false", expr: "IF(MAX(metric4), metric2, metric3)", env: env, want: []string{"metric3: 0 0 20 - 20"}},
 		{name: "negative condition is true", expr: "IF(metric1 - 2, 1, 0)", env: env, want: []string{"metric1: 1 1 1 1 -"}},
 		{name: "array condition", expr: "IF(METRICS() > 10, 1, 0)", env: env, want: []string{
-			"metric1: 0 0 0 0 -", "metric2: 1 - 0 0 1", "metric3: 0 0 1 - 1"}},
+			"metric1: 0 0 0 0 -", "metric2: 1 - 0 0 1", "metric3: 0 0 1 - 1", "metric4: - - - - -"}},
 		{name: "scalar result of scalars is an error", expr: "IF(1, 2, 3)", env: env, err: ErrScalarResult},
 		{name: "array branch", expr: "IF(metric1, METRICS())", env: env, err: ErrType, msg: "offset 12: "},
 		{name: "array false branch", expr: "IF(metric1, 1, [metric2])", env: env, err: ErrType, msg: "offset 15: "},

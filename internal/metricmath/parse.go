@@ -518,7 +518,7 @@ func (p *parser) parseName() (node, error) {
 	if p.tok.kind == tLParen {
 		name := strings.ToUpper(t.text)
 		if _, ok := lookup(name); !ok {
-			return nil, &SyntaxError{t.off, fmt.Sprintf("unknown function %s: use one of %s", t.text, strings.Join(functionNames(), ", "))}
+			return nil, &SyntaxError{t.off, unknownFunction(t.text, name)}
 		}
 		open := p.tok.off
 		if err := p.next(); err != nil {
@@ -573,4 +573,18 @@ func (p *parser) parseList(closer tokKind, closeText string, open int) ([]node, 
 			return nil, &SyntaxError{p.tok.off, fmt.Sprintf("expected , or %s to close the one at offset %d, found %s: add %s", closeText, open, p.tok.describe(), closeText)}
 		}
 	}
+}
+
+// unknownFunction says why a function name is not accepted, and what to
+// write instead.
+func unknownFunction(text, name string) string {
+	switch name {
+	case "ANOMALY_DETECTION_BAND", "SEARCH", "INSIGHT_RULE_METRIC", "SERVICE_QUOTA", "LAMBDA", "DB_PERF_INSIGHTS":
+		return fmt.Sprintf("%s is a CloudWatch function that is not supported here: compute the series another way", name)
+	case "SQRT":
+		return "CloudWatch has no SQRT: write m1 ^ 0.5"
+	case "EXP":
+		return "CloudWatch has no EXP: write 2.718281828459045 ^ m1"
+	}
+	return fmt.Sprintf("unknown function %s: use one of %s", text, strings.Join(functionNames(), ", "))
 }
