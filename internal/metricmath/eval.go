@@ -255,7 +255,8 @@ func (ev *evaluator) lookupID(id string, off int) ([]Series, error) {
 	return ss, nil
 }
 
-// clean returns a copy of s sorted by time, without non-finite values.
+// clean returns a copy of s sorted by time, without non-finite values and
+// with one point per timestamp (the last one given).
 func clean(s Series) Series {
 	out := Series{ID: s.ID, Label: s.Label}
 	idx := make([]int, len(s.Timestamps))
@@ -264,7 +265,12 @@ func clean(s Series) Series {
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return s.Timestamps[a].Compare(s.Timestamps[b]) })
 	for _, i := range idx {
-		out.add(s.Timestamps[i], s.Values[i])
+		t, v := s.Timestamps[i], s.Values[i]
+		if n := len(out.Timestamps); n > 0 && out.Timestamps[n-1].Equal(t) && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			out.Values[n-1] = v
+			continue
+		}
+		out.add(t, v)
 	}
 	return out
 }

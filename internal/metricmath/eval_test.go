@@ -140,6 +140,8 @@ func TestEvalOperators(t *testing.T) {
 			want: []string{"a: 2 - - - -", "b: 3 - - - -"}},
 		{name: "unsorted input is sorted", expr: "m1", env: testEnv(Series{ID: "m1", Label: "m1", Timestamps: []time.Time{t0.Add(period), t0}, Values: []float64{2, 1}}),
 			want: []string{"m1: 1 2 - - -"}},
+		{name: "a repeated timestamp keeps the last value", expr: "m1", env: testEnv(Series{ID: "m1", Label: "m1", Timestamps: []time.Time{t0, t0.Add(period), t0}, Values: []float64{1, 2, 3}}),
+			want: []string{"m1: 3 2 - - -"}},
 		{name: "non-finite input points are dropped", expr: "m1", env: testEnv(ser("m1", math.Inf(1), 2)), want: []string{"m1: - 2 - - -"}},
 
 		{name: "scalar result is an error", expr: "AVG(m1)", env: gappy, err: ErrScalarResult, msg: "TIME_SERIES"},

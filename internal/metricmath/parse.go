@@ -581,6 +581,8 @@ func unknownFunction(text, name string) string {
 	switch name {
 	case "ANOMALY_DETECTION_BAND", "SEARCH", "INSIGHT_RULE_METRIC", "SERVICE_QUOTA", "LAMBDA", "DB_PERF_INSIGHTS":
 		return fmt.Sprintf("%s is a CloudWatch function that is not supported here: compute the series another way", name)
+	case "NOT":
+		return "NOT binds looser than arithmetic and comparisons: put it in parentheses, as in m1 * (NOT m2)"
 	case "SQRT":
 		return "CloudWatch has no SQRT: write m1 ^ 0.5"
 	case "EXP":

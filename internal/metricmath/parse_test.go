@@ -76,6 +76,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown function", "foo(m1)", 0, "unknown function foo"},
 		{"unsupported CloudWatch function", "m1 + ANOMALY_DETECTION_BAND(m1)", 5, "not supported here"},
 		{"SQRT", "SQRT(m1)", 0, "m1 ^ 0.5"},
+		{"NOT inside arithmetic", "m1 * NOT(m2)", 5, "m1 * (NOT m2)"},
 		{"EXP", "exp(m1)", 0, "CloudWatch has no EXP"},
 		{"uppercase id", "M1", 0, "write m1"},
 		{"uppercase id in sum", "m1 + M2", 5, "ids start with a lowercase letter"},
