@@ -31,8 +31,8 @@ type Expr struct {
 // but not in the expression's depth); it is high enough for the canonical
 // form of any expression within maxDepth.
 const (
-	maxDepth   = 200
-	maxNesting = 1000
+	maxDepth   = 1000
+	maxNesting = 4000
 )
 
 // Parse parses a metric math expression. Its errors are *SyntaxError.

@@ -107,9 +107,9 @@ func TestParseErrors(t *testing.T) {
 		{"number into a name", "2m1", 1, "put an operator"},
 		{"number out of range", "1e999", 0, "out of range"},
 		{"missing comma", "FILL(m1 0)", 8, "expected , or )"},
-		{"operations nested too deep", strings.Repeat("-", maxDepth) + "m1", maxDepth, "more than 200 deep"},
-		{"calls nested too deep", strings.Repeat("ABS(", maxDepth) + "m1" + strings.Repeat(")", maxDepth), 4 * maxDepth, "more than 200 deep"},
-		{"parentheses nested too deep", strings.Repeat("(", maxNesting+1) + "m1" + strings.Repeat(")", maxNesting+1), maxNesting, "more than 1000 deep"},
+		{"operations nested too deep", strings.Repeat("-", maxDepth) + "m1", maxDepth, "more than 1000 deep"},
+		{"calls nested too deep", strings.Repeat("ABS(", maxDepth) + "m1" + strings.Repeat(")", maxDepth), 4 * maxDepth, "more than 1000 deep"},
+		{"parentheses nested too deep", strings.Repeat("(", maxNesting+1) + "m1" + strings.Repeat(")", maxNesting+1), maxNesting, "more than 4000 deep"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,6 +161,29 @@ func TestRefsAndUsesMetrics(t *testing.T) {
 			}
 			if e.Source() != tc.expr {
 				t.Errorf("Source() = %q, want %q", e.Source(), tc.expr)
+			}
+		})
+	}
+}
+
+func TestParseLongExpressionRoundTrips(t *testing.T) {
+	tests := []struct{ name, expr string }{
+		{"long sum", strings.Repeat("m1 + ", maxDepth-1) + "m1"},
+		{"deep NOT", strings.Repeat("NOT ", maxDepth-1) + "m1"},
+		{"deep calls", strings.Repeat("ABS(", maxDepth-1) + "m1" + strings.Repeat(")", maxDepth-1)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Parse(tc.expr)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			again, err := Parse(e.String())
+			if err != nil {
+				t.Fatalf("Parse of the canonical form: %v", err)
+			}
+			if again.String() != e.String() {
+				t.Error("canonical form does not round-trip")
 			}
 		})
 	}
