@@ -230,7 +230,14 @@ func (n *unary) write(b *strings.Builder) {
 }
 func (n *binary) write(b *strings.Builder) {
 	b.WriteByte('(')
-	n.l.write(b)
+	if u, ok := n.l.(*unary); ok && u.op == "-" && n.op == "^" {
+		// ^ binds tighter than unary minus: (-2)^2 needs its parentheses.
+		b.WriteByte('(')
+		u.write(b)
+		b.WriteByte(')')
+	} else {
+		n.l.write(b)
+	}
 	b.WriteString(" " + n.op + " ")
 	n.r.write(b)
 	b.WriteByte(')')

@@ -22,6 +22,7 @@ func TestParseCanonical(t *testing.T) {
 		{"power right associative", "2 ^ 3 ^ 2", "(2 ^ (3 ^ 2))"},
 		{"power before unary minus", "-2 ^ 2", "-(2 ^ 2)"},
 		{"negative exponent", "2 ^ -1", "(2 ^ -1)"},
+		{"negative base", "(-2) ^ 2", "((-2) ^ 2)"},
 		{"power before mul", "m1 * 2 ^ 2", "(m1 * (2 ^ 2))"},
 		{"unary minus", "-m1 * 2", "(-m1 * 2)"},
 		{"double unary minus", "--m1", "--m1"},
