@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -24,14 +25,29 @@ const childInterval = 200 * time.Millisecond
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(runChild(mode))
+		code, err := runChild(mode)
+		if f := os.Getenv(exitFileEnv); f != "" {
+			msg := "exited 0"
+			if err != nil {
+				msg = "failed: " + err.Error()
+			}
+			if werr := os.WriteFile(f, []byte(msg), 0o600); werr != nil {
+				fmt.Fprintln(os.Stderr, "record the exit:", werr)
+			}
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
 
+// exitFileEnv names the file where a child records how its view ended
+// ("exited 0" or "failed: …") before the process exits: the test waits
+// for it rather than for tmux to notice the process's end.
+const exitFileEnv = "MADANG_TOP_TEST_EXIT"
+
 // runChild runs a view on the process's terminal and returns the exit
-// code.
-func runChild(mode string) int {
+// code and the view's error.
+func runChild(mode string) (int, error) {
 	opts := Options{Interval: childInterval, AltScreen: true}
 	var err error
 	switch mode {
@@ -47,16 +63,17 @@ func runChild(mode string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "view failed:", err)
-		return 1
+		return 1, err
 	}
-	return 0
+	return 0, nil
 }
 
 // terminal is a detached tmux session running the test binary as a view,
 // on a tmux server of its own.
 type terminal struct {
-	t      *testing.T
-	socket string
+	t        *testing.T
+	socket   string
+	exitFile string
 }
 
 // waitTimeout bounds each wait for the screen: generous, since the race
@@ -72,13 +89,13 @@ func startTerminal(t *testing.T, mode string, width, height int) *terminal {
 	if err != nil {
 		t.Fatalf("find the test binary: %v", err)
 	}
-	term := &terminal{t: t, socket: fmt.Sprintf("madang-top-%d-%s", os.Getpid(), regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), "_"))}
+	term := &terminal{t: t, exitFile: filepath.Join(t.TempDir(), "exit"), socket: fmt.Sprintf("madang-top-%d-%s", os.Getpid(), regexp.MustCompile(`\W`).ReplaceAllString(t.Name(), "_"))}
 	t.Cleanup(func() {
 		// The server may be gone already; kill-server then fails harmlessly.
 		_ = exec.Command("tmux", "-L", term.socket, "kill-server").Run()
 	})
 	term.tmux("-f", "/dev/null", "new-session", "-d", "-s", "view", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height),
-		"-e", childEnv+"="+mode, exe, ";", "set-option", "-t", "view", "remain-on-exit", "on")
+		"-e", childEnv+"="+mode, "-e", exitFileEnv+"="+term.exitFile, exe, ";", "set-option", "-t", "view", "remain-on-exit", "on")
 	return term
 }
 
@@ -132,20 +149,20 @@ func (term *terminal) waitForText(texts ...string) string {
 	})
 }
 
-// waitExit waits until the view has exited and checks its exit status.
+// waitExit waits until the view has returned, as its exit record says,
+// and checks that it ended without an error.
 func (term *terminal) waitExit() {
 	term.t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		st := strings.Fields(term.tmux("display-message", "-p", "-t", "view", "#{pane_dead} #{pane_dead_status}"))
-		if len(st) == 2 && st[0] == "1" {
-			if st[1] != "0" {
-				term.t.Fatalf("the view exited with status %s; screen:\n%s", st[1], term.screen())
+		if rec, err := os.ReadFile(term.exitFile); err == nil && len(rec) > 0 {
+			if string(rec) != "exited 0" {
+				term.t.Fatalf("the view %s; screen:\n%s", rec, term.screen())
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			term.t.Fatalf("the view did not exit within %v; its goroutines:\n%s", waitTimeout, term.dump())
+			term.t.Fatalf("the view did not return within %v; its goroutines:\n%s", waitTimeout, term.dump())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -159,6 +176,12 @@ func (term *terminal) dump() string {
 	if err != nil {
 		return fmt.Sprintf("no pane pid: %v", err)
 	}
+	var where strings.Builder
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		wchan, _ := os.ReadFile(task + "/wchan")
+		fmt.Fprintf(&where, "%s waits in %s\n", filepath.Base(task), wchan)
+	}
 	p, err := os.FindProcess(pid)
 	if err == nil {
 		err = p.Signal(syscall.SIGQUIT)
@@ -170,12 +193,12 @@ func (term *terminal) dump() string {
 	for time.Now().Before(deadline) && strings.Fields(term.tmux("display-message", "-p", "-t", "view", "#{pane_dead}"))[0] != "1" {
 		time.Sleep(50 * time.Millisecond)
 	}
-	return term.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "view")
+	return where.String() + term.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "view")
 }
 
 // on returns the terminal reporting to t, for use in subtests.
 func (term *terminal) on(t *testing.T) *terminal {
-	return &terminal{t: t, socket: term.socket}
+	return &terminal{t: t, socket: term.socket, exitFile: term.exitFile}
 }
 
 // order returns the screen line numbers where each word first starts a
