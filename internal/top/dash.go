@@ -345,7 +345,7 @@ func (m *dashModel) widgetBody(i int, wd dashboard.Widget, w, h int) []string {
 		case dashboard.ViewSingleValue:
 			return m.singleValue(series, w, h)
 		default:
-			return m.lastValues(series, w)
+			return m.lastValues(series, wd.Properties, w)
 		}
 	case dashboard.TypeText:
 		return wrapText(plainMarkdown(wd.Properties.Markdown), w)
@@ -484,13 +484,52 @@ func (m *dashModel) singleValue(series []Series, w, h int) []string {
 	return out
 }
 
-// lastValues lists each series' label and newest value.
-func (m *dashModel) lastValues(series []Series, w int) []string {
+// lastValues lists each series' label and newest value; the bar, pie
+// and gauge views add a bar: against the largest value (bar), the share
+// of the total (pie, which also shows the percentage) or the left axis's
+// range, 0–100 by default (gauge).
+func (m *dashModel) lastValues(series []Series, p dashboard.Properties, w int) []string {
+	if len(series) == 0 {
+		return []string{m.st.dim.Render("no data")}
+	}
+	vals := make([]float64, len(series))
+	labelW, top, total := 0, 0.0, 0.0
+	for i, s := range series {
+		vals[i] = last(s)
+		labelW = max(labelW, ansi.StringWidth(s.Label))
+		if !math.IsNaN(vals[i]) {
+			top, total = math.Max(top, vals[i]), total+vals[i]
+		}
+	}
+	lo, hi := 0.0, top
+	switch p.View {
+	case dashboard.ViewPie:
+		hi = total
+	case dashboard.ViewGauge:
+		hi = 100
+		if a := p.YAxis; a != nil && a.Left != nil {
+			if a.Left.Min != nil {
+				lo = *a.Left.Min
+			}
+			if a.Left.Max != nil {
+				hi = *a.Left.Max
+			}
+		}
+	}
+	labelW = min(labelW, max(w/3, 4))
 	out := make([]string, 0, len(series))
 	for i, s := range series {
-		v := formatValue(last(s))
-		label := m.st.palette[i%len(m.st.palette)].Render("■") + " " + fit(s.Label, max(w-len(v)-3, 1))
-		out = append(out, label+" "+m.st.bold.Render(v))
+		style := m.st.palette[i%len(m.st.palette)]
+		v := formatValue(vals[i])
+		if p.View == dashboard.ViewPie && total > 0 {
+			v += fmt.Sprintf(" (%.0f%%)", 100*vals[i]/total)
+		}
+		line := style.Render("■") + " " + fit(s.Label, labelW)
+		if barW := w - labelW - ansi.StringWidth(v) - 4; p.View != dashboard.ViewTable && barW >= 4 && hi > lo {
+			filled, empty := bar((vals[i]-lo)/(hi-lo), barW)
+			line += " " + style.Render(filled) + m.st.dim.Render(empty)
+		}
+		out = append(out, line+" "+m.st.bold.Render(v))
 	}
 	return out
 }

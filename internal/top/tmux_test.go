@@ -279,18 +279,19 @@ func TestTopInTerminal(t *testing.T) {
 	}
 
 	panes := []struct {
-		name, key, focused, selected string
+		name, key, focused, selected, detail string
 	}{
-		{name: "tab focuses the load balancers", key: "Tab", focused: "▶ LOAD BALANCERS", selected: "▶ web-alb"},
-		{name: "down selects the next load balancer", key: "Down", focused: "▶ LOAD BALANCERS", selected: "▶ api-alb"},
-		{name: "tab focuses the alarms", key: "Tab", focused: "▶ ALARMS", selected: "▶ ALARM "},
-		{name: "tab comes back to the instances", key: "Tab", focused: "▶ INSTANCES", selected: "▶ i-0b2"},
+		{name: "tab focuses the load balancers", key: "Tab", focused: "▶ LOAD BALANCERS", selected: "▶ web-alb", detail: "REQ/S web-alb"},
+		{name: "down selects the next load balancer", key: "Down", focused: "▶ LOAD BALANCERS", selected: "▶ api-alb", detail: "REQ/S api-alb"},
+		{name: "tab focuses the alarms", key: "Tab", focused: "▶ ALARMS", selected: "▶ ALARM ", detail: "CPU% i-0b2 (web-2)"},
+		{name: "tab comes back to the instances", key: "Tab", focused: "▶ INSTANCES", selected: "▶ i-0b2", detail: "CPU% i-0b2 (web-2)"},
+		{name: "down selects the next instance", key: "Down", focused: "▶ INSTANCES", selected: "▶ i-0a1", detail: "CPU% i-0a1 (api-1)"},
 	}
 	for _, tt := range panes {
 		t.Run(tt.name, func(t *testing.T) {
 			term := term.on(t)
 			term.keys(tt.key)
-			term.waitForText(tt.focused, tt.selected)
+			term.waitForText(tt.focused, tt.selected, tt.detail)
 		})
 	}
 

@@ -433,7 +433,7 @@ func (m *topModel) gutter(pane, row int) string {
 const minDetail = 6
 
 // maxDetail is the most lines the detail chart takes.
-const maxDetail = 14
+const maxDetail = 24
 
 // detail draws, in the lines the panes leave, a chart of the selected
 // load balancer's requests a second when that pane has the focus, else of
