@@ -242,7 +242,7 @@ func requestRate(screen string) int {
 func TestTopInTerminal(t *testing.T) {
 	term := startTerminal(t, "top", 120, 40)
 	s := term.waitForText("madang top", "instances 3/4 running", "load balancers 2", "alarms 1 in ALARM / 3",
-		"web-alb", "high-cpu", "INSUFFICIENT_DATA", "q quit")
+		"web-alb", "high-cpu", "INSUFFICIENT_DATA", "HEALTHY/UNHEALTHY", "RESTARTS", "CPU (60s)", "q quit")
 
 	t.Run("numbers update", func(t *testing.T) {
 		first := requestRate(s)

@@ -339,7 +339,7 @@ func (m *topModel) lbPane(w, rows int) []string {
 		{title: "p50 ms", width: 8, right: true},
 		{title: "p99 ms", width: 8, right: true},
 		{title: "5XX", width: 6, right: true},
-		{title: "HEALTHY", width: 9, right: true, drop: 2},
+		{title: "HEALTHY/UNHEALTHY", width: 17, right: true, drop: 2},
 		{title: "REQ/S (60s)", width: 60, flex: true, drop: 1},
 	}
 	cols = layout(cols, w-2)
@@ -362,7 +362,7 @@ func (m *topModel) lbPane(w, rows int) []string {
 		cells := map[string]string{
 			"NAME": lb.Name, "REQ/S": formatValue(lb.RequestsPerSecond),
 			"p50 ms": formatValue(lb.P50 * 1000), "p99 ms": formatValue(lb.P99 * 1000),
-			"5XX": errs, "HEALTHY": health,
+			"5XX": errs, "HEALTHY/UNHEALTHY": health,
 		}
 		if c := find(cols, "REQ/S (60s)"); c != nil {
 			cells["REQ/S (60s)"] = m.st.palette[0].Render(Sparkline(lb.RPSHistory, c.width))
