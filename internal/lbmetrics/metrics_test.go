@@ -1,6 +1,7 @@
 package lbmetrics
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -11,9 +12,6 @@ func collect(emit func(func(Metric))) map[string]Metric {
 		k := m.Name
 		if s := m.Dimensions["Statistic"]; s != "" {
 			k += "/" + s
-			if le := m.Dimensions["Le"]; le != "" {
-				k += "/" + le
-			}
 		}
 		out[k] = m
 	})
@@ -50,11 +48,13 @@ func TestGroupStatsResponseTime(t *testing.T) {
 	if n := got["TargetResponseTime/SampleCount"].Value; n != 101 {
 		t.Errorf("SampleCount = %v, want 101", n)
 	}
-	if b := got["TargetResponseTime/Bucket/0.005"].Value; b != 100 {
-		t.Errorf("bucket le 0.005 = %v, want 100 (cumulative)", b)
+	if sum := got["TargetResponseTime/Sum"].Value; math.Abs(sum-2.3) > 1e-9 {
+		t.Errorf("Sum = %v, want 2.3", sum)
 	}
-	if p50 := got["TargetResponseTime/p50"].Value; p50 <= 0.0025 || p50 > 0.005 {
-		t.Errorf("p50 = %v, want within the 2.5–5 ms bucket", p50)
+	for stat, want := range map[string]float64{"p50": 0.003, "p90": 0.003, "p99": 0.003} {
+		if v := got["TargetResponseTime/"+stat].Value; relErr(v, want) > tolerance {
+			t.Errorf("%s = %v, want %v within %v", stat, v, want, RelativeAccuracy)
+		}
 	}
 }
 

@@ -1,0 +1,137 @@
+package lbmetrics
+
+import (
+	"math"
+	"math/bits"
+	"sync/atomic"
+)
+
+// TargetResponseTime is counted in logarithmic buckets, the mapping of
+// DDSketch (Masson, Rim and Lee, VLDB 2019) with relative accuracy
+// α = RelativeAccuracy:
+//
+//	γ = (1+α)/(1-α)                      ≈ 1.0202, buckets ~2 % wide
+//	index(v) = ceil(ln(v) / ln(γ))       v in seconds
+//	bucket i = (γ^(i-1), γ^i]
+//	value(i) = 2·γ^i / (1+γ) = γ^(i-1)·(1+α)
+//
+// Every v in bucket i is within α of value(i): |v - value(i)| ≤ α·v. The
+// buckets cover MinResponseTime to MaxResponseTime (indexes MinBucket to
+// MaxBucket, NumBuckets of them); shorter times count in MinBucket,
+// longer ones in MaxBucket, so only those lose the guarantee.
+//
+// A sketch that uses the same γ receives the buckets losslessly by adding
+// count c at value(i) (DDSketch's AddWithCount): value(i) lies strictly
+// inside (γ^(i-1), γ^i), so the sketch files it under the same interval
+// whether its own index rounds up (as here) or down (as sketches-go's
+// LogarithmicMapping does, which numbers this interval i-1).
+const (
+	// RelativeAccuracy is α, the relative error of a bucket's value.
+	RelativeAccuracy = 0.01
+	// MinResponseTime is the smallest response time, in seconds, that
+	// keeps the relative error bound; shorter ones count in MinBucket.
+	MinResponseTime = 1e-6
+	// MaxResponseTime is the largest response time, in seconds, that
+	// keeps the relative error bound; longer ones count in MaxBucket.
+	MaxResponseTime = 100.0
+	// MinBucket is the index of MinResponseTime's bucket.
+	MinBucket = -690
+	// MaxBucket is the index of MaxResponseTime's bucket.
+	MaxBucket = 231
+	// NumBuckets is the number of response-time buckets.
+	NumBuckets = MaxBucket - MinBucket + 1
+)
+
+// gamma is γ, the ratio of a bucket's upper bound to its lower bound.
+const gamma = (1 + RelativeAccuracy) / (1 - RelativeAccuracy)
+
+// invLogGamma is 1/ln(γ).
+var invLogGamma = 1 / math.Log(gamma)
+
+// BucketIndex returns the index of the bucket that counts a response time
+// of seconds: ceil(ln(seconds)/ln(γ)), clamped to [MinBucket, MaxBucket]
+// (zero, negative and NaN times count in MinBucket).
+func BucketIndex(seconds float64) int {
+	if !(seconds > MinResponseTime) {
+		return MinBucket
+	}
+	if seconds >= MaxResponseTime {
+		return MaxBucket
+	}
+	i := int(math.Ceil(math.Log(seconds) * invLogGamma))
+	return min(max(i, MinBucket), MaxBucket)
+}
+
+// BucketValue returns the representative value of bucket i in seconds,
+// 2·γ^i/(1+γ): within RelativeAccuracy of every time the bucket counts.
+func BucketValue(i int) float64 {
+	return 2 * math.Exp(float64(i)/invLogGamma) / (1 + gamma)
+}
+
+// bitmapWords is the number of 64-bit words of a histogram's occupancy
+// bitmap.
+const bitmapWords = (NumBuckets + 63) / 64
+
+// histogram counts response times in the logarithmic buckets, lock-free.
+// used has bit k set once bucket MinBucket+k counted anything, so that
+// reading it skips the empty buckets.
+type histogram struct {
+	used   [bitmapWords]atomic.Uint64
+	counts [NumBuckets]atomic.Int64
+}
+
+// add counts one response time of seconds.
+func (h *histogram) add(seconds float64) {
+	k := BucketIndex(seconds) - MinBucket
+	h.counts[k].Add(1)
+	w, bit := &h.used[k>>6], uint64(1)<<(k&63)
+	if w.Load()&bit == 0 {
+		w.Or(bit)
+	}
+}
+
+// appendBuckets appends the non-empty buckets, ascending by index, to dst.
+func (h *histogram) appendBuckets(dst []Bucket) []Bucket {
+	for wi := range h.used {
+		w := h.used[wi].Load()
+		for w != 0 {
+			b := bits.TrailingZeros64(w)
+			w &^= 1 << b
+			k := wi<<6 + b
+			if n := h.counts[k].Load(); n != 0 {
+				dst = append(dst, Bucket{Index: int32(k + MinBucket), Count: n})
+			}
+		}
+	}
+	return dst
+}
+
+// Bucket is one response-time bucket: its index (see BucketIndex) and a
+// count of responses.
+type Bucket struct {
+	Index int32 `json:"i"`
+	Count int64 `json:"n"`
+}
+
+// quantileOf estimates the q-quantile (0 ≤ q ≤ 1) of the responses counted
+// in buckets, which must be ascending by index: the value of the bucket
+// that holds the response of rank q·(n-1), within RelativeAccuracy of it.
+// It returns 0 without responses.
+func quantileOf(buckets []Bucket, q float64) float64 {
+	var total int64
+	for _, b := range buckets {
+		total += b.Count
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := int64(q * float64(total-1))
+	var cum int64
+	for _, b := range buckets {
+		cum += b.Count
+		if cum > rank {
+			return BucketValue(int(b.Index))
+		}
+	}
+	return BucketValue(int(buckets[len(buckets)-1].Index))
+}
