@@ -1,8 +1,11 @@
 package lbmetrics
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/bits"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -90,8 +93,17 @@ func (h *histogram) add(seconds float64) {
 	}
 }
 
+// nonEmpty returns the number of non-empty buckets.
+func (h *histogram) nonEmpty() int {
+	n := 0
+	for i := range h.used {
+		n += bits.OnesCount64(h.used[i].Load())
+	}
+	return n
+}
+
 // appendBuckets appends the non-empty buckets, ascending by index, to dst.
-func (h *histogram) appendBuckets(dst []Bucket) []Bucket {
+func (h *histogram) appendBuckets(dst Buckets) Buckets {
 	for wi := range h.used {
 		w := h.used[wi].Load()
 		for w != 0 {
@@ -117,7 +129,7 @@ type Bucket struct {
 // in buckets, which must be ascending by index: the value of the bucket
 // that holds the response of rank q·(n-1), within RelativeAccuracy of it.
 // It returns 0 without responses.
-func quantileOf(buckets []Bucket, q float64) float64 {
+func quantileOf(buckets Buckets, q float64) float64 {
 	var total int64
 	for _, b := range buckets {
 		total += b.Count
@@ -134,4 +146,44 @@ func quantileOf(buckets []Bucket, q float64) float64 {
 		}
 	}
 	return BucketValue(int(buckets[len(buckets)-1].Index))
+}
+
+// Buckets are response-time buckets ascending by index. In JSON they are
+// one flat array of index, count pairs, [i0, n0, i1, n1, ...], which
+// keeps a snapshot of hundreds of buckets small.
+type Buckets []Bucket
+
+// MarshalJSON encodes the buckets as [i0, n0, i1, n1, ...].
+func (bs Buckets) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 2+len(bs)*12)
+	out = append(out, '[')
+	for i, b := range bs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendInt(out, int64(b.Index), 10)
+		out = append(out, ',')
+		out = strconv.AppendInt(out, b.Count, 10)
+	}
+	return append(out, ']'), nil
+}
+
+// UnmarshalJSON decodes buckets that MarshalJSON encoded.
+func (bs *Buckets) UnmarshalJSON(data []byte) error {
+	var flat []int64
+	if err := json.Unmarshal(data, &flat); err != nil {
+		return fmt.Errorf("response-time buckets: %w", err)
+	}
+	if len(flat)%2 != 0 {
+		return fmt.Errorf("response-time buckets: %d numbers, want index and count pairs", len(flat))
+	}
+	out := make(Buckets, 0, len(flat)/2)
+	for i := 0; i < len(flat); i += 2 {
+		if flat[i] < MinBucket || flat[i] > MaxBucket {
+			return fmt.Errorf("response-time buckets: index %d outside [%d, %d]", flat[i], MinBucket, MaxBucket)
+		}
+		out = append(out, Bucket{Index: int32(flat[i]), Count: flat[i+1]})
+	}
+	*bs = out
+	return nil
 }

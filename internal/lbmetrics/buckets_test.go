@@ -1,7 +1,9 @@
 package lbmetrics
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -188,4 +190,40 @@ func BenchmarkCountTarget(b *testing.B) {
 			d += time.Microsecond
 		}
 	})
+}
+
+func TestBucketsJSON(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      Buckets
+		json    string
+		wantErr bool
+	}{
+		{name: "none", in: Buckets{}, json: "[]"},
+		{name: "pairs", in: Buckets{{Index: MinBucket, Count: 3}, {Index: 0, Count: 1}, {Index: MaxBucket, Count: 1 << 40}}, json: "[-690,3,0,1,231,1099511627776]"},
+		{name: "odd count", json: "[1,2,3]", wantErr: true},
+		{name: "index out of range", json: "[232,1]", wantErr: true},
+		{name: "not numbers", json: `["a",1]`, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.in != nil {
+				b, err := json.Marshal(tc.in)
+				if err != nil || string(b) != tc.json {
+					t.Fatalf("Marshal = %s, %v; want %s", b, err, tc.json)
+				}
+			}
+			var got Buckets
+			err := json.Unmarshal([]byte(tc.json), &got)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Unmarshal(%s) = %v, want an error", tc.json, got)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.in) {
+				t.Errorf("Unmarshal(%s) = %v, %v; want %v", tc.json, got, err, tc.in)
+			}
+		})
+	}
 }

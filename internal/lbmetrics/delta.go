@@ -53,7 +53,7 @@ type GroupInterval struct {
 	ResponseTimeSum   float64
 	// ResponseTimeBuckets are the interval's non-empty TargetResponseTime
 	// buckets, ascending by index.
-	ResponseTimeBuckets []Bucket
+	ResponseTimeBuckets Buckets
 	// HealthyHostCount and UnHealthyHostCount are the gauges at the
 	// interval's end.
 	HealthyHostCount, UnHealthyHostCount int64
@@ -233,8 +233,8 @@ func decreased(prev, cur []int64) bool {
 // diffBuckets returns cur's bucket counts minus prev's, both ascending
 // by index, leaving out the buckets that did not change. A bucket whose
 // count went down counts from zero.
-func diffBuckets(prev, cur []Bucket) []Bucket {
-	var out []Bucket
+func diffBuckets(prev, cur Buckets) Buckets {
+	var out Buckets
 	j := 0
 	for _, c := range cur {
 		for j < len(prev) && prev[j].Index < c.Index {

@@ -99,6 +99,11 @@ func (s *GroupStats) CountTarget(status int, rt time.Duration) {
 
 // AppendResponseTimes appends TargetResponseTime's non-empty buckets,
 // ascending by index, with their counts since the stats were made.
-func (s *GroupStats) AppendResponseTimes(dst []Bucket) []Bucket {
+func (s *GroupStats) AppendResponseTimes(dst Buckets) Buckets {
 	return s.rt.appendBuckets(dst)
 }
+
+// NumResponseTimes returns the number of TargetResponseTime's non-empty
+// buckets, what AppendResponseTimes would append if no new bucket fills
+// in the meantime.
+func (s *GroupStats) NumResponseTimes() int { return s.rt.nonEmpty() }

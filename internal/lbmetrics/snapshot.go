@@ -186,7 +186,7 @@ type GroupSnapshot struct {
 	// ResponseTimes are the non-empty buckets of TargetResponseTime,
 	// ascending by index, each with its count since the data plane
 	// started.
-	ResponseTimes []Bucket `json:"responseTimes"`
+	ResponseTimes Buckets `json:"responseTimes"`
 	// HealthyHostCount and UnHealthyHostCount are gauges: the group's
 	// registered targets, not draining, by the data plane's view of their
 	// health.

@@ -31,12 +31,12 @@ func (p *Proxy) Collect(fn func(Metric)) {
 // the connections to the targets of the groups it forwards to. A target
 // registered under one ID at several addresses has their counts summed.
 func (p *Proxy) MetricsSnapshot(dst *lbmetrics.Snapshot) *lbmetrics.Snapshot {
-	if dst == nil {
-		dst = &lbmetrics.Snapshot{}
-	}
 	p.mu.Lock()
 	idx := p.metricsIndexLocked()
 	p.mu.Unlock()
+	if dst == nil {
+		dst = idx.newSnapshot()
+	}
 
 	dst.Taken = p.now()
 	dst.Epoch = p.epoch
@@ -45,7 +45,7 @@ func (p *Proxy) MetricsSnapshot(dst *lbmetrics.Snapshot) *lbmetrics.Snapshot {
 		lbs = append(lbs, lbmetrics.LBSnapshot{LoadBalancer: e.name, Counters: e.stats.Counters(), ActiveConnectionCount: e.stats.ActiveConns.Load()})
 	}
 	for _, e := range idx.groups {
-		var buckets []lbmetrics.Bucket
+		var buckets lbmetrics.Buckets
 		if n := len(groups); n < cap(groups) {
 			buckets = groups[:n+1][n].ResponseTimes[:0]
 		}
@@ -114,6 +114,28 @@ type groupMetrics struct {
 type targetMetrics struct {
 	group, id string
 	lts       []*liveTarget
+}
+
+// newSnapshot returns a snapshot with room for the index's lists and the
+// response-time buckets its groups have now, in one array.
+func (idx *metricsIndex) newSnapshot() *lbmetrics.Snapshot {
+	s := &lbmetrics.Snapshot{
+		LoadBalancers: make([]lbmetrics.LBSnapshot, 0, len(idx.lbs)),
+		Groups:        make([]lbmetrics.GroupSnapshot, len(idx.groups)),
+		Targets:       make([]lbmetrics.TargetSnapshot, 0, len(idx.targets)),
+	}
+	sizes := make([]int, len(idx.groups))
+	total := 0
+	for i, e := range idx.groups {
+		sizes[i] = e.stats.NumResponseTimes() + 4 // a few buckets may fill meanwhile
+		total += sizes[i]
+	}
+	all := make(lbmetrics.Buckets, total)
+	for i, n := range sizes {
+		s.Groups[i].ResponseTimes, all = all[:0:n], all[n:]
+	}
+	s.Groups = s.Groups[:0]
+	return s
 }
 
 // metricsIndexLocked returns the index of the current configuration,
