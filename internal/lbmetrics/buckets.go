@@ -1,7 +1,7 @@
 package lbmetrics
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"math"
 	"math/bits"
@@ -26,8 +26,9 @@ import (
 // A sketch that uses the same γ receives the buckets losslessly by adding
 // count c at value(i) (DDSketch's AddWithCount): value(i) lies strictly
 // inside (γ^(i-1), γ^i), so the sketch files it under the same interval
-// whether its own index rounds up (as here) or down (as sketches-go's
-// LogarithmicMapping does, which numbers this interval i-1).
+// whether its own index rounds up (as here) or down. sketches-go's
+// LogarithmicMapping (NewLogarithmicMapping(0.01)) rounds down: it
+// numbers this interval i-1, and its Value(i-1) equals value(i).
 const (
 	// RelativeAccuracy is α, the relative error of a bucket's value.
 	RelativeAccuracy = 0.01
@@ -170,19 +171,40 @@ func (bs Buckets) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes buckets that MarshalJSON encoded.
 func (bs *Buckets) UnmarshalJSON(data []byte) error {
-	var flat []int64
-	if err := json.Unmarshal(data, &flat); err != nil {
-		return fmt.Errorf("response-time buckets: %w", err)
+	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
+		return nil
 	}
-	if len(flat)%2 != 0 {
-		return fmt.Errorf("response-time buckets: %d numbers, want index and count pairs", len(flat))
+	body, open := bytes.CutPrefix(data, []byte("["))
+	body, closed := bytes.CutSuffix(body, []byte("]"))
+	if !open || !closed {
+		return fmt.Errorf("response-time buckets: %.40q is not an array of numbers", data)
 	}
-	out := make(Buckets, 0, len(flat)/2)
-	for i := 0; i < len(flat); i += 2 {
-		if flat[i] < MinBucket || flat[i] > MaxBucket {
-			return fmt.Errorf("response-time buckets: index %d outside [%d, %d]", flat[i], MinBucket, MaxBucket)
+	if len(bytes.TrimSpace(body)) == 0 {
+		*bs = Buckets{}
+		return nil
+	}
+	out := make(Buckets, 0, bytes.Count(body, []byte(","))/2+1)
+	var pending int64
+	half := false
+	for field := range bytes.SplitSeq(body, []byte(",")) {
+		field = bytes.TrimSpace(field)
+		n, err := strconv.ParseInt(string(field), 10, 64)
+		if err != nil {
+			return fmt.Errorf("response-time buckets: %w", err)
 		}
-		out = append(out, Bucket{Index: int32(flat[i]), Count: flat[i+1]})
+		if !half {
+			if n < MinBucket || n > MaxBucket {
+				return fmt.Errorf("response-time buckets: index %d outside [%d, %d]", n, MinBucket, MaxBucket)
+			}
+			pending, half = n, true
+			continue
+		}
+		out = append(out, Bucket{Index: int32(pending), Count: n})
+		half = false
+	}
+	if half {
+		return fmt.Errorf("response-time buckets: an index without a count")
 	}
 	*bs = out
 	return nil

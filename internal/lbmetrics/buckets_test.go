@@ -204,6 +204,9 @@ func TestBucketsJSON(t *testing.T) {
 		{name: "odd count", json: "[1,2,3]", wantErr: true},
 		{name: "index out of range", json: "[232,1]", wantErr: true},
 		{name: "not numbers", json: `["a",1]`, wantErr: true},
+		{name: "spaces", in: nil, json: " [ 1 , 2 ] "},
+		{name: "trailing comma", json: "[1,2,]", wantErr: true},
+		{name: "not an array", json: `{"i":1}`, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,7 +224,11 @@ func TestBucketsJSON(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !reflect.DeepEqual(got, tc.in) {
+			want := tc.in
+			if want == nil {
+				want = Buckets{{Index: 1, Count: 2}}
+			}
+			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("Unmarshal(%s) = %v, %v; want %v", tc.json, got, err, tc.in)
 			}
 		})

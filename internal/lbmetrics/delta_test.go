@@ -1,6 +1,8 @@
 package lbmetrics
 
 import (
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -213,5 +215,78 @@ func TestResponseTimes(t *testing.T) {
 	}
 	if q := g.Quantile(0.5); q != BucketValue(-300) {
 		t.Errorf("p50 = %v, want %v", q, BucketValue(-300))
+	}
+}
+
+// benchSnapshot is a snapshot of lbs load balancers × groups target
+// groups × targets targets, each group with buckets non-empty buckets.
+func benchSnapshot(lbs, groups, targets, buckets int, scale int64) *Snapshot {
+	s := &Snapshot{Taken: t0, Epoch: "e"}
+	for l := range lbs {
+		lb := fmt.Sprintf("app/lb-%d/0123456789abcdef", l)
+		s.LoadBalancers = append(s.LoadBalancers, lbSnap(lb, 1000*scale, 100000*scale, 10))
+		for g := range groups {
+			tg := fmt.Sprintf("targetgroup/tg-%d-%d/0123456789abcdef", l, g)
+			var bs Buckets
+			for b := range buckets {
+				bs = append(bs, Bucket{Index: int32(-500 + b), Count: int64(b+1) * scale})
+			}
+			s.Groups = append(s.Groups, groupSnap(lb, tg, 1000*scale, int64(targets), bs...))
+			for i := range targets {
+				s.Targets = append(s.Targets, TargetSnapshot{TargetGroup: tg, Target: fmt.Sprintf("i-%017d", i), Requests: 100 * scale, BytesIn: 1e4 * scale, BytesOut: 1e5 * scale})
+			}
+		}
+	}
+	return s
+}
+
+// BenchmarkSnapshotJSON measures a snapshot's trip over the data plane's
+// control socket (10 load balancers × 2 groups × 10 targets, 300
+// non-empty buckets per group): its size, encoding and decoding.
+func BenchmarkSnapshotJSON(b *testing.B) {
+	s := benchSnapshot(10, 2, 10, 300, 1)
+	data, err := json.Marshal(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.ReportMetric(float64(len(data)), "bytes/snapshot")
+		for b.Loop() {
+			json.Marshal(s)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var out Snapshot
+			if err := json.Unmarshal(data, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDelta measures Delta of two such snapshots.
+func BenchmarkDelta(b *testing.B) {
+	prev, cur := benchSnapshot(10, 2, 10, 300, 1), benchSnapshot(10, 2, 10, 300, 2)
+	b.ReportAllocs()
+	for b.Loop() {
+		Delta(prev, cur)
+	}
+}
+
+func TestSnapshotJSON(t *testing.T) {
+	s := benchSnapshot(2, 2, 2, 5, 1)
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Snapshot
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&got, s) {
+		t.Errorf("round trip through JSON changed the snapshot:\n got %+v\nwant %+v", got, s)
 	}
 }
