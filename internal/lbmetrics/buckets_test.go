@@ -26,6 +26,12 @@ func TestBucketMappingError(t *testing.T) {
 		if i < MinBucket || i > MaxBucket {
 			t.Fatalf("BucketIndex(%g) = %d, outside [%d, %d]", v, i, MinBucket, MaxBucket)
 		}
+		// The definition, up to rounding at the bounds.
+		if want := int(math.Ceil(math.Log(v) / math.Log(gamma))); i != want {
+			if b := math.Pow(gamma, float64(min(i, want))); relErr(v, b) > 1e-12 || max(i, want)-min(i, want) != 1 {
+				t.Fatalf("BucketIndex(%g) = %d, want ceil(ln v / ln γ) = %d", v, i, want)
+			}
+		}
 		e := relErr(BucketValue(i), v)
 		worst = max(worst, e)
 		if e > tolerance {
