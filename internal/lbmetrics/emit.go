@@ -29,7 +29,9 @@ func (s *Snapshot) Emit(fn func(Metric)) {
 		gauge("ActiveConnectionCount", "Count", d(), float64(lb.ActiveConnectionCount))
 	}
 	for _, g := range s.Groups {
-		d := func() map[string]string { return map[string]string{"LoadBalancer": g.LoadBalancer, "TargetGroup": g.TargetGroup} }
+		d := func() map[string]string {
+			return map[string]string{"LoadBalancer": g.LoadBalancer, "TargetGroup": g.TargetGroup}
+		}
 		for c := range NumGroupCounters {
 			counter(c.Name(), "Count", d(), g.Counters[c])
 		}

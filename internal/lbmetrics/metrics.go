@@ -2,6 +2,11 @@
 // and reports them with CloudWatch's AWS/ApplicationELB names, units and
 // dimensions. Counters are atomic and safe for concurrent use; they are
 // cumulative from when the data plane started.
+//
+// A collector reads a Snapshot of them every period (a second) and turns
+// two consecutive ones into an Interval with Delta: counter differences,
+// gauges, and TargetResponseTime's distribution in logarithmic buckets of
+// known relative error (see BucketIndex) that feed a DDSketch directly.
 package lbmetrics
 
 import (
