@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/proxy"
 )
 
@@ -179,6 +180,16 @@ func (c *Client) Metrics(ctx context.Context) ([]proxy.Metric, error) {
 	var out []proxy.Metric
 	err := c.call(ctx, http.MethodGet, "/v1/metrics", nil, &out)
 	return out, err
+}
+
+// MetricsSnapshot returns the data plane's counters and gauges for a
+// collector to diff (see lbmetrics.Snapshot and lbmetrics.Delta).
+func (c *Client) MetricsSnapshot(ctx context.Context) (*lbmetrics.Snapshot, error) {
+	var out lbmetrics.Snapshot
+	if err := c.call(ctx, http.MethodGet, "/v1/metrics/snapshot", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // InFlight returns how many requests are in flight to a target.

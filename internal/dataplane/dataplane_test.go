@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 )
 
 func TestEngineApplyIsTransactional(t *testing.T) {
@@ -183,6 +184,15 @@ func TestProcessControlAndFollow(t *testing.T) {
 	if err != nil || len(ms) == 0 {
 		t.Fatalf("Metrics: %d, %v", len(ms), err)
 	}
+	var snap *lbmetrics.Snapshot
+	waitFor(t, 5*time.Second, "the request in the metrics snapshot", func() bool {
+		snap, err = c.MetricsSnapshot(ctx)
+		return err == nil && len(snap.LoadBalancers) == 1 && snap.LoadBalancers[0].Counters[lbmetrics.LBRequestCount] == 1
+	})
+	if snap.Epoch == "" || len(snap.Groups) != 1 || snap.Groups[0].TargetGroup != "web" || snap.Groups[0].HealthyHostCount != 1 ||
+		len(snap.Groups[0].ResponseTimes) != 1 || len(snap.Targets) != 1 || snap.Targets[0].Requests != 1 || snap.Targets[0].BytesOut == 0 {
+		t.Fatalf("MetricsSnapshot: %+v; want an epoch, group web with 1 healthy host and 1 response time, target t0 with 1 request", snap)
+	}
 	if n, err := c.InFlight(ctx, "t0"); err != nil || n != 0 {
 		t.Fatalf("InFlight: %d, %v", n, err)
 	}
@@ -267,6 +277,10 @@ func TestTakeoverUnderLoad(t *testing.T) {
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	l := startLoad(t, url, 3)
 	l.waitOK(t, 100)
+	before, err := c.MetricsSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	next := startProcess(t, home, true)
 	select {
@@ -296,6 +310,18 @@ func TestTakeoverUnderLoad(t *testing.T) {
 	th, _ := c2.Health(ctx, "web")
 	if len(th) != 2 || th[0].State != health.StateHealthy || th[1].State != health.StateHealthy {
 		t.Fatalf("health after the takeover: %+v, want both targets still healthy", th)
+	}
+	// The new data plane counts from zero under another epoch, so a
+	// collector's interval across the takeover is not negative.
+	after, err := c2.MetricsSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Epoch == before.Epoch {
+		t.Fatalf("metrics epoch %q before and after the takeover, want another", after.Epoch)
+	}
+	if iv := lbmetrics.Delta(before, after); len(iv.LoadBalancers) != 1 || iv.LoadBalancers[0].Counters != after.LoadBalancers[0].Counters {
+		t.Fatalf("interval across the takeover %+v, want the new data plane's counts from zero", iv.LoadBalancers)
 	}
 	if rs, _ := ReadState(home); rs.Epoch != st.Epoch {
 		t.Fatalf("state file names epoch %s, want the new data plane's %s", rs.Epoch, st.Epoch)

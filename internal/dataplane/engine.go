@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/logfile"
 	"github.com/madang-dev/madang/internal/proxy"
 )
@@ -228,6 +229,12 @@ func (e *Engine) Metrics(context.Context) ([]proxy.Metric, error) {
 	var out []proxy.Metric
 	e.proxy.Collect(func(m proxy.Metric) { out = append(out, m) })
 	return out, nil
+}
+
+// MetricsSnapshot returns the proxy's counters and gauges for a collector
+// to diff (see lbmetrics.Snapshot and lbmetrics.Delta).
+func (e *Engine) MetricsSnapshot(context.Context) (*lbmetrics.Snapshot, error) {
+	return e.proxy.MetricsSnapshot(nil), nil
 }
 
 // InFlight returns how many requests are in flight to a target across

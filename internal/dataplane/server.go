@@ -28,6 +28,7 @@ const maxChangesWait = time.Minute
 //	POST /v1/health/restore              []health.Record
 //	GET  /v1/health/changes?epoch=&after=&wait=   Changes (long poll)
 //	GET  /v1/metrics                     []proxy.Metric
+//	GET  /v1/metrics/snapshot            lbmetrics.Snapshot
 //	GET  /v1/inflight?target=ID          {"inFlight": n}
 //	POST /v1/shutdown?grace=30s          drains, answers, then the process exits
 //	POST /v1/handover                    see handover.go
@@ -78,6 +79,10 @@ func (s *server) handler() http.Handler {
 	mux.HandleFunc("GET /v1/metrics", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := s.eng.Metrics(r.Context())
 		writeJSON(w, http.StatusOK, ms)
+	})
+	mux.HandleFunc("GET /v1/metrics/snapshot", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := s.eng.MetricsSnapshot(r.Context())
+		writeJSON(w, http.StatusOK, s)
 	})
 	mux.HandleFunc("GET /v1/inflight", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := s.eng.InFlight(r.Context(), r.URL.Query().Get("target"))

@@ -2,12 +2,14 @@
 // and reports them with CloudWatch's AWS/ApplicationELB names, units and
 // dimensions. Counters are atomic and safe for concurrent use; they are
 // cumulative from when the data plane started.
+//
+// A collector reads a Snapshot of them every period (a second) and turns
+// two consecutive ones into an Interval with Delta: counter differences,
+// gauges, and TargetResponseTime's distribution in logarithmic buckets of
+// known relative error (see BucketIndex) that feed a DDSketch directly.
 package lbmetrics
 
 import (
-	"math"
-	"sort"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -26,7 +28,7 @@ type Metric struct {
 
 // LBStats are a load balancer's counters. A data plane keeps one per load
 // balancer for its lifetime, across configuration changes. Each field
-// counts the metric Emit reports under the matching name (Requests is
+// counts the metric of the matching name (see Counters: Requests is
 // RequestCount, ELB5XX HTTPCode_ELB_5XX_Count, RejectedConns
 // RejectedConnectionCount, and so on).
 type LBStats struct {
@@ -36,6 +38,10 @@ type LBStats struct {
 	DesyncNonCompliant, DroppedInvalidHeader               atomic.Int64
 	ForwardedInvalidHeader, AccessLogDropped               atomic.Int64
 	RejectedConns                                          atomic.Int64 // closed at accept or mid-head: the client IP's header-phase cap
+
+	// ActiveConns is a gauge: the load balancer's open client
+	// connections (ActiveConnectionCount adds its targets' connections).
+	ActiveConns atomic.Int64
 }
 
 // NewLBStats returns zeroed load balancer counters.
@@ -64,24 +70,22 @@ func (s *LBStats) CountELB(st int) {
 	}
 }
 
-// Response-time histogram buckets, in seconds (upper bounds).
-var rtBuckets = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, math.Inf(1)}
-
 // GroupStats are the counters of one target group behind one load
 // balancer: requests, target connection errors, target status classes
-// and TargetResponseTime's sum, count and histogram (RTBucket[i] counts
-// responses up to the i-th bucket bound, not cumulatively).
+// and TargetResponseTime's count, sum and distribution (see BucketIndex).
+// A GroupStats takes about 7.5 KB.
 type GroupStats struct {
 	Requests, ConnErrors                       atomic.Int64
 	Target2XX, Target3XX, Target4XX, Target5XX atomic.Int64
 	RTCount, RTSumMicros                       atomic.Int64
-	RTBucket                                   [len(rtBuckets)]atomic.Int64
+	rt                                         histogram
 }
 
 // NewGroupStats returns zeroed target group counters.
 func NewGroupStats() *GroupStats { return &GroupStats{} }
 
-// CountTarget counts a target's response and its response time.
+// CountTarget counts a target's response and its response time. It does
+// not allocate and takes no lock.
 func (s *GroupStats) CountTarget(status int, rt time.Duration) {
 	switch {
 	case status >= 500:
@@ -95,115 +99,16 @@ func (s *GroupStats) CountTarget(status int, rt time.Duration) {
 	}
 	s.RTCount.Add(1)
 	s.RTSumMicros.Add(rt.Microseconds())
-	sec := rt.Seconds()
-	i := sort.SearchFloat64s(rtBuckets[:], sec)
-	if i >= len(rtBuckets) {
-		i = len(rtBuckets) - 1
-	}
-	s.RTBucket[i].Add(1)
+	s.rt.add(rt.Seconds())
 }
 
-func counter(fn func(Metric), name string, dims map[string]string, v int64, unit string) {
-	fn(Metric{Name: name, Dimensions: dims, Value: float64(v), Unit: unit, Kind: "counter"})
+// AppendResponseTimes appends TargetResponseTime's non-empty buckets,
+// ascending by index, with their counts since the stats were made.
+func (s *GroupStats) AppendResponseTimes(dst Buckets) Buckets {
+	return s.rt.appendBuckets(dst)
 }
 
-// Emit reports the load balancer lb's counters, with the LoadBalancer
-// dimension.
-func (s *LBStats) Emit(name string, fn func(Metric)) {
-	counter := func(n string, dims map[string]string, v int64, unit string) { counter(fn, n, dims, v, unit) }
-	d := func() map[string]string { return map[string]string{"LoadBalancer": name} }
-	counter("RequestCount", d(), s.Requests.Load(), "Count")
-	counter("NewConnectionCount", d(), s.NewConns.Load(), "Count")
-	counter("RejectedConnectionCount", d(), s.RejectedConns.Load(), "Count")
-	counter("ProcessedBytes", d(), s.ProcessedBytes.Load(), "Bytes")
-	counter("RuleEvaluations", d(), s.RuleEvaluations.Load(), "Count")
-	counter("HTTP_Fixed_Response_Count", d(), s.Fixed.Load(), "Count")
-	counter("HTTP_Redirect_Count", d(), s.Redirects.Load(), "Count")
-	counter("NonStickyRequestCount", d(), s.NonSticky.Load(), "Count")
-	counter("HTTPCode_ELB_3XX_Count", d(), s.ELB3XX.Load(), "Count")
-	counter("HTTPCode_ELB_4XX_Count", d(), s.ELB4XX.Load(), "Count")
-	counter("HTTPCode_ELB_5XX_Count", d(), s.ELB5XX.Load(), "Count")
-	counter("HTTPCode_ELB_500_Count", d(), s.ELB500.Load(), "Count")
-	counter("HTTPCode_ELB_502_Count", d(), s.ELB502.Load(), "Count")
-	counter("HTTPCode_ELB_503_Count", d(), s.ELB503.Load(), "Count")
-	counter("HTTPCode_ELB_504_Count", d(), s.ELB504.Load(), "Count")
-	counter("DesyncMitigationMode_NonCompliant_Request_Count", d(), s.DesyncNonCompliant.Load(), "Count")
-	counter("DroppedInvalidHeaderRequestCount", d(), s.DroppedInvalidHeader.Load(), "Count")
-	counter("ForwardedInvalidHeaderRequestCount", d(), s.ForwardedInvalidHeader.Load(), "Count")
-	counter("AccessLogDroppedCount", d(), s.AccessLogDropped.Load(), "Count")
-}
-
-// Emit reports the target group tg's counters behind load balancer lb,
-// with the LoadBalancer and TargetGroup dimensions. TargetResponseTime is
-// reported as its sum (Unit Seconds, dimension Statistic=Sum), its sample
-// count (Statistic=SampleCount), cumulative histogram buckets
-// (Statistic=Bucket, dimension Le=<upper bound in seconds>) and, as
-// gauges over all samples so far, p50, p90 and p99 (Statistic=p50 etc.).
-func (s *GroupStats) Emit(lb, tg string, fn func(Metric)) {
-	counter := func(n string, dims map[string]string, v int64, unit string) { counter(fn, n, dims, v, unit) }
-	d := func() map[string]string { return map[string]string{"LoadBalancer": lb, "TargetGroup": tg} }
-	counter("RequestCount", d(), s.Requests.Load(), "Count")
-	counter("TargetConnectionErrorCount", d(), s.ConnErrors.Load(), "Count")
-	counter("HTTPCode_Target_2XX_Count", d(), s.Target2XX.Load(), "Count")
-	counter("HTTPCode_Target_3XX_Count", d(), s.Target3XX.Load(), "Count")
-	counter("HTTPCode_Target_4XX_Count", d(), s.Target4XX.Load(), "Count")
-	counter("HTTPCode_Target_5XX_Count", d(), s.Target5XX.Load(), "Count")
-	withStat := func(stat string) map[string]string {
-		m := d()
-		m["Statistic"] = stat
-		return m
-	}
-	n := s.RTCount.Load()
-	fn(Metric{Name: "TargetResponseTime", Dimensions: withStat("Sum"), Value: float64(s.RTSumMicros.Load()) / 1e6, Unit: "Seconds", Kind: "counter"})
-	fn(Metric{Name: "TargetResponseTime", Dimensions: withStat("SampleCount"), Value: float64(n), Unit: "Count", Kind: "counter"})
-	var counts [len(rtBuckets)]int64
-	var cum int64
-	for i := range rtBuckets {
-		counts[i] = s.RTBucket[i].Load()
-		cum += counts[i]
-		m := withStat("Bucket")
-		m["Le"] = strconv.FormatFloat(rtBuckets[i], 'g', -1, 64)
-		fn(Metric{Name: "TargetResponseTime", Dimensions: m, Value: float64(cum), Unit: "Count", Kind: "counter"})
-	}
-	for _, q := range []struct {
-		name string
-		q    float64
-	}{{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}} {
-		fn(Metric{Name: "TargetResponseTime", Dimensions: withStat(q.name), Value: quantile(counts[:], q.q), Unit: "Seconds", Kind: "gauge"})
-	}
-}
-
-// EmitHostCounts reports HealthyHostCount and UnHealthyHostCount gauges
-// for target group tg behind load balancer lb.
-func EmitHostCounts(lb, tg string, healthy, unhealthy int, fn func(Metric)) {
-	d := func() map[string]string { return map[string]string{"LoadBalancer": lb, "TargetGroup": tg} }
-	fn(Metric{Name: "HealthyHostCount", Dimensions: d(), Value: float64(healthy), Unit: "Count", Kind: "gauge"})
-	fn(Metric{Name: "UnHealthyHostCount", Dimensions: d(), Value: float64(unhealthy), Unit: "Count", Kind: "gauge"})
-}
-
-// quantile estimates a quantile from histogram counts, interpolating
-// linearly inside the bucket.
-func quantile(counts []int64, q float64) float64 {
-	var total int64
-	for _, c := range counts {
-		total += c
-	}
-	if total == 0 {
-		return 0
-	}
-	rank := q * float64(total)
-	var cum float64
-	lower := 0.0
-	for i, c := range counts {
-		upper := rtBuckets[i]
-		if cum+float64(c) >= rank && c > 0 {
-			if math.IsInf(upper, 1) {
-				return lower
-			}
-			return lower + (upper-lower)*(rank-cum)/float64(c)
-		}
-		cum += float64(c)
-		lower = upper
-	}
-	return lower
-}
+// NumResponseTimes returns the number of TargetResponseTime's non-empty
+// buckets, what AppendResponseTimes would append if no new bucket fills
+// in the meantime.
+func (s *GroupStats) NumResponseTimes() int { return s.rt.nonEmpty() }

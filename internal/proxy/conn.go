@@ -83,7 +83,11 @@ type conn struct {
 	respAt    time.Time // when the current attempt's response head arrived
 
 	internal bool // an HTTP/2 stream's in-memory connection
-	handoff  bool // the client speaks h2c: hand the socket over
+	// active is the ActiveConns gauge of the load balancer the
+	// connection was accepted for (nil: none was configured), so that it
+	// is given back to the same one after an Update.
+	active  *atomic.Int64
+	handoff bool // the client speaks h2c: hand the socket over
 
 	// lp is the event loop serving the connection, nil when a goroutine
 	// does. It changes (to nil) only on the loop goroutine with l.mu held,
@@ -130,7 +134,7 @@ func newConn(l *listener, nc net.Conn) *conn {
 	c.req.sourceIP = c.remote.Addr()
 	c.req.ContentLength = -1
 	c.state.Store(stateIdle)
-	l.p.activeConns.Add(1)
+	c.countOpen()
 	return c
 }
 
@@ -145,8 +149,28 @@ func newLoopConn(l *listener, lp *loop, fd int, remote netip.AddrPort) *conn {
 	c.req.sourceIP = c.remote.Addr()
 	c.req.ContentLength = -1
 	c.state.Store(stateIdle)
-	l.p.activeConns.Add(1)
+	c.countOpen()
 	return c
+}
+
+// countOpen counts the new connection in the proxy's and its load
+// balancer's active connections.
+func (c *conn) countOpen() {
+	c.p.activeConns.Add(1)
+	if lc := c.l.cfg.Load(); lc != nil {
+		c.active = &lc.lb.stats.ActiveConns
+		c.active.Add(1)
+	}
+}
+
+// countClosed takes the closed connection out of the counts countOpen
+// put it in.
+func (c *conn) countClosed() {
+	c.p.activeConns.Add(-1)
+	if c.active != nil {
+		c.active.Add(-1)
+		c.active = nil
+	}
 }
 
 // wakeIfIdle makes an idle connection's pending read return so that it
@@ -244,7 +268,7 @@ func (c *conn) run(resumed bool) {
 		if c.offLoop {
 			c.p.offLoop.Add(-1)
 		}
-		c.p.activeConns.Add(-1)
+		c.countClosed()
 		c.l.remove(c)
 	}()
 	if resumed {
@@ -577,6 +601,10 @@ func (c *conn) logRequest() {
 		lb.stats.CountELB(e.elbStatus)
 	}
 	lb.stats.ProcessedBytes.Add(e.received + e.sent)
+	if lt := e.target; lt != nil {
+		lt.bytesIn.Add(e.received)
+		lt.bytesOut.Add(e.sent)
+	}
 	if lb.alog != nil {
 		e.end = c.p.now()
 		c.lastNow = time.Time{}

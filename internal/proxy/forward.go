@@ -307,6 +307,7 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			if err != nil {
 				outcome.ConnectFailed = true
 				wg.stats.ConnErrors.Add(1)
+				lt.connErrors.Add(1)
 				if isTimeout(err) {
 					c.entry.setError(504, "TargetConnectTimeout")
 					outcome.Timeout = true

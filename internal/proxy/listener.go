@@ -77,7 +77,7 @@ func (l *listener) acceptLoop() {
 		c := newConn(l, nc)
 		if !c.admit() {
 			nc.Close()
-			l.p.activeConns.Add(-1)
+			c.countClosed()
 			continue
 		}
 		l.mu.Lock()

@@ -442,7 +442,7 @@ func (l *loop) adopt(c *conn) {
 		l.nconns.Add(-1)
 		c.p.log.Warn("adopt connection", "err", err)
 		syscall.Close(c.io.fd)
-		c.p.activeConns.Add(-1)
+		c.countClosed()
 		c.leaveHead()
 		c.l.remove(c)
 		return
@@ -530,7 +530,7 @@ func (l *loop) migrate(c *conn) {
 	f.Close()
 	if err != nil {
 		c.p.log.Warn("move connection off the event loop", "err", err)
-		c.p.activeConns.Add(-1)
+		c.countClosed()
 		c.l.remove(c)
 		return
 	}

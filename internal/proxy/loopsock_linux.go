@@ -201,7 +201,7 @@ func (l *loop) accept(a *acceptor) {
 		c := newLoopConn(ln, to, fd, peer)
 		if !c.admit() {
 			rawClose(fd)
-			c.p.activeConns.Add(-1)
+			c.countClosed()
 			continue
 		}
 		ln.mu.Lock()
@@ -209,7 +209,7 @@ func (l *loop) accept(a *acceptor) {
 			ln.mu.Unlock()
 			c.leaveHead()
 			rawClose(fd)
-			c.p.activeConns.Add(-1)
+			c.countClosed()
 			continue
 		}
 		ln.conns[c] = struct{}{}

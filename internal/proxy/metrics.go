@@ -1,66 +1,177 @@
 package proxy
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/madang-dev/madang/internal/lbmetrics"
 )
 
 // Metric is one counter or gauge; see lbmetrics.Metric.
 type Metric = lbmetrics.Metric
 
-// Collect reports every metric: cumulative counters and current gauges,
-// with AWS's names and the LoadBalancer and TargetGroup dimensions.
-//
-// TargetResponseTime is reported as its sum (Unit Seconds, dimension
-// Statistic=Sum), its sample count (Statistic=SampleCount), cumulative
-// histogram buckets (Statistic=Bucket, dimension Le=<upper bound in
-// seconds>) and, as gauges over all samples so far, p50, p90 and p99
-// (Statistic=p50 etc.). RequestCountPerTarget is per target, with a
-// Target dimension. HealthyHostCount and UnHealthyHostCount are gauges per
-// load balancer and target group, from the health SetHealthy last
-// reported for each registered target that is not draining.
+// Collect reports every metric of MetricsSnapshot (see
+// lbmetrics.Snapshot.Emit) and, with no dimension, ActiveConnectionCount
+// over the whole proxy: its client and target connections.
 func (p *Proxy) Collect(fn func(Metric)) {
-	p.mu.Lock()
-	lbs := make(map[string]*lbmetrics.LBStats, len(p.lbStats))
-	for k, v := range p.lbStats {
-		lbs[k] = v
-	}
-	tgs := make(map[[2]string]*lbmetrics.GroupStats, len(p.tgStats))
-	for k, v := range p.tgStats {
-		tgs[k] = v
-	}
-	targets := make([]*liveTarget, 0, len(p.targets))
-	for _, lt := range p.targets {
-		targets = append(targets, lt)
-	}
-	p.mu.Unlock()
+	p.MetricsSnapshot(nil).Emit(fn)
+	fn(Metric{Name: "ActiveConnectionCount", Dimensions: map[string]string{}, Value: float64(p.activeConns.Load()), Unit: "Count", Kind: "gauge"})
+}
 
-	// Host counts from the proxy's view of target health (active checks
-	// and passive ejections, through SetHealthy), of targets not draining.
-	hosts := map[string][2]int{}
-	for name, g := range p.snap.Load().groups {
-		var h [2]int
-		for _, m := range g.members {
-			switch {
-			case m.draining:
-			case m.lt.healthy.Load():
-				h[0]++
-			default:
-				h[1]++
+// MetricsSnapshot reads the proxy's counters and gauges into dst, reusing
+// its lists' memory, and returns it; with dst nil it returns a new
+// Snapshot. A caller that alternates between two snapshots allocates
+// nothing once their lists have grown. dst's previous contents, response
+// time buckets included, are overwritten.
+//
+// The snapshot's Epoch is the proxy's: counters only ever grow within it.
+// HealthyHostCount and UnHealthyHostCount count a group's registered
+// targets that are not draining, by the health SetHealthy last reported.
+// A load balancer's ActiveConnectionCount is its client connections plus
+// the connections to the targets of the groups it forwards to. A target
+// registered under one ID at several addresses has their counts summed.
+func (p *Proxy) MetricsSnapshot(dst *lbmetrics.Snapshot) *lbmetrics.Snapshot {
+	p.mu.Lock()
+	idx := p.metricsIndexLocked()
+	p.mu.Unlock()
+	if dst == nil {
+		dst = idx.newSnapshot()
+	}
+
+	dst.Taken = p.now()
+	dst.Epoch = p.epoch
+	lbs, groups, targets := dst.LoadBalancers[:0], dst.Groups[:0], dst.Targets[:0]
+	for _, e := range idx.lbs {
+		lbs = append(lbs, lbmetrics.LBSnapshot{LoadBalancer: e.name, Counters: e.stats.Counters(), ActiveConnectionCount: e.stats.ActiveConns.Load()})
+	}
+	for _, e := range idx.groups {
+		var buckets lbmetrics.Buckets
+		if n := len(groups); n < cap(groups) {
+			buckets = groups[:n+1][n].ResponseTimes[:0]
+		}
+		g := lbmetrics.GroupSnapshot{
+			LoadBalancer: e.lb, TargetGroup: e.tg,
+			Counters:              e.stats.Counters(),
+			ResponseTimeCount:     e.stats.RTCount.Load(),
+			ResponseTimeSumMicros: e.stats.RTSumMicros.Load(),
+			ResponseTimes:         e.stats.AppendResponseTimes(buckets),
+		}
+		if e.g != nil {
+			var conns int64
+			for _, m := range e.g.members {
+				conns += m.lt.conns.Load()
+				switch {
+				case m.draining:
+				case m.lt.healthy.Load():
+					g.HealthyHostCount++
+				default:
+					g.UnHealthyHostCount++
+				}
+			}
+			if e.lbIndex >= 0 {
+				lbs[e.lbIndex].ActiveConnectionCount += conns
 			}
 		}
-		hosts[name] = h
+		groups = append(groups, g)
 	}
-	for name, s := range lbs {
-		s.Emit(name, fn)
-	}
-	fn(Metric{Name: "ActiveConnectionCount", Dimensions: map[string]string{}, Value: float64(p.activeConns.Load()), Unit: "Count", Kind: "gauge"})
-	for k, s := range tgs {
-		s.Emit(k[0], k[1], fn)
-		if h, ok := hosts[k[1]]; ok {
-			lbmetrics.EmitHostCounts(k[0], k[1], h[0], h[1], fn)
+	for _, e := range idx.targets {
+		t := lbmetrics.TargetSnapshot{TargetGroup: e.group, Target: e.id}
+		for _, lt := range e.lts {
+			t.Requests += lt.requests.Load()
+			t.BytesIn += lt.bytesIn.Load()
+			t.BytesOut += lt.bytesOut.Load()
+			t.ConnectionErrors += lt.connErrors.Load()
 		}
+		targets = append(targets, t)
 	}
-	for _, lt := range targets {
-		fn(Metric{Name: "RequestCountPerTarget", Dimensions: map[string]string{"TargetGroup": lt.group, "Target": lt.id}, Value: float64(lt.requests.Load()), Unit: "Count", Kind: "counter"})
+	dst.LoadBalancers, dst.Groups, dst.Targets = lbs, groups, targets
+	return dst
+}
+
+// metricsIndex lists, in a Snapshot's order, the counters that
+// MetricsSnapshot reads for one configuration. It is immutable.
+type metricsIndex struct {
+	snap    *snapshot // the configuration it lists
+	lbs     []lbMetrics
+	groups  []groupMetrics
+	targets []targetMetrics
+}
+
+type lbMetrics struct {
+	name  string
+	stats *lbmetrics.LBStats
+}
+
+type groupMetrics struct {
+	lb, tg  string
+	stats   *lbmetrics.GroupStats
+	g       *groupRuntime // nil: not in the configuration
+	lbIndex int           // the load balancer's index in lbs; -1: none
+}
+
+// targetMetrics is a target ID in a group: its live targets, one per
+// address it is registered at.
+type targetMetrics struct {
+	group, id string
+	lts       []*liveTarget
+}
+
+// newSnapshot returns a snapshot with room for the index's lists and the
+// response-time buckets its groups have now, in one array.
+func (idx *metricsIndex) newSnapshot() *lbmetrics.Snapshot {
+	s := &lbmetrics.Snapshot{
+		LoadBalancers: make([]lbmetrics.LBSnapshot, 0, len(idx.lbs)),
+		Groups:        make([]lbmetrics.GroupSnapshot, len(idx.groups)),
+		Targets:       make([]lbmetrics.TargetSnapshot, 0, len(idx.targets)),
 	}
+	sizes := make([]int, len(idx.groups))
+	total := 0
+	for i, e := range idx.groups {
+		sizes[i] = e.stats.NumResponseTimes() + 4 // a few buckets may fill meanwhile
+		total += sizes[i]
+	}
+	all := make(lbmetrics.Buckets, total)
+	for i, n := range sizes {
+		s.Groups[i].ResponseTimes, all = all[:0:n], all[n:]
+	}
+	s.Groups = s.Groups[:0]
+	return s
+}
+
+// metricsIndexLocked returns the index of the current configuration,
+// building it after a configuration change. p.mu must be held: Update
+// changes the configuration and the maps the index lists together under
+// it.
+func (p *Proxy) metricsIndexLocked() *metricsIndex {
+	snap := p.snap.Load()
+	if idx := p.metricsIdx; idx != nil && idx.snap == snap {
+		return idx
+	}
+	idx := &metricsIndex{snap: snap}
+	for name, s := range p.lbStats {
+		idx.lbs = append(idx.lbs, lbMetrics{name: name, stats: s})
+	}
+	slices.SortFunc(idx.lbs, func(a, b lbMetrics) int { return cmp.Compare(a.name, b.name) })
+	for k, s := range p.tgStats {
+		i, ok := slices.BinarySearchFunc(idx.lbs, k[0], func(l lbMetrics, name string) int { return cmp.Compare(l.name, name) })
+		if !ok {
+			i = -1
+		}
+		idx.groups = append(idx.groups, groupMetrics{lb: k[0], tg: k[1], stats: s, g: snap.groups[k[1]], lbIndex: i})
+	}
+	slices.SortFunc(idx.groups, func(a, b groupMetrics) int { return cmp.Or(cmp.Compare(a.lb, b.lb), cmp.Compare(a.tg, b.tg)) })
+	lts := make([]*liveTarget, 0, len(p.targets))
+	for _, lt := range p.targets {
+		lts = append(lts, lt)
+	}
+	slices.SortFunc(lts, func(a, b *liveTarget) int { return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.id, b.id)) })
+	for _, lt := range lts {
+		if n := len(idx.targets); n > 0 && idx.targets[n-1].group == lt.group && idx.targets[n-1].id == lt.id {
+			idx.targets[n-1].lts = append(idx.targets[n-1].lts, lt)
+			continue
+		}
+		idx.targets = append(idx.targets, targetMetrics{group: lt.group, id: lt.id, lts: []*liveTarget{lt}})
+	}
+	p.metricsIdx = idx
+	return idx
 }

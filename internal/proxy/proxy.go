@@ -12,6 +12,7 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -99,6 +100,7 @@ type Proxy struct {
 	listen      func(addr string) (net.Listener, error)
 	drainLinger time.Duration
 	key         [32]byte
+	epoch       string // identifies the proxy's counters in metric snapshots
 	snap        atomic.Pointer[snapshot]
 	h2          *h2Gateway
 	activeConns atomic.Int64 // client and target connections
@@ -129,6 +131,9 @@ type Proxy struct {
 	headerGuards map[string]*headerGuard
 	tgStats      map[[2]string]*lbmetrics.GroupStats
 	accessLogs   map[string]*accesslog.Writer // by load balancer name
+	// metricsIdx lists the counters of the configuration it was built
+	// for; MetricsSnapshot rebuilds it after a change.
+	metricsIdx *metricsIndex
 }
 
 // New returns a Proxy with no load balancers; call Update to configure it.
@@ -167,6 +172,11 @@ func New(opts Options) *Proxy {
 	if _, err := rand.Read(p.key[:]); err != nil {
 		panic(fmt.Sprintf("proxy: read random key: %v", err))
 	}
+	var epoch [8]byte
+	if _, err := rand.Read(epoch[:]); err != nil {
+		panic(fmt.Sprintf("proxy: read random epoch: %v", err))
+	}
+	p.epoch = hex.EncodeToString(epoch[:])
 	p.snap.Store(&snapshot{})
 	p.h2 = newH2Gateway(p)
 	if n := opts.EventLoops; loopsSupported && n >= 0 {

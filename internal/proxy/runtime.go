@@ -26,7 +26,11 @@ type liveTarget struct {
 	cookie          string         // opaque stickiness cookie value
 	pool            pool
 	healthy         atomic.Bool
-	requests        atomic.Int64 // RequestCountPerTarget
+	requests        atomic.Int64 // requests sent, retries included
+	bytesIn         atomic.Int64 // request bytes of the requests it answered
+	bytesOut        atomic.Int64 // response bytes of the requests it answered
+	connErrors      atomic.Int64 // failed connection attempts
+	conns           atomic.Int64 // open connections to the target
 	bt              *balance.Target
 	btWeight        int
 }

@@ -149,6 +149,7 @@ func (pl *pool) dial(lp *loop, t *task, timeout time.Duration) (*upConn, error) 
 		uc.io.init(nc)
 	}
 	pl.p.activeConns.Add(1)
+	pl.lt.conns.Add(1)
 	uc.rbuf = make([]byte, 16<<10)
 	return uc, nil
 }
@@ -161,11 +162,13 @@ func (uc *upConn) close() {
 			uc.io.lp.closeFD(uc.io.fd)
 			uc.io.fd = -1
 			uc.lt.pool.p.activeConns.Add(-1)
+			uc.lt.conns.Add(-1)
 		}
 	case uc.nc != nil:
 		uc.nc.Close()
 		uc.nc = nil
 		uc.lt.pool.p.activeConns.Add(-1)
+		uc.lt.conns.Add(-1)
 	}
 }
 

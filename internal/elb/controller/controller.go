@@ -26,6 +26,7 @@ import (
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/informer"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/proxy"
 	"github.com/madang-dev/madang/internal/state"
 )
@@ -611,6 +612,18 @@ func (c *Controller) Metrics() []proxy.Metric {
 		c.log.Warn("read data plane metrics", "err", err)
 	}
 	return out
+}
+
+// MetricsSnapshot returns the data plane's counters and gauges for a
+// collector to diff with lbmetrics.Delta, from the in-process engine or
+// the data-plane process alike. Its Epoch changes when the data plane's
+// counters restart (a new data-plane process).
+func (c *Controller) MetricsSnapshot(ctx context.Context) (*lbmetrics.Snapshot, error) {
+	s, err := c.dp.MetricsSnapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read data plane metrics snapshot: %w", err)
+	}
+	return s, nil
 }
 
 // LastError is the last data plane configuration error, if any.

@@ -18,6 +18,7 @@ import (
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/state"
 )
 
@@ -219,6 +220,12 @@ func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
 	wg.Wait()
 	if f := l.failed.Load(); f != 0 {
 		t.Errorf("%d of %d requests failed across reloads: %v", f, f+l.ok.Load(), first(l.errs, 5))
+	}
+	// The in-process data plane's snapshot counts every request once,
+	// across the reloads.
+	s := waitRequests(t, c, l.ok.Load())
+	if got := s.LoadBalancers[0].Counters[lbmetrics.LBRequestCount]; got != l.ok.Load() || len(s.Groups) != 1 || s.Groups[0].Counters[lbmetrics.GroupRequestCount] != got {
+		t.Errorf("snapshot counts %d requests (group %+v), want %d", got, s.Groups, l.ok.Load())
 	}
 	t.Logf("reloads: %d requests, answers %v", l.ok.Load(), l.seen)
 }

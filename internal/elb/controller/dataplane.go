@@ -6,6 +6,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/dataplane"
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/proxy"
 )
 
@@ -18,9 +19,11 @@ import (
 //     returns an error, the previous configuration still serves, untouched.
 //     Listeners whose address is unchanged keep their sockets and
 //     connections; in-flight requests and WebSockets are never dropped.
-//   - Health, Snapshot, Metrics and InFlight read the live state; they do
-//     not touch the request path's locks for long and may be called often
-//     (BeforeStop polls InFlight every few milliseconds).
+//   - Health, Snapshot, Metrics, MetricsSnapshot and InFlight read the
+//     live state; they do not touch the request path's locks for long and
+//     may be called often (BeforeStop polls InFlight every few
+//     milliseconds, a metrics collector takes a MetricsSnapshot every
+//     second).
 //   - Restore loads saved health into a data plane that has not been
 //     configured yet and is ignored by one that already serves (its live
 //     health is newer).
@@ -40,6 +43,7 @@ type DataPlane interface {
 	Snapshot(ctx context.Context) ([]health.Record, error)
 	Restore(ctx context.Context, recs []health.Record) error
 	Metrics(ctx context.Context) ([]proxy.Metric, error)
+	MetricsSnapshot(ctx context.Context) (*lbmetrics.Snapshot, error)
 	InFlight(ctx context.Context, targetID string) (int64, error)
 	Close(ctx context.Context) error
 	Shutdown(ctx context.Context) error

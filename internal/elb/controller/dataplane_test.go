@@ -10,6 +10,7 @@ import (
 	"github.com/madang-dev/madang/internal/dataplane"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/state"
 )
 
@@ -89,6 +90,7 @@ func TestRemoteDataPlaneOutlivesController(t *testing.T) {
 	stop := make(chan struct{})
 	l, wg := runLoad("http://127.0.0.1:"+strconv.Itoa(port)+"/", 4, stop)
 	waitLoad(t, l, 100)
+	before := waitRequests(t, c1, 100)
 	if err := c1.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +112,11 @@ func TestRemoteDataPlaneOutlivesController(t *testing.T) {
 	if ms := c2.Metrics(); len(ms) == 0 {
 		t.Fatal("no metrics from the data plane")
 	}
+	// The data-plane process keeps its counters across controllers.
+	after := waitRequests(t, c2, before.LoadBalancers[0].Counters[lbmetrics.LBRequestCount]+1)
+	if iv := lbmetrics.Delta(before, after); after.Epoch != before.Epoch || iv.LoadBalancers[0].Counters[lbmetrics.LBRequestCount] <= 0 || len(iv.Groups) != 1 {
+		t.Fatalf("metrics epoch %q then %q, interval %+v: want one epoch and the requests since", before.Epoch, after.Epoch, iv)
+	}
 	waitLoad(t, l, l.ok.Load()+100)
 	close(stop)
 	wg.Wait()
@@ -126,6 +133,31 @@ func TestRemoteDataPlaneOutlivesController(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("StopDataPlane: the data plane still runs after Close")
+	}
+}
+
+// waitRequests polls c's MetricsSnapshot until its one load balancer has
+// counted n requests, and returns that snapshot.
+func waitRequests(t *testing.T, c *Controller, n int64) *lbmetrics.Snapshot {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		s, err := c.MetricsSnapshot(ctx)
+		if err != nil {
+			t.Fatalf("MetricsSnapshot: %v", err)
+		}
+		if len(s.LoadBalancers) != 1 {
+			t.Fatalf("MetricsSnapshot has %d load balancers, want 1", len(s.LoadBalancers))
+		}
+		if got := s.LoadBalancers[0].Counters[lbmetrics.LBRequestCount]; got >= n {
+			return s
+		} else if ctx.Err() != nil {
+			t.Fatalf("the snapshot counts %d requests, want %d", got, n)
+		}
+		<-poll.C
 	}
 }
 
