@@ -50,6 +50,10 @@ type Sampler struct {
 	// mu guards the fields that follow.
 	mu   sync.Mutex
 	last map[string]snapshot
+
+	// gmu guards groups, the state of SampleGroups.
+	gmu    sync.Mutex
+	groups groupState
 }
 
 // snapshot is what a key's previous sample remembers.
@@ -71,6 +75,7 @@ type procID struct {
 type procStat struct {
 	pid     int
 	state   byte
+	ppid    int
 	pgrp    int
 	ticks   uint64 // utime + stime
 	threads int
