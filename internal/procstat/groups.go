@@ -41,10 +41,17 @@ type GroupRequest struct {
 	Key string
 	// PGID is the process group id (the pid of the group's leader).
 	PGID int
-	// GroupIO, when set, is the group's cumulative disk I/O from another
-	// source, such as its cgroup's io.stat; its growth is reported and
-	// /proc/PID/io is not read.
-	GroupIO *IO
+	// Files are more files to read with each sample, such as the
+	// group's cgroup memory.current and io.stat: they are opened once and
+	// kept open while the key is sampled (a file that cannot be opened is
+	// tried again after a while), and their contents are handed to
+	// GroupIO and returned in GroupSample.Files.
+	Files []string
+	// GroupIO, when set, returns the group's cumulative disk I/O from the
+	// contents of Files (nil for a file that could not be read). Its
+	// growth is reported instead of the sum of /proc/PID/io; when it
+	// fails, /proc/PID/io is used and IONote says why.
+	GroupIO func(files [][]byte) (IO, error)
 }
 
 // GroupSample is one process group's resource use during the interval
@@ -52,6 +59,9 @@ type GroupRequest struct {
 type GroupSample struct {
 	// Key is the request's key.
 	Key string
+	// Files holds the contents of the request's Files, nil for one that
+	// could not be read; valid until the next SampleGroups call.
+	Files [][]byte
 	// Processes counts the live processes of the group.
 	Processes int
 	// CPUPercent is CPU use in percent of one core (a process spinning on
@@ -66,6 +76,9 @@ type GroupSample struct {
 	IOMeasured  bool
 	OpsMeasured bool
 	IONote      string
+	// GroupIOError is why the request's GroupIO failed, when it did:
+	// IO then comes from /proc/PID/io.
+	GroupIOError error
 	// Interval is the wall time since the key's previous sample; 0 on its
 	// first.
 	Interval time.Duration
@@ -86,6 +99,7 @@ type groupState struct {
 	dirBuf []byte
 	buf    []byte
 	want   map[int]int // pgid -> index into the current requests
+	uptime *os.File    // /proc/uptime, kept open
 }
 
 // tracked is a process SampleGroups has read.
@@ -120,13 +134,28 @@ type series struct {
 	procs  map[procID]counters
 	gen    uint64
 	// groupIO is the previous cumulative GroupIO, when the request had one.
-	groupIO    *IO
+	groupIO *IO
+	// curIO is this sample's GroupIO, valid when curOK; ioErr is why
+	// GroupIO failed.
+	curIO IO
+	curOK bool
+	ioErr error
+	files   []heldFile
+	fileOut [][]byte
 	leader     procID
 	leaderPPID int
 	// credit is, per parent process, the I/O of its children that left
 	// the group: a parent's /proc/PID/io grows by the whole I/O of each
 	// child it reaps, which was counted already while the child lived.
 	credit map[procID]IO
+}
+
+// heldFile is one of a request's Files, open while its key is sampled.
+type heldFile struct {
+	path    string
+	f       *os.File
+	retryAt time.Time
+	buf     []byte
 }
 
 // counters are one process's cumulative figures at a sample.
@@ -181,7 +210,7 @@ func (s *Sampler) SampleGroups(reqs []GroupRequest) ([]GroupSample, error) {
 	if err := s.list(now); err != nil {
 		return nil, err
 	}
-	uptime := s.uptime()
+	uptime := s.groupUptime()
 
 	out := make([]GroupSample, len(reqs))
 	for i, r := range reqs {
@@ -192,6 +221,7 @@ func (s *Sampler) SampleGroups(reqs []GroupRequest) ([]GroupSample, error) {
 			g.series[r.Key] = ser
 		}
 		ser.gen = g.gen
+		s.readFiles(r, &out[i], ser, now)
 	}
 	// One pass over the tracked processes fills every group.
 	for _, p := range g.procs {
@@ -207,10 +237,105 @@ func (s *Sampler) SampleGroups(reqs []GroupRequest) ([]GroupSample, error) {
 	}
 	for k, ser := range g.series {
 		if ser.gen != g.gen {
+			ser.closeFiles(0)
 			delete(g.series, k)
 		}
 	}
+	if len(reqs) == 0 {
+		for _, p := range g.procs {
+			p.close()
+		}
+		if g.uptime != nil {
+			_ = g.uptime.Close()
+			g.uptime = nil
+		}
+	}
 	return out, nil
+}
+
+// groupUptime is uptime with /proc/uptime kept open.
+func (s *Sampler) groupUptime() uint64 {
+	g := &s.groups
+	if g.uptime == nil {
+		f, err := os.Open(filepath.Join(s.root, "uptime"))
+		if err != nil {
+			return 0
+		}
+		g.uptime = f
+	}
+	n, ok := pread(g.uptime, g.buf)
+	if !ok {
+		_ = g.uptime.Close()
+		g.uptime = nil
+		return 0
+	}
+	return parseUptime(g.buf[:n], s.hz)
+}
+
+// readFiles reads a request's Files into its series' buffers and works
+// out its GroupIO.
+func (s *Sampler) readFiles(r GroupRequest, out *GroupSample, ser *series, now time.Time) {
+	// Files are matched by position; a changed list starts over.
+	for i := range ser.files {
+		if i >= len(r.Files) || ser.files[i].path != r.Files[i] {
+			ser.closeFiles(i)
+			break
+		}
+	}
+	for i := len(ser.files); i < len(r.Files); i++ {
+		ser.files = append(ser.files, heldFile{path: r.Files[i]})
+	}
+	if len(r.Files) > 0 {
+		if cap(ser.fileOut) < len(r.Files) {
+			ser.fileOut = make([][]byte, len(r.Files))
+		}
+		ser.fileOut = ser.fileOut[:len(r.Files)]
+		clear(ser.fileOut)
+		out.Files = ser.fileOut
+	}
+	for i := range ser.files {
+		hf := &ser.files[i]
+		if hf.f == nil && !now.Before(hf.retryAt) {
+			f, err := os.Open(hf.path)
+			if err != nil {
+				hf.retryAt = now.Add(recheckAfter)
+				continue
+			}
+			hf.f = f
+			if hf.buf == nil {
+				hf.buf = make([]byte, 4096)
+			}
+		}
+		if hf.f == nil {
+			continue
+		}
+		n, ok := pread(hf.f, hf.buf)
+		if !ok {
+			_ = hf.f.Close()
+			hf.f, hf.retryAt = nil, now.Add(recheckAfter)
+			continue
+		}
+		out.Files[i] = hf.buf[:n]
+	}
+	ser.curOK, ser.ioErr = false, nil
+	if r.GroupIO != nil {
+		io, err := r.GroupIO(out.Files)
+		if err != nil {
+			ser.ioErr = err
+		} else {
+			ser.curIO, ser.curOK = io, true
+		}
+	}
+}
+
+// closeFiles closes the series' files from the i-th on and drops them.
+func (ser *series) closeFiles(i int) {
+	for j := i; j < len(ser.files); j++ {
+		if f := ser.files[j].f; f != nil {
+			_ = f.Close()
+		}
+	}
+	ser.files = ser.files[:i]
 }
 
 // list reads the /proc listing: it drops processes that are gone, reads
@@ -368,7 +493,7 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 		out.Orphaned = st.ppid <= 1 || st.ppid != ser.leaderPPID
 	}
 	c := counters{ticks: st.ticks, sample: g.gen, ppid: st.ppid}
-	if r.GroupIO == nil {
+	if !ser.curOK {
 		c.io, c.ioOK = s.readIO(p)
 		if !c.ioOK && out.IONote == "" {
 			out.IONote = fmt.Sprintf("/proc/%d/io: %v", p.pid, p.ioErr)
@@ -489,20 +614,20 @@ func (s *Sampler) finish(r GroupRequest, out *GroupSample, ser *series, now time
 		out.CPUPercent = ticks / s.hz / wall.Seconds() * 100
 	}
 	switch {
-	case r.GroupIO != nil:
+	case ser.curOK:
 		out.IONote = ""
 		if ser.groupIO != nil && !first {
-			d, reset := r.GroupIO.Sub(*ser.groupIO)
+			d, reset := ser.curIO.Sub(*ser.groupIO)
 			if reset {
 				// The source started over within the interval.
-				d = *r.GroupIO
+				d = ser.curIO
 			}
 			out.IO = d
 			out.IOMeasured, out.OpsMeasured = true, true
 		} else {
 			out.IONote = "first sample: no interval yet"
 		}
-		cur := *r.GroupIO
+		cur := ser.curIO
 		ser.groupIO = &cur
 	case first:
 		out.IONote = "first sample: no interval yet"
@@ -512,9 +637,10 @@ func (s *Sampler) finish(r GroupRequest, out *GroupSample, ser *series, now time
 	case out.IONote == "":
 		out.IONote = "no live process"
 	}
-	if r.GroupIO == nil {
+	if !ser.curOK {
 		ser.groupIO = nil
 		s.settleCredit(out, ser)
+		out.GroupIOError = ser.ioErr
 	} else {
 		ser.credit = nil
 	}

@@ -70,6 +70,14 @@ func proc(pid, pgrp, ppid int, start, ticks, read, write uint64) gproc {
 	return gproc{fakeProc: fakeProc{pid: pid, pgrp: pgrp, utime: ticks, start: start, rss: 2}, ppid: ppid, read: read, write: write}
 }
 
+// fixedIO returns a GroupIO that reports io, or nil for nil.
+func fixedIO(io *IO) func([][]byte) (IO, error) {
+	if io == nil {
+		return nil
+	}
+	return func([][]byte) (IO, error) { return *io, nil }
+}
+
 func TestSampleGroups(t *testing.T) {
 	const pg = 500
 	cum := func(r, w, ro, wo uint64) *IO { return &IO{ReadBytes: r, WriteBytes: w, ReadOps: ro, WriteOps: wo} }
@@ -172,7 +180,7 @@ func TestSampleGroups(t *testing.T) {
 			s := fakeSampler(root, &now)
 
 			writeGroupProc(t, root, 10, tc.before) // 1000 ticks since boot
-			first, err := s.SampleGroups([]GroupRequest{{Key: "i-1", PGID: pg, GroupIO: tc.ioBefore}})
+			first, err := s.SampleGroups([]GroupRequest{{Key: "i-1", PGID: pg, GroupIO: fixedIO(tc.ioBefore)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +190,7 @@ func TestSampleGroups(t *testing.T) {
 
 			writeGroupProc(t, root, 11, tc.after)
 			now = now.Add(time.Second)
-			out, err := s.SampleGroups([]GroupRequest{{Key: "i-1", PGID: pg, GroupIO: tc.ioNow}})
+			out, err := s.SampleGroups([]GroupRequest{{Key: "i-1", PGID: pg, GroupIO: fixedIO(tc.ioNow)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -355,6 +363,125 @@ func TestIOSub(t *testing.T) {
 			got, reset := tc.cur.Sub(tc.prev)
 			if got != tc.want || reset != tc.wantReset {
 				t.Errorf("Sub = %+v, %v; want %+v, %v", got, reset, tc.want, tc.wantReset)
+			}
+		})
+	}
+}
+
+// TestSampleGroupsFiles: a request's Files are read with each sample and
+// feed its GroupIO; a missing file is tried again after a while, and a
+// failing GroupIO falls back to /proc/PID/io.
+func TestSampleGroupsFiles(t *testing.T) {
+	const pg = 500
+	root := t.TempDir()
+	cg := t.TempDir()
+	now := time.Unix(1000, 0)
+	s := fakeSampler(root, &now)
+	stat := filepath.Join(cg, "io.stat")
+	// groupIO reads "READ WRITE" from the first file.
+	groupIO := func(files [][]byte) (IO, error) {
+		if files[0] == nil {
+			return IO{}, fmt.Errorf("no io.stat")
+		}
+		var v IO
+		if _, err := fmt.Sscan(string(files[0]), &v.ReadBytes, &v.WriteBytes); err != nil {
+			return IO{}, err
+		}
+		return v, nil
+	}
+	req := []GroupRequest{{Key: "i-1", PGID: pg, Files: []string{stat, filepath.Join(cg, "absent")}, GroupIO: groupIO}}
+	writeIO := func(content string) {
+		if err := os.WriteFile(stat, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var procWrite uint64
+	steps := []struct {
+		name         string
+		file         string // "" removes io.stat
+		advance      time.Duration
+		wantIO       IO
+		wantMeasured bool
+		wantOps      bool
+		wantFile     string
+		wantGroupErr bool
+	}{
+		{name: "first sample", file: "10 20", wantFile: "10 20", wantOps: false},
+		{name: "growth of the file's counters", file: "15 120", advance: time.Second, wantIO: IO{ReadBytes: 5, WriteBytes: 100}, wantMeasured: true, wantOps: true, wantFile: "15 120"},
+		{name: "an open file that was removed still reads", file: "", advance: time.Second, wantMeasured: true, wantOps: true, wantFile: "15 120"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.file != "" {
+				writeIO(st.file)
+			} else if err := os.Remove(stat); err != nil {
+				t.Fatal(err)
+			}
+			procWrite += 1000
+			now = now.Add(st.advance)
+			writeGroupProc(t, root, 10, []gproc{proc(pg, pg, 7, 50, 0, 0, procWrite)})
+			out, err := s.SampleGroups(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out[0]
+			if got.IO != st.wantIO || got.IOMeasured != st.wantMeasured || got.OpsMeasured != st.wantOps || (got.GroupIOError != nil) != st.wantGroupErr {
+				t.Errorf("IO = %+v measured %v ops %v group error %v (%q); want %+v measured %v ops %v", got.IO, got.IOMeasured, got.OpsMeasured, got.GroupIOError, got.IONote, st.wantIO, st.wantMeasured, st.wantOps)
+			}
+			if len(got.Files) != 2 || string(got.Files[0]) != st.wantFile || got.Files[1] != nil {
+				t.Errorf("Files = %q, want [%q nil]", got.Files, st.wantFile)
+			}
+		})
+	}
+
+	// A key seen afresh opens its files again: io.stat is gone, GroupIO
+	// fails, and /proc/PID/io counts instead.
+	if _, err := s.SampleGroups(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, advance := range []time.Duration{0, time.Second} {
+		now = now.Add(advance)
+		procWrite += 1000
+		writeGroupProc(t, root, 10, []gproc{proc(pg, pg, 7, 50, 0, 0, procWrite)})
+		out, err := s.SampleGroups(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0].GroupIOError == nil || out[0].Files[0] != nil {
+			t.Errorf("without io.stat: group error %v, files %q; want an error and no contents", out[0].GroupIOError, out[0].Files)
+		}
+		if advance > 0 && (out[0].IO != IO{WriteBytes: 1000} || out[0].OpsMeasured) {
+			t.Errorf("fallback to /proc/PID/io: IO = %+v ops %v, want 1000 bytes written and no operations", out[0].IO, out[0].OpsMeasured)
+		}
+	}
+	// The missing file is tried again after a while.
+	writeIO("1 2")
+	now = now.Add(recheckAfter)
+	out, err := s.SampleGroups(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out[0].Files[0]) != "1 2" || out[0].GroupIOError != nil {
+		t.Errorf("after the retry: files %q, group error %v; want io.stat read", out[0].Files, out[0].GroupIOError)
+	}
+}
+
+func TestParseUptime(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want uint64
+	}{
+		{name: "kernel layout", text: "9123.45 17000.10\n", want: 912345},
+		{name: "one decimal", text: "10.5 1.0\n", want: 1050},
+		{name: "whole seconds", text: "7\n", want: 700},
+		{name: "garbage", text: "x.5 1\n", want: 0},
+		{name: "empty", text: "", want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseUptime([]byte(tc.text), 100); got != tc.want {
+				t.Errorf("parseUptime(%q) = %d, want %d", tc.text, got, tc.want)
 			}
 		})
 	}

@@ -126,3 +126,25 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// parseUptime parses /proc/uptime into clock ticks since boot; 0 if it
+// cannot.
+func parseUptime(b []byte, hz float64) uint64 {
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		b = b[:i]
+	}
+	whole, frac, _ := bytes.Cut(bytes.TrimSpace(b), []byte("."))
+	sec, ok := parseUint(whole)
+	if !ok {
+		return 0
+	}
+	ticks := float64(sec) * hz
+	if f, ok := parseUint(frac); ok && len(frac) > 0 && len(frac) < 10 {
+		div := 1.0
+		for range frac {
+			div *= 10
+		}
+		ticks += float64(f) / div * hz
+	}
+	return uint64(ticks)
+}
