@@ -137,11 +137,11 @@ type series struct {
 	groupIO *IO
 	// curIO is this sample's GroupIO, valid when curOK; ioErr is why
 	// GroupIO failed.
-	curIO IO
-	curOK bool
-	ioErr error
-	files   []heldFile
-	fileOut [][]byte
+	curIO      IO
+	curOK      bool
+	ioErr      error
+	files      []heldFile
+	fileOut    [][]byte
 	leader     procID
 	leaderPPID int
 	// credit is, per parent process, the I/O of its children that left
