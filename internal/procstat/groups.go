@@ -481,6 +481,14 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 		return
 	}
 	if st.state == 'Z' || st.state == 'X' || st.state == 'x' {
+		// A zombie counts no more, but keeps its last figures while it
+		// waits to be reaped: only then does its parent's I/O grow by
+		// it.
+		id := procID{p.pid, p.start}
+		if old, seen := ser.procs[id]; seen {
+			old.sample, old.grew = g.gen, IO{}
+			ser.procs[id] = old
+		}
 		return
 	}
 	out.Processes++
