@@ -211,7 +211,7 @@ func TestSamplesRealInstances(t *testing.T) {
 	var first, last []Sample
 	triggered := false
 	deadline := time.Now().Add(20 * time.Second)
-	for wall < 2*time.Second || written < 20<<20 {
+	for wall < 3*time.Second || written < 20<<20 {
 		samples := tc.svc.Samples()
 		if first == nil {
 			first = samples
@@ -264,7 +264,7 @@ func TestSamplesRealInstances(t *testing.T) {
 	}
 	// One core of a 2-vCPU type is 50% (less on a machine busy with
 	// other work, but well above idle).
-	if s, i := cpu[spin.ID]/secs, cpu[idle.ID]/secs; s < 10 || s > 55 || s < i+8 {
+	if s, i := cpu[spin.ID]/secs, cpu[idle.ID]/secs; s < 5 || s > 55 || s < i+5 {
 		t.Errorf("CPUUtilization: spinning instance %.1f%%, idle one %.1f%%; want up to 50%% and well above idle", s, i)
 	}
 	if w := sampleOf(t, last, write.ID); !w.DiskMeasured {

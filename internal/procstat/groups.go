@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,14 @@ import (
 	"syscall"
 	"time"
 )
+
+// DefaultListEvery is how often SampleGroups lists /proc to find the
+// processes that joined the requested groups. Between listings it reads
+// only the processes it knows; a process found by a listing counts in
+// full from its birth if it was born since the listing before, so CPU
+// and I/O of new processes are late but not lost (unless a process lives
+// and dies between two listings).
+const DefaultListEvery = 5 * time.Second
 
 // recheckAfter is how long SampleGroups trusts the process group it read
 // for a process outside every requested group before reading it again
@@ -100,6 +109,10 @@ type groupState struct {
 	buf    []byte
 	want   map[int]int // pgid -> index into the current requests
 	uptime *os.File    // /proc/uptime, kept open
+	// listedAt is when /proc was last listed, listUptime the uptime
+	// then.
+	listedAt   time.Time
+	listUptime uint64
 }
 
 // tracked is a process SampleGroups has read.
@@ -108,6 +121,10 @@ type tracked struct {
 	start     uint64
 	checkedAt time.Time
 	seen      uint64 // generation of the last /proc listing that had it
+	// bornAfter is the uptime of the listing before the one that found
+	// the process (0 for the first listing): born since then, all its
+	// use is new.
+	bornAfter uint64
 	// stat and io are open while the process belongs to a requested
 	// group: a pread is all a sample costs, and a read fails once the
 	// process is gone, even if its pid is reused.
@@ -129,10 +146,16 @@ func (p *tracked) close() {
 
 // series is what a key's previous sample remembers.
 type series struct {
-	at     time.Time
-	uptime uint64
-	procs  map[procID]counters
-	gen    uint64
+	at          time.Time
+	firstUptime uint64 // uptime at the key's first sample
+	procs       map[procID]counters
+	ticks       uint64 // tick growth summed in the current sample
+	// ioRead and ioFailed count the processes whose /proc/PID/io was
+	// read, or not, in the current sample; ioFailNote tells the first
+	// failure.
+	ioRead, ioFailed int
+	ioFailNote       string
+	gen              uint64
 	// groupIO is the previous cumulative GroupIO, when the request had one.
 	groupIO *IO
 	// curIO is this sample's GroupIO, valid when curOK; ioErr is why
@@ -144,18 +167,11 @@ type series struct {
 	fileOut    [][]byte
 	leader     procID
 	leaderPPID int
-	// credit is, per parent process, the I/O of its children that left
-	// the group: a parent's /proc/PID/io grows by the whole I/O of each
-	// child it reaps, which was counted already while the child lived.
-	credit map[procID]IO
-}
-
-// heldFile is one of a request's Files, open while its key is sampled.
-type heldFile struct {
-	path    string
-	f       *os.File
-	retryAt time.Time
-	buf     []byte
+	// credit is, per parent process, the CPU time and I/O of its
+	// children that left the group: a parent's figures grow by the whole
+	// use of each child it reaps, which was counted already while the
+	// child lived.
+	credit map[procID]credit
 }
 
 // counters are one process's cumulative figures at a sample.
@@ -166,6 +182,14 @@ type counters struct {
 	sample uint64 // generation of the sample that saw it
 	ppid   int
 	grew   IO // I/O growth counted in the sample that saw it
+	// grewTicks is the tick growth counted in the sample that saw it.
+	grewTicks uint64
+}
+
+// credit is use of reaped children still to take off a parent's growth.
+type credit struct {
+	ticks uint64
+	io    IO
 }
 
 // SampleGroups samples every requested process group in one pass over
@@ -207,10 +231,12 @@ func (s *Sampler) SampleGroups(reqs []GroupRequest) ([]GroupSample, error) {
 		g.want[r.PGID] = i
 	}
 	now := s.now()
-	if err := s.list(now); err != nil {
-		return nil, err
-	}
 	uptime := s.groupUptime()
+	if s.mustList(reqs, now) {
+		if err := s.list(now, uptime); err != nil {
+			return nil, err
+		}
+	}
 
 	out := make([]GroupSample, len(reqs))
 	for i, r := range reqs {
@@ -253,96 +279,27 @@ func (s *Sampler) SampleGroups(reqs []GroupRequest) ([]GroupSample, error) {
 	return out, nil
 }
 
-// groupUptime is uptime with /proc/uptime kept open.
-func (s *Sampler) groupUptime() uint64 {
+// mustList reports whether SampleGroups lists /proc now: every
+// listEvery, and whenever a requested group's leader is not known.
+func (s *Sampler) mustList(reqs []GroupRequest, now time.Time) bool {
 	g := &s.groups
-	if g.uptime == nil {
-		f, err := os.Open(filepath.Join(s.root, "uptime"))
-		if err != nil {
-			return 0
-		}
-		g.uptime = f
+	if g.listedAt.IsZero() || now.Sub(g.listedAt) >= s.listEvery || now.Before(g.listedAt) {
+		return true
 	}
-	n, ok := pread(g.uptime, g.buf)
-	if !ok {
-		_ = g.uptime.Close()
-		g.uptime = nil
-		return 0
-	}
-	return parseUptime(g.buf[:n], s.hz)
-}
-
-// readFiles reads a request's Files into its series' buffers and works
-// out its GroupIO.
-func (s *Sampler) readFiles(r GroupRequest, out *GroupSample, ser *series, now time.Time) {
-	// Files are matched by position; a changed list starts over.
-	for i := range ser.files {
-		if i >= len(r.Files) || ser.files[i].path != r.Files[i] {
-			ser.closeFiles(i)
-			break
+	for _, r := range reqs {
+		if p, ok := g.procs[r.PGID]; !ok || p.pgrp != r.PGID {
+			return true
 		}
 	}
-	for i := len(ser.files); i < len(r.Files); i++ {
-		ser.files = append(ser.files, heldFile{path: r.Files[i]})
-	}
-	if len(r.Files) > 0 {
-		if cap(ser.fileOut) < len(r.Files) {
-			ser.fileOut = make([][]byte, len(r.Files))
-		}
-		ser.fileOut = ser.fileOut[:len(r.Files)]
-		clear(ser.fileOut)
-		out.Files = ser.fileOut
-	}
-	for i := range ser.files {
-		hf := &ser.files[i]
-		if hf.f == nil && !now.Before(hf.retryAt) {
-			f, err := os.Open(hf.path)
-			if err != nil {
-				hf.retryAt = now.Add(recheckAfter)
-				continue
-			}
-			hf.f = f
-			if hf.buf == nil {
-				hf.buf = make([]byte, 4096)
-			}
-		}
-		if hf.f == nil {
-			continue
-		}
-		n, ok := pread(hf.f, hf.buf)
-		if !ok {
-			_ = hf.f.Close()
-			hf.f, hf.retryAt = nil, now.Add(recheckAfter)
-			continue
-		}
-		out.Files[i] = hf.buf[:n]
-	}
-	ser.curOK, ser.ioErr = false, nil
-	if r.GroupIO != nil {
-		io, err := r.GroupIO(out.Files)
-		if err != nil {
-			ser.ioErr = err
-		} else {
-			ser.curIO, ser.curOK = io, true
-		}
-	}
-}
-
-// closeFiles closes the series' files from the i-th on and drops them.
-func (ser *series) closeFiles(i int) {
-	for j := i; j < len(ser.files); j++ {
-		if f := ser.files[j].f; f != nil {
-			_ = f.Close()
-		}
-	}
-	ser.files = ser.files[:i]
+	return false
 }
 
 // list reads the /proc listing: it drops processes that are gone, reads
 // the stat of new ones (and of ones whose group it has not checked for
 // recheckAfter, or that lead a requested group) to learn their group.
-func (s *Sampler) list(now time.Time) error {
+func (s *Sampler) list(now time.Time, uptime uint64) error {
 	g := &s.groups
+	defer func() { g.listedAt, g.listUptime = now, uptime }()
 	dir, err := os.Open(s.root)
 	if err != nil {
 		return fmt.Errorf("sample groups: %w", err)
@@ -411,7 +368,7 @@ func (s *Sampler) note(pid int, now time.Time) {
 		}
 		p.close()
 	} else {
-		p = &tracked{pid: pid}
+		p = &tracked{pid: pid, bornAfter: g.listUptime}
 		g.procs[pid] = p
 	}
 	p.seen = g.gen
@@ -433,23 +390,6 @@ func (s *Sampler) note(pid int, now time.Time) {
 	} else {
 		_ = f.Close()
 	}
-}
-
-// preadStat reads and parses a process's open stat file: one pread.
-func (s *Sampler) preadStat(f *os.File, pid int) (procStat, bool) {
-	n, ok := pread(f, s.groups.buf)
-	if !ok {
-		return procStat{}, false
-	}
-	st, err := parseStatFast(pid, s.groups.buf[:n])
-	return st, err == nil
-}
-
-// pread reads a /proc or cgroup file from its start in one system call
-// (os.File.ReadAt makes a second one to see the end).
-func pread(f *os.File, buf []byte) (int, bool) {
-	n, err := syscall.Pread(int(f.Fd()), buf, 0)
-	return n, err == nil && n > 0
 }
 
 // sampleProc adds one member process to its group's sample.
@@ -486,7 +426,7 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 		// it.
 		id := procID{p.pid, p.start}
 		if old, seen := ser.procs[id]; seen {
-			old.sample, old.grew = g.gen, IO{}
+			old.sample, old.grew, old.grewTicks = g.gen, IO{}, 0
 			ser.procs[id] = old
 		}
 		return
@@ -500,11 +440,25 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 		}
 		out.Orphaned = st.ppid <= 1 || st.ppid != ser.leaderPPID
 	}
-	c := counters{ticks: st.ticks, sample: g.gen, ppid: st.ppid}
+	// Reaped children's times count too: a child too short-lived to be
+	// seen is not lost.
+	c := counters{ticks: st.ticks + st.childTicks, sample: g.gen, ppid: st.ppid}
 	if !ser.curOK {
 		c.io, c.ioOK = s.readIO(p)
-		if !c.ioOK && out.IONote == "" {
-			out.IONote = fmt.Sprintf("/proc/%d/io: %v", p.pid, p.ioErr)
+		switch {
+		case c.ioOK:
+			ser.ioRead++
+		case ser.ioFailed == 0:
+			// Only the first failure is described; the group's I/O is
+			// not measured only when no process's could be read.
+			why := p.ioErr
+			if why == nil {
+				why = errors.New("unreadable")
+			}
+			ser.ioFailNote = fmt.Sprintf("/proc/%d/io: %v", p.pid, why)
+			ser.ioFailed++
+		default:
+			ser.ioFailed++
 		}
 	}
 	id := procID{p.pid, p.start}
@@ -516,28 +470,32 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 	switch {
 	case seen:
 		if c.ticks >= old.ticks {
-			out.CPUPercent += float64(c.ticks - old.ticks)
+			c.grewTicks = c.ticks - old.ticks
 		}
 		if c.ioOK && old.ioOK {
 			c.grew, _ = c.io.Sub(old.io) // a counter that went down adds nothing
 		}
-	case ser.uptime > 0 && st.start >= ser.uptime:
+	case p.bornAfter > 0 && st.start >= p.bornAfter && st.start >= ser.firstUptime:
 		// Born since the previous sample: all its use is new.
-		out.CPUPercent += float64(c.ticks)
+		c.grewTicks = c.ticks
 		if c.ioOK {
 			c.grew = c.io
 		}
 	}
 	addIO(&out.IO, c.grew)
+	ser.ticks += c.grewTicks
 }
 
-// settleCredit takes the I/O of members that left the group off their
-// parents' growth, so that a child's I/O counts once: while it lived,
-// not again when its parent reaps it.
-func (s *Sampler) settleCredit(out *GroupSample, ser *series) {
+// settleCredit takes the use of members that left the group off their
+// parents' growth, so that a child's CPU time and I/O count once: while
+// it lived, not again when its parent reaps it (the kernel adds a reaped
+// child's figures to its parent's: cutime and cstime in stat, and
+// /proc/PID/io). ticks is the group's summed tick growth; withIO says
+// whether out.IO is summed from the processes.
+func (s *Sampler) settleCredit(out *GroupSample, ser *series, ticks *uint64, withIO bool) {
 	g := &s.groups
 	for id, c := range ser.procs {
-		if c.sample == g.gen || !c.ioOK || c.io == (IO{}) {
+		if c.sample == g.gen || (c.ticks == 0 && (!c.ioOK || c.io == IO{})) {
 			continue
 		}
 		parent, ok := g.procs[c.ppid]
@@ -549,10 +507,13 @@ func (s *Sampler) settleCredit(out *GroupSample, ser *series) {
 			continue
 		}
 		if ser.credit == nil {
-			ser.credit = make(map[procID]IO)
+			ser.credit = make(map[procID]credit)
 		}
 		cr := ser.credit[pid]
-		addIO(&cr, c.io)
+		cr.ticks += c.ticks
+		if c.ioOK {
+			addIO(&cr.io, c.io)
+		}
 		ser.credit[pid] = cr
 	}
 	for pid, cr := range ser.credit {
@@ -561,12 +522,20 @@ func (s *Sampler) settleCredit(out *GroupSample, ser *series) {
 			delete(ser.credit, pid) // the parent is gone too
 			continue
 		}
-		take := IO{
-			ReadBytes: min(cr.ReadBytes, pc.grew.ReadBytes), WriteBytes: min(cr.WriteBytes, pc.grew.WriteBytes),
-			ReadOps: min(cr.ReadOps, pc.grew.ReadOps), WriteOps: min(cr.WriteOps, pc.grew.WriteOps),
+		t := min(cr.ticks, pc.grewTicks)
+		*ticks -= t
+		cr.ticks -= t
+		if withIO {
+			take := IO{
+				ReadBytes: min(cr.io.ReadBytes, pc.grew.ReadBytes), WriteBytes: min(cr.io.WriteBytes, pc.grew.WriteBytes),
+				ReadOps: min(cr.io.ReadOps, pc.grew.ReadOps), WriteOps: min(cr.io.WriteOps, pc.grew.WriteOps),
+			}
+			out.IO, _ = out.IO.Sub(take)
+			cr.io, _ = cr.io.Sub(take)
+		} else {
+			cr.io = IO{}
 		}
-		out.IO, _ = out.IO.Sub(take)
-		if cr, _ = cr.Sub(take); cr == (IO{}) {
+		if cr == (credit{}) {
 			delete(ser.credit, pid)
 		} else {
 			ser.credit[pid] = cr
@@ -581,45 +550,21 @@ func addIO(dst *IO, d IO) {
 	dst.WriteOps += d.WriteOps
 }
 
-// readIO reads a process's cumulative storage I/O from /proc/PID/io
-// (read_bytes and write_bytes: bytes that reached or came from storage,
-// not the page cache). It needs the same uid as the process, or root.
-func (s *Sampler) readIO(p *tracked) (IO, bool) {
-	if p.ioErr != nil {
-		return IO{}, false
-	}
-	if p.io == nil {
-		f, err := os.Open(filepath.Join(s.root, strconv.Itoa(p.pid), "io"))
-		if err != nil {
-			p.ioErr = unwrapPath(err)
-			return IO{}, false
-		}
-		p.io = f
-	}
-	n, err := syscall.Pread(int(p.io.Fd()), s.groups.buf, 0)
-	if err != nil {
-		p.ioErr = err
-		return IO{}, false
-	}
-	v, err := parseIO(s.groups.buf[:n])
-	if err != nil {
-		p.ioErr = err
-		return IO{}, false
-	}
-	return v, true
-}
-
 // finish turns a group's summed ticks into a rate, applies its GroupIO
 // and forgets the processes that left it.
 func (s *Sampler) finish(r GroupRequest, out *GroupSample, ser *series, now time.Time, uptime uint64) {
 	g := &s.groups
 	first := ser.at.IsZero()
 	wall := now.Sub(ser.at)
-	ticks := out.CPUPercent
-	out.CPUPercent = 0
+	ticks := ser.ticks
+	ser.ticks = 0
+	s.settleCredit(out, ser, &ticks, !ser.curOK)
+	if ser.curOK {
+		ser.credit = nil
+	}
 	if !first && wall > 0 {
 		out.Interval = wall
-		out.CPUPercent = ticks / s.hz / wall.Seconds() * 100
+		out.CPUPercent = float64(ticks) / s.hz / wall.Seconds() * 100
 	}
 	switch {
 	case ser.curOK:
@@ -639,18 +584,18 @@ func (s *Sampler) finish(r GroupRequest, out *GroupSample, ser *series, now time
 		ser.groupIO = &cur
 	case first:
 		out.IONote = "first sample: no interval yet"
-	case out.IONote == "" && out.Processes > 0:
+	case ser.ioRead == 0 && ser.ioFailed > 0:
+		out.IONote = ser.ioFailNote
+	case out.Processes > 0:
 		out.IOMeasured = true
 		out.IONote = "from /proc/PID/io: bytes only, no operation counts"
-	case out.IONote == "":
+	default:
 		out.IONote = "no live process"
 	}
+	ser.ioRead, ser.ioFailed = 0, 0
 	if !ser.curOK {
 		ser.groupIO = nil
-		s.settleCredit(out, ser)
 		out.GroupIOError = ser.ioErr
-	} else {
-		ser.credit = nil
 	}
 	if out.LeaderPPID == 0 {
 		ser.leader, ser.leaderPPID = procID{}, 0
@@ -660,5 +605,8 @@ func (s *Sampler) finish(r GroupRequest, out *GroupSample, ser *series, now time
 			delete(ser.procs, id)
 		}
 	}
-	ser.at, ser.uptime = now, uptime
+	if first {
+		ser.firstUptime = uptime
+	}
+	ser.at = now
 }

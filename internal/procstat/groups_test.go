@@ -15,6 +15,7 @@ import (
 type gproc struct {
 	fakeProc
 	ppid  int
+	child uint64 // cutime: times of reaped children
 	read  uint64
 	write uint64
 	noIO  bool
@@ -22,7 +23,7 @@ type gproc struct {
 
 // writeGroupProc lays out procs in root in place (files are rewritten,
 // not replaced, as open /proc files see new figures) and removes the
-// directories of processes not listed.
+// directories of processes not listed, emptying their files first.
 func writeGroupProc(t *testing.T, root string, uptime float64, procs []gproc) {
 	t.Helper()
 	keep := map[string]bool{"uptime": true}
@@ -32,6 +33,10 @@ func writeGroupProc(t *testing.T, root string, uptime float64, procs []gproc) {
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		if !keep[e.Name()] {
+			// Open files of a gone process read nothing, as on /proc.
+			for _, f := range []string{"stat", "io"} {
+				_ = os.Truncate(filepath.Join(root, e.Name(), f), 0)
+			}
 			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
 				t.Fatal(err)
 			}
@@ -55,8 +60,8 @@ func writeGroupProc(t *testing.T, root string, uptime float64, procs []gproc) {
 		if ppid == 0 {
 			ppid = 7
 		}
-		write(filepath.Join(dir, "stat"), fmt.Sprintf("%d (app) %s %d %d %d 0 -1 4194560 100 0 0 0 %d %d 0 0 20 0 1 0 %d 123456 %d 18446744073709551615 0 0\n",
-			p.pid, state, ppid, p.pgrp, p.pgrp, p.utime, p.stime, p.start, p.rss))
+		write(filepath.Join(dir, "stat"), fmt.Sprintf("%d (app) %s %d %d %d 0 -1 4194560 100 0 0 0 %d %d %d 0 20 0 1 0 %d 123456 %d 18446744073709551615 0 0\n",
+			p.pid, state, ppid, p.pgrp, p.pgrp, p.utime, p.stime, p.child, p.start, p.rss))
 		ioPath := filepath.Join(dir, "io")
 		if p.noIO {
 			_ = os.Remove(ioPath)
@@ -122,11 +127,28 @@ func TestSampleGroups(t *testing.T) {
 			wantProcs: 1, wantIO: IO{WriteBytes: 300}, wantMeasured: true,
 		},
 		{
+			name:   "a reaped child's CPU counts once, and a short-lived one's in full",
+			before: []gproc{proc(pg, pg, 7, 50, 100, 0, 0), proc(505, pg, pg, 60, 300, 0, 0)},
+			// The child used 20 more ticks before it was reaped; another,
+			// never seen, used 7.
+			after:     []gproc{{fakeProc: fakeProc{pid: pg, pgrp: pg, utime: 110, start: 50, rss: 2}, ppid: 7, child: 320 + 7}},
+			wantCPU:   10 + 20 + 7,
+			wantProcs: 1, wantMeasured: true,
+		},
+		{
 			name:      "unreadable /proc/PID/io is not measured",
 			before:    []gproc{{fakeProc: fakeProc{pid: pg, pgrp: pg, start: 50, rss: 2}, noIO: true}},
 			after:     []gproc{{fakeProc: fakeProc{pid: pg, pgrp: pg, start: 50, utime: 20, rss: 2}, noIO: true}},
 			wantCPU:   20,
 			wantProcs: 1, wantNote: fmt.Sprintf("/proc/%d/io", pg),
+		},
+		{
+			name: "one process's unreadable /proc/PID/io leaves the others measured",
+			before: []gproc{proc(pg, pg, 7, 50, 0, 0, 100),
+				{fakeProc: fakeProc{pid: 506, pgrp: pg, start: 60, rss: 2}, ppid: pg, noIO: true}},
+			after: []gproc{proc(pg, pg, 7, 50, 0, 0, 300),
+				{fakeProc: fakeProc{pid: 506, pgrp: pg, start: 60, rss: 2}, ppid: pg, noIO: true}},
+			wantProcs: 2, wantIO: IO{WriteBytes: 200}, wantMeasured: true,
 		},
 		{
 			name:     "group I/O from a cgroup, with operations",
@@ -317,7 +339,7 @@ func TestParseStatFast(t *testing.T) {
 			if got.ppid != 7 {
 				t.Errorf("ppid = %d, want 7", got.ppid)
 			}
-			got.ppid = 0
+			got.ppid, got.childTicks = 0, 0
 			if got != want {
 				t.Errorf("parseStatFast = %+v, parseStat = %+v", got, want)
 			}
@@ -482,6 +504,52 @@ func TestParseUptime(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := parseUptime([]byte(tc.text), 100); got != tc.want {
 				t.Errorf("parseUptime(%q) = %d, want %d", tc.text, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSampleGroupsListing: /proc is listed every listEvery, or at once
+// when a requested group's leader is unknown; a process found late
+// counts in full from its birth when it was born since the listing
+// before.
+func TestSampleGroupsListing(t *testing.T) {
+	const pg = 500
+	root := t.TempDir()
+	now := time.Unix(1000, 0)
+	s := fakeSampler(root, &now)
+	s.listEvery = 5 * time.Second
+	req := []GroupRequest{{Key: "i-1", PGID: pg}}
+	leader := proc(pg, pg, 7, 50, 0, 0, 0)
+	steps := []struct {
+		name    string
+		procs   []gproc
+		reqs    []GroupRequest
+		wantCPU float64
+		wantN   int
+	}{
+		{name: "first sample lists /proc", procs: []gproc{leader}, reqs: req, wantN: 1},
+		{name: "a child born between listings is not seen yet", procs: []gproc{leader, proc(501, pg, pg, 1050, 40, 0, 0)}, reqs: req, wantN: 1},
+		{
+			name:  "a new group's leader makes a listing, which finds the child and counts it in full",
+			procs: []gproc{leader, proc(501, pg, pg, 1050, 80, 0, 0), proc(600, 600, 7, 1150, 0, 0, 0)},
+			reqs:  []GroupRequest{req[0], {Key: "i-2", PGID: 600}}, wantCPU: 80, wantN: 2,
+		},
+		{name: "between listings the known child is read", procs: []gproc{leader, proc(501, pg, pg, 1050, 100, 0, 0)}, reqs: req, wantCPU: 20, wantN: 2},
+		{name: "a child gone between listings reads nothing", procs: []gproc{leader}, reqs: req, wantN: 1},
+	}
+	for i, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if i > 0 {
+				now = now.Add(time.Second)
+			}
+			writeGroupProc(t, root, 10+float64(i), st.procs)
+			out, err := s.SampleGroups(st.reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := out[0]; got.CPUPercent != st.wantCPU || got.Processes != st.wantN {
+				t.Errorf("CPU %v over %d processes, want %v over %d", got.CPUPercent, got.Processes, st.wantCPU, st.wantN)
 			}
 		})
 	}

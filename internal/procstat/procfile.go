@@ -75,7 +75,7 @@ func parseStatFast(pid int, b []byte) (procStat, error) {
 		}
 		var n uint64
 		switch field {
-		case 4, 5, 14, 15, 20, 22, 24:
+		case 4, 5, 14, 15, 16, 17, 20, 22, 24:
 			var ok bool
 			if n, ok = parseUint(f); !ok {
 				return procStat{}, fmt.Errorf("parse /proc stat of pid %d: field %d is %q", pid, field, f)
@@ -88,6 +88,8 @@ func parseStatFast(pid int, b []byte) (procStat, error) {
 			st.pgrp = int(n)
 		case 14, 15:
 			st.ticks += n
+		case 16, 17:
+			st.childTicks += n
 		case 20:
 			st.threads = int(n)
 		case 22:
