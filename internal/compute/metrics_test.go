@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/madang-dev/madang/internal/cgroup"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/procstat"
@@ -307,35 +308,124 @@ func TestSamplesShimGone(t *testing.T) {
 	}
 }
 
-// BenchmarkSamples samples 100 instances whose apps sleep (a shell
-// waiting on sleep, never ready: the instances stay pending with their
-// app running, which Samples reports).
-func BenchmarkSamples(b *testing.B) {
+// rawService is a compute service for tests and benchmarks that need
+// options the test harness does not set (cgroups) or a testing.B.
+type rawService struct {
+	home, source, exe string
+	store             state.Store
+	svc               *Service
+}
+
+// newRawService starts a compute service with cgroups cg (nil: none).
+// When it ends, its instances are terminated if they have cgroups (so
+// their groups are deleted) and the service is shut down.
+func newRawService(tb testing.TB, cg *cgroup.Hierarchy) *rawService {
+	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	home, source, store := b.TempDir(), b.TempDir(), state.NewMemory()
-	if err := os.WriteFile(filepath.Join(source, "main.txt"), []byte("v1\n"), 0o644); err != nil {
-		b.Fatal(err)
+	r := &rawService{home: tb.TempDir(), source: tb.TempDir(), exe: exe, store: state.NewMemory()}
+	if err := os.WriteFile(filepath.Join(r.source, "main.txt"), []byte("v1\n"), 0o644); err != nil {
+		tb.Fatal(err)
 	}
 	mode, _ := DetectAddressMode()
-	svc, err := New(context.Background(), Options{
-		Home: home, Store: store, ShimCommand: []string{exe, "shim"}, AddressMode: mode,
-		Addresses: &AddressBook{Dir: b.TempDir()},
+	r.svc, err = New(context.Background(), Options{
+		Home: r.home, Store: r.store, ShimCommand: []string{exe, "shim"}, AddressMode: mode,
+		Addresses: &AddressBook{Dir: tb.TempDir()}, Cgroups: cg,
 	})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := svc.Shutdown(ctx); err != nil {
-			b.Errorf("shutdown: %v", err)
+		if cg != nil {
+			for _, v := range r.svc.Instances() {
+				if err := r.svc.Terminate(ctx, v.ID); err != nil {
+					tb.Errorf("terminate %s: %v", v.ID, err)
+				}
+			}
+		}
+		if err := r.svc.Shutdown(ctx); err != nil {
+			tb.Errorf("shutdown: %v", err)
 		}
 	})
-	commitTB(b, home, store, svc, ImageKind(), &ImageSpec{Name: "sleep", Source: source, Command: "exec sleep 600", Port: 3000})
-	commitTB(b, home, store, svc, LaunchTemplateKind(), &LaunchTemplateSpec{Name: "sleep", LaunchTemplateData: LaunchTemplateData{
+	return r
+}
+
+// waitSamples polls Samples until cond holds for one of them.
+func waitSamples(tb testing.TB, svc *Service, what string, cond func([]Sample) bool) []Sample {
+	tb.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		samples := svc.Samples()
+		if cond(samples) {
+			return samples
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s; samples %+v", what, samples)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSamplesCgroup: an instance in a cgroup reports the group's memory;
+// its disk I/O comes from the group's counters where it has them, from
+// /proc/PID/io otherwise, and the note says which.
+func TestSamplesCgroup(t *testing.T) {
+	cg := cgroup.Detect(cgroup.DefaultRoot, nil)
+	if e := cg.Enforcement(); !e.Memory {
+		t.Skipf("no usable cgroup memory controller here: %s", e.Reason)
+	}
+	r := newRawService(t, cg)
+	addApp(t, r.home, r.store, r.svc, r.source, r.exe, "app", "", "t3.micro", 10*time.Second)
+	ins, err := r.svc.Run(context.Background(), RunRequest{LaunchTemplate: "app", Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ins[0].ID
+	samples := waitSamples(t, r.svc, "a second sample of a running app", func(ss []Sample) bool {
+		return len(ss) == 1 && ss[0].Running && ss[0].DiskNote != noteFirst && ss[0].DiskNote != noteNotRunning
+	})
+	s := samples[0]
+	st, err := cg.Open("madang/" + id).Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cgroup %s: sample memory %d bytes (%.2f%%), group %d bytes; disk measured %v: %s", cg.Version(), s.MemoryBytes, s.MemoryUtilization, st.MemoryBytes, s.DiskMeasured, s.DiskNote)
+	if m := int64(s.MemoryBytes); m < st.MemoryBytes/2 || m > st.MemoryBytes*2 {
+		t.Errorf("MemoryBytes = %d, want about the group's %d", m, st.MemoryBytes)
+	}
+	if _, ioErr := cg.Open("madang/" + id).IOStats(); ioErr == nil {
+		if !s.DiskMeasured || s.DiskNote != "" {
+			t.Errorf("group with I/O counters: disk measured %v, note %q; want measured with operations", s.DiskMeasured, s.DiskNote)
+		}
+	} else if s.DiskNote != noteNoCgroupIO {
+		t.Errorf("group without I/O counters (%v): note %q, want %q", ioErr, s.DiskNote, noteNoCgroupIO)
+	}
+}
+
+// BenchmarkSamples samples 100 instances whose apps sleep (never ready:
+// the instances stay pending with their app running, which Samples
+// reports), without cgroups and, where the machine has a usable memory
+// controller, with each instance in its cgroup.
+func BenchmarkSamples(b *testing.B) {
+	b.Run("no cgroups", func(b *testing.B) { benchSamples(b, nil) })
+	b.Run("cgroups", func(b *testing.B) {
+		cg := cgroup.Detect(cgroup.DefaultRoot, nil)
+		if e := cg.Enforcement(); !e.Memory {
+			b.Skipf("no usable cgroup memory controller here: %s", e.Reason)
+		}
+		benchSamples(b, cg)
+	})
+}
+
+func benchSamples(b *testing.B, cg *cgroup.Hierarchy) {
+	r := newRawService(b, cg)
+	svc := r.svc
+	commitTB(b, r.home, r.store, svc, ImageKind(), &ImageSpec{Name: "sleep", Source: r.source, Command: "exec sleep 600", Port: 3000})
+	commitTB(b, r.home, r.store, svc, LaunchTemplateKind(), &LaunchTemplateSpec{Name: "sleep", LaunchTemplateData: LaunchTemplateData{
 		Image: "sleep", Supervision: SupervisionSpec{KillTimeout: Duration(time.Second), Readiness: ReadinessSpec{Timeout: Duration(time.Hour)}},
 	}})
 	const n = 100
