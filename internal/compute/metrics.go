@@ -36,11 +36,12 @@ type Sample struct {
 	// DiskReadBytes, DiskWriteBytes, DiskReadOps and DiskWriteOps are the
 	// disk I/O during the interval.
 	DiskReadBytes, DiskWriteBytes, DiskReadOps, DiskWriteOps float64
-	// DiskMeasured is false when no disk figure could be read; DiskNote
-	// says why, or what is missing when only some are measured (the
-	// operation counts without a cgroup with I/O counters).
+	// DiskMeasured is false when no disk figure could be read.
 	DiskMeasured bool
-	DiskNote     string
+	// DiskNote says why the disk figures are not measured, or what is
+	// missing when only some are (the operation counts, without a cgroup
+	// with I/O counters); empty when all are.
+	DiskNote string
 	// StatusCheckFailedInstance is 1 when the app is not running or not
 	// ready while it should be: in backoff, exited or errored, or
 	// starting again after it ended. StatusCheckFailedSystem is 1 when

@@ -81,10 +81,13 @@ type GroupSample struct {
 	// IO is the disk I/O during the interval. From /proc/PID/io it has
 	// bytes only (ReadOps and WriteOps stay 0, and OpsMeasured is false).
 	IO IO
-	// IOMeasured is false when IO could not be measured; IONote says why.
-	IOMeasured  bool
+	// IOMeasured is false when IO could not be measured (a first sample,
+	// no live process, or no member's /proc/PID/io readable).
+	IOMeasured bool
+	// OpsMeasured is true when IO has operation counts (from GroupIO).
 	OpsMeasured bool
-	IONote      string
+	// IONote says why IO is not measured, or where it comes from.
+	IONote string
 	// GroupIOError is why the request's GroupIO failed, when it did:
 	// IO then comes from /proc/PID/io.
 	GroupIOError error
@@ -92,11 +95,13 @@ type GroupSample struct {
 	// first.
 	Interval time.Duration
 	// LeaderPPID is the parent pid of the group leader (the process whose
-	// pid is PGID), 0 when the leader is not alive. Orphaned is true when
-	// the leader lost the parent it had when the key first saw it, or its
-	// parent is pid 1: whoever started it is gone.
+	// pid is PGID), 0 when the leader is not alive.
 	LeaderPPID int
-	Orphaned   bool
+	// Orphaned is true when the leader lost the parent it had when the
+	// key first saw it, or its parent is pid 1: whoever started it is
+	// gone. (A leader first seen after its parent died, reparented to a
+	// subreaper other than pid 1, is not detected.)
+	Orphaned bool
 }
 
 // groupState is what SampleGroups keeps between calls: the processes it
