@@ -122,15 +122,19 @@ func pread(f *os.File, buf []byte) (int, bool) {
 // readIO reads a process's cumulative storage I/O from /proc/PID/io
 // (read_bytes and write_bytes: bytes that reached or came from storage,
 // not the page cache). It needs the same uid as the process, or root: a
-// refusal is remembered, other failures (a process that is exiting) are
-// tried again at the next sample.
-func (s *Sampler) readIO(p *tracked) (IO, bool) {
-	if p.ioErr != nil {
+// refusal is tried again after recheckAfter, other failures (a process
+// that is exiting) at the next sample.
+func (s *Sampler) readIO(p *tracked, now time.Time) (IO, bool) {
+	if p.ioErr != nil && now.Before(p.ioRetryAt) {
 		return IO{}, false
 	}
+	p.ioErr = nil
 	fail := func(err error) (IO, bool) {
+		p.ioErr = err
 		if errors.Is(err, os.ErrPermission) {
-			p.ioErr = err
+			p.ioRetryAt = now.Add(recheckAfter)
+		} else {
+			p.ioRetryAt = now
 		}
 		if p.io != nil {
 			_ = p.io.Close()

@@ -135,6 +135,8 @@ type tracked struct {
 	// process is gone, even if its pid is reused.
 	stat, io *os.File
 	ioErr    error
+	// ioRetryAt is when a refused /proc/PID/io is tried again.
+	ioRetryAt time.Time
 }
 
 func (p *tracked) close() {
@@ -187,6 +189,9 @@ type counters struct {
 	sample uint64 // generation of the sample that saw it
 	ppid   int
 	grew   IO // I/O growth counted in the sample that saw it
+	// ioStale is set when io was carried over from an earlier sample
+	// because /proc/PID/io could not be read.
+	ioStale bool
 	// grewTicks is the tick growth counted in the sample that saw it.
 	grewTicks uint64
 }
@@ -448,8 +453,10 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 	// Reaped children's times count too: a child too short-lived to be
 	// seen is not lost.
 	c := counters{ticks: st.ticks + st.childTicks, sample: g.gen, ppid: st.ppid}
+	id := procID{p.pid, p.start}
+	old, seen := ser.procs[id]
 	if !ser.curOK {
-		c.io, c.ioOK = s.readIO(p)
+		c.io, c.ioOK = s.readIO(p, now)
 		switch {
 		case c.ioOK:
 			ser.ioRead++
@@ -465,9 +472,12 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 		default:
 			ser.ioFailed++
 		}
+		if !c.ioOK && seen && old.ioOK {
+			// Keep the last figures read: the next read that works
+			// counts the growth since them, nothing is lost.
+			c.io, c.ioOK, c.ioStale = old.io, true, true
+		}
 	}
-	id := procID{p.pid, p.start}
-	old, seen := ser.procs[id]
 	defer func() { ser.procs[id] = c }()
 	if ser.at.IsZero() {
 		return
@@ -477,7 +487,7 @@ func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *
 		if c.ticks >= old.ticks {
 			c.grewTicks = c.ticks - old.ticks
 		}
-		if c.ioOK && old.ioOK {
+		if c.ioOK && old.ioOK && !c.ioStale {
 			c.grew, _ = c.io.Sub(old.io) // a counter that went down adds nothing
 		}
 	case p.bornAfter > 0 && st.start >= p.bornAfter && st.start >= ser.firstUptime:

@@ -554,3 +554,48 @@ func TestSampleGroupsListing(t *testing.T) {
 		})
 	}
 }
+
+// TestSampleGroupsIOReadFails: a /proc/PID/io that cannot be read for a
+// sample loses nothing: the next read counts the growth since the last
+// one that worked.
+func TestSampleGroupsIOReadFails(t *testing.T) {
+	const pg = 500
+	root := t.TempDir()
+	now := time.Unix(1000, 0)
+	s := fakeSampler(root, &now)
+	req := []GroupRequest{{Key: "i-1", PGID: pg}}
+	ioPath := filepath.Join(root, fmt.Sprint(pg), "io")
+	steps := []struct {
+		name         string
+		written      uint64
+		garbage      bool
+		wantWrite    uint64
+		wantMeasured bool
+	}{
+		{name: "first sample", written: 100},
+		{name: "growth", written: 150, wantWrite: 50, wantMeasured: true},
+		{name: "unreadable", garbage: true},
+		{name: "readable again: the growth since the last good read", written: 400, wantWrite: 250, wantMeasured: true},
+	}
+	for i, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if i > 0 {
+				now = now.Add(time.Second)
+			}
+			writeGroupProc(t, root, 10+float64(i), []gproc{proc(pg, pg, 7, 50, 0, 0, st.written)})
+			if st.garbage {
+				if err := os.WriteFile(ioPath, []byte("garbage\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := s.SampleGroups(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out[0]
+			if got.IO.WriteBytes != st.wantWrite || got.IOMeasured != st.wantMeasured {
+				t.Errorf("wrote %d, measured %v (%q); want %d, %v", got.IO.WriteBytes, got.IOMeasured, got.IONote, st.wantWrite, st.wantMeasured)
+			}
+		})
+	}
+}
