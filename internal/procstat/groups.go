@@ -266,10 +266,10 @@ func (s *Sampler) SampleGroups(reqs []GroupRequest) ([]GroupSample, error) {
 			p.close()
 			continue
 		}
-		s.sampleProc(p, reqs[i], &out[i], g.series[reqs[i].Key], now, uptime)
+		s.sampleProc(p, reqs[i], &out[i], g.series[reqs[i].Key], now)
 	}
 	for i, r := range reqs {
-		s.finish(r, &out[i], g.series[r.Key], now, uptime)
+		s.finish(&out[i], g.series[r.Key], now, uptime)
 	}
 	for k, ser := range g.series {
 		if ser.gen != g.gen {
@@ -403,7 +403,7 @@ func (s *Sampler) note(pid int, now time.Time) {
 }
 
 // sampleProc adds one member process to its group's sample.
-func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *series, now time.Time, uptime uint64) {
+func (s *Sampler) sampleProc(p *tracked, r GroupRequest, out *GroupSample, ser *series, now time.Time) {
 	g := &s.groups
 	st, ok := procStat{}, false
 	if p.stat != nil {
@@ -567,7 +567,7 @@ func addIO(dst *IO, d IO) {
 
 // finish turns a group's summed ticks into a rate, applies its GroupIO
 // and forgets the processes that left it.
-func (s *Sampler) finish(r GroupRequest, out *GroupSample, ser *series, now time.Time, uptime uint64) {
+func (s *Sampler) finish(out *GroupSample, ser *series, now time.Time, uptime uint64) {
 	g := &s.groups
 	first := ser.at.IsZero()
 	wall := now.Sub(ser.at)
