@@ -80,9 +80,10 @@ type sampleInfo struct {
 // by instance id, for a metrics collector that calls it periodically
 // (once a second). Rates are over the time since the previous call:
 // Samples keeps its own series apart from those of ps and describe, but
-// two periodic callers would shorten each other's intervals. It reads
-// /proc once, plus one or two open files per process and per cgroup
-// counter.
+// two periodic callers would shorten each other's intervals. It lists
+// /proc every few seconds (and when an app starts); otherwise it reads
+// the one or two files it keeps open per process, plus one per cgroup
+// counter: about 13 µs per instance on a small virtual machine.
 func (s *Service) Samples() []Sample {
 	now := s.opts.Now()
 	s.mu.Lock()
