@@ -46,10 +46,16 @@ type Sampler struct {
 	root     string // procfs mount point
 	hz       float64
 	pageSize uint64
+	// listEvery is SampleGroups' listing period (DefaultListEvery).
+	listEvery time.Duration
 
 	// mu guards the fields that follow.
 	mu   sync.Mutex
 	last map[string]snapshot
+
+	// gmu guards groups, the state of SampleGroups.
+	gmu    sync.Mutex
+	groups groupState
 }
 
 // snapshot is what a key's previous sample remembers.
@@ -69,13 +75,16 @@ type procID struct {
 
 // procStat is the part of /proc/PID/stat the sampler uses.
 type procStat struct {
-	pid     int
-	state   byte
-	pgrp    int
-	ticks   uint64 // utime + stime
-	threads int
-	start   uint64
-	rss     uint64 // pages
+	pid   int
+	state byte
+	ppid  int
+	pgrp  int
+	ticks uint64 // utime + stime
+	// childTicks is cutime + cstime: the times of reaped children.
+	childTicks uint64
+	threads    int
+	start      uint64
+	rss        uint64 // pages
 }
 
 // NewSampler returns a Sampler reading /proc. now supplies wall time for
@@ -89,7 +98,9 @@ func NewSampler(now func() time.Time) *Sampler {
 		root:     "/proc",
 		hz:       float64(clockTicks()),
 		pageSize: uint64(os.Getpagesize()),
-		last:     make(map[string]snapshot),
+
+		listEvery: DefaultListEvery,
+		last:      make(map[string]snapshot),
 	}
 }
 

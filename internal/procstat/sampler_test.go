@@ -67,6 +67,7 @@ func fakeSampler(root string, now *time.Time) *Sampler {
 	s.root = root
 	s.hz = 100
 	s.pageSize = 4096
+	s.listEvery = 0 // SampleGroups lists /proc at every call
 	return s
 }
 

@@ -1,5 +1,7 @@
 // Package procstat reads live process facts from /proc: identity (start
-// time), CPU and memory use of single processes and process trees.
+// time), CPU and memory use of single processes and process trees, and,
+// for periodic collectors, CPU, memory and disk I/O of many process
+// groups at once (SampleGroups).
 package procstat
 
 import (
