@@ -1,0 +1,354 @@
+package metricstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// seriesFile lists the store's series: frames of (ref, unit, ID).
+const seriesFile = "series.log"
+
+// segKey names a segment file: one tier's window.
+type segKey struct {
+	tier   int
+	window int64
+}
+
+func (k segKey) name() string { return fmt.Sprintf("t%d-%d.seg", k.tier, k.window) }
+
+func parseSegName(name string) (segKey, bool) {
+	var k segKey
+	if !strings.HasSuffix(name, ".seg") {
+		return k, false
+	}
+	if _, err := fmt.Sscanf(name, "t%d-%d.seg", &k.tier, &k.window); err != nil || k.tier < 0 || k.tier >= numTiers {
+		return k, false
+	}
+	return k, k.name() == name
+}
+
+// disk is the store's files: the series file and the segments, each
+// written only by appending whole frames.
+type disk struct {
+	dir    string
+	series *os.File
+	open   map[segKey]*os.File
+	sizes  map[segKey]int64 // every segment and its size
+	sbytes int64            // size of the series file
+}
+
+func openDisk(dir string) (*disk, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("metricstore: create Options.Dir %q: %w; give a writable directory", dir, err)
+	}
+	d := &disk{dir: dir, open: map[segKey]*os.File{}, sizes: map[segKey]int64{}}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("metricstore: read Options.Dir %q: %w", dir, err)
+	}
+	for _, e := range ents {
+		if k, ok := parseSegName(e.Name()); ok {
+			d.sizes[k] = 0
+		}
+	}
+	return d, nil
+}
+
+func (d *disk) path(name string) string { return filepath.Join(d.dir, name) }
+
+// readFrames reads the intact frames of file name and truncates the file
+// after the last one (dropping a write torn by a crash).
+func (d *disk) readFrames(name string, f func(payload []byte) error) (int64, error) {
+	b, err := os.ReadFile(d.path(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("metricstore: read %s: %w", d.path(name), err)
+	}
+	rest := b
+	for len(rest) > 0 {
+		payload, r, ok := readFrame(rest)
+		if !ok {
+			break
+		}
+		if err := f(payload); err != nil {
+			return 0, fmt.Errorf("metricstore: %s at byte %d: %w", d.path(name), len(b)-len(rest), err)
+		}
+		rest = r
+	}
+	good := int64(len(b) - len(rest))
+	if len(rest) > 0 {
+		if err := os.Truncate(d.path(name), good); err != nil {
+			return 0, fmt.Errorf("metricstore: truncate the torn end of %s: %w", d.path(name), err)
+		}
+	}
+	return good, nil
+}
+
+func (d *disk) writeSeries(frame []byte) error {
+	if d.series == nil {
+		f, err := os.OpenFile(d.path(seriesFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("metricstore: open %s: %w", d.path(seriesFile), err)
+		}
+		d.series = f
+	}
+	if _, err := d.series.Write(frame); err != nil {
+		return fmt.Errorf("metricstore: write %s: %w", d.path(seriesFile), err)
+	}
+	d.sbytes += int64(len(frame))
+	return nil
+}
+
+func (d *disk) writeSeg(k segKey, frame []byte) error {
+	f := d.open[k]
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(d.path(k.name()), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("metricstore: open segment %s: %w", d.path(k.name()), err)
+		}
+		d.open[k] = f
+	}
+	if _, err := f.Write(frame); err != nil {
+		return fmt.Errorf("metricstore: write segment %s: %w", d.path(k.name()), err)
+	}
+	d.sizes[k] += int64(len(frame))
+	return nil
+}
+
+// expire removes the segments of windows before oldest and closes the
+// files of windows before the previous one (late data reopens them).
+func (d *disk) expire(oldest, cur [numTiers]int64) error {
+	var errs []error
+	for k, f := range d.open {
+		if k.window < cur[k.tier]-1 {
+			errs = append(errs, f.Close())
+			delete(d.open, k)
+		}
+	}
+	for k := range d.sizes {
+		if k.window < oldest[k.tier] {
+			if f := d.open[k]; f != nil {
+				errs = append(errs, f.Close())
+				delete(d.open, k)
+			}
+			if err := os.Remove(d.path(k.name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("metricstore: remove expired segment: %w", err))
+			}
+			delete(d.sizes, k)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *disk) bytes() int64 {
+	n := d.sbytes
+	for _, s := range d.sizes {
+		n += s
+	}
+	return n
+}
+
+func (d *disk) sync() error {
+	var errs []error
+	if d.series != nil {
+		errs = append(errs, d.series.Sync())
+	}
+	for _, f := range d.open {
+		errs = append(errs, f.Sync())
+	}
+	return errors.Join(errs...)
+}
+
+func (d *disk) close() error {
+	var errs []error
+	if d.series != nil {
+		errs = append(errs, d.series.Close())
+		d.series = nil
+	}
+	for k, f := range d.open {
+		errs = append(errs, f.Close())
+		delete(d.open, k)
+	}
+	return errors.Join(errs...)
+}
+
+// recover loads the series file and the segments, tier by tier: records
+// of sealed periods become blocks, the rest hot periods; then each
+// rollup tier's unsealed periods are rebuilt from the finer tier.
+func (s *Store) recover() error {
+	n, err := s.disk.readFrames(seriesFile, func(p []byte) error {
+		for len(p) > 0 {
+			ref, k := binary.Uvarint(p)
+			if k <= 0 {
+				return errCorrupt
+			}
+			unit, rest, err := readString(p[k:])
+			if err != nil {
+				return err
+			}
+			id, rest, err := readID(rest)
+			if err != nil {
+				return err
+			}
+			p = rest
+			se := &series{ref: ref, id: id, idKey: id.Key(), unit: unit}
+			s.addSeries(se, seriesKey(se.idKey, unit))
+			s.nextRef = max(s.nextRef, ref+1)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.disk.sbytes = n
+	now := unix(s.now())
+	keys := make([]segKey, 0, len(s.disk.sizes))
+	for k := range s.disk.sizes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b segKey) int {
+		if a.tier != b.tier {
+			return a.tier - b.tier
+		}
+		return int(a.window - b.window)
+	})
+	for k := range numTiers {
+		var mine []segKey
+		for _, key := range keys {
+			if key.tier == k {
+				mine = append(mine, key)
+			}
+		}
+		if err := s.recoverTier(k, mine, now); err != nil {
+			return err
+		}
+	}
+	s.log.Info("metricstore: opened", "dir", s.disk.dir, "series", len(s.series), "bytes", s.disk.bytes())
+	return nil
+}
+
+func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
+	// Pass 1: the watermark.
+	s.sealed[k] = math.MinInt64
+	if k == 0 {
+		s.sealed[0] = sealedBefore(0, now)
+	}
+	type file struct {
+		key    segKey
+		frames [][]byte
+	}
+	files := make([]file, 0, len(keys))
+	for _, key := range keys {
+		f := file{key: key}
+		size, err := s.disk.readFrames(key.name(), func(p []byte) error {
+			f.frames = append(f.frames, p)
+			return eachEntry(p, func(kind byte, ref uint64, off int64, body []byte) {
+				if kind == entryMarker && k > 0 {
+					s.sealed[k] = max(s.sealed[k], off)
+				}
+			})
+		})
+		if err != nil {
+			return err
+		}
+		s.disk.sizes[key] = size
+		files = append(files, f)
+	}
+	// Pass 2: the records.
+	for _, f := range files {
+		base := f.key.window * tiers[k].window
+		for _, p := range f.frames {
+			var ferr error
+			_ = eachEntry(p, func(kind byte, ref uint64, off int64, body []byte) {
+				se := s.refs[ref]
+				if kind != entryRecord || se == nil || ferr != nil {
+					return
+				}
+				per := base + off
+				se.lastPut = max(se.lastPut, per*tiers[k].period)
+				if per < s.sealed[k] {
+					b := se.block(k, per)
+					prev := b.last
+					if b.n == 0 {
+						prev = b.base
+					}
+					b.buf = binary.AppendVarint(b.buf, per-prev)
+					b.buf = append(b.buf, body...)
+					b.last = per
+					b.n++
+					return
+				}
+				r, _, err := readBody(body)
+				if err == nil {
+					err = se.hot(k, per).own.mergeRec(s.m, r, true)
+				}
+				ferr = err
+			})
+			if ferr != nil {
+				return fmt.Errorf("metricstore: segment %s: %w", s.disk.path(f.key.name()), ferr)
+			}
+		}
+	}
+	if k == 0 {
+		return nil
+	}
+	// Rebuild the unsealed periods from tier k-1.
+	from := s.sealedSec(k)
+	fine := k - 1
+	for _, se := range s.series {
+		err := se.eachPeriod(s.m, fine, from, math.MaxInt64, true, func(start int64, a *agg) error {
+			se.hot(k, periodOf(k, start)).roll.merge(s.m, a)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("metricstore: rebuild tier %d of %s: %w", k, se.id, err)
+		}
+	}
+	return nil
+}
+
+// eachEntry calls f for each entry of a segment frame: records (kind,
+// ref, period offset, body) and markers (kind, 0, watermark, nil).
+func eachEntry(p []byte, f func(kind byte, ref uint64, off int64, body []byte)) error {
+	for len(p) > 0 {
+		kind := p[0]
+		p = p[1:]
+		switch kind {
+		case entryMarker:
+			w, k := binary.Varint(p)
+			if k <= 0 {
+				return errCorrupt
+			}
+			p = p[k:]
+			f(kind, 0, w, nil)
+		case entryRecord:
+			ref, k := binary.Uvarint(p)
+			if k <= 0 {
+				return errCorrupt
+			}
+			off, k2 := binary.Uvarint(p[k:])
+			if k2 <= 0 {
+				return errCorrupt
+			}
+			body := p[k+k2:]
+			_, rest, err := readBody(body)
+			if err != nil {
+				return err
+			}
+			f(kind, ref, int64(off), body[:len(body)-len(rest)])
+			p = rest
+		default:
+			return errCorrupt
+		}
+	}
+	return nil
+}
