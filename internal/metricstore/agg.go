@@ -153,8 +153,11 @@ func (a *agg) bins() []bin {
 
 // quantile returns the value at quantile q (0–1).
 func (a *agg) quantile(q float64) float64 {
-	if a.sk == nil {
+	switch {
+	case q <= 0 || a.sk == nil:
 		return a.set.Minimum
+	case q >= 1:
+		return a.set.Maximum
 	}
 	v, err := a.sk.GetValueAtQuantile(q)
 	if err != nil {
