@@ -14,20 +14,35 @@ import (
 // seriesFile lists the store's series: frames of (ref, unit, ID).
 const seriesFile = "series.log"
 
-// segKey names a segment file: one tier's window.
+// File kinds of a window.
+const (
+	kindSeg  = iota // segment: frames appended as data arrives
+	kindLate        // segment of late records for a compacted window
+	kindBlk         // compacted blocks of every series, with an index
+)
+
+var kindExt = [...]string{kindSeg: "seg", kindLate: "late", kindBlk: "blk"}
+
+// segKey names a file of one tier's window.
 type segKey struct {
 	tier   int
 	window int64
+	kind   int
 }
 
-func (k segKey) name() string { return fmt.Sprintf("t%d-%d.seg", k.tier, k.window) }
+func (k segKey) name() string { return fmt.Sprintf("t%d-%d.%s", k.tier, k.window, kindExt[k.kind]) }
 
 func parseSegName(name string) (segKey, bool) {
 	var k segKey
-	if !strings.HasSuffix(name, ".seg") {
+	base, ext, ok := strings.Cut(name, ".")
+	if !ok {
 		return k, false
 	}
-	if _, err := fmt.Sscanf(name, "t%d-%d.seg", &k.tier, &k.window); err != nil || k.tier < 0 || k.tier >= numTiers {
+	k.kind = slices.Index(kindExt[:], ext)
+	if k.kind < 0 {
+		return k, false
+	}
+	if _, err := fmt.Sscanf(base, "t%d-%d", &k.tier, &k.window); err != nil || k.tier < 0 || k.tier >= numTiers {
 		return k, false
 	}
 	return k, k.name() == name
@@ -39,7 +54,8 @@ type disk struct {
 	dir    string
 	series *os.File
 	open   map[segKey]*os.File
-	sizes  map[segKey]int64 // every segment and its size
+	sizes  map[segKey]int64 // every window file and its size
+	points map[segKey]int64 // records in each block file
 	sbytes int64            // size of the series file
 }
 
@@ -47,7 +63,7 @@ func openDisk(dir string) (*disk, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("metricstore: create Options.Dir %q: %w; give a writable directory", dir, err)
 	}
-	d := &disk{dir: dir, open: map[segKey]*os.File{}, sizes: map[segKey]int64{}}
+	d := &disk{dir: dir, open: map[segKey]*os.File{}, sizes: map[segKey]int64{}, points: map[segKey]int64{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("metricstore: read Options.Dir %q: %w", dir, err)
@@ -55,6 +71,9 @@ func openDisk(dir string) (*disk, error) {
 	for _, e := range ents {
 		if k, ok := parseSegName(e.Name()); ok {
 			d.sizes[k] = 0
+			if info, err := e.Info(); err == nil {
+				d.sizes[k] = info.Size()
+			}
 		}
 	}
 	return d, nil
@@ -124,7 +143,7 @@ func (d *disk) writeSeg(k segKey, frame []byte) error {
 	return nil
 }
 
-// expire removes the segments of windows before oldest and closes the
+// expire removes the files of windows before oldest and closes the
 // files of windows before the previous one (late data reopens them).
 func (d *disk) expire(oldest, cur [numTiers]int64) error {
 	var errs []error
@@ -140,13 +159,24 @@ func (d *disk) expire(oldest, cur [numTiers]int64) error {
 				errs = append(errs, f.Close())
 				delete(d.open, k)
 			}
-			if err := os.Remove(d.path(k.name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("metricstore: remove expired segment: %w", err))
-			}
-			delete(d.sizes, k)
+			errs = append(errs, d.remove(k))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// remove deletes a window file.
+func (d *disk) remove(k segKey) error {
+	if f := d.open[k]; f != nil {
+		_ = f.Close()
+		delete(d.open, k)
+	}
+	delete(d.sizes, k)
+	delete(d.points, k)
+	if err := os.Remove(d.path(k.name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("metricstore: remove %s: %w", d.path(k.name()), err)
+	}
+	return nil
 }
 
 func (d *disk) bytes() int64 {
@@ -211,6 +241,13 @@ func (s *Store) recover() error {
 	}
 	s.disk.sbytes = n
 	now := unix(s.now())
+	defer func() {
+		for _, se := range s.series {
+			if se.lastPut == 0 { // data only in block files, or none
+				se.lastPut = now
+			}
+		}
+	}()
 	keys := make([]segKey, 0, len(s.disk.sizes))
 	for k := range s.disk.sizes {
 		keys = append(keys, k)
@@ -219,7 +256,10 @@ func (s *Store) recover() error {
 		if a.tier != b.tier {
 			return a.tier - b.tier
 		}
-		return int(a.window - b.window)
+		if a.window != b.window {
+			return int(a.window - b.window)
+		}
+		return a.kind - b.kind
 	})
 	for k := range numTiers {
 		var mine []segKey
@@ -237,10 +277,31 @@ func (s *Store) recover() error {
 }
 
 func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
-	// Pass 1: the watermark.
 	s.sealed[k] = math.MinInt64
 	if k == 0 {
 		s.sealed[0] = sealedBefore(0, now)
+	}
+	// Block files first: their windows' segments are leftovers of a
+	// compaction cut short after the rename, and their data is in the
+	// block file.
+	for _, key := range keys {
+		if key.kind != kindBlk {
+			continue
+		}
+		f, err := os.Open(s.disk.path(key.name()))
+		if err != nil {
+			return fmt.Errorf("metricstore: open %s: %w", s.disk.path(key.name()), err)
+		}
+		_, _, points, err := blkTail(f, s.disk.sizes[key])
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("metricstore: block file %s is damaged (%w); move it away to open the store without that window", s.disk.path(key.name()), err)
+		}
+		s.disk.points[key] = int64(points)
+		if s.compacted[k] == nil {
+			s.compacted[k] = map[int64]bool{}
+		}
+		s.compacted[k][key.window] = true
 	}
 	type file struct {
 		key    segKey
@@ -248,6 +309,16 @@ func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
 	}
 	files := make([]file, 0, len(keys))
 	for _, key := range keys {
+		if key.kind == kindBlk {
+			continue
+		}
+		if key.kind == kindSeg && s.compacted[k][key.window] {
+			if err := s.disk.remove(key); err != nil {
+				return err
+			}
+			continue
+		}
+		// Pass 1: the frames and the watermark.
 		f := file{key: key}
 		size, err := s.disk.readFrames(key.name(), func(p []byte) error {
 			f.frames = append(f.frames, p)
@@ -305,7 +376,7 @@ func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
 	from := s.sealedSec(k)
 	fine := k - 1
 	for _, se := range s.series {
-		err := se.eachPeriod(s.m, fine, from, math.MaxInt64, true, func(start int64, a *agg) error {
+		err := s.eachPeriod(se, fine, from, math.MaxInt64, true, func(start int64, a *agg) error {
 			se.hot(k, periodOf(k, start)).roll.merge(s.m, a)
 			return nil
 		})

@@ -76,8 +76,8 @@ type TierStats struct {
 	Period time.Duration
 	// Retention is how long the tier keeps a period.
 	Retention time.Duration
-	// Points is the number of period records the tier holds (sealed
-	// records, late ones counted apart, plus hot periods).
+	// Points is the number of period records the tier holds, in memory
+	// and in block files (late records counted apart, plus hot periods).
 	Points int64
 	// MemoryBytes estimates the tier's memory.
 	MemoryBytes int64
@@ -136,6 +136,9 @@ func (s *Store) Stats() StoreStats {
 	}
 	for k, size := range s.disk.sizes {
 		st.Tiers[k.tier].DiskBytes += size
+	}
+	for k, n := range s.disk.points {
+		st.Tiers[k.tier].Points += n
 	}
 	for _, ts := range st.Tiers {
 		st.MemoryBytes += ts.MemoryBytes

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/DataDog/sketches-go/ddsketch/mapping"
-
 	"github.com/madang-dev/madang/internal/metric"
 )
 
@@ -110,7 +108,7 @@ func (s *Store) plan(start, end time.Time, period time.Duration, maxPoints int) 
 func (s *Store) buckets(se *series, k int, from, to, per int64, dist bool) (map[int64]*agg, error) {
 	out := map[int64]*agg{}
 	lo := max(from, unix(s.now())-tiers[k].retention)
-	err := se.eachPeriod(s.m, k, lo, to, dist, func(start int64, a *agg) error {
+	err := s.eachPeriod(se, k, lo, to, dist, func(start int64, a *agg) error {
 		b := from + floorDiv(start-from, per)*per
 		x := out[b]
 		if x == nil {
@@ -216,26 +214,46 @@ func (s *Store) Series(id metric.ID, stat metric.Statistic, start, end time.Time
 // eachPeriod calls f for the data of tier k whose period starts in
 // [from, to) (unix seconds): each block record and each hot period. A
 // period may be reported more than once (late records); f merges.
-func (se *series) eachPeriod(m mapping.IndexMapping, k int, from, to int64, dist bool, f func(start int64, a *agg) error) error {
+func (s *Store) eachPeriod(se *series, k int, from, to int64, dist bool, f func(start int64, a *agg) error) error {
 	tr := tiers[k]
 	td := &se.t[k]
 	winSec := tr.window * tr.period
-	for _, b := range td.blocks {
-		if ws := b.window * winSec; ws >= to || ws+winSec <= from {
-			continue
-		}
-		err := b.each(func(p int64, r rec) error {
+	each := func(b *block) error {
+		return b.each(func(p int64, r rec) error {
 			st := p * tr.period
 			if st < from || st >= to {
 				return nil
 			}
 			var a agg
-			if err := a.mergeRec(m, r, dist); err != nil {
+			if err := a.mergeRec(s.m, r, dist); err != nil {
 				return err
 			}
 			return f(st, &a)
 		})
+	}
+	var wins []int64
+	for w := range s.compacted[k] {
+		if ws := w * winSec; ws < to && ws+winSec > from {
+			wins = append(wins, w)
+		}
+	}
+	slices.Sort(wins)
+	for _, w := range wins {
+		b, err := s.readBlk(k, w, se.ref)
 		if err != nil {
+			return err
+		}
+		if b != nil {
+			if err := each(b); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range td.blocks {
+		if ws := b.window * winSec; ws >= to || ws+winSec <= from {
+			continue
+		}
+		if err := each(b); err != nil {
 			return err
 		}
 	}
@@ -245,8 +263,8 @@ func (se *series) eachPeriod(m mapping.IndexMapping, k int, from, to int64, dist
 			continue
 		}
 		var a agg
-		a.merge(m, &hp.own)
-		a.merge(m, &hp.roll)
+		a.merge(s.m, &hp.own)
+		a.merge(s.m, &hp.roll)
 		if !dist {
 			a.dropDist()
 		}

@@ -95,7 +95,7 @@ func TestRollupAgreesWithRaw(t *testing.T) {
 			se := s.series[seriesKey(cpu.Key(), "Milliseconds")]
 			for k := range numTiers {
 				got := map[int64]*agg{}
-				err := se.eachPeriod(s.m, k, math.MinInt64, math.MaxInt64, true, func(start int64, a *agg) error {
+				err := s.eachPeriod(se, k, math.MinInt64, math.MaxInt64, true, func(start int64, a *agg) error {
 					if got[start] == nil {
 						got[start] = &agg{}
 					}

@@ -50,8 +50,10 @@ type Store struct {
 	nextRef uint64
 	refs    map[uint64]*series
 	sealed  [numTiers]int64 // per tier: periods below are sealed
-	closed  bool
-	batch   map[segKey][]byte // per-Put scratch, kept for reuse
+	// compacted are, per tier, the windows written to block files.
+	compacted [numTiers]map[int64]bool
+	closed    bool
+	batch     map[segKey][]byte // per-Put scratch, kept for reuse
 
 	stop chan struct{}
 	done chan struct{}
@@ -348,7 +350,10 @@ const (
 // stage adds a record for the current Put's write to tier k's segment.
 func (s *Store) stage(k int, ref uint64, p int64, a *agg) {
 	w := windowOf(k, p)
-	key := segKey{k, w}
+	key := segKey{k, w, kindSeg}
+	if s.compacted[k][w] {
+		key.kind = kindLate
+	}
 	buf, ok := s.batch[key]
 	if !ok || len(buf) == 0 {
 		buf, _ = beginFrame(buf[:0])
@@ -393,6 +398,9 @@ func (s *Store) Maintain() error {
 		errs = append(errs, s.seal(k, sealedBefore(k, now)))
 	}
 	errs = append(errs, s.expire(now))
+	for k := range numTiers {
+		errs = append(errs, s.compact(k, windowOf(k, periodOf(k, now))-1))
+	}
 	return errors.Join(errs...)
 }
 
@@ -449,7 +457,7 @@ func (s *Store) seal(k int, w int64) error {
 			mark := min(w, (win+1)*tiers[k].window)
 			buf := append(batches[win], entryMarker)
 			buf = binary.AppendVarint(buf, mark)
-			if err := s.disk.writeSeg(segKey{k, win}, endFrame(buf, frameHeaderMax)); err != nil {
+			if err := s.disk.writeSeg(segKey{k, win, kindSeg}, endFrame(buf, frameHeaderMax)); err != nil {
 				// Leave the watermark: the periods are sealed in memory,
 				// and recovery rebuilds them from the finer tier.
 				s.sealed[k] = w
@@ -462,11 +470,18 @@ func (s *Store) seal(k int, w int64) error {
 }
 
 // expire drops each tier's windows that ended before its retention, in
-// memory and on disk, and the series left without data.
+// memory and on disk, and the series that can have no data left.
 func (s *Store) expire(now int64) error {
 	var oldest [numTiers]int64 // first window kept
 	for k, tr := range tiers {
 		oldest[k] = floorDiv(periodOf(k, now-tr.retention), tr.window)
+	}
+	for k := range numTiers {
+		for w := range s.compacted[k] {
+			if w < oldest[k] {
+				delete(s.compacted[k], w)
+			}
+		}
 	}
 	for _, se := range s.series {
 		empty := true
@@ -486,7 +501,7 @@ func (s *Store) expire(now int64) error {
 			}
 			empty = empty && len(td.blocks) == 0 && len(td.hot) == 0
 		}
-		if empty && se.lastPut < now-tiers[1].lag {
+		if empty && se.lastPut < now-tiers[numTiers-1].retention-tiers[numTiers-1].window*tiers[numTiers-1].period {
 			s.removeSeries(se)
 		}
 	}

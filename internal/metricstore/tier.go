@@ -6,10 +6,11 @@ import (
 )
 
 // tier is one resolution of the store, CloudWatch's: its period, how
-// long its periods are kept, how many periods a window (one segment file
-// and one memory block per series) holds, and how long after a period
-// ends it is sealed (moved from the mutable hot set into the compact
-// blocks; for the rollup tiers, also written to disk).
+// long its periods are kept, how many periods a window (one segment file,
+// then one compacted block file; one memory block per series) holds, and
+// how long after a period ends it is sealed (moved from the mutable hot
+// set into the compact blocks; for the rollup tiers, also written to
+// disk). Windows are short so that the two kept in memory are small.
 type tier struct {
 	period    int64 // seconds
 	retention int64 // seconds
@@ -19,10 +20,10 @@ type tier struct {
 
 // tiers are the 1-second, 1-minute, 5-minute and 1-hour resolutions.
 var tiers = [...]tier{
-	{period: 1, retention: 3 * 3600, window: 3600, lag: 5},
-	{period: 60, retention: 15 * 86400, window: 1440, lag: 15},
-	{period: 300, retention: 63 * 86400, window: 2016, lag: 30},
-	{period: 3600, retention: 455 * 86400, window: 720, lag: 60},
+	{period: 1, retention: 3 * 3600, window: 900, lag: 5},       // 15 min
+	{period: 60, retention: 15 * 86400, window: 180, lag: 15},   // 3 h
+	{period: 300, retention: 63 * 86400, window: 144, lag: 30},  // 12 h
+	{period: 3600, retention: 455 * 86400, window: 72, lag: 60}, // 3 days
 }
 
 const numTiers = len(tiers)
