@@ -39,12 +39,7 @@ func (id ID) Canonical() ID {
 	out := ID{Namespace: id.Namespace, Name: id.Name}
 	if len(id.Dimensions) > 0 {
 		out.Dimensions = slices.Clone(id.Dimensions)
-		slices.SortFunc(out.Dimensions, func(a, b Dimension) int {
-			if c := strings.Compare(a.Name, b.Name); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
+		slices.SortFunc(out.Dimensions, compareDims)
 	}
 	return out
 }
@@ -52,13 +47,20 @@ func (id ID) Canonical() ID {
 // Key returns a stable string that is equal for two IDs exactly when
 // their canonical forms are equal. Every part is length-prefixed, so no
 // choice of characters in names or values makes two IDs collide.
-func (id ID) Key() string {
-	c := id.Canonical()
-	var b strings.Builder
+func (id ID) Key() string { return string(id.AppendKey(nil)) }
+
+// AppendKey appends id's Key to b (without allocating when b has room and
+// the dimensions are already sorted).
+func (id ID) AppendKey(b []byte) []byte {
+	sorted := slices.IsSortedFunc(id.Dimensions, compareDims)
+	c := id
+	if !sorted {
+		c = id.Canonical()
+	}
 	part := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
 	}
 	part(c.Namespace)
 	part(c.Name)
@@ -66,7 +68,14 @@ func (id ID) Key() string {
 		part(d.Name)
 		part(d.Value)
 	}
-	return b.String()
+	return b
+}
+
+func compareDims(a, b Dimension) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Value, b.Value)
 }
 
 // Dim returns the value of the dimension called name and whether id has

@@ -175,19 +175,19 @@ func validateDimensions(dims []Dimension) error {
 		return invalid(fmt.Sprintf("Dimensions.member.%d", MaxDimensions+1),
 			"%d dimensions, more than the %d CloudWatch allows; drop some", len(dims), MaxDimensions)
 	}
-	seen := make(map[string]int, len(dims))
+	field := func(i int, part string) string { return fmt.Sprintf("Dimensions.member.%d.%s", i+1, part) }
 	for i, d := range dims {
-		f := fmt.Sprintf("Dimensions.member.%d", i+1)
-		if err := validateName(f+".Name", d.Name, MaxNameLen); err != nil {
-			return err
+		if d.Name == "" || len(d.Name) > MaxNameLen {
+			return validateName(field(i, "Name"), d.Name, MaxNameLen)
 		}
-		if err := validateName(f+".Value", d.Value, MaxDimensionValueLen); err != nil {
-			return err
+		if d.Value == "" || len(d.Value) > MaxDimensionValueLen {
+			return validateName(field(i, "Value"), d.Value, MaxDimensionValueLen)
 		}
-		if j, dup := seen[d.Name]; dup {
-			return invalid(f+".Name", "dimension %q is also dimension %d; give each name once", d.Name, j+1)
+		for j := range i {
+			if dims[j].Name == d.Name {
+				return invalid(field(i, "Name"), "dimension %q is also dimension %d; give each name once", d.Name, j+1)
+			}
 		}
-		seen[d.Name] = i
 	}
 	return nil
 }

@@ -360,7 +360,7 @@ func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
 				}
 				r, _, err := readBody(body)
 				if err == nil {
-					err = se.hot(k, per).own.mergeRec(s.m, r, true)
+					err = s.hot(se, k, per).own.mergeRec(s.m, r, true)
 				}
 				ferr = err
 			})
@@ -377,7 +377,7 @@ func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
 	fine := k - 1
 	for _, se := range s.series {
 		err := s.eachPeriod(se, fine, from, math.MaxInt64, true, func(start int64, a *agg) error {
-			se.hot(k, periodOf(k, start)).roll.merge(s.m, a)
+			s.hot(se, k, periodOf(k, start)).roll.merge(s.m, a)
 			return nil
 		})
 		if err != nil {

@@ -54,6 +54,8 @@ type Store struct {
 	compacted [numTiers]map[int64]bool
 	closed    bool
 	batch     map[segKey][]byte // per-Put scratch, kept for reuse
+	keyBuf    []byte            // scratch for series keys
+	freeHot   []*hotPeriod      // sealed hot periods, for reuse
 
 	stop chan struct{}
 	done chan struct{}
@@ -183,20 +185,20 @@ func (s *Store) Put(data []metric.Datum) error {
 // MaxSeries; new series are logged to the series file in one write.
 func (s *Store) resolve(data []metric.Datum) ([]*series, error) {
 	ss := make([]*series, len(data))
-	keys := make([]string, len(data))
 	var fresh map[string]int
 	for i := range data {
-		idKey := data[i].ID.Key()
-		keys[i] = seriesKey(idKey, data[i].UnitOrNone())
-		if se := s.series[keys[i]]; se != nil {
+		s.keyBuf = data[i].ID.AppendKey(s.keyBuf[:0])
+		s.keyBuf = append(s.keyBuf, 0)
+		s.keyBuf = append(s.keyBuf, data[i].UnitOrNone()...)
+		if se := s.series[string(s.keyBuf)]; se != nil {
 			ss[i] = se
 			continue
 		}
 		if fresh == nil {
 			fresh = map[string]int{}
 		}
-		if _, ok := fresh[keys[i]]; !ok {
-			fresh[keys[i]] = i
+		if _, ok := fresh[string(s.keyBuf)]; !ok {
+			fresh[string(s.keyBuf)] = i
 		}
 	}
 	if len(fresh) == 0 {
@@ -212,14 +214,16 @@ func (s *Store) resolve(data []metric.Datum) ([]*series, error) {
 		if ss[i] != nil {
 			continue
 		}
-		if se := s.series[keys[i]]; se != nil { // created for an earlier datum of this Put
+		d := &data[i]
+		idKey := d.ID.Key()
+		key := seriesKey(idKey, d.UnitOrNone())
+		if se := s.series[key]; se != nil { // created for an earlier datum of this Put
 			ss[i] = se
 			continue
 		}
-		d := &data[i]
-		se := &series{ref: s.nextRef, id: d.ID.Canonical(), idKey: d.ID.Key(), unit: d.UnitOrNone()}
+		se := &series{ref: s.nextRef, id: d.ID.Canonical(), idKey: idKey, unit: d.UnitOrNone()}
 		s.nextRef++
-		s.addSeries(se, keys[i])
+		s.addSeries(se, key)
 		created = append(created, se)
 		ss[i] = se
 		buf = binary.AppendUvarint(buf, se.ref)
@@ -294,7 +298,7 @@ func (s *Store) add(se *series, d *metric.Datum, now int64) {
 	for k := base; k < numTiers; k++ {
 		p := periodOf(k, t)
 		if p >= s.sealed[k] {
-			hp := se.hot(k, p)
+			hp := s.hot(se, k, p)
 			if k == base {
 				hp.own.merge(s.m, &c)
 				s.stage(k, se.ref, p, &c)
@@ -308,15 +312,20 @@ func (s *Store) add(se *series, d *metric.Datum, now int64) {
 	}
 }
 
-// hot returns the hot period p of tier k, creating it.
-func (se *series) hot(k int, p int64) *hotPeriod {
+// hot returns the hot period p of tier k of se, creating it.
+func (s *Store) hot(se *series, k int, p int64) *hotPeriod {
 	td := &se.t[k]
 	if td.hot == nil {
 		td.hot = map[int64]*hotPeriod{}
 	}
 	hp := td.hot[p]
 	if hp == nil {
-		hp = &hotPeriod{}
+		if n := len(s.freeHot); n > 0 {
+			hp = s.freeHot[n-1]
+			s.freeHot = s.freeHot[:n-1]
+		} else {
+			hp = &hotPeriod{}
+		}
 		td.hot[p] = hp
 	}
 	return hp
@@ -441,6 +450,8 @@ func (s *Store) seal(k int, w int64) error {
 			if !hp.own.empty() {
 				se.block(k, p).appendRec(p, &hp.own)
 			}
+			*hp = hotPeriod{}
+			s.freeHot = append(s.freeHot, hp)
 		}
 	}
 	if k > 0 {
