@@ -5,18 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"slices"
 )
 
 // A block file holds one window of one tier for every series, written
-// once the window is past (only the current and the previous window of
-// each tier stay in memory):
+// once every period of the window is sealed (so only about one window per
+// tier stays in memory):
 //
 //	blocks, one after another (the memory encoding)
 //	index: per series, sorted by ref: ref u64, offset u32, length u32, records u32
-//	tail:  entries u32, index offset u64, records u64, CRC-32C of index u32, blkMagic u32
+//	tail:  entries u32, index offset u64, records u64, watermark i64,
+//	       CRC-32C of index u32, blkMagic u32
 //
+// The watermark is the tier's sealed watermark when the file was written
+// (the segment removed with it may have held the newest marker).
 // It is written to a temporary file, synced and renamed, and then the
 // window's segment file is removed; records arriving later for the window
 // go to its .late segment. Queries read the index and the one block they
@@ -24,12 +28,16 @@ import (
 const (
 	blkMagic    = 0x314b424d // "MBK1"
 	blkEntry    = 20
-	blkTailSize = 4 + 8 + 8 + 4 + 4
+	blkTailSize = 4 + 8 + 8 + 8 + 4 + 4
 )
 
-// compact writes the block files of tier k's windows before keep that
-// are still in memory, then drops them from memory.
-func (s *Store) compact(k int, keep int64) error {
+// compact writes the block files of tier k's windows whose periods are
+// all sealed and that are still in memory, then drops them from memory.
+func (s *Store) compact(k int) error {
+	if s.sealed[k] == math.MinInt64 {
+		return nil
+	}
+	keep := floorDiv(s.sealed[k], tiers[k].window) // first window not all sealed
 	wins := map[int64]bool{}
 	for _, se := range s.series {
 		for _, b := range se.t[k].blocks {
@@ -39,7 +47,7 @@ func (s *Store) compact(k int, keep int64) error {
 		}
 	}
 	for key := range s.disk.sizes { // windows whose data all expired from memory
-		if key.tier == k && key.kind == kindSeg && key.window < keep-1 && !s.compacted[k][key.window] {
+		if key.tier == k && key.kind == kindSeg && key.window < keep && !s.compacted[k][key.window] {
 			wins[key.window] = true
 		}
 	}
@@ -93,6 +101,7 @@ func (s *Store) compactWindow(k int, w int64) error {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(es)))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(indexOff))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(points))
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(s.sealed[k]))
 	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(index, castagnoli))
 	buf = binary.LittleEndian.AppendUint32(buf, blkMagic)
 	key := segKey{k, w, kindBlk}
@@ -136,24 +145,25 @@ func writeFileAtomic(path string, b []byte) error {
 }
 
 // blkTail reads a block file's tail: entries, index offset and records.
-func blkTail(f *os.File, size int64) (n uint32, indexOff, points uint64, err error) {
+func blkTail(f *os.File, size int64) (n uint32, indexOff, points uint64, sealed int64, err error) {
 	var tail [blkTailSize]byte
 	if size < blkTailSize {
-		return 0, 0, 0, errCorrupt
+		return 0, 0, 0, 0, errCorrupt
 	}
 	if _, err := f.ReadAt(tail[:], size-blkTailSize); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
-	if binary.LittleEndian.Uint32(tail[24:]) != blkMagic {
-		return 0, 0, 0, errCorrupt
+	if binary.LittleEndian.Uint32(tail[32:]) != blkMagic {
+		return 0, 0, 0, 0, errCorrupt
 	}
 	n = binary.LittleEndian.Uint32(tail[0:])
 	indexOff = binary.LittleEndian.Uint64(tail[4:])
 	points = binary.LittleEndian.Uint64(tail[12:])
+	sealed = int64(binary.LittleEndian.Uint64(tail[20:]))
 	if indexOff+uint64(n)*blkEntry+blkTailSize != uint64(size) {
-		return 0, 0, 0, errCorrupt
+		return 0, 0, 0, 0, errCorrupt
 	}
-	return n, indexOff, points, nil
+	return n, indexOff, points, sealed, nil
 }
 
 // readBlk returns series ref's block of tier k's compacted window w (nil
@@ -170,7 +180,7 @@ func (s *Store) readBlk(k int, w int64, ref uint64) (*block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metricstore: %s: %w", path, err)
 	}
-	n, indexOff, _, err := blkTail(f, info.Size())
+	n, indexOff, _, _, err := blkTail(f, info.Size())
 	if err != nil {
 		return nil, fmt.Errorf("metricstore: %s: tail: %w", path, err)
 	}

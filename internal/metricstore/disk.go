@@ -292,12 +292,15 @@ func (s *Store) recoverTier(k int, keys []segKey, now int64) error {
 		if err != nil {
 			return fmt.Errorf("metricstore: open %s: %w", s.disk.path(key.name()), err)
 		}
-		_, _, points, err := blkTail(f, s.disk.sizes[key])
+		_, _, points, sealed, err := blkTail(f, s.disk.sizes[key])
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("metricstore: block file %s is damaged (%w); move it away to open the store without that window", s.disk.path(key.name()), err)
 		}
 		s.disk.points[key] = int64(points)
+		if k > 0 {
+			s.sealed[k] = max(s.sealed[k], sealed)
+		}
 		if s.compacted[k] == nil {
 			s.compacted[k] = map[int64]bool{}
 		}

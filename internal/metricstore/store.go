@@ -408,7 +408,7 @@ func (s *Store) Maintain() error {
 	}
 	errs = append(errs, s.expire(now))
 	for k := range numTiers {
-		errs = append(errs, s.compact(k, windowOf(k, periodOf(k, now))-1))
+		errs = append(errs, s.compact(k))
 	}
 	return errors.Join(errs...)
 }

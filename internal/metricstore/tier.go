@@ -7,10 +7,11 @@ import (
 
 // tier is one resolution of the store, CloudWatch's: its period, how
 // long its periods are kept, how many periods a window (one segment file,
-// then one compacted block file; one memory block per series) holds, and
+// then, once all its periods are sealed, one compacted block file; one
+// memory block per series until then) holds, and
 // how long after a period ends it is sealed (moved from the mutable hot
 // set into the compact blocks; for the rollup tiers, also written to
-// disk). Windows are short so that the two kept in memory are small.
+// disk). Windows are short so that the one kept in memory is small.
 type tier struct {
 	period    int64 // seconds
 	retention int64 // seconds
@@ -22,8 +23,8 @@ type tier struct {
 var tiers = [...]tier{
 	{period: 1, retention: 3 * 3600, window: 900, lag: 5},       // 15 min
 	{period: 60, retention: 15 * 86400, window: 180, lag: 15},   // 3 h
-	{period: 300, retention: 63 * 86400, window: 144, lag: 30},  // 12 h
-	{period: 3600, retention: 455 * 86400, window: 72, lag: 60}, // 3 days
+	{period: 300, retention: 63 * 86400, window: 72, lag: 30},   // 6 h
+	{period: 3600, retention: 455 * 86400, window: 24, lag: 60}, // 1 day
 }
 
 const numTiers = len(tiers)
@@ -98,3 +99,6 @@ func (b *block) each(f func(p int64, r rec) error) error {
 	}
 	return nil
 }
+
+// String names the tier by its period, e.g. "1m0s".
+func (t tier) String() string { return (time.Duration(t.period) * time.Second).String() }
