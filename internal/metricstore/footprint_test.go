@@ -14,11 +14,11 @@ import (
 // TestFootprint simulates a day of three kinds of series and logs the
 // bytes they cost on disk and in memory (the numbers in the package
 // doc): go test -run TestFootprint -v ./internal/metricstore/
-// Under the race detector it simulates 2 hours only.
+// Under the race detector (or -short) it simulates 1 hour only.
 func TestFootprint(t *testing.T) {
 	hours := 24
 	if raceEnabled || testing.Short() {
-		hours = 2
+		hours = 1
 	}
 	tests := []struct {
 		name   string
