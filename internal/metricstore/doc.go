@@ -53,10 +53,14 @@
 //
 // # Storage
 //
-// Own files, chosen on measurement over an embedded database: the data
-// is written once, appended, read by time range and dropped by whole
-// windows, and a one-sample period costs a few bytes, which a B-tree's
-// per-key overhead would multiply. Options.Dir holds:
+// Own files, chosen on measurement over the embedded bbolt the project
+// already uses: the data is written once, appended, read by time range
+// and dropped by whole windows, and a one-sample period costs 2–13
+// bytes here. Three hours of 1-second records for 10 series (one
+// transaction per second, 16-byte keys, 10-byte values) made a 16.8 MB
+// bbolt file — 1.68 MB per series against 108 KB in these files — and
+// each transaction cost 2.3 ms with bbolt's default fsync, where a Put of
+// 1000 series here costs 1.3–2.9 ms. Options.Dir holds:
 //
 //   - series.log: the series (ref, unit, ID), appended in frames.
 //   - tK-W.seg: tier K's window W (15 min, 3 h, 6 h, 1 day of periods):
