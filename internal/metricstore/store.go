@@ -55,6 +55,7 @@ type Store struct {
 	closed    bool
 	batch     map[segKey][]byte // per-Put scratch, kept for reuse
 	keyBuf    []byte            // scratch for series keys
+	aggs      []agg             // scratch for a Put's aggregates
 	freeHot   []*hotPeriod      // sealed hot periods, for reuse
 
 	stop chan struct{}
@@ -154,7 +155,9 @@ var errClosed = errors.New("metricstore: the store is closed; open it again")
 
 // Put stores data as PutMetricData does: every datum is validated first
 // (metric.Validate; errors name "MetricData.member.N…") and nothing is
-// stored unless all are valid. When Put returns nil the data has been
+// stored unless all are valid (nor when writing fails; records already
+// written to some of the files may then reappear after a restart). When
+// Put returns nil the data has been
 // written to the store's files with write(2): it survives the process
 // being killed (not the machine losing power before the kernel writes
 // it back; Flush forces that).
@@ -175,10 +178,23 @@ func (s *Store) Put(data []metric.Datum) error {
 	if err != nil {
 		return err
 	}
+	// Disk first, memory after: a failed write leaves memory untouched.
+	aggs := s.aggs[:0]
 	for i := range data {
-		s.add(ss[i], &data[i], nowSec)
+		aggs = append(aggs, s.contribution(&data[i]))
 	}
-	return s.writeBatch()
+	defer func() { clear(aggs); s.aggs = aggs[:0] }()
+	for pass := range 2 {
+		for i := range data {
+			s.add(ss[i], &data[i], &aggs[i], nowSec, pass == 1)
+		}
+		if pass == 0 {
+			if err := s.writeBatch(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // resolve finds or creates the series of each datum, refusing to pass
@@ -269,8 +285,40 @@ func baseTier(d *metric.Datum, t, now int64) int {
 // add puts one datum into every tier from its base tier up: the base
 // tier's record goes to disk now; coarser tiers take it into their hot
 // periods (written when sealed) or, for a period already sealed, as a
-// record of their own.
-func (s *Store) add(se *series, d *metric.Datum, now int64) {
+// record of their own. With apply false it only stages the records for
+// disk; with apply true it only changes memory.
+func (s *Store) add(se *series, d *metric.Datum, c *agg, now int64, apply bool) {
+	if apply {
+		se.lastPut = now
+	}
+	if c.empty() { // every count 0
+		return
+	}
+	t := now
+	if !d.Timestamp.IsZero() {
+		t = unix(d.Timestamp)
+	}
+	base := baseTier(d, t, now)
+	for k := base; k < numTiers; k++ {
+		p := periodOf(k, t)
+		hot := p >= s.sealed[k]
+		switch {
+		case !apply:
+			if !hot || k == base {
+				s.stage(k, se.ref, p, c)
+			}
+		case !hot:
+			se.block(k, p).appendRec(p, c)
+		case k == base:
+			s.hot(se, k, p).own.merge(s.m, c)
+		default:
+			s.hot(se, k, p).roll.merge(s.m, c)
+		}
+	}
+}
+
+// contribution returns a datum's samples as an aggregate.
+func (s *Store) contribution(d *metric.Datum) agg {
 	var c agg
 	switch {
 	case d.Value != nil:
@@ -286,30 +334,7 @@ func (s *Store) add(se *series, d *metric.Datum, now int64) {
 			c.addValue(s.m, v, w)
 		}
 	}
-	se.lastPut = now
-	if c.empty() { // every count 0
-		return
-	}
-	t := now
-	if !d.Timestamp.IsZero() {
-		t = unix(d.Timestamp)
-	}
-	base := baseTier(d, t, now)
-	for k := base; k < numTiers; k++ {
-		p := periodOf(k, t)
-		if p >= s.sealed[k] {
-			hp := s.hot(se, k, p)
-			if k == base {
-				hp.own.merge(s.m, &c)
-				s.stage(k, se.ref, p, &c)
-			} else {
-				hp.roll.merge(s.m, &c)
-			}
-			continue
-		}
-		se.block(k, p).appendRec(p, &c)
-		s.stage(k, se.ref, p, &c)
-	}
+	return c
 }
 
 // hot returns the hot period p of tier k of se, creating it.
