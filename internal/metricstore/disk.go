@@ -9,10 +9,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // seriesFile lists the store's series: frames of (ref, unit, ID).
 const seriesFile = "series.log"
+
+// lockFile is held (flock) by the process that has the store open.
+const lockFile = "LOCK"
 
 // File kinds of a window.
 const (
@@ -52,6 +56,7 @@ func parseSegName(name string) (segKey, bool) {
 // written only by appending whole frames.
 type disk struct {
 	dir    string
+	lock   *os.File
 	series *os.File
 	open   map[segKey]*os.File
 	sizes  map[segKey]int64 // every window file and its size
@@ -63,9 +68,18 @@ func openDisk(dir string) (*disk, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("metricstore: create Options.Dir %q: %w; give a writable directory", dir, err)
 	}
-	d := &disk{dir: dir, open: map[segKey]*os.File{}, sizes: map[segKey]int64{}, points: map[segKey]int64{}}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("metricstore: open the lock file in Options.Dir %q: %w", dir, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("metricstore: Options.Dir %q is in use by another store (lock: %w); close that store or give another directory", dir, err)
+	}
+	d := &disk{dir: dir, lock: lock, open: map[segKey]*os.File{}, sizes: map[segKey]int64{}, points: map[segKey]int64{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("metricstore: read Options.Dir %q: %w", dir, err)
 	}
 	for _, e := range ents {
@@ -207,6 +221,10 @@ func (d *disk) close() error {
 	for k, f := range d.open {
 		errs = append(errs, f.Close())
 		delete(d.open, k)
+	}
+	if d.lock != nil {
+		errs = append(errs, d.lock.Close()) // releases the flock
+		d.lock = nil
 	}
 	return errors.Join(errs...)
 }

@@ -144,3 +144,17 @@ func TestMaxSeries(t *testing.T) {
 		t.Errorf("Put to an existing series = %v", err)
 	}
 }
+
+func TestOpenTwice(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock(t0)
+	s := openTest(t, dir, c)
+	if _, err := Open(Options{Dir: dir, Now: c.Now, Interval: -1}); err == nil || !strings.Contains(err.Error(), "in use by another store") {
+		t.Errorf("second Open = %v, want the directory in use", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir, c) // free again after Close
+	_ = s.Close()
+}
