@@ -62,6 +62,8 @@
 // each transaction cost 2.3 ms with bbolt's default fsync, where a Put of
 // 1000 series here costs 1.3–5.3 ms (see below). Options.Dir holds:
 //
+//   - LOCK: flocked by the process that has the store open; a second
+//     Open of the directory fails.
 //   - series.log: the series (ref, unit, ID), appended in frames.
 //   - tK-W.seg: tier K's window W (15 min, 3 h, 6 h, 1 day of periods):
 //     frames (magic, length, CRC-32C, payload) of records (series ref,
