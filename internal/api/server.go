@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/logfile"
+	"github.com/madang-dev/madang/internal/loggroup"
 	"github.com/madang-dev/madang/internal/proxy"
 )
 
@@ -94,6 +96,12 @@ type Server struct {
 	// DataPlanePID, if set, returns the pid of the process that serves
 	// the load balancers' listeners, for Info.
 	DataPlanePID func() int
+	// Logs lists the log streams for CloudWatch Logs routes (nil: none);
+	// LogRetention returns a log group's retention in days.
+	Logs         loggroup.Source
+	LogRetention func(group string) int
+	// CloudWatch serves metrics, alarms and dashboards (nil: none).
+	CloudWatch *cloudwatch.Service
 	// Resources serves the generic per-kind routes (nil: none).
 	Resources Resources
 	// Logger receives internal errors (nil: discarded).
@@ -157,6 +165,8 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		writeJSON(w, convertList(s.ELB.Metrics(), metricOf))
 	})
 	mux.HandleFunc("GET /v1/events", s.events)
+	s.mountCloudWatch(mux)
+	s.mountLogs(mux)
 	s.mountResources(mux)
 }
 

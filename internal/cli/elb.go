@@ -3,7 +3,7 @@ package cli
 import (
 	"fmt"
 	"net"
-	"sort"
+
 	"strconv"
 	"strings"
 	"time"
@@ -117,35 +117,6 @@ func lbCmd(e *env) *cobra.Command {
 		},
 	})
 	return cmd
-}
-
-func metricsCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "metrics",
-		Short: "Show load balancer metrics (AWS/ApplicationELB names; counters since daemon start)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ms, err := e.client().Metrics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				return e.printJSON(ms)
-			}
-			sort.SliceStable(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
-			tw := e.table()
-			fmt.Fprintln(tw, "METRIC\tDIMENSIONS\tVALUE\tUNIT")
-			for _, m := range ms {
-				var dims []string
-				for k, v := range m.Dimensions {
-					dims = append(dims, k+"="+v)
-				}
-				sort.Strings(dims)
-				fmt.Fprintf(tw, "%s\t%s\t%g\t%s\n", m.Name, strings.Join(dims, ","), m.Value, m.Unit)
-			}
-			return tw.Flush()
-		},
-	}
 }
 
 // secondsText formats seconds as a duration rounded to the microsecond.

@@ -226,6 +226,12 @@ func printDescribe(e *env, v v1.Instance) {
 	row("PID", pidText(v.PID))
 	row("CPU", fmt.Sprintf("%.1f%%", v.CPUPercent))
 	row("Memory", bytesText(v.MemoryBytes))
+	metrics := "AWS/EC2 every second, InstanceId=" + v.ID
+	if v.Group != "" {
+		metrics += " and AutoScalingGroupName=" + v.Group
+	}
+	row("Metrics", metrics+": CPUUtilization, MemoryUtilization, DiskRead/WriteBytes (and Ops with a cgroup), StatusCheckFailed*")
+	row("Network", "NetworkIn/Out not measured: instances share the host's network; the load balancer publishes bytes per target")
 	row("Uptime", durText(v.UptimeSeconds))
 	row("Restarts", strconv.Itoa(v.Restarts))
 	if !v.NextRestartAt.IsZero() {
@@ -478,16 +484,31 @@ func tagCmd(e *env) *cobra.Command {
 }
 
 func logsCmd(e *env) *cobra.Command {
-	var follow bool
+	var follow, list bool
 	var lines int
 	var since time.Duration
+	var filter string
 	cmd := &cobra.Command{
-		Use:   "logs ID|NAME",
-		Short: "Show an instance's (or a group's, merged) stdout/stderr with timestamps",
-		Args:  cobra.ExactArgs(1),
+		Use:   "logs ID|NAME|/LOG/GROUP",
+		Short: "Show an instance's (or a group's, merged) stdout/stderr, or any log group, with CloudWatch filter patterns",
+		Long: "logs prints an instance's or an instance group's log lines, or a CloudWatch Logs log group's\n" +
+			"events (/madang/instances/GROUP, /madang/elb/LB for access logs). --filter takes CloudWatch Logs'\n" +
+			"filter pattern syntax: terms (ERROR), \"exact phrases\", ?or terms, -excluded terms, JSON\n" +
+			"({ $.level = \"error\" }) and space-delimited ([ip, user, ..., status=5*]) patterns.",
+		Example: "  madang logs web --filter '?ERROR ?panic' -f\n  madang logs /madang/elb/web --filter '[type, time, elb, client, target, t1, t2, t3, status=5*, ...]'\n  madang logs --list",
+		Args:    cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if lines < 0 {
 				return usageErr(cmd, "--lines %d must be 0 or more", lines)
+			}
+			if list {
+				return listLogGroups(cmd, e)
+			}
+			if len(args) != 1 {
+				return usageErr(cmd, "give an instance id, a group name or a log group (or --list)")
+			}
+			if filter != "" || strings.HasPrefix(args[0], "/") {
+				return filterLogs(cmd, e, args[0], filter, lines, since, follow)
 			}
 			c := e.client()
 			ids, err := resolve(cmd.Context(), c, args)
@@ -552,6 +573,8 @@ func logsCmd(e *env) *cobra.Command {
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new lines")
 	cmd.Flags().IntVarP(&lines, "lines", "n", 50, "how many lines of history (0 = all)")
 	cmd.Flags().DurationVar(&since, "since", 0, "only lines newer than this (e.g. 10m)")
+	cmd.Flags().StringVar(&filter, "filter", "", "a CloudWatch Logs filter pattern")
+	cmd.Flags().BoolVar(&list, "list", false, "list the log groups, their streams and retention")
 	return cmd
 }
 

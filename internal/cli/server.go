@@ -23,6 +23,8 @@ import (
 func serverCmd(e *env) *cobra.Command {
 	var listen, token string
 	var debug bool
+	var promListen string
+	var metricsInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the madang daemon in the foreground",
@@ -45,19 +47,22 @@ func serverCmd(e *env) *cobra.Command {
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 			return daemon.Run(ctx, daemon.Config{
 				Home: e.home, Listen: listen, Token: token, Executable: exe, Logger: log,
-				DataPlaneCommand: []string{exe, "dataplane"},
-				Ready:            func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
+				DataPlaneCommand: []string{exe, "dataplane"}, PrometheusListen: promListen,
+				MetricsInterval: metricsInterval,
+				Ready:           func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
 			})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "also serve the API on TCP host:port (requires a token)")
 	cmd.Flags().StringVar(&token, "token", "", "token for TCP clients (default: generated into HOME/token)")
 	cmd.Flags().BoolVar(&debug, "debug", false, "debug logging")
+	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "also serve /metrics (Prometheus text format) on this loopback host:port, e.g. 127.0.0.1:9464")
+	cmd.Flags().DurationVar(&metricsInterval, "metrics-interval", time.Second, "how often CloudWatch metrics are collected (negative: never)")
 	return cmd
 }
 
 func upCmd(e *env) *cobra.Command {
-	var file string
+	var file, promListen string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up [-f madang.yaml]",
@@ -70,15 +75,16 @@ func upCmd(e *env) *cobra.Command {
 			"the instances (when up started the daemon), and keeps the state for the next up.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runUp(cmd.Context(), e, file, timeout)
+			return runUp(cmd.Context(), e, file, timeout, promListen)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "madang.yaml", "stack file")
+	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "when up starts the daemon: also serve /metrics (Prometheus text format) on this loopback host:port")
 	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets; then instances that still crash fail up, anything else still coming up is left to the event stream")
 	return cmd
 }
 
-func runUp(parent context.Context, e *env, file string, wait time.Duration) error {
+func runUp(parent context.Context, e *env, file string, wait time.Duration, promListen string) error {
 	req, err := readStack(file, false)
 	if err != nil {
 		return err
@@ -116,9 +122,9 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration) erro
 		go func() {
 			daemonDone <- daemon.Run(dctx, daemon.Config{
 				Home: e.home, Executable: exe, StopInstancesOnExit: true,
-				DataPlaneCommand: []string{exe, "dataplane"},
-				Logger:           slog.New(slog.NewTextHandler(logf, nil)),
-				Ready:            func(string) { close(ready) },
+				DataPlaneCommand: []string{exe, "dataplane"}, PrometheusListen: promListen,
+				Logger: slog.New(slog.NewTextHandler(logf, nil)),
+				Ready:  func(string) { close(ready) },
 			})
 		}()
 		select {

@@ -42,6 +42,9 @@ type Sample struct {
 	// missing when only some are (the operation counts, without a cgroup
 	// with I/O counters); empty when all are.
 	DiskNote string
+	// DiskOpsMeasured is true when DiskReadOps and DiskWriteOps were
+	// measured too (from the instance's cgroup I/O counters).
+	DiskOpsMeasured bool
 	// StatusCheckFailedInstance is 1 when the app is not running or not
 	// ready while it should be: in backoff, exited or errored, or
 	// starting again after it ended. StatusCheckFailedSystem is 1 when
@@ -202,6 +205,7 @@ func fillDisk(smp *Sample, gs *procstat.GroupSample, cgroups bool) {
 	smp.DiskReadBytes, smp.DiskWriteBytes = float64(gs.IO.ReadBytes), float64(gs.IO.WriteBytes)
 	switch {
 	case gs.OpsMeasured:
+		smp.DiskOpsMeasured = true
 		smp.DiskReadOps, smp.DiskWriteOps = float64(gs.IO.ReadOps), float64(gs.IO.WriteOps)
 	case cgroups:
 		smp.DiskNote = noteNoCgroupIO

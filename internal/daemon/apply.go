@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/stack"
 	"github.com/madang-dev/madang/internal/state"
@@ -295,10 +296,11 @@ const observeTimeout = 30 * time.Second
 func (d *Daemon) observe(ctx context.Context, rev int64, ops []state.Op) []string {
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	var compute, elb bool
+	var compute, elb, cw bool
 	for _, op := range ops {
 		compute = compute || strings.HasPrefix(op.Key, "/compute/")
 		elb = elb || strings.HasPrefix(op.Key, "/elb/")
+		cw = cw || strings.HasPrefix(op.Key, cloudwatch.Prefix)
 	}
 	var warnings []string
 	if compute {
@@ -311,6 +313,11 @@ func (d *Daemon) observe(ctx context.Context, rev int64, ops []state.Op) []strin
 			warnings = append(warnings, "load balancers: still converging ("+err.Error()+"); see madang events")
 		} else if err := d.elb.LastError(); err != nil {
 			warnings = append(warnings, err.Error())
+		}
+	}
+	if cw {
+		if err := d.cw.Observed(ctx, rev); err != nil {
+			warnings = append(warnings, "alarms: still evaluating ("+err.Error()+"); see madang alarms")
 		}
 	}
 	return warnings

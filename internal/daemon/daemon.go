@@ -21,6 +21,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/api"
 	"github.com/madang-dev/madang/internal/cgroup"
+	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/dataplane"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
@@ -51,6 +52,12 @@ type Config struct {
 	// of its own that outlives the daemon: the madang binary and
 	// "dataplane". Empty runs it inside the daemon.
 	DataPlaneCommand []string
+	// PrometheusListen, when set, serves /metrics (the Prometheus text
+	// format) on this loopback host:port as well as on the API.
+	PrometheusListen string
+	// MetricsInterval is how often metrics are collected (0: every
+	// second; negative: never, for measuring the collector's cost).
+	MetricsInterval time.Duration
 	// Ready, if set, is called once the API is serving.
 	Ready func(socket string)
 }
@@ -64,6 +71,7 @@ type Daemon struct {
 	events  *event.Log
 	compute *compute.Service
 	elb     *elbctl.Controller
+	cw      *cloudwatch.Service
 	applyMu sync.Mutex
 	// failAt makes the named component fail to start (tests).
 	failAt string
@@ -181,11 +189,25 @@ func (d *Daemon) components() []component {
 			elbc.Store(nil)
 			return d.elb.Close(ctx)
 		}},
+		{name: "cloudwatch", start: func(ctx context.Context) error {
+			cw, err := cloudwatch.New(ctx, cloudwatch.Options{
+				Home: cfg.Home, Store: d.store, Instances: d.compute, LoadBalancers: d.elb, EC2: d.compute,
+				Logs: logSource{d}, Events: d.events, Logger: d.log, Interval: cfg.MetricsInterval,
+			})
+			if err != nil {
+				return err
+			}
+			d.cw = cw
+			cw.Start()
+			return nil
+		}, stop: func(context.Context) error { return d.cw.Close() }},
+		d.prometheusComponent(),
 		d.apiComponent("API", SocketPath(cfg.Home), "", func() *api.Server {
 			api1 = &api.Server{
 				Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: SocketPath(cfg.Home),
-					AddressMode: mode.String(), Cgroups: cg.Version().String()},
+					AddressMode: mode.String(), Cgroups: cg.Version().String(), PrometheusListen: cfg.PrometheusListen},
 				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
+				CloudWatch: d.cw, Logs: logSource{d}, LogRetention: d.cw.LogGroupRetention,
 				DataPlanePID: d.elb.DataPlanePID,
 			}
 			return api1

@@ -4,6 +4,7 @@
 package kinds
 
 import (
+	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/kind"
@@ -17,5 +18,10 @@ func Registry() *kind.Registry {
 		compute.InstanceGroupKind(),
 		elbctl.TargetGroupKind(),
 		elbctl.LoadBalancerKind(),
+		cloudwatch.LogGroupKind(),
+		cloudwatch.MetricFilterKind(),
+		cloudwatch.AlarmKind(),
+		cloudwatch.CompositeAlarmKind(),
+		cloudwatch.DashboardKind(),
 	)
 }

@@ -341,6 +341,21 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int64:
 		p.decodeInt(n, v, path)
+	case reflect.Float64:
+		var f float64
+		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil {
+			p.decodeProblem(n, path, describe(n), "must be a number", "write a number without quotes, such as 80 or 0.25")
+			return
+		}
+		v.SetFloat(f)
+	case reflect.Interface:
+		// Free-form values (a dashboard body): any YAML.
+		var x any
+		if err := n.Decode(&x); err != nil {
+			p.decodeProblem(n, path, describe(n), "cannot be read", "check the YAML syntax")
+			return
+		}
+		v.Set(reflect.ValueOf(&x).Elem())
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {

@@ -43,6 +43,9 @@ type Info struct {
 	// the data-plane process, or the daemon itself when it runs the data
 	// plane in-process.
 	DataPlanePID int `json:"dataPlanePid,omitempty"`
+	// PrometheusListen is the loopback address serving /metrics in the
+	// Prometheus text format ("" when only the API socket serves it).
+	PrometheusListen string `json:"prometheusListen,omitempty"`
 }
 
 // Error codes of [ErrorDetail.Code], one per HTTP status class the API

@@ -1,0 +1,157 @@
+package cloudwatch
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/madang-dev/madang/internal/metric"
+	"github.com/madang-dev/madang/internal/metricstore"
+)
+
+// PrometheusHandler serves every series with data in the last 10 seconds in
+// the Prometheus text format, as a gauge per series named after its
+// namespace and metric (AWS/EC2 CPUUtilization is
+// aws_ec2_cpu_utilization) with its dimensions as labels (InstanceId is
+// instance_id). The value is the newest complete second's: the Sum for
+// Count and Bytes units (an amount per second), the Average otherwise.
+// Series of one family with other dimensions carry the family's other
+// labels empty, which Prometheus reads as absent.
+func (s *Service) PrometheusHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promCollector{s})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+type promCollector struct{ s *Service }
+
+// promStale is how old a series' newest datapoint may be and still be
+// exposed: a series that stopped (a terminated instance) disappears, as
+// a stale series does in Prometheus.
+const promStale = 10 * time.Second
+
+// Describe implements prometheus.Collector; the collector is unchecked.
+func (promCollector) Describe(chan<- *prometheus.Desc) {}
+
+// family is one exposed metric name and its label names.
+type family struct {
+	name, help string
+	labels     []string
+	labelOf    map[string]string // dimension name -> label
+}
+
+// Collect implements prometheus.Collector.
+func (c promCollector) Collect(ch chan<- prometheus.Metric) {
+	now := c.s.opts.Now()
+	ids := c.s.metrics.List(metricstore.Filter{RecentlyActive: 3 * time.Hour})
+	fams := map[string]*family{}
+	for _, id := range ids {
+		name := promName(id.Namespace, id.Name)
+		f := fams[name]
+		if f == nil {
+			f = &family{name: name, help: id.Namespace + " " + id.Name, labelOf: map[string]string{}}
+			fams[name] = f
+		}
+		for _, d := range id.Dimensions {
+			if _, ok := f.labelOf[d.Name]; !ok {
+				l := snake(d.Name)
+				f.labelOf[d.Name] = l
+				f.labels = append(f.labels, l)
+			}
+		}
+	}
+	descs := map[string]*prometheus.Desc{}
+	for name, f := range fams {
+		sort.Strings(f.labels)
+		descs[name] = prometheus.NewDesc(name, f.help, f.labels, nil)
+	}
+	for _, id := range ids {
+		t, st, ok := c.s.metrics.Latest(id)
+		if !ok || st.SampleCount == 0 || now.Sub(t) > promStale {
+			continue
+		}
+		name := promName(id.Namespace, id.Name)
+		f := fams[name]
+		vals := make([]string, len(f.labels))
+		for _, d := range id.Dimensions {
+			l := f.labelOf[d.Name]
+			i := sort.SearchStrings(f.labels, l)
+			vals[i] = d.Value
+		}
+		v := st.Sum / st.SampleCount
+		if u := c.s.unitOf(id); u == "Count" || u == "Bytes" {
+			v = st.Sum
+		}
+		m, err := prometheus.NewConstMetric(descs[name], prometheus.GaugeValue, v, vals...)
+		if err != nil {
+			continue
+		}
+		ch <- m
+	}
+}
+
+// unitOf returns the unit madang publishes a metric with ("" for custom
+// metrics, whose units the exposition does not look up).
+func (s *Service) unitOf(id metric.ID) string {
+	switch id.Namespace {
+	case NamespaceEC2:
+		for _, m := range instanceMetrics {
+			if m.name == id.Name {
+				return m.unit
+			}
+		}
+	case NamespaceELB:
+		switch {
+		case strings.HasSuffix(id.Name, "Count"), id.Name == "RuleEvaluations":
+			if id.Name == "HealthyHostCount" || id.Name == "UnHealthyHostCount" || id.Name == "ActiveConnectionCount" {
+				return "gauge"
+			}
+			return "Count"
+		case strings.HasSuffix(id.Name, "Bytes"):
+			return "Bytes"
+		}
+	}
+	return ""
+}
+
+// promName makes a Prometheus metric name of a namespace and metric name.
+func promName(ns, name string) string {
+	return snake(strings.ReplaceAll(ns, "/", "_")) + "_" + snake(name)
+}
+
+// snake turns CamelCase and other characters into snake_case:
+// CPUUtilization → cpu_utilization, HTTPCode_ELB_5XX_Count →
+// http_code_elb_5xx_count.
+func snake(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		switch {
+		case unicode.IsUpper(r):
+			if i > 0 && b.Len() > 0 && !strings.HasSuffix(b.String(), "_") {
+				prev := rs[i-1]
+				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+				if unicode.IsLower(prev) || (unicode.IsUpper(prev) && nextLower) {
+					b.WriteByte('_')
+				}
+			}
+			b.WriteRune(unicode.ToLower(r))
+		case unicode.IsLower(r), unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), "_") {
+				b.WriteByte('_')
+			}
+		}
+	}
+	out := strings.Trim(b.String(), "_")
+	if out == "" || unicode.IsDigit(rune(out[0])) {
+		out = "m_" + out
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/madang-dev/madang/internal/loggroup"
+)
+
+// logSource lists the daemon's log streams for CloudWatch Logs: every
+// instance's log (terminated instances' too, while their files remain)
+// the access log of every load balancer that has written one, and the
+// daemon's own log when `madang up` writes one.
+type logSource struct{ d *Daemon }
+
+// Streams implements loggroup.Source.
+func (s logSource) Streams() []loggroup.StreamInfo {
+	var out []loggroup.StreamInfo
+	if s.d.compute != nil {
+		for _, v := range s.d.compute.Instances() {
+			if v.Dir == "" {
+				continue
+			}
+			out = append(out, loggroup.InstanceStream(v.Group, v.ID, filepath.Join(v.Dir, "logs", "instance.log")))
+		}
+	}
+	if s.d.elb != nil {
+		for _, lb := range s.d.elb.LoadBalancers() {
+			p := s.d.elb.AccessLogPath(lb.Spec.Name)
+			if _, err := os.Stat(p); err == nil {
+				out = append(out, loggroup.AccessLogStream(lb.Spec.Name, p))
+			}
+		}
+	}
+	if p := filepath.Join(s.d.cfg.Home, "daemon.log"); fileExists(p) {
+		out = append(out, loggroup.DaemonLogStream(p))
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package metricstore
+
+// raceEnabled shortens the footprint simulation under the race detector.
+const raceEnabled = false
