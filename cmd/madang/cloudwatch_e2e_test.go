@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,7 +23,7 @@ type notification struct {
 	Type     string `json:"Type"`
 	Subject  string `json:"Subject"`
 	Message  string `json:"Message"`
-	TopicArn string `json:"TopicArn"`
+	TopicARN string `json:"TopicArn"`
 	alarm    struct {
 		AlarmName      string `json:"AlarmName"`
 		NewStateValue  string `json:"NewStateValue"`
@@ -171,7 +172,7 @@ alarms:
 	if a.State.State != "ALARM" {
 		t.Fatalf("alarm state after the notification = %s, want ALARM", a.State.State)
 	}
-	if n.Type != "Notification" || !strings.HasPrefix(n.TopicArn, "arn:aws:sns:") || n.alarm.OldStateValue != "OK" ||
+	if n.Type != "Notification" || !strings.HasPrefix(n.TopicARN, "arn:aws:sns:") || n.alarm.OldStateValue != "OK" ||
 		n.alarm.Trigger.MetricName != "CPUUtilization" || !strings.Contains(n.alarm.NewStateReason, "Threshold Crossed") {
 		t.Errorf("notification = %+v", n)
 	}
@@ -313,5 +314,167 @@ alarms:
 	out := c.must("metrics", "get", "Shop", "Orders", "--dimension", "Shop=seoul", "--period", "10", "--since", "10m", "--stat", "Sum", "-o", "json")
 	if !strings.Contains(out, `"sum": 80`) {
 		t.Errorf("the datapoint is gone after kill -9:\n%s", out)
+	}
+}
+
+// TestALBMetricsMatchTraffic sends a known pattern of requests through a
+// real load balancer to a backend with known statuses and delays, and
+// checks what CloudWatch reports for it: counts exactly, the response
+// time distribution within the sketch's 1 % (plus the proxy's own
+// overhead), and the 1-second datapoints adding up to the minute's.
+func TestALBMetricsMatchTraffic(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d, err := time.ParseDuration(r.URL.Query().Get("d")); err == nil {
+			time.Sleep(d)
+		}
+		if r.URL.Query().Get("s") == "503" {
+			w.WriteHeader(503)
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	}))
+	defer backend.Close()
+	bport := backend.Listener.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(`name: albm
+targetGroups:
+  - name: be
+    targetType: ip
+    port: %d
+    healthCheck: {path: /, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2}
+    targets: [{ip: 127.0.0.1, port: %d}]
+loadBalancers:
+  - name: albm
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: be}]
+`, bport, bport, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	lb := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	// Wait on the health checks (whose requests are not counted), not on
+	// a request of our own, which would be.
+	var health string
+	defer func() {
+		if t.Failed() {
+			t.Logf("target health: %s", health)
+		}
+	}()
+	eventually(t, "the target healthy", 20*time.Second, func() bool {
+		health, _ = c.run("tg", "health", "be", "-o", "json")
+		return strings.Contains(health, `"healthy"`)
+	})
+	// Start in a fresh minute, so one 60-second period holds every request.
+	if s := time.Now().Second(); s > 45 {
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+	from := time.Now().Truncate(time.Minute)
+	pattern := []struct {
+		n      int
+		query  string
+		status int
+	}{{40, "x=1", 200}, {10, "s=503", 503}, {20, "d=30ms", 200}, {10, "d=80ms", 200}}
+	client := &http.Client{Timeout: 5 * time.Second}
+	sent := 0
+	for _, p := range pattern {
+		for range p.n {
+			resp, err := client.Get(lb + "?" + p.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != p.status {
+				t.Fatalf("GET ?%s: %d, want %d", p.query, resp.StatusCode, p.status)
+			}
+			sent++
+		}
+	}
+	time.Sleep(2500 * time.Millisecond) // the collector publishes each second once it has ended
+	to := time.Now()
+
+	stat := func(name string, dims []string, period string, stats string) []map[string]any {
+		args := []string{"metrics", "get", "AWS/ApplicationELB", name, "--period", period, "--stat", stats,
+			"--start", from.UTC().Format(time.RFC3339), "--end", to.UTC().Add(time.Second).Format(time.RFC3339), "-o", "json"}
+		for _, d := range dims {
+			args = append(args, "--dimension", d)
+		}
+		var out struct {
+			Datapoints []map[string]any `json:"datapoints"`
+		}
+		if err := json.Unmarshal([]byte(c.must(args...)), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Datapoints
+	}
+	num := func(dp map[string]any, k string) float64 {
+		if v, ok := dp[k].(float64); ok {
+			return v
+		}
+		if ext, ok := dp["extendedStatistics"].(map[string]any); ok {
+			if v, ok := ext[k].(float64); ok {
+				return v
+			}
+		}
+		t.Fatalf("datapoint %v has no %s", dp, k)
+		return 0
+	}
+	byLB := []string{"LoadBalancer=albm"}
+	one := func(dps []map[string]any, what string) map[string]any {
+		if len(dps) != 1 {
+			t.Fatalf("%s: %d datapoints at 60 s, want 1: %v (query %s..%s)\n%s", what, len(dps), dps, from, to,
+				c.must("metrics", "get", "AWS/ApplicationELB", "RequestCount", "--dimension", "LoadBalancer=albm", "--since", "5m", "--period", "1", "--no-chart", "--stat", "Sum")+
+					c.must("metrics", "status")+c.must("metrics", "list", "--namespace", "AWS/ApplicationELB"))
+		}
+		return dps[0]
+	}
+	if got := num(one(stat("RequestCount", byLB, "60", "Sum"), "RequestCount"), "sum"); got != float64(sent) {
+		t.Errorf("RequestCount Sum = %v, want %d; per second: %v\n%s", got, sent, stat("RequestCount", byLB, "1", "Sum"),
+			c.must("metrics", "get", "AWS/ApplicationELB", "RequestCount", "--dimension", "LoadBalancer=albm", "--since", "5m", "--period", "1", "--no-chart", "--stat", "Sum"))
+	}
+	if got := num(one(stat("HTTPCode_Target_2XX_Count", byLB, "60", "Sum"), "2XX"), "sum"); got != 70 {
+		t.Errorf("HTTPCode_Target_2XX_Count Sum = %v, want 70", got)
+	}
+	if got := num(one(stat("HTTPCode_Target_5XX_Count", byLB, "60", "Sum"), "5XX"), "sum"); got != 10 {
+		t.Errorf("HTTPCode_Target_5XX_Count Sum = %v, want 10", got)
+	}
+	rt := one(stat("TargetResponseTime", byLB, "60", "SampleCount,Minimum,Maximum,Average,Sum,p50,p75,p95"), "TargetResponseTime")
+	// Sorted, the 80 response times are 50 fast ones, 20 of 30 ms and 10
+	// of 80 ms: p50 is fast, p75 (the 60th) about 30 ms, p95 (the 76th)
+	// about 80 ms. The proxy measures a little more than the backend
+	// sleeps; 25 ms of slack covers a loaded machine.
+	const slack = 0.025
+	checks := []struct {
+		name   string
+		lo, hi float64
+	}{
+		{"sampleCount", 80, 80},
+		{"minimum", 0, slack},
+		{"maximum", 0.080, 0.080 + slack},
+		{"p50", 0, slack},
+		{"p75", 0.030 * 0.99, 0.030 + slack},
+		{"p95", 0.080 * 0.99, 0.080 + slack},
+	}
+	for _, ck := range checks {
+		if v := num(rt, ck.name); v < ck.lo || v > ck.hi {
+			t.Errorf("TargetResponseTime %s = %v, want %v..%v", ck.name, v, ck.lo, ck.hi)
+		}
+	}
+	if avg, sum := num(rt, "average"), num(rt, "sum"); avg < 0.0125 || avg > 0.0125+slack || sum/80 != avg {
+		t.Errorf("TargetResponseTime average %v, sum %v (want about (20×30+10×80)/80 ms = 17.5 ms, and sum/80)", avg, sum)
+	}
+	// The 1-second datapoints add up to the minute's.
+	var total, count float64
+	for _, dp := range stat("TargetResponseTime", byLB, "1", "Sum,SampleCount") {
+		total += num(dp, "sum")
+		count += num(dp, "sampleCount")
+	}
+	if count != 80 || total < num(rt, "sum")*0.9999 || total > num(rt, "sum")*1.0001 {
+		t.Errorf("1-second datapoints: count %v sum %v, want 80 and %v", count, total, num(rt, "sum"))
 	}
 }

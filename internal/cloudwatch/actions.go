@@ -106,7 +106,7 @@ type Notification struct {
 	NewStateReason                     string      `json:"NewStateReason"`
 	StateChangeTime                    string      `json:"StateChangeTime"`
 	Region                             string      `json:"Region"`
-	AlarmArn                           string      `json:"AlarmArn"`
+	AlarmARN                           string      `json:"AlarmArn"`
 	OldStateValue                      alarm.State `json:"OldStateValue"`
 	OKActions                          []string    `json:"OKActions"`
 	AlarmActions                       []string    `json:"AlarmActions"`
@@ -145,7 +145,7 @@ type TriggerDim struct {
 type snsEnvelope struct {
 	Type             string `json:"Type"`
 	MessageID        string `json:"MessageId"`
-	TopicArn         string `json:"TopicArn"`
+	TopicARN         string `json:"TopicArn"`
 	Subject          string `json:"Subject"`
 	Message          string `json:"Message"`
 	Timestamp        string `json:"Timestamp"`
@@ -155,8 +155,8 @@ type snsEnvelope struct {
 	UnsubscribeURL   string `json:"UnsubscribeURL"`
 }
 
-// TopicArn is the SNS topic madang's webhook notifications name.
-const TopicArn = "arn:aws:sns:" + Region + ":" + AccountID + ":madang-alarms"
+// TopicARN is the SNS topic madang's webhook notifications name.
+const TopicARN = "arn:aws:sns:" + Region + ":" + AccountID + ":madang-alarms"
 
 // Region and AccountID are the region and account madang's ARNs name.
 const (
@@ -164,8 +164,8 @@ const (
 	AccountID = "000000000000"
 )
 
-// AlarmArn returns an alarm's ARN.
-func AlarmArn(name string) string {
+// AlarmARN returns an alarm's ARN.
+func AlarmARN(name string) string {
 	return "arn:aws:cloudwatch:" + Region + ":" + AccountID + ":alarm:" + name
 }
 
@@ -233,7 +233,7 @@ func (x *executor) run(ctx context.Context, a Action, n Notification, dims map[s
 func (x *executor) webhook(ctx context.Context, u string, n Notification, msg []byte) error {
 	id := newMessageID()
 	env := snsEnvelope{
-		Type: "Notification", MessageID: id, TopicArn: TopicArn,
+		Type: "Notification", MessageID: id, TopicARN: TopicARN,
 		Subject:          truncate(fmt.Sprintf("%s: %q in %s", n.NewStateValue, n.AlarmName, Region), 100),
 		Message:          string(msg),
 		Timestamp:        time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
@@ -259,7 +259,7 @@ func (x *executor) webhook(ctx context.Context, u string, n Notification, msg []
 		req.Header.Set("Content-Type", "text/plain; charset=UTF-8")
 		req.Header.Set("x-amz-sns-message-type", "Notification")
 		req.Header.Set("x-amz-sns-message-id", id)
-		req.Header.Set("x-amz-sns-topic-arn", TopicArn)
+		req.Header.Set("x-amz-sns-topic-arn", TopicARN)
 		req.Header.Set("User-Agent", "madang-sns")
 		resp, err := x.client.Do(req)
 		if err != nil {

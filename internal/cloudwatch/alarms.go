@@ -17,9 +17,9 @@ import (
 // AlarmState is an alarm's live state, stored under StatePrefix so it
 // survives restarts.
 type AlarmState struct {
-	Name       string           `json:"name"`
-	State      alarm.State      `json:"state"`
-	Reason     string           `json:"reason"`
+	Name   string      `json:"name"`
+	State  alarm.State `json:"state"`
+	Reason string      `json:"reason"`
 	// ReasonData is AWS's StateReasonData JSON.
 	ReasonData json.RawMessage `json:"reasonData,omitempty"`
 	// UpdatedAt is when the state last changed.
@@ -472,7 +472,7 @@ func actionsFor(st alarm.State, alarmA, okA, insA []string) []string {
 func notification(name, desc string, prev alarm.State, res alarm.Result, now time.Time, a, ok, ins []string) Notification {
 	n := Notification{
 		AlarmName: name, AWSAccountID: AccountID, NewStateValue: res.State, NewStateReason: res.Reason,
-		StateChangeTime: now.UTC().Format("2006-01-02T15:04:05.000+0000"), Region: Region, AlarmArn: AlarmArn(name),
+		StateChangeTime: now.UTC().Format("2006-01-02T15:04:05.000+0000"), Region: Region, AlarmARN: AlarmARN(name),
 		OldStateValue: prev, AlarmActions: orEmpty(a), OKActions: orEmpty(ok), InsufficientDataActions: orEmpty(ins),
 		AlarmConfigurationUpdatedTimestamp: now.UTC().Format("2006-01-02T15:04:05.000+0000"),
 	}

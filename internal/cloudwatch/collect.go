@@ -2,6 +2,9 @@ package cloudwatch
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"time"
@@ -56,12 +59,72 @@ func (s *Service) collect(ctx context.Context) {
 		errText = "store metrics: " + err.Error()
 		s.log.Warn("collect", "err", err)
 	}
+	if s.stats.Rounds%saveLBEvery == 0 {
+		s.saveLB()
+	}
 	s.mu.Lock()
 	s.stats.Rounds++
 	s.stats.LastDuration = time.Since(start)
 	s.stats.LastDatums = len(data)
 	s.stats.LastError = errText
 	s.mu.Unlock()
+}
+
+// lbSnapshotFile keeps the collector's last load balancer snapshot across
+// daemon restarts: the data plane outlives the daemon, so the next daemon
+// continues from it and counts the requests served while it was away
+// (in its first second) instead of losing them.
+const lbSnapshotFile = "lb-snapshot.json"
+
+// saveLBEvery is how many rounds pass between saves of the snapshot.
+const saveLBEvery = 10
+
+// baselineLB takes the collector's first load balancer snapshot: the one
+// a previous daemon saved, if the data plane is still the same, otherwise
+// the data plane's counters now. Taken when the service starts, before
+// any load balancer of a new stack exists, so that their first requests
+// count.
+func (s *Service) baselineLB(ctx context.Context) {
+	if s.opts.LoadBalancers == nil {
+		return
+	}
+	cur, err := s.opts.LoadBalancers.MetricsSnapshot(ctx)
+	if err != nil || cur == nil {
+		return
+	}
+	base := cur
+	if b, err := os.ReadFile(filepath.Join(s.opts.Home, "metrics", lbSnapshotFile)); err == nil {
+		var saved lbmetrics.Snapshot
+		if json.Unmarshal(b, &saved) == nil && saved.Epoch == cur.Epoch {
+			base = &saved
+		}
+	}
+	s.mu.Lock()
+	s.prevLB = base
+	s.mu.Unlock()
+}
+
+// saveLB writes the last load balancer snapshot atomically.
+func (s *Service) saveLB() {
+	s.mu.Lock()
+	snap := s.prevLB
+	s.mu.Unlock()
+	if snap == nil {
+		return
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return
+	}
+	p := filepath.Join(s.opts.Home, "metrics", lbSnapshotFile)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		s.log.Warn("save load balancer snapshot", "err", err)
+		return
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		s.log.Warn("save load balancer snapshot", "err", err)
+	}
 }
 
 // Stats returns the collector's figures.

@@ -95,9 +95,8 @@ type Service struct {
 	// dirty marks alarms whose spec changed since their last evaluation.
 	dirty map[string]bool
 	// collector state
-	prevLB   *lbmetrics.Snapshot
-	lastTick time.Time
-	stats    CollectorStats
+	prevLB *lbmetrics.Snapshot
+	stats  CollectorStats
 
 	evaluated informer.Mark // store revision whose alarms have been evaluated
 	seenRev   int64
@@ -168,6 +167,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 func (s *Service) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.opts.Interval > 0 {
+		s.baselineLB(ctx)
+	}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.inf.Run(ctx) }()
 	go func() { defer s.wg.Done(); s.loop(ctx) }()
@@ -190,6 +192,9 @@ func (s *Service) Close() error {
 	}
 	s.wg.Wait()
 	s.actions.Wait()
+	if s.opts.Interval > 0 {
+		s.saveLB()
+	}
 	return s.metrics.Close()
 }
 

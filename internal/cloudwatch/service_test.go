@@ -129,7 +129,7 @@ func cpuAlarm(actions ...string) *Alarm {
 		Statistic: "Maximum", Period: 1, EvaluationPeriods: 2, Threshold: f64(50), ComparisonOperator: "GreaterThanThreshold",
 		AlarmActions: actions, OKActions: actions}
 	s.Defaults()
-	return &Alarm{Spec: s, ARN: AlarmArn("cpu"), UpdatedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	return &Alarm{Spec: s, ARN: AlarmARN("cpu"), UpdatedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 }
 
 func TestMetricAlarmFiresWebhookAndRecovers(t *testing.T) {
@@ -175,7 +175,7 @@ func TestMetricAlarmFiresWebhookAndRecovers(t *testing.T) {
 		}
 	}
 	if env.Type != "Notification" || n.NewStateValue != alarm.Alarm || n.OldStateValue != alarm.OK || n.Trigger == nil ||
-		n.Trigger.MetricName != "CPUUtilization" || n.AlarmArn != AlarmArn("cpu") {
+		n.Trigger.MetricName != "CPUUtilization" || n.AlarmARN != AlarmARN("cpu") {
 		t.Fatalf("notification %+v / %+v", env, n)
 	}
 	h.inst.set("i-1", 5)
@@ -272,7 +272,7 @@ func TestCompositeAlarm(t *testing.T) {
 	h.putRecord(AlarmPrefix+"cpu", cpuAlarm())
 	c := CompositeAlarmSpec{Name: "degraded", AlarmRule: `ALARM("cpu") AND NOT ALARM("other")`}
 	c.Defaults()
-	h.putRecord(CompositeAlarmPrefix+"degraded", &CompositeAlarm{Spec: c, ARN: AlarmArn("degraded"), UpdatedAt: time.Now()})
+	h.putRecord(CompositeAlarmPrefix+"degraded", &CompositeAlarm{Spec: c, ARN: AlarmARN("degraded"), UpdatedAt: time.Now()})
 	h.step()
 	h.step()
 	if st := h.state("cpu"); st.State != alarm.Alarm {

@@ -162,7 +162,7 @@ func TestDotShorthand(t *testing.T) {
 			},
 		},
 		{
-			name: "dot after an expression row refers to the last metric row",
+			name:    "dot after an expression row refers to the last metric row",
 			metrics: `[["N", "M", "D", "v"], [{"expression": "m1*2"}], [".", "M2", ".", "."]]`,
 			want: []MetricRow{
 				{Namespace: "N", MetricName: "M", Dimensions: []Dim{{"D", "v"}}, Visible: true},
@@ -171,7 +171,7 @@ func TestDotShorthand(t *testing.T) {
 			},
 		},
 		{
-			name: "dot chains through expanded rows",
+			name:    "dot chains through expanded rows",
 			metrics: `[["N", "M", "D", "a"], [".", ".", ".", "b"], [".", ".", "E", "."]]`,
 			want: []MetricRow{
 				{Namespace: "N", MetricName: "M", Dimensions: []Dim{{"D", "a"}}, Visible: true},

@@ -39,17 +39,17 @@ type Dim struct{ Name, Value string }
 // rowOptions is the rendering object that may end a metric row, or be a
 // whole expression row.
 type rowOptions struct {
-	Expression string  `json:"expression,omitempty"`
-	ID         string  `json:"id,omitempty"`
-	Label      string  `json:"label,omitempty"`
-	Stat       string  `json:"stat,omitempty"`
-	Period     int     `json:"period,omitempty"`
-	Visible    *bool   `json:"visible,omitempty"`
-	Color      string  `json:"color,omitempty"`
-	YAxis      string  `json:"yAxis,omitempty"`
-	Region     string  `json:"region,omitempty"`
-	AccountID  string  `json:"accountId,omitempty"`
-	Unit       string  `json:"unit,omitempty"`
+	Expression string `json:"expression,omitempty"`
+	ID         string `json:"id,omitempty"`
+	Label      string `json:"label,omitempty"`
+	Stat       string `json:"stat,omitempty"`
+	Period     int    `json:"period,omitempty"`
+	Visible    *bool  `json:"visible,omitempty"`
+	Color      string `json:"color,omitempty"`
+	YAxis      string `json:"yAxis,omitempty"`
+	Region     string `json:"region,omitempty"`
+	AccountID  string `json:"accountId,omitempty"`
+	Unit       string `json:"unit,omitempty"`
 }
 
 // MarshalJSON writes the row in CloudWatch's array form, without the "."
