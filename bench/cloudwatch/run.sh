@@ -74,7 +74,7 @@ instances:
 YAML
 	for i in $(seq 1 "$LBS"); do printf '  - {name: g%d, launchTemplate: hello, count: %d}\n' "$i" "$per"; done
 	echo "targetGroups:"
-	for i in $(seq 1 "$LBS"); do printf '  - {name: g%d, port: 3000, healthCheck: {path: /health, intervalSeconds: 5}, targets: [{instances: g%d}]}\n' "$i" "$i"; done
+	for i in $(seq 1 "$LBS"); do printf '  - {name: g%d, port: 3000, healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2}, targets: [{instances: g%d}]}\n' "$i" "$i"; done
 	echo "loadBalancers:"
 	for i in $(seq 1 "$LBS"); do printf '  - {name: lb%d, listeners: [{port: %d, defaultActions: [{type: forward, targetGroup: g%d}]}]}\n' "$i" "$(free_port)" "$i"; done
 } >"$work/madang.yaml"

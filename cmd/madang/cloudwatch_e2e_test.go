@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -477,4 +478,57 @@ loadBalancers:
 	if count != 80 || total < num(rt, "sum")*0.9999 || total > num(rt, "sum")*1.0001 {
 		t.Errorf("1-second datapoints: count %v sum %v, want 80 and %v", count, total, num(rt, "sum"))
 	}
+}
+
+// TestTopThroughTmux runs the real `madang top` against a daemon in a
+// tmux pane: it shows the stack's alarm and its state, refreshes, and q
+// quits.
+func TestTopThroughTmux(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install tmux)")
+	}
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	file := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(file, []byte(`name: topview
+alarms:
+  - name: quiet-orders
+    namespace: Shop
+    metricName: Orders
+    statistic: Sum
+    period: 10
+    evaluationPeriods: 1
+    threshold: 1
+    comparisonOperator: GreaterThanOrEqualToThreshold
+    treatMissingData: notBreaching
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	sock := fmt.Sprintf("madang-top-%d", os.Getpid())
+	tmux := func(args ...string) string {
+		out, _ := exec.Command("tmux", append([]string{"-L", sock}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	t.Cleanup(func() { tmux("kill-server") })
+	done := filepath.Join(dir, "done")
+	tmux("new-session", "-d", "-x", "120", "-y", "30",
+		fmt.Sprintf("MADANG_HOME=%s %s top; echo exit=$? > %s; sleep 30", c.home, binary, done))
+	var screen string
+	eventually(t, "top to show the alarm", 15*time.Second, func() bool {
+		screen = tmux("capture-pane", "-p")
+		return strings.Contains(screen, "madang top") && strings.Contains(screen, "quiet-orders") && strings.Contains(screen, "OK")
+	})
+	first := screen
+	eventually(t, "top to refresh", 10*time.Second, func() bool {
+		screen = tmux("capture-pane", "-p")
+		return screen != first
+	})
+	tmux("send-keys", "q")
+	eventually(t, "top to quit on q", 10*time.Second, func() bool {
+		b, err := os.ReadFile(done)
+		return err == nil && strings.TrimSpace(string(b)) == "exit=0"
+	})
 }

@@ -450,6 +450,7 @@ instances:
 	}
 	startServer(t, c)
 	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
 
 	find := func(group string) psRow {
 		for _, r := range c.ps() {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -24,11 +25,46 @@ import (
 // labels empty, which Prometheus reads as absent.
 func (s *Service) PrometheusHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(promCollector{s})
+	reg.MustRegister(promCollector{s: s, names: &promNames{metrics: map[[2]string]string{}, labels: map[string]string{}}})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-type promCollector struct{ s *Service }
+type promCollector struct {
+	s *Service
+	// names caches the exposed names of metrics and dimensions, which
+	// scrapes would otherwise compute for every series every time.
+	names *promNames
+}
+
+// promNames is a cache of Prometheus names; safe for concurrent scrapes.
+type promNames struct {
+	mu      sync.Mutex
+	metrics map[[2]string]string
+	labels  map[string]string
+}
+
+func (p *promNames) metric(ns, name string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := [2]string{ns, name}
+	if v, ok := p.metrics[k]; ok {
+		return v
+	}
+	v := promName(ns, name)
+	p.metrics[k] = v
+	return v
+}
+
+func (p *promNames) label(dim string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := p.labels[dim]; ok {
+		return v
+	}
+	v := snake(dim)
+	p.labels[dim] = v
+	return v
+}
 
 // promStale is how old a series' newest datapoint may be and still be
 // exposed: a series that stopped (a terminated instance) disappears, as
@@ -51,7 +87,7 @@ func (c promCollector) Collect(ch chan<- prometheus.Metric) {
 	ids := c.s.metrics.List(metricstore.Filter{RecentlyActive: 3 * time.Hour})
 	fams := map[string]*family{}
 	for _, id := range ids {
-		name := promName(id.Namespace, id.Name)
+		name := c.names.metric(id.Namespace, id.Name)
 		f := fams[name]
 		if f == nil {
 			f = &family{name: name, help: id.Namespace + " " + id.Name, labelOf: map[string]string{}}
@@ -59,7 +95,7 @@ func (c promCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, d := range id.Dimensions {
 			if _, ok := f.labelOf[d.Name]; !ok {
-				l := snake(d.Name)
+				l := c.names.label(d.Name)
 				f.labelOf[d.Name] = l
 				f.labels = append(f.labels, l)
 			}
@@ -75,7 +111,7 @@ func (c promCollector) Collect(ch chan<- prometheus.Metric) {
 		if !ok || st.SampleCount == 0 || now.Sub(t) > promStale {
 			continue
 		}
-		name := promName(id.Namespace, id.Name)
+		name := c.names.metric(id.Namespace, id.Name)
 		f := fams[name]
 		vals := make([]string, len(f.labels))
 		for _, d := range id.Dimensions {

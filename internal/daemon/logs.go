@@ -17,7 +17,7 @@ type logSource struct{ d *Daemon }
 func (s logSource) Streams() []loggroup.StreamInfo {
 	var out []loggroup.StreamInfo
 	if s.d.compute != nil {
-		for _, v := range s.d.compute.Instances() {
+		for _, v := range s.d.compute.AllInstances() {
 			if v.Dir == "" {
 				continue
 			}

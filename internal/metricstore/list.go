@@ -56,8 +56,19 @@ func (s *Store) List(f Filter) []metric.ID {
 		}
 		out = append(out, id.Canonical())
 	}
-	slices.SortFunc(out, func(a, b metric.ID) int { return strings.Compare(a.String()+"\x00"+a.Key(), b.String()+"\x00"+b.Key()) })
-	return out
+	// Sort keys are built once per series, not once per comparison.
+	keys := make([]string, len(out))
+	order := make([]int, len(out))
+	for i, id := range out {
+		keys[i] = id.String() + "\x00" + id.Key()
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	sorted := make([]metric.ID, len(out))
+	for i, j := range order {
+		sorted[i] = out[j]
+	}
+	return sorted
 }
 
 func matchDims(id metric.ID, fs []DimensionFilter) bool {
