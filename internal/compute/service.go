@@ -76,6 +76,10 @@ type Service struct {
 	log    *slog.Logger
 	sup    *supervisor.Supervisor
 	sample *procstat.Sampler
+	// listSample samples every instance of a listing in one pass; its
+	// own sampler, so listings do not shorten the CloudWatch collector's
+	// interval (Samples) or describe's.
+	listSample *procstat.Sampler
 
 	// mu guards the fields that follow.
 	mu        sync.Mutex
@@ -113,16 +117,17 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts.Events = event.New(256, opts.Now)
 	}
 	s := &Service{
-		opts:      opts,
-		log:       opts.Logger.With("component", "compute"),
-		sample:    procstat.NewSampler(opts.Now),
-		images:    map[string]*Image{},
-		templates: map[string]*LaunchTemplate{},
-		groups:    map[string]*Group{},
-		instances: map[string]*Instance{},
-		opLocks:   map[string]*sync.Mutex{},
-		rebooting: map[string]bool{},
-		groupKick: make(chan struct{}, 1),
+		opts:       opts,
+		log:        opts.Logger.With("component", "compute"),
+		sample:     procstat.NewSampler(opts.Now),
+		listSample: procstat.NewSampler(opts.Now),
+		images:     map[string]*Image{},
+		templates:  map[string]*LaunchTemplate{},
+		groups:     map[string]*Group{},
+		instances:  map[string]*Instance{},
+		opLocks:    map[string]*sync.Mutex{},
+		rebooting:  map[string]bool{},
+		groupKick:  make(chan struct{}, 1),
 	}
 	s.sup = supervisor.New(supervisor.Config{ShimCommand: opts.ShimCommand, Logger: opts.Logger, OnChange: s.onStatus})
 	s.inf = informer.New(opts.Store, "/compute/", follower{s}, s.log)

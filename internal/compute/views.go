@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"github.com/madang-dev/madang/internal/procstat"
 	"path/filepath"
 	"sort"
 	"time"
@@ -60,8 +61,26 @@ func (s *Service) Instances() []View {
 		return ins[i].ID < ins[j].ID
 	})
 	out := make([]View, 0, len(ins))
+	var reqs []procstat.GroupRequest
+	at := map[string]int{}
 	for _, in := range ins {
-		out = append(out, s.view(in))
+		v, pgid := s.viewOf(in)
+		if pgid > 0 {
+			at[in.ID] = len(out)
+			reqs = append(reqs, procstat.GroupRequest{Key: in.ID, PGID: pgid})
+		}
+		out = append(out, v)
+	}
+	// One pass over /proc for every running instance, not one each.
+	if len(reqs) > 0 {
+		groups, err := s.listSample.SampleGroups(reqs)
+		if err == nil {
+			for _, g := range groups {
+				if i, ok := at[g.Key]; ok {
+					out[i].CPUPercent, out[i].MemoryBytes = g.CPUPercent, g.RSSBytes
+				}
+			}
+		}
 	}
 	return out
 }
@@ -81,10 +100,23 @@ func (s *Service) Describe(id string) (View, error) {
 }
 
 func (s *Service) view(in Instance) View {
+	v, pgid := s.viewOf(in)
+	if pgid > 0 {
+		if smp, err := s.sample.SampleGroup(in.ID, pgid); err == nil {
+			v.CPUPercent = smp.CPUPercent
+			v.MemoryBytes = smp.RSSBytes
+		}
+	}
+	return v
+}
+
+// viewOf returns an instance's view without its CPU and memory, and the
+// process group to sample them from (0: none running).
+func (s *Service) viewOf(in Instance) (View, int) {
 	v := View{Instance: in}
 	st, ok := s.sup.Status(in.ID)
 	if !ok {
-		return v
+		return v, 0
 	}
 	v.Phase = string(st.Phase)
 	v.Restarts = max(v.Restarts, st.Restarts)
@@ -98,14 +130,9 @@ func (s *Service) view(in Instance) View {
 		if !st.StartedAt.IsZero() {
 			v.UptimeSeconds = s.opts.Now().Sub(st.StartedAt).Seconds()
 		}
-		if st.PGID > 0 {
-			if smp, err := s.sample.SampleGroup(in.ID, st.PGID); err == nil {
-				v.CPUPercent = smp.CPUPercent
-				v.MemoryBytes = smp.RSSBytes
-			}
-		}
+		return v, st.PGID
 	}
-	return v
+	return v, 0
 }
 
 // LogPath returns an instance's log file.
