@@ -18,13 +18,18 @@
 # account (madang/Daemon CollectionTime: wall time per round), series
 # count, and the metric store's bytes on disk and in memory.
 #
-# Environment: INSTANCES (100), LBS (10), DURATION (60s), KEEP=1 keeps
-# the work directory.
+# During every phase each load balancer serves RATE requests per second
+# (default 50, bench/daemon/loadgen on one keep-alive connection), so the
+# collector handles real counts and response-time distributions.
+#
+# Environment: INSTANCES (100), LBS (10), DURATION (60s), RATE (50),
+# KEEP=1 keeps the work directory.
 set -euo pipefail
 
 INSTANCES=${INSTANCES:-100}
 LBS=${LBS:-10}
 DURATION=${DURATION:-60s}
+RATE=${RATE:-50}
 secs=${DURATION%s}
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,7 +57,7 @@ if ! command -v prometheus >/dev/null; then
 fi
 
 echo "building madang and the sample app"
-(cd "$root" && go build -o "$work/madang" ./cmd/madang)
+(cd "$root" && go build -o "$work/madang" ./cmd/madang && go build -o "$work/loadgen" ./bench/daemon/loadgen)
 mkdir -p "$work/app"
 (cd "$root/examples/quickstart/app" && go build -o "$work/app/hello" .)
 
@@ -76,10 +81,15 @@ YAML
 	echo "targetGroups:"
 	for i in $(seq 1 "$LBS"); do printf '  - {name: g%d, port: 3000, healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2}, targets: [{instances: g%d}]}\n' "$i" "$i"; done
 	echo "loadBalancers:"
-	for i in $(seq 1 "$LBS"); do printf '  - {name: lb%d, listeners: [{port: %d, defaultActions: [{type: forward, targetGroup: g%d}]}]}\n' "$i" "$(free_port)" "$i"; done
+	for i in $(seq 1 "$LBS"); do
+		p=$(free_port)
+		echo "$p" >>"$work/ports"
+		printf '  - {name: lb%d, listeners: [{port: %d, defaultActions: [{type: forward, targetGroup: g%d}]}]}\n' "$i" "$p" "$i"
+	done
 } >"$work/madang.yaml"
 
 prom_port=$(free_port)
+wait_traffic() { for j in $(jobs -p); do [ "$j" = "$daemon_pid" ] || [ "$j" = "$prom_pid" ] || wait "$j" 2>/dev/null || true; done; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -91,13 +101,26 @@ start_daemon() { # $1: metrics interval
 }
 stop_daemon() { kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""; }
 
+# traffic: RATE requests per second to every load balancer, for DURATION
+# and a little more.
+traffic() {
+	local p
+	[ "$RATE" = 0 ] && return
+	while read -r p; do
+		"$work/loadgen" -url "http://127.0.0.1:$p/" -c 1 -rate "$RATE" -d "$((secs + 5))s" >/dev/null 2>&1 &
+	done <"$work/ports"
+}
+
 # measure PID...: prints the CPU % of one core of each pid over DURATION
 measure() {
+	traffic
+	sleep 2
 	local before=() after=() p
 	for p in "$@"; do before+=("$(ticks "$p")"); done
 	sleep "$secs"
 	for p in "$@"; do after+=("$(ticks "$p")"); done
 	local i out=""
+	wait_traffic
 	for i in "${!before[@]}"; do
 		out+="$(awk -v a="${before[$i]}" -v b="${after[$i]}" -v hz="$hz" -v s="$secs" 'BEGIN {printf "%.2f", (b-a)/hz/s*100}') "
 	done
@@ -151,7 +174,7 @@ YAML
 fi
 
 echo
-echo "== results ($INSTANCES instances, $LBS load balancers, $DURATION per phase, $(nproc) cores)"
+echo "== results ($INSTANCES instances, $LBS load balancers at $RATE req/s each, $DURATION per phase, $(nproc) cores)"
 echo "series stored by madang:            $series"
 echo "daemon CPU, collector off:          ${off}% of one core"
 echo "daemon CPU, collector on:           ${on}% of one core"

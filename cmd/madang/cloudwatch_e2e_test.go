@@ -532,3 +532,78 @@ alarms:
 		return err == nil && strings.TrimSpace(string(b)) == "exit=0"
 	})
 }
+
+// TestMetricFilterCountsLogLines: an instance's ERROR lines become a
+// metric through a metric filter, `logs --filter` finds them, and the
+// log group shows its retention.
+func TestMetricFilterCountsLogLines(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	buildSampleApp(t, dir)
+	file := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(file, []byte(`name: mf
+images:
+  - name: chatty
+    source: ./app
+    command: './hello & i=0; while :; do i=$((i+1)); echo "{\"level\": \"error\", \"ms\": $i}"; echo "ERROR request $i failed"; echo "INFO fine"; sleep 0.2; done'
+    port: 3000
+launchTemplates:
+  - {name: chatty, image: chatty, supervision: {killTimeout: 2s}}
+instances:
+  - {name: chatty, launchTemplate: chatty}
+logGroups:
+  - {name: /madang/instances/chatty, retentionInDays: 14}
+metricFilters:
+  - name: errors
+    logGroup: /madang/instances/chatty
+    filterPattern: ERROR
+    metricTransformations: [{metricName: ErrorLines, metricNamespace: Chatty, metricValue: "1"}]
+  - name: latency
+    logGroup: /madang/instances/chatty
+    filterPattern: '{ $.level = "error" }'
+    metricTransformations: [{metricName: ErrorMs, metricNamespace: Chatty, metricValue: "$.ms", unit: Milliseconds}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	var out string
+	eventually(t, "error lines counted", 30*time.Second, func() bool {
+		out, _ = c.run("metrics", "get", "Chatty", "ErrorLines", "--period", "1", "--since", "1m", "--stat", "Sum", "-o", "json")
+		return strings.Count(out, `"sum"`) >= 3
+	})
+	var dps struct {
+		Datapoints []struct {
+			Sum *float64 `json:"sum"`
+		} `json:"datapoints"`
+	}
+	if err := json.Unmarshal([]byte(out), &dps); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dps.Datapoints {
+		// About five lines a second; a second may hold four to six.
+		if *d.Sum < 1 || *d.Sum > 8 {
+			t.Errorf("ErrorLines per second = %v, want about 5: %s", *d.Sum, out)
+		}
+	}
+	ms := c.must("metrics", "get", "Chatty", "ErrorMs", "--period", "60", "--since", "5m", "--stat", "Minimum,Maximum,SampleCount", "-o", "json")
+	if !strings.Contains(ms, `"minimum"`) || !strings.Contains(ms, `"unit": "Milliseconds"`) {
+		t.Errorf("ErrorMs: %s", ms)
+	}
+	found := c.must("logs", "chatty", "--filter", `"request 3 failed"`)
+	if !strings.Contains(found, "ERROR request 3 failed") || strings.Contains(found, "INFO") {
+		t.Errorf("logs --filter: %s", found)
+	}
+	json1 := c.must("logs", "chatty", "--filter", `{ $.ms = 2 }`)
+	if !strings.Contains(json1, `"ms": 2}`) || strings.Count(strings.TrimSpace(json1), "\n") != 0 {
+		t.Errorf("logs --filter JSON: %q", json1)
+	}
+	groups := c.must("logs", "--list")
+	if !strings.Contains(groups, "/madang/instances/chatty") || !strings.Contains(groups, "14 days") {
+		t.Errorf("logs --list: %s", groups)
+	}
+	if out, err := c.run("logs", "chatty", "--filter", `{ $.ms = }`); err == nil || !strings.Contains(out, "filter") {
+		t.Errorf("a bad filter pattern: %v %s", err, out)
+	}
+}

@@ -54,7 +54,7 @@ func (s *Service) collect(ctx context.Context) {
 	s.mu.Lock()
 	st := s.stats
 	s.mu.Unlock()
-	data = appendDaemon(data, st, s.metrics.Stats().Series, at)
+	data = appendDaemon(data, st, s.metrics.SeriesCount(), at)
 	if err := s.metrics.Put(data); err != nil {
 		errText = "store metrics: " + err.Error()
 		s.log.Warn("collect", "err", err)
@@ -300,7 +300,8 @@ func appendDaemon(data []metric.Datum, st CollectorStats, series int, at time.Ti
 	)
 }
 
-// putFiltered stores the metric filters' values.
+// putFiltered stores the metric filters' values: each second's matched
+// values, so minimum, maximum and percentiles are exact.
 func (s *Service) putFiltered(em []loggroup.Emitted) {
 	data := make([]metric.Datum, 0, len(em))
 	for _, e := range em {
@@ -308,11 +309,15 @@ func (s *Service) putFiltered(em []loggroup.Emitted) {
 		for k, v := range e.Dimensions {
 			d = append(d, metric.Dimension{Name: k, Value: v})
 		}
-		sum := e.Sum
-		count := e.Count
-		st := &metric.StatSet{SampleCount: max(count, 1), Sum: sum, Minimum: sum / max(count, 1), Maximum: sum / max(count, 1)}
-		data = append(data, metric.Datum{ID: metric.ID{Namespace: e.Namespace, Name: e.Name, Dimensions: d}.Canonical(),
-			Unit: e.Unit, Timestamp: e.Timestamp, StatisticValues: st, StorageResolution: 1})
+		id := metric.ID{Namespace: e.Namespace, Name: e.Name, Dimensions: d}.Canonical()
+		vals := e.Values
+		if len(vals) == 0 {
+			vals = []float64{e.Sum}
+		}
+		for i := 0; i < len(vals); i += maxValues {
+			data = append(data, metric.Datum{ID: id, Unit: e.Unit, Timestamp: e.Timestamp,
+				Values: vals[i:min(i+maxValues, len(vals))], StorageResolution: 1})
+		}
 	}
 	if err := s.metrics.Put(data); err != nil {
 		s.log.Warn("metric filters: store", "err", err)

@@ -47,6 +47,9 @@ type Emitted struct {
 	Timestamp time.Time
 	// Sum is the sum of the values and Count how many there were.
 	Sum, Count float64
+	// Values are the second's values themselves, for exact minimum,
+	// maximum and percentiles.
+	Values []float64
 }
 
 // FollowerOptions configure a Follower.
@@ -167,6 +170,7 @@ type bucketKey struct {
 type bucket struct {
 	dims       map[string]string
 	sum, count float64
+	values     []float64
 }
 
 // Poll reads the lines written since the last poll, applies the filters
@@ -242,6 +246,7 @@ func (f *Follower) apply(i int, e Event, buckets map[bucketKey]*bucket) {
 	}
 	b.sum += v
 	b.count++
+	b.values = append(b.values, v)
 }
 
 // datums turns buckets into datums, adding DefaultValue datums for
@@ -255,13 +260,17 @@ func (f *Follower) datums(buckets map[bucketKey]*bucket) []Emitted {
 	has := make(map[int]bool)
 	for _, k := range keys {
 		b := buckets[k]
-		out = append(out, f.datum(k.filter, time.Unix(k.second, 0).UTC(), b.dims, b.sum, b.count))
+		d := f.datum(k.filter, time.Unix(k.second, 0).UTC(), b.dims, b.sum, b.count)
+		d.Values = b.values
+		out = append(out, d)
 		has[k.filter] = true
 	}
 	now := f.opts.Now().Truncate(time.Second).UTC()
 	for i, mf := range f.filters {
 		if d := mf.Transformation.DefaultValue; d != nil && !has[i] {
-			out = append(out, f.datum(i, now, nil, *d, 1))
+			dv := f.datum(i, now, nil, *d, 1)
+			dv.Values = []float64{*d}
+			out = append(out, dv)
 		}
 	}
 	return out

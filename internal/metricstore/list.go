@@ -118,6 +118,18 @@ const (
 
 // Stats returns the store's size: series, points, memory and disk.
 func (s *Store) Stats() StoreStats {
+	return s.stats()
+}
+
+// SeriesCount returns how many series the store holds: Stats().Series
+// without walking every series.
+func (s *Store) SeriesCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.series)
+}
+
+func (s *Store) stats() StoreStats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := StoreStats{Series: len(s.series), Tiers: make([]TierStats, numTiers)}

@@ -24,6 +24,7 @@ func main() {
 	workers := flag.Int("c", 4, "concurrent workers, one keep-alive connection each")
 	dur := flag.Duration("d", 10*time.Second, "how long to run")
 	timeout := flag.Duration("timeout", 5*time.Second, "per-request timeout")
+	rate := flag.Float64("rate", 0, "requests per second per worker (0: as fast as possible)")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -url is required")
@@ -42,7 +43,20 @@ func main() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var tick <-chan time.Time
+			if *rate > 0 {
+				t := time.NewTicker(time.Duration(float64(time.Second) / *rate))
+				defer t.Stop()
+				tick = t.C
+			}
 			for ctx.Err() == nil {
+				if tick != nil {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick:
+					}
+				}
 				start := time.Now()
 				err := get(client, *url)
 				took := time.Since(start)
