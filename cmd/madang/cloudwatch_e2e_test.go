@@ -560,7 +560,7 @@ metricFilters:
     metricTransformations: [{metricName: ErrorLines, metricNamespace: Chatty, metricValue: "1"}]
   - name: latency
     logGroup: /madang/instances/chatty
-    filterPattern: '{ $.level = "error" }'
+    filterPattern: '{ $.level = "error" && $.ms > 0 }'
     metricTransformations: [{metricName: ErrorMs, metricNamespace: Chatty, metricValue: "$.ms", unit: Milliseconds}]
 `), 0o644); err != nil {
 		t.Fatal(err)
