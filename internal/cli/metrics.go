@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/madang-dev/madang/internal/api/v1"
 	"github.com/madang-dev/madang/internal/top"
@@ -52,6 +53,19 @@ func parseRange(cmd *cobra.Command, since, start, end string) (time.Time, time.T
 		return time.Time{}, time.Time{}, usageErr(cmd, "--since %q is not a positive duration (e.g. 15m, 3h)", since)
 	}
 	return e.Add(-d), e, nil
+}
+
+// timeRange is the --since/--start/--end flags of the query commands.
+type timeRange struct{ since, start, end string }
+
+func (r *timeRange) flags(f *pflag.FlagSet) {
+	f.StringVar(&r.since, "since", "1h", "how far back from --end")
+	f.StringVar(&r.start, "start", "", "start time (RFC 3339), instead of --since")
+	f.StringVar(&r.end, "end", "", "end time (RFC 3339; default now)")
+}
+
+func (r *timeRange) parse(cmd *cobra.Command) (time.Time, time.Time, error) {
+	return parseRange(cmd, r.since, r.start, r.end)
 }
 
 // parsePeriod reads a period: seconds ("60") or a duration ("1m", "1s").
@@ -151,7 +165,8 @@ func dimText(ds []v1.Dimension) string {
 func metricsGetCmd(e *env) *cobra.Command {
 	var dims []string
 	var stats string
-	var period, since, start, end, unit string
+	var period, unit string
+	var tr timeRange
 	var noChart bool
 	c := &cobra.Command{
 		Use:   "get NAMESPACE METRIC",
@@ -164,7 +179,7 @@ func metricsGetCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			from, to, err := parseRange(cmd, since, start, end)
+			from, to, err := tr.parse(cmd)
 			if err != nil {
 				return err
 			}
@@ -233,9 +248,7 @@ func metricsGetCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&dims, "dimension", nil, "a dimension Name=Value (repeatable); metrics match their dimensions exactly")
 	f.StringVar(&stats, "stat", "Average", "statistics, comma-separated: SampleCount, Average, Sum, Minimum, Maximum, p50, p99, p99.9, tm90, IQM…")
 	f.StringVar(&period, "period", "60", "period: seconds or a duration (1, 10, 60, 5m)")
-	f.StringVar(&since, "since", "1h", "how far back from --end")
-	f.StringVar(&start, "start", "", "start time (RFC 3339), instead of --since")
-	f.StringVar(&end, "end", "", "end time (RFC 3339; default now)")
+	tr.flags(f)
 	f.StringVar(&unit, "unit", "", "only data stored with this unit")
 	f.BoolVar(&noChart, "no-chart", false, "print the table only")
 	return c
@@ -388,7 +401,8 @@ func parseStatSet(cmd *cobra.Command, s string) (*v1.StatisticSet, error) {
 }
 
 func metricsDataCmd(e *env) *cobra.Command {
-	var queries, since, start, end string
+	var queries string
+	var tr timeRange
 	c := &cobra.Command{
 		Use:   "query",
 		Short: "Run metric queries and metric math (GetMetricData) from a JSON list of MetricDataQueries",
@@ -413,7 +427,7 @@ func metricsDataCmd(e *env) *cobra.Command {
 			if err := json.Unmarshal(raw, &qs); err != nil {
 				return usageErr(cmd, "--queries is not a JSON list of MetricDataQuery: %v", err)
 			}
-			from, to, err := parseRange(cmd, since, start, end)
+			from, to, err := tr.parse(cmd)
 			if err != nil {
 				return err
 			}
@@ -447,9 +461,7 @@ func metricsDataCmd(e *env) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&queries, "queries", "", "MetricDataQueries as JSON, or @FILE")
-	f.StringVar(&since, "since", "1h", "how far back from --end")
-	f.StringVar(&start, "start", "", "start time (RFC 3339), instead of --since")
-	f.StringVar(&end, "end", "", "end time (RFC 3339; default now)")
+	tr.flags(f)
 	return c
 }
 
