@@ -241,7 +241,8 @@ func (s *AlarmSpec) Validate() fielderr.List {
 				path = "metrics"
 			}
 			if !hasPath(errs, path) {
-				errs.Add(path, fe.Value, fe.Msg, "")
+				// The value comes formatted already.
+				errs = append(errs, &fielderr.Error{Path: path, Value: fe.Value, Problem: fe.Msg})
 			}
 		}
 	}
@@ -253,14 +254,15 @@ func (s *AlarmSpec) Validate() fielderr.List {
 
 var simpleStatistics = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
 
-// validatePeriod checks a period in seconds: 1, 5, 10, 20, 30 or a
-// multiple of 60 (madang's high-resolution alarms go down to 1 s).
+// validatePeriod checks a period in seconds: 1, 5, 10, 30 or a multiple
+// of 60, the periods high-resolution data can be queried at (madang's
+// alarms go down to 1 s).
 func validatePeriod(path string, p int, errs *fielderr.List) {
 	switch {
 	case p <= 0:
-		errs.Add(path, p, "must be positive", "give the period in seconds: 1, 5, 10, 20, 30 or a multiple of 60")
-	case p < 60 && 60%p != 0, p > 60 && p%60 != 0:
-		errs.Add(path, p, "is not a valid period", "use 1, 5, 10, 20, 30 or a multiple of 60 seconds")
+		errs.Add(path, p, "must be positive", "give the period in seconds: 1, 5, 10, 30 or a multiple of 60")
+	case p < 60 && p != 1 && p != 5 && p != 10 && p != 30, p > 60 && p%60 != 0:
+		errs.Add(path, p, "is not a valid period", "use 1, 5, 10, 30 or a multiple of 60 seconds")
 	case p > 86400*7:
 		errs.Add(path, p, "is longer than a week", "use at most 604800 seconds")
 	}

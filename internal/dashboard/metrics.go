@@ -239,12 +239,12 @@ func checkStat(l *fielderr.List, path, stat string) {
 func checkPeriod(l *fielderr.List, path string, period int) {
 	switch {
 	case period <= 0:
-	case period == 1, period == 5, period == 10, period == 20, period == 30:
+	case period == 1, period == 5, period == 10, period == 30:
 		return
 	case period%60 == 0:
 		return
 	}
-	l.Add(path, period, "is not a valid period", "use 1, 5, 10, 20, 30 or a multiple of 60 seconds")
+	l.Add(path, period, "is not a valid period", "use 1, 5, 10, 30 or a multiple of 60 seconds (the periods the metric store answers)")
 }
 
 // String shows the row as CloudWatch's console names it:
