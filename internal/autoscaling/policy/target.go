@@ -123,7 +123,8 @@ func (t TargetTracking) decide(o Observation, b Bounds) Decision {
 			fmt.Sprintf("no instance is counted for %s yet: the desired capacity stays at %d", t.metric(), o.Desired))
 	}
 	ratio := o.Value / t.TargetValue
-	if math.Abs(ratio-1) <= Tolerance {
+	// The margin keeps 55/50 (1.1000000000000001) inside the band.
+	if math.Abs(ratio-1) <= Tolerance+1e-9 {
 		return hold(name, TypeTargetTracking, o, b,
 			fmt.Sprintf("%s %v is within %v of target %v: the desired capacity stays at %d", t.metric(), o.Value, Tolerance, t.TargetValue, o.Desired))
 	}
