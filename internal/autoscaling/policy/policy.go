@@ -4,6 +4,17 @@
 // combined. Nothing here reads a clock or sleeps: every decision takes the
 // moment it is made for (Observation.Now) so that a controller can drive the
 // functions from real or fake time.
+//
+// The rules follow the EC2 Auto Scaling documentation: the step adjustment
+// rules of the StepAdjustment API reference, the rounding of
+// PercentChangeInCapacity (user guide, scaling adjustment types) and
+// MinAdjustmentMagnitude (PutScalingPolicy reference), warmup (warming instances are not current capacity, so a new
+// breach only adds the difference, and scale-in waits), the 300 s default
+// cooldown of simple scaling, and "the policy giving the largest capacity
+// wins" for several policies. Where AWS leaves the target tracking
+// arithmetic unsaid, the package uses Kubernetes HPA's: the proportional
+// rule, a tolerance of 0.1, scale-out of at most 100 percent or 4
+// instances per decision, and a 300 s scale-down stabilization window.
 package policy
 
 import (
@@ -95,9 +106,10 @@ type Observation struct {
 	// InService counts the instances whose metrics are counted: in service
 	// and past their warmup. It is the "current capacity" of AWS.
 	InService int
-	// Warming counts the instances launched but still in warmup: not counted
-	// in the metric, but already part of Desired, so a scale-out only adds
-	// what they do not cover, and scale-in waits until they are warm.
+	// Warming counts the instances launched but not yet counted: pending or
+	// still in warmup. They are not in the metric, but already part of
+	// Desired, so a scale-out only adds what they do not cover, and scale-in
+	// waits until they are warm.
 	Warming int
 	// Value is the metric's value for the group: for ASGAverage* the average
 	// over the counted instances, for ALBRequestCountPerTarget the requests
