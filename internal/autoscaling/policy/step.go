@@ -275,7 +275,8 @@ func (s SimpleScaling) cooldown() time.Duration {
 // Decide applies the adjustment to the desired capacity, unless the group is
 // still in the cooldown that began at lastActivity (the end of the last
 // scaling activity; the zero time for none), in which case the alarm is
-// ignored and Reason says until when. The result is kept within b.
+// ignored and Reason says until when. The result is kept within b. The
+// alarm in state ALARM is the trigger: the observation's Value is not read.
 func (s SimpleScaling) Decide(o Observation, lastActivity time.Time, b Bounds) Decision {
 	if !lastActivity.IsZero() {
 		if end := lastActivity.Add(s.cooldown()); o.Now.Before(end) {

@@ -100,7 +100,8 @@ func (t TargetTracking) metric() string {
 // conservative: only below the band, rounding up, never while instances are
 // warming up, never with DisableScaleIn, and never below b.Min; a
 // controller that wants HPA's stabilization passes the wishes through
-// Stabilize. Missing data, or no counted instance, means no decision.
+// Stabilize. Missing data, or no counted instance, means no decision (so an
+// average metric cannot scale a group up from zero instances).
 func (t TargetTracking) Decide(o Observation, b Bounds) Decision {
 	d := t.decide(o, b)
 	d.ScaleInDisabled = t.DisableScaleIn
