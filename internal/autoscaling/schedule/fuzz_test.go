@@ -27,8 +27,31 @@ func FuzzNext(f *testing.F) {
 		a := Action{Recurrence: expr, TimeZone: zone}
 		at := time.Unix(after, 0)
 		next, ok := a.Next(at)
-		if ok && !next.After(at) {
+		if !ok {
+			return
+		}
+		if !next.After(at) {
 			t.Fatalf("Next(%v) for %q in %q = %v, not after", at, expr, zone, next)
 		}
+		// In UTC there are no transitions: the result matches the
+		// recurrence field by field and is the first minute that does.
+		if zone == "" {
+			spec, _ := parseCron(expr)
+			if !spec.matches(next.UTC()) {
+				t.Fatalf("Next(%v) for %q = %v, which the recurrence does not match", at, expr, next)
+			}
+			for m := at.UTC().Truncate(time.Minute).Add(time.Minute); m.Before(next) && m.Sub(at) < 48*time.Hour; m = m.Add(time.Minute) {
+				if spec.matches(m) {
+					t.Fatalf("Next(%v) for %q = %v, but %v matches earlier", at, expr, next, m)
+				}
+			}
+		}
 	})
+}
+
+// matches reports whether t's wall clock matches the recurrence.
+func (s cronSpec) matches(t time.Time) bool {
+	return t.Second() == 0 && t.Nanosecond() == 0 &&
+		s.minute&(1<<uint(t.Minute())) != 0 && s.hour&(1<<uint(t.Hour())) != 0 &&
+		s.month&(1<<uint(t.Month())) != 0 && s.dayMatches(t.Day(), int(t.Weekday()))
 }

@@ -135,26 +135,53 @@ const maxSearchDays = 8*366 + 2
 // recurrence is read in the action's time zone; see the package comment for
 // the daylight saving time rules.
 func (a Action) Next(after time.Time) (time.Time, bool) {
+	c, ok := a.compile()
+	if !ok {
+		return time.Time{}, false
+	}
+	return c.next(after)
+}
+
+// compiled is an action with its recurrence parsed and its zone loaded, so
+// that a run of Next calls reads neither again.
+type compiled struct {
+	a    Action
+	spec cronSpec
+	loc  *time.Location
+}
+
+// compile parses the action's recurrence and loads its zone; false when
+// either is invalid.
+func (a Action) compile() (compiled, bool) {
+	c := compiled{a: a}
+	if a.Recurrence == "" {
+		return c, true
+	}
+	var err error
+	if c.spec, err = parseCron(a.Recurrence); err != nil {
+		return c, false
+	}
+	if c.loc, err = location(a.TimeZone); err != nil {
+		return c, false
+	}
+	return c, true
+}
+
+// next is Next for a compiled action.
+func (c compiled) next(after time.Time) (time.Time, bool) {
+	a := c.a
 	if a.Recurrence == "" {
 		if a.StartTime.IsZero() || !a.StartTime.After(after) {
 			return time.Time{}, false
 		}
 		return a.StartTime, true
 	}
-	spec, err := parseCron(a.Recurrence)
-	if err != nil {
-		return time.Time{}, false
-	}
-	loc, err := location(a.TimeZone)
-	if err != nil {
-		return time.Time{}, false
-	}
 	var t time.Time
 	if !a.StartTime.IsZero() && a.StartTime.After(after) {
 		t = a.StartTime
 	} else {
 		var ok bool
-		if t, ok = spec.next(after, loc); !ok {
+		if t, ok = c.spec.next(after, c.loc); !ok {
 			return time.Time{}, false
 		}
 	}
@@ -175,6 +202,12 @@ func (s cronSpec) next(after time.Time, loc *time.Location) (time.Time, bool) {
 	// Start a day early: a skipped wall-clock time late on the previous
 	// day may resolve to an instant after after.
 	day := time.Date(local.Year(), local.Month(), local.Day()-1, 0, 0, 0, 0, time.UTC)
+	// With no zone transition within 30 hours of after, a wall-clock time
+	// not after afterWall resolves to an instant not after after: skip it
+	// without resolving.
+	start, end := local.ZoneBounds()
+	steady := (start.IsZero() || start.Before(after.Add(-30*time.Hour))) &&
+		(end.IsZero() || end.After(after.Add(30*time.Hour)))
 	for i := 0; i < maxSearchDays; i, day = i+1, day.AddDate(0, 0, 1) {
 		if s.month&(1<<uint(day.Month())) == 0 || !s.dayMatches(day.Day(), int(day.Weekday())) {
 			continue
@@ -188,7 +221,7 @@ func (s cronSpec) next(after time.Time, loc *time.Location) (time.Time, bool) {
 					continue
 				}
 				wall := day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
-				if wall.Before(afterWall.Add(-24 * time.Hour)) {
+				if wall.Before(afterWall.Add(-24*time.Hour)) || steady && !wall.After(afterWall) {
 					continue
 				}
 				if t := resolve(wall, loc); t.After(after) {
@@ -239,9 +272,13 @@ func Due(actions []Action, last, now time.Time) []Fired {
 	}
 	var runs []run
 	for i, a := range actions {
+		c, ok := a.compile()
+		if !ok {
+			continue
+		}
 		t := last
 		for {
-			next, ok := a.Next(t)
+			next, ok := c.next(t)
 			if !ok || next.After(now) {
 				break
 			}

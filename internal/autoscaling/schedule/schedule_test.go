@@ -90,6 +90,10 @@ func TestNext(t *testing.T) {
 		{"Seoul has no DST in March", Action{Recurrence: "30 2 * * *", TimeZone: "Asia/Seoul"}, "2026-03-07T18:00:00Z", "2026-03-07T17:30:00Z+1d"},
 		{"Seoul day boundary", Action{Recurrence: "0 0 1 * *", TimeZone: "Asia/Seoul"}, "2026-03-31T14:00:00Z", "2026-03-31T15:00:00Z"},
 
+		{"Seoul 1988 DST gap", Action{Recurrence: "30 2 8 5 *", TimeZone: "Asia/Seoul"}, "1988-05-01T00:00:00Z", "1988-05-07T17:00:00Z"},
+		{"Seoul 1988 DST overlap runs first", Action{Recurrence: "30 2 9 10 *", TimeZone: "Asia/Seoul"}, "1988-10-01T00:00:00Z", "1988-10-08T16:30:00Z"},
+		{"Seoul 1988 DST overlap runs once", Action{Recurrence: "30 2 9 10 *", TimeZone: "Asia/Seoul"}, "1988-10-08T16:30:00Z", "1989-10-08T17:30:00Z"},
+
 		{"New York winter", Action{Recurrence: "0 9 * * *", TimeZone: "America/New_York"}, "2026-03-01T00:00:00Z", "2026-03-01T14:00:00Z"},
 		{"New York summer", Action{Recurrence: "0 9 * * *", TimeZone: "America/New_York"}, "2026-03-08T14:00:00Z", "2026-03-09T13:00:00Z"},
 		{"New York gap runs at 03:00 EDT", Action{Recurrence: "30 2 * * *", TimeZone: "America/New_York"}, "2026-03-07T08:00:00Z", "2026-03-08T07:00:00Z"},
