@@ -113,6 +113,24 @@ func (a Action) Validate() error {
 	return errs.Err()
 }
 
+// ValidateAt is Validate for an action being created or updated at now: it
+// also refuses a StartTime before now, as AWS does ("If you try to schedule
+// your action in the past, Amazon EC2 Auto Scaling returns an error").
+func (a Action) ValidateAt(now time.Time) error {
+	var errs fielderr.List
+	if err := a.Validate(); err != nil {
+		if l, ok := err.(fielderr.List); ok {
+			errs = l
+		}
+	}
+	if !a.StartTime.IsZero() && a.StartTime.Before(now) {
+		errs.Add("StartTime", a.StartTime.UTC().Format(time.RFC3339),
+			"is in the past (now is "+now.UTC().Format(time.RFC3339)+")",
+			"set a StartTime from now on, or leave it unset for a recurring action")
+	}
+	return errs.Err()
+}
+
 // location resolves an IANA time zone name; "" is UTC. "Local" is refused:
 // it is not a zone name and would make the schedule depend on the host.
 func location(name string) (*time.Location, error) {
@@ -262,7 +280,8 @@ func resolve(wall time.Time, loc *time.Location) time.Time {
 
 // Due returns the runs of actions in (last, now], in time order; runs at the
 // same instant keep the order of actions. This is what a controller that
-// ticks with the previous and the current time applies. Every run in the
+// ticks with the previous and the current time applies. Invalid actions
+// (see Validate) never run. Every run in the
 // window is returned, so a controller that was stopped for long gets each
 // missed run; it may keep only the latest run of each action.
 func Due(actions []Action, last, now time.Time) []Fired {

@@ -173,3 +173,39 @@ func TestDue(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateAt(t *testing.T) {
+	now := utc("2026-03-01T12:00:00Z")
+	tests := []struct {
+		name   string
+		action Action
+		want   []string // substrings of the error; none means valid
+	}{
+		{"start ahead", Action{Name: "a", StartTime: utc("2026-03-01T12:00:01Z"), MinSize: ip(1)}, nil},
+		{"start now", Action{Name: "a", StartTime: now, MinSize: ip(1)}, nil},
+		{"no start", Action{Name: "a", Recurrence: "0 0 * * *", MinSize: ip(1)}, nil},
+		{"start in the past", Action{Name: "a", StartTime: utc("2026-03-01T11:59:59Z"), MinSize: ip(1)},
+			[]string{"StartTime", "2026-03-01T11:59:59Z", "in the past", "2026-03-01T12:00:00Z"}},
+		{"past and invalid", Action{Name: "a", StartTime: utc("2026-01-01T00:00:00Z")},
+			[]string{"MinSize", "StartTime", "in the past"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.action.ValidateAt(now)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("ValidateAt() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ValidateAt() = nil, want an error containing %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("ValidateAt() = %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
