@@ -28,9 +28,11 @@ type Instance struct {
 	LaunchTemplate        string
 	LaunchTemplateVersion int
 	// Protected is scale-in protection: the instance is never chosen for
-	// termination on scale-in or rebalancing.
+	// termination on scale-in or rebalancing, nor replaced at the end of
+	// its maximum lifetime.
 	Protected bool
-	// InstanceType is the instance type, e.g. "t3.micro".
+	// InstanceType is the instance type, e.g. "t3.micro". It is carried for
+	// the caller; no policy here reads it.
 	InstanceType string
 }
 

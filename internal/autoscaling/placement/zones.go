@@ -31,11 +31,13 @@ func zoneCounts(instances []Instance) map[string]int {
 }
 
 // RebalanceMargin is how many instances above desired a group may run while
-// it rebalances: 10 % of desired, rounded down, and at least one. AWS lets a
-// group exceed its maximum by "10 percent or one instance, whichever is
-// greater" during rebalancing; the margin is taken on desired here.
+// it rebalances: 10 % of desired, rounded up, and at least one. AWS's zone
+// rebalancing may exceed the group's maximum by a 10 % margin while it
+// launches before it terminates; AWS does not say how the margin rounds, so
+// it rounds up here (as Alibaba Cloud's documented clone does: 15 allows 2),
+// and it is taken on desired, the capacity rebalancing holds.
 func RebalanceMargin(desired int) int {
-	return max(1, desired/10)
+	return max(1, (desired+9)/10)
 }
 
 // Rebalance says what to do now to even out the group's desired capacity

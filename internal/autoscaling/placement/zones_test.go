@@ -50,7 +50,7 @@ func TestRebalanceMargin(t *testing.T) {
 		name          string
 		desired, want int
 	}{
-		{"zero", 0, 1}, {"small", 9, 1}, {"ten", 10, 1}, {"twenty-five", 25, 2}, {"hundred", 100, 10},
+		{"zero", 0, 1}, {"small", 9, 1}, {"ten", 10, 1}, {"eleven rounds up", 11, 2}, {"fifteen", 15, 2}, {"twenty-five", 25, 3}, {"hundred", 100, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
