@@ -102,6 +102,9 @@ func TestNext(t *testing.T) {
 		{"New York ambiguous runs first", Action{Recurrence: "30 1 * * *", TimeZone: "America/New_York"}, "2026-11-01T00:00:00Z", "2026-11-01T05:30:00Z"},
 		{"New York ambiguous runs once", Action{Recurrence: "30 1 * * *", TimeZone: "America/New_York"}, "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"},
 
+		{"Samoa skipped 30 Dec 2011: runs at the start of 31 Dec", Action{Recurrence: "0 12 * * *", TimeZone: "Pacific/Apia"}, "2011-12-29T22:00:00Z", "2011-12-30T10:00:00Z"},
+		{"Samoa after the skipped day", Action{Recurrence: "0 12 * * *", TimeZone: "Pacific/Apia"}, "2011-12-30T10:00:00Z", "2011-12-30T22:00:00Z"},
+
 		{"start time runs first", Action{Recurrence: "0 9 * * *", StartTime: utc("2026-03-05T12:34:00Z")}, "2026-03-01T00:00:00Z", "2026-03-05T12:34:00Z"},
 		{"recurrence after start", Action{Recurrence: "0 9 * * *", StartTime: utc("2026-03-05T12:34:00Z")}, "2026-03-05T12:34:00Z", "2026-03-06T09:00:00Z"},
 		{"end inclusive", Action{Recurrence: "0 9 * * *", EndTime: utc("2026-03-06T09:00:00Z")}, "2026-03-05T10:00:00Z", "2026-03-06T09:00:00Z"},
