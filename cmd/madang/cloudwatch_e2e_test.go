@@ -607,3 +607,89 @@ metricFilters:
 		t.Errorf("a bad filter pattern: %v %s", err, out)
 	}
 }
+
+// TestRequestsCountedAcrossDaemonKill9: the data plane keeps serving while
+// the daemon is away; the next daemon continues from the collector's
+// saved snapshot, so requests served in between are counted, not lost.
+func TestRequestsCountedAcrossDaemonKill9(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") }))
+	defer backend.Close()
+	bport := backend.Listener.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(`name: k9
+targetGroups:
+  - name: be
+    targetType: ip
+    port: %d
+    healthCheck: {path: /, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2}
+    targets: [{ip: 127.0.0.1, port: %d}]
+loadBalancers:
+  - name: k9
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: be}]
+`, bport, bport, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemonProc(t, c, binary)
+	defer func() {
+		_, _ = c.run("destroy", "-f", file)
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		_ = d.cmd.Wait()
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", d.out.String())
+		}
+	}()
+	c.must("apply", "-f", file)
+	eventually(t, "the target healthy", 20*time.Second, func() bool {
+		out, _ := c.run("tg", "health", "be", "-o", "json")
+		return strings.Contains(out, `"healthy"`)
+	})
+	// The collector saves its snapshot every 10 rounds: let one save see
+	// the load balancer.
+	snap := filepath.Join(c.home, "metrics", "lb-snapshot.json")
+	eventually(t, "a saved snapshot with the load balancer", 20*time.Second, func() bool {
+		b, err := os.ReadFile(snap)
+		return err == nil && strings.Contains(string(b), `"k9"`)
+	})
+	start := time.Now()
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.cmd.Wait()
+	lb := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	const n = 30
+	for i := range n {
+		if _, err := get(lb); err != nil {
+			t.Fatalf("request %d while the daemon is away: %v", i, err)
+		}
+	}
+	d = startDaemonProc(t, c, binary)
+	var total float64
+	eventually(t, "the requests counted", 15*time.Second, func() bool {
+		out, err := c.run("metrics", "get", "AWS/ApplicationELB", "RequestCount", "--dimension", "LoadBalancer=k9", "--period", "1",
+			"--start", start.Add(-time.Minute).UTC().Format(time.RFC3339), "--stat", "Sum", "-o", "json")
+		if err != nil {
+			return false
+		}
+		var res struct {
+			Datapoints []struct {
+				Sum float64 `json:"sum"`
+			} `json:"datapoints"`
+		}
+		if json.Unmarshal([]byte(out), &res) != nil {
+			return false
+		}
+		total = 0
+		for _, dp := range res.Datapoints {
+			total += dp.Sum
+		}
+		return total >= n
+	})
+	if total != n {
+		t.Errorf("RequestCount after the daemon came back = %v, want %d", total, n)
+	}
+}
