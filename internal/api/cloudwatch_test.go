@@ -77,6 +77,8 @@ func TestCloudWatchRoutes(t *testing.T) {
 		{"no statistic", "POST", "/v1/metrics/statistics", `{"namespace":"A","metricName":"X","startTime":"2026-12-01T00:00:00Z","endTime":"2026-12-01T01:00:00Z","period":60}`, "statistics", 400},
 		{"bad statistic", "POST", "/v1/metrics/statistics", `{"namespace":"A","metricName":"X","startTime":"2026-12-01T00:00:00Z","endTime":"2026-12-01T01:00:00Z","period":60,"statistics":["Median"]}`, "Median", 400},
 		{"bad expression", "POST", "/v1/metrics/query", `{"startTime":"2026-12-01T00:00:00Z","endTime":"2026-12-01T01:00:00Z","metricDataQueries":[{"id":"e1","expression":"1 +"}]}`, "expression", 400},
+		{"no datums", "POST", "/v1/metrics/data", `{"namespace":"A","metricData":[]}`, "1 to 1000", 400},
+		{"no queries", "POST", "/v1/metrics/query", `{"startTime":"2026-12-01T00:00:00Z","endTime":"2026-12-01T01:00:00Z","metricDataQueries":[]}`, "1 to 500", 400},
 		{"bad recentlyActive", "GET", "/v1/metrics/list?recentlyActive=PT1H", "", "PT3H", 400},
 		{"unknown alarm", "GET", "/v1/alarms/nope", "", "no alarm", 404},
 		{"set unknown alarm", "POST", "/v1/alarms/nope/state", `{"stateValue":"ALARM","stateReason":"x"}`, "no alarm", 404},

@@ -22,13 +22,20 @@ type MetricDataResult struct {
 	returned   bool
 }
 
-// maxDataPoints is GetMetricData's limit per call.
-const maxDataPoints = 100800
+// GetMetricData's and PutMetricData's limits per call.
+const (
+	maxDataPoints = 100800
+	maxQueries    = 500
+	maxPutMetrics = 1000
+)
 
 // GetMetricData runs metric queries and metric-math expressions over
 // [start, end); period is the default for expressions without one. It
 // returns the entries that return data, in the order given.
 func (s *Service) GetMetricData(queries []MetricQuery, start, end time.Time, period time.Duration) ([]MetricDataResult, error) {
+	if len(queries) == 0 || len(queries) > maxQueries {
+		return nil, fmt.Errorf("metricDataQueries has %d entries: give 1 to %d, as GetMetricData", len(queries), maxQueries)
+	}
 	var errs fielderr.List
 	validateQueries("metricDataQueries", queries, false, &errs)
 	if err := errs.Err(); err != nil {
@@ -117,6 +124,10 @@ func (s *Service) ListMetrics(f metricstore.Filter) []metric.ID { return s.metri
 // PutMetricData stores custom metrics: CloudWatch's rules, and no AWS/
 // namespaces. Nothing is stored when any datum is wrong.
 func (s *Service) PutMetricData(data []metric.Datum) error {
+	if len(data) == 0 || len(data) > maxPutMetrics {
+		return &metric.Error{Code: metric.CodeInvalidValue, Field: "MetricData",
+			Message: fmt.Sprintf("has %d datums; PutMetricData takes 1 to %d per call: split the call", len(data), maxPutMetrics)}
+	}
 	now := s.opts.Now()
 	for i := range data {
 		if err := data[i].ValidateCustom(now); err != nil {
