@@ -318,3 +318,9 @@ func stream[T any](ctx context.Context, c *Client, path string, fn func(T)) erro
 	}
 	return nil
 }
+
+// CreateImage makes an image from an instance.
+func (c *Client) CreateImage(ctx context.Context, req v1.CreateImageRequest) (v1.Image, error) {
+	var v v1.Image
+	return v, c.do(ctx, "POST", "/v1/images", req, &v)
+}

@@ -141,3 +141,4 @@ func (c *Client) LogEvents(ctx context.Context, q LogQuery, fn func(v1.LogEvent)
 	}
 	return stream(ctx, c, "/v1/logs/events?"+v.Encode(), fn)
 }
+

@@ -40,6 +40,8 @@ type Instances interface {
 	Resolve(ref string) ([]string, error)
 	// Run launches instances (RunInstances).
 	Run(ctx context.Context, req compute.RunRequest) ([]compute.Instance, error)
+	// CreateImage makes an image from an instance (CreateImage).
+	CreateImage(ctx context.Context, req compute.CreateImageRequest) (compute.Image, error)
 	// Start, Stop, Reboot and Terminate are the EC2 lifecycle actions.
 	Start(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string) error
@@ -148,6 +150,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/images", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, convertList(s.Compute.Images(), imageOf))
 	})
+	mux.HandleFunc("POST /v1/images", s.createImage)
 	mux.HandleFunc("GET /v1/launch-templates", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, convertList(s.Compute.LaunchTemplates(), launchTemplateOf))
 	})
@@ -281,6 +284,25 @@ func (s *Server) runInstances(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, convertList(ins, instanceOf))
+}
+
+func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
+	var req v1.CreateImageRequest
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.InstanceID == "" || req.Name == "" {
+		s.fail(w, r, fault.Invalidf(fault.KindImage, req.Name, "instanceId and name are required").WithHint("give the instance to snapshot and the new image's name"))
+		return
+	}
+	im, err := s.Compute.CreateImage(r.Context(), compute.CreateImageRequest{InstanceID: req.InstanceID, Name: req.Name,
+		Description: req.Description, NoReboot: req.NoReboot})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, imageOf(im))
 }
 
 func (s *Server) describeInstance(w http.ResponseWriter, r *http.Request) {

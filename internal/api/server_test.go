@@ -55,6 +55,14 @@ func TestErrorAnswers(t *testing.T) {
 			want: v1.ErrorDetail{Code: "NotFound", Kind: "instance", ID: "i-404", Message: `no instance "i-404"`, Hint: "see madang ps"},
 		},
 		{
+			name: "create image without a name", method: "POST", path: "/v1/images", body: `{"instanceId":"i-01"}`, status: 400,
+			want: v1.ErrorDetail{Code: "ValidationError", Kind: "image", Message: "instanceId and name are required"},
+		},
+		{
+			name: "create image from an unknown instance", method: "POST", path: "/v1/images", body: `{"instanceId":"i-404","name":"x"}`, status: 404,
+			want: v1.ErrorDetail{Code: "NotFound", Kind: "instance", ID: "i-404"},
+		},
+		{
 			name: "unknown group or instance", method: "GET", path: "/v1/resolve/nope", status: 404,
 			want: v1.ErrorDetail{Code: "NotFound", Kind: "instance", ID: "nope", Message: "no instance or instance group", Hint: "see madang ps"},
 		},

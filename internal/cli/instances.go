@@ -599,10 +599,11 @@ func eventsCmd(e *env) *cobra.Command {
 }
 
 func imagesCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "images",
-		Short: "List images",
-		Args:  cobra.NoArgs,
+	cmd := &cobra.Command{
+		Use:     "images",
+		Aliases: []string{"image"},
+		Short:   "List images; images create makes one from an instance (CreateImage)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ims, err := e.client().Images(cmd.Context())
 			if err != nil {
@@ -619,6 +620,42 @@ func imagesCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	cmd.AddCommand(imageCreateCmd(e))
+	return cmd
+}
+
+func imageCreateCmd(e *env) *cobra.Command {
+	var from, name, desc string
+	var noReboot bool
+	c := &cobra.Command{
+		Use:   "create --from-instance ID --name NAME",
+		Short: "Make an image from an instance's working directory as it is now (EC2 CreateImage)",
+		Long: "create snapshots the instance's working directory (the files its app wrote included) as the first\n" +
+			"version of a new image with the same command and port; launch templates can then use it by name.\n" +
+			"By default the instance is stopped for the snapshot and started again, as EC2 reboots it;\n" +
+			"--no-reboot snapshots while it runs.",
+		Example: "  madang images create --from-instance i-0abc --name web-golden\n  madang images create --from-instance i-0abc --name web-live --no-reboot",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" || name == "" {
+				return usageErr(cmd, "--from-instance and --name are required")
+			}
+			im, err := e.client().CreateImage(cmd.Context(), v1.CreateImageRequest{InstanceID: from, Name: name, Description: desc, NoReboot: noReboot})
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return e.printJSON(im)
+			}
+			fmt.Fprintf(e.stdout, "image %s (%s) created from %s; use it with image: %s in a launch template\n", im.Spec.Name, im.ID, from, im.Spec.Name)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&from, "from-instance", "", "the instance to snapshot")
+	c.Flags().StringVar(&name, "name", "", "the new image's name")
+	c.Flags().StringVar(&desc, "description", "", "free text")
+	c.Flags().BoolVar(&noReboot, "no-reboot", false, "snapshot while the app runs (default: stop it for the snapshot, start it again)")
+	return c
 }
 
 func templatesCmd(e *env) *cobra.Command {

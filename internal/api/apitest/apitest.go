@@ -284,6 +284,19 @@ type Catalog struct {
 // Images implements api.Catalog.
 func (f *Fake) Images() []compute.Image { return f.Catalog.Images }
 
+// CreateImage implements api.Instances: the fake adds an image named
+// req.Name made from a known instance.
+func (f *Fake) CreateImage(_ context.Context, req compute.CreateImageRequest) (compute.Image, error) {
+	if _, err := f.Instance(req.InstanceID); err != nil {
+		return compute.Image{}, err
+	}
+	im := compute.Image{Spec: compute.ImageSpec{Name: req.Name, Description: req.Description}, ID: "ami-" + req.Name}
+	f.mu.Lock()
+	f.Catalog.Images = append(f.Catalog.Images, im)
+	f.mu.Unlock()
+	return im, nil
+}
+
 // LaunchTemplates implements api.Catalog.
 func (f *Fake) LaunchTemplates() []compute.LaunchTemplate { return f.Catalog.LaunchTemplates }
 

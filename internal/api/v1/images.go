@@ -135,3 +135,14 @@ type InstanceGroupSpec struct {
 	// MaxUnavailable is how many members a rollout reboots at once.
 	MaxUnavailable *int `json:"maxUnavailable,omitempty"`
 }
+
+// CreateImageRequest is POST /v1/images: EC2's CreateImage, a new image
+// from an instance's working directory.
+type CreateImageRequest struct {
+	InstanceID  string `json:"instanceId"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// NoReboot snapshots while the app runs (default: stop it for the
+	// snapshot, then start it again).
+	NoReboot bool `json:"noReboot,omitempty"`
+}
