@@ -141,4 +141,3 @@ func (c *Client) LogEvents(ctx context.Context, q LogQuery, fn func(v1.LogEvent)
 	}
 	return stream(ctx, c, "/v1/logs/events?"+v.Encode(), fn)
 }
-
