@@ -55,6 +55,13 @@ func (g *group) update(spec Group, now time.Time, restored map[recordKey]Record)
 
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// Whether each target was being checked, decided by the group's
+	// previous settings: the group becoming used by a listener (or checks
+	// being enabled) is what starts checking its existing targets.
+	wasActive := map[*target]bool{}
+	for _, t := range *g.targets.Load() {
+		wasActive[t] = g.hasSettings && g.activeLocked(t)
+	}
 	old, first := g.settings, !g.hasSettings
 	g.settings, g.hasSettings, g.inUse = settings, true, spec.InUse
 	probeChanged := !first && !old.sameProbe(settings)
@@ -90,7 +97,7 @@ func (g *group) update(spec Group, now time.Time, restored map[recordKey]Record)
 				t.requestCheckLocked()
 			}
 		} else {
-			wasActive := g.activeLocked(t)
+			wasActive := wasActive[t]
 			t.draining, t.unavailable = ts.Draining, ts.Unavailable
 			nowActive := g.activeLocked(t)
 			switch {

@@ -565,3 +565,24 @@ func TestConcurrentObserveUpdate(t *testing.T) {
 		t.Errorf("the bounded load did not finish within 2s")
 	}
 }
+
+// TestTargetCheckedWhenGroupComesIntoUse: a target registered while its
+// group is used by no listener is checked as soon as a listener uses the
+// group (it once stayed initial, never checked, when the group and the
+// listener arrived in two updates).
+func TestTargetCheckedWhenGroupComesIntoUse(t *testing.T) {
+	h := newRealHarness(t)
+	b := newBackend(t, 200)
+	s := testSettings()
+	unused := oneGroup(s, Target{ID: "i-1", Addr: b.addr})
+	unused[0].InUse = false
+	h.m.Update(unused)
+	if th := h.health(t, "web", "i-1"); th.State != StateUnused {
+		t.Fatalf("state %s, want unused", th.State)
+	}
+	h.m.Update(oneGroup(s, Target{ID: "i-1", Addr: b.addr}))
+	h.waitChecks(t, "web", "i-1", 1)
+	if th := h.health(t, "web", "i-1"); th.LastCheck.IsZero() {
+		t.Fatalf("no check recorded: %+v", th)
+	}
+}
