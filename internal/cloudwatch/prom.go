@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/madang-dev/madang/internal/metric"
-	"github.com/madang-dev/madang/internal/metricstore"
 )
 
 // PrometheusHandler serves every series with data in the last 10 seconds in
@@ -83,17 +82,25 @@ type family struct {
 
 // Collect implements prometheus.Collector.
 func (c promCollector) Collect(ch chan<- prometheus.Metric) {
-	now := c.s.opts.Now()
-	ids := c.s.metrics.List(metricstore.Filter{RecentlyActive: 3 * time.Hour})
+	type latest struct {
+		id metric.ID
+		st metric.StatSet
+	}
+	var all []latest
+	c.s.metrics.EachLatest(promStale, func(id metric.ID, t time.Time, st metric.StatSet) {
+		if st.SampleCount > 0 && c.s.opts.Now().Sub(t) <= promStale {
+			all = append(all, latest{id, st})
+		}
+	})
 	fams := map[string]*family{}
-	for _, id := range ids {
-		name := c.names.metric(id.Namespace, id.Name)
+	for _, x := range all {
+		name := c.names.metric(x.id.Namespace, x.id.Name)
 		f := fams[name]
 		if f == nil {
-			f = &family{name: name, help: id.Namespace + " " + id.Name, labelOf: map[string]string{}}
+			f = &family{name: name, help: x.id.Namespace + " " + x.id.Name, labelOf: map[string]string{}}
 			fams[name] = f
 		}
-		for _, d := range id.Dimensions {
+		for _, d := range x.id.Dimensions {
 			if _, ok := f.labelOf[d.Name]; !ok {
 				l := c.names.label(d.Name)
 				f.labelOf[d.Name] = l
@@ -106,22 +113,16 @@ func (c promCollector) Collect(ch chan<- prometheus.Metric) {
 		sort.Strings(f.labels)
 		descs[name] = prometheus.NewDesc(name, f.help, f.labels, nil)
 	}
-	for _, id := range ids {
-		t, st, ok := c.s.metrics.Latest(id)
-		if !ok || st.SampleCount == 0 || now.Sub(t) > promStale {
-			continue
-		}
-		name := c.names.metric(id.Namespace, id.Name)
+	for _, x := range all {
+		name := c.names.metric(x.id.Namespace, x.id.Name)
 		f := fams[name]
 		vals := make([]string, len(f.labels))
-		for _, d := range id.Dimensions {
-			l := f.labelOf[d.Name]
-			i := sort.SearchStrings(f.labels, l)
-			vals[i] = d.Value
+		for _, d := range x.id.Dimensions {
+			vals[sort.SearchStrings(f.labels, f.labelOf[d.Name])] = d.Value
 		}
-		v := st.Sum / st.SampleCount
-		if u := c.s.unitOf(id); u == "Count" || u == "Bytes" {
-			v = st.Sum
+		v := x.st.Sum / x.st.SampleCount
+		if u := c.s.unitOf(x.id); u == "Count" || u == "Bytes" {
+			v = x.st.Sum
 		}
 		m, err := prometheus.NewConstMetric(descs[name], prometheus.GaugeValue, v, vals...)
 		if err != nil {

@@ -280,10 +280,38 @@ func (s *Store) eachPeriod(se *series, k int, from, to int64, dist bool, f func(
 func (s *Store) Latest(id metric.ID) (t time.Time, stats metric.StatSet, ok bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return latestLocked(s.byID[id.Key()])
+}
+
+// EachLatest calls fn with every metric that received data in the last
+// recent (by arrival) and its Latest period, in no particular order: one
+// pass for exporters that want every series' newest value. fn must not
+// call the Store.
+func (s *Store) EachLatest(recent time.Duration, fn func(id metric.ID, t time.Time, stats metric.StatSet)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	since := unix(s.now()) - int64(recent/time.Second)
+	for _, l := range s.byID {
+		fresh := false
+		for _, se := range l {
+			fresh = fresh || se.lastPut >= since
+		}
+		if !fresh {
+			continue
+		}
+		if t, st, ok := latestLocked(l); ok {
+			fn(l[0].id, t, st)
+		}
+	}
+}
+
+// latestLocked is Latest over one metric's series (one per unit); s.mu
+// must be held.
+func latestLocked(l []*series) (t time.Time, stats metric.StatSet, ok bool) {
 	for k := range numTiers {
 		best := int64(math.MinInt64)
 		var set metric.StatSet
-		for _, se := range s.byID[id.Key()] {
+		for _, se := range l {
 			td := &se.t[k]
 			newest, cand := int64(math.MinInt64), metric.StatSet{}
 			for p, hp := range td.hot {
