@@ -300,9 +300,15 @@ func TestSamplesShimGone(t *testing.T) {
 	if s := sampleOf(t, tc.svc.Samples(), in.ID); s.StatusCheckFailedSystem != 0 || s.StatusCheckFailedInstance != 0 {
 		t.Fatalf("healthy instance: status checks %v/%v, want 0/0", s.StatusCheckFailedInstance, s.StatusCheckFailedSystem)
 	}
-	st, err := shim.ReadState(filepath.Join(in.Dir, "state"))
-	if err != nil {
-		t.Fatal(err)
+	// The shim records its state as it starts the app; wait for it.
+	var st shim.State
+	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var err error
+		if st, err = shim.ReadState(filepath.Join(in.Dir, "state")); err == nil && st.ShimPID > 0 {
+			break
+		} else if time.Now().After(wait) {
+			t.Fatalf("read the shim's state: %v", err)
+		}
 	}
 	if err := syscall.Kill(st.ShimPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

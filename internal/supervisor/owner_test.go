@@ -260,8 +260,16 @@ func TestForeignListenerNeverRunning(t *testing.T) {
 	if !strings.Contains(st.Reason, want) {
 		t.Errorf("Reason = %q, want it to contain %q", st.Reason, want)
 	}
-	if got := e.rec.get(spec.ID); len(got) == 0 || got[len(got)-1] != PhaseErrored {
-		t.Errorf("phases %v, want them to end in errored", got)
+	// The change callbacks are asynchronous: the recorder may hear the
+	// last phase a moment after Status shows it.
+	for wait := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got := e.rec.get(spec.ID)
+		if len(got) > 0 && got[len(got)-1] == PhaseErrored {
+			break
+		}
+		if time.Now().After(wait) {
+			t.Fatalf("phases %v, want them to end in errored", got)
+		}
 	}
 	for _, ph := range e.rec.get(spec.ID) {
 		if ph == PhaseRunning {
