@@ -337,26 +337,9 @@ func TestALBMetricsMatchTraffic(t *testing.T) {
 		_, _ = io.WriteString(w, "ok\n")
 	}))
 	defer backend.Close()
-	bport := backend.Listener.Addr().(*net.TCPAddr).Port
 	dir := t.TempDir()
 	c := runner{t: t, home: filepath.Join(dir, "home")}
-	port := freePort(t)
-	file := filepath.Join(dir, "madang.yaml")
-	if err := os.WriteFile(file, []byte(fmt.Sprintf(`name: albm
-targetGroups:
-  - name: be
-    targetType: ip
-    port: %d
-    healthCheck: {path: /, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2}
-    targets: [{ip: 127.0.0.1, port: %d}]
-loadBalancers:
-  - name: albm
-    listeners:
-      - port: %d
-        defaultActions: [{type: forward, targetGroup: be}]
-`, bport, bport, port)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file, port := lbStack(t, dir, "albm", backend)
 	startServer(t, c)
 	c.must("apply", "-f", file)
 	destroyAtCleanup(t, c, file)
@@ -610,26 +593,9 @@ metricFilters:
 func TestRequestsCountedAcrossDaemonKill9(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") }))
 	defer backend.Close()
-	bport := backend.Listener.Addr().(*net.TCPAddr).Port
 	dir := t.TempDir()
 	c := runner{t: t, home: filepath.Join(dir, "home")}
-	port := freePort(t)
-	file := filepath.Join(dir, "madang.yaml")
-	if err := os.WriteFile(file, []byte(fmt.Sprintf(`name: k9
-targetGroups:
-  - name: be
-    targetType: ip
-    port: %d
-    healthCheck: {path: /, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2}
-    targets: [{ip: 127.0.0.1, port: %d}]
-loadBalancers:
-  - name: k9
-    listeners:
-      - port: %d
-        defaultActions: [{type: forward, targetGroup: be}]
-`, bport, bport, port)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file, port := lbStack(t, dir, "k9", backend)
 	d := startDaemonProc(t, c, binary)
 	defer func() {
 		_, _ = c.run("destroy", "-f", file)
@@ -726,4 +692,31 @@ func warmUp(t *testing.T, lb string) (answered, ok int) {
 		return false
 	})
 	return answered, ok
+}
+
+// lbStack writes a stack of one load balancer named name (on a free
+// port, returned) forwarding to target group "be", whose one ip target
+// is backend; health checks every 5 s.
+func lbStack(t *testing.T, dir, name string, backend *httptest.Server) (file string, port int) {
+	t.Helper()
+	bport := backend.Listener.Addr().(*net.TCPAddr).Port
+	port = freePort(t)
+	file = filepath.Join(dir, "madang.yaml")
+	y := fmt.Sprintf(`name: %s
+targetGroups:
+  - name: be
+    targetType: ip
+    port: %d
+    healthCheck: {path: /, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2}
+    targets: [{ip: 127.0.0.1, port: %d}]
+loadBalancers:
+  - name: %s
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: be}]
+`, name, bport, bport, name, port)
+	if err := os.WriteFile(file, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, port
 }
