@@ -104,6 +104,7 @@ type Controller struct {
 	registered  map[string]map[string]proxy.Target // group -> target key -> target, as of the last reload
 	draining    map[string]map[string]drain        // group -> target key -> drain
 	leaving     map[string]bool                    // instances taken out of rotation before they stop
+	regs        map[string]map[string]Registration // group -> instance id -> dynamic registration
 	lastErr     error
 	healthDirty bool
 	// seenRev is the newest store revision the informer has applied.
@@ -115,6 +116,9 @@ type Controller struct {
 type drain struct {
 	target proxy.Target
 	until  time.Time
+	// idle is set once the data plane reported no request in flight to
+	// the target: the next reload completes its deregistration early.
+	idle bool
 }
 
 // New loads load balancer resources, restores the last known target health
@@ -136,6 +140,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		registered: map[string]map[string]proxy.Target{},
 		draining:   map[string]map[string]drain{},
 		leaving:    map[string]bool{},
+		regs:       map[string]map[string]Registration{},
 	}
 	c.inf = informer.New(opts.Store, "/elb/", follower{c}, c.log)
 	if err := c.inf.Sync(ctx); err != nil {
@@ -268,6 +273,31 @@ func (c *Controller) loop() {
 	defer c.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	// While some target drains, a faster ticker ends the drains of
+	// targets with no request in flight; it stops when none drains.
+	var fast *time.Ticker
+	var fastC <-chan time.Time
+	defer func() {
+		if fast != nil {
+			fast.Stop()
+		}
+	}()
+	pace := func() {
+		switch draining := c.anyDraining(); {
+		case draining && fast == nil:
+			fast = time.NewTicker(drainPoll)
+			fastC = fast.C
+		case !draining && fast != nil:
+			fast.Stop()
+			fast, fastC = nil, nil
+		}
+	}
+	reload := func() {
+		if err := c.Reload(); err != nil {
+			c.log.Warn("reload", "err", err)
+			c.opts.Events.Error("load-balancer", "-", "%v", err)
+		}
+	}
 	for {
 		select {
 		case <-c.done:
@@ -277,11 +307,12 @@ func (c *Controller) loop() {
 			c.mu.Lock()
 			rev := c.seenRev
 			c.mu.Unlock()
-			if err := c.Reload(); err != nil {
-				c.log.Warn("reload", "err", err)
-				c.opts.Events.Error("load-balancer", "-", "%v", err)
-			}
+			reload()
 			c.reloaded.Advance(rev)
+		case <-fastC:
+			if c.checkIdleDrains(context.Background()) {
+				reload()
+			}
 		case <-t.C:
 			c.mu.Lock()
 			expired := false
@@ -299,6 +330,7 @@ func (c *Controller) loop() {
 			}
 			c.saveHealth()
 		}
+		pace()
 	}
 }
 
@@ -351,8 +383,9 @@ func (c *Controller) Close(ctx context.Context) error {
 // address or port is another registration.
 func targetKey(t proxy.Target) string { return t.ID + "@" + t.Addr }
 
-// resolveTargets turns a target group's registrations into addresses, and
-// reports instances that are registered but not running.
+// resolveTargets turns a target group's registrations (its spec'd targets
+// and the dynamic ones, see Register) into addresses, and reports
+// instances that are registered but not running.
 func (c *Controller) resolveTargets(tg *TargetGroup) (ts []proxy.Target, unavailable map[string]string) {
 	unavailable = map[string]string{}
 	add := func(in compute.Instance, port, weight int) {
@@ -398,6 +431,7 @@ func (c *Controller) resolveTargets(tg *TargetGroup) (ts []proxy.Target, unavail
 			ts = append(ts, proxy.Target{ID: addr, Addr: addr, Weight: w})
 		}
 	}
+	ts = c.addRegistered(tg.Spec.Name, ts, unavailable)
 	sort.Slice(ts, func(i, j int) bool { return targetKey(ts[i]) < targetKey(ts[j]) })
 	return ts, unavailable
 }
@@ -451,11 +485,18 @@ func (c *Controller) Reload() error {
 			}
 		}
 		for k, d := range dr {
-			if _, back := reg[k]; back || !now.Before(d.until) {
+			_, back := reg[k]
+			switch {
+			case back:
 				delete(dr, k)
-				if !now.Before(d.until) {
-					c.opts.Events.Info("target-group", name, "target %s deregistered", d.target.ID)
-				}
+			case !now.Before(d.until):
+				delete(dr, k)
+				c.opts.Events.Info("target-group", name, "target %s deregistered", d.target.ID)
+			case d.idle:
+				// AWS completes a deregistration at once when the
+				// target has no request in flight.
+				delete(dr, k)
+				c.opts.Events.Info("target-group", name, "target %s deregistered: finished draining (no requests in flight)", d.target.ID)
 			}
 		}
 		c.draining[name] = dr

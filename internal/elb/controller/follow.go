@@ -8,9 +8,9 @@ import (
 	"github.com/madang-dev/madang/internal/state"
 )
 
-// follower is the controller's informer handler: it keeps the target group
-// and load balancer maps equal to the store's records and asks for a
-// reload. Target health (healthKey), written by the controller itself, is
+// follower is the controller's informer handler: it keeps the target
+// group, load balancer and registration maps equal to the store's records
+// and asks for a reload. Target health (healthKey), written by the controller itself, is
 // not followed.
 type follower struct{ c *Controller }
 
@@ -21,6 +21,7 @@ func (f follower) Reset(kvs []state.KV, rev int64) {
 	c.seenRev = max(c.seenRev, rev)
 	c.tgs = map[string]*TargetGroup{}
 	c.lbs = map[string]*LoadBalancer{}
+	c.regs = map[string]map[string]Registration{}
 	for _, kv := range kvs {
 		c.putLocked(kv)
 	}
@@ -48,6 +49,8 @@ func (f follower) Apply(events []state.Event) {
 			delete(c.tgs, strings.TrimPrefix(key, TargetGroupPrefix))
 		case strings.HasPrefix(key, LoadBalancerPrefix):
 			delete(c.lbs, strings.TrimPrefix(key, LoadBalancerPrefix))
+		case strings.HasPrefix(key, RegistrationPrefix):
+			c.deleteRegistrationLocked(key)
 		}
 	}
 	c.mu.Unlock()
@@ -72,6 +75,8 @@ func (c *Controller) putLocked(kv state.KV) {
 			return
 		}
 		c.lbs[lb.Spec.Name] = &lb
+	case strings.HasPrefix(kv.Key, RegistrationPrefix):
+		c.putRegistrationLocked(kv)
 	}
 }
 
