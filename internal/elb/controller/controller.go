@@ -2,7 +2,9 @@
 // Balancer: it turns stored target groups and load balancers, and the
 // instances registered with them, into the running data plane (package
 // proxy) and health checks (package health), draining deregistered
-// targets for their deregistration delay.
+// targets until they have no request in flight, for at most their
+// deregistration delay. Targets come from the stack's target group specs
+// and from registrations made at run time (Register).
 package controller
 
 import (
@@ -84,8 +86,8 @@ type Options struct {
 
 // Controller reconciles stored target groups and load balancers into the
 // running data plane (package proxy) and the health checker (package
-// health). Deregistered targets drain for their group's deregistration
-// delay before they leave.
+// health). Deregistered targets drain until no request is in flight to
+// them, for at most their group's deregistration delay, before they leave.
 type Controller struct {
 	opts Options
 	log  *slog.Logger
