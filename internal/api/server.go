@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
@@ -67,6 +68,19 @@ type Compute interface {
 	Catalog
 }
 
+// AutoScaling is what the API needs of the Auto Scaling controller;
+// *autoscaling.Service implements it. Errors are fault errors.
+type AutoScaling interface {
+	Groups() []autoscaling.GroupView
+	Group(name string) (autoscaling.GroupView, error)
+	// Activities returns a group's activities, newest first, at most max
+	// (0: all kept).
+	Activities(ctx context.Context, group string, max int) ([]autoscaling.Activity, error)
+	SetDesired(ctx context.Context, name string, n int, honorCooldown bool) error
+	CompleteLifecycleAction(ctx context.Context, group, hook, instanceID, token, result string) error
+	RecordLifecycleActionHeartbeat(ctx context.Context, group, hook, instanceID, token string) error
+}
+
 // LoadBalancing is what the API needs of the load balancer control plane;
 // *controller.Controller implements it.
 type LoadBalancing interface {
@@ -104,6 +118,8 @@ type Server struct {
 	LogRetention func(group string) int
 	// CloudWatch serves metrics, alarms and dashboards (nil: none).
 	CloudWatch *cloudwatch.Service
+	// AutoScaling serves the Auto Scaling routes (nil: none).
+	AutoScaling AutoScaling
 	// Resources serves the generic per-kind routes (nil: none).
 	Resources Resources
 	// Logger receives internal errors (nil: discarded).

@@ -33,9 +33,15 @@ const (
 	// ActionCommand runs a shell command with the notification on its
 	// standard input ("command:CMD").
 	ActionCommand ActionKind = "command"
+	// ActionAutoScaling runs an Auto Scaling group's step or simple scaling
+	// policy (arn:aws:autoscaling:…:scalingPolicy:ID:autoScalingGroupName/
+	// GROUP:policyName/POLICY, or autoscaling:GROUP/POLICY). The group's
+	// controller watches the alarm and runs the policy on each evaluation
+	// while it is in ALARM, as CloudWatch invokes Auto Scaling every period.
+	ActionAutoScaling ActionKind = "autoscaling"
 )
 
-const actionHelp = "use an http(s) URL (an SNS-style webhook), arn:aws:automate:local:ec2:stop|terminate|reboot|recover, or command:SHELL-COMMAND"
+const actionHelp = "use an http(s) URL (an SNS-style webhook), arn:aws:automate:local:ec2:stop|terminate|reboot|recover, a scaling policy (its ARN, or autoscaling:GROUP/POLICY), or command:SHELL-COMMAND"
 
 // Action is a parsed alarm action.
 type Action struct {
@@ -48,6 +54,8 @@ type Action struct {
 	URL string
 	// Command is the shell command.
 	Command string
+	// Group and Policy name an Auto Scaling policy.
+	Group, Policy string
 }
 
 // ParseAction parses an alarm action.
@@ -76,8 +84,19 @@ func ParseAction(s string) (Action, error) {
 		default:
 			return a, fmt.Errorf("names EC2 action %q", parts[5])
 		}
+	case strings.HasPrefix(s, "autoscaling:"):
+		g, p, ok := strings.Cut(strings.TrimPrefix(s, "autoscaling:"), "/")
+		if !ok || g == "" || p == "" {
+			return a, fmt.Errorf("names no group and policy; write autoscaling:GROUP/POLICY")
+		}
+		a.Kind, a.Group, a.Policy = ActionAutoScaling, g, p
 	case strings.HasPrefix(s, "arn:aws:autoscaling:"):
-		return a, fmt.Errorf("is an Auto Scaling policy, which madang does not run yet")
+		const gk, pk = ":autoScalingGroupName/", ":policyName/"
+		gi, pi := strings.Index(s, gk), strings.Index(s, pk)
+		if !strings.Contains(s, ":scalingPolicy:") || gi < 0 || pi < gi || s[gi+len(gk):pi] == "" || s[pi+len(pk):] == "" {
+			return a, fmt.Errorf("is not a scaling policy ARN; write arn:aws:autoscaling:local:000000000000:scalingPolicy:ID:autoScalingGroupName/GROUP:policyName/POLICY (madang asg describe GROUP shows it) or autoscaling:GROUP/POLICY")
+		}
+		a.Kind, a.Group, a.Policy = ActionAutoScaling, s[gi+len(gk):pi], s[pi+len(pk):]
 	case strings.HasPrefix(s, "arn:aws:sns:"):
 		return a, fmt.Errorf("is an SNS topic, which madang does not have; give the subscriber's URL instead")
 	default:
@@ -202,6 +221,10 @@ func (x *executor) run(ctx context.Context, a Action, n Notification, dims map[s
 		if err != nil {
 			return fmt.Errorf("command %q: %w: %s", a.Command, err, strings.TrimSpace(lastLine(string(out))))
 		}
+		return nil
+	case ActionAutoScaling:
+		// The group's controller reads the alarm's state and runs the
+		// policy (see ActionAutoScaling).
 		return nil
 	case ActionEC2:
 		id := dims["InstanceId"]

@@ -125,6 +125,9 @@ func TestParseAction(t *testing.T) {
 		{"arn:aws:automate:us-east-1:ec2:recover", ActionEC2, false},
 		{"arn:aws:automate:local:ec2:explode", "", true},
 		{"arn:aws:autoscaling:local:0:scalingPolicy:x", "", true},
+		{"arn:aws:autoscaling:local:000000000000:scalingPolicy:1b2c:autoScalingGroupName/web:policyName/cpu-high", ActionAutoScaling, false},
+		{"autoscaling:web/cpu-high", ActionAutoScaling, false},
+		{"autoscaling:web", "", true},
 		{"ftp://x", "", true},
 	}
 	for _, tt := range tests {

@@ -84,7 +84,7 @@ func (s *Service) runGroups(ctx context.Context) {
 			names[n] = true
 		}
 		for _, in := range s.instances {
-			if in.Group != "" && in.Owner != "" && in.Desired != StateTerminated {
+			if in.Group != "" && in.Owner != "" && in.ManagedBy == "" && in.Desired != StateTerminated {
 				names[in.Group] = true // a deleted group's members
 			}
 		}
@@ -152,7 +152,7 @@ func (s *Service) planGroup(name string) groupPlan {
 		}
 	}
 	for _, in := range s.instances {
-		if in.Group != name {
+		if in.Group != name || in.ManagedBy != "" {
 			continue
 		}
 		switch {

@@ -30,6 +30,9 @@ type RunRequest struct {
 	Group          string            `json:"group,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`
 	Owner          string            `json:"owner,omitempty"`
+	// ManagedBy and Zone are recorded on the instances (see Instance).
+	ManagedBy string `json:"managedBy,omitempty"`
+	Zone      string `json:"availabilityZone,omitempty"`
 }
 
 // Run launches Count instances from a launch template and returns them in
@@ -74,7 +77,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 			Resolved: ver.Number, Image: im.Spec.Name, ImageVersion: im.Current().Number,
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
 			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
-			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(),
+			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(), ManagedBy: req.ManagedBy, Zone: req.Zone,
 		}
 		live = append(live, in)
 		created = append(created, in)

@@ -137,6 +137,14 @@ type Instance struct {
 	// last started: for example that its image's source directory changed
 	// since the image version it runs was built.
 	Warnings []string `json:"warnings,omitempty"`
+	// ManagedBy names the controller that launched the instance and keeps
+	// its count ("autoscaling" for Auto Scaling groups); the instance group
+	// controller leaves such instances alone. "" for stack instance groups
+	// and instances run by hand.
+	ManagedBy string `json:"managedBy,omitempty"`
+	// Zone is the availability zone the instance was placed in ("" when
+	// none was asked for).
+	Zone string `json:"availabilityZone,omitempty"`
 	// Restarts counts the times madang restarted the app after it exited
 	// or crashed, over the instance's life (pm2's ↺). Stops, starts and
 	// reboots asked for by the user do not count, nor does the restore

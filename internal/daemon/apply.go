@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/stack"
@@ -296,8 +297,9 @@ const observeTimeout = 30 * time.Second
 func (d *Daemon) observe(ctx context.Context, rev int64, ops []state.Op) []string {
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	var compute, elb, cw bool
+	var compute, elb, cw, asg bool
 	for _, op := range ops {
+		asg = asg || strings.HasPrefix(op.Key, autoscaling.GroupPrefix)
 		compute = compute || strings.HasPrefix(op.Key, "/compute/")
 		elb = elb || strings.HasPrefix(op.Key, "/elb/")
 		cw = cw || strings.HasPrefix(op.Key, cloudwatch.Prefix)
@@ -313,6 +315,11 @@ func (d *Daemon) observe(ctx context.Context, rev int64, ops []state.Op) []strin
 			warnings = append(warnings, "load balancers: still converging ("+err.Error()+"); see madang events")
 		} else if err := d.elb.LastError(); err != nil {
 			warnings = append(warnings, err.Error())
+		}
+	}
+	if asg {
+		if err := d.asg.Observed(ctx, rev); err != nil {
+			warnings = append(warnings, "Auto Scaling groups: still converging ("+err.Error()+"); see madang asg activities")
 		}
 	}
 	if cw {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/api"
 	"github.com/madang-dev/madang/internal/cgroup"
+	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/dataplane"
@@ -72,6 +73,7 @@ type Daemon struct {
 	compute *compute.Service
 	elb     *elbctl.Controller
 	cw      *cloudwatch.Service
+	asg     *autoscaling.Service
 	applyMu sync.Mutex
 	// failAt makes the named component fail to start (tests).
 	failAt string
@@ -125,6 +127,7 @@ func (d *Daemon) components() []component {
 	// The compute service calls the load balancer controller, which is
 	// built after it (it needs compute's instances).
 	var elbc atomic.Pointer[elbctl.Controller]
+	var asgc atomic.Pointer[autoscaling.Service]
 	var api1 *api.Server
 	return []component{
 		{name: "state store", start: func(context.Context) error {
@@ -153,6 +156,9 @@ func (d *Daemon) components() []component {
 				OnInstanceChange: func(in compute.Instance) {
 					if c := elbc.Load(); c != nil {
 						c.OnInstanceChange(in)
+					}
+					if a := asgc.Load(); a != nil {
+						a.Kick()
 					}
 				},
 				BeforeStop: func(ctx context.Context, id string) {
@@ -201,13 +207,29 @@ func (d *Daemon) components() []component {
 			cw.Start()
 			return nil
 		}, stop: func(context.Context) error { return d.cw.Close() }},
+		{name: "auto scaling", start: func(ctx context.Context) error {
+			a, err := autoscaling.New(ctx, autoscaling.Options{
+				Store: d.store, Compute: d.compute, LoadBalancing: d.elb, Metrics: d.cw.Metrics(), Alarms: d.cw,
+				Events: d.events, Logger: d.log,
+			})
+			if err != nil {
+				return err
+			}
+			d.asg = a
+			asgc.Store(a)
+			a.Start()
+			return nil
+		}, stop: func(context.Context) error {
+			asgc.Store(nil)
+			return d.asg.Close()
+		}},
 		d.prometheusComponent(),
 		d.apiComponent("API", SocketPath(cfg.Home), "", func() *api.Server {
 			api1 = &api.Server{
 				Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: SocketPath(cfg.Home),
 					AddressMode: mode.String(), Cgroups: cg.Version().String(), PrometheusListen: cfg.PrometheusListen},
 				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
-				CloudWatch: d.cw, Logs: logSource{d}, LogRetention: d.cw.LogGroupRetention,
+				CloudWatch: d.cw, AutoScaling: d.asg, Logs: logSource{d}, LogRetention: d.cw.LogGroupRetention,
 				DataPlanePID: d.elb.DataPlanePID,
 			}
 			return api1

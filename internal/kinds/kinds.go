@@ -4,6 +4,7 @@
 package kinds
 
 import (
+	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
@@ -18,6 +19,7 @@ func Registry() *kind.Registry {
 		compute.InstanceGroupKind(),
 		elbctl.TargetGroupKind(),
 		elbctl.LoadBalancerKind(),
+		autoscaling.GroupKind(),
 		cloudwatch.LogGroupKind(),
 		cloudwatch.MetricFilterKind(),
 		cloudwatch.AlarmKind(),

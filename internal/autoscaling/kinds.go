@@ -1,0 +1,94 @@
+package autoscaling
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/madang-dev/madang/internal/compute"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
+	"github.com/madang-dev/madang/internal/fielderr"
+	"github.com/madang-dev/madang/internal/kind"
+)
+
+// GroupKind is the Auto Scaling group resource kind (stack key
+// autoScalingGroups).
+func GroupKind() kind.Kind {
+	return &kind.Def[GroupSpec, Group]{
+		Meta: kind.Info{Name: KindGroup, Title: "Auto Scaling group", StackKey: "autoScalingGroups", Prefix: GroupPrefix,
+			Aliases: []string{"asg", "asgs", "auto-scaling-groups", "autoscaling-group", "autoscaling-groups"}},
+		NameOf:   func(s *GroupSpec) string { return s.Name },
+		Defaults: func(s *GroupSpec) { s.ApplyDefaults() },
+		Validate: func(s *GroupSpec) fielderr.List { return s.Validate() },
+		Refs: func(s *GroupSpec) []kind.Ref {
+			refs := []kind.Ref{{Path: "launchTemplate", Kind: compute.KindLaunchTemplate, Name: s.LaunchTemplate}}
+			for i, tg := range s.TargetGroups {
+				refs = append(refs, kind.Ref{Path: fielderr.Index("targetGroups", i), Kind: elbctl.KindTargetGroup, Name: tg})
+			}
+			return refs
+		},
+		SpecOf: func(r *Group) (GroupSpec, string) { return r.Spec, r.Owner },
+		BuildOf: func(_ context.Context, env kind.Env, s *GroupSpec, owner string, old *Group) (*Group, bool, error) {
+			if old != nil && reflect.DeepEqual(old.Spec, *s) && old.Owner == owner {
+				return old, false, nil
+			}
+			g := &Group{Spec: *s, Owner: owner, PolicyARNs: map[string]string{}}
+			if old != nil {
+				g.ARN, g.CreatedAt = old.ARN, old.CreatedAt
+			} else {
+				g.ARN, g.CreatedAt = GroupARN(newUUID(), s.Name), env.Now()
+			}
+			for _, p := range s.ScalingPolicies {
+				if old != nil && old.PolicyARNs[p.Name] != "" {
+					g.PolicyARNs[p.Name] = old.PolicyARNs[p.Name]
+				} else {
+					g.PolicyARNs[p.Name] = PolicyARN(newUUID(), s.Name, p.Name)
+				}
+			}
+			return g, true, nil
+		},
+		Table: []kind.Column{
+			{Header: "NAME", Value: func(r any) string { return r.(*Group).Spec.Name }},
+			{Header: "LAUNCH TEMPLATE", Value: func(r any) string {
+				g := r.(*Group)
+				return g.Spec.LaunchTemplate + ":" + g.Spec.Version
+			}},
+			{Header: "MIN", Value: func(r any) string { return strconv.Itoa(deref(r.(*Group).Spec.MinSize)) }},
+			{Header: "MAX", Value: func(r any) string { return strconv.Itoa(deref(r.(*Group).Spec.MaxSize)) }},
+			{Header: "POLICIES", Value: func(r any) string { return strconv.Itoa(len(r.(*Group).Spec.ScalingPolicies)) }},
+			{Header: "STACK", Value: func(r any) string { return r.(*Group).Owner }},
+		},
+	}
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// ParsePolicyRef finds the group and policy an alarm action names: an
+// Auto Scaling policy ARN (arn:aws:autoscaling:…:scalingPolicy:ID:
+// autoScalingGroupName/G:policyName/P, any id, region or account) or
+// madang's short form autoscaling:G/P.
+func ParsePolicyRef(action string) (group, policyName string, err error) {
+	if rest, ok := strings.CutPrefix(action, "autoscaling:"); ok {
+		if g, p, ok := strings.Cut(rest, "/"); ok && g != "" && p != "" {
+			return g, p, nil
+		}
+		return "", "", fmt.Errorf("names no group and policy; write autoscaling:GROUP/POLICY")
+	}
+	const g, p = ":autoScalingGroupName/", ":policyName/"
+	gi, pi := strings.Index(action, g), strings.Index(action, p)
+	if gi < 0 || pi < gi {
+		return "", "", fmt.Errorf("is not a scaling policy ARN; write arn:aws:autoscaling:local:000000000000:scalingPolicy:ID:autoScalingGroupName/GROUP:policyName/POLICY or autoscaling:GROUP/POLICY")
+	}
+	group, policyName = action[gi+len(g):pi], action[pi+len(p):]
+	if group == "" || policyName == "" {
+		return "", "", fmt.Errorf("names an empty group or policy")
+	}
+	return group, policyName, nil
+}

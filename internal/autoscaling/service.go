@@ -1,0 +1,370 @@
+package autoscaling
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/madang-dev/madang/internal/cloudwatch"
+	"github.com/madang-dev/madang/internal/compute"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
+	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/informer"
+	"github.com/madang-dev/madang/internal/metric"
+	"github.com/madang-dev/madang/internal/state"
+)
+
+// Compute is the instance machinery a group launches through;
+// *compute.Service implements it.
+type Compute interface {
+	// Run launches instances (state pending; running once ready).
+	Run(ctx context.Context, req compute.RunRequest) ([]compute.Instance, error)
+	// Start, Stop and Terminate change an instance's desired state and
+	// return once it is reached.
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string) error
+	Terminate(ctx context.Context, id string) error
+	// AllInstances returns every stored instance.
+	AllInstances() []compute.Instance
+	// LaunchTemplates returns every launch template.
+	LaunchTemplates() []compute.LaunchTemplate
+}
+
+// LoadBalancing registers instances in target groups and reports their
+// health there; *elbctl.Controller implements it.
+type LoadBalancing interface {
+	// Register registers instances (one transaction, validated first).
+	Register(ctx context.Context, regs []elbctl.Registration) error
+	// Deregister deregisters instances from a target group; they drain.
+	Deregister(ctx context.Context, tg string, ids []string) error
+	// TargetState returns an instance's health state in a target group;
+	// ok is false once it is neither registered nor draining.
+	TargetState(tg, id string) (state string, ok bool)
+}
+
+// Metrics reads the newest value of a metric; *metricstore.Store
+// implements it.
+type Metrics interface {
+	Latest(id metric.ID) (t time.Time, stats metric.StatSet, ok bool)
+}
+
+// Alarms lists CloudWatch alarms with their states; *cloudwatch.Service
+// implements it.
+type Alarms interface {
+	Alarms() []cloudwatch.AlarmView
+}
+
+// Options configure a Service.
+type Options struct {
+	Store   state.Store
+	Compute Compute
+	// LoadBalancing, Metrics and Alarms may be nil: groups then have no
+	// target groups, metrics or alarm-driven policies.
+	LoadBalancing LoadBalancing
+	Metrics       Metrics
+	Alarms        Alarms
+	Events        *event.Log
+	Logger        *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Interval is how often groups are reconciled (default 100 ms);
+	// policies and schedules run once a second.
+	Interval time.Duration
+	// Tick, if set, replaces the interval ticker (tests).
+	Tick <-chan time.Time
+}
+
+// Service is the Auto Scaling controller.
+type Service struct {
+	opts Options
+	log  *slog.Logger
+	inf  *informer.Informer
+
+	kick   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	wg     sync.WaitGroup // launches, terminations and hook commands
+
+	// mu guards the fields below.
+	mu         sync.Mutex
+	groups     map[string]*Group
+	capacity   map[string]*Capacity
+	members    map[string]*Member   // by instance id
+	open       map[string]*Activity // activities in progress, by id
+	inflight   map[string]int       // group -> instances being launched
+	// inflightWarm counts instances being launched into warm pools.
+	inflightWarm map[string]int
+	busy       map[string]bool      // instance -> a goroutine is working on it
+	hookRuns   map[string]bool      // instance -> its hook command runs
+	retryAt    map[string]time.Time // group -> when a failed launch may be retried
+	seenRev    int64
+	lastPolicy time.Time
+	lastPrune  time.Time
+	closed     bool
+	reconciled informer.Mark
+}
+
+// New loads the groups' runtime records and returns a Service; Start runs
+// it.
+func New(ctx context.Context, opts Options) (*Service, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Interval == 0 {
+		opts.Interval = 100 * time.Millisecond
+	}
+	s := &Service{
+		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
+		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
+		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{},
+		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{},
+	}
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	s.inf = informer.New(opts.Store, GroupPrefix, follower{s}, s.log)
+	if err := s.inf.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("autoscaling: load groups: %w", err)
+	}
+	return s, nil
+}
+
+// load reads capacities, members and open activities.
+func (s *Service) load(ctx context.Context) error {
+	read := func(prefix string, each func(state.KV) error) error {
+		kvs, _, err := s.opts.Store.List(ctx, prefix)
+		if err != nil {
+			return fmt.Errorf("autoscaling: load %s: %w", prefix, err)
+		}
+		for _, kv := range kvs {
+			if err := each(kv); err != nil {
+				return fmt.Errorf("autoscaling: decode %s: %w", kv.Key, err)
+			}
+		}
+		return nil
+	}
+	if err := read(CapacityPrefix, func(kv state.KV) error {
+		var c Capacity
+		if err := json.Unmarshal(kv.Value, &c); err != nil {
+			return err
+		}
+		s.capacity[strings.TrimPrefix(kv.Key, CapacityPrefix)] = &c
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := read(MemberPrefix, func(kv state.KV) error {
+		var m Member
+		if err := json.Unmarshal(kv.Value, &m); err != nil {
+			return err
+		}
+		s.members[m.InstanceID] = &m
+		return nil
+	}); err != nil {
+		return err
+	}
+	return read(ActivityPrefix, func(kv state.KV) error {
+		var a Activity
+		if err := json.Unmarshal(kv.Value, &a); err != nil {
+			return err
+		}
+		if !a.Done() {
+			s.open[a.ID] = &a
+		}
+		return nil
+	})
+}
+
+// Start runs the controller.
+func (s *Service) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.inf.Run(ctx)
+	go s.loop(ctx)
+}
+
+// Close stops the controller and waits for launches, terminations and hook
+// commands in progress. Instances keep running; a new Service resumes
+// where this one stopped.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	<-s.done
+	s.wg.Wait()
+	return nil
+}
+
+// Kick asks for a reconcile soon (an instance or a target changed).
+func (s *Service) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Observed waits until the controller has seen every group change up to
+// store revision rev and reconciled after it, or ctx ends.
+func (s *Service) Observed(ctx context.Context, rev int64) error {
+	if err := s.inf.Wait(ctx, rev); err != nil {
+		return err
+	}
+	s.Kick()
+	return s.reconciled.Wait(ctx, rev)
+}
+
+func (s *Service) loop(ctx context.Context) {
+	defer close(s.done)
+	tick := s.opts.Tick
+	if tick == nil {
+		t := time.NewTicker(s.opts.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-tick:
+		}
+		s.round(ctx)
+	}
+}
+
+// round reconciles every group once; once a second (just after the
+// metrics collector's round) it also runs schedules and policies.
+func (s *Service) round(ctx context.Context) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	rev := s.seenRev
+	names := map[string]bool{}
+	for n := range s.groups {
+		names[n] = true
+	}
+	for _, m := range s.members {
+		names[m.Group] = true
+	}
+	policies := now.Truncate(time.Second) != s.lastPolicy.Truncate(time.Second) && now.Sub(now.Truncate(time.Second)) >= policyOffset
+	if policies {
+		s.lastPolicy = now
+	}
+	prune := now.Sub(s.lastPrune) >= time.Minute
+	if prune {
+		s.lastPrune = now
+	}
+	s.mu.Unlock()
+	all := map[string]compute.Instance{}
+	for _, in := range s.opts.Compute.AllInstances() {
+		if in.ManagedBy == ManagedBy && names[in.Group] {
+			all[in.ID] = in
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		if ctx.Err() != nil {
+			return
+		}
+		if policies {
+			s.scale(ctx, n, now)
+		}
+		s.reconcile(ctx, n, now, all)
+		if prune {
+			s.pruneActivities(ctx, n, now)
+		}
+	}
+	s.reconciled.Advance(rev)
+}
+
+// policyOffset places the policy round after the second's metrics are in
+// (the collector runs 20 ms after each second).
+const policyOffset = 150 * time.Millisecond
+
+// follower keeps s.groups equal to the stored groups.
+type follower struct{ s *Service }
+
+// Reset implements informer.Handler.
+func (f follower) Reset(kvs []state.KV, rev int64) {
+	s := f.s
+	s.mu.Lock()
+	s.groups = map[string]*Group{}
+	for _, kv := range kvs {
+		s.putGroupLocked(kv)
+	}
+	s.seenRev = max(s.seenRev, rev)
+	s.mu.Unlock()
+	s.Kick()
+}
+
+// Apply implements informer.Handler.
+func (f follower) Apply(events []state.Event) {
+	s := f.s
+	s.mu.Lock()
+	for _, ev := range events {
+		if ev.Type == state.EventPut {
+			s.putGroupLocked(ev.KV)
+		} else {
+			delete(s.groups, strings.TrimPrefix(ev.KV.Key, GroupPrefix))
+		}
+		s.seenRev = max(s.seenRev, ev.KV.ModRevision)
+	}
+	s.mu.Unlock()
+	s.Kick()
+}
+
+func (s *Service) putGroupLocked(kv state.KV) {
+	var g Group
+	if err := json.Unmarshal(kv.Value, &g); err != nil {
+		s.log.Warn("decode Auto Scaling group", "key", kv.Key, "err", err)
+		return
+	}
+	s.groups[g.Spec.Name] = &g
+}
+
+// batch collects the writes of one reconcile, committed in one transaction.
+type batch struct {
+	ops []state.Op
+}
+
+func (b *batch) put(key string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("autoscaling: encode %s: %v", key, err)) // plain structs always encode
+	}
+	b.ops = append(b.ops, state.Put(key, data))
+}
+
+func (b *batch) del(key string) { b.ops = append(b.ops, state.Delete(key)) }
+
+// commit writes the batch; later writes of a key win.
+func (s *Service) commit(ctx context.Context, b *batch) {
+	if len(b.ops) == 0 {
+		return
+	}
+	last := map[string]int{}
+	for i, op := range b.ops {
+		last[op.Key] = i
+	}
+	ops := make([]state.Op, 0, len(last))
+	for i, op := range b.ops {
+		if last[op.Key] == i {
+			ops = append(ops, op)
+		}
+	}
+	if _, err := s.opts.Store.Txn(context.WithoutCancel(ctx), nil, ops); err != nil {
+		s.log.Warn("save Auto Scaling records", "err", err)
+	}
+	b.ops = nil
+}
