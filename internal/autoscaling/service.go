@@ -92,22 +92,22 @@ type Service struct {
 	wg     sync.WaitGroup // launches, terminations and hook commands
 
 	// mu guards the fields below.
-	mu         sync.Mutex
-	groups     map[string]*Group
-	capacity   map[string]*Capacity
-	members    map[string]*Member   // by instance id
-	open       map[string]*Activity // activities in progress, by id
-	inflight   map[string]int       // group -> instances being launched
+	mu       sync.Mutex
+	groups   map[string]*Group
+	capacity map[string]*Capacity
+	members  map[string]*Member   // by instance id
+	open     map[string]*Activity // activities in progress, by id
+	inflight map[string]int       // group -> instances being launched
 	// inflightWarm counts instances being launched into warm pools.
 	inflightWarm map[string]int
-	busy       map[string]bool      // instance -> a goroutine is working on it
-	hookRuns   map[string]bool      // instance -> its hook command runs
-	retryAt    map[string]time.Time // group -> when a failed launch may be retried
-	seenRev    int64
-	lastPolicy time.Time
-	lastPrune  time.Time
-	closed     bool
-	reconciled informer.Mark
+	busy         map[string]bool      // instance -> a goroutine is working on it
+	hookRuns     map[string]bool      // instance -> its hook command runs
+	retryAt      map[string]time.Time // group -> when a failed launch may be retried
+	seenRev      int64
+	lastPolicy   time.Time
+	lastPrune    time.Time
+	closed       bool
+	reconciled   informer.Mark
 }
 
 // New loads the groups' runtime records and returns a Service; Start runs

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api"
-	"github.com/madang-dev/madang/internal/cgroup"
 	"github.com/madang-dev/madang/internal/autoscaling"
+	"github.com/madang-dev/madang/internal/cgroup"
 	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/dataplane"
