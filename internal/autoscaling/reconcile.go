@@ -302,6 +302,11 @@ func (s *Service) unhealthyLocked(b *batch, g *Group, m *Member, why string, now
 	if g != nil && g.suspended(ProcessReplaceUnhealthy) && m.Lifecycle == InService {
 		return
 	}
+	if m.Lifecycle != InService && !warm(m.Lifecycle) {
+		// A launch that failed: the next one waits, so a broken launch
+		// template or hook does not launch in a loop.
+		s.retryAt[m.Group] = now.Add(launchRetry)
+	}
 	cause := fmt.Sprintf("At %s an instance was taken out of service in response to a health check: %s.", stamp(now), why)
 	if m.Activity != "" {
 		s.finishActivityLocked(b, m.Activity, StatusFailed, why, now)
@@ -548,8 +553,11 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 	name := g.Spec.Name
 	ms := s.membersLocked(name)
 	var counted, pool []*Member
+	returning := 0 // scaled in, on their way back to the warm pool
 	for _, m := range ms {
 		switch {
+		case terminating(m.Lifecycle) && m.Reuse:
+			returning++
 		case counts(m):
 			counted = append(counted, m)
 		case warm(m.Lifecycle) && m.Lifecycle != WarmedTerminating:
@@ -577,6 +585,7 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 			have++
 			need--
 		}
+		pool = slices.DeleteFunc(pool, func(m *Member) bool { return !warm(m.Lifecycle) })
 		if need > 0 && !now.Before(s.retryAt[name]) {
 			s.launchLocked(ctx, b, g, need, false, add(have, c.Desired), ms, now)
 		}
@@ -593,6 +602,9 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 			m := s.members[v.ID]
 			cause := joinCause(c.Cause, fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), have-i, have-i-1))
 			m.Reuse = reuse
+			if reuse {
+				returning++
+			}
 			s.beginTerminateLocked(b, name, m, cause, now)
 			s.opts.Events.Info(KindGroup, name, "scaling in: terminating %s (%s) to keep %d", m.InstanceID, m.Zone, c.Desired)
 		}
@@ -600,7 +612,7 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		c.Cause = ""
 		b.put(CapacityPrefix+name, c)
 	}
-	s.warmPoolLocked(ctx, b, g, c, pool, now)
+	s.warmPoolLocked(ctx, b, g, c, pool, returning, now)
 }
 
 // poolRank orders warm instances for scale-out: running before stopped.

@@ -187,10 +187,16 @@ func (s *Service) policiesLocked(b *batch, g *Group, c *Capacity, now time.Time)
 		case policy.TypeTargetTracking:
 			tt, spec := p.targetTracking(&g.Spec)
 			o, counted := s.observeLocked(g, c, tt.EstimatedInstanceWarmup, now)
-			o.Value, o.ValueOK = s.measureLocked(g, spec, counted, now)
-			if spec.PredefinedMetricSpecification != nil && spec.PredefinedMetricSpecification.PredefinedMetricType == policy.ALBRequestCountPerTarget {
-				// Requests are spread over every InService target, warm or not.
-				o.InService, o.Warming = o.InService+countInServiceWarming(s.membersLocked(g.Spec.Name), tt.EstimatedInstanceWarmup, now), o.Warming-countInServiceWarming(s.membersLocked(g.Spec.Name), tt.EstimatedInstanceWarmup, now)
+			var over int
+			o.Value, over, o.ValueOK = s.measureLocked(g, spec, counted, now)
+			if over > 0 {
+				// The metric covers over instances: the proportional
+				// rule's current capacity. Counted ones without data yet
+				// are warming; for ALBRequestCountPerTarget, requests are
+				// spread over every InService target, warm or not.
+				o.Warming += o.InService - over
+				o.InService = over
+				o.Warming = max(o.Warming, 0)
 			}
 			d := tt.Decide(o, bounds)
 			window := secondsOr(spec.ScaleInStabilizationSeconds, policy.DefaultScaleInStabilization)
@@ -211,7 +217,7 @@ func (s *Service) policiesLocked(b *batch, g *Group, c *Capacity, now time.Time)
 						Reason: fmt.Sprintf("scale-in to %d waits for the %s stabilization window", d.Desired, window)}
 				} else {
 					d.Desired = stable
-					d.Reason = policy.Cause(now, "a monitor alarm TargetTracking-"+g.Spec.Name+"-AlarmLow-"+p.Name+" in state ALARM", p.Name, o.Desired, stable)
+					d.Reason = policy.Cause(now, "a monitor alarm TargetTracking-"+p.Name+"-AlarmLow in state ALARM", p.Name, o.Desired, stable)
 				}
 			}
 			ds = append(ds, d)
@@ -241,20 +247,12 @@ func (s *Service) policiesLocked(b *batch, g *Group, c *Capacity, now time.Time)
 	}
 }
 
-func countInServiceWarming(ms []*Member, warmup time.Duration, now time.Time) int {
-	n := 0
-	for _, m := range ms {
-		if counts(m) && m.Lifecycle == InService && now.Sub(m.InServiceAt) < warmup {
-			n++
-		}
-	}
-	return n
-}
-
-// measureLocked reads a target tracking policy's metric.
-func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*Member, now time.Time) (float64, bool) {
+// measureLocked reads a target tracking policy's metric: its value, how
+// many instances it covers (0: not per instance), and whether there is
+// data.
+func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*Member, now time.Time) (float64, int, bool) {
 	if s.opts.Metrics == nil {
-		return 0, false
+		return 0, 0, false
 	}
 	latest := func(id metric.ID, fresh time.Duration) (metric.StatSet, bool) {
 		t, st, ok := s.opts.Metrics.Latest(id)
@@ -267,7 +265,7 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 		switch pm.PredefinedMetricType {
 		case policy.ASGAverageCPUUtilization:
 			if len(counted) == 0 {
-				return 0, false
+				return 0, 0, false
 			}
 			sum, n := 0.0, 0
 			for _, m := range counted {
@@ -278,9 +276,9 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 				}
 			}
 			if n == 0 {
-				return 0, false
+				return 0, 0, false
 			}
-			return sum / float64(n), true
+			return sum / float64(n), n, true
 		case policy.ALBRequestCountPerTarget:
 			tg := labelTargetGroup(pm.ResourceLabel)
 			if tg == "" && len(g.Spec.TargetGroups) > 0 {
@@ -293,7 +291,7 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 				}
 			}
 			if serving == 0 {
-				return 0, false
+				return 0, 0, false
 			}
 			// A second without requests reports no RequestCount (as
 			// AWS); for the tracked group it means zero requests.
@@ -304,13 +302,13 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 			}
 			// Per target and per minute, as AWS's 1-minute metric, from the
 			// last second.
-			return count * 60 / float64(serving), true
+			return count * 60 / float64(serving), serving, true
 		}
-		return 0, false // ASGAverageNetworkIn/Out: not measured per instance
+		return 0, 0, false // ASGAverageNetworkIn/Out: not measured per instance
 	}
 	cm := spec.CustomizedMetricSpecification
 	if cm == nil {
-		return 0, false
+		return 0, 0, false
 	}
 	id := metric.ID{Namespace: cm.Namespace, Name: cm.MetricName}
 	for _, d := range cm.Dimensions {
@@ -318,19 +316,19 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 	}
 	st, ok := latest(id, freshCustom)
 	if !ok || st.SampleCount == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	switch cm.Statistic {
 	case "Sum":
-		return st.Sum, true
+		return st.Sum, 0, true
 	case "Minimum":
-		return st.Minimum, true
+		return st.Minimum, 0, true
 	case "Maximum":
-		return st.Maximum, true
+		return st.Maximum, 0, true
 	case "SampleCount":
-		return st.SampleCount, true
+		return st.SampleCount, 0, true
 	}
-	return st.Sum / st.SampleCount, true
+	return st.Sum / st.SampleCount, 0, true
 }
 
 // alarmBreach is an alarm in state ALARM whose actions run a policy.

@@ -258,6 +258,9 @@ func (s *Service) round(ctx context.Context) {
 	for _, m := range s.members {
 		names[m.Group] = true
 	}
+	for n := range s.capacity {
+		names[n] = true
+	}
 	policies := now.Truncate(time.Second) != s.lastPolicy.Truncate(time.Second) && now.Sub(now.Truncate(time.Second)) >= policyOffset
 	if policies {
 		s.lastPolicy = now

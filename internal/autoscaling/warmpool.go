@@ -71,10 +71,11 @@ func (s *Service) fromWarmPoolLocked(ctx context.Context, b *batch, g *Group, m 
 
 // warmPoolLocked launches warm instances up to the pool's size and
 // terminates those beyond it (or all of them when the pool was removed).
-func (s *Service) warmPoolLocked(ctx context.Context, b *batch, g *Group, c *Capacity, pool []*Member, now time.Time) {
+// returning counts scaled-in instances on their way back to the pool.
+func (s *Service) warmPoolLocked(ctx context.Context, b *batch, g *Group, c *Capacity, pool []*Member, returning int, now time.Time) {
 	name := g.Spec.Name
 	want := poolSize(g, c)
-	have := len(pool) + s.inflightWarm[name]
+	have := len(pool) + s.inflightWarm[name] + returning
 	switch {
 	case have < want && !g.suspended(ProcessLaunch) && !now.Before(s.retryAt[name]):
 		s.launchLocked(ctx, b, g, want-have, true,
