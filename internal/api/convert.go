@@ -27,7 +27,7 @@ func convertList[T, U any](in []T, f func(T) U) []U {
 
 func instanceOf(in compute.Instance) v1.Instance {
 	return v1.Instance{
-		ID: in.ID, Group: in.Group,
+		ID: in.ID, Group: in.Group, ManagedBy: in.ManagedBy, Zone: in.Zone,
 		LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.LaunchTemplateVersion,
 		ResolvedVersion: in.Resolved, Image: in.Image, ImageVersion: in.ImageVersion,
 		InstanceType: in.InstanceType, PrivateIP: in.PrivateIP, Port: in.Port, Tags: in.Tags,

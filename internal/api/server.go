@@ -185,6 +185,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /v1/events", s.events)
 	s.mountCloudWatch(mux)
+	s.mountAutoScaling(mux)
 	s.mountLogs(mux)
 	s.mountResources(mux)
 }
@@ -488,4 +489,5 @@ var (
 	_ Compute       = (*compute.Service)(nil)
 	_ LoadBalancing = (*elbctl.Controller)(nil)
 	_ EventLog      = (*event.Log)(nil)
+	_ AutoScaling   = (*autoscaling.Service)(nil)
 )

@@ -45,6 +45,8 @@ type Fake struct {
 	Events *event.Log
 	// LogDir holds the instances' log files (New makes one).
 	LogDir string
+	// AutoScaling, when set, serves the Auto Scaling routes.
+	AutoScaling *AutoScaling
 
 	// mu guards the fields that follow.
 	mu        sync.Mutex
@@ -68,10 +70,14 @@ func (f *Fake) Serve(t testing.TB) *httptest.Server {
 
 // Server returns the API server over the fake.
 func (f *Fake) Server() *api.Server {
-	return &api.Server{
+	s := &api.Server{
 		Info:    api.Info{Version: "test", PID: os.Getpid(), Home: f.LogDir, AddressMode: "loopback", Cgroups: "none"},
 		Compute: f, ELB: fakeELB{f}, Events: f.Events, Stacks: f,
 	}
+	if f.AutoScaling != nil {
+		s.AutoScaling = f.AutoScaling
+	}
+	return s
 }
 
 // Client returns a client of srv that talks through srv's transport.

@@ -24,6 +24,11 @@ type Instance struct {
 	ID string `json:"id"`
 	// Group is the instance group, which is also the Name tag.
 	Group string `json:"group,omitempty"`
+	// ManagedBy names the controller that launched the instance and keeps
+	// its count ("autoscaling" for Auto Scaling groups).
+	ManagedBy string `json:"managedBy,omitempty"`
+	// Zone is the availability zone the instance was placed in.
+	Zone string `json:"availabilityZone,omitempty"`
 	// LaunchTemplate and LaunchTemplateVersion are as requested
 	// ($Default, $Latest or a number).
 	LaunchTemplate        string `json:"launchTemplate"`
