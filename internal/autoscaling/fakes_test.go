@@ -101,6 +101,8 @@ func (f *fakeCompute) LaunchTemplates() []compute.LaunchTemplate {
 	return []compute.LaunchTemplate{f.lt}
 }
 
+func (f *fakeCompute) Observed(context.Context, int64) error { return nil }
+
 func (f *fakeCompute) callLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -178,6 +180,8 @@ func (f *fakeLB) TargetState(tg, id string) (string, bool) {
 	}
 	return "healthy", true
 }
+
+func (f *fakeLB) Observed(context.Context, int64) error { return nil }
 
 func (f *fakeLB) callLog() []string {
 	f.mu.Lock()

@@ -17,6 +17,10 @@ import (
 // stamp formats a time as activity causes do.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// observeWait bounds the wait for another controller to see a group's
+// revision before acting on it.
+const observeWait = 5 * time.Second
+
 // launchRetry is how long a group waits after a failed launch before it
 // tries again.
 const launchRetry = 10 * time.Second
@@ -454,7 +458,16 @@ func (s *Service) goRegister(ctx context.Context, m *Member, tgs []string) {
 	for _, tg := range tgs {
 		regs = append(regs, elbctl.Registration{TargetGroup: tg, ID: id, RegisteredBy: "autoscaling:" + m.Group, RegisteredAt: s.opts.Now()})
 	}
-	s.goBusy(ctx, id, func(ctx context.Context) error { return s.opts.LoadBalancing.Register(ctx, regs) },
+	rev := int64(0)
+	if g := s.groups[m.Group]; g != nil {
+		rev = g.rev
+	}
+	s.goBusy(ctx, id, func(ctx context.Context) error {
+		octx, cancel := context.WithTimeout(ctx, observeWait)
+		_ = s.opts.LoadBalancing.Observed(octx, rev)
+		cancel()
+		return s.opts.LoadBalancing.Register(ctx, regs)
+	},
 		func(b *batch, err error, now time.Time) {
 			m := s.members[id]
 			if err != nil {
@@ -655,7 +668,13 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, i
 			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: g.Spec.Version, Count: batchN, Group: name,
 				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z}
 			protected := g.Spec.NewInstancesProtectedFromScaleIn && !intoPool
+			rev := g.rev
 			s.goAsync(func() {
+				// The launch template of the group's revision reaches
+				// compute through its own informer.
+				octx, cancel := context.WithTimeout(ctx, observeWait)
+				_ = s.opts.Compute.Observed(octx, rev)
+				cancel()
 				ins, err := s.opts.Compute.Run(context.WithoutCancel(ctx), req)
 				var b batch
 				s.mu.Lock()

@@ -44,6 +44,8 @@ type Group struct {
 	PolicyARNs map[string]string `json:"policyArns,omitempty"`
 	Owner      string            `json:"owner,omitempty"`
 	CreatedAt  time.Time         `json:"createdAt"`
+	// rev is the store revision the record was read at.
+	rev int64
 }
 
 // GroupARN returns a group's ARN.

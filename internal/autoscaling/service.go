@@ -34,6 +34,9 @@ type Compute interface {
 	AllInstances() []compute.Instance
 	// LaunchTemplates returns every launch template.
 	LaunchTemplates() []compute.LaunchTemplate
+	// Observed waits until compute has seen store revision rev (the
+	// launch template a group's revision names exists there).
+	Observed(ctx context.Context, rev int64) error
 }
 
 // LoadBalancing registers instances in target groups and reports their
@@ -46,6 +49,9 @@ type LoadBalancing interface {
 	// TargetState returns an instance's health state in a target group;
 	// ok is false once it is neither registered nor draining.
 	TargetState(tg, id string) (state string, ok bool)
+	// Observed waits until the load balancers have seen store revision
+	// rev (the target groups a group's revision names exist there).
+	Observed(ctx context.Context, rev int64) error
 }
 
 // Metrics reads the newest value of a metric; *metricstore.Store
@@ -333,6 +339,7 @@ func (s *Service) putGroupLocked(kv state.KV) {
 		s.log.Warn("decode Auto Scaling group", "key", kv.Key, "err", err)
 		return
 	}
+	g.rev = kv.ModRevision
 	s.groups[g.Spec.Name] = &g
 }
 
