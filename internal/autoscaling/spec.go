@@ -498,7 +498,13 @@ func policyErrors(path string, err error) fielderr.List {
 	}
 	for _, e := range list {
 		if fe, ok := e.(*policy.FieldError); ok {
-			errs.Add(path+"."+stackField(fe.Field), fe.Value, fe.Msg, "")
+			v := fe.Value
+			if q, ok := v.(string); ok {
+				if u, err := strconv.Unquote(q); err == nil {
+					v = u
+				}
+			}
+			errs.Add(path+"."+stackField(fe.Field), v, fe.Msg, "")
 		} else {
 			errs.Add(path, nil, e.Error(), "")
 		}

@@ -218,9 +218,23 @@ func (w *upWaiter) poll(ctx context.Context, last bool) (done bool, err error) {
 			}
 		}
 	}
+	// Auto Scaling groups: up until each has its desired capacity
+	// InService (the daemon may run without them: a 404 means none).
+	var want, inService int
+	if groups, err := w.c.AutoScalingGroups(ctx); err == nil {
+		for _, g := range groups {
+			if g.Owner == w.stack {
+				want += g.DesiredCapacity
+				inService += min(g.InService, g.DesiredCapacity)
+			}
+		}
+	}
 	line := fmt.Sprintf("  instances running %d/%d", running, total)
 	if targets > 0 {
 		line += fmt.Sprintf(", targets healthy %d/%d", healthy, targets)
+	}
+	if want > 0 {
+		line += fmt.Sprintf(", Auto Scaling InService %d/%d", inService, want)
 	}
 	if line != w.lastLine {
 		fmt.Fprintln(w.e.stdout, line)
@@ -233,7 +247,7 @@ func (w *upWaiter) poll(ctx context.Context, last bool) (done bool, err error) {
 	if last && len(crashing) > 0 {
 		return false, cannotComeUp(w.stack, crashing, hint)
 	}
-	return running == total && healthy == targets, nil
+	return running == total && healthy == targets && inService == want, nil
 }
 
 // describeCrash says how an instance that is not running last ended and

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// asgStack writes a stack with an Auto Scaling group behind a load
+// balancer, tracking requests per target.
+func asgStack(t *testing.T, dir string, port, lo, hi int, extra string) string {
+	t.Helper()
+	buildSampleApp(t, dir)
+	y := fmt.Sprintf(`name: asg
+images:
+  - name: hello
+    source: ./app
+    command: ./hello
+    port: 3000
+launchTemplates:
+  - name: hello
+    image: hello
+    supervision:
+      killTimeout: 2s
+      readiness: {httpPath: /health}
+targetGroups:
+  - name: web
+    port: 3000
+    healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2, unhealthyThresholdCount: 2}
+    attributes: {deregistration_delay.timeout_seconds: 5}
+loadBalancers:
+  - name: web
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: web}]
+autoScalingGroups:
+  - name: web
+    launchTemplate: hello
+    minSize: %d
+    maxSize: %d
+    targetGroups: [web]
+    healthCheckType: ELB
+    scalingPolicies:
+      - name: requests
+        targetTrackingConfiguration:
+          predefinedMetricSpecification: {predefinedMetricType: ALBRequestCountPerTarget}
+          targetValue: 600
+          scaleInStabilizationSeconds: 5
+%s`, port, lo, hi, extra)
+	p := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type asgView struct {
+	Desired   int `json:"desiredCapacity"`
+	InService int `json:"inService"`
+	Warm      int `json:"warm"`
+	Instances []struct {
+		ID        string `json:"instanceId"`
+		Lifecycle string `json:"lifecycleState"`
+		Zone      string `json:"availabilityZone"`
+	} `json:"instances"`
+}
+
+// waitInService waits until the group has n instances InService.
+func (c runner) waitInService(name string, n int) asgView {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v := c.asg(name)
+		if v.InService == n && len(v.Instances) == n {
+			return v
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("group %s: %d InService, want %d: %+v", name, v.InService, n, v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c runner) asg(name string) asgView {
+	c.t.Helper()
+	var v asgView
+	out := c.must("asg", "describe", name, "-o", "json")
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		c.t.Fatalf("asg describe: %v\n%s", err, out)
+	}
+	return v
+}
+
+// load sends requests at rate per second until stop, counting failures.
+type load struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	errs       []string
+	rate       atomic.Int64
+	stop       chan struct{}
+	done       sync.WaitGroup
+}
+
+func startLoad(url string, rate int) *load {
+	l := &load{stop: make(chan struct{})}
+	l.rate.Store(int64(rate))
+	client := &http.Client{Timeout: 5 * time.Second}
+	const workers = 4
+	for w := range workers {
+		l.done.Add(1)
+		go func() {
+			defer l.done.Done()
+			next := time.Now().Add(time.Duration(w) * time.Millisecond)
+			for {
+				select {
+				case <-l.stop:
+					return
+				case <-time.After(time.Until(next)):
+				}
+				next = next.Add(time.Second * workers / time.Duration(max(l.rate.Load(), 1)))
+				resp, err := client.Get(url)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					l.failed.Add(1)
+					l.mu.Lock()
+					if len(l.errs) < 5 {
+						l.errs = append(l.errs, err.Error())
+					}
+					l.mu.Unlock()
+					continue
+				}
+				l.ok.Add(1)
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) end() {
+	close(l.stop)
+	l.done.Wait()
+}
+
+// TestAutoScalingScalesOutAndInWithoutFailures loads a group behind the
+// load balancer: it scales out to its maximum within seconds, and back in
+// once the load drops, without a failed request.
+func TestAutoScalingScalesOutAndInWithoutFailures(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := asgStack(t, dir, port, 1, 3, "")
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	c.waitInService("web", 1)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	l := startLoad(url, 60) // 60 rps on 1 target = 3600 per target per minute, 6× the target
+	start := time.Now()
+	deadline := start.Add(20 * time.Second) // slack for a loaded CI machine; typically 1–2 s
+	for c.asg("web").InService < 3 {
+		if time.Now().After(deadline) {
+			l.end()
+			t.Fatalf("no scale-out within 20 s: %+v\n%s", c.asg("web"), c.must("asg", "activities", "web"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("scale-out 1 → 3 InService %s after the load started", time.Since(start).Round(10*time.Millisecond))
+	// Low load: 8 rps over 3 targets (160 per target per minute) is far
+	// below the target; the group
+	// scales in after the 5 s stabilization window, draining first.
+	l.rate.Store(8)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		v := c.asg("web")
+		if v.Desired == 1 && len(v.Instances) == 1 && v.InService == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			l.end()
+			t.Fatalf("no scale-in: %+v\n%s", v, c.must("asg", "activities", "web"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	l.end()
+	if n := l.failed.Load(); n > 0 {
+		t.Fatalf("%d of %d requests failed during scale-out and scale-in: %v", n, n+l.ok.Load(), l.errs)
+	}
+	acts := c.must("asg", "activities", "web", "--max", "20")
+	for _, want := range []string{"triggered policy requests changing the desired capacity from 1 to 3",
+		"shrinking the capacity", "Terminating EC2 instance", "Successful"} {
+		if !strings.Contains(strings.Join(strings.Fields(acts), " "), want) {
+			t.Errorf("activities lack %q:\n%s", want, acts)
+		}
+	}
+	t.Logf("%d requests, 0 failed", l.ok.Load())
+}
+
+// TestAutoScalingReplacesKilledInstance: an instance terminated by hand is
+// replaced, and the activity says why.
+func TestAutoScalingReplacesTerminatedInstance(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := asgStack(t, dir, port, 2, 2, "")
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	v := c.waitInService("web", 2)
+	victim := v.Instances[0].ID
+	c.must("terminate", victim)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		v = c.asg("web")
+		replaced := v.InService == 2
+		for _, in := range v.Instances {
+			replaced = replaced && in.ID != victim
+		}
+		if replaced {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not replaced: %+v", v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	acts := strings.Join(strings.Fields(c.must("asg", "activities", "web")), " ")
+	if !strings.Contains(acts, "an EC2 health check indicating it has been terminated or stopped") {
+		t.Errorf("activities:\n%s", acts)
+	}
+}
