@@ -726,3 +726,35 @@ func TestSuspendedLaunch(t *testing.T) {
 		}
 	})
 }
+
+// TestLaunchInFlightIsNotAdopted: instances whose launch has not returned
+// yet have records but no members; they must not be adopted as pending
+// members (which made a warm pool's launch look like excess capacity and
+// scaled in serving instances).
+func TestLaunchInFlightIsNotAdopted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 2, 4)
+		h.apply(spec)
+		h.wait(time.Second)
+		h.compute.mu.Lock()
+		h.compute.gate = make(chan struct{})
+		h.compute.mu.Unlock()
+		spec.WarmPool = &WarmPoolSpec{MinSize: 2}
+		h.apply(spec)
+		h.wait(2 * time.Second) // the warm launch is held
+		if g := h.group("web"); g.InService != 2 || len(g.Instances) != 2 {
+			t.Fatalf("during the warm launch: %+v", g.Instances)
+		}
+		close(h.compute.gate)
+		h.wait(2 * time.Second)
+		if got := h.states("web"); !slices.Equal(got, []string{InService, InService, WarmedStopped, WarmedStopped}) {
+			t.Fatalf("states %v", got)
+		}
+		for _, c := range h.compute.callLog() {
+			if strings.HasPrefix(c, "terminate") {
+				t.Fatalf("terminated: %v", h.compute.callLog())
+			}
+		}
+	})
+}

@@ -27,6 +27,9 @@ type fakeCompute struct {
 	hold  bool // new instances stay pending
 	calls []string
 	lt    compute.LaunchTemplate
+	// gate, when set, holds Run after the records exist (a launch in
+	// flight) until it is closed.
+	gate chan struct{}
 }
 
 func newFakeCompute() *fakeCompute {
@@ -53,6 +56,11 @@ func (f *fakeCompute) Run(_ context.Context, req compute.RunRequest) ([]compute.
 		f.ins[in.ID] = in
 		f.calls = append(f.calls, "run "+in.ID+" "+req.Zone)
 		out = append(out, *in)
+	}
+	if g := f.gate; g != nil {
+		f.mu.Unlock()
+		<-g
+		f.mu.Lock()
 	}
 	return out, nil
 }

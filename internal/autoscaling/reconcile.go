@@ -46,7 +46,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 			}
 			s.advanceLocked(ctx, &b, nil, m, all[m.InstanceID], now)
 		}
-		if len(s.membersLocked(name)) == 0 && s.capacity[name] != nil && s.inflight[name] == 0 {
+		if len(s.membersLocked(name)) == 0 && s.capacity[name] != nil && s.inflight[name] == 0 && s.inflightWarm[name] == 0 {
 			delete(s.capacity, name)
 			b.del(CapacityPrefix + name)
 		}
@@ -55,7 +55,8 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 		return
 	}
 	c := s.capacityLocked(&b, g, now)
-	if s.inflight[name] == 0 {
+	if s.inflight[name] == 0 && s.inflightWarm[name] == 0 {
+		// Launches in flight have instance records but no members yet.
 		s.adoptLocked(&b, g, all, now)
 		ms = s.membersLocked(name)
 	}
