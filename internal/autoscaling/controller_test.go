@@ -758,3 +758,50 @@ func TestLaunchInFlightIsNotAdopted(t *testing.T) {
 		}
 	})
 }
+
+func TestZoneRebalanceAfterZonesChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 4, 4)
+		spec.AvailabilityZones = []string{"local-1a"}
+		h.apply(spec)
+		h.wait(time.Second)
+		spec.AvailabilityZones = []string{"local-1a", "local-1b"}
+		h.apply(spec)
+		h.wait(5 * time.Second)
+		zones := map[string]int{}
+		g := h.group("web")
+		for _, in := range g.Instances {
+			zones[in.Zone]++
+		}
+		if g.InService != 4 || zones["local-1a"] != 2 || zones["local-1b"] != 2 {
+			t.Fatalf("after adding local-1b: %d InService, zones %v", g.InService, zones)
+		}
+		if !slices.ContainsFunc(h.activities("web"), func(a Activity) bool { return strings.Contains(a.Cause, "availability zone rebalancing") }) {
+			t.Error("no rebalancing activity")
+		}
+	})
+}
+
+func TestMaxInstanceLifetimeReplacesOldest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 2, 2)
+		spec.MaxInstanceLifetime = 86400
+		h.apply(spec)
+		h.wait(time.Second)
+		first := h.group("web").Instances
+		h.wait(24 * time.Hour)
+		g := h.group("web")
+		if g.InService != 2 {
+			t.Fatalf("%d InService", g.InService)
+		}
+		for _, in := range g.Instances {
+			for _, old := range first {
+				if in.InstanceID == old.InstanceID {
+					t.Fatalf("%s outlived its maximum lifetime", in.InstanceID)
+				}
+			}
+		}
+	})
+}

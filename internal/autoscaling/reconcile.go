@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/madang-dev/madang/internal/autoscaling/placement"
@@ -586,16 +587,25 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		add := func(from, to int) string {
 			return joinCause(cause, fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), from, to))
 		}
-		// The warm pool first: running ones serve at once.
-		sort.SliceStable(pool, func(i, j int) bool { return poolRank(pool[i]) < poolRank(pool[j]) })
-		for _, w := range pool {
-			if need == 0 {
+		// The warm pool first: running ones serve at once, and one in
+		// the zone a launch would pick keeps the zones balanced.
+		placed := placementOf(counted)
+		for need > 0 {
+			zone := placement.ZoneForLaunch(g.Spec.AvailabilityZones, placed)
+			var pick *Member
+			for _, w := range pool {
+				if s.busy[w.InstanceID] || (w.Lifecycle != WarmedRunning && w.Lifecycle != WarmedStopped) || w.Health != HealthHealthy {
+					continue
+				}
+				if pick == nil || poolRank(w)*2+btoi(w.Zone != zone) < poolRank(pick)*2+btoi(pick.Zone != zone) {
+					pick = w
+				}
+			}
+			if pick == nil {
 				break
 			}
-			if s.busy[w.InstanceID] || (w.Lifecycle != WarmedRunning && w.Lifecycle != WarmedStopped) || w.Health != HealthHealthy {
-				continue
-			}
-			s.fromWarmPoolLocked(ctx, b, g, w, add(have, have+1), now)
+			s.fromWarmPoolLocked(ctx, b, g, pick, add(have, have+1), now)
+			placed = append(placed, placementOf([]*Member{pick})...)
 			have++
 			need--
 		}
@@ -622,11 +632,21 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 			s.beginTerminateLocked(b, name, m, cause, now)
 			s.opts.Events.Info(KindGroup, name, "scaling in: terminating %s (%s) to keep %d", m.InstanceID, m.Zone, c.Desired)
 		}
-	case have == c.Desired && s.inflight[name] == 0 && c.Cause != "":
-		c.Cause = ""
-		b.put(CapacityPrefix+name, c)
+	case have == c.Desired && s.inflight[name] == 0:
+		if c.Cause != "" {
+			c.Cause = ""
+			b.put(CapacityPrefix+name, c)
+		}
+		s.replaceOneLocked(b, g, counted, now)
 	}
 	s.warmPoolLocked(ctx, b, g, c, pool, returning, now)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // poolRank orders warm instances for scale-out: running before stopped.
@@ -707,5 +727,44 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, i
 	}
 	if !intoPool {
 		s.opts.Events.Info(KindGroup, name, "launching %d instance(s): %s", n, cause)
+	}
+}
+
+// replaceOneLocked replaces, one at a time and only while every member is
+// InService, an instance past the group's maximum instance lifetime
+// (terminated first; the shortfall launches its replacement), and
+// rebalances zones after the group's zones changed (AZRebalance: one
+// instance is launched in the zone that lacks it, then the scale-in back to
+// the desired capacity takes one from the fullest zone).
+func (s *Service) replaceOneLocked(b *batch, g *Group, counted []*Member, now time.Time) {
+	for _, m := range counted {
+		if m.Lifecycle != InService || s.busy[m.InstanceID] {
+			return
+		}
+	}
+	name := g.Spec.Name
+	if lt := time.Duration(g.Spec.MaxInstanceLifetime) * time.Second; lt > 0 {
+		if old := placement.MaxLifetimeExpired(placementOf(counted), lt, now); len(old) > 0 {
+			m := s.members[old[0].ID]
+			s.beginTerminateLocked(b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to the instance reaching its maximum instance lifetime of %d seconds.", stamp(now), g.Spec.MaxInstanceLifetime), now)
+			return
+		}
+	}
+	if g.suspended(ProcessAZRebalance) {
+		return
+	}
+	launch, out := placement.Rebalance(g.Spec.AvailabilityZones, placementOf(counted), len(counted))
+	switch {
+	case len(launch) > 0:
+		// Launch first: the scale-in that follows takes from the fullest
+		// zone (termination policies balance zones first).
+		cause := fmt.Sprintf("At %s an instance was started in response to availability zone rebalancing (zones %s).", stamp(now), strings.Join(g.Spec.AvailabilityZones, ", "))
+		s.opts.Events.Info(KindGroup, name, "rebalancing zones: launching one in %s", launch[0])
+		s.launchLocked(context.Background(), b, g, 1, false, cause, s.membersLocked(name), now)
+	case len(out) > 0:
+		m := s.members[out[0].ID]
+		s.beginTerminateLocked(b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to availability zone rebalancing (zones %s): it runs in %s.",
+			stamp(now), strings.Join(g.Spec.AvailabilityZones, ", "), m.Zone), now)
+		s.opts.Events.Info(KindGroup, name, "rebalancing zones: replacing %s (%s)", m.InstanceID, m.Zone)
 	}
 }
