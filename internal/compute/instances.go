@@ -1,7 +1,9 @@
 package compute
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -103,21 +105,20 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		out = append(out, *in)
 	}
 	s.mu.Unlock()
-	// Instances start in parallel (a few at a time): each start writes
-	// its record and clones its working directory.
+	// Instances start in parallel, all at once: a start mostly waits (for
+	// its record's commit, which concurrent starts share, and for the
+	// shim's fork and exec), so a limit only queues them.
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, in := range created {
+	for i, in := range created {
 		s.opts.Events.Info("instance", in.ID, "launched from %s v%d (image %s v%d) at %s", in.LaunchTemplate, in.Resolved, in.Image, in.ImageVersion, in.Addr())
 		s.notify(in.ID)
 		wg.Add(1)
-		sem <- struct{}{}
-		go func(id string) {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.startProcess(id); err != nil {
+		go func(id string, saved []byte) {
+			defer wg.Done()
+			if err := s.startProcessFrom(id, saved); err != nil {
 				s.setState(id, StateStopped, "errored", err.Error())
 			}
-		}(in.ID)
+		}(in.ID, ops[i].Value)
 	}
 	wg.Wait()
 	return out, nil
@@ -324,7 +325,13 @@ func (s *Service) prepareWorkdir(in *Instance) error {
 // startProcess re-resolves the instance's launch template version and
 // image version (so a start or reboot picks up new env and built code), prepares
 // its working directory and starts supervising it.
-func (s *Service) startProcess(id string) error {
+func (s *Service) startProcess(id string) error { return s.startProcessFrom(id, nil) }
+
+// startProcessFrom is startProcess for an instance whose record was just
+// committed as saved (its JSON; nil if not): the start writes the record
+// only if it changed more than the detail "starting" (a new address,
+// other versions). A launch of 50 then waits for one commit, not 50.
+func (s *Service) startProcessFrom(id string, saved []byte) error {
 	l := s.opLock(id)
 	l.Lock()
 	defer l.Unlock()
@@ -361,8 +368,10 @@ func (s *Service) startProcess(id string) error {
 	if moved != "" {
 		s.opts.Events.Warn("instance", id, "%s", moved)
 	}
-	if err := s.put(context.Background(), InstancePrefix+id, &cp); err != nil {
-		return err
+	if !unchangedSince(saved, cp) {
+		if err := s.put(context.Background(), InstancePrefix+id, &cp); err != nil {
+			return err
+		}
 	}
 	if err := s.prepareWorkdir(&cp); err != nil {
 		return err
@@ -373,6 +382,17 @@ func (s *Service) startProcess(id string) error {
 	}
 	s.sup.Forget(id)
 	return s.sup.Start(spec)
+}
+
+// unchangedSince reports whether in, but for its detail, is the record
+// saved (JSON), so a start need not write it again.
+func unchangedSince(saved []byte, in Instance) bool {
+	if saved == nil {
+		return false
+	}
+	in.Detail = ""
+	b, err := json.Marshal(&in)
+	return err == nil && bytes.Equal(b, saved)
 }
 
 // Start starts a stopped instance (StartInstances). Its launch template

@@ -60,7 +60,7 @@ func runTestApp() int {
 // ("app", from a source directory of its own) and one launch template
 // ("app").
 type testCompute struct {
-	t      *testing.T
+	t      testing.TB
 	home   string
 	source string
 	store  state.Store

@@ -51,6 +51,10 @@ type Bolt struct {
 	// rev is the last committed revision; it changes under writeMu.
 	rev atomic.Int64
 
+	// queueMu guards queue: the transactions waiting for the next commit.
+	queueMu sync.Mutex
+	queue   []*pendingTxn
+
 	// lifeMu is held shared by every operation and exclusively by Close,
 	// so Close waits for operations in flight; it guards the field that
 	// follows.
@@ -173,7 +177,9 @@ func (b *Bolt) List(ctx context.Context, prefix string) ([]KV, int64, error) {
 }
 
 // Txn applies ops atomically if every compare holds; the commit is
-// fsynced before Txn returns.
+// fsynced before Txn returns. Transactions that arrive while another
+// commit is being written share the next one (see commitQueued): each
+// keeps its own compares, all-or-nothing effect and revision.
 func (b *Bolt) Txn(ctx context.Context, cmps []Compare, ops []Op) (int64, error) {
 	if err := validateTxn(cmps, ops); err != nil {
 		return 0, err
@@ -182,59 +188,16 @@ func (b *Bolt) Txn(ctx context.Context, cmps []Compare, ops []Op) (int64, error)
 		return 0, err
 	}
 	defer b.lifeMu.RUnlock()
+	t := &pendingTxn{cmps: cmps, ops: ops}
+	b.queueMu.Lock()
+	b.queue = append(b.queue, t)
+	b.queueMu.Unlock()
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-	next := b.rev.Load() + 1
-	var events []Event
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		kvb := tx.Bucket(bucketKV)
-		for _, c := range cmps {
-			var got int64
-			if raw := kvb.Get([]byte(c.Key)); raw != nil {
-				kv, err := decodeKV(c.Key, raw)
-				if err != nil {
-					return err
-				}
-				got = kv.ModRevision
-			}
-			if got != c.ModRevision {
-				return fmt.Errorf("compare %q: mod revision is %d, want %d: %w", c.Key, got, c.ModRevision, ErrConflict)
-			}
-		}
-		for _, op := range ops {
-			k := []byte(op.Key)
-			switch op.Type {
-			case OpPut:
-				if err := kvb.Put(k, encodeKV(next, op.Value)); err != nil {
-					return fmt.Errorf("put %q: %w", op.Key, err)
-				}
-				events = append(events, Event{Type: EventPut, KV: KV{Key: op.Key, Value: cloneBytes(op.Value), ModRevision: next}})
-			case OpDelete:
-				if kvb.Get(k) == nil {
-					continue
-				}
-				if err := kvb.Delete(k); err != nil {
-					return fmt.Errorf("delete %q: %w", op.Key, err)
-				}
-				events = append(events, Event{Type: EventDelete, KV: KV{Key: op.Key, ModRevision: next}})
-			}
-		}
-		if len(events) == 0 {
-			return errNoChange
-		}
-		return tx.Bucket(bucketMeta).Put(metaRev, encodeRev(next))
-	})
-	switch {
-	case errors.Is(err, errNoChange):
-		return next - 1, nil
-	case errors.Is(err, ErrConflict):
-		return 0, err
-	case err != nil:
-		return 0, fmt.Errorf("commit revision %d: %w", next, err)
+	if !t.done {
+		b.commitQueued()
 	}
-	b.rev.Store(next)
-	b.hub.publish(events)
-	return next, nil
+	return t.rev, t.err
 }
 
 // Put writes value at key.

@@ -58,8 +58,8 @@ func newHub(logger *slog.Logger, o options, rev int64) *hub {
 	}
 }
 
-// publish records the events of one committed transaction and delivers
-// them to matching watchers.
+// publish records the events of committed transactions, in revision
+// order, and delivers them to matching watchers.
 func (h *hub) publish(events []Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

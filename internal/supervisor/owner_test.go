@@ -3,7 +3,9 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -169,6 +171,46 @@ func TestCheckListenerOnThisHost(t *testing.T) {
 	}
 }
 
+// TestDiagListenInodesMatchProc: sock_diag finds the same LISTEN
+// sockets as /proc/net/tcp{,6}, for an address, the wildcards that take
+// it, and no others (another address, a connected socket on the port).
+func TestDiagListenInodesMatchProc(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc/net/tcp here")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	if ln6, err := net.Listen("tcp", net.JoinHostPort("::", strconv.Itoa(port))); err == nil {
+		defer ln6.Close() // a wildcard listener on the same port, where IPv6 works
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, addr := range []string{ln.Addr().String(), net.JoinHostPort("127.16.0.9", strconv.Itoa(port)), net.JoinHostPort("::1", strconv.Itoa(port))} {
+		ap := netip.MustParseAddrPort(addr)
+		want, err := procListenInodes(procRoot, ap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := diagListenInodes(ap)
+		if err != nil {
+			t.Skipf("sock_diag unavailable: %v", err)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: sock_diag found %v, /proc/net found %v", addr, got, want)
+		}
+		if addr == ln.Addr().String() && len(got) == 0 {
+			t.Errorf("%s: no listener found", addr)
+		}
+	}
+}
+
 // TestProbeTiming runs readiness in fake time: a 30 s timeout passes
 // at once, and the reason says why the app is not ready.
 func TestProbeTiming(t *testing.T) {
@@ -300,4 +342,29 @@ func TestAddressInUseCrashNamesHolder(t *testing.T) {
 			t.Errorf("Reason = %q, want it to contain %q", st.Reason, want)
 		}
 	}
+}
+
+// BenchmarkListenInodes compares a readiness ownership check's socket
+// lookup through /proc/net/tcp{,6} and through sock_diag.
+func BenchmarkListenInodes(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	b.Run("proc", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := procListenInodes(procRoot, ap); err != nil {
+				b.Skip(err)
+			}
+		}
+	})
+	b.Run("sock_diag", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := diagListenInodes(ap); err != nil {
+				b.Skip(err)
+			}
+		}
+	})
 }

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package supervisor
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// diagListenInodes needs Linux's sock_diag; listenInodes reads the socket
+// tables instead.
+func diagListenInodes(netip.AddrPort) (map[uint64]bool, error) {
+	return nil, errors.New("supervisor: sock_diag is Linux-only")
+}
