@@ -215,6 +215,26 @@ stack restart 1 '    supervision:
       backoffMax: 1ms'
 stack default 1
 stack many "$COUNT"
+# The same COUNT as an Auto Scaling group (one zone, EC2 health checks):
+# the controller launches, then counts each InService.
+cat >"$work/asg.yaml" <<YAML
+name: sup-bench-asg
+images:
+  - name: hello
+    source: ./app
+    command: ./hello
+    port: $PORT
+launchTemplates:
+  - name: hello
+    image: hello
+autoScalingGroups:
+  - name: many
+    launchTemplate: hello
+    minSize: 0
+    maxSize: $COUNT
+    desiredCapacity: $COUNT
+    availabilityZones: [local-1a]
+YAML
 
 # ecosystem NAME INSTANCES PORT: pm2's defaults (fork mode, autorestart,
 # restart_delay 0, min_uptime 1s), the binary run without an interpreter.
@@ -269,6 +289,14 @@ sleep 2
 mem_levels madang "$daemon_pid"
 stop_madang
 
+start_madang asg
+t0=$(date +%s%N)
+mdg apply -f "$work/asg.yaml" >/dev/null
+applied+=("$work/asg.yaml")
+"$supbench" waitup -since "$t0" -addrs "$(madang_addrs "$COUNT")" -timeout 120s | sed 's/^/madang-asg /' >>"$results"
+log "  madang Auto Scaling group: $(tail -1 "$results")"
+stop_madang
+
 if [ $HAVE_PM2 = 1 ]; then
 	start_pm2 many
 	addrs=$(seq -s, -f "127.0.0.1:%g" $PM2_BASE $((PM2_BASE + COUNT - 1)))
@@ -319,6 +347,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		row("restart, kill -9 to serving: max (ms)", v["madang", "max_ms"], v["pm2", "max_ms"], "%.1f")
 		row(count " instances: start to all serving (ms)", v["madang", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("  CPU time used meanwhile, machine-wide (ms)", v["madang", "cpu_ms"], v["pm2", "cpu_ms"], "%.0f")
+		row(count " as an Auto Scaling group: to all serving (ms)", v["madang-asg", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("daemon RSS (MiB)", v["madang", "daemon_rss"], v["pm2", "daemon_rss"], "%.1f")
 		row(count " shims RSS, total (MiB)", v["madang", "shim_rss"], "", "%.1f")
 		if (v["madang", "wrap_n"] > 0) row(v["madang", "wrap_n"] " /bin/sh wrappers RSS, total (MiB)", v["madang", "wrap_rss"], "", "%.1f")
