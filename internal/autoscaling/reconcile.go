@@ -62,6 +62,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	for _, m := range ms {
 		s.advanceLocked(ctx, &b, g, m, all[m.InstanceID], now)
 	}
+	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
 	s.mu.Unlock()
 	s.commit(ctx, &b)
@@ -600,9 +601,10 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		}
 		pool = slices.DeleteFunc(pool, func(m *Member) bool { return !warm(m.Lifecycle) })
 		if need > 0 && !now.Before(s.retryAt[name]) {
-			s.launchLocked(ctx, b, g, need, false, add(have, c.Desired), ms, now)
+			s.launchLocked(ctx, b, g, s.launchVersionLocked(g), need, false, add(have, c.Desired), ms, now)
 		}
-	case have > c.Desired && s.inflight[name] == 0 && !g.suspended(ProcessTerminate):
+	// An active instance refresh owns scale-in (refresh.go).
+	case have > c.Desired && s.inflight[name] == 0 && !g.suspended(ProcessTerminate) && !s.refreshActiveLocked(name):
 		var cands []*Member
 		for _, m := range counted {
 			if !m.Protected && !s.busy[m.InstanceID] {
@@ -643,8 +645,9 @@ func joinCause(a, b string) string {
 	return a + "  " + b
 }
 
-// launchLocked launches n instances, balanced over the group's zones.
-func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
+// launchLocked launches n instances of the launch template's version
+// (a number, $Latest or $Default), balanced over the group's zones.
+func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version string, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
 	name := g.Spec.Name
 	placed := placementOf(ms)
 	perZone := map[string]int{}
@@ -665,7 +668,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, i
 				counter = s.inflightWarm
 			}
 			counter[name] += batchN
-			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: g.Spec.Version, Count: batchN, Group: name,
+			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: version, Count: batchN, Group: name,
 				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z}
 			protected := g.Spec.NewInstancesProtectedFromScaleIn && !intoPool
 			rev := g.rev

@@ -131,6 +131,12 @@ type GroupSpec struct {
 	ScheduledActions []ScheduledActionSpec `yaml:"scheduledActions,omitempty" json:"scheduledActions,omitempty"`
 	LifecycleHooks   []HookSpec            `yaml:"lifecycleHooks,omitempty" json:"lifecycleHooks,omitempty"`
 	WarmPool         *WarmPoolSpec         `yaml:"warmPool,omitempty" json:"warmPool,omitempty"`
+	// InstanceRefresh, when set, starts an instance refresh with these
+	// preferences whenever the group's launch template version changes
+	// (an apply names a new version, or the template has a new version
+	// and the group uses $Latest), as CloudFormation's UpdatePolicy
+	// AutoScalingRollingUpdate does. See refresh.go.
+	InstanceRefresh *RefreshPreferences `yaml:"instanceRefresh,omitempty" json:"instanceRefresh,omitempty"`
 }
 
 // PolicySpec is a scaling policy (PutScalingPolicy).
@@ -396,6 +402,9 @@ func (s *GroupSpec) Validate() fielderr.List {
 	errs = append(errs, s.validatePolicies()...)
 	errs = append(errs, s.validateSchedules()...)
 	errs = append(errs, s.validateHooks()...)
+	if s.InstanceRefresh != nil {
+		errs.Extend("instanceRefresh", s.InstanceRefresh.Validate())
+	}
 	if w := s.WarmPool; w != nil {
 		if w.MinSize < 0 {
 			errs.Add("warmPool.minSize", w.MinSize, "must not be negative", "use 0 or more")
