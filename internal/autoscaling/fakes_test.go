@@ -27,6 +27,8 @@ type fakeCompute struct {
 	hold  bool // new instances stay pending
 	calls []string
 	lt    compute.LaunchTemplate
+	// onRun, if set, changes each new instance (e.g. breaks a version).
+	onRun func(*compute.Instance)
 }
 
 func newFakeCompute() *fakeCompute {
@@ -49,6 +51,9 @@ func (f *fakeCompute) Run(_ context.Context, req compute.RunRequest) ([]compute.
 			ManagedBy: req.ManagedBy, Zone: req.Zone, Tags: req.Tags, Owner: req.Owner}
 		if f.hold {
 			in.State = compute.StatePending
+		}
+		if f.onRun != nil {
+			f.onRun(in)
 		}
 		f.ins[in.ID] = in
 		f.calls = append(f.calls, "run "+in.ID+" "+req.Zone)

@@ -146,7 +146,7 @@ func (p *RefreshPreferences) Validate() fielderr.List {
 			errs.Add("maxHealthyPercentage", *v, "is out of range 100..200", "use 100 (terminate before launching) up to 200 (launch all replacements first)")
 		}
 	}
-	if hi-lo > 100 {
+	if lo >= 0 && lo <= 100 && hi >= 100 && hi <= 200 && hi-lo > 100 {
 		errs.Add("maxHealthyPercentage", hi, fmt.Sprintf("is more than 100 above minHealthyPercentage %d", lo), "keep maxHealthyPercentage − minHealthyPercentage ≤ 100")
 	}
 	if v := p.InstanceWarmup; v != nil && *v < 0 {
@@ -231,6 +231,11 @@ func (r *Refresh) target() int {
 		return r.FromVersion
 	}
 	return r.ToVersion
+}
+
+// checkpointCount is how many instances are replaced at checkpoint i.
+func (r *Refresh) checkpointCount(i int) int {
+	return (r.Preferences.CheckpointPercentages[i]*r.InstancesToUpdate + 99) / 100
 }
 
 func refreshKey(r *Refresh) string {
@@ -553,7 +558,7 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 		}
 		r.StatusReason = ""
 	}
-	if cps := r.Preferences.CheckpointPercentages; !r.Rollback && r.Checkpoints < len(cps) && r.PercentageComplete >= cps[r.Checkpoints] && notReady == 0 {
+	if cps := r.Preferences.CheckpointPercentages; !r.Rollback && r.Checkpoints < len(cps) && done >= r.checkpointCount(r.Checkpoints) && notReady == 0 {
 		cp := cps[r.Checkpoints]
 		r.Checkpoints++
 		r.StatusReason = fmt.Sprintf("waiting at checkpoint %d%%", cp)
@@ -566,7 +571,7 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 			return
 		}
 		if r.Rollback {
-			s.endRefreshLocked(r, RefreshRollbackSuccessful, "", now)
+			s.endRefreshLocked(r, RefreshRollbackSuccessful, r.StatusReason, now)
 			return
 		}
 		if bake := secondsOr(r.Preferences.BakeTime, 0); bake > 0 {
@@ -589,12 +594,19 @@ func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capa
 		minHealthy = d - 1 // one at a time
 	}
 	have := ready + notReady
-	if extra := min(maxCap-have, old-notReady); extra > 0 && !g.suspended(ProcessLaunch) && !now.Before(s.retryAt[name]) {
+	// Replacements start up to the next checkpoint only.
+	room := len(r.Remaining)
+	if !r.Rollback && r.Checkpoints < len(r.Preferences.CheckpointPercentages) {
+		room = r.checkpointCount(r.Checkpoints) - (r.InstancesToUpdate - len(r.Remaining))
+	}
+	// New instances needed: the desired capacity less the members that
+	// stay (neither old nor terminating).
+	if extra := min(maxCap-have, d-(have-old), room); extra > 0 && !g.suspended(ProcessLaunch) && !now.Before(s.retryAt[name]) {
 		cause := fmt.Sprintf("At %s an instance was started in response to an instance refresh, increasing the capacity from %d to %d.", stamp(now), have, have+extra)
 		s.launchLocked(ctx, b, g, strconv.Itoa(r.target()), extra, false, cause, s.membersLocked(name), now)
 		return
 	}
-	k := min(ready-minHealthy, len(cands))
+	k := min(ready-minHealthy, len(cands), room)
 	if k <= 0 || g.suspended(ProcessTerminate) {
 		return
 	}
