@@ -59,6 +59,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 		s.adoptLocked(&b, g, all, now)
 		ms = s.membersLocked(name)
 	}
+	s.freshenLocked(ms, all)
 	for _, m := range ms {
 		s.advanceLocked(ctx, &b, g, m, all[m.InstanceID], now)
 	}
@@ -66,6 +67,22 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	s.convergeLocked(ctx, &b, g, c, all, now)
 	s.mu.Unlock()
 	s.commit(ctx, &b)
+}
+
+// freshenLocked adds to all the instances of members launched after the
+// round listed compute's instances: without them such a member would look
+// terminated outside the group.
+func (s *Service) freshenLocked(ms []*Member, all map[string]compute.Instance) {
+	for _, m := range ms {
+		if _, ok := all[m.InstanceID]; !ok {
+			for _, in := range s.opts.Compute.AllInstances() {
+				if s.members[in.ID] != nil && all[in.ID].ID == "" {
+					all[in.ID] = in
+				}
+			}
+			return
+		}
+	}
 }
 
 // membersLocked returns a group's members, oldest first.

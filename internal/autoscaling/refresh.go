@@ -214,6 +214,10 @@ type Refresh struct {
 	Checkpoints int `json:"checkpointsReached,omitempty"`
 	// Replaced is the number of instances replaced so far.
 	Replaced int `json:"instancesReplaced"`
+	// dirty marks a change the controller's round has to save: only the
+	// round writes refresh records, so a slow write never overtakes a
+	// newer one.
+	dirty bool
 }
 
 // Active reports whether the refresh has not ended.
@@ -223,6 +227,24 @@ func (r *Refresh) Active() bool {
 		return false
 	}
 	return true
+}
+
+// clone returns a copy of the refresh that shares nothing with it.
+func (r *Refresh) clone() Refresh {
+	c := *r
+	c.dirty = false
+	c.Remaining = slices.Clone(r.Remaining)
+	p := &c.Preferences
+	p.CheckpointPercentages, p.AlarmNames = slices.Clone(p.CheckpointPercentages), slices.Clone(p.AlarmNames)
+	for _, v := range []**int{&p.MinHealthyPercentage, &p.MaxHealthyPercentage, &p.InstanceWarmup, &p.CheckpointDelay, &p.BakeTime} {
+		if *v != nil {
+			*v = intp(**v)
+		}
+	}
+	if p.SkipMatching != nil {
+		p.SkipMatching = new(*p.SkipMatching)
+	}
+	return c
 }
 
 // target is the version the refresh launches.
@@ -272,25 +294,24 @@ func (s *Service) launchVersionLocked(g *Group) string {
 }
 
 // StartRefresh starts an instance refresh of a group (StartInstanceRefresh).
+// The controller's next round saves it.
 func (s *Service) StartRefresh(ctx context.Context, group string, prefs RefreshPreferences) (Refresh, error) {
-	var b batch
 	s.mu.Lock()
 	g := s.groups[group]
 	if g == nil {
 		s.mu.Unlock()
 		return Refresh{}, fault.NotFoundf(KindGroup, group, "Auto Scaling group %q does not exist", group).WithHint("madang asg ls lists the groups")
 	}
-	r, err := s.startRefreshLocked(&b, g, prefs, s.opts.Now())
+	r, err := s.startRefreshLocked(g, prefs, s.opts.Now())
 	s.mu.Unlock()
 	if err != nil {
 		return Refresh{}, err
 	}
-	s.commit(ctx, &b)
 	s.Kick()
 	return r, nil
 }
 
-func (s *Service) startRefreshLocked(b *batch, g *Group, prefs RefreshPreferences, now time.Time) (Refresh, error) {
+func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now time.Time) (Refresh, error) {
 	name := g.Spec.Name
 	if r := s.refreshes[name]; r != nil && r.Active() {
 		return Refresh{}, fault.Conflictf(KindGroup, name, "InstanceRefreshInProgress: An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.").
@@ -325,10 +346,11 @@ func (s *Service) startRefreshLocked(b *batch, g *Group, prefs RefreshPreference
 		}
 	}
 	r.InstancesToUpdate = len(r.Remaining)
+	r.dirty = true
 	s.refreshes[name] = r
-	b.put(refreshKey(r), r)
+	out := r.clone()
 	s.opts.Events.Info(KindGroup, name, "instance refresh %s started: %d instance(s) to replace with launch template version %d", r.ID, r.InstancesToUpdate, to)
-	return *r, nil
+	return out, nil
 }
 
 func errStrings(errs fielderr.List) []string {
@@ -340,16 +362,22 @@ func errStrings(errs fielderr.List) []string {
 }
 
 // Refreshes returns a group's instance refreshes, newest first
-// (DescribeInstanceRefreshes).
+// (DescribeInstanceRefreshes): the stored ones, the newest as the
+// controller holds it (it may not be saved yet).
 func (s *Service) Refreshes(ctx context.Context, group string) ([]Refresh, error) {
 	kvs, _, err := s.opts.Store.List(ctx, RefreshPrefix+group+"/")
 	if err != nil {
 		return nil, fmt.Errorf("list instance refreshes: %w", err)
 	}
-	out := make([]Refresh, 0, len(kvs))
+	out := make([]Refresh, 0, len(kvs)+1)
+	s.mu.Lock()
+	if r := s.refreshes[group]; r != nil {
+		out = append(out, r.clone())
+	}
+	s.mu.Unlock()
 	for _, kv := range slices.Backward(kvs) {
 		var r Refresh
-		if json.Unmarshal(kv.Value, &r) == nil {
+		if json.Unmarshal(kv.Value, &r) == nil && (len(out) == 0 || r.ID != out[0].ID) {
 			out = append(out, r)
 		}
 	}
@@ -359,7 +387,7 @@ func (s *Service) Refreshes(ctx context.Context, group string) ([]Refresh, error
 // CancelRefresh cancels a group's active refresh (CancelInstanceRefresh):
 // replacements under way finish, no more start.
 func (s *Service) CancelRefresh(ctx context.Context, group string) (Refresh, error) {
-	return s.changeRefresh(ctx, group, func(r *Refresh, now time.Time) error {
+	return s.changeRefresh(group, func(r *Refresh, now time.Time) error {
 		if r.Rollback {
 			return fault.Conflictf(KindGroup, group, "ActiveInstanceRefreshNotFound: the instance refresh %s is rolling back and cannot be cancelled", r.ID)
 		}
@@ -372,7 +400,7 @@ func (s *Service) CancelRefresh(ctx context.Context, group string) (Refresh, err
 // (RollbackInstanceRefresh): instances of its version are replaced by
 // instances of its previous version.
 func (s *Service) RollbackRefresh(ctx context.Context, group string) (Refresh, error) {
-	return s.changeRefresh(ctx, group, func(r *Refresh, now time.Time) error {
+	return s.changeRefresh(group, func(r *Refresh, now time.Time) error {
 		if r.Rollback {
 			return fault.Conflictf(KindGroup, group, "IrreversibleInstanceRefresh: the instance refresh %s is already rolling back", r.ID)
 		}
@@ -385,8 +413,7 @@ func (s *Service) RollbackRefresh(ctx context.Context, group string) (Refresh, e
 }
 
 // changeRefresh applies f to the group's active refresh and saves it.
-func (s *Service) changeRefresh(ctx context.Context, group string, f func(*Refresh, time.Time) error) (Refresh, error) {
-	var b batch
+func (s *Service) changeRefresh(group string, f func(*Refresh, time.Time) error) (Refresh, error) {
 	s.mu.Lock()
 	r := s.refreshes[group]
 	if r == nil || !r.Active() || r.Status == RefreshCancelling {
@@ -398,10 +425,9 @@ func (s *Service) changeRefresh(ctx context.Context, group string, f func(*Refre
 		s.mu.Unlock()
 		return Refresh{}, err
 	}
-	b.put(refreshKey(r), r)
-	out := *r
+	r.dirty = true
+	out := r.clone()
 	s.mu.Unlock()
-	s.commit(ctx, &b)
 	s.Kick()
 	return out, nil
 }
@@ -442,7 +468,11 @@ func (s *Service) refreshLocked(ctx context.Context, b *batch, g *Group, c *Capa
 	name := g.Spec.Name
 	r := s.refreshes[name]
 	if (r == nil || !r.Active()) && g.Spec.InstanceRefresh != nil {
-		r = s.autoRefreshLocked(b, g, r, now)
+		r = s.autoRefreshLocked(g, r, now)
+	}
+	if r != nil && r.dirty {
+		r.dirty = false
+		b.put(refreshKey(r), r)
 	}
 	if r == nil || !r.Active() || g.suspended(ProcessInstanceRefresh) {
 		return
@@ -457,7 +487,7 @@ func (s *Service) refreshLocked(ctx context.Context, b *batch, g *Group, c *Capa
 // autoRefreshLocked starts the refresh a stack's instanceRefresh asks for
 // once members are on another version than the group's, unless the
 // group's newest refresh already went to that version.
-func (s *Service) autoRefreshLocked(b *batch, g *Group, last *Refresh, now time.Time) *Refresh {
+func (s *Service) autoRefreshLocked(g *Group, last *Refresh, now time.Time) *Refresh {
 	name := g.Spec.Name
 	to := s.currentTemplate(g).Version
 	if to == 0 || s.inflight[name] > 0 || (last != nil && last.ToVersion == to) {
@@ -474,7 +504,7 @@ func (s *Service) autoRefreshLocked(b *batch, g *Group, last *Refresh, now time.
 		t := true
 		p.SkipMatching = &t
 	}
-	if _, err := s.startRefreshLocked(b, g, p, now); err != nil {
+	if _, err := s.startRefreshLocked(g, p, now); err != nil {
 		s.opts.Events.Error(KindGroup, name, "start instance refresh: %v", err)
 		return last
 	}
@@ -512,7 +542,10 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 		return m == nil || terminating(m.Lifecycle) || !counts(m)
 	})
 	warmup := secondsOr(r.Preferences.InstanceWarmup, 0)
-	ready, notReady, old := 0, s.inflight[name], 0
+	// have counts the capacity (members and launches); ready the members
+	// InService (the new ones warmed up); notReady the new ones on their
+	// way.
+	have, ready, notReady, old := s.inflight[name], 0, s.inflight[name], 0
 	var cands []*Member
 	settling := s.inflight[name] > 0
 	for _, m := range s.membersLocked(name) {
@@ -522,8 +555,9 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 		if !counts(m) || m.WarmPool {
 			continue
 		}
+		have++
 		isOld := slices.Contains(r.Remaining, m.InstanceID)
-		ok := m.Lifecycle == InService && !now.Before(m.InServiceAt.Add(warmup))
+		ok := m.Lifecycle == InService && (isOld || !now.Before(m.InServiceAt.Add(warmup)))
 		switch {
 		case ok:
 			ready++
@@ -581,19 +615,18 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 		s.endRefreshLocked(r, RefreshSuccessful, "", now)
 		return
 	}
-	s.replaceLocked(ctx, b, g, c, r, ready, notReady, old, cands, now)
+	s.replaceLocked(ctx, b, g, c, r, have, ready, old, cands, now)
 }
 
 // replaceLocked launches replacements first (up to MaxHealthyPercentage)
 // and terminates old members while at least MinHealthyPercentage stay.
-func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capacity, r *Refresh, ready, notReady, old int, cands []*Member, now time.Time) {
+func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capacity, r *Refresh, have, ready, old int, cands []*Member, now time.Time) {
 	name, d := g.Spec.Name, c.Desired
 	minHealthy := (*r.Preferences.MinHealthyPercentage*d + 99) / 100
 	maxCap := max(*r.Preferences.MaxHealthyPercentage*d/100, d)
 	if maxCap == d && minHealthy >= d {
 		minHealthy = d - 1 // one at a time
 	}
-	have := ready + notReady
 	// Replacements start up to the next checkpoint only.
 	room := len(r.Remaining)
 	if !r.Rollback && r.Checkpoints < len(r.Preferences.CheckpointPercentages) {
