@@ -189,11 +189,12 @@ type Refresh struct {
 	StatusReason string    `json:"statusReason,omitempty"`
 	StartTime    time.Time `json:"startTime"`
 	EndTime      time.Time `json:"endTime,omitzero"`
-	// PercentageComplete is the share of InstancesToUpdate replaced (of
+	// PercentageComplete is the share of Total replaced (of
 	// the rollback's, while rolling back).
 	PercentageComplete int `json:"percentageComplete"`
-	// InstancesToUpdate is how many instances the refresh (or its
-	// rollback) replaces.
+	// Total is how many instances the refresh (or its rollback)
+	// replaces; InstancesToUpdate how many of them remain (AWS's).
+	Total             int `json:"instancesTotal"`
 	InstancesToUpdate int `json:"instancesToUpdate"`
 	// Preferences are the refresh's, with defaults filled in.
 	Preferences RefreshPreferences `json:"preferences"`
@@ -257,7 +258,7 @@ func (r *Refresh) target() int {
 
 // checkpointCount is how many instances are replaced at checkpoint i.
 func (r *Refresh) checkpointCount(i int) int {
-	return (r.Preferences.CheckpointPercentages[i]*r.InstancesToUpdate + 99) / 100
+	return (r.Preferences.CheckpointPercentages[i]*r.Total + 99) / 100
 }
 
 func refreshKey(r *Refresh) string {
@@ -313,7 +314,7 @@ func (s *Service) StartRefresh(ctx context.Context, group string, prefs RefreshP
 
 func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now time.Time) (Refresh, error) {
 	name := g.Spec.Name
-	if r := s.refreshes[name]; r != nil && r.Active() {
+	if r := s.refreshes[name]; r != nil && r.Active() && !r.StartTime.Before(g.CreatedAt) {
 		return Refresh{}, fault.Conflictf(KindGroup, name, "InstanceRefreshInProgress: An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.").
 			WithHint(fmt.Sprintf("wait for refresh %s to end, or cancel it", r.ID))
 	}
@@ -345,11 +346,12 @@ func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now tim
 			r.FromVersion, best = v, n
 		}
 	}
-	r.InstancesToUpdate = len(r.Remaining)
+	r.Total = len(r.Remaining)
+	r.InstancesToUpdate = r.Total
 	r.dirty = true
 	s.refreshes[name] = r
 	out := r.clone()
-	s.opts.Events.Info(KindGroup, name, "instance refresh %s started: %d instance(s) to replace with launch template version %d", r.ID, r.InstancesToUpdate, to)
+	s.opts.Events.Info(KindGroup, name, "instance refresh %s started: %d instance(s) to replace with launch template version %d", r.ID, r.Total, to)
 	return out, nil
 }
 
@@ -443,7 +445,8 @@ func (s *Service) beginRollbackLocked(r *Refresh, why string, now time.Time) {
 			r.Remaining = append(r.Remaining, m.InstanceID)
 		}
 	}
-	r.InstancesToUpdate = len(r.Remaining)
+	r.Total = len(r.Remaining)
+	r.InstancesToUpdate = r.Total
 	s.opts.Events.Warn(KindGroup, r.Group, "instance refresh %s rolls back to launch template version %d: %s", r.ID, r.FromVersion, why)
 }
 
@@ -452,7 +455,7 @@ func (s *Service) endRefreshLocked(r *Refresh, status, why string, now time.Time
 	r.Status, r.StatusReason, r.EndTime, r.WaitUntil = status, why, now, time.Time{}
 	r.Remaining = nil
 	if status == RefreshSuccessful || status == RefreshRollbackSuccessful {
-		r.PercentageComplete = 100
+		r.PercentageComplete, r.InstancesToUpdate, r.Replaced = 100, 0, r.Total
 	}
 	if status == RefreshSuccessful || status == RefreshRollbackSuccessful || status == RefreshCancelled {
 		s.opts.Events.Info(KindGroup, r.Group, "instance refresh %s: %s", r.ID, status)
@@ -469,6 +472,10 @@ func (s *Service) refreshLocked(ctx context.Context, b *batch, g *Group, c *Capa
 	r := s.refreshes[name]
 	if (r == nil || !r.Active()) && g.Spec.InstanceRefresh != nil {
 		r = s.autoRefreshLocked(g, r, now)
+	}
+	if r != nil && r.Active() && r.StartTime.Before(g.CreatedAt) {
+		s.endRefreshLocked(r, RefreshCancelled, "the group was deleted", now)
+		r.dirty = true
 	}
 	if r != nil && r.dirty {
 		r.dirty = false
@@ -571,14 +578,15 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 			}
 		}
 	}
-	done := max(r.InstancesToUpdate-len(r.Remaining)-notReady, 0)
+	done := max(r.Total-len(r.Remaining)-notReady, 0)
+	r.InstancesToUpdate = r.Total - done
 	if done != r.Replaced {
 		r.Replaced = done
-		s.opts.Events.Info(KindGroup, name, "instance refresh %s: %d/%d replaced", r.ID, done, r.InstancesToUpdate)
+		s.opts.Events.Info(KindGroup, name, "instance refresh %s: %d/%d replaced", r.ID, done, r.Total)
 	}
 	r.PercentageComplete = 100
-	if r.InstancesToUpdate > 0 {
-		r.PercentageComplete = done * 100 / r.InstancesToUpdate
+	if r.Total > 0 {
+		r.PercentageComplete = done * 100 / r.Total
 	}
 	// Pauses: a checkpoint, or the bake time.
 	if now.Before(r.WaitUntil) {
@@ -630,7 +638,7 @@ func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capa
 	// Replacements start up to the next checkpoint only.
 	room := len(r.Remaining)
 	if !r.Rollback && r.Checkpoints < len(r.Preferences.CheckpointPercentages) {
-		room = r.checkpointCount(r.Checkpoints) - (r.InstancesToUpdate - len(r.Remaining))
+		room = r.checkpointCount(r.Checkpoints) - (r.Total - len(r.Remaining))
 	}
 	// New instances needed: the desired capacity less the members that
 	// stay (neither old nor terminating).
@@ -655,7 +663,7 @@ func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capa
 	c.Cause = cause
 	b.put(CapacityPrefix+name, c)
 	s.opts.Events.Info(KindGroup, name, "instance refresh %s: replacing %d instance(s) with launch template version %d, %d/%d replaced",
-		r.ID, len(victims), r.target(), r.Replaced, r.InstancesToUpdate)
+		r.ID, len(victims), r.target(), r.Replaced, r.Total)
 }
 
 // failRefreshLocked rolls the refresh back (AutoRollback) or fails it; a

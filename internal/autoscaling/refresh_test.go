@@ -133,7 +133,7 @@ func TestRefreshKeepsMinHealthyAndReplacesAll(t *testing.T) {
 				if st := h.stats("web"); st.inService != 4 || st.versions[2] != 4 || st.total != 4 {
 					t.Fatalf("after the refresh: %+v", st)
 				}
-				if r.PercentageComplete != 100 || r.EndTime.IsZero() {
+				if r.PercentageComplete != 100 || r.EndTime.IsZero() || r.InstancesToUpdate != 0 || r.Total != 4 || r.Replaced != 4 {
 					t.Errorf("ended %+v", r)
 				}
 				n := 0
@@ -286,7 +286,7 @@ func TestRefreshCheckpointAndCancel(t *testing.T) {
 				break
 			}
 		}
-		if r.Status != RefreshInProgress || r.StatusReason != "waiting at checkpoint 50%" || r.PercentageComplete != 50 {
+		if r.Status != RefreshInProgress || r.StatusReason != "waiting at checkpoint 50%" || r.PercentageComplete != 50 || r.InstancesToUpdate != 2 {
 			t.Fatalf("at the checkpoint: %+v", r)
 		}
 		h.wait(10 * time.Second)
@@ -391,7 +391,7 @@ func TestRefreshFromStackOnVersionChange(t *testing.T) {
 				t.Fatalf("%d InService", st.inService)
 			}
 		})
-		if r.ToVersion != 2 || r.InstancesToUpdate != 2 || !*r.Preferences.SkipMatching {
+		if r.ToVersion != 2 || r.Total != 2 || r.InstancesToUpdate != 0 || !*r.Preferences.SkipMatching {
 			t.Errorf("refresh %+v", r)
 		}
 		h.wait(10 * time.Second)
@@ -482,4 +482,26 @@ func TestRefreshPreferencesValidate(t *testing.T) {
 	if p := (RefreshPreferences{}).WithDefaults(&g); *p.InstanceWarmup != 10 {
 		t.Errorf("warmup %d, want 10", *p.InstanceWarmup)
 	}
+}
+
+func TestRefreshOfDeletedGroupEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := refreshGroup(h, 2, nil)
+		if _, err := h.svc.StartRefresh(context.Background(), "web", RefreshPreferences{CheckpointPercentages: []int{50}}); err != nil {
+			t.Fatal(err)
+		}
+		h.wait(2 * time.Second)
+		h.remove("web")
+		h.wait(2 * time.Second)
+		h.apply(spec)
+		h.wait(time.Second)
+		r := h.latestRefresh("web")
+		if r.Status != RefreshCancelled || r.StatusReason != "the group was deleted" {
+			t.Fatalf("refresh of the deleted group: %+v", r)
+		}
+		if _, err := h.svc.StartRefresh(context.Background(), "web", RefreshPreferences{}); err != nil {
+			t.Fatalf("start on the new group: %v", err)
+		}
+	})
 }
