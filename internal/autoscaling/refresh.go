@@ -35,8 +35,11 @@ import (
 // A rollback replaces the instances of the refresh's version by its
 // previous version; the group keeps launching the previous version until
 // its launch template version changes again. Warm pool instances and
-// scale-in protection are not considered: protected members are replaced
-// too (AWS's ScaleInProtectedInstances Refresh).
+// scale-in protection are not considered: the warm pool keeps its
+// instances' versions (one taken into service during a refresh is not
+// replaced), and protected members are replaced too (AWS's
+// ScaleInProtectedInstances Refresh). Records are written by the
+// controller's round only; the API methods change the one held in memory.
 
 // RefreshPrefix holds the instance refreshes, by group name then a
 // time-ordered id.
