@@ -676,6 +676,10 @@ func TestRestartResumesAndAdoptsOrphans(t *testing.T) {
 			}
 		}
 		if kept < 1 {
+			evs, _ := h.events.Since(0)
+			for _, e := range evs {
+				t.Log(e.Message)
+			}
 			t.Errorf("both instances of before the restart are gone: %+v", g.Instances)
 		}
 		if n := len(h.compute.callLog()); n != 4 {
@@ -786,10 +790,13 @@ func TestZoneRebalanceAfterZonesChange(t *testing.T) {
 func TestMaxInstanceLifetimeReplacesOldest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
+		h.svc.Close()
+		h.interval = 10 * time.Second // a day of rounds at 100 ms takes seconds
+		h.start()
 		spec := basic("web", 2, 2)
 		spec.MaxInstanceLifetime = 86400
 		h.apply(spec)
-		h.wait(time.Second)
+		h.wait(time.Minute)
 		first := h.group("web").Instances
 		h.wait(24 * time.Hour)
 		g := h.group("web")

@@ -30,6 +30,8 @@ type fakeCompute struct {
 	// gate, when set, holds Run after the records exist (a launch in
 	// flight) until it is closed.
 	gate chan struct{}
+	// onRun, if set, changes each new instance (e.g. breaks a version).
+	onRun func(*compute.Instance)
 }
 
 func newFakeCompute() *fakeCompute {
@@ -52,6 +54,9 @@ func (f *fakeCompute) Run(_ context.Context, req compute.RunRequest) ([]compute.
 			ManagedBy: req.ManagedBy, Zone: req.Zone, Tags: req.Tags, Owner: req.Owner}
 		if f.hold {
 			in.State = compute.StatePending
+		}
+		if f.onRun != nil {
+			f.onRun(in)
 		}
 		f.ins[in.ID] = in
 		f.calls = append(f.calls, "run "+in.ID+" "+req.Zone)
@@ -250,6 +255,9 @@ type harness struct {
 	alarms  *fakeAlarms
 	svc     *Service
 	events  *event.Log
+	// interval, if set, replaces the controller's 100 ms round (tests
+	// that span days of fake time).
+	interval time.Duration
 }
 
 func newHarness(t *testing.T) *harness {
@@ -262,7 +270,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) start() {
-	svc, err := New(context.Background(), Options{Store: h.store, Compute: h.compute, LoadBalancing: h.lb, Metrics: h.metrics, Alarms: h.alarms, Events: h.events})
+	svc, err := New(context.Background(), Options{Store: h.store, Compute: h.compute, LoadBalancing: h.lb, Metrics: h.metrics, Alarms: h.alarms, Events: h.events, Interval: h.interval})
 	if err != nil {
 		h.t.Fatal(err)
 	}

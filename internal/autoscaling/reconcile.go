@@ -61,12 +61,30 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 		s.adoptLocked(&b, g, all, now)
 		ms = s.membersLocked(name)
 	}
+	s.freshenLocked(ms, all)
 	for _, m := range ms {
 		s.advanceLocked(ctx, &b, g, m, all[m.InstanceID], now)
 	}
+	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
 	s.mu.Unlock()
 	s.commit(ctx, &b)
+}
+
+// freshenLocked adds to all the instances of members launched after the
+// round listed compute's instances: without them such a member would look
+// terminated outside the group.
+func (s *Service) freshenLocked(ms []*Member, all map[string]compute.Instance) {
+	for _, m := range ms {
+		if _, ok := all[m.InstanceID]; !ok {
+			for _, in := range s.opts.Compute.AllInstances() {
+				if s.members[in.ID] != nil && all[in.ID].ID == "" {
+					all[in.ID] = in
+				}
+			}
+			return
+		}
+	}
 }
 
 // membersLocked returns a group's members, oldest first.
@@ -611,16 +629,17 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		}
 		pool = slices.DeleteFunc(pool, func(m *Member) bool { return !warm(m.Lifecycle) })
 		if need > 0 && !now.Before(s.retryAt[name]) {
-			s.launchLocked(ctx, b, g, need, false, add(have, c.Desired), ms, now)
+			s.launchLocked(ctx, b, g, s.launchVersionLocked(g), need, false, add(have, c.Desired), ms, now)
 		}
-	case have > c.Desired && s.inflight[name] == 0 && !g.suspended(ProcessTerminate):
-		var cands []*Member
-		for _, m := range counted {
-			if !m.Protected && !s.busy[m.InstanceID] {
-				cands = append(cands, m)
-			}
+	// An active instance refresh owns scale-in (refresh.go).
+	case have > c.Desired && s.inflight[name] == 0 && !g.suspended(ProcessTerminate) && !s.refreshActiveLocked(name):
+		// Every counted instance counts for zone balance; protected and
+		// busy ones are not chosen.
+		cands := placementOf(counted)
+		for i := range cands {
+			cands[i].Protected = cands[i].Protected || s.busy[cands[i].ID]
 		}
-		victims := placement.ChooseForTermination(placementOf(cands), have-c.Desired, g.Spec.TerminationPolicies, s.currentTemplate(g), now)
+		victims := placement.ChooseForTermination(cands, have-c.Desired, g.Spec.TerminationPolicies, s.currentTemplate(g), now)
 		reuse := g.Spec.WarmPool != nil && g.Spec.WarmPool.InstanceReusePolicy != nil && g.Spec.WarmPool.InstanceReusePolicy.ReuseOnScaleIn
 		for i, v := range victims {
 			m := s.members[v.ID]
@@ -664,10 +683,19 @@ func joinCause(a, b string) string {
 	return a + "  " + b
 }
 
-// launchLocked launches n instances, balanced over the group's zones.
-func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
+// launchLocked launches n instances of the launch template's version
+// (a number, $Latest or $Default), balanced over the group's zones.
+func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version string, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
 	name := g.Spec.Name
-	placed := placementOf(ms)
+	// Zones balance over the instances that stay: terminating ones are
+	// leaving; the warm pool balances on its own.
+	var staying []*Member
+	for _, m := range ms {
+		if !terminating(m.Lifecycle) && warm(m.Lifecycle) == intoPool {
+			staying = append(staying, m)
+		}
+	}
+	placed := placementOf(staying)
 	perZone := map[string]int{}
 	for i := 0; i < n; i++ {
 		z := placement.ZoneForLaunch(g.Spec.AvailabilityZones, placed)
@@ -686,7 +714,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, i
 				counter = s.inflightWarm
 			}
 			counter[name] += batchN
-			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: g.Spec.Version, Count: batchN, Group: name,
+			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: version, Count: batchN, Group: name,
 				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z}
 			protected := g.Spec.NewInstancesProtectedFromScaleIn && !intoPool
 			rev := g.rev
@@ -737,6 +765,9 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, n int, i
 // instance is launched in the zone that lacks it, then the scale-in back to
 // the desired capacity takes one from the fullest zone).
 func (s *Service) replaceOneLocked(b *batch, g *Group, counted []*Member, now time.Time) {
+	if r := s.refreshes[g.Spec.Name]; r != nil && r.Active() {
+		return // the refresh replaces instances
+	}
 	for _, m := range counted {
 		if m.Lifecycle != InService || s.busy[m.InstanceID] {
 			return
@@ -760,7 +791,7 @@ func (s *Service) replaceOneLocked(b *batch, g *Group, counted []*Member, now ti
 		// zone (termination policies balance zones first).
 		cause := fmt.Sprintf("At %s an instance was started in response to availability zone rebalancing (zones %s).", stamp(now), strings.Join(g.Spec.AvailabilityZones, ", "))
 		s.opts.Events.Info(KindGroup, name, "rebalancing zones: launching one in %s", launch[0])
-		s.launchLocked(context.Background(), b, g, 1, false, cause, s.membersLocked(name), now)
+		s.launchLocked(context.Background(), b, g, s.launchVersionLocked(g), 1, false, cause, s.membersLocked(name), now)
 	case len(out) > 0:
 		m := s.members[out[0].ID]
 		s.beginTerminateLocked(b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to availability zone rebalancing (zones %s): it runs in %s.",

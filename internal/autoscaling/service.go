@@ -109,11 +109,14 @@ type Service struct {
 	busy         map[string]bool      // instance -> a goroutine is working on it
 	hookRuns     map[string]bool      // instance -> its hook command runs
 	retryAt      map[string]time.Time // group -> when a failed launch may be retried
-	seenRev      int64
-	lastPolicy   time.Time
-	lastPrune    time.Time
-	closed       bool
-	reconciled   informer.Mark
+	// refreshes holds each group's newest instance refresh, active or
+	// ended (refresh.go).
+	refreshes  map[string]*Refresh
+	seenRev    int64
+	lastPolicy time.Time
+	lastPrune  time.Time
+	closed     bool
+	reconciled informer.Mark
 }
 
 // New loads the groups' runtime records and returns a Service; Start runs
@@ -132,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
 		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{},
-		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{},
+		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -176,6 +179,9 @@ func (s *Service) load(ctx context.Context) error {
 		s.members[m.InstanceID] = &m
 		return nil
 	}); err != nil {
+		return err
+	}
+	if err := read(RefreshPrefix, s.loadRefresh); err != nil { // refresh.go
 		return err
 	}
 	return read(ActivityPrefix, func(kv state.KV) error {

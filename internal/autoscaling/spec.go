@@ -4,7 +4,8 @@
 // group's target groups, counts them InService once they are healthy,
 // replaces unhealthy ones, scales in without dropping a request (deregister,
 // drain, then stop), runs lifecycle hooks, keeps a warm pool, and changes
-// the desired capacity by hand, on a schedule and by scaling policies. Every
+// the desired capacity by hand, on a schedule and by scaling policies, and
+// replaces its instances by instance refreshes (refresh.go). Every
 // capacity change is an activity with its cause, worded as AWS words it.
 //
 // The group's stack spec (min, max, policies…) lives in the stack; the
@@ -131,6 +132,12 @@ type GroupSpec struct {
 	ScheduledActions []ScheduledActionSpec `yaml:"scheduledActions,omitempty" json:"scheduledActions,omitempty"`
 	LifecycleHooks   []HookSpec            `yaml:"lifecycleHooks,omitempty" json:"lifecycleHooks,omitempty"`
 	WarmPool         *WarmPoolSpec         `yaml:"warmPool,omitempty" json:"warmPool,omitempty"`
+	// InstanceRefresh, when set, starts an instance refresh with these
+	// preferences whenever the group's launch template version changes
+	// (an apply names a new version, or the template has a new version
+	// and the group uses $Latest), as CloudFormation's UpdatePolicy
+	// AutoScalingRollingUpdate does. See refresh.go.
+	InstanceRefresh *RefreshPreferences `yaml:"instanceRefresh,omitempty" json:"instanceRefresh,omitempty"`
 }
 
 // PolicySpec is a scaling policy (PutScalingPolicy).
@@ -396,6 +403,9 @@ func (s *GroupSpec) Validate() fielderr.List {
 	errs = append(errs, s.validatePolicies()...)
 	errs = append(errs, s.validateSchedules()...)
 	errs = append(errs, s.validateHooks()...)
+	if s.InstanceRefresh != nil {
+		errs.Extend("instanceRefresh", s.InstanceRefresh.Validate())
+	}
 	if w := s.WarmPool; w != nil {
 		if w.MinSize < 0 {
 			errs.Add("warmPool.minSize", w.MinSize, "must not be negative", "use 0 or more")
