@@ -245,3 +245,124 @@ func TestAutoScalingReplacesTerminatedInstance(t *testing.T) {
 		t.Errorf("activities:\n%s", acts)
 	}
 }
+
+// refreshStack is a group of 4 whose launch template runs image (hello or
+// broken) with greeting; an apply that changes the version refreshes the
+// group, half at a time, rolling back on failure.
+func refreshStack(t *testing.T, dir string, port int, image, greeting string) string {
+	t.Helper()
+	buildSampleApp(t, dir)
+	y := fmt.Sprintf(`name: refresh
+images:
+  - {name: hello, source: ./app, command: ./hello, port: 3000}
+  - {name: broken, source: ./app, command: "exit 3", port: 3000}
+launchTemplates:
+  - name: web
+    image: %s
+    env: {GREETING: %s}
+    supervision: {killTimeout: 2s, maxRestarts: 1, backoffInitial: 10ms, readiness: {httpPath: /health}}
+targetGroups:
+  - name: web
+    port: 3000
+    healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2, unhealthyThresholdCount: 2}
+    attributes: {deregistration_delay.timeout_seconds: 5}
+loadBalancers:
+  - name: web
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: web}]
+autoScalingGroups:
+  - name: web
+    launchTemplate: web
+    version: $Latest
+    minSize: 4
+    maxSize: 8
+    targetGroups: [web]
+    healthCheckType: ELB
+    instanceRefresh: {minHealthyPercentage: 50, autoRollback: true}
+`, image, greeting, port)
+	p := filepath.Join(dir, "madang.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type refreshRow struct {
+	ID      string `json:"instanceRefreshId"`
+	Status  string `json:"status"`
+	Reason  string `json:"statusReason"`
+	To      int    `json:"toVersion"`
+	Percent int    `json:"percentageComplete"`
+}
+
+// waitRefreshStatus waits until the group's newest refresh (other than
+// skip) ends, and returns it.
+func (c runner) waitRefreshStatus(group, skip string) refreshRow {
+	c.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var rs []refreshRow
+		if err := json.Unmarshal([]byte(c.must("refresh", "status", group, "-o", "json")), &rs); err != nil {
+			c.t.Fatal(err)
+		}
+		if len(rs) > 0 && rs[0].ID != skip {
+			switch rs[0].Status {
+			case "Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed":
+				return rs[0]
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("refresh did not end: %+v\n%s", rs, c.must("asg", "activities", group))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestInstanceRefreshAndRollbackUnderLoad: a new launch template version
+// rolls out through an instance refresh, and a broken one is rolled back
+// automatically, both without a failed request.
+func TestInstanceRefreshAndRollbackUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := refreshStack(t, dir, port, "hello", "One")
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	c.waitInService("web", 4)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	l := startLoad(url, 40)
+
+	refreshStack(t, dir, port, "hello", "Two")
+	c.must("apply", "-f", file)
+	r := c.waitRefreshStatus("web", "")
+	if r.Status != "Successful" || r.To != 2 {
+		l.end()
+		t.Fatalf("refresh to v2: %+v\n%s", r, c.must("asg", "activities", "web"))
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(string(body), "Two") {
+		t.Errorf("after the refresh the app says %q, want the v2 greeting", body)
+	}
+
+	refreshStack(t, dir, port, "broken", "Three")
+	c.must("apply", "-f", file)
+	r = c.waitRefreshStatus("web", r.ID)
+	if r.Status != "RollbackSuccessful" {
+		l.end()
+		t.Fatalf("broken v3: %+v, want RollbackSuccessful\n%s", r, c.must("asg", "activities", "web"))
+	}
+	c.waitInService("web", 4)
+	time.Sleep(500 * time.Millisecond)
+	l.end()
+	if n := l.failed.Load(); n > 0 {
+		t.Fatalf("%d of %d requests failed during the refresh and the rollback: %v", n, n+l.ok.Load(), l.errs)
+	}
+	t.Logf("%d requests, 0 failed; rollback: %s", l.ok.Load(), r.Reason)
+}

@@ -29,6 +29,7 @@ func (s *Server) mountAutoScaling(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/desired-capacity", s.setDesiredCapacity)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-actions", s.completeLifecycleAction)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-heartbeats", s.lifecycleHeartbeat)
+	s.mountRefresh(mux)
 }
 
 func (s *Server) scalingActivities(w http.ResponseWriter, r *http.Request) {

@@ -52,3 +52,29 @@ func (c *Client) RecordLifecycleActionHeartbeat(ctx context.Context, name string
 }
 
 func asgPath(name string) string { return "/v1/autoscaling/groups/" + url.PathEscape(name) }
+
+// InstanceRefreshes returns a group's instance refreshes, newest first
+// (DescribeInstanceRefreshes).
+func (c *Client) InstanceRefreshes(ctx context.Context, name string) ([]v1.InstanceRefresh, error) {
+	var v []v1.InstanceRefresh
+	return v, c.do(ctx, "GET", asgPath(name)+"/instance-refreshes", nil, &v)
+}
+
+// StartInstanceRefresh starts an instance refresh (StartInstanceRefresh).
+func (c *Client) StartInstanceRefresh(ctx context.Context, name string, prefs v1.RefreshPreferences) (v1.InstanceRefresh, error) {
+	var v v1.InstanceRefresh
+	return v, c.do(ctx, "POST", asgPath(name)+"/instance-refreshes", prefs, &v)
+}
+
+// CancelInstanceRefresh cancels the active refresh (CancelInstanceRefresh).
+func (c *Client) CancelInstanceRefresh(ctx context.Context, name string) (v1.InstanceRefresh, error) {
+	var v v1.InstanceRefresh
+	return v, c.do(ctx, "POST", asgPath(name)+"/instance-refreshes/cancel", nil, &v)
+}
+
+// RollbackInstanceRefresh rolls the active refresh back
+// (RollbackInstanceRefresh).
+func (c *Client) RollbackInstanceRefresh(ctx context.Context, name string) (v1.InstanceRefresh, error) {
+	var v v1.InstanceRefresh
+	return v, c.do(ctx, "POST", asgPath(name)+"/instance-refreshes/rollback", nil, &v)
+}

@@ -79,6 +79,12 @@ type AutoScaling interface {
 	SetDesired(ctx context.Context, name string, n int, honorCooldown bool) error
 	CompleteLifecycleAction(ctx context.Context, group, hook, instanceID, token, result string) error
 	RecordLifecycleActionHeartbeat(ctx context.Context, group, hook, instanceID, token string) error
+	// StartRefresh, Refreshes, CancelRefresh and RollbackRefresh are the
+	// instance refresh actions.
+	StartRefresh(ctx context.Context, group string, prefs autoscaling.RefreshPreferences) (autoscaling.Refresh, error)
+	Refreshes(ctx context.Context, group string) ([]autoscaling.Refresh, error)
+	CancelRefresh(ctx context.Context, group string) (autoscaling.Refresh, error)
+	RollbackRefresh(ctx context.Context, group string) (autoscaling.Refresh, error)
 }
 
 // LoadBalancing is what the API needs of the load balancer control plane;

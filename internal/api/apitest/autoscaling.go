@@ -24,6 +24,7 @@ type AutoScaling struct {
 	groups     []autoscaling.GroupView
 	activities map[string][]autoscaling.Activity
 	completed  []string
+	refreshes  map[string][]autoscaling.Refresh // newest first
 }
 
 // NewAutoScaling returns a fake holding groups (in the order given; keep
