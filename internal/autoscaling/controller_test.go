@@ -812,3 +812,34 @@ func TestMaxInstanceLifetimeReplacesOldest(t *testing.T) {
 		}
 	})
 }
+
+// TestNewImageVersionRefreshes: a new image version (changed source) with
+// the same launch template version still rolls out to running members
+// when the group has instanceRefresh.
+func TestNewImageVersionRefreshes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 3, 6)
+		spec.InstanceRefresh = &RefreshPreferences{MinHealthyPercentage: ip(50)}
+		h.apply(spec)
+		h.wait(2 * time.Second)
+		h.compute.mu.Lock()
+		h.compute.imageVersion = 2
+		h.compute.mu.Unlock()
+		h.wait(200 * time.Millisecond)
+		h.untilRefresh("web", RefreshSuccessful, time.Minute, func(st stats) {
+			if st.inService < 2 {
+				t.Fatalf("%d InService during the refresh, want at least 2 (50 %% of 3, rounded up)", st.inService)
+			}
+		})
+		h.wait(time.Second)
+		for _, in := range h.compute.AllInstances() {
+			if in.Desired != compute.StateTerminated && in.ImageVersion != 2 {
+				t.Errorf("%s still runs image version %d", in.ID, in.ImageVersion)
+			}
+		}
+		if r := h.latestRefresh("web"); r.ToImageVersion != 2 || r.Total != 3 {
+			t.Errorf("refresh %+v", r)
+		}
+	})
+}

@@ -30,6 +30,8 @@ type fakeCompute struct {
 	// gate, when set, holds Run after the records exist (a launch in
 	// flight) until it is closed.
 	gate chan struct{}
+	// imageVersion is the image's current version (0: 1).
+	imageVersion int
 	// onRun, if set, changes each new instance (e.g. breaks a version).
 	onRun func(*compute.Instance)
 }
@@ -51,7 +53,7 @@ func (f *fakeCompute) Run(_ context.Context, req compute.RunRequest) ([]compute.
 		f.next++
 		in := &compute.Instance{ID: fmt.Sprintf("i-%03d", f.next), Group: req.Group, LaunchTemplate: req.LaunchTemplate, Resolved: v.Number,
 			InstanceType: "t3.micro", Desired: compute.StateRunning, State: compute.StateRunning, LaunchTime: time.Now(),
-			ManagedBy: req.ManagedBy, Zone: req.Zone, Tags: req.Tags, Owner: req.Owner}
+			ManagedBy: req.ManagedBy, Zone: req.Zone, Tags: req.Tags, Owner: req.Owner, ImageVersion: max(f.imageVersion, 1)}
 		if f.hold {
 			in.State = compute.StatePending
 		}
@@ -115,6 +117,17 @@ func (f *fakeCompute) LaunchTemplates() []compute.LaunchTemplate {
 }
 
 func (f *fakeCompute) Observed(context.Context, int64) error { return nil }
+
+func (f *fakeCompute) Image(name string) (compute.Image, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := max(f.imageVersion, 1)
+	im := compute.Image{Spec: compute.ImageSpec{Name: name}}
+	for v := 1; v <= n; v++ {
+		im.Versions = append(im.Versions, compute.ImageVersion{Number: v})
+	}
+	return im, true
+}
 
 func (f *fakeCompute) callLog() []string {
 	f.mu.Lock()

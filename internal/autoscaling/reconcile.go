@@ -190,7 +190,7 @@ func (s *Service) adoptLocked(b *batch, g *Group, all map[string]compute.Instanc
 			continue
 		}
 		m := &Member{InstanceID: id, Group: g.Spec.Name, Lifecycle: Pending, Health: HealthHealthy, Zone: in.Zone,
-			LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.Resolved, InstanceType: in.InstanceType,
+			LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.Resolved, ImageVersion: in.ImageVersion, InstanceType: in.InstanceType,
 			Protected: g.Spec.NewInstancesProtectedFromScaleIn, LaunchedAt: in.LaunchTime, Since: now}
 		a := s.startActivityLocked(b, g.Spec.Name, id, "Launching a new EC2 instance: "+id,
 			fmt.Sprintf("At %s an instance launched before the controller stopped was taken into the group.", stamp(now)), in.Zone, now)
@@ -580,6 +580,28 @@ func (s *Service) currentTemplate(g *Group) placement.LaunchTemplateRef {
 	return ref
 }
 
+// currentImageVersion returns the version of the image the group's launch
+// template version runs (0 when it cannot be resolved): new launches run
+// it, so members on another one are outdated.
+func (s *Service) currentImageVersion(g *Group) int {
+	for _, lt := range s.opts.Compute.LaunchTemplates() {
+		if lt.Name == g.Spec.LaunchTemplate {
+			if v, ok := lt.Version(g.Spec.Version); ok {
+				if im, ok := s.opts.Compute.Image(v.Data.Image); ok {
+					return im.Current().Number
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// outdated reports whether a member runs another launch template version
+// than lt or another image version than img (0: unknown, not compared).
+func outdated(m *Member, lt, img int) bool {
+	return m.LaunchTemplateVersion != lt || (img > 0 && m.ImageVersion > 0 && m.ImageVersion != img)
+}
+
 // convergeLocked launches or terminates toward the desired capacity and
 // keeps the warm pool at its size.
 func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Capacity, all map[string]compute.Instance, now time.Time) {
@@ -736,7 +758,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 				}
 				for _, in := range ins {
 					m := &Member{InstanceID: in.ID, Group: name, Lifecycle: Pending, Health: HealthHealthy, Zone: z,
-						LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.Resolved, InstanceType: in.InstanceType,
+						LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.Resolved, ImageVersion: in.ImageVersion, InstanceType: in.InstanceType,
 						Protected: protected, LaunchedAt: in.LaunchTime, Since: now, WarmPool: intoPool}
 					desc := "Launching a new EC2 instance: " + in.ID
 					if intoPool {

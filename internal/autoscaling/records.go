@@ -98,7 +98,10 @@ type Member struct {
 	// LaunchTemplate and LaunchTemplateVersion are what it was launched from.
 	LaunchTemplate        string `json:"launchTemplate"`
 	LaunchTemplateVersion int    `json:"launchTemplateVersion"`
-	InstanceType          string `json:"instanceType"`
+	// ImageVersion is the image version it runs (0 in records made before
+	// it was kept).
+	ImageVersion int    `json:"imageVersion,omitempty"`
+	InstanceType string `json:"instanceType"`
 	// Protected is scale-in protection.
 	Protected bool `json:"protectedFromScaleIn"`
 	// WarmPool marks an instance of the warm pool.

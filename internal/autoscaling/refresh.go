@@ -205,6 +205,10 @@ type Refresh struct {
 	// and launched.
 	FromVersion int `json:"fromVersion"`
 	ToVersion   int `json:"toVersion"`
+	// ToImageVersion is the image version the refresh rolls out (new
+	// launches run the image's current version; a rollback returns to
+	// FromVersion of the launch template, not to an older image).
+	ToImageVersion int `json:"toImageVersion,omitempty"`
 	// Rollback is set once the refresh rolls back (to FromVersion).
 	Rollback bool `json:"rollback,omitempty"`
 	// Remaining are the instances still to replace.
@@ -329,7 +333,8 @@ func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now tim
 		return Refresh{}, fault.Invalidf(KindGroup, name, "launch template %q has no version %q", g.Spec.LaunchTemplate, g.Spec.Version)
 	}
 	p := prefs.WithDefaults(&g.Spec)
-	r := &Refresh{ID: newUUID(), Group: name, Status: RefreshPending, StartTime: now, PhaseStart: now, Preferences: p, ToVersion: to}
+	img := s.currentImageVersion(g)
+	r := &Refresh{ID: newUUID(), Group: name, Status: RefreshPending, StartTime: now, PhaseStart: now, Preferences: p, ToVersion: to, ToImageVersion: img}
 	seen := map[int]int{}
 	for _, m := range s.membersLocked(name) {
 		if !counts(m) || m.WarmPool {
@@ -338,7 +343,7 @@ func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now tim
 		if m.LaunchTemplateVersion != to {
 			seen[m.LaunchTemplateVersion]++
 		}
-		if m.LaunchTemplateVersion != to || !*p.SkipMatching {
+		if outdated(m, to, img) || !*p.SkipMatching {
 			r.Remaining = append(r.Remaining, m.InstanceID)
 		}
 	}
@@ -499,14 +504,14 @@ func (s *Service) refreshLocked(ctx context.Context, b *batch, g *Group, c *Capa
 // group's newest refresh already went to that version.
 func (s *Service) autoRefreshLocked(g *Group, last *Refresh, now time.Time) *Refresh {
 	name := g.Spec.Name
-	to := s.currentTemplate(g).Version
-	if to == 0 || s.inflight[name] > 0 || (last != nil && last.ToVersion == to) {
+	to, img := s.currentTemplate(g).Version, s.currentImageVersion(g)
+	if to == 0 || s.inflight[name] > 0 || (last != nil && last.ToVersion == to && last.ToImageVersion == img) {
 		return last
 	}
-	outdated := slices.ContainsFunc(s.membersLocked(name), func(m *Member) bool {
-		return counts(m) && !m.WarmPool && m.LaunchTemplateVersion != to
+	old := slices.ContainsFunc(s.membersLocked(name), func(m *Member) bool {
+		return counts(m) && !m.WarmPool && outdated(m, to, img)
 	})
-	if !outdated {
+	if !old {
 		return last
 	}
 	p := *g.Spec.InstanceRefresh

@@ -34,6 +34,8 @@ type Compute interface {
 	AllInstances() []compute.Instance
 	// LaunchTemplates returns every launch template.
 	LaunchTemplates() []compute.LaunchTemplate
+	// Image returns an image (its versions; launches run the current one).
+	Image(name string) (compute.Image, bool)
 	// Observed waits until compute has seen store revision rev (the
 	// launch template a group's revision names exists there).
 	Observed(ctx context.Context, rev int64) error
