@@ -11,8 +11,9 @@ import (
 // startActivity opens an activity for an instance of group g; the caller
 // holds s.mu. It is written with the batch.
 func (s *Service) startActivityLocked(b *batch, group, instance, description, cause, zone string, now time.Time) *Activity {
+	s.actSeq++
 	a := &Activity{ID: newUUID(), Group: group, Description: description, Cause: cause, StartTime: now,
-		StatusCode: StatusInProgress, Progress: 0, InstanceID: instance}
+		StatusCode: StatusInProgress, Progress: 0, InstanceID: instance, Seq: s.actSeq}
 	if zone != "" {
 		a.Details = fmt.Sprintf(`{"Subnet ID":"subnet-%s","Availability Zone":"%s"}`, zone, zone)
 	}
@@ -46,8 +47,9 @@ func (s *Service) finishActivityLocked(b *batch, id, status, message string, now
 // recordActivityLocked writes an activity that is over as it starts (a
 // change of sizes by a scheduled action, a failed launch).
 func (s *Service) recordActivityLocked(b *batch, group, description, cause, status, message string, now time.Time) {
+	s.actSeq++
 	a := &Activity{ID: newUUID(), Group: group, Description: description, Cause: cause, StartTime: now, EndTime: now,
-		StatusCode: status, StatusMessage: message, Progress: 100}
+		StatusCode: status, StatusMessage: message, Progress: 100, Seq: s.actSeq}
 	b.put(activityKey(group, a), a)
 }
 

@@ -199,8 +199,7 @@ func (s *Service) withHook(ctx context.Context, group, hook, instanceID, token s
 	f(found)
 	var b batch
 	b.put(MemberPrefix+found.InstanceID, found)
-	s.mu.Unlock()
-	s.commit(ctx, &b)
+	s.unlockCommit(ctx, &b)
 	s.Kick()
 	return nil
 }

@@ -51,8 +51,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 			delete(s.capacity, name)
 			b.del(CapacityPrefix + name)
 		}
-		s.mu.Unlock()
-		s.commit(ctx, &b)
+		s.unlockCommit(ctx, &b)
 		return
 	}
 	c := s.capacityLocked(&b, g, now)
@@ -67,8 +66,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	}
 	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
-	s.mu.Unlock()
-	s.commit(ctx, &b)
+	s.unlockCommit(ctx, &b)
 }
 
 // freshenLocked adds to all the instances of members launched after the
@@ -467,8 +465,7 @@ func (s *Service) goBusy(ctx context.Context, id string, f func(context.Context)
 		if _, ok := s.members[id]; ok && !s.closed {
 			done(&b, err, s.opts.Now())
 		}
-		s.mu.Unlock()
-		s.commit(ctx, &b)
+		s.unlockCommit(ctx, &b)
 	})
 }
 
@@ -655,13 +652,14 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		}
 	// An active instance refresh owns scale-in (refresh.go).
 	case have > c.Desired && s.inflight[name] == 0 && !g.suspended(ProcessTerminate) && !s.refreshActiveLocked(name):
-		// Every counted instance counts for zone balance; protected and
-		// busy ones are not chosen.
-		cands := placementOf(counted)
-		for i := range cands {
-			cands[i].Protected = cands[i].Protected || s.busy[cands[i].ID]
+		// Every counted instance counts for zone balance. When the
+		// choice falls on an instance that is busy (registering,
+		// starting), the scale-in waits for it rather than take another
+		// zone's.
+		victims := placement.ChooseForTermination(placementOf(counted), have-c.Desired, g.Spec.TerminationPolicies, s.currentTemplate(g), now)
+		if slices.ContainsFunc(victims, func(v placement.Instance) bool { return s.busy[v.ID] }) {
+			victims = nil
 		}
-		victims := placement.ChooseForTermination(cands, have-c.Desired, g.Spec.TerminationPolicies, s.currentTemplate(g), now)
 		reuse := g.Spec.WarmPool != nil && g.Spec.WarmPool.InstanceReusePolicy != nil && g.Spec.WarmPool.InstanceReusePolicy.ReuseOnScaleIn
 		for i, v := range victims {
 			m := s.members[v.ID]
@@ -770,8 +768,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 					s.members[in.ID] = m
 					b.put(MemberPrefix+in.ID, m)
 				}
-				s.mu.Unlock()
-				s.commit(ctx, &b)
+				s.unlockCommit(ctx, &b)
 			})
 		}
 	}

@@ -199,6 +199,8 @@ type Activity struct {
 	Details string `json:"details,omitempty"`
 	// InstanceID is the instance the activity launches or terminates.
 	InstanceID string `json:"instanceId,omitempty"`
+	// Seq orders activities that start at the same instant.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // Done reports whether the activity has ended.
@@ -213,7 +215,7 @@ func (a *Activity) Done() bool {
 // activityKey returns the store key of an activity: time-ordered within its
 // group.
 func activityKey(group string, a *Activity) string {
-	return fmt.Sprintf("%s%s/%020d-%s", ActivityPrefix, group, a.StartTime.UnixNano(), a.ID)
+	return fmt.Sprintf("%s%s/%020d-%08d-%s", ActivityPrefix, group, a.StartTime.UnixNano(), a.Seq, a.ID)
 }
 
 // newUUID returns a random UUID (version 4).

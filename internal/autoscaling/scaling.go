@@ -49,8 +49,7 @@ func (s *Service) SetDesired(ctx context.Context, name string, n int, honorCoold
 			stamp(c.LastScaling.Add(secondsOr(g.Spec.DefaultCooldown, policy.DefaultCooldown)))).WithHint("wait, or leave out --honor-cooldown")
 	}
 	s.setDesiredLocked(&b, g, c, n, fmt.Sprintf("At %s a user request explicitly set group desired capacity changing the desired capacity from %d to %d.", stamp(now), c.Desired, n), now)
-	s.mu.Unlock()
-	s.commit(ctx, &b)
+	s.unlockCommit(ctx, &b)
 	s.Kick()
 	return nil
 }
@@ -80,8 +79,7 @@ func (s *Service) scale(ctx context.Context, name string, now time.Time) {
 		s.scheduleLocked(&b, g, c, now)
 	}
 	s.policiesLocked(&b, g, c, now)
-	s.mu.Unlock()
-	s.commit(ctx, &b)
+	s.unlockCommit(ctx, &b)
 }
 
 // scheduleLocked applies the scheduled actions due since the last round

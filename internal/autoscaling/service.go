@@ -99,6 +99,8 @@ type Service struct {
 	done   chan struct{}
 	wg     sync.WaitGroup // launches, terminations and hook commands
 
+	// commitMu orders batch commits (see unlockCommit).
+	commitMu sync.Mutex
 	// mu guards the fields below.
 	mu       sync.Mutex
 	groups   map[string]*Group
@@ -117,6 +119,8 @@ type Service struct {
 	seenRev    int64
 	lastPolicy time.Time
 	lastPrune  time.Time
+	// actSeq numbers activities (see Activity.Seq).
+	actSeq int64
 	closed     bool
 	reconciled informer.Mark
 }
@@ -365,6 +369,17 @@ func (b *batch) put(key string, v any) {
 }
 
 func (b *batch) del(key string) { b.ops = append(b.ops, state.Delete(key)) }
+
+// unlockCommit releases s.mu and writes the batch, in the order the
+// critical sections ran: a batch made later never lands before an
+// earlier one (a launch's InProgress activity over the Successful that
+// the next round wrote).
+func (s *Service) unlockCommit(ctx context.Context, b *batch) {
+	s.commitMu.Lock()
+	s.mu.Unlock()
+	s.commit(ctx, b)
+	s.commitMu.Unlock()
+}
 
 // commit writes the batch; later writes of a key win.
 func (s *Service) commit(ctx context.Context, b *batch) {
