@@ -120,7 +120,7 @@ type Service struct {
 	lastPolicy time.Time
 	lastPrune  time.Time
 	// actSeq numbers activities (see Activity.Seq).
-	actSeq int64
+	actSeq     int64
 	closed     bool
 	reconciled informer.Mark
 }
