@@ -244,6 +244,17 @@ func TestAutoScalingReplacesTerminatedInstance(t *testing.T) {
 	if !strings.Contains(acts, "an EC2 health check indicating it has been terminated or stopped") {
 		t.Errorf("activities:\n%s", acts)
 	}
+	// destroy returns once the group's instances are terminated.
+	c.must("destroy", "-f", file)
+	var rows []psRow
+	if err := json.Unmarshal([]byte(c.must("ps", "-o", "json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.State != "terminated" {
+			t.Errorf("after destroy: %s is %s", r.ID, r.State)
+		}
+	}
 }
 
 // refreshStack is a group of 4 whose launch template runs image (hello or

@@ -235,13 +235,38 @@ func (s *Service) Kick() {
 }
 
 // Observed waits until the controller has seen every group change up to
-// store revision rev and reconciled after it, or ctx ends.
+// store revision rev and reconciled after it, and the instances of deleted
+// groups are gone, or ctx ends.
 func (s *Service) Observed(ctx context.Context, rev int64) error {
 	if err := s.inf.Wait(ctx, rev); err != nil {
 		return err
 	}
 	s.Kick()
-	return s.reconciled.Wait(ctx, rev)
+	if err := s.reconciled.Wait(ctx, rev); err != nil {
+		return err
+	}
+	// A deleted group's instances are deregistered, drained and
+	// terminated in the background: a destroy returns once they are gone.
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		left := 0
+		for _, m := range s.members {
+			if s.groups[m.Group] == nil {
+				left++
+			}
+		}
+		s.mu.Unlock()
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d instance(s) of deleted groups still terminating: %w", left, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Service) loop(ctx context.Context) {
