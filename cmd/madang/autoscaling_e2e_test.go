@@ -377,3 +377,43 @@ func TestInstanceRefreshAndRollbackUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d requests, 0 failed; rollback: %s", l.ok.Load(), r.Reason)
 }
+
+// TestDeployChangedSource: madang deploy after a source change builds a
+// new image version and replaces the group's instances one at a time
+// under load without a failed request; a second deploy has nothing to do.
+func TestDeployChangedSource(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := asgStack(t, dir, port, 3, 3, "")
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	before := c.waitInService("web", 3)
+	l := startLoad(fmt.Sprintf("http://127.0.0.1:%d/", port), 30)
+	if err := os.WriteFile(filepath.Join(dir, "app", "VERSION"), []byte("2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := c.must("deploy", "-f", file, "--config", "CodeDeployDefault.OneAtATime")
+	l.end()
+	for _, want := range []string{"~ image hello", "deploying to 3 instance(s) with CodeDeployDefault.OneAtATime (keeping 66% of 3 InService)", "100%  Successful"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	after := c.waitInService("web", 3)
+	for _, in := range after.Instances {
+		for _, old := range before.Instances {
+			if in.ID == old.ID {
+				t.Errorf("%s was not replaced", in.ID)
+			}
+		}
+	}
+	if n := l.failed.Load(); n > 0 {
+		t.Fatalf("%d of %d requests failed during the deployment: %v", n, n+l.ok.Load(), l.errs)
+	}
+	if out := c.must("deploy", "-f", file); !strings.Contains(out, "nothing to deploy") {
+		t.Errorf("second deploy:\n%s", out)
+	}
+	t.Logf("%d requests, 0 failed", l.ok.Load())
+}
