@@ -2,11 +2,10 @@ package autoscaling
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"strconv"
-	"strings"
 
+	"github.com/madang-dev/madang/internal/autoscaling/policyref"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/fielderr"
@@ -70,25 +69,8 @@ func deref(p *int) int {
 	return *p
 }
 
-// ParsePolicyRef finds the group and policy an alarm action names: an
-// Auto Scaling policy ARN (arn:aws:autoscaling:…:scalingPolicy:ID:
-// autoScalingGroupName/G:policyName/P, any id, region or account) or
-// madang's short form autoscaling:G/P.
+// ParsePolicyRef finds the group and policy an alarm action names (see
+// package policyref).
 func ParsePolicyRef(action string) (group, policyName string, err error) {
-	if rest, ok := strings.CutPrefix(action, "autoscaling:"); ok {
-		if g, p, ok := strings.Cut(rest, "/"); ok && g != "" && p != "" {
-			return g, p, nil
-		}
-		return "", "", fmt.Errorf("names no group and policy; write autoscaling:GROUP/POLICY")
-	}
-	const g, p = ":autoScalingGroupName/", ":policyName/"
-	gi, pi := strings.Index(action, g), strings.Index(action, p)
-	if gi < 0 || pi < gi {
-		return "", "", fmt.Errorf("is not a scaling policy ARN; write arn:aws:autoscaling:local:000000000000:scalingPolicy:ID:autoScalingGroupName/GROUP:policyName/POLICY or autoscaling:GROUP/POLICY")
-	}
-	group, policyName = action[gi+len(g):pi], action[pi+len(p):]
-	if group == "" || policyName == "" {
-		return "", "", fmt.Errorf("names an empty group or policy")
-	}
-	return group, policyName, nil
+	return policyref.Parse(action)
 }

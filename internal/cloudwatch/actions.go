@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/alarm"
+	"github.com/madang-dev/madang/internal/autoscaling/policyref"
 )
 
 // ActionKind is what an alarm action does.
@@ -84,19 +85,12 @@ func ParseAction(s string) (Action, error) {
 		default:
 			return a, fmt.Errorf("names EC2 action %q", parts[5])
 		}
-	case strings.HasPrefix(s, "autoscaling:"):
-		g, p, ok := strings.Cut(strings.TrimPrefix(s, "autoscaling:"), "/")
-		if !ok || g == "" || p == "" {
-			return a, fmt.Errorf("names no group and policy; write autoscaling:GROUP/POLICY")
+	case policyref.IsPolicy(s):
+		g, p, err := policyref.Parse(s)
+		if err != nil {
+			return a, err
 		}
 		a.Kind, a.Group, a.Policy = ActionAutoScaling, g, p
-	case strings.HasPrefix(s, "arn:aws:autoscaling:"):
-		const gk, pk = ":autoScalingGroupName/", ":policyName/"
-		gi, pi := strings.Index(s, gk), strings.Index(s, pk)
-		if !strings.Contains(s, ":scalingPolicy:") || gi < 0 || pi < gi || s[gi+len(gk):pi] == "" || s[pi+len(pk):] == "" {
-			return a, fmt.Errorf("is not a scaling policy ARN; write arn:aws:autoscaling:local:000000000000:scalingPolicy:ID:autoScalingGroupName/GROUP:policyName/POLICY (madang asg describe GROUP shows it) or autoscaling:GROUP/POLICY")
-		}
-		a.Kind, a.Group, a.Policy = ActionAutoScaling, s[gi+len(gk):pi], s[pi+len(pk):]
 	case strings.HasPrefix(s, "arn:aws:sns:"):
 		return a, fmt.Errorf("is an SNS topic, which madang does not have; give the subscriber's URL instead")
 	default:
