@@ -12,7 +12,6 @@ import (
 
 	"github.com/madang-dev/madang/internal/autoscaling/placement"
 	"github.com/madang-dev/madang/internal/compute"
-	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 )
 
 // stamp formats a time as activity causes do.
@@ -441,114 +440,6 @@ func (s *Service) forgetLocked(ctx context.Context, b *batch, m *Member) {
 			}
 		})
 	}
-}
-
-// goAsync runs f in a tracked goroutine and kicks the controller after.
-func (s *Service) goAsync(f func()) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-		s.Kick()
-	}()
-}
-
-// goBusy runs f for member id in a goroutine, marking it busy meanwhile;
-// then, under s.mu, done runs with f's error and its writes are committed.
-func (s *Service) goBusy(ctx context.Context, id string, f func(context.Context) error, done func(b *batch, err error, now time.Time)) {
-	s.busy[id] = true
-	s.goAsync(func() {
-		err := f(context.WithoutCancel(ctx))
-		var b batch
-		s.mu.Lock()
-		delete(s.busy, id)
-		if _, ok := s.members[id]; ok && !s.closed {
-			done(&b, err, s.opts.Now())
-		}
-		s.unlockCommit(ctx, &b)
-	})
-}
-
-func (s *Service) goRegister(ctx context.Context, m *Member, tgs []string) {
-	id := m.InstanceID
-	regs := make([]elbctl.Registration, 0, len(tgs))
-	for _, tg := range tgs {
-		regs = append(regs, elbctl.Registration{TargetGroup: tg, ID: id, RegisteredBy: "autoscaling:" + m.Group, RegisteredAt: s.opts.Now()})
-	}
-	rev := int64(0)
-	if g := s.groups[m.Group]; g != nil {
-		rev = g.rev
-	}
-	s.goBusy(ctx, id, func(ctx context.Context) error {
-		octx, cancel := context.WithTimeout(ctx, observeWait)
-		_ = s.opts.LoadBalancing.Observed(octx, rev)
-		cancel()
-		return s.opts.LoadBalancing.Register(ctx, regs)
-	},
-		func(b *batch, err error, now time.Time) {
-			m := s.members[id]
-			if err != nil {
-				s.opts.Events.Error(KindGroup, m.Group, "register instance %s in %v: %v", id, tgs, err)
-				return
-			}
-			for _, tg := range tgs {
-				if !slices.Contains(m.Registered, tg) {
-					m.Registered = append(m.Registered, tg)
-				}
-			}
-			b.put(MemberPrefix+id, m)
-		})
-}
-
-func (s *Service) goDeregister(ctx context.Context, m *Member) {
-	id, tgs := m.InstanceID, slices.Clone(m.Registered)
-	s.goBusy(ctx, id, func(ctx context.Context) error {
-		for _, tg := range tgs {
-			if err := s.opts.LoadBalancing.Deregister(ctx, tg, []string{id}); err != nil {
-				return fmt.Errorf("deregister from %s: %w", tg, err)
-			}
-		}
-		return nil
-	}, func(b *batch, err error, now time.Time) {
-		m := s.members[id]
-		if err != nil {
-			s.opts.Events.Error(KindGroup, m.Group, "instance %s: %v", id, err)
-		}
-		m.Draining = append(m.Draining, tgs...)
-		m.Registered = nil
-		b.put(MemberPrefix+id, m)
-	})
-}
-
-// goTerminate terminates a member's instance, or stops it into the warm
-// pool when it is reused.
-func (s *Service) goTerminate(ctx context.Context, m *Member) {
-	id, reuse := m.InstanceID, m.Reuse
-	s.goBusy(ctx, id, func(ctx context.Context) error {
-		if reuse {
-			return s.opts.Compute.Stop(ctx, id)
-		}
-		return s.opts.Compute.Terminate(ctx, id)
-	}, func(b *batch, err error, now time.Time) {
-		m := s.members[id]
-		if err != nil {
-			s.opts.Events.Error(KindGroup, m.Group, "terminate instance %s: %v", id, err)
-			return // retried on the next round (TerminatingProceed)
-		}
-		if m.Activity != "" {
-			s.finishActivityLocked(b, m.Activity, StatusSuccessful, "", now)
-			m.Activity = ""
-		}
-		if reuse {
-			m.Reuse, m.WarmPool, m.HooksDone, m.Health, m.HealthReason = false, true, false, HealthHealthy, ""
-			s.setLifecycleLocked(b, m, WarmedStopped, now)
-			s.opts.Events.Info(KindGroup, m.Group, "instance %s returned to the warm pool (stopped)", id)
-			return
-		}
-		s.opts.Events.Info(KindGroup, m.Group, "instance %s terminated", id)
-		delete(s.members, id)
-		b.del(MemberPrefix + id)
-	})
 }
 
 // suspended reports whether a process is suspended for the group.
