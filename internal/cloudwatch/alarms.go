@@ -230,13 +230,17 @@ func (s *Service) commit(ctx context.Context, evs []evaluation, gone []string, n
 	}
 	var ops []state.Op
 	var hist []alarm.HistoryItem
+	// New states are built on copies and become visible (to the API, to
+	// the next evaluation) only once stored: a state the API showed is
+	// never lost by a crash right after.
+	installs := make([]*AlarmState, 0, len(evs))
 	s.mu.Lock()
 	for _, ev := range evs {
-		st := s.states[ev.name]
-		if st == nil {
-			st = &AlarmState{Name: ev.name}
-			s.states[ev.name] = st
+		st := &AlarmState{Name: ev.name}
+		if cur := s.states[ev.name]; cur != nil {
+			*st = *cur
 		}
+		installs = append(installs, st)
 		st.EvaluatedAt = now
 		st.ConfigUpdatedAt = ev.updated
 		if ev.config {
@@ -255,7 +259,6 @@ func (s *Service) commit(ctx context.Context, evs []evaluation, gone []string, n
 		ops = append(ops, state.Op{Type: state.OpPut, Key: statesPrefix + ev.name, Value: b})
 	}
 	for _, name := range gone {
-		delete(s.states, name)
 		ops = append(ops, state.Op{Type: state.OpDelete, Key: statesPrefix + name})
 	}
 	s.mu.Unlock()
@@ -263,8 +266,18 @@ func (s *Service) commit(ctx context.Context, evs []evaluation, gone []string, n
 		ops = append(ops, s.historyOp(h))
 	}
 	if _, err := s.opts.Store.Txn(ctx, nil, ops); err != nil {
+		// Nothing changes: the next evaluation tries again.
 		s.log.Warn("store alarm states", "err", err)
+		return
 	}
+	s.mu.Lock()
+	for _, st := range installs {
+		s.states[st.Name] = st
+	}
+	for _, name := range gone {
+		delete(s.states, name)
+	}
+	s.mu.Unlock()
 	for _, name := range gone {
 		s.trimHistory(ctx, name, 0)
 	}
