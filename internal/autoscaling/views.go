@@ -1,6 +1,7 @@
 package autoscaling
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -22,17 +23,19 @@ type GroupView struct {
 	CreatedTime     time.Time `json:"createdTime"`
 	// InService counts healthy InService instances; Pending those on their
 	// way; Warm the warm pool's.
-	InService int              `json:"inService"`
-	Pending   int              `json:"pending"`
-	Warm      int              `json:"warm"`
-	Instances []InstanceView   `json:"instances"`
-	Policies  []PolicyView     `json:"scalingPolicies,omitempty"`
-	Spec      GroupSpec        `json:"spec"`
-	Suspended []string         `json:"suspendedProcesses,omitempty"`
-	Zones     []string         `json:"availabilityZones"`
-	Targets   []string         `json:"targetGroups,omitempty"`
-	Hooks     []HookSpec       `json:"lifecycleHooks,omitempty"`
-	WarmPool  *WarmPoolSpec    `json:"warmPool,omitempty"`
+	InService int            `json:"inService"`
+	Pending   int            `json:"pending"`
+	Warm      int            `json:"warm"`
+	Instances []InstanceView `json:"instances"`
+	Policies  []PolicyView   `json:"scalingPolicies,omitempty"`
+	Spec      GroupSpec      `json:"spec"`
+	Suspended []string       `json:"suspendedProcesses,omitempty"`
+	Zones     []string       `json:"availabilityZones"`
+	Targets   []string       `json:"targetGroups,omitempty"`
+	Hooks     []HookSpec     `json:"lifecycleHooks,omitempty"`
+	WarmPool  *WarmPoolSpec  `json:"warmPool,omitempty"`
+	// Status says what the group is busy with: an active instance
+	// refresh and its progress.
 	Status    string           `json:"status,omitempty"`
 	Cause     string           `json:"cause,omitempty"`
 	Schedules []ScheduleView   `json:"scheduledActions,omitempty"`
@@ -143,6 +146,9 @@ func (s *Service) viewLocked(g *Group) GroupView {
 		a := sp.ScheduledActions[i].scheduleAction()
 		next, _ := a.Next(now)
 		v.Schedules = append(v.Schedules, ScheduleView{Name: a.Name, Next: next})
+	}
+	if r := s.refreshes[sp.Name]; r != nil && r.Active() {
+		v.Status = fmt.Sprintf("instance refresh %s %s: %d%%, %d/%d replaced", r.ID, r.Status, r.PercentageComplete, r.Replaced, r.Total)
 	}
 	n := 0
 	for _, a := range s.open {
