@@ -417,3 +417,44 @@ func TestDeployChangedSource(t *testing.T) {
 	}
 	t.Logf("%d requests, 0 failed", l.ok.Load())
 }
+
+// TestAlarmRunsStepPolicy: a CloudWatch alarm on a custom metric whose
+// action names a step scaling policy scales the group out, and the
+// activity names the alarm.
+func TestAlarmRunsStepPolicy(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	port := freePort(t)
+	file := asgStack(t, dir, port, 1, 5, `      - name: add-two
+        policyType: StepScaling
+        adjustmentType: ChangeInCapacity
+        stepAdjustments: [{metricIntervalLowerBound: 0, scalingAdjustment: 2}]
+alarms:
+  - name: queue-deep
+    namespace: MyApp
+    metricName: QueueDepth
+    statistic: Maximum
+    period: 1
+    evaluationPeriods: 1
+    threshold: 100
+    comparisonOperator: GreaterThanThreshold
+    alarmActions: [autoscaling:web/add-two]
+`)
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	c.waitInService("web", 1)
+	deadline := time.Now().Add(30 * time.Second)
+	for c.asg("web").Desired < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the alarm did not scale the group: %+v\n%s\n%s", c.asg("web"), c.must("alarms"), c.must("asg", "activities", "web"))
+		}
+		c.must("metrics", "put", "MyApp", "QueueDepth", "500", "--resolution", "1")
+		time.Sleep(300 * time.Millisecond)
+	}
+	c.waitInService("web", 3)
+	acts := strings.Join(strings.Fields(c.must("asg", "activities", "web")), " ")
+	if !strings.Contains(acts, "a monitor alarm queue-deep in state ALARM triggered policy add-two changing the desired capacity from 1 to 3") {
+		t.Errorf("activities:\n%s", acts)
+	}
+}

@@ -71,6 +71,9 @@ type testCompute struct {
 
 func newTestCompute(t *testing.T) *testCompute { return newTestComputeWith(t, nil) }
 
+// privateBookPort is the app port of testComputes with a private lease book.
+const privateBookPort = 3917
+
 // newTestComputeWith makes a testCompute leasing addresses from book.
 func newTestComputeWith(t *testing.T, book *AddressBook) *testCompute {
 	t.Helper()
@@ -90,7 +93,14 @@ func newTestComputeWith(t *testing.T, book *AddressBook) *testCompute {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	spec := ImageSpec{Name: "app", Source: tc.source, Command: "exec '" + exe + "' app", Port: 3000}
+	port := 3000
+	if book != nil && book.Dir != "" {
+		// A private lease book does not see the addresses the other
+		// tests (of every package, running at once) lease from the
+		// host-wide one: its instances use a port no other test does.
+		port = privateBookPort
+	}
+	spec := ImageSpec{Name: "app", Source: tc.source, Command: "exec '" + exe + "' app", Port: port}
 	tc.commit(ImageKind(), &spec, "/srv/stack/madang.yaml")
 	tc.commit(LaunchTemplateKind(), &LaunchTemplateSpec{Name: "app", LaunchTemplateData: LaunchTemplateData{
 		Image: "app",
