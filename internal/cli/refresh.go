@@ -113,8 +113,8 @@ func refreshStatusCmd(e *env) *cobra.Command {
 			tw := e.table()
 			fmt.Fprintln(tw, "ID\tSTATUS\tPROGRESS\tREPLACED\tVERSION\tSTARTED\tREASON")
 			for _, r := range rs {
-				fmt.Fprintf(tw, "%s\t%s\t%d%%\t%d/%d\tv%d → v%d\t%s\t%s\n", r.ID, r.Status, r.PercentageComplete, r.Replaced, r.Total,
-					r.FromVersion, r.ToVersion, r.StartTime.Local().Format("01-02 15:04:05"), orDash(r.StatusReason))
+				fmt.Fprintf(tw, "%s\t%s\t%d%%\t%d/%d\t%s\t%s\t%s\n", r.ID, r.Status, r.PercentageComplete, r.Replaced, r.Total,
+					refreshTarget(r), r.StartTime.Local().Format("01-02 15:04:05"), orDash(r.StatusReason))
 			}
 			return tw.Flush()
 		},
@@ -203,12 +203,21 @@ func waitRefresh(ctx context.Context, e *env, group, id string) error {
 	}
 }
 
+// refreshTarget says what a refresh rolls out: another launch template
+// version, or the same one with a new image build.
+func refreshTarget(r v1.InstanceRefresh) string {
+	if r.FromVersion == r.ToVersion && r.ToImageVersion > 0 {
+		return fmt.Sprintf("launch template v%d, image v%d", r.ToVersion, r.ToImageVersion)
+	}
+	return fmt.Sprintf("v%d → v%d", r.FromVersion, r.ToVersion)
+}
+
 // progressLine draws a refresh as "[######----]  60% InProgress 3/5 …".
 func progressLine(r v1.InstanceRefresh) string {
 	const width = 30
 	n := max(0, min(width, r.PercentageComplete*width/100))
-	s := fmt.Sprintf("  [%s%s] %3d%%  %-18s %d/%d replaced, v%d → v%d", strings.Repeat("#", n), strings.Repeat("-", width-n),
-		r.PercentageComplete, r.Status, r.Replaced, r.Total, r.FromVersion, r.ToVersion)
+	s := fmt.Sprintf("  [%s%s] %3d%%  %-18s %d/%d replaced, %s", strings.Repeat("#", n), strings.Repeat("-", width-n),
+		r.PercentageComplete, r.Status, r.Replaced, r.Total, refreshTarget(r))
 	if r.StatusReason != "" {
 		s += "  (" + r.StatusReason + ")"
 	}

@@ -46,6 +46,8 @@ func TestRefreshProgressLine(t *testing.T) {
 			"  [###############---------------]  50%  InProgress         2/4 replaced, v1 → v2  (waiting at checkpoint 50%)"},
 		{"done", v1.InstanceRefresh{Status: "Successful", PercentageComplete: 100, Replaced: 4, Total: 4, FromVersion: 1, ToVersion: 2},
 			"  [##############################] 100%  Successful         4/4 replaced, v1 → v2"},
+		{"new image build", v1.InstanceRefresh{Status: "InProgress", Total: 2, FromVersion: 1, ToVersion: 1, ToImageVersion: 3},
+			"  [------------------------------]   0%  InProgress         0/2 replaced, launch template v1, image v3"},
 	} {
 		if got := progressLine(tc.r); got != tc.want {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)

@@ -32,6 +32,7 @@ type InstanceRefresh struct {
 	Preferences        RefreshPreferences `json:"preferences"`
 	FromVersion        int                `json:"fromVersion"`
 	ToVersion          int                `json:"toVersion"`
+	ToImageVersion     int                `json:"toImageVersion,omitempty"`
 	Rollback           bool               `json:"rollback,omitempty"`
 	WaitUntil          time.Time          `json:"waitUntil,omitzero"`
 }
