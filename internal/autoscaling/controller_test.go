@@ -843,3 +843,26 @@ func TestNewImageVersionRefreshes(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestCountSettlesAfterStart: right after a (re)start the first
+// second of requests holds those served while the daemon was away, so
+// requests per target are not read for the first seconds.
+func TestRequestCountSettlesAfterStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 2, 6)
+		spec.ScalingPolicies = []PolicySpec{{Name: "requests", TargetTrackingConfiguration: &TargetTrackingSpec{
+			PredefinedMetricSpecification: &PredefinedMetricSpec{PredefinedMetricType: "ALBRequestCountPerTarget"}, TargetValue: 600}}}
+		h.metrics.set(metric.ID{Namespace: "AWS/ApplicationELB", Name: "RequestCount", Dimensions: []metric.Dimension{{Name: "TargetGroup", Value: "tg"}}}, 100)
+		h.apply(spec)
+		h.wait(2 * time.Second)
+		if g := h.group("web"); g.DesiredCapacity != 2 {
+			t.Fatalf("desired %d within the settling time, want 2", g.DesiredCapacity)
+		}
+		h.wait(2 * time.Second)
+		// 100 requests a second over 2 targets = 3000 per target per minute.
+		if g := h.group("web"); g.DesiredCapacity != 6 {
+			t.Fatalf("desired %d after it, want 6", g.DesiredCapacity)
+		}
+	})
+}

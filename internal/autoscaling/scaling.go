@@ -15,6 +15,12 @@ import (
 	"github.com/madang-dev/madang/internal/metric"
 )
 
+// albSettle is how long after the controller starts it does not read
+// requests per target: after a daemon restart the collector's first second
+// holds every request served while the daemon was away, which would read
+// as a burst and scale the group out.
+const albSettle = 3 * time.Second
+
 // Metric freshness: a metric's newest second must be this recent to be
 // used (the collector writes every second).
 const (
@@ -278,6 +284,9 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 			}
 			return sum / float64(n), n, true
 		case policy.ALBRequestCountPerTarget:
+			if now.Sub(s.started) < albSettle {
+				return 0, 0, false
+			}
 			tg := labelTargetGroup(pm.ResourceLabel)
 			if tg == "" && len(g.Spec.TargetGroups) > 0 {
 				tg = g.Spec.TargetGroups[0]

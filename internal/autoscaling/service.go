@@ -119,6 +119,8 @@ type Service struct {
 	seenRev    int64
 	lastPolicy time.Time
 	lastPrune  time.Time
+	// started is when Start ran (see albSettle).
+	started time.Time
 	// actSeq numbers activities (see Activity.Seq).
 	actSeq     int64
 	closed     bool
@@ -206,6 +208,9 @@ func (s *Service) load(ctx context.Context) error {
 func (s *Service) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	s.mu.Lock()
+	s.started = s.opts.Now()
+	s.mu.Unlock()
 	go s.inf.Run(ctx)
 	go s.loop(ctx)
 }
