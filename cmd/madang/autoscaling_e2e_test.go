@@ -458,3 +458,48 @@ alarms:
 		t.Errorf("activities:\n%s", acts)
 	}
 }
+
+// TestGroupFromImageOfInstance is seed 003's path: an image made from a
+// running instance (by hand), a launch template of another stack using
+// it, and an Auto Scaling group launching from that.
+func TestGroupFromImageOfInstance(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	file := stackFile(t, dir, freePort(t))
+	startServer(t, c)
+	c.must("apply", "-f", file)
+	destroyAtCleanup(t, c, file)
+	var rows []psRow
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rows = c.ps()
+		if len(rows) > 0 && rows[0].State == "running" {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no running instance: %+v", rows)
+		}
+	}
+	c.must("images", "create", "--from-instance", rows[0].ID, "--name", "golden", "--no-reboot")
+	asgFile := filepath.Join(dir, "asg.yaml")
+	if err := os.WriteFile(asgFile, []byte(`name: from-image
+launchTemplates:
+  - name: golden
+    image: golden        # made by hand from an instance: not in this stack
+autoScalingGroups:
+  - name: golden
+    launchTemplate: golden
+    minSize: 2
+    maxSize: 2
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.must("apply", "-f", asgFile)
+	destroyAtCleanup(t, c, asgFile)
+	c.waitInService("golden", 2)
+	// A name that is neither in the stack nor made by hand is still an error.
+	bad := filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(bad, []byte("name: bad\nlaunchTemplates:\n  - {name: x, image: nope}\n"), 0o644)
+	if out, err := c.run("apply", "-f", bad); err == nil || !strings.Contains(out, `image: is not an image of this stack (got "nope")`) {
+		t.Errorf("apply of a template naming no image: %v\n%s", err, out)
+	}
+}

@@ -29,12 +29,31 @@ func (s stacks) parse(req api.StackRequest) (*stack.Stack, error) {
 	if req.DisplayPath != "" {
 		name = req.DisplayPath
 	}
-	st, err := stack.Parse(s.d.kinds, name, []byte(req.YAML), dir)
+	st, err := stack.ParseWith(s.d.kinds, name, []byte(req.YAML), dir, s.madeByHand)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", api.ErrValidation, err)
 	}
 	st.Path = req.Path
 	return st, nil
+}
+
+// madeByHand reports whether a resource exists that no stack owns (an
+// image made from an instance): stacks may refer to it.
+func (s stacks) madeByHand(kindName, name string) bool {
+	k, ok := s.d.kinds.Get(kindName)
+	if !ok {
+		return false
+	}
+	kv, err := s.d.store.Get(context.Background(), kind.Key(k, name))
+	if err != nil {
+		return false
+	}
+	rec, err := k.Decode(kv.Value)
+	if err != nil {
+		return false
+	}
+	_, owner := k.Spec(rec)
+	return owner == ""
 }
 
 // stored is one stored record of a kind.

@@ -45,6 +45,9 @@ func (p *parser) check(s *Stack) {
 		if !ok {
 			continue
 		}
+		if p.existing != nil && r.ref.Name != "" && !names[r.ref.Kind].has[r.ref.Name] && p.existing(r.ref.Kind, r.ref.Name) {
+			continue
+		}
 		p.ref(r.path, r.ref.Name, kind.Article(k.Info().Title), k.Info().StackKey, names[r.ref.Kind])
 	}
 }

@@ -45,6 +45,9 @@ type located struct {
 type parser struct {
 	file string
 	reg  *kind.Registry
+	// existing, if set, reports resources outside the stack that its
+	// references may name (see ParseWith).
+	existing func(kind, name string) bool
 	// pos maps field paths ("loadBalancers[0].listeners[1].port") to the
 	// position of their key (or of the list item).
 	pos      map[string]position

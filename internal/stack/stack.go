@@ -123,10 +123,18 @@ func Load(reg *kind.Registry, path string) (*Stack, error) {
 // are resolved against (made absolute if it is not). Every problem found is
 // returned at once, as an *Error.
 func Parse(reg *kind.Registry, name string, data []byte, dir string) (*Stack, error) {
+	return ParseWith(reg, name, data, dir, nil)
+}
+
+// ParseWith is Parse where a reference may also name a resource outside
+// the stack for which existing(kind name, resource name) is true — such as
+// an image made from an instance by hand (CreateImage), which a stack's
+// launch template uses as an AMI.
+func ParseWith(reg *kind.Registry, name string, data []byte, dir string, existing func(kind, name string) bool) (*Stack, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	p := &parser{file: name, reg: reg}
+	p := &parser{file: name, reg: reg, existing: existing}
 	s := New(reg, "")
 	s.Path, s.Dir = name, dir
 	if len(data) > MaxFileSize {
