@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,10 +205,11 @@ func yesNo(b bool) string {
 
 func asgActivitiesCmd(e *env) *cobra.Command {
 	var max int
+	var follow bool
 	c := &cobra.Command{
 		Use:   "activities NAME",
 		Short: "Show a group's scaling activities with their causes, newest first (like aws autoscaling describe-scaling-activities)",
-		Example: "  madang asg activities web\n  madang asg activities web --max 5\n" +
+		Example: "  madang asg activities web\n  madang asg activities web --max 5\n  madang asg activities web -f   # then every new activity and status change\n" +
 			"  madang asg activities web -o json   # the raw list, as describe-scaling-activities' Activities",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -217,20 +220,31 @@ func asgActivitiesCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if e.json() {
+			if e.json() && !follow {
 				if as == nil {
 					as = []v1.ScalingActivity{}
 				}
 				return e.printJSON(as)
 			}
-			if len(as) == 0 {
+			switch {
+			case e.json():
+				for _, a := range slices.Backward(as) {
+					if err := e.printJSONLine(a); err != nil {
+						return err
+					}
+				}
+			case len(as) == 0:
 				fmt.Fprintf(e.stdout, "no scaling activities for %s yet\n", args[0])
+			default:
+				printActivities(e, as)
+			}
+			if !follow {
 				return nil
 			}
-			printActivities(e, as)
-			return nil
+			return followActivities(cmd.Context(), e, args[0], as)
 		},
 	}
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new activities and status changes (Ctrl-C stops)")
 	c.Flags().IntVar(&max, "max", v1.DefaultMaxActivities, fmt.Sprintf("at most this many activities (AWS's --max-items; up to %d)", v1.MaxActivities))
 	return c
 }
@@ -246,13 +260,64 @@ func printActivities(e *env, as []v1.ScalingActivity) {
 	}
 	fmt.Fprintf(e.stdout, "%-*s  %-*s  %s\n", startWidth, "START", statusWidth, "STATUS", "DESCRIPTION")
 	for _, a := range as {
-		fmt.Fprintf(e.stdout, "%-*s  %-*s  %s\n", startWidth, a.StartTime.Local().Format("01-02 15:04:05"), statusWidth, activityStatus(a), a.Description)
-		for _, l := range wrap(a.Cause, 100) {
+		printActivityRow(e, a, statusWidth)
+	}
+}
+
+// printActivityRow prints one activity: its line, then its cause (and
+// failure message) wrapped beneath it.
+func printActivityRow(e *env, a v1.ScalingActivity, statusWidth int) {
+	const startWidth = len("01-02 15:04:05")
+	fmt.Fprintf(e.stdout, "%-*s  %-*s  %s\n", startWidth, a.StartTime.Local().Format("01-02 15:04:05"), statusWidth, activityStatus(a), a.Description)
+	for _, l := range wrap(a.Cause, 100) {
+		fmt.Fprintf(e.stdout, "    %s\n", l)
+	}
+	if a.StatusMessage != "" {
+		for _, l := range wrap("status: "+a.StatusMessage, 100) {
 			fmt.Fprintf(e.stdout, "    %s\n", l)
 		}
-		if a.StatusMessage != "" {
-			for _, l := range wrap("status: "+a.StatusMessage, 100) {
-				fmt.Fprintf(e.stdout, "    %s\n", l)
+	}
+}
+
+// activityPoll is how often activities -f looks for changes.
+const activityPoll = 500 * time.Millisecond
+
+// followActivities prints, until ctx ends, every activity of group not in
+// seen and every status change, oldest first (JSON Lines with -o json).
+func followActivities(ctx context.Context, e *env, group string, seen []v1.ScalingActivity) error {
+	status := map[string]string{}
+	for _, a := range seen {
+		status[a.ActivityID] = activityStatus(a)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(activityPoll):
+		}
+		as, err := e.client().ScalingActivities(ctx, group, v1.MaxActivities)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for _, a := range slices.Backward(as) {
+			st := activityStatus(a)
+			old, known := status[a.ActivityID]
+			if known && old == st {
+				continue
+			}
+			status[a.ActivityID] = st
+			switch {
+			case e.json():
+				if err := e.printJSONLine(a); err != nil {
+					return err
+				}
+			case known:
+				fmt.Fprintf(e.stdout, "%s  %s → %s\n", time.Now().Format("01-02 15:04:05"), a.Description, st)
+			default:
+				printActivityRow(e, a, len("STATUS"))
 			}
 		}
 	}

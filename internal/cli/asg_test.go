@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -177,6 +178,46 @@ func TestASGErrors(t *testing.T) {
 			for i, w := range tc.want {
 				if !strings.HasPrefix(lines[i], w) {
 					t.Errorf("stderr line %d = %q, want it to start with %q", i+1, lines[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestASGActivitiesFollow: -f prints the activities, then each new one and
+// each status change, until the context ends.
+func TestASGActivitiesFollow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"text", []string{"asg", "activities", "web", "-f"}, []string{
+			"Launching a new EC2 instance: i-0a", "Launching a new EC2 instance: i-0c", "Launching a new EC2 instance: i-0b → Successful"}},
+		{"json lines", []string{"asg", "activities", "web", "-f", "-o", "json"}, []string{
+			`"activityId":"act-1"`, `"activityId":"act-3"`, `"statusCode":"Successful"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asg, srv := asgDaemon(t)
+			now := time.Now().UTC()
+			acts := apitest.SampleActivities(now)
+			go func() {
+				time.Sleep(300 * time.Millisecond)
+				done := acts[0]
+				done.StatusCode, done.Progress, done.EndTime = "Successful", 100, now
+				added := acts[1]
+				added.ID, added.Description, added.InstanceID, added.StartTime = "act-3", "Launching a new EC2 instance: i-0c", "i-0c", now
+				asg.SetActivities("web", added, done, acts[1])
+			}()
+			ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+			defer cancel()
+			stdout, stderr, code := cli(ctx, t, srv, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout)
 				}
 			}
 		})

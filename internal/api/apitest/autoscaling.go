@@ -40,6 +40,14 @@ func (a *AutoScaling) AddActivities(group string, acts ...autoscaling.Activity) 
 	a.activities[group] = append(a.activities[group], acts...)
 }
 
+// SetActivities replaces a group's activities (newest first): what the
+// controller recorded since.
+func (a *AutoScaling) SetActivities(group string, acts ...autoscaling.Activity) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.activities[group] = acts
+}
+
 // Completed returns the lifecycle actions completed and heartbeats
 // recorded so far, as "hook instance result" ("heartbeat" for heartbeats).
 func (a *AutoScaling) Completed() []string {
