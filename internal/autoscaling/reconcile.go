@@ -457,31 +457,28 @@ func placementOf(ms []*Member) []placement.Instance {
 
 // currentTemplate resolves the group's launch template version.
 func (s *Service) currentTemplate(g *Group) placement.LaunchTemplateRef {
-	ref := placement.LaunchTemplateRef{Name: g.Spec.LaunchTemplate}
-	for _, lt := range s.opts.Compute.LaunchTemplates() {
-		if lt.Name == g.Spec.LaunchTemplate {
-			if v, ok := lt.Version(g.Spec.Version); ok {
-				ref.Version = v.Number
-			}
-		}
-	}
+	ref, _ := s.currentVersions(g)
 	return ref
 }
 
-// currentImageVersion returns the version of the image the group's launch
-// template version runs (0 when it cannot be resolved): new launches run
-// it, so members on another one are outdated.
-func (s *Service) currentImageVersion(g *Group) int {
+// currentVersions resolves, in one look at the launch templates, the
+// group's launch template version and the version of the image it
+// launches (0 when unresolved): new launches run it, so members on another
+// one are outdated.
+func (s *Service) currentVersions(g *Group) (ref placement.LaunchTemplateRef, image int) {
+	ref.Name = g.Spec.LaunchTemplate
 	for _, lt := range s.opts.Compute.LaunchTemplates() {
-		if lt.Name == g.Spec.LaunchTemplate {
-			if v, ok := lt.Version(g.Spec.Version); ok {
-				if im, ok := s.opts.Compute.Image(v.Data.Image); ok {
-					return im.Current().Number
-				}
+		if lt.Name != g.Spec.LaunchTemplate {
+			continue
+		}
+		if v, ok := lt.Version(g.Spec.Version); ok {
+			ref.Version = v.Number
+			if im, ok := s.opts.Compute.Image(v.Data.Image); ok {
+				image = im.Current().Number
 			}
 		}
 	}
-	return 0
+	return ref, image
 }
 
 // outdated reports whether a member runs another launch template version

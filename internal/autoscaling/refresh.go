@@ -328,12 +328,12 @@ func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now tim
 	if errs := prefs.Validate(); len(errs) > 0 {
 		return Refresh{}, fault.Invalidf(KindGroup, name, "invalid refresh preferences: %s", strings.Join(errStrings(errs), "; "))
 	}
-	to := s.currentTemplate(g).Version
+	ref, img := s.currentVersions(g)
+	to := ref.Version
 	if to == 0 {
 		return Refresh{}, fault.Invalidf(KindGroup, name, "launch template %q has no version %q", g.Spec.LaunchTemplate, g.Spec.Version)
 	}
 	p := prefs.WithDefaults(&g.Spec)
-	img := s.currentImageVersion(g)
 	r := &Refresh{ID: newUUID(), Group: name, Status: RefreshPending, StartTime: now, PhaseStart: now, Preferences: p, ToVersion: to, ToImageVersion: img}
 	seen := map[int]int{}
 	for _, m := range s.membersLocked(name) {
@@ -504,7 +504,8 @@ func (s *Service) refreshLocked(ctx context.Context, b *batch, g *Group, c *Capa
 // group's newest refresh already went to that version.
 func (s *Service) autoRefreshLocked(g *Group, last *Refresh, now time.Time) *Refresh {
 	name := g.Spec.Name
-	to, img := s.currentTemplate(g).Version, s.currentImageVersion(g)
+	ref, img := s.currentVersions(g)
+	to := ref.Version
 	if to == 0 || s.inflight[name] > 0 || (last != nil && last.ToVersion == to && last.ToImageVersion == img) {
 		return last
 	}
