@@ -32,17 +32,7 @@ launchTemplates:
     supervision:
       killTimeout: 2s
       readiness: {httpPath: /health}
-targetGroups:
-  - name: web
-    port: 3000
-    healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2, unhealthyThresholdCount: 2}
-    attributes: {deregistration_delay.timeout_seconds: 5}
-loadBalancers:
-  - name: web
-    listeners:
-      - port: %d
-        defaultActions: [{type: forward, targetGroup: web}]
-autoScalingGroups:
+%sautoScalingGroups:
   - name: web
     launchTemplate: hello
     minSize: %d
@@ -55,7 +45,29 @@ autoScalingGroups:
           predefinedMetricSpecification: {predefinedMetricType: ALBRequestCountPerTarget}
           targetValue: 600
           scaleInStabilizationSeconds: 5
-%s`, port, lo, hi, extra)
+%s`, webLB(port), lo, hi, extra)
+	return writeStack(t, dir, y)
+}
+
+// webLB is the stack section of target group web (health checks on
+// /health, a 5 s deregistration delay) behind load balancer web on port.
+func webLB(port int) string {
+	return fmt.Sprintf(`targetGroups:
+  - name: web
+    port: 3000
+    healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2, unhealthyThresholdCount: 2}
+    attributes: {deregistration_delay.timeout_seconds: 5}
+loadBalancers:
+  - name: web
+    listeners:
+      - port: %d
+        defaultActions: [{type: forward, targetGroup: web}]
+`, port)
+}
+
+// writeStack writes dir/madang.yaml.
+func writeStack(t *testing.T, dir, y string) string {
+	t.Helper()
 	p := filepath.Join(dir, "madang.yaml")
 	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
@@ -272,17 +284,7 @@ launchTemplates:
     image: %s
     env: {GREETING: %s}
     supervision: {killTimeout: 2s, maxRestarts: 1, backoffInitial: 10ms, readiness: {httpPath: /health}}
-targetGroups:
-  - name: web
-    port: 3000
-    healthCheck: {path: /health, intervalSeconds: 5, timeoutSeconds: 2, healthyThresholdCount: 2, unhealthyThresholdCount: 2}
-    attributes: {deregistration_delay.timeout_seconds: 5}
-loadBalancers:
-  - name: web
-    listeners:
-      - port: %d
-        defaultActions: [{type: forward, targetGroup: web}]
-autoScalingGroups:
+%sautoScalingGroups:
   - name: web
     launchTemplate: web
     version: $Latest
@@ -291,12 +293,8 @@ autoScalingGroups:
     targetGroups: [web]
     healthCheckType: ELB
     instanceRefresh: {minHealthyPercentage: 50, autoRollback: true}
-`, image, greeting, port)
-	p := filepath.Join(dir, "madang.yaml")
-	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+`, image, greeting, webLB(port))
+	return writeStack(t, dir, y)
 }
 
 type refreshRow struct {
