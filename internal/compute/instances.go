@@ -35,6 +35,11 @@ type RunRequest struct {
 	// ManagedBy and Zone are recorded on the instances (see Instance).
 	ManagedBy string `json:"managedBy,omitempty"`
 	Zone      string `json:"availabilityZone,omitempty"`
+	// Launch is launch data given with the request (RunInstances' ImageId,
+	// InstanceType, UserData): without a launch template it is all the
+	// instance runs from; with one, its set fields override the template
+	// version's. The instance keeps the merged data for its life.
+	Launch *LaunchTemplateData `json:"launch,omitempty"`
 }
 
 // Run launches Count instances from a launch template and returns them in
@@ -44,20 +49,23 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		return nil, fault.Invalidf(fault.KindInstance, "", "count %d is out of range", req.Count).WithHint("use 1 to 100")
 	}
 	s.mu.Lock()
-	lt, ok := s.templates[req.LaunchTemplate]
-	if !ok {
+	lt, ver, err := s.launchDataLocked(req)
+	if err != nil {
 		s.mu.Unlock()
-		return nil, fault.NotFoundf(fault.KindLaunchTemplate, req.LaunchTemplate, "launch template %q does not exist", req.LaunchTemplate).WithHint("create it in a stack file first (madang apply -f FILE)")
-	}
-	ver, ok := lt.Version(req.Version)
-	if !ok {
-		s.mu.Unlock()
-		return nil, fault.Invalidf(fault.KindLaunchTemplate, lt.Name, "launch template %s has no version %q", lt.Name, req.Version).WithHint(fmt.Sprintf("use $Default, $Latest or 1..%d", lt.Latest()))
+		return nil, err
 	}
 	im, ok := s.images[ver.Data.Image]
 	if !ok {
 		s.mu.Unlock()
+		if lt.Name == "" {
+			return nil, fault.NotFoundf(fault.KindImage, ver.Data.Image, "image %q does not exist", ver.Data.Image).WithHint("see madang images")
+		}
 		return nil, fault.NotFoundf(fault.KindImage, ver.Data.Image, "image %q of launch template %s does not exist", ver.Data.Image, lt.Name)
+	}
+	var launch *LaunchTemplateData
+	if req.Launch != nil {
+		d := ver.Data
+		launch = &d
 	}
 	live := s.liveInstancesLocked()
 	var created []*Instance
@@ -80,6 +88,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
 			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
 			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(), ManagedBy: req.ManagedBy, Zone: req.Zone,
+			Launch: launch,
 		}
 		live = append(live, in)
 		created = append(created, in)
@@ -122,6 +131,46 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	}
 	wg.Wait()
 	return out, nil
+}
+
+// launchDataLocked resolves what a run request launches from: its launch
+// template's version with the request's launch data over it, or the
+// launch data alone (lt is then the zero template).
+func (s *Service) launchDataLocked(req RunRequest) (LaunchTemplate, LaunchTemplateVersion, error) {
+	if req.LaunchTemplate == "" {
+		if req.Launch == nil || req.Launch.Image == "" {
+			return LaunchTemplate{}, LaunchTemplateVersion{}, fault.Invalidf(fault.KindInstance, "", "neither a launch template nor an image was given").
+				WithHint("name a launch template, or an image to run")
+		}
+		return LaunchTemplate{}, LaunchTemplateVersion{Data: *req.Launch}, nil
+	}
+	lt, ok := s.templates[req.LaunchTemplate]
+	if !ok {
+		return LaunchTemplate{}, LaunchTemplateVersion{}, fault.NotFoundf(fault.KindLaunchTemplate, req.LaunchTemplate, "launch template %q does not exist", req.LaunchTemplate).WithHint("create it in a stack file first (madang apply -f FILE)")
+	}
+	ver, ok := lt.Version(req.Version)
+	if !ok {
+		return LaunchTemplate{}, LaunchTemplateVersion{}, fault.Invalidf(fault.KindLaunchTemplate, lt.Name, "launch template %s has no version %q", lt.Name, req.Version).WithHint(fmt.Sprintf("use $Default, $Latest or 1..%d", lt.Latest()))
+	}
+	if o := req.Launch; o != nil {
+		d := ver.Data
+		d.Env = maps.Clone(d.Env)
+		if o.Image != "" {
+			d.Image = o.Image
+		}
+		if o.InstanceType != "" {
+			d.InstanceType = o.InstanceType
+		}
+		if o.UserData != "" {
+			d.UserData = o.UserData
+		}
+		if d.Env == nil && len(o.Env) > 0 {
+			d.Env = map[string]string{}
+		}
+		maps.Copy(d.Env, o.Env)
+		ver.Data = d
+	}
+	return *lt, ver, nil
 }
 
 // releaseAll gives up the addresses of instances that were never saved.
@@ -174,7 +223,9 @@ func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
 	s.mu.Lock()
 	lt, ok := s.templates[in.LaunchTemplate]
 	var ver LaunchTemplateVersion
-	if ok {
+	if in.Launch != nil {
+		ver, ok = LaunchTemplateVersion{Data: *in.Launch}, true
+	} else if ok {
 		if v, vok := lt.Version(strconv.Itoa(in.Resolved)); vok {
 			ver = v
 		} else {
@@ -341,7 +392,14 @@ func (s *Service) startProcessFrom(id string, saved []byte) error {
 		s.mu.Unlock()
 		return fault.NotFoundf(fault.KindInstance, id, "no instance %q", id).WithHint("see madang ps")
 	}
-	if lt, ok := s.templates[in.LaunchTemplate]; ok {
+	if in.Launch != nil {
+		// Launched with its own data: its image's newest version, its type.
+		in.InstanceType = typeOrDefault(in.Launch.InstanceType)
+		if im, ok := s.images[in.Launch.Image]; ok {
+			in.Image = im.Spec.Name
+			in.ImageVersion = im.Current().Number
+		}
+	} else if lt, ok := s.templates[in.LaunchTemplate]; ok {
 		if v, ok := lt.Version(in.LaunchTemplateVersion); ok {
 			in.Resolved = v.Number
 			in.InstanceType = typeOrDefault(v.Data.InstanceType)

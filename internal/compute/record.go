@@ -145,6 +145,11 @@ type Instance struct {
 	// Zone is the availability zone the instance was placed in ("" when
 	// none was asked for).
 	Zone string `json:"availabilityZone,omitempty"`
+	// Launch, when set, is the launch data the instance runs from instead
+	// of its launch template's version: what RunInstances was given
+	// (image, type, user data), merged over the template's when there was
+	// one. Nil for instances that follow their template.
+	Launch *LaunchTemplateData `json:"launch,omitempty"`
 	// Restarts counts the times madang restarted the app after it exited
 	// or crashed, over the instance's life (pm2's ↺). Stops, starts and
 	// reboots asked for by the user do not count, nor does the restore
