@@ -1,7 +1,9 @@
 package compute
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -123,13 +125,17 @@ func LaunchTemplateKind() kind.Kind {
 			if len(r.Versions) > 0 {
 				s.LaunchTemplateData = r.Versions[len(r.Versions)-1].Data
 			}
+			if r.DefaultVersion != r.Latest() {
+				s.DefaultVersion = r.DefaultVersion
+			}
 			return s, r.Owner
 		},
 		BuildOf: func(_ context.Context, env kind.Env, spec *LaunchTemplateSpec, owner string, old *LaunchTemplate) (*LaunchTemplate, bool, error) {
 			var lt LaunchTemplate
 			if old != nil {
 				if len(old.Versions) > 0 && reflect.DeepEqual(old.Versions[len(old.Versions)-1].Data, spec.LaunchTemplateData) &&
-					old.Description == spec.Description && old.Owner == owner {
+					old.Description == spec.Description && old.Owner == owner &&
+					old.DefaultVersion == cmp.Or(spec.DefaultVersion, old.Latest()) {
 					return old, false, nil
 				}
 				lt = *old
@@ -141,7 +147,13 @@ func LaunchTemplateKind() kind.Kind {
 			lt.Owner = owner
 			if len(lt.Versions) == 0 || !reflect.DeepEqual(lt.Versions[len(lt.Versions)-1].Data, spec.LaunchTemplateData) {
 				lt.Versions = append(lt.Versions, LaunchTemplateVersion{Number: len(lt.Versions) + 1, Data: spec.LaunchTemplateData, CreatedAt: env.Now()})
-				lt.DefaultVersion = len(lt.Versions)
+			}
+			lt.DefaultVersion = lt.Latest()
+			if spec.DefaultVersion > 0 {
+				if spec.DefaultVersion > lt.Latest() {
+					return nil, false, fmt.Errorf("defaultVersion %d: launch template %s has versions 1 to %d; use one of them", spec.DefaultVersion, spec.Name, lt.Latest())
+				}
+				lt.DefaultVersion = spec.DefaultVersion
 			}
 			return &lt, true, nil
 		},

@@ -103,8 +103,11 @@ type LaunchTemplateData struct {
 // LaunchTemplateSpec is a launch template as written in a stack file: its
 // name plus the data of its latest version.
 type LaunchTemplateSpec struct {
-	Name               string `yaml:"name" json:"name"`
-	Description        string `yaml:"description,omitempty" json:"description,omitempty"`
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// DefaultVersion is the version "$Default" resolves to; 0 (the
+	// default) follows the newest version.
+	DefaultVersion     int `yaml:"defaultVersion,omitempty" json:"defaultVersion,omitempty"`
 	LaunchTemplateData `yaml:",inline" json:",inline"`
 }
 

@@ -230,6 +230,9 @@ func (s *SupervisionSpec) validate() fielderr.List {
 func (s *LaunchTemplateSpec) Validate() fielderr.List {
 	var errs fielderr.List
 	checkName(&errs, s.Name)
+	if s.DefaultVersion < 0 {
+		errs.Add("defaultVersion", s.DefaultVersion, "is negative", "use a version number, or leave it out to follow the newest version")
+	}
 	errs = append(errs, s.LaunchTemplateData.Validate()...)
 	return errs
 }
