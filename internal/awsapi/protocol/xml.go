@@ -21,13 +21,6 @@ type xmlCodec struct {
 	ec2 bool
 }
 
-func (c *xmlCodec) protocol() Protocol {
-	if c.ec2 {
-		return EC2
-	}
-	return Query
-}
-
 // DecodeInput implements Codec.
 func (c *xmlCodec) DecodeInput(op *model.Operation, req *Request) (Struct, error) {
 	return decodeQuery(c.svc, op, req.Params, c.ec2)
