@@ -36,6 +36,14 @@ type problem struct {
 	want string
 }
 
+// sentence describes the problem as a sentence for EC2-style messages.
+func (p problem) sentence() string {
+	if p.kind == malformed {
+		return "Expected " + p.want + "."
+	}
+	return p.want + "."
+}
+
 // problems collects the problems of one input.
 type problems struct {
 	list []problem
@@ -172,13 +180,13 @@ func inputError(svc *model.Service, p Protocol, ps *problems) error {
 		if first.kind == missing {
 			return Errorf("MissingParameter", "The request must contain the parameter %s", first.param)
 		}
-		return Errorf("InvalidParameterValue", "Value (%s) for parameter %s is invalid. %s", first.value, first.param, first.want)
+		return Errorf("InvalidParameterValue", "Value (%s) for parameter %s is invalid. %s", first.value, first.param, first.sentence())
 	}
 	if sh := svc.ErrorShape("MissingParameter"); sh != nil && first.kind == missing {
 		return Errorf(sh.Name, "The parameter %s is required.", first.param)
 	}
 	if sh := svc.ErrorShape("InvalidParameterValue"); sh != nil && first.kind != missing {
-		return Errorf(sh.Name, "The value %s for parameter %s is not valid: %s.", first.value, first.param, strings.TrimSuffix(first.want, "."))
+		return Errorf(sh.Name, "The value %s for parameter %s is not valid. %s", first.value, first.param, first.sentence())
 	}
 	if first.kind == malformed && (p == JSON || p == CBOR) {
 		return Errorf("SerializationException", "Value '%s' at '%s' cannot be read: expected %s", first.value, first.path, first.want)
