@@ -58,13 +58,17 @@ func resolve(svc *model.Service, e *Error) resolvedError {
 	r.sender = e.Sender || r.status < 500
 	if sh := svc.ErrorShape(e.Code); sh != nil {
 		r.code, r.typeName = sh.ErrorCode(), sh.Name
+		r.sender = !sh.Fault
 		if sh.Error != nil {
-			r.sender = sh.Error.SenderFault
-			if sh.Error.HTTPStatusCode != 0 {
-				r.status = sh.Error.HTTPStatusCode
-			}
-		} else {
-			r.sender = !sh.Fault
+			r.sender = sh.Error.SenderFault && !sh.Fault
+		}
+		switch {
+		case sh.Error != nil && sh.Error.HTTPStatusCode != 0:
+			r.status = sh.Error.HTTPStatusCode
+		case sh.Fault:
+			r.status = http.StatusInternalServerError
+		default:
+			r.status = http.StatusBadRequest
 		}
 	}
 	return r

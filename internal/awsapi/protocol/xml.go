@@ -21,6 +21,13 @@ type xmlCodec struct {
 	ec2 bool
 }
 
+// namespace is the service's XML namespace. AWS's end in a slash
+// ("http://ec2.amazonaws.com/doc/2016-11-15/") even where the model's
+// does not.
+func (c *xmlCodec) namespace() string {
+	return strings.TrimSuffix(c.svc.Metadata.XMLNamespace, "/") + "/"
+}
+
 // DecodeInput implements Codec.
 func (c *xmlCodec) DecodeInput(op *model.Operation, req *Request) (Struct, error) {
 	return decodeQuery(c.svc, op, req.Params, c.ec2)
@@ -33,7 +40,7 @@ func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, request
 	w := &xmlWriter{ec2: c.ec2}
 	w.buf.Grow(1024)
 	w.buf.WriteString(xmlHeader)
-	w.buf.WriteString("<" + op.Name + `Response xmlns="` + c.svc.Metadata.XMLNamespace + `">`)
+	w.buf.WriteString("<" + op.Name + `Response xmlns="` + c.namespace() + `">`)
 	if c.ec2 {
 		w.element("requestId", requestID)
 	}
@@ -75,7 +82,7 @@ func (c *xmlCodec) EncodeError(e *Error, _ *Request, requestID string) *Response
 		w.element("RequestID", requestID)
 		w.buf.WriteString("</Response>")
 	} else {
-		w.buf.WriteString(`<ErrorResponse xmlns="` + c.svc.Metadata.XMLNamespace + `"><Error>`)
+		w.buf.WriteString(`<ErrorResponse xmlns="` + c.namespace() + `"><Error>`)
 		w.element("Type", r.fault())
 		w.element("Code", r.code)
 		w.element("Message", r.message)
