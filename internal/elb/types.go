@@ -23,6 +23,8 @@ type TargetGroupSpec struct {
 	Attributes map[string]string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
 	// Targets are the registrations.
 	Targets []TargetSpec `yaml:"targets,omitempty" json:"targets,omitempty"`
+	// Tags are the target group's tags (AWS's AddTags/DescribeTags).
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // HealthCheckSpec are the health-check settings of a target group; zero
@@ -81,6 +83,8 @@ type LoadBalancerSpec struct {
 	// "idle_timeout.timeout_seconds": "60".
 	Attributes map[string]string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
 	Listeners  []ListenerSpec    `yaml:"listeners" json:"listeners"`
+	// Tags are the load balancer's tags (AWS's AddTags/DescribeTags).
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
 // ListenerSpec is one listener of a load balancer.

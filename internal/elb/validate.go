@@ -1,6 +1,7 @@
 package elb
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -71,6 +72,7 @@ func checkPort(errs *fielderr.List, path string, port int) {
 func (s *TargetGroupSpec) Validate() fielderr.List {
 	var errs fielderr.List
 	checkName(&errs, s.Name)
+	checkTags(&errs, s.Tags)
 	switch s.Protocol {
 	case "", "HTTP":
 	case "HTTPS":
@@ -523,6 +525,7 @@ func visibleASCII(s string) bool {
 func (s *LoadBalancerSpec) Validate() fielderr.List {
 	var errs fielderr.List
 	checkName(&errs, s.Name)
+	checkTags(&errs, s.Tags)
 	if strings.HasPrefix(strings.ToLower(s.Name), "internal-") {
 		errs.Add("name", s.Name, "must not start with \"internal-\"", "AWS reserves that prefix; choose another name")
 	}
@@ -960,4 +963,22 @@ func (s *StaticSpec) validate() fielderr.List {
 		errs.Add("maxAgeSeconds", s.MaxAgeSeconds, "must not be negative", "use 0 (revalidate every time) or a number of seconds")
 	}
 	return errs
+}
+
+// checkTags applies AWS's tag limits: at most 50, keys of 1 to 128
+// characters not starting with "aws:", values of at most 256.
+func checkTags(errs *fielderr.List, tags map[string]string) {
+	if len(tags) > 50 {
+		errs.Add("tags", len(tags), "has more than 50 tags", "keep at most 50")
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		switch {
+		case k == "" || len(k) > 128:
+			errs.Add("tags", k, "key must be 1 to 128 characters", "shorten the key")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			errs.Add("tags."+k, k, "uses the reserved prefix aws:", "choose a key without it")
+		case len(tags[k]) > 256:
+			errs.Add("tags."+k, tags[k], "is longer than 256 characters", "shorten the value")
+		}
+	}
 }

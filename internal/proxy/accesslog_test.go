@@ -88,7 +88,7 @@ func TestAccessLogFields(t *testing.T) {
 		{"target_status_code", regexp.MustCompile(`^200$`)},
 		{"request", regexp.MustCompile(`^GET http://app\.example\.com:\d+/hello\?x=1 HTTP/1\.1$`)},
 		{"user_agent", regexp.MustCompile(`^tester/1\.0$`)},
-		{"target_group_arn", regexp.MustCompile(`^arn:madang:elasticloadbalancing:local:000000000000:targetgroup/tg/\S+$`)},
+		{"target_group_arn", regexp.MustCompile(`^arn:aws:elasticloadbalancing:local:000000000000:targetgroup/tg/\S+$`)},
 		{"trace_id", regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$`)},
 		{"matched_rule_priority", regexp.MustCompile(`^0$`)},
 		{"actions_executed", regexp.MustCompile(`^forward$`)},

@@ -226,7 +226,7 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 		}
 		g := &groupRuntime{
 			name:     tg.Name,
-			arn:      fmt.Sprintf("arn:madang:elasticloadbalancing:local:000000000000:targetgroup/%s/%s", tg.Name, shortID(p.cookieFor("tg", tg.Name))),
+			arn:      fmt.Sprintf("arn:aws:elasticloadbalancing:local:000000000000:targetgroup/%s/%s", tg.Name, shortID(p.cookieFor("tg", tg.Name))),
 			shared:   shared,
 			sel:      sel,
 			hash:     hk,

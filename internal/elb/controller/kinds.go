@@ -22,7 +22,7 @@ const (
 )
 
 // arnPrefix starts every load balancing ARN.
-const arnPrefix = "arn:madang:elasticloadbalancing:local:000000000000:"
+const arnPrefix = "arn:aws:elasticloadbalancing:local:000000000000:"
 
 // TargetGroupKind is the target group resource kind.
 func TargetGroupKind() kind.Kind {

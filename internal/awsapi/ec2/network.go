@@ -1,0 +1,285 @@
+package ec2
+
+import (
+	"context"
+	"slices"
+
+	"github.com/madang-dev/madang/internal/awsapi"
+	"github.com/madang-dev/madang/internal/instancetype"
+)
+
+// vpcCIDR is the default VPC's range: the loopback block instances get
+// their addresses from. Every zone's default subnet reports it too, since
+// addresses are leased host-wide rather than per zone; the subnet says
+// which zone an instance is in.
+const vpcCIDR = "127.16.0.0/12"
+
+func (s *Service) knownZone(zone string) bool { return slices.Contains(s.zones, zone) }
+
+// zoneOfSubnet returns the zone of a default subnet.
+func (s *Service) zoneOfSubnet(id string) (string, bool) {
+	for _, z := range s.zones {
+		if subnetOf(z) == id {
+			return z, true
+		}
+	}
+	return "", false
+}
+
+// zoneID is an AZ id such as "local-az1".
+func (s *Service) zoneID(i int) string { return s.region + "-az" + string(rune('1'+i)) }
+
+func (s *Service) describeRegions(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	names := call.Input.Strings("RegionNames")
+	if len(names) > 0 && !slices.Contains(names, s.region) {
+		return nil, invalidParameter("Invalid region: %s; madang serves %s", names[0], s.region)
+	}
+	return map[string]any{"Regions": []any{map[string]any{
+		"RegionName": s.region, "Endpoint": "ec2." + s.region + ".madang.internal", "OptInStatus": "opt-in-not-required",
+	}}}, nil
+}
+
+func (s *Service) describeAvailabilityZones(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	fs := filters(in)
+	names := in.Strings("ZoneNames")
+	var out []any
+	for i, z := range s.zones {
+		if len(names) > 0 && !slices.Contains(names, z) {
+			continue
+		}
+		f := func(name string) ([]string, bool) {
+			switch name {
+			case "zone-name":
+				return []string{z}, true
+			case "zone-id":
+				return []string{s.zoneID(i)}, true
+			case "state":
+				return []string{"available"}, true
+			case "region-name":
+				return []string{s.region}, true
+			case "zone-type":
+				return []string{"availability-zone"}, true
+			}
+			return nil, false
+		}
+		ok, err := matchAll(fs, f, []string{"zone-name", "zone-id", "state", "region-name", "zone-type"})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, map[string]any{
+				"ZoneName": z, "ZoneId": s.zoneID(i), "State": "available", "RegionName": s.region,
+				"ZoneType": "availability-zone", "OptInStatus": "opt-in-not-required", "GroupName": s.region,
+				"NetworkBorderGroup": s.region, "Messages": []any{},
+			})
+		}
+	}
+	for _, n := range names {
+		if !s.knownZone(n) {
+			return nil, invalidParameter("The zone '%s' does not exist; zones of %s: %v", n, s.region, s.zones)
+		}
+	}
+	return map[string]any{"AvailabilityZones": out}, nil
+}
+
+func (s *Service) describeInstanceTypes(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	want := in.Strings("InstanceTypes")
+	for _, w := range want {
+		if _, err := instancetype.Lookup(w); err != nil {
+			return nil, invalidParameter("The following supplied instance types do not exist: [%s]", w)
+		}
+	}
+	fs := filters(in)
+	var out []any
+	for _, name := range instancetype.Names() {
+		if len(want) > 0 && !slices.Contains(want, name) {
+			continue
+		}
+		t, _ := instancetype.Lookup(name)
+		f := func(fname string) ([]string, bool) {
+			if fname == "instance-type" {
+				return []string{name}, true
+			}
+			return nil, false
+		}
+		ok, err := matchAll(fs, f, []string{"instance-type"})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, map[string]any{
+			"InstanceType": name, "CurrentGeneration": true, "FreeTierEligible": name == "t2.micro" || name == "t3.micro",
+			"SupportedUsageClasses": []any{"on-demand"}, "SupportedRootDeviceTypes": []any{"ebs"},
+			"SupportedVirtualizationTypes": []any{"hvm"}, "BareMetal": false, "Hypervisor": "xen",
+			"ProcessorInfo": map[string]any{"SupportedArchitectures": []any{"x86_64"}},
+			"VCpuInfo":      map[string]any{"DefaultVCpus": int64(t.VCPUs), "DefaultCores": int64(max(1, t.VCPUs/2)), "DefaultThreadsPerCore": int64(min(2, t.VCPUs))},
+			"MemoryInfo":    map[string]any{"SizeInMiB": t.MemoryMiB},
+			"BurstablePerformanceSupported": true,
+		})
+	}
+	pg, next, err := page(out, in, 5, 100)
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]any{"InstanceTypes": pg}
+	if next != "" {
+		res["NextToken"] = next
+	}
+	return res, nil
+}
+
+func (s *Service) describeAccountAttributes(_ context.Context, _ *awsapi.Call) (map[string]any, error) {
+	attr := func(name string, vals ...string) map[string]any {
+		var vs []any
+		for _, v := range vals {
+			vs = append(vs, map[string]any{"AttributeValue": v})
+		}
+		return map[string]any{"AttributeName": name, "AttributeValues": vs}
+	}
+	return map[string]any{"AccountAttributes": []any{
+		attr("supported-platforms", "VPC"), attr("default-vpc", s.vpcID), attr("max-instances", "100"),
+		attr("vpc-max-security-groups-per-interface", "5"), attr("max-elastic-ips", "5"), attr("vpc-max-elastic-ips", "5"),
+	}}, nil
+}
+
+func (s *Service) describeVpcs(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	if ids := in.Strings("VpcIds"); len(ids) > 0 && !slices.Equal(ids, []string{s.vpcID}) {
+		for _, id := range ids {
+			if id != s.vpcID {
+				return nil, notFoundCode("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
+			}
+		}
+	}
+	f := func(name string) ([]string, bool) {
+		switch name {
+		case "vpc-id":
+			return []string{s.vpcID}, true
+		case "is-default", "isDefault":
+			return []string{"true"}, true
+		case "cidr", "cidr-block-association.cidr-block":
+			return []string{vpcCIDR}, true
+		case "state":
+			return []string{"available"}, true
+		case "owner-id":
+			return []string{s.account}, true
+		}
+		return tagField(map[string]string{}, name)
+	}
+	ok, err := matchAll(filters(in), f, []string{"vpc-id", "is-default", "cidr", "state", "owner-id", "tag:KEY"})
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	if ok {
+		out = append(out, map[string]any{
+			"VpcId": s.vpcID, "CidrBlock": vpcCIDR, "State": "available", "IsDefault": true, "OwnerId": s.account,
+			"InstanceTenancy": "default", "DhcpOptionsId": "default",
+			"CidrBlockAssociationSet": []any{map[string]any{
+				"AssociationId": "vpc-cidr-assoc-" + hexName(s.vpcID), "CidrBlock": vpcCIDR,
+				"CidrBlockState": map[string]any{"State": "associated"},
+			}},
+		})
+	}
+	return map[string]any{"Vpcs": out}, nil
+}
+
+func (s *Service) describeSubnets(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	ids := in.Strings("SubnetIds")
+	for _, id := range ids {
+		if _, ok := s.zoneOfSubnet(id); !ok {
+			return nil, notFoundCode("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", id)
+		}
+	}
+	var out []any
+	for i, z := range s.zones {
+		id := subnetOf(z)
+		if len(ids) > 0 && !slices.Contains(ids, id) {
+			continue
+		}
+		f := func(name string) ([]string, bool) {
+			switch name {
+			case "subnet-id":
+				return []string{id}, true
+			case "vpc-id":
+				return []string{s.vpcID}, true
+			case "availability-zone", "availabilityZone":
+				return []string{z}, true
+			case "availability-zone-id":
+				return []string{s.zoneID(i)}, true
+			case "default-for-az", "defaultForAz":
+				return []string{"true"}, true
+			case "state":
+				return []string{"available"}, true
+			case "cidr-block", "cidr", "cidrBlock":
+				return []string{vpcCIDR}, true
+			}
+			return tagField(map[string]string{}, name)
+		}
+		ok, err := matchAll(filters(in), f, []string{"subnet-id", "vpc-id", "availability-zone", "availability-zone-id", "default-for-az", "state", "cidr-block", "tag:KEY"})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, map[string]any{
+				"SubnetId": id, "SubnetArn": s.arn("subnet/" + id), "VpcId": s.vpcID, "AvailabilityZone": z,
+				"AvailabilityZoneId": s.zoneID(i), "CidrBlock": vpcCIDR, "State": "available", "DefaultForAz": true,
+				"MapPublicIpOnLaunch": false, "AvailableIpAddressCount": int64(1 << 20), "OwnerId": s.account,
+			})
+		}
+	}
+	return map[string]any{"Subnets": out}, nil
+}
+
+func (s *Service) describeSecurityGroups(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	for _, id := range in.Strings("GroupIds") {
+		if id != s.defaultSecurityGroup {
+			return nil, notFoundCode("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+		}
+	}
+	for _, n := range in.Strings("GroupNames") {
+		if n != "default" {
+			return nil, notFoundCode("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", n, s.vpcID)
+		}
+	}
+	f := func(name string) ([]string, bool) {
+		switch name {
+		case "group-id":
+			return []string{s.defaultSecurityGroup}, true
+		case "group-name":
+			return []string{"default"}, true
+		case "vpc-id":
+			return []string{s.vpcID}, true
+		case "owner-id":
+			return []string{s.account}, true
+		}
+		return tagField(map[string]string{}, name)
+	}
+	ok, err := matchAll(filters(in), f, []string{"group-id", "group-name", "vpc-id", "owner-id", "tag:KEY"})
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	if ok {
+		all := map[string]any{"IpProtocol": "-1", "IpRanges": []any{map[string]any{"CidrIp": "0.0.0.0/0"}}}
+		out = append(out, map[string]any{
+			"GroupId": s.defaultSecurityGroup, "GroupName": "default", "VpcId": s.vpcID, "OwnerId": s.account,
+			"Description": "default VPC security group (madang does not filter traffic between instances yet: every instance reaches every other)",
+			"IpPermissions": []any{all}, "IpPermissionsEgress": []any{all},
+		})
+	}
+	return map[string]any{"SecurityGroups": out}, nil
+}
+
+func (s *Service) describeKeyPairs(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	for _, n := range call.Input.Strings("KeyNames") {
+		return nil, notFoundCode("InvalidKeyPair.NotFound", "The key pair '%s' does not exist (madang instances are processes on this machine: there is no SSH to them)", n)
+	}
+	return map[string]any{"KeyPairs": []any{}}, nil
+}
