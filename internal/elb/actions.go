@@ -1,6 +1,10 @@
 package elb
 
-import "github.com/madang-dev/madang/internal/fielderr"
+import (
+	"slices"
+
+	"github.com/madang-dev/madang/internal/fielderr"
+)
 
 // ForEachAction calls f for every action of lb with its path relative to
 // the load balancer ("listeners[0].rules[1].actions[0]").
@@ -18,4 +22,24 @@ func ForEachAction(lb *LoadBalancerSpec, f func(path string, a *ActionSpec)) {
 			}
 		}
 	}
+}
+
+// ReferencedTargetGroups returns the names of the target groups a load
+// balancer's actions forward to, each once, in order of first use.
+func ReferencedTargetGroups(s LoadBalancerSpec) []string {
+	var out []string
+	add := func(n string) {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	ForEachAction(&s, func(_ string, a *ActionSpec) {
+		add(a.TargetGroup)
+		if a.Forward != nil {
+			for _, w := range a.Forward.TargetGroups {
+				add(w.Name)
+			}
+		}
+	})
+	return out
 }

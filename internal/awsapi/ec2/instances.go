@@ -156,7 +156,7 @@ func (s *Service) runInstances(ctx context.Context, call *awsapi.Call) (map[stri
 		return nil, err
 	}
 	launch.UserData = ud
-	if *launch != (compute.LaunchTemplateData{}) || req.LaunchTemplate == "" {
+	if launch.Image != "" || launch.InstanceType != "" || launch.UserData != "" || req.LaunchTemplate == "" {
 		req.Launch = launch
 	}
 	tags := map[string]string{}
