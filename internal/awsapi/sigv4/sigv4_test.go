@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +195,38 @@ func TestVerifyAcceptsTheSDKSigner(t *testing.T) {
 func rewriteAuth(old, new string) func(*http.Request, *[]byte) {
 	return func(r *http.Request, _ *[]byte) {
 		r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), old, new, 1))
+	}
+}
+
+// TestVerifyAcceptsBotocore verifies requests signed by botocore's
+// signers (the aws CLI's and boto3's), written by
+// testdata/botocore/generate.py.
+func TestVerifyAcceptsBotocore(t *testing.T) {
+	files, err := filepath.Glob("testdata/botocore/*.http")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no botocore requests in testdata: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".http"), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Verify(r, body, testCreds, t0, testRegion); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if _, err := Verify(r, body, keys{testKey: "other"}, t0, testRegion); err == nil {
+				t.Fatal("Verify accepted the request with another secret")
+			}
+		})
 	}
 }
 
