@@ -12,18 +12,16 @@ import (
 //
 //	METHOD \n URI \n QUERY \n HEADERS \n \n SIGNED-HEADERS \n PAYLOAD
 //
-// The URI is the path as sent, normalized (botocore signs it so; the Go
-// SDK signs it as it is), encoded once more (non-S3 services sign the
-// encoded path encoded again); the query
+// uri is one of canonicalURIs; the query
 // is every parameter but X-Amz-Signature, decoded, re-encoded and sorted;
 // each signed header's values are trimmed, inner runs of spaces collapsed,
 // and joined with commas.
-func canonicalRequest(r *http.Request, p parsed, payload string, normalize bool) string {
+func canonicalRequest(r *http.Request, p parsed, uri, payload string) string {
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
-	b.WriteString(canonicalURI(r.URL, normalize))
+	b.WriteString(uri)
 	b.WriteByte('\n')
 	b.WriteString(canonicalQuery(r.URL.RawQuery, p.Presigned))
 	b.WriteByte('\n')
@@ -40,17 +38,25 @@ func canonicalRequest(r *http.Request, p parsed, payload string, normalize bool)
 	return b.String()
 }
 
-// canonicalURI returns the request path as sent, normalized (see
-// normalizePath) when normalize is set, and encoded.
-func canonicalURI(u *url.URL, normalize bool) string {
-	path := u.EscapedPath()
-	if normalize {
-		path = normalizePath(path)
+// canonicalURIs returns the canonical URI of the request's path as AWS
+// computes it — the path as sent, normalized (see normalizePath), encoded
+// once more — then the other forms clients sign: the Go SDK does not
+// normalize, and botocore encodes only once a path its endpoint URL holds
+// unescaped.
+func canonicalURIs(u *url.URL) []string {
+	raw := u.EscapedPath()
+	if raw == "" {
+		raw = "/"
 	}
-	if path == "" {
-		path = "/"
+	norm := normalizePath(raw)
+	out := []string{encode(norm, false)}
+	if norm != raw {
+		out = append(out, encode(raw, false))
 	}
-	return encode(path, false)
+	if once := encode(normalizePath(u.Path), false); once != out[0] {
+		out = append(out, once)
+	}
+	return out
 }
 
 // normalizePath removes dot segments (RFC 3986 §5.2.4) and empty

@@ -188,32 +188,28 @@ func checkSignature(r *http.Request, body []byte, p parsed, secret string) error
 		}
 	}
 	key := signingKey(secret, p.Date, p.Region, p.Service)
-	canonical := canonicalRequest(r, p, payload, true)
+	uris := canonicalURIs(r.URL)
+	canonical := canonicalRequest(r, p, uris[0], payload)
 	sts := stringToSign(p, canonical)
 	if signatureMatches(key, sts, p.signature) {
 		return nil
 	}
-	// The other ways clients sign the same request: the path as it is,
-	// without normalizing it; and, for a presigned URL, an unsigned
+	// The other ways clients sign the same request: the path in another
+	// form (see canonicalURIs) and, for a presigned URL, an unsigned
 	// payload without saying so (the SDKs' presigners sign
 	// UNSIGNED-PAYLOAD).
-	type variant struct {
-		payload   string
-		normalize bool
-	}
-	var others []variant
-	if raw := r.URL.EscapedPath(); raw != "" && normalizePath(raw) != raw {
-		others = append(others, variant{payload, false})
-	}
+	payloads := []string{payload}
 	if p.Presigned && payload == bodyHash {
-		others = append(others, variant{UnsignedPayload, true})
-		if len(others) == 2 {
-			others = append(others, variant{UnsignedPayload, false})
-		}
+		payloads = append(payloads, UnsignedPayload)
 	}
-	for _, v := range others {
-		if signatureMatches(key, stringToSign(p, canonicalRequest(r, p, v.payload, v.normalize)), p.signature) {
-			return nil
+	for i, pl := range payloads {
+		for j, uri := range uris {
+			if i == 0 && j == 0 {
+				continue
+			}
+			if signatureMatches(key, stringToSign(p, canonicalRequest(r, p, uri, pl)), p.signature) {
+				return nil
+			}
 		}
 	}
 	return errSignature(msgSignature + "\n\nThe Canonical String for this request should have been\n'" + canonical +

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -344,7 +345,7 @@ func TestVerifyDateHeader(t *testing.T) {
 	sr, _ := onWire(t, r)
 	p := parsed{Scope: Scope{AccessKeyID: testKey, Date: stamp[:8], Region: testRegion, Service: "sts"}, amzDate: stamp,
 		signedHeaders: []string{"content-type", "date", "host"}}
-	sig := hex.EncodeToString(hmacSHA256(signingKey(testSecret, p.Date, p.Region, p.Service), stringToSign(p, canonicalRequest(sr, p, hashHex(formPost.body), true))))
+	sig := hex.EncodeToString(hmacSHA256(signingKey(testSecret, p.Date, p.Region, p.Service), stringToSign(p, canonicalRequest(sr, p, "/", hashHex(formPost.body)))))
 	sr.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testKey+"/"+stamp[:8]+"/local/sts/aws4_request, SignedHeaders=content-type;date;host, Signature="+sig)
 	if _, err := Verify(sr, body, testCreds, t0, testRegion); err != nil {
 		t.Fatalf("Verify: %v", err)
@@ -367,7 +368,7 @@ func TestCanonicalRequest(t *testing.T) {
 	}
 	p := parsed{Scope: Scope{AccessKeyID: "AKIDEXAMPLE", Date: "20150830", Region: "us-east-1", Service: "iam"}, amzDate: "20150830T123600Z",
 		signedHeaders: []string{"content-type", "host", "x-amz-date"}}
-	got := canonicalRequest(r, p, hashHex(""), true)
+	got := canonicalRequest(r, p, canonicalURIs(r.URL)[0], hashHex(""))
 	want := "GET\n/\nAction=ListUsers&Version=2010-05-08\n" +
 		"content-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\nx-amz-date:20150830T123600Z\n\n" +
 		"content-type;host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -395,6 +396,29 @@ func TestNormalizePath(t *testing.T) {
 		t.Run(tc.in, func(t *testing.T) {
 			if got := normalizePath(tc.in); got != tc.want {
 				t.Errorf("normalizePath(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCanonicalURIs(t *testing.T) {
+	cases := []struct {
+		target string
+		want   []string
+	}{
+		{target: "/", want: []string{"/"}},
+		{target: "/a%20b/", want: []string{"/a%2520b/", "/a%20b/"}},
+		{target: "/a//b/./c", want: []string{"/a/b/c", "/a//b/./c"}},
+		{target: "/%C3%BC", want: []string{"/%25C3%25BC", "/%C3%BC"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.target, func(t *testing.T) {
+			u, err := url.ParseRequestURI(tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := canonicalURIs(u); !slices.Equal(got, tc.want) {
+				t.Errorf("canonicalURIs(%q) = %q, want %q", tc.target, got, tc.want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ requests, for sigv4's tests. Run: python3 generate.py (botocore installed).
 The signing time is fixed at 2026-01-01T00:30:00Z."""
 import datetime
 import os
+import urllib.parse
 
 import botocore.auth
 from botocore.awsrequest import AWSRequest
@@ -25,6 +26,11 @@ CASES = [
     ("logs-json", "logs", "POST", "http://127.0.0.1:4566/",
      {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups"},
      b'{"logGroupNamePrefix": "/madang/"}', False),
+    # An endpoint URL whose path holds a raw space: botocore encodes it
+    # once, the wire carries %20.
+    ("endpoint-path-unescaped", "ec2", "POST", "http://127.0.0.1:4566/some path/",
+     {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+     b"Action=DescribeInstances&Version=2016-11-15", False),
     ("sts-presigned", "sts", "GET",
      "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15", {}, b"", True),
 ]
@@ -36,7 +42,8 @@ for name, service, method, url, headers, body, presign in CASES:
     else:
         botocore.auth.SigV4Auth(CREDS, service, "local").add_auth(req)
     p = req.prepare()
-    target = p.url.split("127.0.0.1:4566", 1)[1]
+    # On the wire the target is percent-encoded, as urllib3 sends it.
+    target = urllib.parse.quote(p.url.split("127.0.0.1:4566", 1)[1], safe="/?&=%+:,;@!$'()*~")
     lines = [f"{method} {target} HTTP/1.1"]
     if "host" not in {k.lower() for k in p.headers}:
         lines.append("Host: 127.0.0.1:4566")
