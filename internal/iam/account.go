@@ -76,6 +76,19 @@ func (a Account) UserID(user string) string {
 	return "AIDA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
 }
 
+// Identity is who signed a request, as sts get-caller-identity answers
+// it.
+type Identity struct {
+	Account string
+	ARN     string
+	UserID  string
+}
+
+// Identity returns the identity of a user of the account.
+func (a Account) Identity(user string) Identity {
+	return Identity{Account: a.ID, ARN: a.UserARN(user), UserID: a.UserID(user)}
+}
+
 var (
 	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRe    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`)

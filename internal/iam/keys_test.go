@@ -318,6 +318,9 @@ func TestAccountARNs(t *testing.T) {
 			t.Errorf("got %s, want %s", tc.got, tc.want)
 		}
 	}
+	if got := a.Identity("ci"); got.Account != "123456789012" || got.ARN != "arn:aws:iam::123456789012:user/ci" || got.UserID != a.UserID("ci") {
+		t.Errorf("Identity = %+v", got)
+	}
 	if id := a.UserID("admin"); !regexp.MustCompile(`^AIDA[A-Z2-7]{17}$`).MatchString(id) || id != a.UserID("admin") || id == a.UserID("ci") {
 		t.Errorf("UserID = %s: not AWS-shaped, not stable, or not per user", id)
 	}

@@ -130,7 +130,7 @@ func Verify(r *http.Request, body []byte, creds Credentials, now time.Time, regi
 	}
 	if p.Region != region {
 		return Signature{}, errRegion(fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. madang's region is '%s': "+
-			"sign for region '%s' (set AWS_REGION=%s, or run `madang aws-env` for the settings).", p.Region, region, region, region))
+			"sign for region '%s' (set AWS_REGION and AWS_DEFAULT_REGION to %s; `madang aws-env` prints the settings).", p.Region, region, region, region))
 	}
 	if p.terminator != "aws4_request" {
 		return Signature{}, errSignature(fmt.Sprintf("Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", p.terminator))
