@@ -128,6 +128,10 @@ type Server struct {
 	AutoScaling AutoScaling
 	// Resources serves the generic per-kind routes (nil: none).
 	Resources Resources
+	// IAM serves the access key and AWS settings routes (nil: none);
+	// AWS describes the AWS-compatible endpoint for the settings.
+	IAM AccessKeys
+	AWS AWSEndpoint
 	// Logger receives internal errors (nil: discarded).
 	Logger *slog.Logger
 	// Token, when set, must be presented as "Authorization: Bearer TOKEN"
@@ -194,6 +198,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.mountAutoScaling(mux)
 	s.mountLogs(mux)
 	s.mountResources(mux)
+	s.mountIAM(mux)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {

@@ -25,13 +25,17 @@ func serverCmd(e *env) *cobra.Command {
 	var debug bool
 	var promListen string
 	var metricsInterval time.Duration
+	var aws awsFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the madang daemon in the foreground",
 		Long: "Run the daemon. It serves the API on a unix socket in the data directory (mode 0600);\n" +
 			"--listen adds TCP, which requires a token (generated into HOME/token unless --token is given).\n" +
 			"On SIGINT/SIGTERM the daemon exits and leaves instances running; the next daemon re-adopts\n" +
-			"them. After a machine reboot it starts again what was running.",
+			"them. After a machine reboot it starts again what was running.\n\n" +
+			"AWS clients reach madang on --aws-listen (127.0.0.1:4566) with requests signed by\n" +
+			"madang's access keys; `madang aws-env` prints the settings. --aws-account and\n" +
+			"--aws-region are stored on the first start and kept until given again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -45,12 +49,14 @@ func serverCmd(e *env) *cobra.Command {
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-			return daemon.Run(ctx, daemon.Config{
+			cfg := daemon.Config{
 				Home: e.home, Listen: listen, Token: token, Executable: exe, Logger: log,
 				DataPlaneCommand: []string{exe, "dataplane"}, PrometheusListen: promListen,
 				MetricsInterval: metricsInterval,
 				Ready:           func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
-			})
+			}
+			aws.apply(&cfg)
+			return daemon.Run(ctx, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "also serve the API on TCP host:port (requires a token)")
@@ -58,12 +64,14 @@ func serverCmd(e *env) *cobra.Command {
 	cmd.Flags().BoolVar(&debug, "debug", false, "debug logging")
 	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "also serve /metrics (Prometheus text format) on this loopback host:port, e.g. 127.0.0.1:9464")
 	cmd.Flags().DurationVar(&metricsInterval, "metrics-interval", time.Second, "how often CloudWatch metrics are collected (negative: never)")
+	aws.add(cmd.Flags())
 	return cmd
 }
 
 func upCmd(e *env) *cobra.Command {
 	var file, promListen string
 	var timeout time.Duration
+	var aws awsFlags
 	cmd := &cobra.Command{
 		Use:   "up [-f madang.yaml]",
 		Short: "Start everything in a stack file and watch it (the main command)",
@@ -72,19 +80,24 @@ func upCmd(e *env) *cobra.Command {
 			"crash and unhealthy target), prints where to reach it, then streams events. If the stack\n" +
 			"cannot come up (an instance errored or still crashes when --wait ends, a listener port is\n" +
 			"taken), up says why and exits 1. Ctrl-C (or SIGTERM, SIGHUP) stops the load balancers, then\n" +
-			"the instances (when up started the daemon), and keeps the state for the next up.",
+			"the instances (when up started the daemon), and keeps the state for the next up.\n\n" +
+			"When up starts the daemon, --aws-listen, --aws-auth, --aws-account and --aws-region\n" +
+			"configure its AWS endpoint as for `madang server`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runUp(cmd.Context(), e, file, timeout, promListen)
+			return runUp(cmd.Context(), e, file, timeout, promListen, aws)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "madang.yaml", "stack file")
 	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "when up starts the daemon: also serve /metrics (Prometheus text format) on this loopback host:port")
 	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets; then instances that still crash fail up, anything else still coming up is left to the event stream")
+	aws.add(cmd.Flags())
 	return cmd
 }
 
-func runUp(parent context.Context, e *env, file string, wait time.Duration, promListen string) error {
+// runUp runs madang up; promListen and aws configure the daemon when up
+// starts one.
+func runUp(parent context.Context, e *env, file string, wait time.Duration, promListen string, aws awsFlags) error {
 	req, err := readStack(file, false)
 	if err != nil {
 		return err
@@ -119,14 +132,14 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration, prom
 		defer cancelDaemon()
 		ready := make(chan struct{})
 		daemonDone = make(chan error, 1)
-		go func() {
-			daemonDone <- daemon.Run(dctx, daemon.Config{
-				Home: e.home, Executable: exe, StopInstancesOnExit: true,
-				DataPlaneCommand: []string{exe, "dataplane"}, PrometheusListen: promListen,
-				Logger: slog.New(slog.NewTextHandler(logf, nil)),
-				Ready:  func(string) { close(ready) },
-			})
-		}()
+		cfg := daemon.Config{
+			Home: e.home, Executable: exe, StopInstancesOnExit: true,
+			DataPlaneCommand: []string{exe, "dataplane"}, PrometheusListen: promListen,
+			Logger: slog.New(slog.NewTextHandler(logf, nil)),
+			Ready:  func(string) { close(ready) },
+		}
+		aws.apply(&cfg)
+		go func() { daemonDone <- daemon.Run(dctx, cfg) }()
 		select {
 		case <-ready:
 			fmt.Fprintf(e.stdout, "● started madang daemon (data in %s, log in %s)\n", e.home, logf.Name())

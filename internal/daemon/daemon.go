@@ -1,6 +1,7 @@
 // Package daemon wires madang's services together: the state store, the
-// compute service (instances), the load balancer controller, the event log
-// and the API server on a unix socket (plus optional TCP with a token).
+// access keys, the compute service (instances), the load balancer
+// controller, the event log and the API server on a unix socket (plus
+// optional TCP with a token).
 package daemon
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/madang-dev/madang/internal/dataplane"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/iam"
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/kinds"
 	"github.com/madang-dev/madang/internal/state"
@@ -59,6 +61,17 @@ type Config struct {
 	// MetricsInterval is how often metrics are collected (0: every
 	// second; negative: never, for measuring the collector's cost).
 	MetricsInterval time.Duration
+	// AWSListen is the AWS-compatible endpoint's host:port
+	// ([DefaultAWSListen] for madang server and madang up); "" or "off"
+	// disables it.
+	AWSListen string
+	// AWSAuth is [AWSAuthRequired] ("" too) or [AWSAuthOff], which
+	// AWSListen must be a loopback address for.
+	AWSAuth string
+	// AWSAccount (12 digits) and AWSRegion, when set, become the
+	// account's settings in the state store; when empty the stored ones
+	// stay (000000000000 and local on the first start).
+	AWSAccount, AWSRegion string
 	// Ready, if set, is called once the API is serving.
 	Ready func(socket string)
 }
@@ -74,6 +87,8 @@ type Daemon struct {
 	elb     *elbctl.Controller
 	cw      *cloudwatch.Service
 	asg     *autoscaling.Service
+	keys    *iam.Keys
+	aws     AWSSettings
 	applyMu sync.Mutex
 	// failAt makes the named component fail to start (tests).
 	failAt string
@@ -104,6 +119,11 @@ func newDaemon(cfg Config) *Daemon {
 }
 
 func (d *Daemon) run(ctx context.Context) error {
+	aws, err := awsSettings(d.cfg)
+	if err != nil {
+		return err
+	}
+	d.aws = aws
 	g := &group{failAt: d.failAt}
 	if err := g.start(ctx, d.components()); err != nil {
 		return err
@@ -142,6 +162,7 @@ func (d *Daemon) components() []component {
 			d.events.Info("daemon", fmt.Sprint(os.Getpid()), "madang %s starting in %s", Version, cfg.Home)
 			return nil
 		}, stop: func(context.Context) error { return d.store.Close() }},
+		d.accessKeysComponent(),
 		{name: "compute", start: func(ctx context.Context) error {
 			var err error
 			mode, err = compute.DetectAddressMode()
@@ -230,7 +251,7 @@ func (d *Daemon) components() []component {
 					AddressMode: mode.String(), Cgroups: cg.Version().String(), PrometheusListen: cfg.PrometheusListen},
 				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
 				CloudWatch: d.cw, AutoScaling: d.asg, Logs: logSource{d}, LogRetention: d.cw.LogGroupRetention,
-				DataPlanePID: d.elb.DataPlanePID,
+				DataPlanePID: d.elb.DataPlanePID, IAM: d.keys, AWS: d.awsEndpoint(),
 			}
 			return api1
 		}),

@@ -47,6 +47,10 @@ type Fake struct {
 	LogDir string
 	// AutoScaling, when set, serves the Auto Scaling routes.
 	AutoScaling *AutoScaling
+	// IAM, when set, serves the access key routes (NewIAM makes real
+	// keys over an in-memory store); AWS describes the AWS endpoint.
+	IAM api.AccessKeys
+	AWS api.AWSEndpoint
 
 	// mu guards the fields that follow.
 	mu        sync.Mutex
@@ -76,6 +80,9 @@ func (f *Fake) Server() *api.Server {
 	}
 	if f.AutoScaling != nil {
 		s.AutoScaling = f.AutoScaling
+	}
+	if f.IAM != nil {
+		s.IAM, s.AWS = f.IAM, f.AWS
 	}
 	return s
 }
