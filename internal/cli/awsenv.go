@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
@@ -20,7 +22,7 @@ type awsFlags struct {
 }
 
 func (f *awsFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.listen, "aws-listen", daemon.DefaultAWSListen, "serve the AWS-compatible endpoint (for aws --endpoint-url and the SDKs) on this host:port; off disables it")
+	fs.StringVar(&f.listen, "aws-listen", cmp.Or(os.Getenv("MADANG_AWS_LISTEN"), daemon.DefaultAWSListen), "serve the AWS-compatible endpoint (for aws --endpoint-url and the SDKs) on this host:port ($MADANG_AWS_LISTEN; port 0 picks a free one); off disables it")
 	fs.StringVar(&f.auth, "aws-auth", daemon.AWSAuthRequired, "AWS endpoint authentication: required (SigV4 with madang's access keys) or off (unsigned requests accepted; loopback addresses only)")
 	fs.StringVar(&f.account, "aws-account", "", "the 12-digit AWS account id of madang's ARNs (stored; default: the stored one, 000000000000 at first)")
 	fs.StringVar(&f.region, "aws-region", "", "the one AWS region madang serves, such as local or us-east-1 (stored; default: the stored one, local at first)")

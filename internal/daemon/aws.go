@@ -116,10 +116,7 @@ func (d *Daemon) accessKeysComponent() component {
 		d.keys = k
 		a := k.Account()
 		d.aws.Account = a
-		if d.aws.Listen != "" {
-			d.events.Info("daemon", "-", "AWS endpoint settings: %s, region %s, account %s, auth %s, default access key %s (madang aws-env prints them)",
-				d.aws.URL, a.Region, a.ID, d.aws.Auth, def.ID)
-		}
+		d.log.Debug("access keys", "account", a.ID, "region", a.Region, "default", def.ID)
 		return nil
 	}, stop: func(context.Context) error { return d.keys.Close() }}
 }

@@ -245,6 +245,7 @@ func (d *Daemon) components() []component {
 			return d.asg.Close()
 		}},
 		d.prometheusComponent(),
+		d.awsEndpointComponent(),
 		d.apiComponent("API", SocketPath(cfg.Home), "", func() *api.Server {
 			api1 = &api.Server{
 				Info: api.Info{Version: Version, PID: os.Getpid(), Home: cfg.Home, Socket: SocketPath(cfg.Home),

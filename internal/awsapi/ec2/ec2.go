@@ -82,7 +82,7 @@ func New(opts Options) (awsapi.Service, error) {
 	}
 	s := &Service{
 		compute: opts.Compute, resources: opts.Resources, region: opts.Region, account: opts.AccountID,
-		zones: opts.Zones, vpcID: "vpc-" + hexName("default/"+opts.Region), defaultSecurityGroup: "sg-" + hexName("default/"+opts.Region),
+		zones: opts.Zones, vpcID: DefaultVPC(opts.Region), defaultSecurityGroup: "sg-" + hexName("default/"+opts.Region),
 	}
 	return awsapi.Service{Name: "ec2", Model: m, Handlers: map[string]awsapi.Handler{
 		"DescribeInstances":              s.describeInstances,

@@ -41,8 +41,13 @@ func (s *Service) zoneOf(in compute.Instance) string {
 	return s.zones[0]
 }
 
-// subnetOf is the default subnet of a zone.
-func subnetOf(zone string) string { return "subnet-" + hexName(zone) }
+// SubnetOf is the id of a zone's default subnet.
+func SubnetOf(zone string) string { return "subnet-" + hexName(zone) }
+
+// DefaultVPC is the id of a region's default VPC.
+func DefaultVPC(region string) string { return "vpc-" + hexName("default/"+region) }
+
+func subnetOf(zone string) string { return SubnetOf(zone) }
 
 // hexName makes a stable 17-hex-digit id suffix of a name, as EC2's ids.
 func hexName(name string) string {

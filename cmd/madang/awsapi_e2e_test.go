@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// awsSettings is `madang aws-env -o json`.
+type awsSettings struct {
+	EndpointURL     string `json:"endpointUrl"`
+	Region          string `json:"region"`
+	AccountID       string `json:"accountId"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	UserARN         string `json:"userArn"`
+}
+
+func (c runner) awsSettings() awsSettings {
+	c.t.Helper()
+	var s awsSettings
+	if err := json.Unmarshal([]byte(c.must("aws-env", "-o", "json")), &s); err != nil {
+		c.t.Fatal(err)
+	}
+	if s.EndpointURL == "" || s.AccessKeyID == "" {
+		c.t.Fatalf("aws-env: no endpoint or key: %+v", s)
+	}
+	return s
+}
+
+// sdkConfig is an aws-sdk-go-v2 configuration for madang's endpoint.
+func (s awsSettings) sdkConfig(secret string) aws.Config {
+	return aws.Config{
+		Region:       s.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKeyID, secret, ""),
+		BaseEndpoint: aws.String(s.EndpointURL),
+	}
+}
+
+// apiCode is the AWS error code of err ("" when it is none).
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// imageStack is a stack with the sample app's image and a launch template,
+// what instances run by API are launched from.
+func imageStack(t *testing.T, dir string) string {
+	t.Helper()
+	buildSampleApp(t, dir)
+	return writeStack(t, dir, `name: images
+images:
+  - name: hello
+    source: ./app
+    command: ./hello
+    port: 3000
+launchTemplates:
+  - name: hello
+    image: hello
+    supervision: {killTimeout: 2s}
+`)
+}
+
+// The seed's console steps through the Go SDK: launch two instances,
+// create a target group and register them, create a load balancer with a
+// listener, watch both targets turn healthy and serve, stop one and see it
+// leave with its reason while the load balancer still answers — all real
+// processes, health checks and traffic.
+func TestAWSSDKDrivesInstancesAndLoadBalancer(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	startServer(t, c)
+	c.must("apply", "-f", imageStack(t, dir))
+	s := c.awsSettings()
+	cfg := s.sdkConfig(s.SecretAccessKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) != s.AccountID || aws.ToString(id.Arn) != s.UserARN {
+		t.Fatalf("GetCallerIdentity = %+v, %v; want account %s, %s", id, err, s.AccountID, s.UserARN)
+	}
+
+	ec := ec2.NewFromConfig(cfg)
+	imgs, err := ec.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"hel*"}}}})
+	if err != nil || len(imgs.Images) != 1 {
+		t.Fatalf("DescribeImages = %+v, %v", imgs, err)
+	}
+	run, err := ec.RunInstances(ctx, &ec2.RunInstancesInput{
+		MinCount: aws.Int32(2), MaxCount: aws.Int32(2), ImageId: imgs.Images[0].ImageId, InstanceType: ec2types.InstanceTypeT3Micro,
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String("seed")}}}},
+	})
+	if err != nil || len(run.Instances) != 2 {
+		t.Fatalf("RunInstances = %+v, %v", run, err)
+	}
+	var ids []string
+	for _, in := range run.Instances {
+		ids = append(ids, aws.ToString(in.InstanceId))
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := ec.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids}); err != nil {
+			t.Errorf("TerminateInstances: %v", err)
+		}
+	})
+	eventually(t, "both instances running", 30*time.Second, func() bool {
+		out, err := ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("tag:Name"), Values: []string{"seed"}},
+			{Name: aws.String("instance-state-name"), Values: []string{"running"}},
+		}})
+		return err == nil && len(out.Reservations) == 2
+	})
+
+	lbc := elb.NewFromConfig(cfg)
+	vpcs, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	if err != nil || len(vpcs.Vpcs) != 1 {
+		t.Fatalf("DescribeVpcs = %+v, %v", vpcs, err)
+	}
+	tg, err := lbc.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
+		Name: aws.String("seed-tg"), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(3000), VpcId: vpcs.Vpcs[0].VpcId,
+		HealthCheckPath: aws.String("/health"), HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2),
+		HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
+	})
+	if err != nil {
+		t.Fatalf("CreateTargetGroup: %v", err)
+	}
+	tgARN := tg.TargetGroups[0].TargetGroupArn
+	if _, err := lbc.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: tgARN,
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}}); err != nil {
+		t.Fatalf("ModifyTargetGroupAttributes: %v", err)
+	}
+	var targets []elbtypes.TargetDescription
+	for _, id := range ids {
+		targets = append(targets, elbtypes.TargetDescription{Id: aws.String(id)})
+	}
+	if _, err := lbc.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tgARN, Targets: targets}); err != nil {
+		t.Fatalf("RegisterTargets: %v", err)
+	}
+	lb, err := lbc.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("seed-lb")})
+	if err != nil {
+		t.Fatalf("CreateLoadBalancer: %v", err)
+	}
+	port := freePort(t)
+	if _, err := lbc.CreateListener(ctx, &elb.CreateListenerInput{
+		LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(int32(port)),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tgARN}},
+	}); err != nil {
+		t.Fatalf("CreateListener: %v", err)
+	}
+	health := func() map[string]elbtypes.TargetHealth {
+		out, err := lbc.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: tgARN})
+		if err != nil {
+			t.Fatalf("DescribeTargetHealth: %v", err)
+		}
+		m := map[string]elbtypes.TargetHealth{}
+		for _, d := range out.TargetHealthDescriptions {
+			m[aws.ToString(d.Target.Id)] = *d.TargetHealth
+		}
+		return m
+	}
+	eventually(t, "both targets healthy", 30*time.Second, func() bool {
+		h := health()
+		return h[ids[0]].State == elbtypes.TargetHealthStateEnumHealthy && h[ids[1]].State == elbtypes.TargetHealthStateEnumHealthy
+	})
+	dns := aws.ToString(lb.LoadBalancers[0].DNSName)
+	url := fmt.Sprintf("http://%s:%d/", dns, port)
+	if body, err := get(url); err != nil || !strings.Contains(body, "Hello") {
+		t.Fatalf("GET %s = %q, %v", url, body, err)
+	}
+
+	if _, err := ec.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids[:1]}); err != nil {
+		t.Fatalf("StopInstances: %v", err)
+	}
+	var stopped elbtypes.TargetHealth
+	eventually(t, "the stopped instance's target to leave rotation", 30*time.Second, func() bool {
+		stopped = health()[ids[0]]
+		return stopped.State != elbtypes.TargetHealthStateEnumHealthy && stopped.Reason != ""
+	})
+	t.Logf("stopped target: %s %s %q", stopped.State, stopped.Reason, aws.ToString(stopped.Description))
+	for range 20 {
+		if body, err := get(url); err != nil || !strings.Contains(body, "Hello") {
+			t.Fatalf("GET %s with one instance stopped = %q, %v", url, body, err)
+		}
+	}
+
+	// AWS's errors, decoded by the SDK into its own types.
+	_, err = ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	if apiCode(err) != "InvalidInstanceID.NotFound" {
+		t.Errorf("DescribeInstances of a missing id: %v", err)
+	}
+	_, err = lbc.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{strings.Replace(aws.ToString(tgARN), "seed-tg", "nope", 1)}})
+	var tgnf *elbtypes.TargetGroupNotFoundException
+	if !errors.As(err, &tgnf) {
+		t.Errorf("DescribeTargetGroups of a missing ARN: %v, want TargetGroupNotFoundException", err)
+	}
+	_, err = lbc.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("seed-lb")})
+	var dup *elbtypes.DuplicateLoadBalancerNameException
+	if !errors.As(err, &dup) {
+		t.Errorf("CreateLoadBalancer of a taken name: %v, want DuplicateLoadBalancerNameException", err)
+	}
+	_, err = sts.NewFromConfig(s.sdkConfig("wrong-secret")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if apiCode(err) != "SignatureDoesNotMatch" {
+		t.Errorf("a wrong secret: %v, want SignatureDoesNotMatch", err)
+	}
+
+	// Resources made by API belong to no stack; a stack does not take them over.
+	if err := os.MkdirAll(filepath.Join(dir, "taker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	taker := writeStack(t, filepath.Join(dir, "taker"), "name: taker\ntargetGroups:\n  - name: seed-tg\n")
+	if out, err := c.run("apply", "-f", taker); err == nil || !strings.Contains(out, "made by hand") {
+		t.Errorf("apply of a stack naming the API's target group: %v\n%s", err, out)
+	}
+	_, err = lbc.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: tgARN})
+	var inUse *elbtypes.ResourceInUseException
+	if !errors.As(err, &inUse) {
+		t.Errorf("DeleteTargetGroup of a target group in use: %v, want ResourceInUseException", err)
+	}
+}

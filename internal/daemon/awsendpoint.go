@@ -1,0 +1,126 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/madang-dev/madang/internal/autoscaling"
+	"github.com/madang-dev/madang/internal/awsapi"
+	"github.com/madang-dev/madang/internal/awsapi/ec2"
+	"github.com/madang-dev/madang/internal/awsapi/elbv2"
+	"github.com/madang-dev/madang/internal/awsapi/protocol"
+	"github.com/madang-dev/madang/internal/awsapi/sigv4"
+	"github.com/madang-dev/madang/internal/awsapi/sts"
+	"github.com/madang-dev/madang/internal/iam"
+)
+
+// signedCallers is the AWS endpoint's authenticator: SigV4 verified
+// against madang's access keys, in madang's region; with authentication
+// off, unsigned requests act as the account's default user (signed ones
+// are still verified, so a wrong key is never silently accepted).
+type signedCallers struct {
+	keys *iam.Keys
+	auth string
+	now  func() time.Time
+}
+
+// Authenticate implements awsapi.Authenticator.
+func (a signedCallers) Authenticate(r *http.Request, body []byte) (awsapi.Caller, error) {
+	acct := a.keys.Account()
+	if a.auth == AWSAuthOff && !sigv4.Signed(r) {
+		id := acct.Identity(iam.DefaultUser)
+		return awsapi.Caller{AccountID: acct.ID, ARN: id.ARN, UserID: id.UserID, UserName: iam.DefaultUser}, nil
+	}
+	sig, err := sigv4.Verify(r, body, a.keys, a.now(), acct.Region)
+	if err != nil {
+		var se *sigv4.Error
+		if !errors.As(err, &se) {
+			return awsapi.Caller{}, err
+		}
+		service := protocol.SigningService(r)
+		if sc, perr := sigv4.Parse(r); perr == nil && sc.Service != "" {
+			service = sc.Service
+		}
+		se = se.ForService(service)
+		return awsapi.Caller{}, &protocol.Error{Code: se.Code, Message: se.Message, Status: se.Status, Sender: true}
+	}
+	id := acct.Identity(sig.User)
+	return awsapi.Caller{AccountID: acct.ID, ARN: id.ARN, UserID: id.UserID, AccessKeyID: sig.AccessKeyID, UserName: sig.User}, nil
+}
+
+// awsServices are the services the endpoint serves, over the daemon's
+// controllers.
+func (d *Daemon) awsServices() ([]awsapi.Service, error) {
+	acct := d.keys.Account()
+	zones := autoscaling.Zones()
+	stsSvc, err := sts.Service()
+	if err != nil {
+		return nil, err
+	}
+	ec2Svc, err := ec2.New(ec2.Options{Compute: d.compute, Resources: d, Region: acct.Region, AccountID: acct.ID, Zones: zones})
+	if err != nil {
+		return nil, err
+	}
+	elbSvc, err := elbv2.New(elbv2.Options{LoadBalancing: d.elb, Resources: d, VpcID: ec2.DefaultVPC(acct.Region), Zones: zones, SubnetOf: ec2.SubnetOf})
+	if err != nil {
+		return nil, err
+	}
+	return []awsapi.Service{stsSvc, ec2Svc, elbSvc}, nil
+}
+
+// awsEndpointComponent serves the AWS-compatible endpoint on
+// Config.AWSListen (nothing when it is off). A listen port of 0 picks a
+// free one, which the settings then report.
+func (d *Daemon) awsEndpointComponent() component {
+	var hs *http.Server
+	done := make(chan struct{})
+	return component{name: "AWS endpoint", start: func(context.Context) error {
+		if d.aws.Listen == "" {
+			close(done)
+			return nil
+		}
+		services, err := d.awsServices()
+		if err != nil {
+			return fmt.Errorf("AWS endpoint: %w", err)
+		}
+		acct := d.keys.Account()
+		ep, err := awsapi.New(awsapi.Options{
+			Services: services, Region: acct.Region, AccountID: acct.ID, Logger: d.log,
+			Authenticator: signedCallers{keys: d.keys, auth: d.aws.Auth, now: time.Now},
+		})
+		if err != nil {
+			return fmt.Errorf("AWS endpoint: %w", err)
+		}
+		ln, err := net.Listen("tcp", d.aws.Listen)
+		if err != nil {
+			return fmt.Errorf("AWS endpoint: listen on %s: %w; another program (another madang, LocalStack) may serve it: "+
+				"give another address with --aws-listen 127.0.0.1:PORT, or --aws-listen off", d.aws.Listen, err)
+		}
+		host, _, _ := net.SplitHostPort(d.aws.Listen)
+		port := ln.Addr().(*net.TCPAddr).Port
+		d.aws.Listen = net.JoinHostPort(host, strconv.Itoa(port))
+		d.aws.URL = "http://" + net.JoinHostPort(clientHost(host), strconv.Itoa(port))
+		d.events.Info("daemon", "-", "AWS endpoint on %s (region %s, account %s, auth %s; madang aws-env prints the settings)",
+			d.aws.URL, acct.Region, acct.ID, d.aws.Auth)
+		hs = &http.Server{Handler: ep, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			defer close(done)
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Error("AWS endpoint", "err", err)
+			}
+		}()
+		return nil
+	}, stop: func(ctx context.Context) error {
+		if hs == nil {
+			return nil
+		}
+		err := hs.Shutdown(ctx)
+		<-done
+		return err
+	}}
+}
