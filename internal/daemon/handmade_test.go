@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api"
-		"github.com/madang-dev/madang/internal/fault"
+	"github.com/madang-dev/madang/internal/fault"
 )
 
 // Resources made outside stack files go through the same checks and

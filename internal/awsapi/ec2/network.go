@@ -115,9 +115,9 @@ func (s *Service) describeInstanceTypes(_ context.Context, call *awsapi.Call) (m
 			"InstanceType": name, "CurrentGeneration": true, "FreeTierEligible": name == "t2.micro" || name == "t3.micro",
 			"SupportedUsageClasses": []any{"on-demand"}, "SupportedRootDeviceTypes": []any{"ebs"},
 			"SupportedVirtualizationTypes": []any{"hvm"}, "BareMetal": false, "Hypervisor": "xen",
-			"ProcessorInfo": map[string]any{"SupportedArchitectures": []any{"x86_64"}},
-			"VCpuInfo":      map[string]any{"DefaultVCpus": int64(t.VCPUs), "DefaultCores": int64(max(1, t.VCPUs/2)), "DefaultThreadsPerCore": int64(min(2, t.VCPUs))},
-			"MemoryInfo":    map[string]any{"SizeInMiB": t.MemoryMiB},
+			"ProcessorInfo":                 map[string]any{"SupportedArchitectures": []any{"x86_64"}},
+			"VCpuInfo":                      map[string]any{"DefaultVCpus": int64(t.VCPUs), "DefaultCores": int64(max(1, t.VCPUs/2)), "DefaultThreadsPerCore": int64(min(2, t.VCPUs))},
+			"MemoryInfo":                    map[string]any{"SizeInMiB": t.MemoryMiB},
 			"BurstablePerformanceSupported": true,
 		})
 	}
@@ -270,7 +270,7 @@ func (s *Service) describeSecurityGroups(_ context.Context, call *awsapi.Call) (
 		all := map[string]any{"IpProtocol": "-1", "IpRanges": []any{map[string]any{"CidrIp": "0.0.0.0/0"}}}
 		out = append(out, map[string]any{
 			"GroupId": s.defaultSecurityGroup, "GroupName": "default", "VpcId": s.vpcID, "OwnerId": s.account,
-			"Description": "default VPC security group (madang does not filter traffic between instances yet: every instance reaches every other)",
+			"Description":   "default VPC security group (madang does not filter traffic between instances yet: every instance reaches every other)",
 			"IpPermissions": []any{all}, "IpPermissionsEgress": []any{all},
 		})
 	}

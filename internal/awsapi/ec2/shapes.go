@@ -117,11 +117,11 @@ func (s *Service) instanceShape(v compute.View, cat *catalog) map[string]any {
 
 // catalog is the images and launch templates one call sees, by name.
 type catalog struct {
-	images      map[string]compute.Image
-	imageIDs    map[string]string // image name → ami-…
-	imageNames  map[string]string // ami-… → image name
-	templates   map[string]compute.LaunchTemplate
-	templateIDs map[string]string // template name → lt-…
+	images       map[string]compute.Image
+	imageIDs     map[string]string // image name → ami-…
+	imageNames   map[string]string // ami-… → image name
+	templates    map[string]compute.LaunchTemplate
+	templateIDs  map[string]string // template name → lt-…
 	templateByID map[string]string // lt-… → template name
 }
 

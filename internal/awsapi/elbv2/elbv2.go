@@ -283,4 +283,3 @@ func notOwned(title, name, owner string) error {
 func validationError(format string, args ...any) *protocol.Error {
 	return protocol.Errorf("ValidationError", format, args...)
 }
-
