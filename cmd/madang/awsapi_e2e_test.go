@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,4 +237,80 @@ func TestAWSSDKDrivesInstancesAndLoadBalancer(t *testing.T) {
 	if !errors.As(err, &inUse) {
 		t.Errorf("DeleteTargetGroup of a target group in use: %v, want ResourceInUseException", err)
 	}
+}
+
+// awsCLI finds the aws CLI: Debian's (v2) first, then the one on PATH.
+func awsCLI(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/aws", "aws"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Skip("the aws CLI is not installed (.ci/run installs Debian's awscli)")
+	return ""
+}
+
+// boto3Python finds a python3 that imports boto3.
+func boto3Python(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if path, err := exec.LookPath(p); err == nil && exec.Command(path, "-c", "import boto3").Run() == nil {
+			return path
+		}
+	}
+	t.Skip("no python3 with boto3 (.ci/run installs Debian's python3-boto3)")
+	return ""
+}
+
+// clientEnv is the environment AWS clients get: madang's settings from
+// aws-env, a home of their own (no user config), no pager.
+func (s awsSettings) clientEnv(t *testing.T, port int) []string {
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "AWS_PAGER=", "AWS_ENDPOINT_URL=" + s.EndpointURL,
+		"AWS_ACCESS_KEY_ID=" + s.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s.SecretAccessKey,
+		"AWS_DEFAULT_REGION=" + s.Region, "AWS_REGION=" + s.Region, "PORT=" + strconv.Itoa(port),
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials")}
+	return env
+}
+
+// The seed's target group steps as a shell script with the real aws CLI,
+// and the same flow with boto3.
+func TestAWSCLIAndBoto3SeedSteps(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	startServer(t, c)
+	c.must("apply", "-f", imageStack(t, dir))
+	s := c.awsSettings()
+	script, _ := filepath.Abs("testdata/aws/seed-target-group.sh")
+	boto, _ := filepath.Abs("testdata/aws/seed_boto3.py")
+	t.Run("aws CLI", func(t *testing.T) {
+		cli := awsCLI(t)
+		cmd := exec.Command("bash", script)
+		cmd.Env = append(s.clientEnv(t, freePort(t)), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		t.Logf("%s version: %s", cli, strings.TrimSpace(must(exec.Command(cli, "--version").CombinedOutput())))
+		if err != nil || !strings.Contains(string(out), "seed steps passed") {
+			t.Fatalf("seed script: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+	})
+	t.Run("boto3", func(t *testing.T) {
+		py := boto3Python(t)
+		cmd := exec.Command(py, boto)
+		cmd.Env = s.clientEnv(t, freePort(t))
+		out, err := cmd.CombinedOutput()
+		t.Logf("%s boto3 %s", py, strings.TrimSpace(must(exec.Command(py, "-c", "import boto3; print(boto3.__version__)").CombinedOutput())))
+		if err != nil || !strings.Contains(string(out), "seed steps passed") {
+			t.Fatalf("boto3 seed: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+	})
+}
+
+func must(b []byte, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
