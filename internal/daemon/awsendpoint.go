@@ -53,10 +53,9 @@ func (a signedCallers) Authenticate(r *http.Request, body []byte) (awsapi.Caller
 	return awsapi.Caller{AccountID: acct.ID, ARN: id.ARN, UserID: id.UserID, AccessKeyID: sig.AccessKeyID, UserName: sig.User}, nil
 }
 
-// awsServices are the services the endpoint serves, over the daemon's
-// controllers.
-func (d *Daemon) awsServices() ([]awsapi.Service, error) {
-	acct := d.keys.Account()
+// awsServices are the services the endpoint serves for the account, over
+// the daemon's controllers.
+func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 	zones := autoscaling.Zones()
 	stsSvc, err := sts.Service()
 	if err != nil {
@@ -84,11 +83,11 @@ func (d *Daemon) awsEndpointComponent() component {
 			close(done)
 			return nil
 		}
-		services, err := d.awsServices()
+		acct := d.keys.Account()
+		services, err := d.awsServices(acct)
 		if err != nil {
 			return fmt.Errorf("AWS endpoint: %w", err)
 		}
-		acct := d.keys.Account()
 		ep, err := awsapi.New(awsapi.Options{
 			Services: services, Region: acct.Region, AccountID: acct.ID, Logger: d.log,
 			Authenticator: signedCallers{keys: d.keys, auth: d.aws.Auth, now: time.Now},
