@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -313,4 +314,159 @@ func must(b []byte, err error) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+// Launch templates and their versions, instances from them with user data
+// the console output shows, instance tags and status, an image made from
+// an instance, listener rules that route real requests, and load balancer
+// tags — each through the Go SDK against real instances and traffic.
+func TestAWSSDKTemplatesRulesAndTags(t *testing.T) {
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	startServer(t, c)
+	c.must("apply", "-f", imageStack(t, dir))
+	s := c.awsSettings()
+	cfg := s.sdkConfig(s.SecretAccessKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ec := ec2.NewFromConfig(cfg)
+	lbc := elb.NewFromConfig(cfg)
+
+	imgs, err := ec.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: nil, Owners: []string{"self"}})
+	if err != nil || len(imgs.Images) != 1 {
+		t.Fatalf("DescribeImages = %+v, %v", imgs, err)
+	}
+	image := imgs.Images[0].ImageId
+	lt, err := ec.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("api-lt"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: image, InstanceType: ec2types.InstanceTypeT3Small,
+			UserData: aws.String("ZWNobyB1c2VyLWRhdGEtcmFu")}, // echo user-data-ran
+	})
+	if err != nil || aws.ToInt64(lt.LaunchTemplate.LatestVersionNumber) != 1 {
+		t.Fatalf("CreateLaunchTemplate = %+v, %v", lt, err)
+	}
+	v2, err := ec.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, SourceVersion: aws.String("1"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{InstanceType: ec2types.InstanceTypeT3Medium},
+	})
+	if err != nil || aws.ToInt64(v2.LaunchTemplateVersion.VersionNumber) != 2 || aws.ToBool(v2.LaunchTemplateVersion.DefaultVersion) {
+		t.Fatalf("CreateLaunchTemplateVersion = %+v, %v; want version 2, not the default", v2, err)
+	}
+	run, err := ec.RunInstances(ctx, &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("api-lt")}})
+	if err != nil {
+		t.Fatalf("RunInstances from the template: %v", err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	if run.Instances[0].InstanceType != ec2types.InstanceTypeT3Small {
+		t.Errorf("instance from $Default (version 1) has type %s, want t3.small", run.Instances[0].InstanceType)
+	}
+	ids := []string{id}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = ec.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
+	})
+	if _, err := ec.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateName: aws.String("api-lt"), DefaultVersion: aws.String("2")}); err != nil {
+		t.Fatalf("ModifyLaunchTemplate: %v", err)
+	}
+	vs, err := ec.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("api-lt"), Versions: []string{"$Default"}})
+	if err != nil || len(vs.LaunchTemplateVersions) != 1 || aws.ToInt64(vs.LaunchTemplateVersions[0].VersionNumber) != 2 ||
+		vs.LaunchTemplateVersions[0].LaunchTemplateData.InstanceType != ec2types.InstanceTypeT3Medium {
+		t.Fatalf("DescribeLaunchTemplateVersions $Default = %+v, %v; want version 2 (t3.medium)", vs, err)
+	}
+
+	eventually(t, "the instance running and its status ok", 30*time.Second, func() bool {
+		st, err := ec.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: ids})
+		return err == nil && len(st.InstanceStatuses) == 1 && st.InstanceStatuses[0].InstanceStatus.Status == ec2types.SummaryStatusOk
+	})
+	eventually(t, "the user data's output in the console output", 10*time.Second, func() bool {
+		out, err := ec.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
+		if err != nil {
+			return false
+		}
+		b, _ := base64.StdEncoding.DecodeString(aws.ToString(out.Output))
+		return strings.Contains(string(b), "user-data-ran")
+	})
+	if _, err := ec.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{{Key: aws.String("team"), Value: aws.String("web")}}}); err != nil {
+		t.Fatalf("CreateTags: %v", err)
+	}
+	tags, err := ec.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String("key"), Values: []string{"team"}}}})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].ResourceId) != id {
+		t.Fatalf("DescribeTags key=team = %+v, %v", tags, err)
+	}
+	page, err := ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), Filters: []ec2types.Filter{{Name: aws.String("tag:team"), Values: []string{"w?b"}}}})
+	if err != nil || len(page.Reservations) != 1 {
+		t.Fatalf("DescribeInstances tag:team=w?b = %+v, %v", page, err)
+	}
+	_, err = ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(2)})
+	if apiCode(err) != "InvalidParameterValue" {
+		t.Errorf("DescribeInstances MaxResults 2: %v, want InvalidParameterValue (5 to 1000)", err)
+	}
+	made, err := ec.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(id), Name: aws.String("from-api"), NoReboot: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("CreateImage: %v", err)
+	}
+	if _, err := ec.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: made.ImageId}); err != nil {
+		t.Fatalf("DeregisterImage: %v", err)
+	}
+
+	// Rules route real requests.
+	tg, err := lbc.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String("rules-tg"), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(3000), HealthCheckPath: aws.String("/health"), HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgARN := tg.TargetGroups[0].TargetGroupArn
+	if _, err := lbc.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tgARN, Targets: []elbtypes.TargetDescription{{Id: aws.String(id)}}}); err != nil {
+		t.Fatal(err)
+	}
+	lb, err := lbc.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("rules-lb"), Tags: []elbtypes.Tag{{Key: aws.String("env"), Value: aws.String("test")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	ln, err := lbc.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(int32(port)), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tgARN}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, err := lbc.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: ln.Listeners[0].ListenerArn, Priority: aws.Int32(10),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/teapot*"}}}},
+		Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+			StatusCode: aws.String("418"), ContentType: aws.String("text/plain"), MessageBody: aws.String("short and stout")}}}})
+	if err != nil {
+		t.Fatalf("CreateRule: %v", err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	eventually(t, "the rule to answer", 20*time.Second, func() bool {
+		body, _ := get(base + "/teapot/1")
+		return strings.Contains(body, "short and stout")
+	})
+	eventually(t, "the default action to reach the instance", 20*time.Second, func() bool {
+		body, err := get(base + "/")
+		return err == nil && strings.Contains(body, id)
+	})
+	_, err = lbc.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: ln.Listeners[0].ListenerArn, Priority: aws.Int32(10),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/x"}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tgARN}}})
+	var inUse *elbtypes.PriorityInUseException
+	if !errors.As(err, &inUse) {
+		t.Errorf("CreateRule on a taken priority: %v, want PriorityInUseException", err)
+	}
+	moved, err := lbc.SetRulePriorities(ctx, &elb.SetRulePrioritiesInput{RulePriorities: []elbtypes.RulePriorityPair{{RuleArn: rule.Rules[0].RuleArn, Priority: aws.Int32(20)}}})
+	if err != nil || aws.ToString(moved.Rules[0].Priority) != "20" {
+		t.Fatalf("SetRulePriorities = %+v, %v", moved, err)
+	}
+	rules, err := lbc.DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: ln.Listeners[0].ListenerArn})
+	if err != nil || len(rules.Rules) != 2 || !aws.ToBool(rules.Rules[1].IsDefault) {
+		t.Fatalf("DescribeRules = %+v, %v; want the rule and the default", rules, err)
+	}
+	if _, err := lbc.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: moved.Rules[0].RuleArn}); err != nil {
+		t.Fatalf("DeleteRule: %v", err)
+	}
+	td, err := lbc.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{aws.ToString(lb.LoadBalancers[0].LoadBalancerArn)}})
+	if err != nil || len(td.TagDescriptions) != 1 || len(td.TagDescriptions[0].Tags) != 1 || aws.ToString(td.TagDescriptions[0].Tags[0].Value) != "test" {
+		t.Fatalf("DescribeTags = %+v, %v", td, err)
+	}
 }

@@ -134,7 +134,7 @@ func (s *Service) deregisterImage(ctx context.Context, call *awsapi.Call) (map[s
 	if err := s.resources.DeleteResource(ctx, compute.KindImage, name); err != nil {
 		return nil, ec2Error(err, id)
 	}
-	return map[string]any{"Return": true}, nil
+	return map[string]any{}, nil
 }
 
 // templateName finds the launch template a request names by
