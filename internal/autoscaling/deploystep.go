@@ -72,7 +72,8 @@ func (s *Service) deploymentLocked(ctx context.Context, b *batch, g *Group, now 
 			if t.Status != TargetPending {
 				continue
 			}
-			if running >= d.AtOnce || healthy-1 < d.MinHealthy {
+			// Batches: the next starts once the last is done.
+			if (running > 0 && started == 0) || running >= d.AtOnce || healthy-1 < d.MinHealthy {
 				break
 			}
 			m := s.members[t.InstanceID]
