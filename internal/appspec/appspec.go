@@ -72,13 +72,6 @@ func Reserved(event string) bool {
 	return false
 }
 
-// FromPreviousRevision reports whether an event's scripts come from the
-// revision the instance runs before the deployment (the ones before the
-// new bundle is downloaded), as CodeDeploy's ApplicationStop does.
-func FromPreviousRevision(event string) bool {
-	return slices.Index(Events, event) < slices.Index(Events, DownloadBundle)
-}
-
 // Timeouts of a hook entry, CodeDeploy's: the default is also the most an
 // event may take.
 const (
