@@ -49,7 +49,6 @@ type targetRun struct {
 	version  int
 	newDir   string // the revision's snapshot
 	tgs      []string
-	envExtra []string
 	appName  string
 	groupID  string
 }
