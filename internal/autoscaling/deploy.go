@@ -206,12 +206,12 @@ type Deployment struct {
 	Config            DeploymentConfig `json:"deploymentConfig"`
 	// Image and ImageVersion are the revision; FromImageVersion the one
 	// the instances ran before (the rollback's revision).
-	Image            string `json:"image"`
-	ImageVersion     int    `json:"imageVersion"`
-	FromImageVersion int    `json:"fromImageVersion"`
-	AutoRollback     bool   `json:"autoRollbackEnabled"`
+	Image            string   `json:"image"`
+	ImageVersion     int      `json:"imageVersion"`
+	FromImageVersion int      `json:"fromImageVersion"`
+	AutoRollback     bool     `json:"autoRollbackEnabled"`
 	Alarms           []string `json:"alarms,omitempty"`
-	Description      string `json:"description,omitempty"`
+	Description      string   `json:"description,omitempty"`
 	// Creator is "user" or "autoRollback" (CodeDeploy's).
 	Creator string `json:"creator"`
 	// RollbackOf and RolledBackBy link a rollback and what it rolls back.

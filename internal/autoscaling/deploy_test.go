@@ -54,7 +54,9 @@ func (f *fakeCompute) Reimage(_ context.Context, id string, v int) error {
 	return nil
 }
 
-func (f *fakeCompute) InstanceEnv(id string) ([]string, error) { return []string{"INSTANCE_ID=" + id}, nil }
+func (f *fakeCompute) InstanceEnv(id string) ([]string, error) {
+	return []string{"INSTANCE_ID=" + id}, nil
+}
 
 func copyDir(src, dst string) error {
 	_ = os.RemoveAll(dst)

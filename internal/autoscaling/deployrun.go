@@ -39,18 +39,18 @@ const (
 
 // targetRun is what one instance's deployment works with.
 type targetRun struct {
-	s        *Service
-	d        string // deployment id
-	group    string
-	id       string
-	app      string // the instance's working directory
-	logPath  string
-	image    string
-	version  int
-	newDir   string // the revision's snapshot
-	tgs      []string
-	appName  string
-	groupID  string
+	s       *Service
+	d       string // deployment id
+	group   string
+	id      string
+	app     string // the instance's working directory
+	logPath string
+	image   string
+	version int
+	newDir  string // the revision's snapshot
+	tgs     []string
+	appName string
+	groupID string
 }
 
 // goDeployTargetLocked runs an instance's lifecycle events from the next

@@ -64,7 +64,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 		s.advanceLocked(ctx, &b, g, m, all[m.InstanceID], now)
 	}
 	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
-	s.deploymentLocked(ctx, &b, g, now)  // in-place deployment (deploystep.go)
+	s.deploymentLocked(ctx, &b, g, now) // in-place deployment (deploystep.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
 	s.unlockCommit(ctx, &b)
 }

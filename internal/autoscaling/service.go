@@ -127,9 +127,9 @@ type Service struct {
 	// revisionsCleared are groups whose revision a refresh cleared, to
 	// delete from the store in the next round.
 	revisionsCleared []string
-	seenRev     int64
-	lastPolicy time.Time
-	lastPrune  time.Time
+	seenRev          int64
+	lastPolicy       time.Time
+	lastPrune        time.Time
 	// started is when Start ran (see albSettle).
 	started time.Time
 	// actSeq numbers activities (see Activity.Seq).

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"cmp"
-	"maps"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"

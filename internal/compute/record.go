@@ -114,7 +114,7 @@ type Instance struct {
 	// ImagePin, when set, is the image version every start runs instead
 	// of the image's current one: an in-place deployment installed it
 	// (Reimage), or the launch asked for it (RunRequest.ImageVersion).
-	ImagePin int `json:"imageVersionPinned,omitempty"`
+	ImagePin     int    `json:"imageVersionPinned,omitempty"`
 	InstanceType string `json:"instanceType"`
 	// PrivateIP and Port are where the instance's app listens.
 	PrivateIP string            `json:"privateIp"`
