@@ -372,6 +372,7 @@ func (s *Service) StartDeployment(ctx context.Context, group string, req Deploym
 	if len(req.Alarms) > maxRefreshAlarms {
 		return Deployment{}, fault.Invalidf(KindGroup, group, "alarms lists %d alarms, more than %d", len(req.Alarms), maxRefreshAlarms).WithHint("name at most 10 alarms")
 	}
+	s.pruneDeployments(ctx, group)
 	var b batch
 	s.mu.Lock()
 	d, err := s.startDeploymentLocked(&b, group, req, cfg, s.opts.Now())
@@ -455,6 +456,23 @@ func (s *Service) startDeploymentLocked(b *batch, group string, req DeploymentRe
 	s.opts.Events.Info(KindGroup, group, "deployment %s started: image %s v%d → v%d on %d instance(s) (%s)",
 		d.ID, image, d.FromImageVersion, version, len(d.Instances), cfg.Describe(len(d.Instances)))
 	return d, nil
+}
+
+// deploymentsKept is how many deployments of a group the store keeps.
+const deploymentsKept = 50
+
+// pruneDeployments drops a group's oldest deployments beyond
+// deploymentsKept (keys are time-ordered; the newest is never dropped).
+func (s *Service) pruneDeployments(ctx context.Context, group string) {
+	kvs, _, err := s.opts.Store.List(ctx, DeploymentPrefix+group+"/")
+	if err != nil || len(kvs) < deploymentsKept {
+		return
+	}
+	var b batch
+	for _, kv := range kvs[:len(kvs)-deploymentsKept+1] {
+		b.del(kv.Key)
+	}
+	s.commit(ctx, &b)
 }
 
 // beginDeploymentLocked makes d the group's deployment and revision.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -597,4 +598,53 @@ func TestDeploymentRejectsABadAppSpec(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+}
+
+func TestStopDeployment(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rollback bool
+		// wantVersion is what every instance runs in the end.
+		wantVersion map[int]int
+	}{
+		{"stop keeps what was installed", false, map[int]int{2: 1, 1: 3}},
+		{"stop with rollback", true, map[int]int{1: 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				deployGroup(h, 4)
+				h.compute.reimage.delay = time.Second
+				d, err := h.svc.StartDeployment(context.Background(), "web", DeploymentRequest{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.wait(500 * time.Millisecond)
+				if _, err := h.svc.StopDeployment(context.Background(), "web", d.ID, tc.rollback); err != nil {
+					t.Fatal(err)
+				}
+				d = h.untilDeployment(d.ID, time.Minute, nil)
+				if d.Status != DeploymentStopped || d.ErrorInfo.Code != "DEPLOYMENT_STOPPED" || (d.RolledBackBy != "") != tc.rollback {
+					t.Fatalf("deployment %s %+v rolled back by %q", d.Status, d.ErrorInfo, d.RolledBackBy)
+				}
+				if d.RolledBackBy != "" {
+					h.untilDeployment(d.RolledBackBy, time.Minute, nil)
+				}
+				h.wait(time.Second)
+				counts := map[int]int{}
+				for _, v := range h.imageVersions() {
+					counts[v]++
+				}
+				if !maps.Equal(counts, tc.wantVersion) {
+					t.Fatalf("image versions %v, want %v", counts, tc.wantVersion)
+				}
+				if _, err := h.svc.StopDeployment(context.Background(), "web", d.ID, false); err == nil {
+					t.Fatal("stopped an ended deployment")
+				}
+				if g := h.group("web"); g.InService != 4 {
+					t.Fatalf("%d InService", g.InService)
+				}
+			})
+		})
+	}
 }

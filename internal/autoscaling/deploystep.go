@@ -211,15 +211,12 @@ func (s *Service) endDeploymentLocked(b *batch, g *Group, d *Deployment, status 
 				}
 			}
 		}
-		rb.AtOnce, rb.MinHealthy = rb.Config.Plan(len(rb.Instances))
-		if rb.AtOnce < 1 {
-			rb.AtOnce = 1
-		}
+		rb.AtOnce, rb.MinHealthy = 1, 0
 		if rb.Config.MinimumHealthyHosts != nil {
-			// The instances rolled back serve nothing (failed) or
-			// the failing revision: none is worth keeping.
-			rb.MinHealthy = 0
-			rb.AtOnce = max(rb.AtOnce, 1)
+			// The instances rolled back serve nothing (they failed)
+			// or the revision that failed: none needs to stay, and
+			// they go back in the deployment's batch size.
+			rb.AtOnce = max(min(d.AtOnce, len(rb.Instances)), 1)
 		}
 		d.RolledBackBy = rb.ID
 	}

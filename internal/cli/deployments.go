@@ -318,7 +318,7 @@ func followDeployment(ctx context.Context, e *env, group, id string, rollbacks b
 				if rerr := followDeployment(ctx, e, group, d.RolledBackBy, false); rerr != nil {
 					return fmt.Errorf("deployment %s ended %s (%s); its rollback: %w", d.ID, d.Status, why, rerr)
 				}
-				return &deployEnded{id: d.ID, status: d.Status, why: why + "; rolled back to image " + d.Image + fmt.Sprintf(" v%d", d.FromImageVersion)}
+				return &deployEnded{id: d.ID, status: d.Status, why: why + fmt.Sprintf(" to image %s v%d", d.Image, d.FromImageVersion)}
 			}
 			return &deployEnded{id: d.ID, status: d.Status, why: why}
 		}
