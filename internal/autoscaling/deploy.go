@@ -425,10 +425,8 @@ func (s *Service) startDeploymentLocked(b *batch, group string, req DeploymentRe
 		return nil, fault.Invalidf(KindGroup, group, "imageVersion %d: image %s has no such version", version, image).
 			WithHint(fmt.Sprintf("madang images lists the versions kept; the newest is %d", im.Current().Number))
 	}
-	if dir != "" {
-		if _, err := appspec.Load(dir, appspec.CurrentIdentity()); err != nil {
-			return nil, fault.Invalidf(KindGroup, group, "revision image %s v%d: %v", image, version, err).WithHint("fix appspec.yml in the source directory and apply again")
-		}
+	if _, err := appspec.Load(dir, appspec.CurrentIdentity()); err != nil {
+		return nil, fault.Invalidf(KindGroup, group, "revision image %s v%d: %v", image, version, err).WithHint("fix appspec.yml in the source directory and apply again")
 	}
 	d := &Deployment{ID: newDeploymentID(), Group: group, Application: orDefault(g.Owner, group), DeploymentGroupID: groupID(g.ARN),
 		Status: DeploymentCreated, Config: cfg, Image: image, ImageVersion: version, AutoRollback: !req.DisableRollback,

@@ -86,8 +86,8 @@ func deployCmd(e *env) *cobra.Command {
 			"(BlockTraffic, ApplicationStop, BeforeInstall, Install, AfterInstall, ApplicationStart,\n" +
 			"ValidateService, AllowTraffic) and the hooks of the revision's appspec.yml; nothing is launched.\n" +
 			"A group whose stack has instanceRefresh: is replaced by the instance refresh the apply starts.\n" +
-			"--type replacement replaces the instances through an instance refresh (new instances, then the\n" +
-			"old ones terminated), with --bake-time.",
+			"--type replacement replaces the instances through an instance refresh (a batch terminated, its\n" +
+			"replacements launched), with --bake-time.",
 		Example: "  madang deploy -f examples/quickstart/madang.yaml\n" +
 			"  madang deploy --config CodeDeployDefault.HalfAtATime --alarm web-5xx\n" +
 			"  madang deploy --min-healthy-hosts 75%\n" +
