@@ -392,7 +392,7 @@ func TestDeployChangedSource(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "app", "VERSION"), []byte("2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := c.must("deploy", "-f", file, "--config", "CodeDeployDefault.OneAtATime")
+	out := c.must("deploy", "-f", file, "--type", "replacement", "--config", "CodeDeployDefault.OneAtATime")
 	l.end()
 	for _, want := range []string{"~ image hello", "deploying to 3 instance(s) with CodeDeployDefault.OneAtATime (keeping 66% of 3 InService)", "100%  Successful"} {
 		if !strings.Contains(out, want) {
@@ -410,7 +410,7 @@ func TestDeployChangedSource(t *testing.T) {
 	if n := l.failed.Load(); n > 0 {
 		t.Fatalf("%d of %d requests failed during the deployment: %v", n, n+l.ok.Load(), l.errs)
 	}
-	if out := c.must("deploy", "-f", file); !strings.Contains(out, "nothing to deploy") {
+	if out := c.must("deploy", "-f", file, "--type", "replacement"); !strings.Contains(out, "nothing to deploy") {
 		t.Errorf("second deploy:\n%s", out)
 	}
 	t.Logf("%d requests, 0 failed", l.ok.Load())

@@ -30,6 +30,7 @@ func (s *Server) mountAutoScaling(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-actions", s.completeLifecycleAction)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-heartbeats", s.lifecycleHeartbeat)
 	s.mountRefresh(mux)
+	s.mountDeployments(mux) // autoscaling_deploy.go
 }
 
 func (s *Server) scalingActivities(w http.ResponseWriter, r *http.Request) {

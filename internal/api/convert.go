@@ -29,7 +29,7 @@ func instanceOf(in compute.Instance) v1.Instance {
 	return v1.Instance{
 		ID: in.ID, Group: in.Group, ManagedBy: in.ManagedBy, Zone: in.Zone,
 		LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.LaunchTemplateVersion,
-		ResolvedVersion: in.Resolved, Image: in.Image, ImageVersion: in.ImageVersion,
+		ResolvedVersion: in.Resolved, Image: in.Image, ImageVersion: in.ImageVersion, ImagePin: in.ImagePin,
 		InstanceType: in.InstanceType, PrivateIP: in.PrivateIP, Port: in.Port, Tags: in.Tags,
 		Desired: string(in.Desired), State: string(in.State), Detail: in.Detail, StateReason: in.StateReason,
 		Dir: in.Dir, Owner: in.Owner, LaunchTime: in.LaunchTime, TerminatedAt: in.TerminatedAt,

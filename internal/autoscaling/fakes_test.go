@@ -34,6 +34,10 @@ type fakeCompute struct {
 	imageVersion int
 	// onRun, if set, changes each new instance (e.g. breaks a version).
 	onRun func(*compute.Instance)
+	// imageDirs are the snapshot directories of image versions;
+	// reimage holds in-place installs (deploy_test.go).
+	imageDirs map[int]string
+	reimage   reimageFake
 }
 
 func newFakeCompute() *fakeCompute {
@@ -54,6 +58,9 @@ func (f *fakeCompute) Run(_ context.Context, req compute.RunRequest) ([]compute.
 		in := &compute.Instance{ID: fmt.Sprintf("i-%03d", f.next), Group: req.Group, LaunchTemplate: req.LaunchTemplate, Resolved: v.Number,
 			InstanceType: "t3.micro", Desired: compute.StateRunning, State: compute.StateRunning, LaunchTime: time.Now(),
 			ManagedBy: req.ManagedBy, Zone: req.Zone, Tags: req.Tags, Owner: req.Owner, ImageVersion: max(f.imageVersion, 1)}
+		if req.ImageVersion > 0 {
+			in.ImageVersion, in.ImagePin = req.ImageVersion, req.ImageVersion
+		}
 		if f.hold {
 			in.State = compute.StatePending
 		}
@@ -124,7 +131,7 @@ func (f *fakeCompute) Image(name string) (compute.Image, bool) {
 	n := max(f.imageVersion, 1)
 	im := compute.Image{Spec: compute.ImageSpec{Name: name}}
 	for v := 1; v <= n; v++ {
-		im.Versions = append(im.Versions, compute.ImageVersion{Number: v})
+		im.Versions = append(im.Versions, compute.ImageVersion{Number: v, Dir: f.imageDirs[v]})
 	}
 	return im, true
 }
@@ -271,19 +278,22 @@ type harness struct {
 	// interval, if set, replaces the controller's 100 ms round (tests
 	// that span days of fake time).
 	interval time.Duration
+	// scripts runs AppSpec hooks (deploy_test.go).
+	scripts *fakeScripts
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, store: state.NewMemory(), compute: newFakeCompute(), lb: newFakeLB(), metrics: &fakeMetrics{}, alarms: &fakeAlarms{},
-		events: event.New(1000, nil)}
+		events: event.New(1000, nil), scripts: &fakeScripts{}}
 	h.start()
 	t.Cleanup(func() { h.svc.Close() })
 	return h
 }
 
 func (h *harness) start() {
-	svc, err := New(context.Background(), Options{Store: h.store, Compute: h.compute, LoadBalancing: h.lb, Metrics: h.metrics, Alarms: h.alarms, Events: h.events, Interval: h.interval})
+	svc, err := New(context.Background(), Options{Store: h.store, Compute: h.compute, LoadBalancing: h.lb, Metrics: h.metrics, Alarms: h.alarms, Events: h.events, Interval: h.interval,
+		Installer: h.compute, Scripts: h.scripts})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -64,6 +64,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 		s.advanceLocked(ctx, &b, g, m, all[m.InstanceID], now)
 	}
 	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
+	s.deploymentLocked(ctx, &b, g, now) // in-place deployment (deploystep.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
 	s.unlockCommit(ctx, &b)
 }
@@ -120,7 +121,7 @@ func warm(lc string) bool {
 // counts reports whether a member is part of the group's capacity.
 func counts(m *Member) bool {
 	switch m.Lifecycle {
-	case Pending, PendingWait, PendingProceed, InService:
+	case Pending, PendingWait, PendingProceed, InService, Deploying:
 		return m.Health == HealthHealthy
 	}
 	return false
@@ -450,7 +451,8 @@ func placementOf(ms []*Member) []placement.Instance {
 	out := make([]placement.Instance, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, placement.Instance{ID: m.InstanceID, Zone: m.Zone, LaunchTime: m.LaunchedAt,
-			LaunchTemplate: m.LaunchTemplate, LaunchTemplateVersion: m.LaunchTemplateVersion, Protected: m.Protected, InstanceType: m.InstanceType})
+			LaunchTemplate: m.LaunchTemplate, LaunchTemplateVersion: m.LaunchTemplateVersion, InstanceType: m.InstanceType,
+			Protected: m.Protected || m.Lifecycle == Deploying}) // scale-in never takes one being deployed to
 	}
 	return out
 }
@@ -475,6 +477,9 @@ func (s *Service) currentVersions(g *Group) (ref placement.LaunchTemplateRef, im
 			ref.Version = v.Number
 			if im, ok := s.opts.Compute.Image(v.Data.Image); ok {
 				image = im.Current().Number
+				if r := s.revisions[g.Spec.Name]; r != nil && r.Image == v.Data.Image {
+					image = r.ImageVersion // pinned by an in-place deployment
+				}
 			}
 		}
 	}
@@ -623,7 +628,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 			}
 			counter[name] += batchN
 			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: version, Count: batchN, Group: name,
-				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z}
+				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z, ImageVersion: s.revisionLocked(g)}
 			protected := g.Spec.NewInstancesProtectedFromScaleIn && !intoPool
 			rev := g.rev
 			s.goAsync(func() {

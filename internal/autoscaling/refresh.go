@@ -328,6 +328,14 @@ func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now tim
 	if errs := prefs.Validate(); len(errs) > 0 {
 		return Refresh{}, fault.Invalidf(KindGroup, name, "invalid refresh preferences: %s", strings.Join(errStrings(errs), "; "))
 	}
+	if d := s.deployments[name]; d != nil && d.Active() {
+		return Refresh{}, fault.Conflictf(KindGroup, name, "in-place deployment %s of group %s is in progress", d.ID, name).
+			WithHint("wait for it, or stop it (madang deployments stop " + d.ID + ")")
+	}
+	// A refresh replaces instances with the image's newest version: the
+	// revision of in-place deployments no longer holds launches.
+	delete(s.revisions, name)
+	s.revisionsCleared = append(s.revisionsCleared, name)
 	ref, img := s.currentVersions(g)
 	to := ref.Version
 	if to == 0 {
@@ -489,6 +497,10 @@ func (s *Service) refreshLocked(ctx context.Context, b *batch, g *Group, c *Capa
 		r.dirty = false
 		b.put(refreshKey(r), r)
 	}
+	for _, n := range s.revisionsCleared {
+		b.del(RevisionPrefix + n)
+	}
+	s.revisionsCleared = nil
 	if r == nil || !r.Active() || g.suspended(ProcessInstanceRefresh) {
 		return
 	}
@@ -506,7 +518,7 @@ func (s *Service) autoRefreshLocked(g *Group, last *Refresh, now time.Time) *Ref
 	name := g.Spec.Name
 	ref, img := s.currentVersions(g)
 	to := ref.Version
-	if to == 0 || s.inflight[name] > 0 || (last != nil && last.ToVersion == to && last.ToImageVersion == img) {
+	if to == 0 || s.inflight[name] > 0 || (last != nil && last.ToVersion == to && last.ToImageVersion == img) || s.deploymentActiveLocked(name) {
 		return last
 	}
 	old := slices.ContainsFunc(s.membersLocked(name), func(m *Member) bool {

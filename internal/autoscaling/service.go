@@ -86,6 +86,10 @@ type Options struct {
 	Interval time.Duration
 	// Tick, if set, replaces the interval ticker (tests).
 	Tick <-chan time.Time
+	// Installer installs revisions for in-place deployments (nil: none);
+	// Scripts runs their AppSpec hooks (default ExecScripts).
+	Installer Installer
+	Scripts   ScriptRunner
 }
 
 // Service is the Auto Scaling controller.
@@ -115,10 +119,17 @@ type Service struct {
 	retryAt      map[string]time.Time // group -> when a failed launch may be retried
 	// refreshes holds each group's newest instance refresh, active or
 	// ended (refresh.go).
-	refreshes  map[string]*Refresh
-	seenRev    int64
-	lastPolicy time.Time
-	lastPrune  time.Time
+	refreshes map[string]*Refresh
+	// deployments holds each group's newest in-place deployment and
+	// revisions each group's revision (deploy.go).
+	deployments map[string]*Deployment
+	revisions   map[string]*Revision
+	// revisionsCleared are groups whose revision a refresh cleared, to
+	// delete from the store in the next round.
+	revisionsCleared []string
+	seenRev          int64
+	lastPolicy       time.Time
+	lastPrune        time.Time
 	// started is when Start ran (see albSettle).
 	started time.Time
 	// actSeq numbers activities (see Activity.Seq).
@@ -139,11 +150,15 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Interval == 0 {
 		opts.Interval = 100 * time.Millisecond
 	}
+	if opts.Scripts == nil {
+		opts.Scripts = ExecScripts{}
+	}
 	s := &Service{
 		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
 		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{},
 		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
+		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{},
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -190,6 +205,12 @@ func (s *Service) load(ctx context.Context) error {
 		return err
 	}
 	if err := read(RefreshPrefix, s.loadRefresh); err != nil { // refresh.go
+		return err
+	}
+	if err := read(DeploymentPrefix, s.loadDeployment); err != nil { // deploy.go
+		return err
+	}
+	if err := read(RevisionPrefix, s.loadRevision); err != nil {
 		return err
 	}
 	return read(ActivityPrefix, func(kv state.KV) error {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/madang-dev/madang/internal/api/v1"
 )
@@ -59,8 +62,14 @@ func minHealthyPercent(config, custom string, desired int) (int, error) {
 	return 0, fmt.Errorf("--config %q is not a deployment configuration; use %s, %s or %s, or --min-healthy-hosts", config, deployAllAtOnce, deployHalfAtTime, deployOneAtATime)
 }
 
+// Deployment types of madang deploy.
+const (
+	deployInPlace     = "in-place"
+	deployReplacement = "replacement"
+)
+
 func deployCmd(e *env) *cobra.Command {
-	var file, config, custom string
+	var file, config, custom, kind string
 	var groups, alarms []string
 	var noRollback bool
 	var bake int
@@ -69,21 +78,44 @@ func deployCmd(e *env) *cobra.Command {
 		Short: "Apply a stack and roll its new version out to its Auto Scaling groups, with automatic rollback",
 		Long: "deploy is the one-command path from a changed source directory (or launch template) to a\n" +
 			"rolled-out version: it applies the stack file (a changed source builds a new image version),\n" +
-			"then replaces the instances of the stack's Auto Scaling groups through an instance refresh sized\n" +
-			"by a CodeDeploy deployment configuration, following it with a progress bar. A new instance that\n" +
-			"fails its health checks, or an --alarm in ALARM, rolls the group back (unless --no-rollback) and\n" +
-			"deploy exits 1. Instances are replaced, not updated in place.",
+			"then rolls the new version out to the stack's Auto Scaling groups, sized by a CodeDeploy\n" +
+			"deployment configuration, printing its progress. A failure rolls the group back (unless\n" +
+			"--no-rollback) and deploy exits 1.\n\n" +
+			"--type in-place (the default, as CodeDeploy's for EC2) installs the new image version on the\n" +
+			"instances where they are, keeping their ids and addresses, through CodeDeploy's lifecycle events\n" +
+			"(BlockTraffic, ApplicationStop, BeforeInstall, Install, AfterInstall, ApplicationStart,\n" +
+			"ValidateService, AllowTraffic) and the hooks of the revision's appspec.yml; nothing is launched.\n" +
+			"A group whose stack has instanceRefresh: is replaced by the instance refresh the apply starts.\n" +
+			"--type replacement replaces the instances through an instance refresh (a batch terminated, its\n" +
+			"replacements launched), with --bake-time.",
 		Example: "  madang deploy -f examples/quickstart/madang.yaml\n" +
-			"  madang deploy --config CodeDeployDefault.OneAtATime --alarm web-5xx --bake-time 60\n" +
-			"  madang deploy --min-healthy-hosts 75%",
+			"  madang deploy --config CodeDeployDefault.HalfAtATime --alarm web-5xx\n" +
+			"  madang deploy --min-healthy-hosts 75%\n" +
+			"  madang deploy --type replacement --bake-time 60",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := minHealthyPercent(config, custom, 1); err != nil && custom == "" {
+			if kind != "" && kind != deployInPlace && kind != deployReplacement {
+				return usageErr(cmd, "--type %q: use %s or %s", kind, deployInPlace, deployReplacement)
+			}
+			if _, err := minHealthyPercent(cmp.Or(config, deployHalfAtTime), custom, 1); err != nil && custom == "" {
 				return usageErr(cmd, "%v", err)
 			}
 			req, err := readStack(file, false)
 			if err != nil {
 				return err
+			}
+			replaced := refreshGroups(req.YAML)
+			if kind == deployInPlace {
+				for _, g := range groups {
+					if replaced[g] {
+						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for in-place deployments, or use --type replacement", g)
+					}
+				}
+				if len(groups) == 0 {
+					for _, g := range slices.Sorted(maps.Keys(replaced)) {
+						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for in-place deployments, or use --type replacement", g)
+					}
+				}
 			}
 			cl := e.client()
 			started := time.Now()
@@ -106,7 +138,12 @@ func deployCmd(e *env) *cobra.Command {
 				return fmt.Errorf("stack %s has no Auto Scaling group to deploy to; add one under autoScalingGroups: (or name one with --group)", res.Stack)
 			}
 			for _, g := range targets {
-				if err := deployGroup(cmd, e, g, started, config, custom, alarms, bake, !noRollback); err != nil {
+				if kind == deployReplacement || replaced[g.Name] {
+					err = deployGroup(cmd, e, g, started, config, custom, alarms, bake, !noRollback)
+				} else {
+					err = deployInPlaceGroup(cmd, e, g, config, custom, alarms, !noRollback)
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -115,13 +152,87 @@ func deployCmd(e *env) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVarP(&file, "file", "f", "madang.yaml", "stack file")
+	f.StringVar(&kind, "type", "", "deployment type: in-place (default; a group with instanceRefresh: is replaced) or replacement")
 	f.StringArrayVar(&groups, "group", nil, "deploy to this Auto Scaling group (repeatable; default: every group of the stack)")
-	f.StringVar(&config, "config", deployHalfAtTime, "deployment configuration: "+deployAllAtOnce+", "+deployHalfAtTime+" or "+deployOneAtATime)
+	f.StringVar(&config, "config", "", "deployment configuration: "+deployAllAtOnce+", "+deployHalfAtTime+" or "+deployOneAtATime+
+		" (default: OneAtATime in place, as CodeDeploy; HalfAtATime for replacement)")
 	f.StringVar(&custom, "min-healthy-hosts", "", "custom minimum healthy hosts instead of --config: a percentage (75%) or a count (3)")
-	f.StringArrayVar(&alarms, "alarm", nil, "an alarm whose ALARM state rolls the deployment back (repeatable)")
-	f.IntVar(&bake, "bake-time", 0, "seconds to watch the alarms after the last replacement")
+	f.StringArrayVar(&alarms, "alarm", nil, "an alarm whose ALARM state stops and rolls back the deployment (repeatable)")
+	f.IntVar(&bake, "bake-time", 0, "replacement only: seconds to watch the alarms after the last replacement")
 	f.BoolVar(&noRollback, "no-rollback", false, "stop on failure instead of rolling back")
 	return c
+}
+
+// refreshGroups returns the groups of a stack file that have
+// instanceRefresh preferences (their apply starts a refresh).
+func refreshGroups(stackYAML string) map[string]bool {
+	var doc struct {
+		Groups []struct {
+			Name            string `yaml:"name"`
+			InstanceRefresh any    `yaml:"instanceRefresh"`
+		} `yaml:"autoScalingGroups"`
+	}
+	out := map[string]bool{}
+	if yaml.Unmarshal([]byte(stackYAML), &doc) != nil {
+		return out
+	}
+	for _, g := range doc.Groups {
+		if g.InstanceRefresh != nil {
+			out[g.Name] = true
+		}
+	}
+	return out
+}
+
+// deployInPlaceGroup starts an in-place deployment of the group's image's
+// newest version, unless every instance runs it, and follows it.
+func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, config, custom string, alarms []string, rollback bool) error {
+	cl := e.client()
+	ctx := cmd.Context()
+	ins, err := cl.Instances(ctx)
+	if err != nil {
+		return err
+	}
+	images, err := cl.Images(ctx)
+	if err != nil {
+		return err
+	}
+	members := map[string]bool{}
+	for _, in := range g.Instances {
+		members[in.InstanceID] = true
+	}
+	outdated, image, newest := 0, "", 0
+	for _, in := range ins {
+		if !members[in.ID] {
+			continue
+		}
+		image = in.Image
+		for _, im := range images {
+			if im.Spec.Name == in.Image {
+				newest = im.Current().Number
+			}
+		}
+		if in.ImageVersion != newest {
+			outdated++
+		}
+	}
+	if len(members) > 0 && outdated == 0 {
+		fmt.Fprintf(e.stdout, "● %s: every instance already runs image %s v%d; nothing to deploy\n", g.Name, image, newest)
+		return nil
+	}
+	if config == "" && custom == "" {
+		config = deployOneAtATime
+	}
+	d, err := cl.StartDeployment(ctx, g.Name, v1.DeploymentRequest{DeploymentConfigName: config, MinimumHealthyHosts: custom,
+		DisableRollback: !rollback, Alarms: alarms})
+	if err != nil {
+		return err
+	}
+	if !e.json() {
+		fmt.Fprintf(e.stdout, "● %s: in-place deployment %s: image %s v%d → v%d on %d instance(s), %s (%d at a time, %d kept healthy)\n",
+			g.Name, d.ID, d.Image, d.FromImageVersion, d.ImageVersion, len(d.Instances), configName(d), d.AtOnce, d.MinHealthy)
+	}
+	return followDeployment(ctx, e, g.Name, d.ID, true)
 }
 
 // deployGroup follows the refresh the apply started (a group with
@@ -135,6 +246,9 @@ func deployGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, since time.T
 	if len(rs) > 0 && !refreshDone(rs[0].Status) && !rs[0].StartTime.Before(since.Add(-time.Second)) {
 		fmt.Fprintf(e.stdout, "● %s: following instance refresh %s (started by the apply: the group's instanceRefresh preferences)\n", g.Name, rs[0].ID)
 		return waitRefresh(cmd.Context(), e, g.Name, rs[0].ID)
+	}
+	if config == "" {
+		config = deployHalfAtTime
 	}
 	pct, err := minHealthyPercent(config, custom, g.DesiredCapacity)
 	if err != nil {

@@ -205,7 +205,7 @@ func run(ctx context.Context, args []string, e *env) error {
 		actionCmd(e, "terminate", "Terminate instances for good"),
 		tagCmd(e), logsCmd(e), eventsCmd(e),
 		imagesCmd(e), templatesCmd(e),
-		tgCmd(e), lbCmd(e), metricsCmd(e), alarmsCmd(e), asgCmd(e), refreshCmd(e), deployCmd(e), topCmd(e),
+		tgCmd(e), lbCmd(e), metricsCmd(e), alarmsCmd(e), asgCmd(e), refreshCmd(e), deployCmd(e), deploymentsCmd(e), topCmd(e),
 		lsCmd(e), getCmd(e),
 		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e),
 		versionCmd(e), dataplaneCmd(e),

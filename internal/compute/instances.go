@@ -40,6 +40,9 @@ type RunRequest struct {
 	// instance runs from; with one, its set fields override the template
 	// version's. The instance keeps the merged data for its life.
 	Launch *LaunchTemplateData `json:"launch,omitempty"`
+	// ImageVersion, when set, is the image version the instances run
+	// (pinned: see Instance.ImagePin) instead of the image's current one.
+	ImageVersion int `json:"imageVersion,omitempty"`
 }
 
 // Run launches Count instances from a launch template and returns them in
@@ -67,6 +70,15 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		d := ver.Data
 		launch = &d
 	}
+	imageVersion := im.Current().Number
+	if req.ImageVersion > 0 {
+		if _, ok := im.version(req.ImageVersion); !ok {
+			s.mu.Unlock()
+			return nil, fault.Invalidf(fault.KindImage, im.Spec.Name, "image %s has no version %d", im.Spec.Name, req.ImageVersion).
+				WithHint("madang images lists the versions kept")
+		}
+		imageVersion = req.ImageVersion
+	}
 	live := s.liveInstancesLocked()
 	var created []*Instance
 	for i := 0; i < req.Count; i++ {
@@ -84,7 +96,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		}
 		*in = Instance{
 			ID: id, Group: req.Group, LaunchTemplate: lt.Name, LaunchTemplateVersion: req.Version,
-			Resolved: ver.Number, Image: im.Spec.Name, ImageVersion: im.Current().Number,
+			Resolved: ver.Number, Image: im.Spec.Name, ImageVersion: imageVersion, ImagePin: req.ImageVersion,
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
 			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
 			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(), ManagedBy: req.ManagedBy, Zone: req.Zone,
@@ -242,18 +254,7 @@ func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
 	}
 	d := ver.Data
 	sv := d.Supervision
-	env := baseEnv()
-	env = append(env,
-		"PORT="+strconv.Itoa(in.Port),
-		"HOST="+in.PrivateIP,
-		"INSTANCE_ID="+in.ID,
-		"INSTANCE_DIR="+in.Dir,
-		"MADANG_INSTANCE_ID="+in.ID,
-		"MADANG_INSTANCE_TYPE="+in.InstanceType,
-	)
-	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
-		env = append(env, k+"="+d.Env[k])
-	}
+	env := instanceEnv(in, d)
 	spec := supervisor.Spec{
 		ID:             in.ID,
 		Dir:            filepath.Join(in.Dir, "app"),
@@ -287,6 +288,24 @@ func (s *Service) specFor(in *Instance) (supervisor.Spec, error) {
 		}
 	}
 	return spec, nil
+}
+
+// instanceEnv is the environment of an instance's app: the daemon's,
+// the instance's own variables, then the launch template's env.
+func instanceEnv(in *Instance, d LaunchTemplateData) []string {
+	env := baseEnv()
+	env = append(env,
+		"PORT="+strconv.Itoa(in.Port),
+		"HOST="+in.PrivateIP,
+		"INSTANCE_ID="+in.ID,
+		"INSTANCE_DIR="+in.Dir,
+		"MADANG_INSTANCE_ID="+in.ID,
+		"MADANG_INSTANCE_TYPE="+in.InstanceType,
+	)
+	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
+		env = append(env, k+"="+d.Env[k])
+	}
+	return env
 }
 
 // Enforcement says whether an instance's type limits are enforced.
@@ -398,6 +417,9 @@ func (s *Service) startProcessFrom(id string, saved []byte) error {
 		if im, ok := s.images[in.Launch.Image]; ok {
 			in.Image = im.Spec.Name
 			in.ImageVersion = im.Current().Number
+			if _, ok := im.version(in.ImagePin); ok {
+				in.ImageVersion = in.ImagePin
+			}
 		}
 	} else if lt, ok := s.templates[in.LaunchTemplate]; ok {
 		if v, ok := lt.Version(in.LaunchTemplateVersion); ok {
@@ -406,6 +428,9 @@ func (s *Service) startProcessFrom(id string, saved []byte) error {
 			if im, ok := s.images[v.Data.Image]; ok {
 				in.Image = im.Spec.Name
 				in.ImageVersion = im.Current().Number
+				if _, ok := im.version(in.ImagePin); ok {
+					in.ImageVersion = in.ImagePin
+				}
 			}
 		}
 	}

@@ -101,6 +101,11 @@ func buildImage(ctx context.Context, env kind.Env, spec *ImageSpec, owner string
 			env.Events.Error("image", spec.Name, "build failed: %v", err)
 			return nil, false, err
 		}
+		if err := checkAppSpec(spec, v.Dir); err != nil {
+			_ = os.RemoveAll(v.Dir)
+			env.Events.Error("image", spec.Name, "appspec: %v", err)
+			return nil, false, err
+		}
 		im.Versions = append(im.Versions, v)
 		if len(im.Versions) > keptImageVersions {
 			im.Versions = im.Versions[len(im.Versions)-keptImageVersions:]

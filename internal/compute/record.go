@@ -111,6 +111,10 @@ type Instance struct {
 	Resolved     int    `json:"resolvedVersion"`
 	Image        string `json:"image"`
 	ImageVersion int    `json:"imageVersion"`
+	// ImagePin, when set, is the image version every start runs instead
+	// of the image's current one: an in-place deployment installed it
+	// (Reimage), or the launch asked for it (RunRequest.ImageVersion).
+	ImagePin     int    `json:"imageVersionPinned,omitempty"`
 	InstanceType string `json:"instanceType"`
 	// PrivateIP and Port are where the instance's app listens.
 	PrivateIP string            `json:"privateIp"`

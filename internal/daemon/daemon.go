@@ -231,7 +231,7 @@ func (d *Daemon) components() []component {
 		{name: "auto scaling", start: func(ctx context.Context) error {
 			a, err := autoscaling.New(ctx, autoscaling.Options{
 				Store: d.store, Compute: d.compute, LoadBalancing: d.elb, Metrics: d.cw.Metrics(), Alarms: d.cw,
-				Events: d.events, Logger: d.log,
+				Events: d.events, Logger: d.log, Installer: d.compute,
 			})
 			if err != nil {
 				return err

@@ -25,6 +25,9 @@ type AutoScaling struct {
 	activities map[string][]autoscaling.Activity
 	completed  []string
 	refreshes  map[string][]autoscaling.Refresh // newest first
+	// deployments holds each group's deployments, newest first
+	// (autoscaling_deploy.go).
+	deployments map[string][]autoscaling.Deployment
 }
 
 // NewAutoScaling returns a fake holding groups (in the order given; keep

@@ -37,7 +37,10 @@ type Instance struct {
 	ResolvedVersion int    `json:"resolvedVersion"`
 	Image           string `json:"image"`
 	ImageVersion    int    `json:"imageVersion"`
-	InstanceType    string `json:"instanceType"`
+	// ImagePin, when set, is the image version every start runs (an
+	// in-place deployment installed it) instead of the image's newest.
+	ImagePin     int    `json:"imageVersionPinned,omitempty"`
+	InstanceType string `json:"instanceType"`
 	// PrivateIP and Port are where the app listens.
 	PrivateIP string            `json:"privateIp"`
 	Port      int               `json:"port"`

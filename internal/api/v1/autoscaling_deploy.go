@@ -1,0 +1,85 @@
+package v1
+
+import "time"
+
+// DeploymentRequest starts an in-place deployment of an Auto Scaling group
+// (CodeDeploy's CreateDeployment).
+type DeploymentRequest struct {
+	// ImageVersion is the revision, a version of the group's image (0:
+	// the newest).
+	ImageVersion int `json:"imageVersion,omitempty"`
+	// DeploymentConfigName is CodeDeployDefault.OneAtATime (default),
+	// HalfAtATime or AllAtOnce; MinimumHealthyHosts ("3", "75%") a custom
+	// configuration instead.
+	DeploymentConfigName string   `json:"deploymentConfigName,omitempty"`
+	MinimumHealthyHosts  string   `json:"minimumHealthyHosts,omitempty"`
+	DisableRollback      bool     `json:"disableRollback,omitempty"`
+	Alarms               []string `json:"alarms,omitempty"`
+	Description          string   `json:"description,omitempty"`
+}
+
+// Deployment is one in-place deployment of a group (GetDeployment).
+type Deployment struct {
+	ID                string `json:"deploymentId"`
+	Group             string `json:"autoScalingGroupName"`
+	Application       string `json:"applicationName"`
+	DeploymentGroupID string `json:"deploymentGroupId"`
+	// Status is Created, InProgress, Succeeded, Failed or Stopped.
+	Status string `json:"status"`
+	Config struct {
+		Name                string `json:"deploymentConfigName"`
+		MinimumHealthyHosts *struct {
+			Type  string `json:"type"`
+			Value int    `json:"value"`
+		} `json:"minimumHealthyHosts,omitempty"`
+	} `json:"deploymentConfig"`
+	Image            string             `json:"image"`
+	ImageVersion     int                `json:"imageVersion"`
+	FromImageVersion int                `json:"fromImageVersion"`
+	AutoRollback     bool               `json:"autoRollbackEnabled"`
+	Alarms           []string           `json:"alarms,omitempty"`
+	Description      string             `json:"description,omitempty"`
+	Creator          string             `json:"creator"`
+	RollbackOf       string             `json:"rollbackOf,omitempty"`
+	RolledBackBy     string             `json:"rolledBackBy,omitempty"`
+	ErrorInfo        *ErrorInfo         `json:"errorInformation,omitempty"`
+	Stopping         *ErrorInfo         `json:"stopping,omitempty"`
+	CreateTime       time.Time          `json:"createTime"`
+	CompleteTime     time.Time          `json:"completeTime,omitzero"`
+	AtOnce           int                `json:"atOnce"`
+	MinHealthy       int                `json:"minHealthyHosts"`
+	Instances        []DeploymentTarget `json:"instances"`
+}
+
+// ErrorInfo says why a deployment failed or stopped.
+type ErrorInfo struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// DeploymentTarget is one instance of a deployment (InstanceTarget).
+type DeploymentTarget struct {
+	InstanceID string           `json:"instanceId"`
+	Status     string           `json:"status"`
+	Batch      int              `json:"batch,omitempty"`
+	StartTime  time.Time        `json:"startTime,omitzero"`
+	EndTime    time.Time        `json:"endTime,omitzero"`
+	Events     []LifecycleEvent `json:"lifecycleEvents"`
+}
+
+// LifecycleEvent is one lifecycle event of an instance's deployment.
+type LifecycleEvent struct {
+	Name        string    `json:"lifecycleEventName"`
+	Status      string    `json:"status"`
+	StartTime   time.Time `json:"startTime,omitzero"`
+	EndTime     time.Time `json:"endTime,omitzero"`
+	Diagnostics *struct {
+		ErrorCode  string `json:"errorCode"`
+		ScriptName string `json:"scriptName,omitempty"`
+		Message    string `json:"message,omitempty"`
+		LogTail    string `json:"logTail,omitempty"`
+	} `json:"diagnostics,omitempty"`
+}
+
+// Active reports whether the deployment has not ended.
+func (d *Deployment) Active() bool { return d.Status == "Created" || d.Status == "InProgress" }
