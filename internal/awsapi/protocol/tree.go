@@ -26,57 +26,57 @@ func decodeTree(svc *model.Service, op *model.Operation, p Protocol, doc map[str
 		return Struct{}, nil
 	}
 	d := &treeDecoder{cbor: p == CBOR}
-	out := d.structure(op.Input, doc, "")
+	out := d.structure(op.Input, doc, "", "")
 	if err := inputError(svc, p, &d.problems); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (d *treeDecoder) structure(sh *model.Shape, doc map[string]any, path string) Struct {
+func (d *treeDecoder) structure(sh *model.Shape, doc map[string]any, param, path string) Struct {
 	out := make(Struct, len(doc))
 	for _, m := range sh.Members {
-		mpath := memberPath(path, m.Name)
+		mparam, mpath := joinParam(param, m.Name), memberPath(path, m.Name)
 		raw, ok := doc[m.Name]
 		if !ok || raw == nil {
 			if m.Required {
-				d.add(problem{kind: missing, param: mpath, path: mpath})
+				d.add(problem{kind: missing, param: mparam, path: mpath})
 			}
 			continue
 		}
-		if v, ok := d.value(&m.Ref, raw, mpath); ok {
+		if v, ok := d.value(&m.Ref, raw, mparam, mpath); ok {
 			out[m.Name] = v
 		}
 	}
 	return out
 }
 
-func (d *treeDecoder) bad(path string, v any, want string) (any, bool) {
-	d.add(problem{kind: malformed, param: path, path: path, value: shortValue(v), want: want})
+func (d *treeDecoder) bad(param, path string, v any, want string) (any, bool) {
+	d.add(problem{kind: malformed, param: param, path: path, value: shortValue(v), want: want})
 	return nil, false
 }
 
-func (d *treeDecoder) value(ref *model.Ref, raw any, path string) (any, bool) {
+func (d *treeDecoder) value(ref *model.Ref, raw any, param, path string) (any, bool) {
 	sh := ref.Shape
 	var v any
 	switch sh.Type {
 	case model.TypeStructure:
 		doc, ok := raw.(map[string]any)
 		if !ok {
-			return d.bad(path, raw, "an object")
+			return d.bad(param, path, raw, "an object")
 		}
-		return map[string]any(d.structure(sh, doc, path)), true
+		return map[string]any(d.structure(sh, doc, param, path)), true
 	case model.TypeList:
 		items, ok := raw.([]any)
 		if !ok {
-			return d.bad(path, raw, "an array")
+			return d.bad(param, path, raw, "an array")
 		}
 		list := make([]any, 0, len(items))
 		for i, item := range items {
 			if item == nil {
 				continue
 			}
-			if x, ok := d.value(sh.Member, item, itemPath(path, i)); ok {
+			if x, ok := d.value(sh.Member, item, param+"."+strconv.Itoa(i+1), itemPath(path, i)); ok {
 				list = append(list, x)
 			}
 		}
@@ -84,14 +84,14 @@ func (d *treeDecoder) value(ref *model.Ref, raw any, path string) (any, bool) {
 	case model.TypeMap:
 		doc, ok := raw.(map[string]any)
 		if !ok {
-			return d.bad(path, raw, "an object")
+			return d.bad(param, path, raw, "an object")
 		}
 		m := make(map[string]any, len(doc))
 		for k, item := range doc {
 			if item == nil {
 				continue
 			}
-			if x, ok := d.value(sh.Value, item, path+"."+k); ok {
+			if x, ok := d.value(sh.Value, item, param+"."+k, path+"."+k); ok {
 				m[k] = x
 			}
 		}
@@ -99,53 +99,53 @@ func (d *treeDecoder) value(ref *model.Ref, raw any, path string) (any, bool) {
 	case model.TypeString:
 		s, ok := raw.(string)
 		if !ok {
-			return d.bad(path, raw, "a string")
+			return d.bad(param, path, raw, "a string")
 		}
 		v = s
 	case model.TypeInteger, model.TypeLong:
 		n, ok := treeInt(raw)
 		if !ok || (sh.Type == model.TypeInteger && (n > math.MaxInt32 || n < math.MinInt32)) {
-			return d.bad(path, raw, "an integer")
+			return d.bad(param, path, raw, "an integer")
 		}
 		v = n
 	case model.TypeFloat, model.TypeDouble:
 		f, ok := treeFloat(raw)
 		if !ok {
-			return d.bad(path, raw, "a number")
+			return d.bad(param, path, raw, "a number")
 		}
 		v = f
 	case model.TypeBoolean:
 		b, ok := raw.(bool)
 		if !ok {
-			return d.bad(path, raw, "a boolean")
+			return d.bad(param, path, raw, "a boolean")
 		}
 		v = b
 	case model.TypeTimestamp:
 		t, ok := treeTime(raw)
 		if !ok {
-			return d.bad(path, raw, "a timestamp (epoch seconds)")
+			return d.bad(param, path, raw, "a timestamp (epoch seconds)")
 		}
 		v = t
 	case model.TypeBlob:
 		switch b := raw.(type) {
 		case []byte:
 			if !d.cbor {
-				return d.bad(path, raw, "base64-encoded data")
+				return d.bad(param, path, raw, "base64-encoded data")
 			}
 			v = b
 		case string:
 			dec, err := base64.StdEncoding.DecodeString(b)
 			if err != nil || d.cbor {
-				return d.bad(path, raw, "base64-encoded data")
+				return d.bad(param, path, raw, "base64-encoded data")
 			}
 			v = dec
 		default:
-			return d.bad(path, raw, "a blob")
+			return d.bad(param, path, raw, "a blob")
 		}
 	default:
-		return d.bad(path, raw, "a value of type "+sh.Type)
+		return d.bad(param, path, raw, "a value of type "+sh.Type)
 	}
-	d.checkConstraints(sh, v, path, path)
+	d.checkConstraints(sh, v, param, path)
 	return v, true
 }
 
