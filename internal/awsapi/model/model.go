@@ -99,7 +99,9 @@ type Ref struct {
 
 // Member is a member of a structure shape.
 type Member struct {
-	Name     string
+	Name string
+	// Index is the member's position in its structure's Members.
+	Index    int
 	Required bool
 	Ref
 }
@@ -315,7 +317,7 @@ func resolve(name string, f *modelgen.File) (*Service, error) {
 				if err != nil {
 					return nil, err
 				}
-				m := &Member{Name: rm.Name, Required: required[rm.Name], Ref: *r}
+				m := &Member{Name: rm.Name, Index: i, Required: required[rm.Name], Ref: *r}
 				sh.Members = append(sh.Members, m)
 				sh.memberIndex[m.Name] = m
 			}

@@ -215,28 +215,28 @@ func treeTime(raw any) (time.Time, bool) {
 // encodeTree converts an output value into a document for encoding/json
 // or the CBOR encoder: timestamps become epoch seconds (JSON) or tag 1
 // (CBOR), blobs base64 text (JSON) or byte strings (CBOR).
-func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
+func encodeTree(ref *model.Ref, v any, forCBOR bool) (any, error) {
 	sh := ref.Shape
 	switch sh.Type {
 	case model.TypeStructure:
 		fields, ok := asFields(v)
 		if !ok {
-			return nil, typeError(path, sh, v)
+			return nil, typeError(sh, v)
 		}
-		return encodeStruct(sh, fields, path, forCBOR)
+		return encodeStruct(sh, fields, forCBOR)
 	case model.TypeList:
 		var list []any
 		isList, err := forEachItem(v, func(i int, item any) error {
 			item, ok := deref(item)
 			if !ok {
-				return typeError(path+"."+strconv.Itoa(i+1), sh.Member.Shape, nil)
+				return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
 			}
-			x, err := encodeTree(sh.Member, item, path+"."+strconv.Itoa(i+1), forCBOR)
+			x, err := encodeTree(sh.Member, item, forCBOR)
 			list = append(list, x)
-			return err
+			return within(err, strconv.Itoa(i+1))
 		})
 		if !isList {
-			return nil, typeError(path, sh, v)
+			return nil, typeError(sh, v)
 		}
 		if list == nil {
 			list = []any{}
@@ -245,7 +245,7 @@ func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
 	case model.TypeMap:
 		fields, ok := asFields(v)
 		if !ok {
-			return nil, typeError(path, sh, v)
+			return nil, typeError(sh, v)
 		}
 		out := make(map[string]any, len(fields))
 		for k, item := range fields {
@@ -253,9 +253,9 @@ func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
 			if !ok {
 				continue
 			}
-			x, err := encodeTree(sh.Value, item, path+"."+k, forCBOR)
+			x, err := encodeTree(sh.Value, item, forCBOR)
 			if err != nil {
-				return nil, err
+				return nil, within(err, k)
 			}
 			out[k] = x
 		}
@@ -301,29 +301,18 @@ func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
 			return base64.StdEncoding.EncodeToString(b), nil
 		}
 	}
-	return nil, typeError(path, sh, v)
+	return nil, typeError(sh, v)
 }
 
-func encodeStruct(sh *model.Shape, fields map[string]any, path string, forCBOR bool) (map[string]any, error) {
+func encodeStruct(sh *model.Shape, fields map[string]any, forCBOR bool) (map[string]any, error) {
 	out := make(map[string]any, len(fields))
-	seen := 0
-	for _, m := range sh.Members {
-		v, ok := fields[m.Name]
-		if !ok {
-			continue
-		}
-		seen++
-		if v, ok = deref(v); !ok {
-			continue
-		}
-		x, err := encodeTree(&m.Ref, v, path+"."+m.Name, forCBOR)
-		if err != nil {
-			return nil, err
-		}
+	err := inOrder(sh, fields, func(m *model.Member, v any) error {
+		x, err := encodeTree(&m.Ref, v, forCBOR)
 		out[m.Name] = x
-	}
-	if seen != len(fields) {
-		return nil, unknownMembers(sh, fields, path)
+		return within(err, m.Name)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
