@@ -105,7 +105,8 @@ type Options struct {
 	Services []Service
 	// Region is reported to handlers, e.g. "local-1".
 	Region string
-	// AccountID is the account of the endpoint.
+	// AccountID is the endpoint's account; callers the Authenticator
+	// returns without an account are given it.
 	AccountID     string
 	Logger        *slog.Logger
 	Authenticator Authenticator
@@ -235,7 +236,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var codec protocol.Codec
 	if sv != nil {
-		codec = sv.codecs[req.Protocol]
+		if codec = sv.codecs[req.Protocol]; codec == nil && ps == nil {
+			ps = protocol.Errorf(unknownOperation(req.Protocol), "%s does not speak the %s protocol (it speaks %s)",
+				sv.svc.Metadata.ServiceID, req.Protocol, strings.Join(sv.svc.Metadata.Protocols, ", "))
+		}
 	}
 	if codec == nil {
 		codec, _ = e.errorCodec(req.Protocol)
@@ -313,13 +317,13 @@ func (e *Endpoint) signingNames() string {
 }
 
 func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protocol.Codec, req *protocol.Request, requestID string) (*protocol.Response, error) {
-	unknown := "InvalidAction"
-	if req.Protocol == protocol.JSON || req.Protocol == protocol.CBOR {
-		unknown = "UnknownOperationException"
-	}
+	unknown := unknownOperation(req.Protocol)
 	caller, err := e.opts.Authenticator.Authenticate(r, body)
 	if err != nil {
 		return nil, err
+	}
+	if caller.AccountID == "" {
+		caller.AccountID = e.opts.AccountID
 	}
 	op := sv.svc.Operation(req.Operation)
 	if op == nil {
@@ -346,6 +350,14 @@ func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protoc
 		return nil, fmt.Errorf("%s %s: %w", sv.svc.Name, op.Name, err)
 	}
 	return resp, nil
+}
+
+// unknownOperation is the error code for operations a service lacks.
+func unknownOperation(p protocol.Protocol) string {
+	if p == protocol.JSON || p == protocol.CBOR {
+		return "UnknownOperationException"
+	}
+	return "InvalidAction"
 }
 
 // call runs a handler, turning a panic into an InternalFailure.

@@ -178,6 +178,9 @@ func TestEndpointErrors(t *testing.T) {
 		{name: "unsigned query with unknown version", headers: map[string]string{"Content-Type": form},
 			body: "Action=ListQueues&Version=2012-11-05",
 			want: wireError{Status: 400, Code: "NoSuchVersion", Fault: "Sender"}, wantMsg: "2012-11-05"},
+		{name: "query request for a JSON-only service", headers: map[string]string{"Content-Type": form, "Authorization": sign("logs")},
+			body: "Action=PutLogEvents&Version=2014-03-28",
+			want: wireError{Status: 400, Code: "InvalidAction", Fault: "Sender"}, wantMsg: "CloudWatch Logs does not speak the query protocol (it speaks json)"},
 		{name: "no action", headers: map[string]string{"Content-Type": form}, body: "Version=2011-06-15",
 			want: wireError{Status: 400, Code: "MissingAction", Fault: "Sender"}, wantMsg: "no Action parameter"},
 	}
@@ -222,7 +225,9 @@ func TestEndpointUnsignedAndGET(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := awsapi.New(awsapi.Options{Services: []awsapi.Service{stsSvc}, Authenticator: awsapi.AllowAll{Caller: testCaller}})
+	caller := testCaller
+	caller.AccountID = ""
+	ep, err := awsapi.New(awsapi.Options{Services: []awsapi.Service{stsSvc}, AccountID: "999999999999", Authenticator: awsapi.AllowAll{Caller: caller}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,11 +235,15 @@ func TestEndpointUnsignedAndGET(t *testing.T) {
 	w := httptest.NewRecorder()
 	ep.ServeHTTP(w, r)
 	var doc struct {
-		UserID string `xml:"GetCallerIdentityResult>UserId"`
-		ID     string `xml:"ResponseMetadata>RequestId"`
+		UserID  string `xml:"GetCallerIdentityResult>UserId"`
+		Account string `xml:"GetCallerIdentityResult>Account"`
+		ID      string `xml:"ResponseMetadata>RequestId"`
 	}
 	if err := xml.Unmarshal(w.Body.Bytes(), &doc); err != nil || w.Code != 200 {
 		t.Fatalf("%d %s: %v", w.Code, w.Body, err)
+	}
+	if doc.Account != "999999999999" {
+		t.Errorf("Account = %q, want the endpoint's account", doc.Account)
 	}
 	if doc.UserID != testCaller.UserID || len(doc.ID) != 36 || doc.ID[14] != '4' || doc.ID != w.Header().Get("X-Amzn-Requestid") {
 		t.Errorf("UserId %q, request id %q (header %q)", doc.UserID, doc.ID, w.Header().Get("X-Amzn-Requestid"))
