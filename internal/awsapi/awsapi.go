@@ -10,6 +10,8 @@
 package awsapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -214,14 +216,22 @@ func (e *Endpoint) errorCodec(p protocol.Protocol) (protocol.Codec, *model.Servi
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := e.opts.NewRequestID()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.opts.MaxBodyBytes))
-	req, derr := protocol.Detect(r, body)
+	payload := body
+	if err == nil {
+		payload, err = e.decompress(r, body)
+	}
+	req, derr := protocol.Detect(r, payload)
 	var ps *protocol.Error
 	switch {
 	case err != nil:
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var pe *protocol.Error
+		switch {
+		case errors.As(err, &pe):
+			ps = pe
+		case errors.As(err, &tooBig):
 			ps = &protocol.Error{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("the request body is larger than %d bytes", e.opts.MaxBodyBytes), Status: http.StatusRequestEntityTooLarge, Sender: true}
-		} else {
+		default:
 			ps = protocol.Errorf("IncompleteBody", "reading the request body: %v", err)
 		}
 	case derr != nil:
@@ -263,6 +273,32 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.Write(w)
+}
+
+// decompress undoes Content-Encoding: gzip, which SDKs use for large
+// CloudWatch PutMetricData requests. The decompressed body is bounded like
+// the body itself.
+func (e *Endpoint) decompress(r *http.Request, body []byte) ([]byte, error) {
+	enc := strings.TrimSpace(strings.ToLower(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity", "aws-chunked":
+		return body, nil
+	case "gzip":
+	default:
+		return nil, &protocol.Error{Code: "UnsupportedMediaType", Message: fmt.Sprintf("Content-Encoding %q is not supported; send gzip or an uncompressed body", enc), Status: http.StatusUnsupportedMediaType, Sender: true}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, protocol.Errorf("MalformedInput", "Content-Encoding is gzip but the body is not: %v", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, e.opts.MaxBodyBytes+1))
+	if err != nil {
+		return nil, protocol.Errorf("MalformedInput", "Content-Encoding is gzip but the body is not: %v", err)
+	}
+	if int64(len(out)) > e.opts.MaxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: e.opts.MaxBodyBytes}
+	}
+	return out, nil
 }
 
 func (e *Endpoint) fail(w http.ResponseWriter, codec protocol.Codec, pe *protocol.Error, req *protocol.Request, requestID string, r *http.Request) {

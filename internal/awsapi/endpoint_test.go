@@ -2,6 +2,7 @@ package awsapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -81,6 +82,14 @@ func readError(t *testing.T, resp *http.Response) wireError {
 	return w
 }
 
+func gz(s string) string {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(s))
+	_ = zw.Close()
+	return buf.String()
+}
+
 func sign(service string) string {
 	return "AWS4-HMAC-SHA256 Credential=" + testKey + "/20240501/local-1/" + service + "/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
 }
@@ -153,6 +162,16 @@ func TestEndpointErrors(t *testing.T) {
 		{name: "oversize body", headers: map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.PutLogEvents"},
 			body: `{"logGroupName":"` + strings.Repeat("x", awsapi.DefaultMaxBodyBytes) + `"}`,
 			want: wireError{Status: 413, Code: "RequestEntityTooLarge"}, wantMsg: "larger than 2097152 bytes"},
+		{name: "gzip body larger than the limit once inflated", headers: map[string]string{
+			"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.PutLogEvents", "Content-Encoding": "gzip"},
+			body: gz(`{"logGroupName":"` + strings.Repeat("x", awsapi.DefaultMaxBodyBytes) + `"}`),
+			want: wireError{Status: 413, Code: "RequestEntityTooLarge"}, wantMsg: "larger than 2097152 bytes"},
+		{name: "gzip encoding of a body that is not", headers: map[string]string{
+			"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.PutLogEvents", "Content-Encoding": "gzip"},
+			body: "{}", want: wireError{Status: 400, Code: "MalformedInput"}, wantMsg: "the body is not"},
+		{name: "unsupported content encoding", headers: map[string]string{
+			"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.PutLogEvents", "Content-Encoding": "br"},
+			body: "{}", want: wireError{Status: 415, Code: "UnsupportedMediaType"}, wantMsg: `"br" is not supported`},
 		{name: "handler panic", headers: map[string]string{"Content-Type": form},
 			body: "Action=DescribeInstances&Version=2016-11-15",
 			want: wireError{Status: 500, Code: "InternalFailure"}, wantMsg: "madang failed while serving DescribeInstances"},
