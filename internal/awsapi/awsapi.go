@@ -281,7 +281,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *Endpoint) decompress(r *http.Request, body []byte) ([]byte, error) {
 	enc := strings.TrimSpace(strings.ToLower(r.Header.Get("Content-Encoding")))
 	switch enc {
-	case "", "identity", "aws-chunked":
+	case "", "identity":
 		return body, nil
 	case "gzip":
 	default:

@@ -45,22 +45,51 @@ func typeError(sh *model.Shape, v any) error {
 // inOrder calls fn for each present, non-nil member of fields in the
 // shape's declaration order, and fails on members the shape lacks.
 func inOrder(sh *model.Shape, fields map[string]any, fn func(m *model.Member, v any) error) error {
-	var stack [32]*model.Member
+	if len(sh.Members) <= 3*len(fields) {
+		// Most members are present: look each up.
+		seen := 0
+		for _, m := range sh.Members {
+			v, ok := fields[m.Name]
+			if !ok {
+				continue
+			}
+			seen++
+			if v, ok = deref(v); !ok {
+				continue
+			}
+			if err := fn(m, v); err != nil {
+				return err
+			}
+		}
+		if seen != len(fields) {
+			return unknownMembers(sh, fields)
+		}
+		return nil
+	}
+	// Few members are present: take them from the map and sort them by
+	// position (insertion sort; there are few).
+	type field struct {
+		m *model.Member
+		v any
+	}
+	var stack [32]field
 	present := stack[:0]
-	for name := range fields {
+	for name, v := range fields {
 		m := sh.MemberNamed(name)
 		if m == nil {
 			return unknownMembers(sh, fields)
 		}
-		present = append(present, m)
+		present = append(present, field{m, v})
+		for i := len(present) - 1; i > 0 && present[i].m.Index < present[i-1].m.Index; i-- {
+			present[i], present[i-1] = present[i-1], present[i]
+		}
 	}
-	slices.SortFunc(present, func(a, b *model.Member) int { return a.Index - b.Index })
-	for _, m := range present {
-		v, ok := deref(fields[m.Name])
+	for _, f := range present {
+		v, ok := deref(f.v)
 		if !ok {
 			continue
 		}
-		if err := fn(m, v); err != nil {
+		if err := fn(f.m, v); err != nil {
 			return err
 		}
 	}

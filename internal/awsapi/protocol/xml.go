@@ -44,9 +44,9 @@ const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // EncodeOutput implements Codec.
 func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, requestID string) (*Response, error) {
 	w := &xmlWriter{ec2: c.ec2}
-	w.buf.Grow(max(1024, int(c.sizeHint.Load())))
-	w.buf.WriteString(xmlHeader)
-	w.buf.WriteString("<" + op.Name + `Response xmlns="` + c.namespace() + `">`)
+	w.buf = make([]byte, 0, max(1024, int(c.sizeHint.Load())))
+	w.raw(xmlHeader)
+	w.raw("<" + op.Name + `Response xmlns="` + c.namespace() + `">`)
 	if c.ec2 {
 		w.element("requestId", requestID)
 	}
@@ -60,64 +60,68 @@ func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, request
 			return nil, within(err, op.Name)
 		}
 	default:
-		w.buf.WriteString("<" + op.ResultWrapper + ">")
+		w.raw("<" + op.ResultWrapper + ">")
 		if err := w.members(op.Output, out); err != nil {
 			return nil, within(err, op.Name)
 		}
-		w.buf.WriteString("</" + op.ResultWrapper + ">")
+		w.raw("</" + op.ResultWrapper + ">")
 	}
 	if !c.ec2 {
-		w.buf.WriteString("<ResponseMetadata>")
+		w.raw("<ResponseMetadata>")
 		w.element("RequestId", requestID)
-		w.buf.WriteString("</ResponseMetadata>")
+		w.raw("</ResponseMetadata>")
 	}
-	w.buf.WriteString("</" + op.Name + "Response>")
-	if n := int64(w.buf.Len()); n > c.sizeHint.Load() && n <= maxSizeHint {
+	w.raw("</" + op.Name + "Response>")
+	if n := int64(len(w.buf)); n > c.sizeHint.Load() && n <= maxSizeHint {
 		c.sizeHint.Store(n)
 	}
-	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf.Bytes()}, nil
+	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf}, nil
 }
 
 // EncodeError implements Codec.
 func (c *xmlCodec) EncodeError(e *Error, _ *Request, requestID string) *Response {
 	r := resolve(c.svc, e)
 	w := &xmlWriter{ec2: c.ec2}
-	w.buf.WriteString(xmlHeader)
+	w.raw(xmlHeader)
 	if c.ec2 {
-		w.buf.WriteString("<Response><Errors><Error>")
+		w.raw("<Response><Errors><Error>")
 		w.element("Code", r.code)
 		w.element("Message", r.message)
-		w.buf.WriteString("</Error></Errors>")
+		w.raw("</Error></Errors>")
 		w.element("RequestID", requestID)
-		w.buf.WriteString("</Response>")
+		w.raw("</Response>")
 	} else {
-		w.buf.WriteString(`<ErrorResponse xmlns="` + c.namespace() + `"><Error>`)
+		w.raw(`<ErrorResponse xmlns="` + c.namespace() + `"><Error>`)
 		w.element("Type", r.fault())
 		w.element("Code", r.code)
 		w.element("Message", r.message)
-		w.buf.WriteString("</Error>")
+		w.raw("</Error>")
 		w.element("RequestId", requestID)
-		w.buf.WriteString("</ErrorResponse>")
+		w.raw("</ErrorResponse>")
 	}
-	return &Response{Status: r.status, Header: newHeader("text/xml", requestID), Body: w.buf.Bytes()}
+	return &Response{Status: r.status, Header: newHeader("text/xml", requestID), Body: w.buf}
 }
 
 // xmlWriter writes values as the query protocols' XML.
 type xmlWriter struct {
-	buf bytes.Buffer
+	buf []byte
 	ec2 bool
 }
 
 func (w *xmlWriter) open(name string) {
-	w.buf.WriteByte('<')
-	w.buf.WriteString(name)
-	w.buf.WriteByte('>')
+	w.buf = append(w.buf, '<')
+	w.buf = append(w.buf, name...)
+	w.buf = append(w.buf, '>')
 }
 
 func (w *xmlWriter) close(name string) {
-	w.buf.WriteString("</")
-	w.buf.WriteString(name)
-	w.buf.WriteByte('>')
+	w.buf = append(w.buf, '<', '/')
+	w.buf = append(w.buf, name...)
+	w.buf = append(w.buf, '>')
+}
+
+func (w *xmlWriter) raw(s string) {
+	w.buf = append(w.buf, s...)
 }
 
 func (w *xmlWriter) element(name, text string) {
@@ -131,11 +135,13 @@ func (w *xmlWriter) element(name, text string) {
 func (w *xmlWriter) text(s string) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' || c == '"' || c == '\'' {
-			_ = xml.EscapeText(&w.buf, []byte(s))
+			var b bytes.Buffer
+			_ = xml.EscapeText(&b, []byte(s))
+			w.buf = append(w.buf, b.Bytes()...)
 			return
 		}
 	}
-	w.buf.WriteString(s)
+	w.buf = append(w.buf, s...)
 }
 
 // members writes a structure's members in declaration order.
@@ -238,7 +244,6 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 // scalar writes a scalar as the query protocols' XML text.
 func (w *xmlWriter) scalar(ref *model.Ref, v any) error {
 	sh := ref.Shape
-	var tmp [64]byte
 	switch sh.Type {
 	case model.TypeString:
 		if s, ok := asString(v); ok {
@@ -247,34 +252,34 @@ func (w *xmlWriter) scalar(ref *model.Ref, v any) error {
 		}
 	case model.TypeInteger, model.TypeLong:
 		if n, ok := asInt(v); ok {
-			w.buf.Write(strconv.AppendInt(tmp[:0], n, 10))
+			w.buf = strconv.AppendInt(w.buf, n, 10)
 			return nil
 		}
 	case model.TypeFloat, model.TypeDouble:
 		if f, ok := asFloat(v); ok {
-			w.buf.WriteString(formatFloat(f))
+			w.raw(formatFloat(f))
 			return nil
 		}
 	case model.TypeBoolean:
 		if b, ok := asBool(v); ok {
-			w.buf.WriteString(strconv.FormatBool(b))
+			w.raw(strconv.FormatBool(b))
 			return nil
 		}
 	case model.TypeTimestamp:
 		if t, ok := asTime(v); ok {
 			switch timestampFormat(ref) {
 			case "unixTimestamp":
-				w.buf.WriteString(formatFloat(epochSeconds(t)))
+				w.raw(formatFloat(epochSeconds(t)))
 			case "rfc822":
-				w.buf.Write(t.UTC().AppendFormat(tmp[:0], http.TimeFormat))
+				w.buf = t.UTC().AppendFormat(w.buf, http.TimeFormat)
 			default:
-				w.buf.Write(t.UTC().AppendFormat(tmp[:0], "2006-01-02T15:04:05.000Z"))
+				w.buf = t.UTC().AppendFormat(w.buf, "2006-01-02T15:04:05.000Z")
 			}
 			return nil
 		}
 	case model.TypeBlob:
 		if b, ok := asBlob(v); ok {
-			w.buf.WriteString(base64.StdEncoding.EncodeToString(b))
+			w.raw(base64.StdEncoding.EncodeToString(b))
 			return nil
 		}
 	}
