@@ -236,6 +236,17 @@ func Embedded(name string) ([]byte, error) {
 	return b, nil
 }
 
+// FromAPI2 parses a service model in the api-2.json format (as shipped
+// in aws-sdk-go's models/apis directory), e.g. for a service not embedded
+// here or a test model.
+func FromAPI2(name string, raw []byte) (*Service, error) {
+	f, err := modelgen.Compact(raw, modelgen.Source{Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	return resolve(name, f)
+}
+
 func parse(name string) (*Service, error) {
 	gz, err := Embedded(name)
 	if err != nil {
