@@ -10,6 +10,8 @@
 package awsapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -105,7 +107,8 @@ type Options struct {
 	Services []Service
 	// Region is reported to handlers, e.g. "local-1".
 	Region string
-	// AccountID is the account of the endpoint.
+	// AccountID is the endpoint's account; callers the Authenticator
+	// returns without an account are given it.
 	AccountID     string
 	Logger        *slog.Logger
 	Authenticator Authenticator
@@ -213,14 +216,22 @@ func (e *Endpoint) errorCodec(p protocol.Protocol) (protocol.Codec, *model.Servi
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := e.opts.NewRequestID()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.opts.MaxBodyBytes))
-	req, derr := protocol.Detect(r, body)
+	payload := body
+	if err == nil {
+		payload, err = e.decompress(r, body)
+	}
+	req, derr := protocol.Detect(r, payload)
 	var ps *protocol.Error
 	switch {
 	case err != nil:
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var pe *protocol.Error
+		switch {
+		case errors.As(err, &pe):
+			ps = pe
+		case errors.As(err, &tooBig):
 			ps = &protocol.Error{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("the request body is larger than %d bytes", e.opts.MaxBodyBytes), Status: http.StatusRequestEntityTooLarge, Sender: true}
-		} else {
+		default:
 			ps = protocol.Errorf("IncompleteBody", "reading the request body: %v", err)
 		}
 	case derr != nil:
@@ -235,7 +246,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var codec protocol.Codec
 	if sv != nil {
-		codec = sv.codecs[req.Protocol]
+		if codec = sv.codecs[req.Protocol]; codec == nil && ps == nil {
+			ps = protocol.Errorf(unknownOperation(req.Protocol), "%s does not speak the %s protocol (it speaks %s)",
+				sv.svc.Metadata.ServiceID, req.Protocol, strings.Join(sv.svc.Metadata.Protocols, ", "))
+		}
 	}
 	if codec == nil {
 		codec, _ = e.errorCodec(req.Protocol)
@@ -259,6 +273,32 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.Write(w)
+}
+
+// decompress undoes Content-Encoding: gzip, which SDKs use for large
+// CloudWatch PutMetricData requests. The decompressed body is bounded like
+// the body itself.
+func (e *Endpoint) decompress(r *http.Request, body []byte) ([]byte, error) {
+	enc := strings.TrimSpace(strings.ToLower(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+	default:
+		return nil, &protocol.Error{Code: "UnsupportedMediaType", Message: fmt.Sprintf("Content-Encoding %q is not supported; send gzip or an uncompressed body", enc), Status: http.StatusUnsupportedMediaType, Sender: true}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, protocol.Errorf("MalformedInput", "Content-Encoding is gzip but the body is not: %v", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, e.opts.MaxBodyBytes+1))
+	if err != nil {
+		return nil, protocol.Errorf("MalformedInput", "Content-Encoding is gzip but the body is not: %v", err)
+	}
+	if int64(len(out)) > e.opts.MaxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: e.opts.MaxBodyBytes}
+	}
+	return out, nil
 }
 
 func (e *Endpoint) fail(w http.ResponseWriter, codec protocol.Codec, pe *protocol.Error, req *protocol.Request, requestID string, r *http.Request) {
@@ -313,13 +353,13 @@ func (e *Endpoint) signingNames() string {
 }
 
 func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protocol.Codec, req *protocol.Request, requestID string) (*protocol.Response, error) {
-	unknown := "InvalidAction"
-	if req.Protocol == protocol.JSON || req.Protocol == protocol.CBOR {
-		unknown = "UnknownOperationException"
-	}
+	unknown := unknownOperation(req.Protocol)
 	caller, err := e.opts.Authenticator.Authenticate(r, body)
 	if err != nil {
 		return nil, err
+	}
+	if caller.AccountID == "" {
+		caller.AccountID = e.opts.AccountID
 	}
 	op := sv.svc.Operation(req.Operation)
 	if op == nil {
@@ -346,6 +386,14 @@ func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protoc
 		return nil, fmt.Errorf("%s %s: %w", sv.svc.Name, op.Name, err)
 	}
 	return resp, nil
+}
+
+// unknownOperation is the error code for operations a service lacks.
+func unknownOperation(p protocol.Protocol) string {
+	if p == protocol.JSON || p == protocol.CBOR {
+		return "UnknownOperationException"
+	}
+	return "InvalidAction"
 }
 
 // call runs a handler, turning a panic into an InternalFailure.

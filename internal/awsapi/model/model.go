@@ -99,7 +99,9 @@ type Ref struct {
 
 // Member is a member of a structure shape.
 type Member struct {
-	Name     string
+	Name string
+	// Index is the member's position in its structure's Members.
+	Index    int
 	Required bool
 	Ref
 }
@@ -234,6 +236,17 @@ func Embedded(name string) ([]byte, error) {
 	return b, nil
 }
 
+// FromAPI2 parses a service model in the api-2.json format (as shipped
+// in aws-sdk-go's models/apis directory), e.g. for a service not embedded
+// here or a test model.
+func FromAPI2(name string, raw []byte) (*Service, error) {
+	f, err := modelgen.Compact(raw, modelgen.Source{Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	return resolve(name, f)
+}
+
 func parse(name string) (*Service, error) {
 	gz, err := Embedded(name)
 	if err != nil {
@@ -315,7 +328,7 @@ func resolve(name string, f *modelgen.File) (*Service, error) {
 				if err != nil {
 					return nil, err
 				}
-				m := &Member{Name: rm.Name, Required: required[rm.Name], Ref: *r}
+				m := &Member{Name: rm.Name, Index: i, Required: required[rm.Name], Ref: *r}
 				sh.Members = append(sh.Members, m)
 				sh.memberIndex[m.Name] = m
 			}

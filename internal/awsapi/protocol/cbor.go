@@ -59,8 +59,8 @@ func (c *cborCodec) EncodeOutput(op *model.Operation, out map[string]any, reques
 	doc := map[string]any{}
 	if op.Output != nil {
 		var err error
-		if doc, err = encodeStruct(op.Output, out, op.Name, true); err != nil {
-			return nil, err
+		if doc, err = encodeStruct(op.Output, out, true); err != nil {
+			return nil, within(err, op.Name)
 		}
 	} else if len(out) > 0 {
 		return nil, fmt.Errorf("output of %s: the operation has no output, got members %s", op.Name, keysOf(out))

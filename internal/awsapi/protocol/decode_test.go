@@ -52,7 +52,6 @@ func cborRequest(t testing.TB, service, op string, doc any) *http.Request {
 
 // form joins key=value pairs, escaping values.
 func form(pairs ...string) string {
-	v := url.Values{}
 	var b strings.Builder
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if b.Len() > 0 {
@@ -60,7 +59,6 @@ func form(pairs ...string) string {
 		}
 		b.WriteString(url.QueryEscape(pairs[i]) + "=" + url.QueryEscape(pairs[i+1]))
 	}
-	_ = v
 	return b.String()
 }
 
@@ -300,7 +298,7 @@ func TestDecode(t *testing.T) {
 			req: func(testing.TB) *http.Request {
 				return jsonRequest("GraniteServiceVersion20100801.PutMetricData", "1.0", `{"Namespace":"App","MetricData":[{"MetricName":"x","Timestamp":"abc"}]}`)
 			},
-			wantCode: "InvalidParameterValueException", wantMsg: "The value abc for parameter metricData.1.member.timestamp is not valid. Expected a timestamp",
+			wantCode: "InvalidParameterValueException", wantMsg: "The value abc for parameter MetricData.1.Timestamp is not valid. Expected a timestamp",
 		},
 		{
 			name: "cloudwatch PutMetricData CBOR", service: "monitoring", proto: protocol.CBOR,
@@ -327,7 +325,7 @@ func TestDecode(t *testing.T) {
 					"Namespace": "App", "MetricData": []any{map[string]any{"MetricName": "x", "Value": "high"}},
 				})
 			},
-			wantCode: "InvalidParameterValueException", wantMsg: "metricData.1.member.value",
+			wantCode: "InvalidParameterValueException", wantMsg: "parameter MetricData.1.Value",
 		},
 		{
 			name: "logs PutLogEvents JSON 1.1", service: "logs", proto: protocol.JSON,

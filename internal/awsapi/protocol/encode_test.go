@@ -157,7 +157,7 @@ func TestEncodeRejectsHandlerBugs(t *testing.T) {
 			out: map[string]any{"Reservations": []any{}, "Bogus": 1}, wantErr: "shape DescribeInstancesResult has no member Bogus"},
 		{name: "unknown nested member", service: "elasticloadbalancingv2", op: "DescribeTargetHealth", proto: protocol.Query,
 			out:     map[string]any{"TargetHealthDescriptions": []any{map[string]any{"Target": map[string]any{"Id": "i", "Zone": "a"}}}},
-			wantErr: "DescribeTargetHealth.TargetHealthDescriptions.1.Target: shape TargetDescription has no member Zone"},
+			wantErr: "output member DescribeTargetHealth.TargetHealthDescriptions.1.Target: shape TargetDescription has no member Zone"},
 		{name: "wrong scalar type", service: "monitoring", op: "GetMetricData", proto: protocol.JSON,
 			out:     map[string]any{"MetricDataResults": []any{map[string]any{"Timestamps": []any{"yesterday"}}}},
 			wantErr: "output member GetMetricData.MetricDataResults.1.Timestamps.1: shape Timestamp (timestamp) wants a time.Time, got string"},

@@ -26,57 +26,57 @@ func decodeTree(svc *model.Service, op *model.Operation, p Protocol, doc map[str
 		return Struct{}, nil
 	}
 	d := &treeDecoder{cbor: p == CBOR}
-	out := d.structure(op.Input, doc, "")
+	out := d.structure(op.Input, doc, "", "")
 	if err := inputError(svc, p, &d.problems); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (d *treeDecoder) structure(sh *model.Shape, doc map[string]any, path string) Struct {
+func (d *treeDecoder) structure(sh *model.Shape, doc map[string]any, param, path string) Struct {
 	out := make(Struct, len(doc))
 	for _, m := range sh.Members {
-		mpath := memberPath(path, m.Name)
+		mparam, mpath := joinParam(param, m.Name), memberPath(path, m.Name)
 		raw, ok := doc[m.Name]
 		if !ok || raw == nil {
 			if m.Required {
-				d.add(problem{kind: missing, param: mpath, path: mpath})
+				d.add(problem{kind: missing, param: mparam, path: mpath})
 			}
 			continue
 		}
-		if v, ok := d.value(&m.Ref, raw, mpath); ok {
+		if v, ok := d.value(&m.Ref, raw, mparam, mpath); ok {
 			out[m.Name] = v
 		}
 	}
 	return out
 }
 
-func (d *treeDecoder) bad(path string, v any, want string) (any, bool) {
-	d.add(problem{kind: malformed, param: path, path: path, value: shortValue(v), want: want})
+func (d *treeDecoder) bad(param, path string, v any, want string) (any, bool) {
+	d.add(problem{kind: malformed, param: param, path: path, value: shortValue(v), want: want})
 	return nil, false
 }
 
-func (d *treeDecoder) value(ref *model.Ref, raw any, path string) (any, bool) {
+func (d *treeDecoder) value(ref *model.Ref, raw any, param, path string) (any, bool) {
 	sh := ref.Shape
 	var v any
 	switch sh.Type {
 	case model.TypeStructure:
 		doc, ok := raw.(map[string]any)
 		if !ok {
-			return d.bad(path, raw, "an object")
+			return d.bad(param, path, raw, "an object")
 		}
-		return map[string]any(d.structure(sh, doc, path)), true
+		return map[string]any(d.structure(sh, doc, param, path)), true
 	case model.TypeList:
 		items, ok := raw.([]any)
 		if !ok {
-			return d.bad(path, raw, "an array")
+			return d.bad(param, path, raw, "an array")
 		}
 		list := make([]any, 0, len(items))
 		for i, item := range items {
 			if item == nil {
 				continue
 			}
-			if x, ok := d.value(sh.Member, item, itemPath(path, i)); ok {
+			if x, ok := d.value(sh.Member, item, param+"."+strconv.Itoa(i+1), itemPath(path, i)); ok {
 				list = append(list, x)
 			}
 		}
@@ -84,14 +84,14 @@ func (d *treeDecoder) value(ref *model.Ref, raw any, path string) (any, bool) {
 	case model.TypeMap:
 		doc, ok := raw.(map[string]any)
 		if !ok {
-			return d.bad(path, raw, "an object")
+			return d.bad(param, path, raw, "an object")
 		}
 		m := make(map[string]any, len(doc))
 		for k, item := range doc {
 			if item == nil {
 				continue
 			}
-			if x, ok := d.value(sh.Value, item, path+"."+k); ok {
+			if x, ok := d.value(sh.Value, item, param+"."+k, path+"."+k); ok {
 				m[k] = x
 			}
 		}
@@ -99,53 +99,53 @@ func (d *treeDecoder) value(ref *model.Ref, raw any, path string) (any, bool) {
 	case model.TypeString:
 		s, ok := raw.(string)
 		if !ok {
-			return d.bad(path, raw, "a string")
+			return d.bad(param, path, raw, "a string")
 		}
 		v = s
 	case model.TypeInteger, model.TypeLong:
 		n, ok := treeInt(raw)
 		if !ok || (sh.Type == model.TypeInteger && (n > math.MaxInt32 || n < math.MinInt32)) {
-			return d.bad(path, raw, "an integer")
+			return d.bad(param, path, raw, "an integer")
 		}
 		v = n
 	case model.TypeFloat, model.TypeDouble:
 		f, ok := treeFloat(raw)
 		if !ok {
-			return d.bad(path, raw, "a number")
+			return d.bad(param, path, raw, "a number")
 		}
 		v = f
 	case model.TypeBoolean:
 		b, ok := raw.(bool)
 		if !ok {
-			return d.bad(path, raw, "a boolean")
+			return d.bad(param, path, raw, "a boolean")
 		}
 		v = b
 	case model.TypeTimestamp:
 		t, ok := treeTime(raw)
 		if !ok {
-			return d.bad(path, raw, "a timestamp (epoch seconds)")
+			return d.bad(param, path, raw, "a timestamp (epoch seconds)")
 		}
 		v = t
 	case model.TypeBlob:
 		switch b := raw.(type) {
 		case []byte:
 			if !d.cbor {
-				return d.bad(path, raw, "base64-encoded data")
+				return d.bad(param, path, raw, "base64-encoded data")
 			}
 			v = b
 		case string:
 			dec, err := base64.StdEncoding.DecodeString(b)
 			if err != nil || d.cbor {
-				return d.bad(path, raw, "base64-encoded data")
+				return d.bad(param, path, raw, "base64-encoded data")
 			}
 			v = dec
 		default:
-			return d.bad(path, raw, "a blob")
+			return d.bad(param, path, raw, "a blob")
 		}
 	default:
-		return d.bad(path, raw, "a value of type "+sh.Type)
+		return d.bad(param, path, raw, "a value of type "+sh.Type)
 	}
-	d.checkConstraints(sh, v, path, path)
+	d.checkConstraints(sh, v, param, path)
 	return v, true
 }
 
@@ -215,28 +215,28 @@ func treeTime(raw any) (time.Time, bool) {
 // encodeTree converts an output value into a document for encoding/json
 // or the CBOR encoder: timestamps become epoch seconds (JSON) or tag 1
 // (CBOR), blobs base64 text (JSON) or byte strings (CBOR).
-func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
+func encodeTree(ref *model.Ref, v any, forCBOR bool) (any, error) {
 	sh := ref.Shape
 	switch sh.Type {
 	case model.TypeStructure:
 		fields, ok := asFields(v)
 		if !ok {
-			return nil, typeError(path, sh, v)
+			return nil, typeError(sh, v)
 		}
-		return encodeStruct(sh, fields, path, forCBOR)
+		return encodeStruct(sh, fields, forCBOR)
 	case model.TypeList:
 		var list []any
 		isList, err := forEachItem(v, func(i int, item any) error {
 			item, ok := deref(item)
 			if !ok {
-				return typeError(path+"."+strconv.Itoa(i+1), sh.Member.Shape, nil)
+				return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
 			}
-			x, err := encodeTree(sh.Member, item, path+"."+strconv.Itoa(i+1), forCBOR)
+			x, err := encodeTree(sh.Member, item, forCBOR)
 			list = append(list, x)
-			return err
+			return within(err, strconv.Itoa(i+1))
 		})
 		if !isList {
-			return nil, typeError(path, sh, v)
+			return nil, typeError(sh, v)
 		}
 		if list == nil {
 			list = []any{}
@@ -245,7 +245,7 @@ func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
 	case model.TypeMap:
 		fields, ok := asFields(v)
 		if !ok {
-			return nil, typeError(path, sh, v)
+			return nil, typeError(sh, v)
 		}
 		out := make(map[string]any, len(fields))
 		for k, item := range fields {
@@ -253,9 +253,9 @@ func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
 			if !ok {
 				continue
 			}
-			x, err := encodeTree(sh.Value, item, path+"."+k, forCBOR)
+			x, err := encodeTree(sh.Value, item, forCBOR)
 			if err != nil {
-				return nil, err
+				return nil, within(err, k)
 			}
 			out[k] = x
 		}
@@ -301,29 +301,18 @@ func encodeTree(ref *model.Ref, v any, path string, forCBOR bool) (any, error) {
 			return base64.StdEncoding.EncodeToString(b), nil
 		}
 	}
-	return nil, typeError(path, sh, v)
+	return nil, typeError(sh, v)
 }
 
-func encodeStruct(sh *model.Shape, fields map[string]any, path string, forCBOR bool) (map[string]any, error) {
+func encodeStruct(sh *model.Shape, fields map[string]any, forCBOR bool) (map[string]any, error) {
 	out := make(map[string]any, len(fields))
-	seen := 0
-	for _, m := range sh.Members {
-		v, ok := fields[m.Name]
-		if !ok {
-			continue
-		}
-		seen++
-		if v, ok = deref(v); !ok {
-			continue
-		}
-		x, err := encodeTree(&m.Ref, v, path+"."+m.Name, forCBOR)
-		if err != nil {
-			return nil, err
-		}
+	err := inOrder(sh, fields, func(m *model.Member, v any) error {
+		x, err := encodeTree(&m.Ref, v, forCBOR)
 		out[m.Name] = x
-	}
-	if seen != len(fields) {
-		return nil, unknownMembers(sh, fields, path)
+		return within(err, m.Name)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

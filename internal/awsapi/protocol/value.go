@@ -244,7 +244,22 @@ func asBlob(v any) ([]byte, bool) {
 // forEachItem calls fn for each element of a list value ([]any or any
 // other slice or array but []byte).
 func forEachItem(v any, fn func(i int, item any) error) (bool, error) {
-	if l, ok := v.([]any); ok {
+	switch l := v.(type) {
+	case []any:
+		for i, item := range l {
+			if err := fn(i, item); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case []map[string]any:
+		for i, item := range l {
+			if err := fn(i, item); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case []string:
 		for i, item := range l {
 			if err := fn(i, item); err != nil {
 				return true, err

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/madang-dev/madang/internal/awsapi/model"
@@ -19,7 +20,12 @@ import (
 type xmlCodec struct {
 	svc *model.Service
 	ec2 bool
+	// sizeHint is the size of the largest response written so far (up to
+	// maxSizeHint), so large responses grow their buffer once.
+	sizeHint atomic.Int64
 }
+
+const maxSizeHint = 8 << 20
 
 // namespace is the service's XML namespace. AWS's end in a slash
 // ("http://ec2.amazonaws.com/doc/2016-11-15/") even where the model's
@@ -38,9 +44,9 @@ const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // EncodeOutput implements Codec.
 func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, requestID string) (*Response, error) {
 	w := &xmlWriter{ec2: c.ec2}
-	w.buf.Grow(1024)
-	w.buf.WriteString(xmlHeader)
-	w.buf.WriteString("<" + op.Name + `Response xmlns="` + c.namespace() + `">`)
+	w.buf = make([]byte, 0, max(1024, int(c.sizeHint.Load())))
+	w.raw(xmlHeader)
+	w.raw("<" + op.Name + `Response xmlns="` + c.namespace() + `">`)
 	if c.ec2 {
 		w.element("requestId", requestID)
 	}
@@ -50,100 +56,118 @@ func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, request
 			return nil, fmt.Errorf("output of %s: the operation has no output, got members %s", op.Name, keysOf(out))
 		}
 	case c.ec2 || op.ResultWrapper == "":
-		if err := w.members(op.Output, out, op.Name); err != nil {
-			return nil, err
+		if err := w.members(op.Output, out); err != nil {
+			return nil, within(err, op.Name)
 		}
 	default:
-		w.buf.WriteString("<" + op.ResultWrapper + ">")
-		if err := w.members(op.Output, out, op.Name); err != nil {
-			return nil, err
+		w.raw("<" + op.ResultWrapper + ">")
+		if err := w.members(op.Output, out); err != nil {
+			return nil, within(err, op.Name)
 		}
-		w.buf.WriteString("</" + op.ResultWrapper + ">")
+		w.raw("</" + op.ResultWrapper + ">")
 	}
 	if !c.ec2 {
-		w.buf.WriteString("<ResponseMetadata>")
+		w.raw("<ResponseMetadata>")
 		w.element("RequestId", requestID)
-		w.buf.WriteString("</ResponseMetadata>")
+		w.raw("</ResponseMetadata>")
 	}
-	w.buf.WriteString("</" + op.Name + "Response>")
-	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf.Bytes()}, nil
+	w.raw("</" + op.Name + "Response>")
+	if n := int64(len(w.buf)); n > c.sizeHint.Load() && n <= maxSizeHint {
+		c.sizeHint.Store(n)
+	}
+	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf}, nil
 }
 
 // EncodeError implements Codec.
 func (c *xmlCodec) EncodeError(e *Error, _ *Request, requestID string) *Response {
 	r := resolve(c.svc, e)
 	w := &xmlWriter{ec2: c.ec2}
-	w.buf.WriteString(xmlHeader)
+	w.raw(xmlHeader)
 	if c.ec2 {
-		w.buf.WriteString("<Response><Errors><Error>")
+		w.raw("<Response><Errors><Error>")
 		w.element("Code", r.code)
 		w.element("Message", r.message)
-		w.buf.WriteString("</Error></Errors>")
+		w.raw("</Error></Errors>")
 		w.element("RequestID", requestID)
-		w.buf.WriteString("</Response>")
+		w.raw("</Response>")
 	} else {
-		w.buf.WriteString(`<ErrorResponse xmlns="` + c.namespace() + `"><Error>`)
+		w.raw(`<ErrorResponse xmlns="` + c.namespace() + `"><Error>`)
 		w.element("Type", r.fault())
 		w.element("Code", r.code)
 		w.element("Message", r.message)
-		w.buf.WriteString("</Error>")
+		w.raw("</Error>")
 		w.element("RequestId", requestID)
-		w.buf.WriteString("</ErrorResponse>")
+		w.raw("</ErrorResponse>")
 	}
-	return &Response{Status: r.status, Header: newHeader("text/xml", requestID), Body: w.buf.Bytes()}
+	return &Response{Status: r.status, Header: newHeader("text/xml", requestID), Body: w.buf}
 }
 
 // xmlWriter writes values as the query protocols' XML.
 type xmlWriter struct {
-	buf bytes.Buffer
+	buf []byte
 	ec2 bool
 }
 
+func (w *xmlWriter) open(name string) {
+	w.buf = append(w.buf, '<')
+	w.buf = append(w.buf, name...)
+	w.buf = append(w.buf, '>')
+}
+
+func (w *xmlWriter) close(name string) {
+	w.buf = append(w.buf, '<', '/')
+	w.buf = append(w.buf, name...)
+	w.buf = append(w.buf, '>')
+}
+
+func (w *xmlWriter) raw(s string) {
+	w.buf = append(w.buf, s...)
+}
+
 func (w *xmlWriter) element(name, text string) {
-	w.buf.WriteString("<" + name + ">")
-	_ = xml.EscapeText(&w.buf, []byte(text))
-	w.buf.WriteString("</" + name + ">")
+	w.open(name)
+	w.text(text)
+	w.close(name)
+}
+
+// text writes escaped character data; plain ASCII text, the common case,
+// is copied as it is.
+func (w *xmlWriter) text(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' || c == '"' || c == '\'' {
+			var b bytes.Buffer
+			_ = xml.EscapeText(&b, []byte(s))
+			w.buf = append(w.buf, b.Bytes()...)
+			return
+		}
+	}
+	w.buf = append(w.buf, s...)
 }
 
 // members writes a structure's members in declaration order.
-func (w *xmlWriter) members(sh *model.Shape, fields map[string]any, path string) error {
-	seen := 0
-	for _, m := range sh.Members {
-		v, ok := fields[m.Name]
-		if !ok {
-			continue
-		}
-		seen++
-		if v, ok = deref(v); !ok {
-			continue
-		}
+func (w *xmlWriter) members(sh *model.Shape, fields map[string]any) error {
+	return inOrder(sh, fields, func(m *model.Member, v any) error {
 		name := m.LocationName
 		if name == "" {
 			name = m.Name
 		}
-		if err := w.value(&m.Ref, name, v, path+"."+m.Name); err != nil {
-			return err
-		}
-	}
-	if seen != len(fields) {
-		return unknownMembers(sh, fields, path)
-	}
-	return nil
+		return within(w.value(&m.Ref, name, v), m.Name)
+	})
 }
 
-func (w *xmlWriter) value(ref *model.Ref, name string, v any, path string) error {
+func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 	sh := ref.Shape
 	switch sh.Type {
 	case model.TypeStructure:
 		fields, ok := asFields(v)
 		if !ok {
-			return typeError(path, sh, v)
+			return typeError(sh, v)
 		}
-		w.buf.WriteString("<" + name + ">")
-		if err := w.members(sh, fields, path); err != nil {
+		w.open(name)
+		if err := w.members(sh, fields); err != nil {
 			return err
 		}
-		w.buf.WriteString("</" + name + ">")
+		w.close(name)
 		return nil
 	case model.TypeList:
 		flat := ref.Flattened || sh.Flattened
@@ -155,29 +179,29 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any, path string) error
 			if w.ec2 && sh.Member.LocationName == "" {
 				itemName = "item"
 			}
-			w.buf.WriteString("<" + name + ">")
+			w.open(name)
 		}
 		isList, err := forEachItem(v, func(i int, item any) error {
 			item, ok := deref(item)
 			if !ok {
-				return fmt.Errorf("output member %s.%d: nil list item", path, i+1)
+				return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
 			}
-			return w.value(sh.Member, itemName, item, path+"."+strconv.Itoa(i+1))
+			return within(w.value(sh.Member, itemName, item), strconv.Itoa(i+1))
 		})
 		if !isList {
-			return typeError(path, sh, v)
+			return typeError(sh, v)
 		}
 		if err != nil {
 			return err
 		}
 		if !flat {
-			w.buf.WriteString("</" + name + ">")
+			w.close(name)
 		}
 		return nil
 	case model.TypeMap:
 		fields, ok := asFields(v)
 		if !ok {
-			return typeError(path, sh, v)
+			return typeError(sh, v)
 		}
 		keys := make([]string, 0, len(fields))
 		for k := range fields {
@@ -186,78 +210,80 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any, path string) error
 		sort.Strings(keys)
 		flat := ref.Flattened || sh.Flattened
 		keyName, valName := orDefault(sh.Key.LocationName, "key"), orDefault(sh.Value.LocationName, "value")
-		if !flat {
-			w.buf.WriteString("<" + name + ">")
+		entry := "entry"
+		if flat {
+			entry = name
+		} else {
+			w.open(name)
 		}
 		for _, k := range keys {
 			val, ok := deref(fields[k])
 			if !ok {
 				continue
 			}
-			if flat {
-				w.buf.WriteString("<" + name + ">")
-			} else {
-				w.buf.WriteString("<entry>")
-			}
+			w.open(entry)
 			w.element(keyName, k)
-			if err := w.value(sh.Value, valName, val, path+"."+k); err != nil {
-				return err
+			if err := w.value(sh.Value, valName, val); err != nil {
+				return within(err, k)
 			}
-			if flat {
-				w.buf.WriteString("</" + name + ">")
-			} else {
-				w.buf.WriteString("</entry>")
-			}
+			w.close(entry)
 		}
 		if !flat {
-			w.buf.WriteString("</" + name + ">")
+			w.close(name)
 		}
 		return nil
 	}
-	text, err := scalarText(ref, v, path)
-	if err != nil {
+	w.open(name)
+	if err := w.scalar(ref, v); err != nil {
 		return err
 	}
-	w.element(name, text)
+	w.close(name)
 	return nil
 }
 
-// scalarText formats a scalar as the query protocols' XML text.
-func scalarText(ref *model.Ref, v any, path string) (string, error) {
+// scalar writes a scalar as the query protocols' XML text.
+func (w *xmlWriter) scalar(ref *model.Ref, v any) error {
 	sh := ref.Shape
 	switch sh.Type {
 	case model.TypeString:
 		if s, ok := asString(v); ok {
-			return s, nil
+			w.text(s)
+			return nil
 		}
 	case model.TypeInteger, model.TypeLong:
 		if n, ok := asInt(v); ok {
-			return strconv.FormatInt(n, 10), nil
+			w.buf = strconv.AppendInt(w.buf, n, 10)
+			return nil
 		}
 	case model.TypeFloat, model.TypeDouble:
 		if f, ok := asFloat(v); ok {
-			return formatFloat(f), nil
+			w.raw(formatFloat(f))
+			return nil
 		}
 	case model.TypeBoolean:
 		if b, ok := asBool(v); ok {
-			return strconv.FormatBool(b), nil
+			w.raw(strconv.FormatBool(b))
+			return nil
 		}
 	case model.TypeTimestamp:
 		if t, ok := asTime(v); ok {
 			switch timestampFormat(ref) {
 			case "unixTimestamp":
-				return formatFloat(epochSeconds(t)), nil
+				w.raw(formatFloat(epochSeconds(t)))
 			case "rfc822":
-				return t.UTC().Format(http.TimeFormat), nil
+				w.buf = t.UTC().AppendFormat(w.buf, http.TimeFormat)
+			default:
+				w.buf = t.UTC().AppendFormat(w.buf, "2006-01-02T15:04:05.000Z")
 			}
-			return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
+			return nil
 		}
 	case model.TypeBlob:
 		if b, ok := asBlob(v); ok {
-			return base64.StdEncoding.EncodeToString(b), nil
+			w.raw(base64.StdEncoding.EncodeToString(b))
+			return nil
 		}
 	}
-	return "", typeError(path, sh, v)
+	return typeError(sh, v)
 }
 
 func timestampFormat(ref *model.Ref) string {
@@ -281,32 +307,6 @@ func formatFloat(f float64) string {
 
 func epochSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000
-}
-
-var goTypes = map[string]string{
-	model.TypeStructure: "a map[string]any", model.TypeList: "a slice", model.TypeMap: "a map[string]any",
-	model.TypeString: "a string", model.TypeInteger: "an integer", model.TypeLong: "an integer",
-	model.TypeFloat: "a float", model.TypeDouble: "a float", model.TypeBoolean: "a bool",
-	model.TypeTimestamp: "a time.Time", model.TypeBlob: "a []byte",
-}
-
-func typeError(path string, sh *model.Shape, v any) error {
-	return fmt.Errorf("output member %s: shape %s (%s) wants %s, got %T", path, sh.Name, sh.Type, goTypes[sh.Type], v)
-}
-
-func unknownMembers(sh *model.Shape, fields map[string]any, path string) error {
-	var unknown []string
-	for k := range fields {
-		if sh.MemberNamed(k) == nil {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	known := make([]string, len(sh.Members))
-	for i, m := range sh.Members {
-		known[i] = m.Name
-	}
-	return fmt.Errorf("output %s: shape %s has no member %s (members: %s)", path, sh.Name, strings.Join(unknown, ", "), strings.Join(known, ", "))
 }
 
 func keysOf(m map[string]any) string {
