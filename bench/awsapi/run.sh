@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Measures the AWS-compatible endpoint on a real `madang server`, over HTTP
+# with SigV4-signed requests (see awsbench/main.go):
+#
+#   DescribeInstances of N instances (default 1,000 real instances of the
+#   sample app, launched by RunInstances) and DescribeTargetHealth of a
+#   target group of TARGETS (100) of them: p50/p99 over ROUNDS (200) calls
+#   each, the whole answer read but not decoded. Goal: p99 < 10 ms.
+#   PutMetricData: WORKERS (4) clients send 20 metrics × 150 values a call
+#   for PUT_SECONDS (10) to a daemon pinned to one core (taskset -c 0,
+#   GOMAXPROCS=1; the clients run on the other core). Goal: ≥ 50,000
+#   datapoints/s.
+#
+# Environment: N, TARGETS, ROUNDS, PUT_SECONDS, WORKERS, KEEP=1 keeps the work
+# directory. Results are appended to /tmp/madang-awsapi-bench-*.txt.
+set -euo pipefail
+
+N=${N:-1000}
+TARGETS=${TARGETS:-100}
+ROUNDS=${ROUNDS:-200}
+PUT_SECONDS=${PUT_SECONDS:-10}
+WORKERS=${WORKERS:-4}
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d /tmp/madang-awsapi-bench.XXXXXX)
+results=/tmp/madang-awsapi-bench-$(date +%Y%m%d-%H%M%S).txt
+export MADANG_HOME=$work/home
+daemon_pid=""
+
+log() { printf '%s\n' "$*" >&2; }
+cleanup() {
+	if [ -n "$daemon_pid" ]; then
+		(eval "$("$work/madang" aws-env)" && taskset -c 1 "$work/awsbench" teardown) >/dev/null 2>&1 || log "warning: teardown failed"
+		"$work/madang" destroy -f "$work/madang.yaml" >/dev/null 2>&1 || true
+		kill "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
+	[ -z "${KEEP:-}" ] && rm -rf "$work" || log "kept $work"
+}
+trap cleanup EXIT INT TERM
+
+log "building madang, awsbench and the sample app"
+(cd "$root" && go build -o "$work/madang" ./cmd/madang && go build -o "$work/awsbench" ./bench/awsapi/awsbench)
+mkdir -p "$work/app"
+(cd "$root/examples/quickstart/app" && go build -o "$work/app/hello" .)
+cat >"$work/madang.yaml" <<YAML
+name: awsbench
+images:
+  - name: hello
+    source: ./app
+    command: ./hello
+    port: 3000
+launchTemplates:
+  - name: hello
+    image: hello
+YAML
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+GOMAXPROCS=1 taskset -c 0 "$work/madang" server --aws-listen "127.0.0.1:$port" >"$work/daemon.log" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 100); do "$work/madang" ps >/dev/null 2>&1 && break; sleep 0.1; done
+"$work/madang" apply -f "$work/madang.yaml" >/dev/null
+eval "$("$work/madang" aws-env)"
+
+{
+	echo "# $(date -u +%FT%TZ) N=$N TARGETS=$TARGETS ROUNDS=$ROUNDS daemon: taskset -c 0, GOMAXPROCS=1"
+	taskset -c 1 "$work/awsbench" setup "$N" "$TARGETS"
+	taskset -c 1 "$work/awsbench" describe "$ROUNDS"
+	taskset -c 1 "$work/awsbench" put "$PUT_SECONDS" "$WORKERS"
+} | tee -a "$results"
+log "results in $results"
