@@ -45,6 +45,17 @@ type LimitsView struct {
 // Instances returns every instance with live facts, sorted by group and
 // launch time. Terminated instances are included.
 func (s *Service) Instances() []View {
+	return s.instanceViews(true)
+}
+
+// Listing is Instances without the CPU and memory samples, so it makes no
+// pass over /proc: for listings that do not show them (EC2's
+// DescribeInstances of a thousand instances).
+func (s *Service) Listing() []View {
+	return s.instanceViews(false)
+}
+
+func (s *Service) instanceViews(sample bool) []View {
 	s.mu.Lock()
 	ins := make([]Instance, 0, len(s.instances))
 	for _, in := range s.instances {
@@ -72,7 +83,7 @@ func (s *Service) Instances() []View {
 		out = append(out, v)
 	}
 	// One pass over /proc for every running instance, not one each.
-	if len(reqs) > 0 {
+	if sample && len(reqs) > 0 {
 		groups, err := s.listSample.SampleGroups(reqs)
 		if err == nil {
 			for _, g := range groups {

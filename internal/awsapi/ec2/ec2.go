@@ -24,9 +24,9 @@ import (
 // Compute is what EC2's operations need of the compute service;
 // *compute.Service implements it. Errors are fault errors.
 type Compute interface {
-	// Instances returns every instance with live facts, terminated ones
-	// included.
-	Instances() []compute.View
+	// Listing returns every instance (terminated ones included) with its
+	// supervisor phase, without CPU and memory samples.
+	Listing() []compute.View
 	Run(ctx context.Context, req compute.RunRequest) ([]compute.Instance, error)
 	Start(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string) error

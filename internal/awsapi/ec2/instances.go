@@ -31,7 +31,7 @@ func validInstanceID(id string) bool {
 // when it is empty), in id order; an id that is malformed or names no
 // instance is EC2's error for it.
 func (s *Service) selectInstances(ids []string) ([]compute.View, error) {
-	all := s.compute.Instances()
+	all := s.compute.Listing()
 	if len(ids) == 0 {
 		return all, nil
 	}
@@ -197,7 +197,7 @@ func (s *Service) runInstances(ctx context.Context, call *awsapi.Call) (map[stri
 	if err != nil {
 		return nil, ec2Error(err, "")
 	}
-	views := s.compute.Instances()
+	views := s.compute.Listing()
 	byID := map[string]compute.View{}
 	for _, v := range views {
 		byID[v.ID] = v
@@ -436,7 +436,7 @@ func (s *Service) describeTags(_ context.Context, call *awsapi.Call) (map[string
 	in := call.Input
 	fs := filters(in)
 	var out []any
-	for _, v := range s.compute.Instances() {
+	for _, v := range s.compute.Listing() {
 		if v.State == compute.StateTerminated {
 			continue
 		}
