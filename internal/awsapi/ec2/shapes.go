@@ -69,35 +69,35 @@ func reservationOf(id string) string { return "r-" + strings.TrimPrefix(id, "i-"
 func (s *Service) instanceShape(v compute.View, cat *catalog) map[string]any {
 	in := v.Instance
 	zone := s.zoneOf(in)
-	out := map[string]any{
-		"InstanceId":     in.ID,
-		"ImageId":        cat.imageIDs[in.Image],
-		"InstanceType":   in.InstanceType,
-		"State":          instanceState(in.State),
-		"LaunchTime":     in.LaunchTime.UTC().Truncate(time.Second),
-		"AmiLaunchIndex": int64(0),
-		"Architecture":   "x86_64",
-		"Hypervisor":     "xen",
-		"Placement": map[string]any{
-			"AvailabilityZone": zone, "Tenancy": "default", "GroupName": "",
-		},
-		"Monitoring":            map[string]any{"State": "enabled"},
-		"RootDeviceType":        "ebs",
-		"RootDeviceName":        "/dev/xvda",
-		"VirtualizationType":    "hvm",
-		"PlatformDetails":       "Linux/UNIX",
-		"StateTransitionReason": in.StateReason,
-		"EbsOptimized":          false,
-		"EnaSupport":            true,
-		"SourceDestCheck":       true,
-		"VpcId":                 s.vpcID,
-		"SubnetId":              subnetOf(zone),
-		"Tags":                  tagList(in.Tags),
-		"SecurityGroups": []any{map[string]any{
-			"GroupId": s.defaultSecurityGroup, "GroupName": "default",
-		}},
-		"CpuOptions": map[string]any{"CoreCount": int64(1), "ThreadsPerCore": int64(vcpus(in.InstanceType))},
-	}
+	out := make(map[string]any, 32)
+	out["InstanceId"] = in.ID
+	out["ImageId"] = cat.imageIDs[in.Image]
+	out["InstanceType"] = in.InstanceType
+	out["State"] = cat.shared("state/"+string(in.State), func() any { return instanceState(in.State) })
+	out["LaunchTime"] = in.LaunchTime.UTC().Truncate(time.Second)
+	out["AmiLaunchIndex"] = int64(0)
+	out["Architecture"] = "x86_64"
+	out["Hypervisor"] = "xen"
+	out["Placement"] = cat.shared("placement/"+zone, func() any {
+		return map[string]any{"AvailabilityZone": zone, "Tenancy": "default", "GroupName": ""}
+	})
+	out["Monitoring"] = cat.shared("monitoring", func() any { return map[string]any{"State": "enabled"} })
+	out["RootDeviceType"] = "ebs"
+	out["RootDeviceName"] = "/dev/xvda"
+	out["VirtualizationType"] = "hvm"
+	out["PlatformDetails"] = "Linux/UNIX"
+	out["StateTransitionReason"] = in.StateReason
+	out["EbsOptimized"] = false
+	out["EnaSupport"] = true
+	out["SourceDestCheck"] = true
+	out["VpcId"] = s.vpcID
+	out["SubnetId"] = subnetOf(zone)
+	out["SecurityGroups"] = cat.shared("security-groups", func() any {
+		return []any{map[string]any{"GroupId": s.defaultSecurityGroup, "GroupName": "default"}}
+	})
+	out["CpuOptions"] = cat.shared("cpu/"+in.InstanceType, func() any {
+		return map[string]any{"CoreCount": int64(1), "ThreadsPerCore": int64(vcpus(in.InstanceType))}
+	})
 	if in.State != compute.StateTerminated && in.PrivateIP != "" {
 		out["PrivateIpAddress"] = in.PrivateIP
 		out["PrivateDnsName"] = "ip-" + strings.ReplaceAll(in.PrivateIP, ".", "-") + ".madang.internal"
@@ -107,11 +107,13 @@ func (s *Service) instanceShape(v compute.View, cat *catalog) map[string]any {
 	if in.StateReason != "" {
 		out["StateReason"] = map[string]any{"Code": "Client.UserInitiatedShutdown", "Message": in.StateReason}
 	}
+	tags := tagList(in.Tags)
 	if in.LaunchTemplate != "" {
-		out["Tags"] = append(out["Tags"].([]any),
+		tags = append(tags,
 			map[string]any{"Key": "aws:ec2launchtemplate:id", "Value": cat.templateIDs[in.LaunchTemplate]},
 			map[string]any{"Key": "aws:ec2launchtemplate:version", "Value": strconv.Itoa(in.Resolved)})
 	}
+	out["Tags"] = tags
 	return out
 }
 
@@ -123,6 +125,22 @@ type catalog struct {
 	templates    map[string]compute.LaunchTemplate
 	templateIDs  map[string]string // template name → lt-…
 	templateByID map[string]string // lt-… → template name
+	// parts are shape parts many instances share (a state, a zone's
+	// placement), made once per call: the encoder only reads them.
+	parts map[string]any
+}
+
+// shared returns the part named key, making it the first time.
+func (c *catalog) shared(key string, make func() any) any {
+	if v, ok := c.parts[key]; ok {
+		return v
+	}
+	if c.parts == nil {
+		c.parts = map[string]any{}
+	}
+	v := make()
+	c.parts[key] = v
+	return v
 }
 
 func (s *Service) catalog() *catalog {
