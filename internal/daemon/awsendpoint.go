@@ -11,6 +11,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/awsapi"
+	awsasg "github.com/madang-dev/madang/internal/awsapi/autoscaling"
 	"github.com/madang-dev/madang/internal/awsapi/ec2"
 	"github.com/madang-dev/madang/internal/awsapi/elbv2"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
@@ -69,7 +70,11 @@ func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []awsapi.Service{stsSvc, ec2Svc, elbSvc}, nil
+	asgSvc, err := awsasg.New(awsasg.Options{Scaling: d.asg, Templates: d.compute, TargetGroups: d.elb, Resources: d, Alarms: d.cw, Zones: zones, SubnetOf: ec2.SubnetOf})
+	if err != nil {
+		return nil, err
+	}
+	return []awsapi.Service{stsSvc, ec2Svc, elbSvc, asgSvc}, nil
 }
 
 // awsEndpointComponent serves the AWS-compatible endpoint on
