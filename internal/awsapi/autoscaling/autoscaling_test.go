@@ -112,9 +112,16 @@ func (f *fake) PutResource(_ context.Context, kind string, spec any) ([]string, 
 		g.DesiredCapacity = *sp.DesiredCapacity
 	}
 	g.Name, g.Spec, g.LaunchTemplate, g.Version, g.Zones, g.Targets = sp.Name, sp, sp.LaunchTemplate, sp.Version, sp.AvailabilityZones, sp.TargetGroups
+	g.Suspended, g.WarmPool, g.Hooks = sp.SuspendedProcesses, sp.WarmPool, sp.LifecycleHooks
 	g.ARN = autoscaling.GroupARN("id", sp.Name)
 	g.MinSize, g.MaxSize = deref(sp.MinSize), deref(sp.MaxSize)
 	g.DesiredCapacity = clamp(g.DesiredCapacity, g.MinSize, g.MaxSize)
+	g.Warm = 0
+	for _, in := range g.Instances {
+		if isWarm(in.Lifecycle) {
+			g.Warm++
+		}
+	}
 	g.Policies = nil
 	for _, p := range sp.ScalingPolicies {
 		g.Policies = append(g.Policies, autoscaling.PolicyView{Name: p.Name, Type: p.PolicyType, ARN: autoscaling.PolicyARN("p", sp.Name, p.Name)})
