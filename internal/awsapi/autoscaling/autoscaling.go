@@ -14,6 +14,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/awsapi"
@@ -96,6 +97,9 @@ type Service struct {
 	alarms    Alarms
 	zones     []string
 	subnetOf  func(string) string
+	// mu orders the read-change-write of group specs, so that two calls
+	// changing one group never lose either change.
+	mu sync.Mutex
 }
 
 // New returns the Auto Scaling service for the endpoint.
@@ -271,6 +275,8 @@ func (s *Service) owned(name string) (autoscaling.GroupSpec, error) {
 // change reads a hand-made group's spec, lets f change it and writes it
 // back.
 func (s *Service) change(ctx context.Context, name string, f func(*autoscaling.GroupSpec) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	spec, err := s.owned(name)
 	if err != nil {
 		return err

@@ -263,6 +263,8 @@ func sameSet(a, b []string) bool {
 }
 
 func (s *Service) createGroup(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	in := call.Input
 	name := in.String("AutoScalingGroupName")
 	groups := s.scaling.Groups()
@@ -316,6 +318,8 @@ func (s *Service) createGroup(ctx context.Context, call *awsapi.Call) (map[strin
 }
 
 func (s *Service) updateGroup(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	in := call.Input
 	name := in.String("AutoScalingGroupName")
 	spec, err := s.owned(name)
@@ -378,6 +382,8 @@ func (s *Service) updateGroup(ctx context.Context, call *awsapi.Call) (map[strin
 func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 func (s *Service) deleteGroup(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	in := call.Input
 	name := in.String("AutoScalingGroupName")
 	if _, err := s.owned(name); err != nil {

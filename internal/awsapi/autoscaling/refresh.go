@@ -72,6 +72,14 @@ func (s *Service) startRefresh(ctx context.Context, call *awsapi.Call) (map[stri
 			return nil, validationError("DesiredConfiguration.MixedInstancesPolicy is not supported by madang; give a LaunchTemplate")
 		}
 		if lt := dc.Struct("LaunchTemplate"); lt != nil {
+			// Refused before the group changes, as StartRefresh would.
+			rs, err := s.scaling.Refreshes(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			if len(rs) > 0 && rs[0].Active() {
+				return nil, protocol.Errorf("InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
+			}
 			// The group launches the desired template from now on and the
 			// refresh rolls it out.
 			t, v, err := s.launchTemplate(lt)
