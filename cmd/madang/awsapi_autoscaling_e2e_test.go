@@ -182,6 +182,14 @@ func TestAWSSDKDrivesAutoScaling(t *testing.T) {
 	if body, err := get(fmt.Sprintf("http://%s:%d/", dns, port)); err != nil || !strings.Contains(body, "Hello") {
 		t.Errorf("GET through the load balancer = %q, %v", body, err)
 	}
+	ts, err := as.DescribeTrafficSources(ctx, &autoscaling.DescribeTrafficSourcesInput{AutoScalingGroupName: aws.String("web")})
+	if err != nil || len(ts.TrafficSources) != 1 || aws.ToString(ts.TrafficSources[0].Identifier) != tgARN || aws.ToString(ts.TrafficSources[0].State) != "InService" {
+		t.Errorf("DescribeTrafficSources = %+v, %v", ts, err)
+	}
+	insts, err := as.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: first})
+	if err != nil || len(insts.AutoScalingInstances) != 2 || aws.ToString(insts.AutoScalingInstances[0].AutoScalingGroupName) != "web" {
+		t.Errorf("DescribeAutoScalingInstances = %+v, %v", insts, err)
+	}
 	byTag, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: []asgtypes.Filter{{Name: aws.String("tag:team"), Values: []string{"web"}}}})
 	if err != nil || len(byTag.AutoScalingGroups) != 1 {
 		t.Errorf("DescribeAutoScalingGroups by tag = %+v, %v", byTag, err)
