@@ -26,7 +26,7 @@ func convertList[T, U any](in []T, f func(T) U) []U {
 }
 
 func instanceOf(in compute.Instance) v1.Instance {
-	return v1.Instance{
+	out := v1.Instance{
 		ID: in.ID, Group: in.Group, ManagedBy: in.ManagedBy, Zone: in.Zone,
 		LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.LaunchTemplateVersion,
 		ResolvedVersion: in.Resolved, Image: in.Image, ImageVersion: in.ImageVersion, ImagePin: in.ImagePin,
@@ -35,6 +35,11 @@ func instanceOf(in compute.Instance) v1.Instance {
 		Dir: in.Dir, Owner: in.Owner, LaunchTime: in.LaunchTime, TerminatedAt: in.TerminatedAt,
 		TerminationReason: in.TerminationReason, ReplacedBy: in.ReplacedBy, Warnings: in.Warnings, Restarts: in.Restarts,
 	}
+	if in.Launch != nil {
+		d := launchDataOf(*in.Launch)
+		out.Launch = &d
+	}
+	return out
 }
 
 func viewOf(v compute.View) v1.Instance {
@@ -75,21 +80,25 @@ func durationText(d compute.Duration) string {
 	return d.String()
 }
 
+func launchDataOf(d compute.LaunchTemplateData) v1.LaunchTemplateData {
+	sv := d.Supervision
+	return v1.LaunchTemplateData{
+		Image: d.Image, InstanceType: d.InstanceType, Env: d.Env, UserData: d.UserData,
+		Supervision: v1.Supervision{
+			Restart: string(sv.Restart), MaxRestarts: sv.MaxRestarts,
+			MinUptime: durationText(sv.MinUptime), BackoffInitial: durationText(sv.BackoffInitial),
+			BackoffMax: durationText(sv.BackoffMax), BackoffResetAfter: durationText(sv.BackoffResetAfter),
+			StopSignal: sv.StopSignal, KillTimeout: durationText(sv.KillTimeout),
+			Readiness: v1.Readiness{HTTPPath: sv.Readiness.HTTPPath, Timeout: durationText(sv.Readiness.Timeout)},
+		},
+	}
+}
+
 func launchTemplateOf(lt compute.LaunchTemplate) v1.LaunchTemplate {
 	return v1.LaunchTemplate{
 		Name: lt.Name, ID: lt.ID, Description: lt.Description, DefaultVersion: lt.DefaultVersion,
 		Versions: convertList(lt.Versions, func(v compute.LaunchTemplateVersion) v1.LaunchTemplateVersion {
-			d, sv := v.Data, v.Data.Supervision
-			return v1.LaunchTemplateVersion{Number: v.Number, CreatedAt: v.CreatedAt, Data: v1.LaunchTemplateData{
-				Image: d.Image, InstanceType: d.InstanceType, Env: d.Env, UserData: d.UserData,
-				Supervision: v1.Supervision{
-					Restart: string(sv.Restart), MaxRestarts: sv.MaxRestarts,
-					MinUptime: durationText(sv.MinUptime), BackoffInitial: durationText(sv.BackoffInitial),
-					BackoffMax: durationText(sv.BackoffMax), BackoffResetAfter: durationText(sv.BackoffResetAfter),
-					StopSignal: sv.StopSignal, KillTimeout: durationText(sv.KillTimeout),
-					Readiness: v1.Readiness{HTTPPath: sv.Readiness.HTTPPath, Timeout: durationText(sv.Readiness.Timeout)},
-				},
-			}}
+			return v1.LaunchTemplateVersion{Number: v.Number, CreatedAt: v.CreatedAt, Data: launchDataOf(v.Data)}
 		}),
 		Owner: lt.Owner, CreatedAt: lt.CreatedAt,
 	}
@@ -120,7 +129,7 @@ func targetGroupOf(tg elbctl.TargetGroup) v1.TargetGroup {
 				HealthyThresholdCount: hc.HealthyThresholdCount, UnhealthyThresholdCount: hc.UnhealthyThresholdCount,
 				Matcher: hc.Matcher,
 			},
-			Attributes: s.Attributes,
+			Attributes: s.Attributes, Tags: s.Tags,
 			Targets: nilIfEmpty(convertList(s.Targets, func(t elb.TargetSpec) v1.TargetSpec {
 				return v1.TargetSpec{Instances: t.Instances, ID: t.ID, IP: t.IP, Port: t.Port, Weight: t.Weight}
 			})),
@@ -149,7 +158,7 @@ func loadBalancerOf(lb elbctl.LoadBalancer) v1.LoadBalancer {
 	s := lb.Spec
 	return v1.LoadBalancer{
 		Spec: v1.LoadBalancerSpec{
-			Name: s.Name, Type: s.Type, Address: s.Address, Attributes: s.Attributes,
+			Name: s.Name, Type: s.Type, Address: s.Address, Attributes: s.Attributes, Tags: s.Tags,
 			Listeners: convertList(s.Listeners, func(l elb.ListenerSpec) v1.Listener {
 				return v1.Listener{
 					Protocol: l.Protocol, Port: l.Port,

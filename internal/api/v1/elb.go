@@ -22,6 +22,8 @@ type TargetGroupSpec struct {
 	// Attributes are AWS target group attributes by their AWS keys.
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Targets    []TargetSpec      `json:"targets,omitempty"`
+	// Tags are the target group's tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // HealthCheckSpec are a target group's active health-check settings.
@@ -88,6 +90,8 @@ type LoadBalancerSpec struct {
 	Address    string            `json:"address,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Listeners  []Listener        `json:"listeners"`
+	// Tags are the load balancer's tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Listener is one listener of a load balancer.

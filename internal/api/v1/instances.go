@@ -39,8 +39,12 @@ type Instance struct {
 	ImageVersion    int    `json:"imageVersion"`
 	// ImagePin, when set, is the image version every start runs (an
 	// in-place deployment installed it) instead of the image's newest.
-	ImagePin     int    `json:"imageVersionPinned,omitempty"`
-	InstanceType string `json:"instanceType"`
+	ImagePin int `json:"imageVersionPinned,omitempty"`
+	// Launch is the launch data the instance was run with instead of (or
+	// over) its launch template's: RunInstances' ImageId, InstanceType,
+	// UserData.
+	Launch       *LaunchTemplateData `json:"launch,omitempty"`
+	InstanceType string              `json:"instanceType"`
 	// PrivateIP and Port are where the app listens.
 	PrivateIP string            `json:"privateIp"`
 	Port      int               `json:"port"`

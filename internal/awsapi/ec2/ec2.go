@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -240,16 +239,6 @@ func decodeUserData(s string) (string, error) {
 		return "", invalidParameter("Invalid BASE64 encoding of user data.")
 	}
 	return string(b), nil
-}
-
-// sortedIDs returns the keys of a set, sorted.
-func sortedIDs(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // arn builds an EC2 ARN of the service's region and account.
