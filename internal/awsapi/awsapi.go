@@ -212,10 +212,14 @@ func (e *Endpoint) errorCodec(p protocol.Protocol) (protocol.Codec, *model.Servi
 // ServeHTTP implements http.Handler.
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := e.opts.NewRequestID()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.opts.MaxBodyBytes))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.opts.MaxBodyBytes))
+	body, ps := raw, (*protocol.Error)(nil)
+	if err == nil {
+		body, ps = decodeContent(r, raw, e.opts.MaxBodyBytes)
+	}
 	req, derr := protocol.Detect(r, body)
-	var ps *protocol.Error
 	switch {
+	case ps != nil:
 	case err != nil:
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -248,7 +252,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, codec, ps, req, requestID, r)
 		return
 	}
-	resp, err := e.serve(r, body, sv, codec, req, requestID)
+	resp, err := e.serve(r, raw, sv, codec, req, requestID)
 	if err != nil {
 		var pe *protocol.Error
 		if !errors.As(err, &pe) {
@@ -312,12 +316,14 @@ func (e *Endpoint) signingNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protocol.Codec, req *protocol.Request, requestID string) (*protocol.Response, error) {
+// serve authenticates the request against its body as sent (raw) and
+// serves it.
+func (e *Endpoint) serve(r *http.Request, raw []byte, sv *service, codec protocol.Codec, req *protocol.Request, requestID string) (*protocol.Response, error) {
 	unknown := "InvalidAction"
 	if req.Protocol == protocol.JSON || req.Protocol == protocol.CBOR {
 		unknown = "UnknownOperationException"
 	}
-	caller, err := e.opts.Authenticator.Authenticate(r, body)
+	caller, err := e.opts.Authenticator.Authenticate(r, raw)
 	if err != nil {
 		return nil, err
 	}

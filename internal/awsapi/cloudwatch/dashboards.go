@@ -65,7 +65,7 @@ func (s *Service) getDashboard(_ context.Context, call *awsapi.Call) (map[string
 	name := call.Input.String("DashboardName")
 	d, ok := s.mon.Dashboard(name)
 	if !ok {
-		return nil, protocol.Errorf("ResourceNotFound", "Dashboard %s does not exist", name)
+		return nil, protocol.Errorf("DashboardNotFoundError", "Dashboard %s does not exist", name)
 	}
 	b, err := d.Spec.BodyJSON()
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Service) deleteDashboards(ctx context.Context, call *awsapi.Call) (map[
 		}
 	}
 	if len(missing) > 0 {
-		return nil, protocol.Errorf("ResourceNotFound", "The specified dashboard does not exist: %s; nothing was deleted", strings.Join(missing, ", "))
+		return nil, protocol.Errorf("DashboardNotFoundError", "The specified dashboard does not exist: %s; nothing was deleted", strings.Join(missing, ", "))
 	}
 	for _, n := range names {
 		if err := s.resources.DeleteResource(ctx, cw.KindDashboard, n); err != nil {
