@@ -30,8 +30,8 @@ import (
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/iam"
 	"github.com/madang-dev/madang/internal/kind"
-	"github.com/madang-dev/madang/internal/logstore"
 	"github.com/madang-dev/madang/internal/kinds"
+	"github.com/madang-dev/madang/internal/logstore"
 	"github.com/madang-dev/madang/internal/state"
 )
 
