@@ -334,6 +334,35 @@ func TestAWSSDKDrivesCloudWatchAndLogs(t *testing.T) {
 		t.Errorf("GetLogEvents of a deleted group: %v, want ResourceNotFoundException", err)
 	}
 
+	// A stack's alarm is readable through the API but not changeable.
+	if err := os.MkdirAll(filepath.Join(dir, "alarms"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.must("apply", "-f", writeStack(t, filepath.Join(dir, "alarms"), `name: watch
+alarms:
+  - name: stack-cpu
+    namespace: AWS/EC2
+    metricName: CPUUtilization
+    statistic: Average
+    period: 60
+    evaluationPeriods: 1
+    threshold: 90
+    comparisonOperator: GreaterThanThreshold
+`))
+	owned, err := cwc.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"stack-cpu"}})
+	if err != nil || len(owned.MetricAlarms) != 1 || aws.ToFloat64(owned.MetricAlarms[0].Threshold) != 90 {
+		t.Fatalf("DescribeAlarms of a stack's alarm = %+v, %v", owned, err)
+	}
+	_, err = cwc.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("stack-cpu"), Namespace: aws.String("AWS/EC2"),
+		MetricName: aws.String("CPUUtilization"), Statistic: cwtypes.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(10), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold})
+	if apiCode(err) != "InvalidParameterValue" || !strings.Contains(err.Error(), "stack 'watch'") {
+		t.Errorf("PutMetricAlarm over a stack's alarm: %v, want InvalidParameterValue naming stack watch", err)
+	}
+	if _, err := cwc.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"stack-cpu"}}); apiCode(err) != "InvalidParameterValue" {
+		t.Errorf("DeleteAlarms of a stack's alarm: %v", err)
+	}
+
 	testAWSCLICloudWatch(t, s)
 }
 
