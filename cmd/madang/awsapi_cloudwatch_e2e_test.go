@@ -142,16 +142,39 @@ func TestAWSSDKDrivesCloudWatchAndLogs(t *testing.T) {
 		len(out.MetricAlarms) != 1 || aws.ToBool(out.MetricAlarms[0].ActionsEnabled) {
 		t.Errorf("DescribeAlarms after DisableAlarmActions = %+v, %v", out, err)
 	}
-	if _, err := cwc.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("slow-checkout"), StateValue: cwtypes.StateValueOk,
-		StateReason: aws.String("testing the OK path")}); err != nil {
+	hist, err := cwc.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("slow-checkout"), HistoryItemType: cwtypes.HistoryItemTypeStateUpdate,
+		ScanBy: cwtypes.ScanByTimestampAscending})
+	var summaries []string
+	for _, h := range hist.AlarmHistoryItems {
+		summaries = append(summaries, aws.ToString(h.HistorySummary))
+	}
+	if err != nil || len(summaries) == 0 || !strings.HasSuffix(summaries[len(summaries)-1], " to ALARM") ||
+		hist.AlarmHistoryItems[0].Timestamp.After(*hist.AlarmHistoryItems[len(summaries)-1].Timestamp) {
+		t.Errorf("DescribeAlarmHistory of slow-checkout, oldest first = %q, %v; want the last to be the change to ALARM", summaries, err)
+	}
+
+	// SetAlarmState on an alarm that ignores missing data keeps the state set.
+	if _, err := cwc.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("quiet"), Namespace: aws.String("Shop"),
+		MetricName: aws.String("Idle"), Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, TreatMissingData: aws.String("ignore")}); err != nil {
+		t.Fatalf("PutMetricAlarm quiet: %v", err)
+	}
+	if _, err := cwc.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("quiet"), StateValue: cwtypes.StateValueAlarm,
+		StateReason: aws.String("testing the alarm path"), StateReasonData: aws.String(`{"by":"e2e"}`)}); err != nil {
 		t.Fatalf("SetAlarmState: %v", err)
 	}
-	hist, err := cwc.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("slow-checkout"), HistoryItemType: cwtypes.HistoryItemTypeStateUpdate})
+	if out, err := cwc.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"quiet"}}); err != nil || len(out.MetricAlarms) != 1 ||
+		out.MetricAlarms[0].StateValue != cwtypes.StateValueAlarm || aws.ToString(out.MetricAlarms[0].StateReason) != "testing the alarm path" ||
+		aws.ToString(out.MetricAlarms[0].StateReasonData) != `{"by":"e2e"}` {
+		t.Errorf("DescribeAlarms after SetAlarmState = %+v, %v", out, err)
+	}
+	hist, err = cwc.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("quiet")})
 	if err != nil || len(hist.AlarmHistoryItems) < 2 {
 		t.Fatalf("DescribeAlarmHistory = %+v, %v", hist, err)
 	}
-	if h := hist.AlarmHistoryItems[0]; aws.ToString(h.HistorySummary) != "Alarm updated from ALARM to OK" || h.AlarmType != cwtypes.AlarmTypeMetricAlarm {
-		t.Errorf("newest history item = %q (%s), want the SetAlarmState's ALARM → OK", aws.ToString(h.HistorySummary), h.AlarmType)
+	if h := hist.AlarmHistoryItems[0]; aws.ToString(h.HistorySummary) != "Alarm updated from INSUFFICIENT_DATA to ALARM" || h.AlarmType != cwtypes.AlarmTypeMetricAlarm ||
+		h.HistoryItemType != cwtypes.HistoryItemTypeStateUpdate {
+		t.Errorf("newest history item = %q (%s %s), want the SetAlarmState's INSUFFICIENT_DATA → ALARM", aws.ToString(h.HistorySummary), h.AlarmType, h.HistoryItemType)
 	}
 	if _, err := cwc.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{AlarmName: aws.String("shop-down"), AlarmRule: aws.String(`ALARM("slow-checkout")`)}); err != nil {
 		t.Fatalf("PutCompositeAlarm: %v", err)
@@ -160,7 +183,7 @@ func TestAWSSDKDrivesCloudWatchAndLogs(t *testing.T) {
 		len(out.CompositeAlarms) != 1 || len(out.MetricAlarms) != 0 || aws.ToString(out.CompositeAlarms[0].AlarmRule) != `ALARM("slow-checkout")` {
 		t.Errorf("DescribeAlarms of composite alarms = %+v, %v", out, err)
 	}
-	if _, err := cwc.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"shop-down", "slow-checkout"}}); err != nil {
+	if _, err := cwc.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"shop-down", "slow-checkout", "quiet"}}); err != nil {
 		t.Fatalf("DeleteAlarms: %v", err)
 	}
 	if out, err := cwc.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{}); err != nil || len(out.MetricAlarms) != 0 {

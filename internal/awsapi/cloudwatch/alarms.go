@@ -399,7 +399,11 @@ func (s *Service) setAlarmState(ctx context.Context, call *awsapi.Call) (map[str
 	default:
 		return nil, protocol.Errorf("InvalidParameterValue", "The parameter StateValue '%s' is not valid; use OK, ALARM or INSUFFICIENT_DATA", st)
 	}
-	if err := s.mon.SetAlarmState(ctx, name, st, in.String("StateReason")); err != nil {
+	var data json.RawMessage
+	if d := in.String("StateReasonData"); d != "" {
+		data = json.RawMessage(d)
+	}
+	if err := s.mon.SetAlarmStateData(ctx, name, st, in.String("StateReason"), data); err != nil {
 		return nil, cwError(err)
 	}
 	return map[string]any{}, nil

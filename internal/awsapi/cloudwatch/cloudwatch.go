@@ -9,6 +9,7 @@ package cloudwatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -40,7 +41,9 @@ type Monitoring interface {
 	// empty) of a type ("" for all), newest first, at most limit items
 	// (0: all).
 	History(ctx context.Context, name, typ string, limit int) ([]alarm.HistoryItem, error)
-	SetAlarmState(ctx context.Context, name string, st alarm.State, reason string) error
+	// SetAlarmStateData sets an alarm's state until its next evaluation,
+	// with the caller's StateReasonData (nil: none given).
+	SetAlarmStateData(ctx context.Context, name string, st alarm.State, reason string, data json.RawMessage) error
 	Dashboards() []cw.Dashboard
 	Dashboard(name string) (cw.Dashboard, bool)
 }

@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"strconv"
@@ -29,6 +30,7 @@ type fake struct {
 	puts       []any
 	deletes    []string
 	putErr     error
+	reasonData json.RawMessage
 }
 
 func (f *fake) PutMetricData(d []metric.Datum) error { f.put = append(f.put, d); return nil }
@@ -43,7 +45,10 @@ func (f *fake) Alarms() []cw.AlarmView                     { return f.alarms }
 func (f *fake) History(context.Context, string, string, int) ([]alarm.HistoryItem, error) {
 	return f.history, nil
 }
-func (f *fake) SetAlarmState(context.Context, string, alarm.State, string) error { return nil }
+func (f *fake) SetAlarmStateData(_ context.Context, _ string, _ alarm.State, _ string, data json.RawMessage) error {
+	f.reasonData = data
+	return nil
+}
 func (f *fake) Dashboards() []cw.Dashboard                                       { return f.dashboards }
 func (f *fake) Dashboard(name string) (cw.Dashboard, bool) {
 	for _, d := range f.dashboards {
@@ -268,6 +273,9 @@ func TestDeleteAlarmsAndActions(t *testing.T) {
 	}
 	if _, err := call(t, f, "SetAlarmState", map[string]any{"AlarmName": "a", "StateValue": "OK", "StateReason": "x", "StateReasonData": "{"}); code(err) != "InvalidFormat" {
 		t.Errorf("SetAlarmState with bad JSON = %v", err)
+	}
+	if _, err := call(t, f, "SetAlarmState", map[string]any{"AlarmName": "a", "StateValue": "ALARM", "StateReason": "x", "StateReasonData": `{"by":"test"}`}); err != nil || string(f.reasonData) != `{"by":"test"}` {
+		t.Errorf("SetAlarmState with data = %v, passed %s", err, f.reasonData)
 	}
 }
 
