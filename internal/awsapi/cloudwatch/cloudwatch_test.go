@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +49,7 @@ func (f *fake) SetAlarmStateData(_ context.Context, _ string, _ alarm.State, _ s
 	f.reasonData = data
 	return nil
 }
-func (f *fake) Dashboards() []cw.Dashboard                                       { return f.dashboards }
+func (f *fake) Dashboards() []cw.Dashboard { return f.dashboards }
 func (f *fake) Dashboard(name string) (cw.Dashboard, bool) {
 	for _, d := range f.dashboards {
 		if d.Spec.Name == name {
