@@ -296,6 +296,17 @@ func TestAWSCLIAndBoto3SeedSteps(t *testing.T) {
 		}
 		t.Logf("%s", out)
 	})
+	t.Run("aws CLI autoscaling and alarm", func(t *testing.T) {
+		cli := awsCLI(t)
+		script, _ := filepath.Abs("testdata/aws/seed-autoscaling.sh")
+		cmd := exec.Command("bash", script)
+		cmd.Env = append(s.clientEnv(t, freePort(t)), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "seed steps passed") {
+			t.Fatalf("seed script: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+	})
 	t.Run("boto3", func(t *testing.T) {
 		py := boto3Python(t)
 		cmd := exec.Command(py, boto)

@@ -67,6 +67,9 @@ type evaluation struct {
 	initial bool
 	// config marks an alarm created or changed since its last evaluation.
 	config bool
+	// reasonData, when set, is stored as the StateReasonData instead of
+	// res.ReasonData (SetAlarmState's own).
+	reasonData json.RawMessage
 }
 
 // evaluate evaluates every metric alarm whose period has ended since its
@@ -249,6 +252,9 @@ func (s *Service) commit(ctx context.Context, evs []evaluation, gone []string, n
 		if ev.res.Changed || ev.initial {
 			st.State, st.Reason, st.UpdatedAt = ev.res.State, ev.res.Reason, now
 			st.ReasonData, _ = json.Marshal(ev.res.ReasonData)
+			if ev.reasonData != nil {
+				st.ReasonData = ev.reasonData
+			}
 			// A new alarm starts in INSUFFICIENT_DATA: staying there is no
 			// state update.
 			if ev.res.State != ev.prev {
@@ -390,6 +396,15 @@ func (s *Service) Alarms() []AlarmView {
 // CloudWatch's SetAlarmState (for testing actions): the change is stored,
 // recorded in history and acts.
 func (s *Service) SetAlarmState(ctx context.Context, name string, st alarm.State, reason string) error {
+	return s.SetAlarmStateData(ctx, name, st, reason, nil)
+}
+
+// SetAlarmStateData is SetAlarmState with the caller's StateReasonData
+// (a JSON object; nil for CloudWatch's {"version":"1.0"}).
+func (s *Service) SetAlarmStateData(ctx context.Context, name string, st alarm.State, reason string, data json.RawMessage) error {
+	if data != nil && !json.Valid(data) {
+		return fault.Invalidf("alarm", name, "stateReasonData is not valid JSON").WithHint("give a JSON object or leave it out")
+	}
 	switch st {
 	case alarm.OK, alarm.Alarm, alarm.InsufficientData:
 	default:
@@ -417,7 +432,7 @@ func (s *Service) SetAlarmState(ctx context.Context, name string, st alarm.State
 	}
 	res := alarm.Result{State: st, Reason: reason, Changed: st != prev,
 		ReasonData: alarm.ReasonData{Version: "1.0"}}
-	s.commit(ctx, []evaluation{{name: name, prev: prev, res: res, spec: spec, updated: updated}}, nil, now)
+	s.commit(ctx, []evaluation{{name: name, prev: prev, res: res, spec: spec, updated: updated, reasonData: data}}, nil, now)
 	return nil
 }
 

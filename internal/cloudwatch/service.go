@@ -421,3 +421,17 @@ func sortedValues[T any](m map[string]*T, key func(*T) string) []T {
 	sort.Slice(out, func(i, j int) bool { return key(&out[i]) < key(&out[j]) })
 	return out
 }
+
+// LogGroups returns the log group settings (retention), sorted by name.
+func (s *Service) LogGroups() []LogGroup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedValues(s.logGroups, func(g *LogGroup) string { return g.Spec.Name })
+}
+
+// MetricFilters returns the metric filters, sorted by name.
+func (s *Service) MetricFilters() []MetricFilter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedValues(s.filters, func(f *MetricFilter) string { return f.Spec.Name })
+}

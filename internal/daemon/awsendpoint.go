@@ -12,8 +12,10 @@ import (
 	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/awsapi"
 	awsasg "github.com/madang-dev/madang/internal/awsapi/autoscaling"
+	awscloudwatch "github.com/madang-dev/madang/internal/awsapi/cloudwatch"
 	"github.com/madang-dev/madang/internal/awsapi/ec2"
 	"github.com/madang-dev/madang/internal/awsapi/elbv2"
+	awslogs "github.com/madang-dev/madang/internal/awsapi/logs"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
 	"github.com/madang-dev/madang/internal/awsapi/sigv4"
 	"github.com/madang-dev/madang/internal/awsapi/sts"
@@ -74,7 +76,15 @@ func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []awsapi.Service{stsSvc, ec2Svc, elbSvc, asgSvc}, nil
+	cwSvc, err := awscloudwatch.New(awscloudwatch.Options{Monitoring: d.cw, Resources: d})
+	if err != nil {
+		return nil, err
+	}
+	logsSvc, err := awslogs.New(awslogs.Options{Logs: logSource{d}, Settings: d.cw, Resources: d, Streams: d.apiLogs})
+	if err != nil {
+		return nil, err
+	}
+	return []awsapi.Service{stsSvc, ec2Svc, elbSvc, asgSvc, cwSvc, logsSvc}, nil
 }
 
 // awsEndpointComponent serves the AWS-compatible endpoint on

@@ -31,6 +31,7 @@ import (
 	"github.com/madang-dev/madang/internal/iam"
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/kinds"
+	"github.com/madang-dev/madang/internal/logstore"
 	"github.com/madang-dev/madang/internal/state"
 )
 
@@ -86,6 +87,8 @@ type Daemon struct {
 	compute *compute.Service
 	elb     *elbctl.Controller
 	cw      *cloudwatch.Service
+	// apiLogs holds the log streams written through the AWS endpoint.
+	apiLogs *logstore.Store
 	asg     *autoscaling.Service
 	keys    *iam.Keys
 	aws     AWSSettings
@@ -217,6 +220,11 @@ func (d *Daemon) components() []component {
 			return d.elb.Close(ctx)
 		}},
 		{name: "cloudwatch", start: func(ctx context.Context) error {
+			apiLogs, err := logstore.Open(logstore.Options{Dir: filepath.Join(cfg.Home, "logs", "api")})
+			if err != nil {
+				return err
+			}
+			d.apiLogs = apiLogs
 			cw, err := cloudwatch.New(ctx, cloudwatch.Options{
 				Home: cfg.Home, Store: d.store, Instances: d.compute, LoadBalancers: d.elb, EC2: d.compute,
 				Logs: logSource{d}, Events: d.events, Logger: d.log, Interval: cfg.MetricsInterval,

@@ -9,8 +9,9 @@ import (
 
 // logSource lists the daemon's log streams for CloudWatch Logs: every
 // instance's log (terminated instances' too, while their files remain)
-// the access log of every load balancer that has written one, and the
-// daemon's own log when `madang up` writes one.
+// the access log of every load balancer that has written one, the
+// daemon's own log when `madang up` writes one, and the streams written
+// through the AWS endpoint's PutLogEvents.
 type logSource struct{ d *Daemon }
 
 // Streams implements loggroup.Source.
@@ -34,6 +35,9 @@ func (s logSource) Streams() []loggroup.StreamInfo {
 	}
 	if p := filepath.Join(s.d.cfg.Home, "daemon.log"); fileExists(p) {
 		out = append(out, loggroup.DaemonLogStream(p))
+	}
+	if s.d.apiLogs != nil {
+		out = append(out, s.d.apiLogs.Streams()...)
 	}
 	return out
 }

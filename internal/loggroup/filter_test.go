@@ -236,6 +236,9 @@ func TestParseLine(t *testing.T) {
 		{name: "text without time", format: "", line: "started", msg: "started"},
 		{name: "slog", format: FormatSlog, line: `time=2026-10-13T12:00:01.000+02:00 level=INFO msg="daemon ready"`, ts: at(1), msg: `time=2026-10-13T12:00:01.000+02:00 level=INFO msg="daemon ready"`},
 		{name: "slog without time", format: FormatSlog, line: `level=INFO msg=x`, msg: `level=INFO msg=x`},
+		{name: "event", format: FormatEvent, line: `2026-10-13T10:00:01Z "two\nlines \"quoted\""`, ts: at(1), msg: "two\nlines \"quoted\""},
+		{name: "event unquoted", format: FormatEvent, line: `2026-10-13T10:00:01Z plain`, ts: at(1), msg: "plain"},
+		{name: "event without time", format: FormatEvent, line: `"x"`, msg: `"x"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,7 @@
 package loggroup
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -76,6 +77,10 @@ const (
 	// FormatSlog is a log/slog text handler's output: the time is the
 	// leading time= attribute, the message the whole line.
 	FormatSlog = "slog"
+	// FormatEvent is an event written through the API (package
+	// logstore): "<RFC3339Nano> <Go-quoted message>"; the message is
+	// unquoted, so it may hold newlines.
+	FormatEvent = "event"
 	// FormatText is any other text; a leading RFC 3339 time, when there
 	// is one, is the event's time and the message is the whole line.
 	FormatText = "text"
@@ -88,8 +93,8 @@ type StreamInfo struct {
 	// Paths are the stream's files, oldest first: rotated files, then
 	// the current file last. Files that do not exist are skipped.
 	Paths []string
-	// Format is how lines are read: FormatInstance, FormatAccess or
-	// FormatText (the default when empty).
+	// Format is how lines are read: FormatInstance, FormatAccess,
+	// FormatSlog, FormatEvent or FormatText (the default when empty).
 	Format string
 }
 
@@ -154,6 +159,27 @@ func GroupNames(src Source) []string {
 	return out
 }
 
+// FirstEvent returns the oldest event of a stream's files (the first
+// line of its oldest file), false when it has none.
+func FirstEvent(s StreamInfo) (Event, bool) {
+	errFound := errors.New("found")
+	var first Event
+	st := &stamper{info: s, emit: func(e Event) error { first = e; return errFound }}
+	for _, f := range existing(s.Paths) {
+		_, err := scanFile(f.path, 0, true, st.line)
+		if errors.Is(err, errFound) {
+			return first, true
+		}
+	}
+	if len(st.pending) > 0 {
+		fs := existing(s.Paths)
+		ev := st.pending[0]
+		ev.Timestamp = fs[0].fi.ModTime()
+		return ev, true
+	}
+	return Event{}, false
+}
+
 // StoredBytes returns the size of a stream's files, as DescribeLogStreams'
 // storedBytes.
 func StoredBytes(s StreamInfo) int64 {
@@ -202,6 +228,16 @@ func parseLine(format string, line string) (ts time.Time, msg, origin string) {
 			return time.Time{}, line, ""
 		}
 		return t, line, ""
+	case FormatEvent:
+		head, rest, ok := strings.Cut(line, " ")
+		t, err := time.Parse(time.RFC3339Nano, head)
+		if !ok || err != nil {
+			return time.Time{}, line, ""
+		}
+		if msg, err := strconv.Unquote(rest); err == nil {
+			return t, msg, ""
+		}
+		return t, rest, ""
 	case FormatSlog:
 		v, ok := strings.CutPrefix(line, "time=")
 		if !ok {
