@@ -286,6 +286,7 @@ func TestAWSCLIAndBoto3SeedSteps(t *testing.T) {
 	script, _ := filepath.Abs("testdata/aws/seed-target-group.sh")
 	boto, _ := filepath.Abs("testdata/aws/seed_boto3.py")
 	t.Run("aws CLI", func(t *testing.T) {
+		t.Parallel() // one daemon, resources of their own names
 		cli := awsCLI(t)
 		cmd := exec.Command("bash", script)
 		cmd.Env = append(s.clientEnv(t, freePort(t)), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"))
@@ -297,6 +298,7 @@ func TestAWSCLIAndBoto3SeedSteps(t *testing.T) {
 		t.Logf("%s", out)
 	})
 	t.Run("aws CLI autoscaling and alarm", func(t *testing.T) {
+		t.Parallel() // one daemon, resources of their own names
 		cli := awsCLI(t)
 		script, _ := filepath.Abs("testdata/aws/seed-autoscaling.sh")
 		cmd := exec.Command("bash", script)
@@ -308,6 +310,7 @@ func TestAWSCLIAndBoto3SeedSteps(t *testing.T) {
 		t.Logf("%s", out)
 	})
 	t.Run("boto3", func(t *testing.T) {
+		t.Parallel() // one daemon, resources of their own names
 		py := boto3Python(t)
 		cmd := exec.Command(py, boto)
 		cmd.Env = s.clientEnv(t, freePort(t))

@@ -12,9 +12,9 @@ set -euo pipefail
 aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 
 wait_for() {
-	local what=$1
+	local what=$1 end=$((SECONDS + 40))
 	shift
-	for _ in $(seq 150); do
+	while [ "$SECONDS" -lt "$end" ]; do
 		if "$@" >/dev/null 2>&1; then return 0; fi
 		sleep 0.2
 	done
@@ -60,11 +60,13 @@ aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names cli-asg 
 	--query 'AutoScalingGroups[0].Instances[].[InstanceId,AvailabilityZone,LifecycleState,HealthStatus]' --output text
 
 # An alarm on a metric of our own, fired by data above its threshold.
+# A high-resolution metric (1-second storage) and a 10-second period, so
+# the alarm decides within seconds.
 aws cloudwatch put-metric-alarm --alarm-name cli-queue-depth --namespace Seed --metric-name QueueDepth \
 	--statistic Maximum --period 10 --evaluation-periods 1 --threshold 100 \
 	--comparison-operator GreaterThanThreshold --treat-missing-data notBreaching
-aws cloudwatch put-metric-data --namespace Seed --metric-name QueueDepth --value 250
 alarm() {
+	aws cloudwatch put-metric-data --namespace Seed --metric-name QueueDepth --value 250 --storage-resolution 1
 	[ "$(aws cloudwatch describe-alarms --alarm-names cli-queue-depth --query 'MetricAlarms[0].StateValue' --output text)" = ALARM ]
 }
 wait_for "the alarm to fire" alarm

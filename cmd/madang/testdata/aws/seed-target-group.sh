@@ -15,11 +15,11 @@ set -euo pipefail
 # 12 has 2.9) do not read AWS_ENDPOINT_URL.
 aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 
-# wait_for DESCRIPTION COMMAND...: run COMMAND every 0.2 s until it succeeds (30 s at most).
+# wait_for DESCRIPTION COMMAND...: run COMMAND until it succeeds (40 s at most).
 wait_for() {
-	local what=$1
+	local what=$1 end=$((SECONDS + 40))
 	shift
-	for _ in $(seq 150); do
+	while [ "$SECONDS" -lt "$end" ]; do
 		if "$@" >/dev/null 2>&1; then return 0; fi
 		sleep 0.2
 	done
