@@ -51,7 +51,9 @@ func (f *fake) Group(name string) (autoscaling.GroupView, error) {
 	return g, nil
 }
 
-func (f *fake) Activities(context.Context, string, int) ([]autoscaling.Activity, error) { return nil, nil }
+func (f *fake) Activities(context.Context, string, int) ([]autoscaling.Activity, error) {
+	return nil, nil
+}
 
 func (f *fake) SetDesired(_ context.Context, name string, n int, _ bool) error {
 	g := f.groups[name]

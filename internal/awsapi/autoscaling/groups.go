@@ -533,7 +533,9 @@ func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[s
 			all = append(all, sh)
 		}
 	}
-	slices.SortFunc(all, func(a, b map[string]any) int { return strings.Compare(a["InstanceId"].(string), b["InstanceId"].(string)) })
+	slices.SortFunc(all, func(a, b map[string]any) int {
+		return strings.Compare(a["InstanceId"].(string), b["InstanceId"].(string))
+	})
 	page, next, err := paging(all, in, 50, 50)
 	if err != nil {
 		return nil, err

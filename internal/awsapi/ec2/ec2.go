@@ -68,6 +68,7 @@ type Service struct {
 	zones                []string
 	vpcID                string
 	defaultSecurityGroup string
+	cache                shapeCache
 }
 
 // New returns the EC2 service for the endpoint.

@@ -3,6 +3,8 @@ package ec2
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,7 +126,7 @@ func TestDescribeInstancesPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range out["Reservations"].([]any) {
-			id := r.(map[string]any)["Instances"].([]any)[0].(map[string]any)["InstanceId"].(string)
+			id := r.(*protocol.Frozen).Fields()["Instances"].([]any)[0].(map[string]any)["InstanceId"].(string)
 			if seen[id] {
 				t.Fatalf("%s on two pages", id)
 			}
@@ -165,6 +167,27 @@ func BenchmarkDescribeInstances1000(b *testing.B) {
 	for b.Loop() {
 		if _, err := call(b, svc, "DescribeInstances", map[string]any{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// DescribeInstances of 1,000 instances through the endpoint (decode,
+// handler, EC2 XML), as a client's second and later calls see it.
+func BenchmarkDescribeInstancesEndpoint1000(b *testing.B) {
+	_, svc := newService(b, fleet(1000))
+	ep, err := awsapi.New(awsapi.Options{Services: []awsapi.Service{svc}, Authenticator: awsapi.AllowAll{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := "Action=DescribeInstances&Version=2016-11-15"
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		ep.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("HTTP %d: %s", w.Code, w.Body.String())
 		}
 	}
 }

@@ -81,16 +81,18 @@ func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[s
 	}
 	cat := s.catalog()
 	fs := filters(in)
-	var reservations []any
-	for _, v := range views {
-		shape := s.instanceShape(v, cat)
-		ok, err := matchAll(fs, instanceField(shape, v.Instance), instanceFilters)
-		if err != nil {
-			return nil, err
+	reservations := make([]any, 0, len(views))
+	for i, c := range s.reservations(views, cat) {
+		if len(fs) > 0 {
+			ok, err := matchAll(fs, instanceField(c.shape, views[i].Instance), instanceFilters)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
-		if ok {
-			reservations = append(reservations, s.reservation(v.ID, []any{shape}))
-		}
+		reservations = append(reservations, c.reservation)
 	}
 	pg, next, err := page(reservations, in, 5, 1000)
 	if err != nil {

@@ -148,7 +148,7 @@ func deref(v any) (any, bool) {
 		return nil, false
 	}
 	switch v.(type) {
-	case string, int64, int, float64, bool, time.Time, []byte, []any, map[string]any:
+	case string, int64, int, float64, bool, time.Time, []byte, []any, map[string]any, *Frozen:
 		return v, true
 	}
 	rv := reflect.ValueOf(v)
@@ -286,6 +286,8 @@ func asFields(v any) (map[string]any, bool) {
 		return m, true
 	case Struct:
 		return m, true
+	case *Frozen:
+		return m.fields, true
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {

@@ -159,6 +159,20 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 	sh := ref.Shape
 	switch sh.Type {
 	case model.TypeStructure:
+		if f, ok := v.(*Frozen); ok {
+			if b := f.encoded(sh, name, w.ec2); b != nil {
+				w.buf = append(w.buf, b...)
+				return nil
+			}
+			start := len(w.buf)
+			w.open(name)
+			if err := w.members(sh, f.fields); err != nil {
+				return err
+			}
+			w.close(name)
+			f.keep(sh, name, w.ec2, append([]byte(nil), w.buf[start:]...))
+			return nil
+		}
 		fields, ok := asFields(v)
 		if !ok {
 			return typeError(sh, v)
