@@ -325,4 +325,7 @@ func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string
 			fmt.Fprintf(e.stdout, "● instance %s (%s): http://%s\n", v.ID, v.Group, v.Addr())
 		}
 	}
+	if s, err := c.AWSSettings(ctx); err == nil && s.Enabled {
+		fmt.Fprintf(e.stdout, "● AWS endpoint: %s (region %s; eval \"$(madang aws-env)\" points the aws CLI and SDKs at it)\n", s.EndpointURL, s.Region)
+	}
 }
