@@ -12,6 +12,8 @@
 # "GODEBUG=gctrace=1"), CONNECTION=close (a new client connection per
 # request instead of keep-alive).
 set -euo pipefail
+# Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
+export MADANG_AWS_LISTEN=127.0.0.1:0
 
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-2}

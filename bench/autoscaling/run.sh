@@ -24,6 +24,8 @@
 # ("cold warm-run warm-stop"), BASE_PORT (free port), KEEP=1 keeps the
 # work directory. Raw lines go to /tmp/madang-asg-bench-*.txt.
 set -euo pipefail
+# Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
+export MADANG_AWS_LISTEN=127.0.0.1:0
 
 RUNS=${RUNS:-3}
 RATE=${RATE:-200}

@@ -25,6 +25,8 @@
 # Environment: INSTANCES (100), LBS (10), DURATION (60s), RATE (50),
 # KEEP=1 keeps the work directory.
 set -euo pipefail
+# Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
+export MADANG_AWS_LISTEN=127.0.0.1:0
 
 INSTANCES=${INSTANCES:-100}
 LBS=${LBS:-10}

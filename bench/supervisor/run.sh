@@ -19,6 +19,8 @@
 # port; pm2 uses BASE_PORT+100 and BASE_PORT+200..), ONLY (empty: both
 # parts; "restart" or "count": only that part).
 set -euo pipefail
+# Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
+export MADANG_AWS_LISTEN=127.0.0.1:0
 
 KILLS=${KILLS:-30}
 GAP=${GAP:-1200ms}

@@ -89,7 +89,8 @@ func startIn(t *testing.T, home string, cfg Config) (d *Daemon, stop func()) {
 func TestDefaultKeyAndAccountSurviveRestart(t *testing.T) {
 	home := t.TempDir()
 	ctx := context.Background()
-	d, stop := startIn(t, home, Config{AWSListen: "127.0.0.1:4566", AWSAccount: "123456789012", AWSRegion: "eu-west-1"})
+	// Port 0: a free one, so the test passes beside a madang on 4566.
+	d, stop := startIn(t, home, Config{AWSListen: "127.0.0.1:0", AWSAccount: "123456789012", AWSRegion: "eu-west-1"})
 	def, ok := d.AccessKeys().Default()
 	if !ok {
 		t.Fatal("no default key after the first start")
@@ -103,7 +104,7 @@ func TestDefaultKeyAndAccountSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.AccessKeyID != def.ID || s.SecretAccessKey != def.Secret || s.AccountID != "123456789012" || s.Region != "eu-west-1" ||
-		s.EndpointURL != "http://127.0.0.1:4566" || s.Auth != AWSAuthRequired || !s.Enabled {
+		s.EndpointURL != "http://"+d.AWS().Listen || strings.HasSuffix(s.EndpointURL, ":0") || s.Auth != AWSAuthRequired || !s.Enabled {
 		t.Fatalf("settings %+v", s)
 	}
 	stop()
