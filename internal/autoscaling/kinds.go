@@ -37,13 +37,13 @@ func GroupKind() kind.Kind {
 			if old != nil {
 				g.ARN, g.CreatedAt = old.ARN, old.CreatedAt
 			} else {
-				g.ARN, g.CreatedAt = GroupARN(newUUID(), s.Name), env.Now()
+				g.ARN, g.CreatedAt = env.ARN("autoscaling", groupResource(newUUID(), s.Name)), env.Now()
 			}
 			for _, p := range s.ScalingPolicies {
 				if old != nil && old.PolicyARNs[p.Name] != "" {
 					g.PolicyARNs[p.Name] = old.PolicyARNs[p.Name]
 				} else {
-					g.PolicyARNs[p.Name] = PolicyARN(newUUID(), s.Name, p.Name)
+					g.PolicyARNs[p.Name] = env.ARN("autoscaling", policyResource(newUUID(), s.Name, p.Name))
 				}
 			}
 			return g, true, nil

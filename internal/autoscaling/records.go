@@ -50,12 +50,12 @@ type Group struct {
 
 // GroupARN returns a group's ARN.
 func GroupARN(id, name string) string {
-	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", Region, AccountID, id, name)
+	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:%s", Region, AccountID, groupResource(id, name))
 }
 
 // PolicyARN returns a scaling policy's ARN.
 func PolicyARN(id, group, name string) string {
-	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:autoScalingGroupName/%s:policyName/%s", Region, AccountID, id, group, name)
+	return fmt.Sprintf("arn:aws:autoscaling:%s:%s:%s", Region, AccountID, policyResource(id, group, name))
 }
 
 // Lifecycle states of a group's instances, as AWS names them.
@@ -226,4 +226,14 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// groupResource is the resource part of a group's ARN.
+func groupResource(id, name string) string {
+	return "autoScalingGroup:" + id + ":autoScalingGroupName/" + name
+}
+
+// policyResource is the resource part of a scaling policy's ARN.
+func policyResource(id, group, name string) string {
+	return "scalingPolicy:" + id + ":autoScalingGroupName/" + group + ":policyName/" + name
 }

@@ -233,7 +233,7 @@ func AlarmKind() kind.Kind {
 		SpecOf:   specOf,
 		BuildOf: func(_ context.Context, env kind.Env, s *AlarmSpec, owner string, old *Alarm) (*Alarm, bool, error) {
 			return build(env, s, owner, old, specOf, func(*Alarm) *Alarm {
-				return &Alarm{Spec: *s, Owner: owner, ARN: AlarmARN(s.Name), UpdatedAt: env.Now()}
+				return &Alarm{Spec: *s, Owner: owner, ARN: env.ARN("cloudwatch", "alarm:"+s.Name), UpdatedAt: env.Now()}
 			})
 		},
 		Table: []kind.Column{
@@ -261,7 +261,7 @@ func CompositeAlarmKind() kind.Kind {
 		SpecOf:   specOf,
 		BuildOf: func(_ context.Context, env kind.Env, s *CompositeAlarmSpec, owner string, old *CompositeAlarm) (*CompositeAlarm, bool, error) {
 			return build(env, s, owner, old, specOf, func(*CompositeAlarm) *CompositeAlarm {
-				return &CompositeAlarm{Spec: *s, Owner: owner, ARN: AlarmARN(s.Name), UpdatedAt: env.Now()}
+				return &CompositeAlarm{Spec: *s, Owner: owner, ARN: env.ARN("cloudwatch", "alarm:"+s.Name), UpdatedAt: env.Now()}
 			})
 		},
 		Table: []kind.Column{

@@ -102,7 +102,12 @@ func SocketPath(home string) string { return filepath.Join(home, "madang.sock") 
 
 // env is what building resource records may use.
 func (d *Daemon) env() kind.Env {
-	return kind.Env{Home: d.cfg.Home, Now: time.Now, Events: d.events, Logger: d.log}
+	env := kind.Env{Home: d.cfg.Home, Now: time.Now, Events: d.events, Logger: d.log}
+	if d.keys != nil {
+		a := d.keys.Account()
+		env.Region, env.AccountID = a.Region, a.ID
+	}
+	return env
 }
 
 // Run starts the daemon and serves until ctx ends. Its components start

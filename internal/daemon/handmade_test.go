@@ -147,3 +147,17 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// New records' ARNs name the account and region the daemon runs with.
+func TestARNsNameTheConfiguredAccount(t *testing.T) {
+	d := runDaemon(t, Config{AWSAccount: "123456789012", AWSRegion: "eu-west-1"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, _, err := (resources{d}).Put(ctx, "target-group", "tg", []byte(`{"name":"tg"}`)); err != nil {
+		t.Fatal(err)
+	}
+	tgs := d.elb.TargetGroups()
+	if len(tgs) != 1 || !strings.HasPrefix(tgs[0].ARN, "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg/") {
+		t.Fatalf("target groups %+v; want an ARN in eu-west-1 of 123456789012", tgs)
+	}
+}

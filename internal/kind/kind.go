@@ -62,6 +62,28 @@ type Env struct {
 	// StackFile is the path of the stack file being applied ("" when
 	// the change does not come from one).
 	StackFile string
+	// Region and AccountID are what the ARNs of new records name; empty
+	// means madang's defaults (see ARN).
+	Region, AccountID string
+}
+
+// Default region and account of ARNs when an Env names none.
+const (
+	DefaultRegion    = "local"
+	DefaultAccountID = "000000000000"
+)
+
+// ARN returns an AWS ARN of service in the Env's region and account:
+// "arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE".
+func (e Env) ARN(service, resource string) string {
+	region, account := e.Region, e.AccountID
+	if region == "" {
+		region = DefaultRegion
+	}
+	if account == "" {
+		account = DefaultAccountID
+	}
+	return "arn:aws:" + service + ":" + region + ":" + account + ":" + resource
 }
 
 // Column is one column of the CLI's table of a kind.

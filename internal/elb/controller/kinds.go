@@ -21,8 +21,6 @@ const (
 	KindLoadBalancer = "load-balancer"
 )
 
-// arnPrefix starts every load balancing ARN.
-const arnPrefix = "arn:aws:elasticloadbalancing:local:000000000000:"
 
 // TargetGroupKind is the target group resource kind.
 func TargetGroupKind() kind.Kind {
@@ -51,7 +49,7 @@ func TargetGroupKind() kind.Kind {
 				return &cp, true, nil
 			}
 			return &TargetGroup{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
-				ARN: arnPrefix + "targetgroup/" + spec.Name + "/" + randHex(16)}, true, nil
+				ARN: env.ARN("elasticloadbalancing", "targetgroup/"+spec.Name+"/"+randHex(16))}, true, nil
 		},
 		Table: []kind.Column{
 			{Header: "NAME", Value: func(r any) string { return r.(*TargetGroup).Spec.Name }},
@@ -114,7 +112,7 @@ func LoadBalancerKind() kind.Kind {
 			}
 			id := randHex(16)
 			return &LoadBalancer{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
-				ARN: arnPrefix + "loadbalancer/app/" + spec.Name + "/" + id}, true, nil
+				ARN: env.ARN("elasticloadbalancing", "loadbalancer/app/"+spec.Name+"/"+id)}, true, nil
 		},
 		Table: []kind.Column{
 			{Header: "NAME", Value: func(r any) string { return r.(*LoadBalancer).Spec.Name }},
