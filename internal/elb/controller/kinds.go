@@ -21,7 +21,6 @@ const (
 	KindLoadBalancer = "load-balancer"
 )
 
-
 // TargetGroupKind is the target group resource kind.
 func TargetGroupKind() kind.Kind {
 	return &kind.Def[elb.TargetGroupSpec, TargetGroup]{
