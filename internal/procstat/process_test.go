@@ -87,8 +87,11 @@ func TestSampleRealSpinningGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("spinning group: %.1f%% CPU, RSS %d bytes, %d threads, pids %v", got.CPUPercent, got.RSSBytes, got.Threads, got.PIDs)
-	if got.CPUPercent <= 50 || got.CPUPercent > 110 {
-		t.Errorf("CPUPercent = %.1f, want between 50 and 110 for one spinning process", got.CPUPercent)
+	// One spinning process gets what the machine's other work leaves it
+	// (half a core or more when idle, much less beside a full test run),
+	// never more than one core.
+	if got.CPUPercent <= 5 || got.CPUPercent > 110 {
+		t.Errorf("CPUPercent = %.1f, want between 5 and 110 for one spinning process", got.CPUPercent)
 	}
 	if got.RSSBytes == 0 {
 		t.Error("RSSBytes = 0, want > 0")
@@ -107,8 +110,8 @@ func TestSampleRealSpinningGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if byPID.CPUPercent <= 50 || len(byPID.PIDs) != 1 {
-		t.Errorf("SamplePIDs = %.1f%% CPU, pids %v; want > 50%% and one pid", byPID.CPUPercent, byPID.PIDs)
+	if byPID.CPUPercent <= 5 || len(byPID.PIDs) != 1 {
+		t.Errorf("SamplePIDs = %.1f%% CPU, pids %v; want > 5%% and one pid", byPID.CPUPercent, byPID.PIDs)
 	}
 }
 
