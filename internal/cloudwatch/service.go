@@ -101,9 +101,12 @@ type Service struct {
 	evaluated informer.Mark // store revision whose alarms have been evaluated
 	seenRev   int64
 	kick      chan struct{}
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	actions   sync.WaitGroup
+	// resets carries Reset's requests to the loop, so a reset never
+	// interleaves with a collection or an evaluation.
+	resets  chan resetRequest
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	actions sync.WaitGroup
 	// historySeq orders history items of the same instant.
 	historySeq atomic.Int64
 }
@@ -141,7 +144,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		exec:   executor{ec2: opts.EC2, client: opts.HTTPClient, retryDelay: time.Second},
 		alarms: map[string]*Alarm{}, composites: map[string]*CompositeAlarm{}, dashboards: map[string]*Dashboard{},
 		filters: map[string]*MetricFilter{}, logGroups: map[string]*LogGroup{}, states: map[string]*AlarmState{},
-		dirty: map[string]bool{}, kick: make(chan struct{}, 1),
+		dirty: map[string]bool{}, kick: make(chan struct{}, 1), resets: make(chan resetRequest),
 	}
 	if err := s.loadStates(ctx); err != nil {
 		ms.Close()
@@ -260,6 +263,9 @@ func (s *Service) loop(ctx context.Context) {
 			}
 		case <-s.kick:
 			s.evaluate(ctx, true)
+		case req := <-s.resets:
+			n, err := s.reset(req.ctx)
+			req.done <- resetResult{series: n, err: err}
 		}
 	}
 }
