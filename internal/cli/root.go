@@ -58,6 +58,9 @@ func helpHint(cmd *cobra.Command) string {
 // env holds what every command needs.
 type env struct {
 	stdout, stderr io.Writer
+	// stdin answers confirmations; nil is os.Stdin. Confirmations are
+	// asked only when it is a terminal.
+	stdin io.Reader
 	home           string
 	output         string // "" (table) or json
 	addr, token    string // TCP daemon, optional
@@ -207,7 +210,7 @@ func run(ctx context.Context, args []string, e *env) error {
 		imagesCmd(e), templatesCmd(e),
 		tgCmd(e), lbCmd(e), metricsCmd(e), alarmsCmd(e), asgCmd(e), refreshCmd(e), deployCmd(e), deploymentsCmd(e), topCmd(e),
 		lsCmd(e), getCmd(e),
-		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e),
+		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e), resetCmd(e),
 		versionCmd(e), dataplaneCmd(e),
 	)
 	groups(root)
