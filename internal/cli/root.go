@@ -60,10 +60,10 @@ type env struct {
 	stdout, stderr io.Writer
 	// stdin answers confirmations; nil is os.Stdin. Confirmations are
 	// asked only when it is a terminal.
-	stdin io.Reader
-	home           string
-	output         string // "" (table) or json
-	addr, token    string // TCP daemon, optional
+	stdin       io.Reader
+	home        string
+	output      string // "" (table) or json
+	addr, token string // TCP daemon, optional
 	// dial, when set, returns the API client instead of the socket's or
 	// --addr's (tests pass an in-process server's).
 	dial func() *api.Client
