@@ -78,11 +78,7 @@ func (e *env) terminalInput() (io.Reader, bool) {
 		in = os.Stdin
 	}
 	f, ok := in.(*os.File)
-	if !ok {
-		return in, false
-	}
-	fi, err := f.Stat()
-	return in, err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return in, ok && isTerminal(f.Fd())
 }
 
 // resetSummary says what a reset removes: "7 resources (2 image, 1
