@@ -224,6 +224,10 @@ func TestResetCleanSlate(t *testing.T) {
 	if rows := c.ps(); len(rows) != 0 {
 		t.Errorf("ps after reset: %+v", rows)
 	}
+	// The event log is kept, and says what the reset removed.
+	if evs := c.must("events"); !strings.Contains(evs, "reset: removed 8 resources, 4 instances") || !strings.Contains(evs, "ready; API on") {
+		t.Errorf("events after reset lack the reset's summary or the daemon's earlier events:\n%s", evs)
+	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("instance process %d still exists after reset (kill 0: %v)", pid, err)
