@@ -77,6 +77,9 @@ func (e *env) terminalInput() (io.Reader, bool) {
 	if in == nil {
 		in = os.Stdin
 	}
+	if e.terminal != nil {
+		return in, e.terminal(in)
+	}
 	f, ok := in.(*os.File)
 	return in, ok && isTerminal(f.Fd())
 }

@@ -59,8 +59,10 @@ func helpHint(cmd *cobra.Command) string {
 type env struct {
 	stdout, stderr io.Writer
 	// stdin answers confirmations; nil is os.Stdin. Confirmations are
-	// asked only when it is a terminal.
+	// asked only when it is a terminal; terminal, when set, says whether
+	// it is one (tests), instead of asking the operating system.
 	stdin       io.Reader
+	terminal    func(io.Reader) bool
 	home        string
 	output      string // "" (table) or json
 	addr, token string // TCP daemon, optional
