@@ -225,8 +225,14 @@ func TestResetCleanSlate(t *testing.T) {
 		t.Errorf("ps after reset: %+v", rows)
 	}
 	// The event log is kept, and says what the reset removed.
-	if evs := c.must("events"); !strings.Contains(evs, "reset: removed 8 resources, 4 instances") || !strings.Contains(evs, "ready; API on") {
+	evs := c.must("events")
+	if !strings.Contains(evs, "reset: removed 8 resources, 4 instances") || !strings.Contains(evs, "ready; API on") {
 		t.Errorf("events after reset lack the reset's summary or the daemon's earlier events:\n%s", evs)
+	}
+	for _, line := range strings.Split(evs, "\n") {
+		if strings.Contains(line, "reset: removed") {
+			t.Logf("event: %s", strings.TrimSpace(line))
+		}
 	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -264,8 +270,14 @@ func TestResetCleanSlate(t *testing.T) {
 		t.Errorf("DescribeAlarms after reset = %+v, %v", out, err)
 	}
 	// The daemon's own metrics (madang/Daemon) start again at the next
-	// collection, as on a fresh daemon; none of the others is left.
-	metrics, err := cwc.ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
+	// collection, as on a fresh daemon; once they are back (a collection
+	// round ran after the reset), none of the others is there.
+	var metrics *cloudwatch.ListMetricsOutput
+	eventually(t, "a collection round after the reset", 10*time.Second, func() bool {
+		metrics, err = cwc.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("madang/Daemon")})
+		return err == nil && len(metrics.Metrics) > 0
+	})
+	metrics, err = cwc.ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
 	if err != nil {
 		t.Fatalf("ListMetrics: %v", err)
 	}

@@ -47,6 +47,18 @@ type LoadBalancerSource interface {
 	MetricsSnapshot(ctx context.Context) (*lbmetrics.Snapshot, error)
 }
 
+// ConfiguredLoadBalancers is implemented by a LoadBalancerSource that
+// knows which load balancers and target groups exist now. The collector
+// then publishes the metrics of those only: a data plane keeps the
+// counters of removed ones for as long as it runs (so that counts stay
+// monotonic), and their gauges would otherwise stay published as zeros
+// after a destroy or a reset.
+type ConfiguredLoadBalancers interface {
+	// Configured returns the names of the load balancers and of the
+	// target groups that exist.
+	Configured() (loadBalancers, targetGroups map[string]bool)
+}
+
 // Options configure a Service.
 type Options struct {
 	// Home is the data directory; metrics live in Home/metrics.

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/iam"
 	"github.com/madang-dev/madang/internal/state"
 )
@@ -93,6 +95,12 @@ func (d *Daemon) Reset(ctx context.Context) (v1.Reset, error) {
 		return plan, err
 	}
 	var errs []error
+	phase := time.Now()
+	var took []string
+	mark := func(name string) {
+		took = append(took, name+" "+time.Since(phase).Round(time.Millisecond).String())
+		phase = time.Now()
+	}
 	if len(ops) > 0 {
 		rev, err := d.store.Txn(ctx, nil, ops)
 		if err != nil {
@@ -102,24 +110,27 @@ func (d *Daemon) Reset(ctx context.Context) (v1.Reset, error) {
 			d.events.Warn("daemon", "-", "reset: %s", w)
 		}
 	}
+	mark("records and controllers")
 	if _, err := d.asg.Purge(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	n, err := d.compute.Purge(ctx)
 	plan.Instances = n
 	errs = append(errs, err, d.elb.Purge())
+	mark("instances")
 	plan.MetricSeries, err = d.cw.Reset(ctx)
 	errs = append(errs, err)
 	plan.LogStreams, err = d.apiLogs.Reset()
 	errs = append(errs, err)
 	errs = append(errs, d.sweep(ctx))
+	mark("metrics, logs and sweep")
 	plan.DurationSeconds = time.Since(start).Seconds()
 	if err := errors.Join(errs...); err != nil {
 		d.events.Error("daemon", "-", "reset: %v", err)
 		return plan, fmt.Errorf("reset: %w", err)
 	}
-	d.events.Info("daemon", "-", "reset: removed %d resources, %d instances, %d metric series, %d log streams (%d records) in %s",
-		plan.Resources, plan.Instances, plan.MetricSeries, plan.LogStreams, plan.Records, time.Since(start).Round(time.Millisecond))
+	d.events.Info("daemon", "-", "reset: removed %d resources, %d instances, %d metric series, %d log streams (%d records) in %s (%s)",
+		plan.Resources, plan.Instances, plan.MetricSeries, plan.LogStreams, plan.Records, time.Since(start).Round(time.Millisecond), strings.Join(took, ", "))
 	return plan, nil
 }
 
@@ -145,3 +156,6 @@ func (d *Daemon) sweep(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Interface guards.
+var _ cloudwatch.ConfiguredLoadBalancers = (*elbctl.Controller)(nil)

@@ -37,3 +37,20 @@ func (c *Controller) Purge() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Configured returns the names of the load balancers and target groups
+// that exist (implements cloudwatch.ConfiguredLoadBalancers: the data
+// plane keeps the counters of removed ones, which are not published).
+func (c *Controller) Configured() (loadBalancers, targetGroups map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	loadBalancers = make(map[string]bool, len(c.lbs))
+	for name := range c.lbs {
+		loadBalancers[name] = true
+	}
+	targetGroups = make(map[string]bool, len(c.tgs))
+	for name := range c.tgs {
+		targetGroups[name] = true
+	}
+	return loadBalancers, targetGroups
+}
