@@ -399,9 +399,11 @@ func TestBadInputExitsNonZero(t *testing.T) {
 }
 
 // startServer runs `madang server` for the test's lifetime.
-func startServer(t *testing.T, c runner) {
+// startServer starts `madang server` with args on c's home; the daemon
+// stops when the test ends.
+func startServer(t *testing.T, c runner, args ...string) {
 	t.Helper()
-	srv := exec.Command(binary, "server")
+	srv := exec.Command(binary, append([]string{"server"}, args...)...)
 	srv.Env = append(os.Environ(), "MADANG_HOME="+c.home, "GORACE=atexit_sleep_ms=0")
 	var out bytes.Buffer
 	srv.Stdout, srv.Stderr = &out, &out

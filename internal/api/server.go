@@ -132,6 +132,8 @@ type Server struct {
 	// AWS describes the AWS-compatible endpoint for the settings.
 	IAM AccessKeys
 	AWS AWSEndpoint
+	// Reset serves GET and POST /v1/reset (nil: none).
+	Reset Resetter
 	// Logger receives internal errors (nil: discarded).
 	Logger *slog.Logger
 	// Token, when set, must be presented as "Authorization: Bearer TOKEN"
@@ -199,6 +201,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.mountLogs(mux)
 	s.mountResources(mux)
 	s.mountIAM(mux)
+	s.mountReset(mux)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {

@@ -19,17 +19,20 @@ import (
 // awsFlags are the AWS endpoint's flags of madang server and madang up.
 type awsFlags struct {
 	listen, auth, account, region string
+	resetEndpoint                 bool
 }
 
 func (f *awsFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "aws-listen", cmp.Or(os.Getenv("MADANG_AWS_LISTEN"), daemon.DefaultAWSListen), "serve the AWS-compatible endpoint (for aws --endpoint-url and the SDKs) on this host:port ($MADANG_AWS_LISTEN; port 0 picks a free one); off disables it")
 	fs.StringVar(&f.auth, "aws-auth", daemon.AWSAuthRequired, "AWS endpoint authentication: required (SigV4 with madang's access keys) or off (unsigned requests accepted; loopback addresses only)")
 	fs.StringVar(&f.account, "aws-account", "", "the 12-digit AWS account id of madang's ARNs (stored; default: the stored one, 000000000000 at first)")
+	fs.BoolVar(&f.resetEndpoint, "aws-reset-endpoint", false, "serve POST /moto-api/reset and /madang-api/reset on the AWS endpoint to clients on this machine: a clean slate between tests, unauthenticated like Moto's (default off)")
 	fs.StringVar(&f.region, "aws-region", "", "the one AWS region madang serves, such as local or us-east-1 (stored; default: the stored one, local at first)")
 }
 
 func (f *awsFlags) apply(cfg *daemon.Config) {
 	cfg.AWSListen, cfg.AWSAuth, cfg.AWSAccount, cfg.AWSRegion = f.listen, f.auth, f.account, f.region
+	cfg.AWSResetEndpoint = f.resetEndpoint
 }
 
 // awsClientSettings fetches the settings clients need and checks they

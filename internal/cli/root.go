@@ -58,9 +58,14 @@ func helpHint(cmd *cobra.Command) string {
 // env holds what every command needs.
 type env struct {
 	stdout, stderr io.Writer
-	home           string
-	output         string // "" (table) or json
-	addr, token    string // TCP daemon, optional
+	// stdin answers confirmations; nil is os.Stdin. Confirmations are
+	// asked only when it is a terminal; terminal, when set, says whether
+	// it is one (tests), instead of asking the operating system.
+	stdin       io.Reader
+	terminal    func(io.Reader) bool
+	home        string
+	output      string // "" (table) or json
+	addr, token string // TCP daemon, optional
 	// dial, when set, returns the API client instead of the socket's or
 	// --addr's (tests pass an in-process server's).
 	dial func() *api.Client
@@ -207,7 +212,7 @@ func run(ctx context.Context, args []string, e *env) error {
 		imagesCmd(e), templatesCmd(e),
 		tgCmd(e), lbCmd(e), metricsCmd(e), alarmsCmd(e), asgCmd(e), refreshCmd(e), deployCmd(e), deploymentsCmd(e), topCmd(e),
 		lsCmd(e), getCmd(e),
-		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e),
+		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e), resetCmd(e),
 		versionCmd(e), dataplaneCmd(e),
 	)
 	groups(root)

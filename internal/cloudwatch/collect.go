@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -47,7 +48,11 @@ func (s *Service) collect(ctx context.Context) {
 			s.prevLB = snap
 			s.mu.Unlock()
 			if prev != nil {
-				data = appendELB(data, lbmetrics.Delta(prev, snap), at)
+				iv := lbmetrics.Delta(prev, snap)
+				if c, ok := s.opts.LoadBalancers.(ConfiguredLoadBalancers); ok {
+					iv = configuredOnly(iv, c)
+				}
+				data = appendELB(data, iv, at)
 			}
 		}
 	}
@@ -345,4 +350,16 @@ func (s *Service) syncFilters() {
 	s.mu.Unlock()
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
 	s.follow.SetFilters(fs)
+}
+
+// configuredOnly keeps the intervals of the load balancers and target
+// groups that c says exist.
+func configuredOnly(iv lbmetrics.Interval, c ConfiguredLoadBalancers) lbmetrics.Interval {
+	lbs, tgs := c.Configured()
+	iv.LoadBalancers = slices.DeleteFunc(iv.LoadBalancers, func(x lbmetrics.LBInterval) bool { return !lbs[x.LoadBalancer] })
+	iv.Groups = slices.DeleteFunc(iv.Groups, func(x lbmetrics.GroupInterval) bool {
+		return !tgs[x.TargetGroup] || (x.LoadBalancer != "" && !lbs[x.LoadBalancer])
+	})
+	iv.Targets = slices.DeleteFunc(iv.Targets, func(x lbmetrics.TargetInterval) bool { return !tgs[x.TargetGroup] })
+	return iv
 }

@@ -47,6 +47,18 @@ type LoadBalancerSource interface {
 	MetricsSnapshot(ctx context.Context) (*lbmetrics.Snapshot, error)
 }
 
+// ConfiguredLoadBalancers is implemented by a LoadBalancerSource that
+// knows which load balancers and target groups exist now. The collector
+// then publishes the metrics of those only: a data plane keeps the
+// counters of removed ones for as long as it runs (so that counts stay
+// monotonic), and their gauges would otherwise stay published as zeros
+// after a destroy or a reset.
+type ConfiguredLoadBalancers interface {
+	// Configured returns the names of the load balancers and of the
+	// target groups that exist.
+	Configured() (loadBalancers, targetGroups map[string]bool)
+}
+
 // Options configure a Service.
 type Options struct {
 	// Home is the data directory; metrics live in Home/metrics.
@@ -101,9 +113,12 @@ type Service struct {
 	evaluated informer.Mark // store revision whose alarms have been evaluated
 	seenRev   int64
 	kick      chan struct{}
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	actions   sync.WaitGroup
+	// resets carries Reset's requests to the loop, so a reset never
+	// interleaves with a collection or an evaluation.
+	resets  chan resetRequest
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	actions sync.WaitGroup
 	// historySeq orders history items of the same instant.
 	historySeq atomic.Int64
 }
@@ -141,7 +156,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		exec:   executor{ec2: opts.EC2, client: opts.HTTPClient, retryDelay: time.Second},
 		alarms: map[string]*Alarm{}, composites: map[string]*CompositeAlarm{}, dashboards: map[string]*Dashboard{},
 		filters: map[string]*MetricFilter{}, logGroups: map[string]*LogGroup{}, states: map[string]*AlarmState{},
-		dirty: map[string]bool{}, kick: make(chan struct{}, 1),
+		dirty: map[string]bool{}, kick: make(chan struct{}, 1), resets: make(chan resetRequest),
 	}
 	if err := s.loadStates(ctx); err != nil {
 		ms.Close()
@@ -260,6 +275,9 @@ func (s *Service) loop(ctx context.Context) {
 			}
 		case <-s.kick:
 			s.evaluate(ctx, true)
+		case req := <-s.resets:
+			n, err := s.reset(req.ctx)
+			req.done <- resetResult{series: n, err: err}
 		}
 	}
 }

@@ -121,7 +121,11 @@ func (d *Daemon) awsEndpointComponent() component {
 		d.aws.URL = "http://" + net.JoinHostPort(clientHost(host), strconv.Itoa(port))
 		d.events.Info("daemon", "-", "AWS endpoint on %s (region %s, account %s, auth %s; madang aws-env prints the settings)",
 			d.aws.URL, acct.Region, acct.ID, d.aws.Auth)
-		hs = &http.Server{Handler: ep, ReadHeaderTimeout: 10 * time.Second}
+		handler := awsResetHandler{enabled: d.cfg.AWSResetEndpoint, reset: d, endpoint: ep}
+		if d.cfg.AWSResetEndpoint {
+			d.events.Warn("daemon", "-", "AWS endpoint serves POST %s and %s: anyone on this machine can remove every resource", motoResetPath, madangResetPath)
+		}
+		hs = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			defer close(done)
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -73,6 +73,11 @@ type Config struct {
 	// account's settings in the state store; when empty the stored ones
 	// stay (000000000000 and local on the first start).
 	AWSAccount, AWSRegion string
+	// AWSResetEndpoint serves POST /moto-api/reset and POST
+	// /madang-api/reset on the AWS endpoint, to loopback clients only:
+	// a clean slate for test suites written against Moto's server mode.
+	// Off by default: like Moto's, the reset is unauthenticated.
+	AWSResetEndpoint bool
 	// Ready, if set, is called once the API is serving.
 	Ready func(socket string)
 }
@@ -265,7 +270,7 @@ func (d *Daemon) components() []component {
 					AddressMode: mode.String(), Cgroups: cg.Version().String(), PrometheusListen: cfg.PrometheusListen},
 				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
 				CloudWatch: d.cw, AutoScaling: d.asg, Logs: logSource{d}, LogRetention: d.cw.LogGroupRetention,
-				DataPlanePID: d.elb.DataPlanePID, IAM: d.keys, AWS: d.awsEndpoint(),
+				DataPlanePID: d.elb.DataPlanePID, IAM: d.keys, AWS: d.awsEndpoint(), Reset: d,
 			}
 			return api1
 		}),
