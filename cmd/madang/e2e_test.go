@@ -417,7 +417,7 @@ func startServer(t *testing.T, c runner, args ...string) {
 			t.Logf("daemon output:\n%s", out.String())
 		}
 	})
-	eventually(t, "the daemon to answer", 10*time.Second, func() bool {
+	eventually(t, "the daemon to answer", 30*time.Second, func() bool {
 		_, err := c.run("ps")
 		return err == nil
 	})
@@ -537,7 +537,7 @@ func TestRestoreAfterMachineReboot(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the daemon to answer", 10*time.Second, func() bool { _, err := c.run("ps"); return err == nil })
+	eventually(t, "the daemon to answer", 30*time.Second, func() bool { _, err := c.run("ps"); return err == nil })
 	c.must("apply", "-f", file)
 	eventually(t, "two running instances", 20*time.Second, func() bool {
 		rows := c.ps()
