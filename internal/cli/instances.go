@@ -46,7 +46,7 @@ func psCmd(e *env) *cobra.Command {
 			fmt.Fprintln(tw, "ID\tNAME\tSTATE\tADDRESS\tPID\tCPU\tMEM\tRESTARTS\tUPTIME\tTYPE\tIMAGE")
 			for _, v := range vs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f%%\t%s\t%d\t%s\t%s\t%s:v%d\n",
-					v.ID, dash(v.Group), stateText(v), dash(v.Addr()), pidText(v.PID), v.CPUPercent,
+					v.ID, dash(nameOf(v)), stateText(v), dash(v.Addr()), pidText(v.PID), v.CPUPercent,
 					bytesText(v.MemoryBytes), v.Restarts, durText(v.UptimeSeconds), v.InstanceType, v.Image, v.ImageVersion)
 			}
 			return tw.Flush()
@@ -199,7 +199,7 @@ func printDescribe(e *env, v v1.Instance) {
 	tw := e.table()
 	row := func(k, val string) { fmt.Fprintf(tw, "%s:\t%s\n", k, val) }
 	row("Instance", v.ID)
-	row("Name", dash(v.Group))
+	row("Name", dash(nameOf(v)))
 	row("State", stateText(v))
 	if v.StateReason != "" {
 		row("Reason", v.StateReason)
@@ -681,4 +681,13 @@ func templatesCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+// nameOf is an instance's name: its group's, or its Name tag (instances
+// run through the AWS endpoint carry only the tag).
+func nameOf(v v1.Instance) string {
+	if v.Group != "" {
+		return v.Group
+	}
+	return v.Tags["Name"]
 }

@@ -149,6 +149,12 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 // template's version with the request's launch data over it, or the
 // launch data alone (lt is then the zero template).
 func (s *Service) launchDataLocked(req RunRequest) (LaunchTemplate, LaunchTemplateVersion, error) {
+	if req.Launch != nil && req.Launch.InstanceType != "" {
+		if _, err := instancetype.Lookup(req.Launch.InstanceType); err != nil {
+			return LaunchTemplate{}, LaunchTemplateVersion{}, fault.Invalidf(fault.KindInstance, "", "instance type %q is not a known instance type", req.Launch.InstanceType).
+				WithHint("use one of " + strings.Join(instancetype.Names(), ", "))
+		}
+	}
 	if req.LaunchTemplate == "" {
 		if req.Launch == nil || req.Launch.Image == "" {
 			return LaunchTemplate{}, LaunchTemplateVersion{}, fault.Invalidf(fault.KindInstance, "", "neither a launch template nor an image was given").

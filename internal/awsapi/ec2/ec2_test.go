@@ -191,3 +191,31 @@ func BenchmarkDescribeInstancesEndpoint1000(b *testing.B) {
 		}
 	}
 }
+
+// RunInstances refuses bad input before anything is launched.
+func TestRunInstancesRefusals(t *testing.T) {
+	_, svc := newService(t, fleet(1))
+	cases := []struct {
+		name string
+		in   map[string]any
+		code string
+	}{
+		{"unknown instance type", map[string]any{"ImageId": "ami-0aaa", "InstanceType": "t9.huge", "MinCount": int64(1), "MaxCount": int64(1)}, "InvalidParameterValue"},
+		{"no image or template", map[string]any{"MinCount": int64(1), "MaxCount": int64(1)}, "MissingParameter"},
+		{"unknown image", map[string]any{"ImageId": "ami-0bbb", "MinCount": int64(1), "MaxCount": int64(1)}, "InvalidAMIID.NotFound"},
+		{"max below min", map[string]any{"ImageId": "ami-0aaa", "MinCount": int64(2), "MaxCount": int64(1)}, "InvalidParameterValue"},
+		{"too many", map[string]any{"ImageId": "ami-0aaa", "MinCount": int64(1), "MaxCount": int64(101)}, "InstanceLimitExceeded"},
+		{"bad user data", map[string]any{"ImageId": "ami-0aaa", "MinCount": int64(1), "MaxCount": int64(1), "UserData": "%%%"}, "InvalidParameterValue"},
+		{"unknown subnet", map[string]any{"ImageId": "ami-0aaa", "MinCount": int64(1), "MaxCount": int64(1), "SubnetId": "subnet-0"}, "InvalidSubnetID.NotFound"},
+		{"unknown zone", map[string]any{"ImageId": "ami-0aaa", "MinCount": int64(1), "MaxCount": int64(1), "Placement": map[string]any{"AvailabilityZone": "mars-1a"}}, "InvalidParameterValue"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := call(t, svc, "RunInstances", c.in)
+			pe, ok := err.(*protocol.Error)
+			if !ok || pe.Code != c.code {
+				t.Fatalf("err = %v, want %s", err, c.code)
+			}
+		})
+	}
+}

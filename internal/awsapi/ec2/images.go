@@ -12,6 +12,7 @@ import (
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
 	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/instancetype"
 )
 
 // imageShape renders an image as EC2's Image shape. A madang image keeps
@@ -169,6 +170,9 @@ func (s *Service) launchData(d protocol.Struct, base compute.LaunchTemplateData,
 		out.Image = name
 	}
 	if t := d.String("InstanceType"); t != "" {
+		if _, err := instancetype.Lookup(t); err != nil {
+			return out, invalidParameter("Invalid value '%s' for InstanceType. madang knows %s", t, strings.Join(instancetype.Names(), ", "))
+		}
 		out.InstanceType = t
 	}
 	if d.Has("UserData") {

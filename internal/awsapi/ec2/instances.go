@@ -11,6 +11,7 @@ import (
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
 	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/instancetype"
 )
 
 // validInstanceID reports whether id looks like an EC2 instance id.
@@ -144,6 +145,11 @@ func (s *Service) runInstances(ctx context.Context, call *awsapi.Call) (map[stri
 		req.LaunchTemplate, req.Version = name, lt.String("Version")
 	}
 	launch := &compute.LaunchTemplateData{InstanceType: in.String("InstanceType")}
+	if t := launch.InstanceType; t != "" {
+		if _, err := instancetype.Lookup(t); err != nil {
+			return nil, invalidParameter("Invalid value '%s' for InstanceType. madang knows %s", t, strings.Join(instancetype.Names(), ", "))
+		}
+	}
 	if id := in.String("ImageId"); id != "" {
 		name, ok := cat.imageNames[id]
 		if !ok {
