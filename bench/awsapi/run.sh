@@ -71,15 +71,17 @@ stop_daemon() {
 	daemon_pid=""
 }
 
-{
-	echo "# $(date -u +%FT%TZ) N=$N TARGETS=$TARGETS ROUNDS=$ROUNDS; describes: daemon on both cores, client on core 1"
-	start_daemon
-	taskset -c 1 "$work/awsbench" setup "$N" "$TARGETS"
-	sleep 5 # the launches' work (readiness probes, first health checks) settles
-	taskset -c 1 "$work/awsbench" describe "$ROUNDS"
-	stop_daemon
-	echo "# PutMetricData: a fresh daemon on core 0 (taskset -c 0, GOMAXPROCS=1), $WORKERS clients on core 1"
-	start_daemon env GOMAXPROCS=1 taskset -c 0
-	taskset -c 1 "$work/awsbench" put "$PUT_SECONDS" "$WORKERS"
-} | tee -a "$results"
+# Output goes to the terminal and the results file; the daemons are
+# started and stopped in this shell, so the exit trap sees the one running.
+exec > >(tee -a "$results")
+echo "# $(date -u +%FT%TZ) N=$N TARGETS=$TARGETS ROUNDS=$ROUNDS; describes: daemon on both cores, client on core 1"
+start_daemon
+taskset -c 1 "$work/awsbench" setup "$N" "$TARGETS"
+sleep 5 # the launches' work (readiness probes, first health checks) settles
+taskset -c 1 "$work/awsbench" describe "$ROUNDS"
+stop_daemon
+echo "# PutMetricData: a fresh daemon on core 0 (taskset -c 0, GOMAXPROCS=1), $WORKERS clients on core 1"
+start_daemon env GOMAXPROCS=1 taskset -c 0
+taskset -c 1 "$work/awsbench" put "$PUT_SECONDS" "$WORKERS"
+stop_daemon
 log "results in $results"
