@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/madang-dev/madang/internal/autoscaling"
@@ -45,15 +47,47 @@ func (a signedCallers) Authenticate(r *http.Request, body []byte) (awsapi.Caller
 		if !errors.As(err, &se) {
 			return awsapi.Caller{}, err
 		}
-		service := protocol.SigningService(r)
-		if sc, perr := sigv4.Parse(r); perr == nil && sc.Service != "" {
-			service = sc.Service
-		}
-		se = se.ForService(service)
+		se = se.ForService(signingService(r, body))
 		return awsapi.Caller{}, &protocol.Error{Code: se.Code, Message: se.Message, Status: se.Status, Sender: true}
 	}
 	id := acct.Identity(sig.User)
 	return awsapi.Caller{AccountID: acct.ID, ARN: id.ARN, UserID: id.UserID, AccessKeyID: sig.AccessKeyID, UserName: sig.User}, nil
+}
+
+// signingService is the SigV4 service name a request is for: its scope's,
+// or for an unsigned request its X-Amz-Target's or API version's, so that
+// a refusal uses that service's codes.
+func signingService(r *http.Request, body []byte) string {
+	if sc, err := sigv4.Parse(r); err == nil && sc.Service != "" {
+		return sc.Service
+	}
+	if s := protocol.SigningService(r); s != "" {
+		return s
+	}
+	target, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	switch {
+	case strings.HasPrefix(target, "Logs_"):
+		return "logs"
+	case target == "GraniteServiceVersion20100801" || strings.Contains(r.URL.Path, "/GraniteServiceVersion20100801/"):
+		return "monitoring"
+	}
+	version := r.URL.Query().Get("Version")
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Version") != "" {
+		version = form.Get("Version")
+	}
+	switch protocol.ServiceForVersion(version) {
+	case "ec2":
+		return "ec2"
+	case "elasticloadbalancingv2":
+		return "elasticloadbalancing"
+	case "autoscaling":
+		return "autoscaling"
+	case "monitoring":
+		return "monitoring"
+	case "sts":
+		return "sts"
+	}
+	return ""
 }
 
 // awsServices are the services the endpoint serves for the account, over
