@@ -230,6 +230,20 @@ func page[T any](items []T, in protocol.Struct, min, max int64) ([]T, string, er
 	return items[:size], strconv.Itoa(start + int(size)), nil
 }
 
+// paged answers a listing: one page of items as member, with the
+// NextToken of the next page when there is one.
+func paged(member string, items []any, in protocol.Struct, min, max int64) (map[string]any, error) {
+	pg, next, err := page(items, in, min, max)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{member: pg}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
 // decodeUserData undoes the base64 that clients apply to user data.
 func decodeUserData(s string) (string, error) {
 	if s == "" {

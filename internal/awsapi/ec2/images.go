@@ -100,15 +100,7 @@ func (s *Service) describeImages(_ context.Context, call *awsapi.Call) (map[stri
 			out = append(out, shape)
 		}
 	}
-	pg, next, err := page(out, in, 1, 1000)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"Images": pg}
-	if next != "" {
-		res["NextToken"] = next
-	}
-	return res, nil
+	return paged("Images", out, in, 1, 1000)
 }
 
 func (s *Service) createImage(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
@@ -358,15 +350,7 @@ func (s *Service) describeLaunchTemplates(_ context.Context, call *awsapi.Call) 
 			out = append(out, s.templateShape(lt))
 		}
 	}
-	pg, next, err := page(out, in, 1, 200)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"LaunchTemplates": pg}
-	if next != "" {
-		res["NextToken"] = next
-	}
-	return res, nil
+	return paged("LaunchTemplates", out, in, 1, 200)
 }
 
 func (s *Service) describeLaunchTemplateVersions(_ context.Context, call *awsapi.Call) (map[string]any, error) {
@@ -407,15 +391,7 @@ func (s *Service) describeLaunchTemplateVersions(_ context.Context, call *awsapi
 			out = append(out, s.versionShape(lt, v, cat))
 		}
 	}
-	pg, next, err := page(out, in, 1, 200)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"LaunchTemplateVersions": pg}
-	if next != "" {
-		res["NextToken"] = next
-	}
-	return res, nil
+	return paged("LaunchTemplateVersions", out, in, 1, 200)
 }
 
 func parseVersionBound(s string) int {

@@ -95,15 +95,7 @@ func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[s
 		}
 		reservations = append(reservations, c.reservation)
 	}
-	pg, next, err := page(reservations, in, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"Reservations": pg}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return paged("Reservations", reservations, in, 5, 1000)
 }
 
 // reservation wraps instances in a Reservation shape.
@@ -357,15 +349,7 @@ func (s *Service) describeInstanceStatus(_ context.Context, call *awsapi.Call) (
 			"InstanceStatus": summary, "SystemStatus": summary,
 		})
 	}
-	pg, next, err := page(out, in, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"InstanceStatuses": pg}
-	if next != "" {
-		res["NextToken"] = next
-	}
-	return res, nil
+	return paged("InstanceStatuses", out, in, 5, 1000)
 }
 
 func (s *Service) createTags(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
@@ -479,15 +463,7 @@ func (s *Service) describeTags(_ context.Context, call *awsapi.Call) (map[string
 			}
 		}
 	}
-	pg, next, err := page(out, in, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"Tags": pg}
-	if next != "" {
-		res["NextToken"] = next
-	}
-	return res, nil
+	return paged("Tags", out, in, 5, 1000)
 }
 
 // consoleBytes is how much of the end of an instance's log

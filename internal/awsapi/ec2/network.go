@@ -121,15 +121,7 @@ func (s *Service) describeInstanceTypes(_ context.Context, call *awsapi.Call) (m
 			"BurstablePerformanceSupported": true,
 		})
 	}
-	pg, next, err := page(out, in, 5, 100)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"InstanceTypes": pg}
-	if next != "" {
-		res["NextToken"] = next
-	}
-	return res, nil
+	return paged("InstanceTypes", out, in, 5, 100)
 }
 
 func (s *Service) describeAccountAttributes(_ context.Context, _ *awsapi.Call) (map[string]any, error) {

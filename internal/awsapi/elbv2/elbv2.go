@@ -233,6 +233,20 @@ func paging[T any](items []T, in protocol.Struct) ([]T, string, error) {
 	return items[:size], strconv.Itoa(start + size), nil
 }
 
+// paged answers a listing: one page of items as member, with the
+// NextMarker of the next page when there is one.
+func paged(member string, items []any, in protocol.Struct) (map[string]any, error) {
+	pg, next, err := paging(items, in)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{member: pg}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	return out, nil
+}
+
 // tagList renders tags, with the stack's name as CloudFormation's tag.
 func tagList(tags map[string]string, owner string) []any {
 	keys := make([]string, 0, len(tags))

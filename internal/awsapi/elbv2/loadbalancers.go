@@ -91,15 +91,7 @@ func (s *Service) describeLoadBalancers(_ context.Context, call *awsapi.Call) (m
 		}
 		out = append(out, s.loadBalancerShape(lb))
 	}
-	pg, next, err := paging(out, in)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"LoadBalancers": pg}
-	if next != "" {
-		res["NextMarker"] = next
-	}
-	return res, nil
+	return paged("LoadBalancers", out, in)
 }
 
 func (s *Service) deleteLoadBalancer(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
@@ -262,15 +254,7 @@ func (s *Service) describeListeners(_ context.Context, call *awsapi.Call) (map[s
 			out = append(out, ix.listenerShape(lb, l))
 		}
 	}
-	pg, next, err := paging(out, in)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"Listeners": pg}
-	if next != "" {
-		res["NextMarker"] = next
-	}
-	return res, nil
+	return paged("Listeners", out, in)
 }
 
 func (s *Service) modifyListener(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
@@ -429,15 +413,7 @@ func (s *Service) describeRules(_ context.Context, call *awsapi.Call) (map[strin
 		}
 		out = append(out, ix.ruleShape(la, elb.RuleSpec{}, l.DefaultActions))
 	}
-	pg, next, err := paging(out, in)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"Rules": pg}
-	if next != "" {
-		res["NextMarker"] = next
-	}
-	return res, nil
+	return paged("Rules", out, in)
 }
 
 func (s *Service) modifyRule(ctx context.Context, call *awsapi.Call) (map[string]any, error) {

@@ -162,15 +162,7 @@ func (s *Service) describeTargetGroups(_ context.Context, call *awsapi.Call) (ma
 		}
 		out = append(out, s.targetGroupShape(ix, tg))
 	}
-	pg, next, err := paging(out, in)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]any{"TargetGroups": pg}
-	if next != "" {
-		res["NextMarker"] = next
-	}
-	return res, nil
+	return paged("TargetGroups", out, in)
 }
 
 func (s *Service) modifyTargetGroup(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
