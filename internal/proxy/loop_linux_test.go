@@ -90,10 +90,18 @@ func TestConnectionsSpreadOverLoops(t *testing.T) {
 			t.Fatalf("connection %d: status %d", i, resp.StatusCode)
 		}
 	}
+	// An idle machine gives each loop 4; a busy one may wake one loop
+	// before the other, but neither takes (nearly) all.
+	total := int64(0)
 	for i, lp := range h.p.loops {
-		if n := lp.nconns.Load(); n != 4 {
-			t.Errorf("loop %d serves %d connections, want 4 of 8", i, n)
+		n := lp.nconns.Load()
+		total += n
+		if n < 2 {
+			t.Errorf("loop %d serves %d connections, want at least 2 of 8", i, n)
 		}
+	}
+	if total != 8 {
+		t.Errorf("the loops serve %d connections, want 8", total)
 	}
 }
 
