@@ -531,21 +531,16 @@ func (s *Service) deployOrderLocked(group string) []*Member {
 // Deployments returns a group's deployments, newest first
 // (ListDeployments with their details).
 func (s *Service) Deployments(ctx context.Context, group string) ([]Deployment, error) {
-	kvs, _, err := s.opts.Store.List(ctx, DeploymentPrefix+group+"/")
-	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
-	}
-	out := make([]Deployment, 0, len(kvs)+1)
+	var live *Deployment
 	s.mu.Lock()
 	if d := s.deployments[group]; d != nil {
-		out = append(out, d.clone())
+		c := d.clone()
+		live = &c
 	}
 	s.mu.Unlock()
-	for _, kv := range slices.Backward(kvs) {
-		var d Deployment
-		if json.Unmarshal(kv.Value, &d) == nil && (len(out) == 0 || d.ID != out[0].ID) {
-			out = append(out, d)
-		}
+	out, err := newestFirst(ctx, s.opts.Store, DeploymentPrefix+group+"/", live, func(d *Deployment) string { return d.ID })
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
 	}
 	return out, nil
 }

@@ -383,20 +383,37 @@ func errStrings(errs fielderr.List) []string {
 // (DescribeInstanceRefreshes): the stored ones, the newest as the
 // controller holds it (it may not be saved yet).
 func (s *Service) Refreshes(ctx context.Context, group string) ([]Refresh, error) {
-	kvs, _, err := s.opts.Store.List(ctx, RefreshPrefix+group+"/")
+	var live *Refresh
+	s.mu.Lock()
+	if r := s.refreshes[group]; r != nil {
+		c := r.clone()
+		live = &c
+	}
+	s.mu.Unlock()
+	out, err := newestFirst(ctx, s.opts.Store, RefreshPrefix+group+"/", live, func(r *Refresh) string { return r.ID })
 	if err != nil {
 		return nil, fmt.Errorf("list instance refreshes: %w", err)
 	}
-	out := make([]Refresh, 0, len(kvs)+1)
-	s.mu.Lock()
-	if r := s.refreshes[group]; r != nil {
-		out = append(out, r.clone())
+	return out, nil
+}
+
+// newestFirst returns the records stored under prefix (keys in time
+// order), newest first, with live — the one the controller holds, which
+// may be newer than its stored copy — in front of them instead of that
+// copy.
+func newestFirst[T any](ctx context.Context, st state.Store, prefix string, live *T, id func(*T) string) ([]T, error) {
+	kvs, _, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Unlock()
+	out := make([]T, 0, len(kvs)+1)
+	if live != nil {
+		out = append(out, *live)
+	}
 	for _, kv := range slices.Backward(kvs) {
-		var r Refresh
-		if json.Unmarshal(kv.Value, &r) == nil && (len(out) == 0 || r.ID != out[0].ID) {
-			out = append(out, r)
+		var v T
+		if json.Unmarshal(kv.Value, &v) == nil && (live == nil || id(&v) != id(live)) {
+			out = append(out, v)
 		}
 	}
 	return out, nil
