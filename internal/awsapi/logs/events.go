@@ -116,19 +116,29 @@ func (s *Service) createLogStream(_ context.Context, call *awsapi.Call) (map[str
 	return map[string]any{}, nil
 }
 
-func (s *Service) deleteLogStream(_ context.Context, call *awsapi.Call) (map[string]any, error) {
-	in := call.Input
+// apiStream finds the stream a request names, which must be one written
+// through the API (not an instance's, load balancer's or daemon's log);
+// missingHint and notAPIHint end the refusals' messages.
+func (s *Service) apiStream(in protocol.Struct, missingHint, notAPIHint string) (*group, string, error) {
 	g, err := s.group(groupName(in))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	name := in.String("logStreamName")
 	i := slices.IndexFunc(g.streams, func(st loggroup.StreamInfo) bool { return st.Stream == name })
 	switch {
 	case i < 0:
-		return nil, protocol.Errorf("ResourceNotFoundException", "The specified log stream does not exist: %s in %s", name, g.name)
+		return nil, "", protocol.Errorf("ResourceNotFoundException", "The specified log stream does not exist: %s in %s%s", name, g.name, missingHint)
 	case g.streams[i].Format != loggroup.FormatEvent:
-		return nil, protocol.Errorf("InvalidOperationException", "Log stream %s in %s is the log of a madang instance, load balancer or daemon; it goes away with it", name, g.name)
+		return nil, "", protocol.Errorf("InvalidOperationException", "Log stream %s in %s is the log of a madang instance, load balancer or daemon; %s", name, g.name, notAPIHint)
+	}
+	return g, name, nil
+}
+
+func (s *Service) deleteLogStream(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+	g, name, err := s.apiStream(call.Input, "", "it goes away with it")
+	if err != nil {
+		return nil, err
 	}
 	if err := s.streams.DeleteStream(g.name, name); err != nil {
 		return nil, logsError(err)
@@ -138,17 +148,9 @@ func (s *Service) deleteLogStream(_ context.Context, call *awsapi.Call) (map[str
 
 func (s *Service) putLogEvents(_ context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
-	g, err := s.group(groupName(in))
+	g, name, err := s.apiStream(in, "; create it with CreateLogStream", "write to a stream made with CreateLogStream")
 	if err != nil {
 		return nil, err
-	}
-	name := in.String("logStreamName")
-	i := slices.IndexFunc(g.streams, func(st loggroup.StreamInfo) bool { return st.Stream == name })
-	switch {
-	case i < 0:
-		return nil, protocol.Errorf("ResourceNotFoundException", "The specified log stream does not exist: %s in %s; create it with CreateLogStream", name, g.name)
-	case g.streams[i].Format != loggroup.FormatEvent:
-		return nil, protocol.Errorf("InvalidOperationException", "Log stream %s in %s is the log of a madang instance, load balancer or daemon; write to a stream made with CreateLogStream", name, g.name)
 	}
 	items := in.Structs("logEvents")
 	events := make([]logstore.Event, len(items))
