@@ -1,0 +1,1 @@
+/* built by internal/console/web */
