@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -65,4 +66,16 @@ func TestStateClass(t *testing.T) {
 			t.Errorf("stateClass(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// post submits a form to path through the console's routes and returns
+// the status, the Location header and the body.
+func post(t *testing.T, s *Server, path string, form url.Values) (int, string, string) {
+	t.Helper()
+	r := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	s.routes().ServeHTTP(w, r)
+	b, _ := io.ReadAll(w.Result().Body)
+	return w.Code, w.Header().Get("Location"), string(b)
 }

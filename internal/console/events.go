@@ -138,3 +138,23 @@ func writeSSE(w http.ResponseWriter, event, id string, data any) {
 	}
 	fmt.Fprintf(w, "data: %s\n\n", b)
 }
+
+// streamSSE answers with a server-sent event stream: run calls send for
+// each event until it returns (the request's context ends when the page
+// goes away). Pages' live tails use it.
+func streamSSE(w http.ResponseWriter, r *http.Request, run func(send func(event string, data any)) error) error {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming is not supported", http.StatusInternalServerError)
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	fmt.Fprint(w, "retry: 2000\n\n")
+	fl.Flush()
+	return run(func(event string, data any) {
+		writeSSE(w, event, "", data)
+		fl.Flush()
+	})
+}
