@@ -99,7 +99,9 @@ func EnsurePreSessionCSRF(w http.ResponseWriter, r *http.Request) string { retur
 func (s *Service) SetPassword(user, current, next string) error { return errors.New("not built") }
 
 // BeginMFA starts assigning an MFA device.
-func (s *Service) BeginMFA(user string) (Enrollment, error) { return Enrollment{}, errors.New("not built") }
+func (s *Service) BeginMFA(user string) (Enrollment, error) {
+	return Enrollment{}, errors.New("not built")
+}
 
 // ConfirmMFA confirms it with two consecutive codes.
 func (s *Service) ConfirmMFA(user, code1, code2 string) error { return errors.New("not built") }
