@@ -134,6 +134,9 @@ type Server struct {
 	AWS AWSEndpoint
 	// Reset serves GET and POST /v1/reset (nil: none).
 	Reset Resetter
+	// Console serves the web console's settings and sign-in links (nil:
+	// none).
+	Console Console
 	// Logger receives internal errors (nil: discarded).
 	Logger *slog.Logger
 	// Token, when set, must be presented as "Authorization: Bearer TOKEN"
@@ -202,6 +205,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.mountResources(mux)
 	s.mountIAM(mux)
 	s.mountReset(mux)
+	s.mountConsole(mux)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {

@@ -78,6 +78,10 @@ type Config struct {
 	// a clean slate for test suites written against Moto's server mode.
 	// Off by default: like Moto's, the reset is unauthenticated.
 	AWSResetEndpoint bool
+	// ConsoleListen is the web console's loopback host:port
+	// ([DefaultConsoleListen] for madang server and madang up); "" or
+	// "off" disables it.
+	ConsoleListen string
 	// Ready, if set, is called once the API is serving.
 	Ready func(socket string)
 }
@@ -97,6 +101,7 @@ type Daemon struct {
 	asg     *autoscaling.Service
 	keys    *iam.Keys
 	aws     AWSSettings
+	console consoleState
 	applyMu sync.Mutex
 	// failAt makes the named component fail to start (tests).
 	failAt string
@@ -270,11 +275,12 @@ func (d *Daemon) components() []component {
 					AddressMode: mode.String(), Cgroups: cg.Version().String(), PrometheusListen: cfg.PrometheusListen},
 				Compute: d.compute, ELB: d.elb, Events: d.events, Stacks: stacks{d}, Resources: resources{d}, Logger: d.log,
 				CloudWatch: d.cw, AutoScaling: d.asg, Logs: logSource{d}, LogRetention: d.cw.LogGroupRetention,
-				DataPlanePID: d.elb.DataPlanePID, IAM: d.keys, AWS: d.awsEndpoint(), Reset: d,
+				DataPlanePID: d.elb.DataPlanePID, IAM: d.keys, AWS: d.awsEndpoint(), Reset: d, Console: d,
 			}
 			return api1
 		}),
 		d.apiComponent("TCP API", "", cfg.Listen, func() *api.Server { return api1 }),
+		d.consoleComponent(),
 	}
 }
 
