@@ -80,7 +80,7 @@ func (s *Service) SignInLink(token, client string) (Result, error) {
 	if !ok || !now.Before(link.expires) {
 		s.limiter.fail("", client)
 		s.log.Warn("console sign-in link refused", "client", client, "known", ok)
-		return Result{}, fmt.Errorf("sign-in link is unknown, used or %w; run `madang console` for a new one", ErrExpired)
+		return Result{}, fmt.Errorf("sign-in link: %w (or unknown); run `madang console` for a new one", ErrExpired)
 	}
 	rec, _, err := s.getUser(context.Background(), link.user)
 	if err != nil {
