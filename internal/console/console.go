@@ -101,7 +101,8 @@ func (s *Server) Close() {
 // pages in public, every other route behind a session, CSRF and host
 // checks.
 func (s *Server) Handler() http.Handler {
-	return s.auth.Middleware(s.routes(), auth.MiddlewareOptions{Public: public, SignInPath: "/sign-in"})
+	return s.auth.Middleware(s.routes(), auth.MiddlewareOptions{Public: public, SignInPath: "/sign-in",
+		Static: func(path string) bool { return strings.HasPrefix(path, "/assets/") }})
 }
 
 // routes is the console's routes without the session checks (tests use

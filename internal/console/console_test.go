@@ -10,6 +10,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/api/apitest"
 	"github.com/madang-dev/madang/internal/console/auth"
+	"github.com/madang-dev/madang/internal/state"
 )
 
 // newTestServer returns a console over an in-memory fake daemon.
@@ -17,7 +18,11 @@ func newTestServer(t *testing.T) (*Server, *apitest.Fake) {
 	t.Helper()
 	f := apitest.New(t)
 	srv := f.Serve(t)
-	s, err := New(Options{API: apitest.Client(srv), Auth: &auth.Service{}})
+	a, err := auth.Open(t.Context(), auth.Options{Store: state.NewMemory(), PasswordCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{API: apitest.Client(srv), Auth: a})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/console/auth"
 )
 
 // lang is the language a page is rendered in.
@@ -60,22 +61,8 @@ func (s *Server) mountLang(mux *http.ServeMux) {
 		}
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
 			SameSite: http.SameSiteStrictMode, HttpOnly: true})
-		back := r.FormValue("next")
-		if !localPath(back) {
-			back = "/"
-		}
-		http.Redirect(w, r, back, http.StatusSeeOther)
+		http.Redirect(w, r, auth.SafeNext(r.FormValue("next")), http.StatusSeeOther)
 	})
-}
-
-// localPath reports whether p is a path on this site (not //host or a
-// scheme), safe to redirect to.
-func localPath(p string) bool {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
-		return false
-	}
-	u, err := url.Parse(p)
-	return err == nil && u.Host == "" && u.Scheme == ""
 }
 
 // apiError is an error answer of the daemon's API.

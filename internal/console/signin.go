@@ -68,14 +68,12 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, res auth.Resul
 	case err != nil:
 		p.Error = s.signInError(r, err)
 		s.renderStatus(w, r, statusOf(err), "signin", "signin.title", p)
-	case res.MFATicket != "":
-		p.Ticket = res.MFATicket
+	case res.MFARequired:
+		p.Ticket = res.Ticket
 		s.page(w, r, "signin-mfa", "signin.mfa.title", p)
-	case res.Session != nil:
-		auth.SetSessionCookie(w, r, *res.Session)
-		http.Redirect(w, r, p.Next, http.StatusSeeOther)
 	default:
-		s.renderStatus(w, r, http.StatusInternalServerError, "signin", "signin.title", signInPage{Error: "sign-in gave no session"})
+		auth.SetSessionCookie(w, r, res.Session)
+		http.Redirect(w, r, p.Next, http.StatusSeeOther)
 	}
 }
 
@@ -97,8 +95,8 @@ func statusOf(err error) int {
 // nextOf is where to go after signing in: the form's or query's next
 // when it is a path on this site, else the architecture page.
 func nextOf(r *http.Request) string {
-	n := r.FormValue("next")
-	if !localPath(n) || n == "/sign-in" {
+	n := auth.SafeNext(r.FormValue("next"))
+	if n == "" || n == "/sign-in" {
 		return "/"
 	}
 	return n
@@ -124,7 +122,9 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, p securityPage) {
 	sess, _ := auth.FromContext(r.Context())
-	p.HasPassword, p.MFA = s.auth.HasPassword(sess.User), s.auth.MFAEnabled(sess.User)
+	if u, err := s.auth.User(sess.User); err == nil {
+		p.HasPassword, p.MFA = u.HasPassword, u.MFAEnabled
+	}
 	s.renderStatus(w, r, status, "settings/security", "security.title", p)
 }
 
@@ -134,6 +134,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderSecurity(w, r, http.StatusBadRequest, securityPage{Error: err.Error()})
 		return
 	}
+	s.auth.SignOutUser(sess.User, sess.ID)
 	s.redirect(w, r, "/settings/security", "ok", "security.passwordset")
 }
 
@@ -160,6 +161,7 @@ func (s *Server) confirmMFA(w http.ResponseWriter, r *http.Request) {
 		s.renderSecurity(w, r, http.StatusBadRequest, p)
 		return
 	}
+	s.auth.SignOutUser(sess.User, sess.ID)
 	s.redirect(w, r, "/settings/security", "ok", "security.mfa.assigned")
 }
 
@@ -169,5 +171,6 @@ func (s *Server) removeMFA(w http.ResponseWriter, r *http.Request) {
 		s.renderSecurity(w, r, http.StatusBadRequest, securityPage{Error: err.Error()})
 		return
 	}
+	s.auth.SignOutUser(sess.User, sess.ID)
 	s.redirect(w, r, "/settings/security", "ok", "security.mfa.removed")
 }

@@ -1,141 +1,176 @@
-// Package auth is the web console's users, sign-in, sessions, MFA and
-// CSRF checks. This file is the interface the console builds on; the full
-// implementation replaces it.
+// Package auth is the security core of madang's web console: console
+// users stored in the state store, sign-in by password or by one-time
+// link, TOTP multi-factor authentication enrolled the way AWS assigns a
+// virtual MFA device, in-memory sessions with idle and absolute expiry,
+// throttling of failed sign-ins, and the HTTP middleware that checks the
+// Host header, the session and the CSRF token of every request.
+//
+// Users are durable (JSON under Prefix in the state store); sessions,
+// sign-in links, MFA tickets and pending enrolments live in memory and
+// end when the daemon stops.
 package auth
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"net/http"
+	"sync"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/madang-dev/madang/internal/state"
 )
 
-// ErrThrottled is wrapped by errors of sign-ins refused for too many
-// failures.
-var ErrThrottled = errors.New("too many failed sign-ins")
+// Prefix is the state-store prefix of everything the console stores.
+const Prefix = "/console/"
 
-// ThrottledError says when to try again.
-type ThrottledError struct{ RetryAfter time.Duration }
+// usersPrefix holds one JSON user record per key, /console/users/{name}.
+const usersPrefix = Prefix + "users/"
 
-func (e *ThrottledError) Error() string     { return ErrThrottled.Error() }
-func (e *ThrottledError) Is(err error) bool { return err == ErrThrottled }
-
-// Session is a signed-in browser.
-type Session struct {
-	ID, User, CSRF   string
-	Created, Expires time.Time
-	MFA              bool
-}
-
-// Result is the outcome of a sign-in step.
-type Result struct {
-	Session   *Session
-	MFATicket string
-}
-
-// Enrollment is a pending MFA device.
-type Enrollment struct {
-	Secret, URI string
-	QRPNG       []byte
-}
-
-// Service signs users in.
-type Service struct{}
-
-// MiddlewareOptions configure Middleware.
-type MiddlewareOptions struct {
-	Public     func(path string) bool
-	SignInPath string
-}
-
-type ctxKey struct{}
-
-// FromContext returns the request's session.
-func FromContext(ctx context.Context) (Session, bool) {
-	s, ok := ctx.Value(ctxKey{}).(Session)
-	return s, ok
-}
-
-// CSRFToken returns the request's CSRF token.
-func CSRFToken(r *http.Request) string {
-	s, _ := FromContext(r.Context())
-	return s.CSRF
-}
-
-// Middleware checks sessions.
-func (s *Service) Middleware(next http.Handler, _ MiddlewareOptions) http.Handler { return next }
-
-// SignInPassword signs in with a password.
-func (s *Service) SignInPassword(user, password, client string) (Result, error) {
-	return Result{}, errors.New("not built")
-}
-
-// SignInLink signs in with a one-time link.
-func (s *Service) SignInLink(token, client string) (Result, error) {
-	return Result{}, errors.New("not built")
-}
-
-// CompleteMFA finishes a sign-in with an MFA code.
-func (s *Service) CompleteMFA(ticket, code, client string) (Result, error) {
-	return Result{}, errors.New("not built")
-}
-
-// SignOut ends a session.
-func (s *Service) SignOut(id string) {}
-
-// SetSessionCookie sets the session cookie.
-func SetSessionCookie(w http.ResponseWriter, r *http.Request, s Session) {}
-
-// ClearSessionCookie clears it.
-func ClearSessionCookie(w http.ResponseWriter, r *http.Request) {}
-
-// ClientIP is the request's client address.
-func ClientIP(r *http.Request) string { return r.RemoteAddr }
-
-// EnsurePreSessionCSRF returns the pre-session CSRF token.
-func EnsurePreSessionCSRF(w http.ResponseWriter, r *http.Request) string { return "" }
-
-// SetPassword sets a user's password.
-func (s *Service) SetPassword(user, current, next string) error { return errors.New("not built") }
-
-// BeginMFA starts assigning an MFA device.
-func (s *Service) BeginMFA(user string) (Enrollment, error) {
-	return Enrollment{}, errors.New("not built")
-}
-
-// ConfirmMFA confirms it with two consecutive codes.
-func (s *Service) ConfirmMFA(user, code1, code2 string) error { return errors.New("not built") }
-
-// RemoveMFA removes it.
-func (s *Service) RemoveMFA(user, code string) error { return errors.New("not built") }
-
-// MFAEnabled reports whether a user has MFA.
-func (s *Service) MFAEnabled(user string) bool { return false }
-
-// HasPassword reports whether a user has a password.
-func (s *Service) HasPassword(user string) bool { return false }
-
-// DefaultUser is the user made on first start.
+// DefaultUser is the user created on first start, with no password and
+// no MFA; its first sign-in is by a link from `madang console`.
 const DefaultUser = "admin"
 
-// PendingMFA returns a user's MFA device being assigned.
-func (s *Service) PendingMFA(user string) (Enrollment, bool) { return Enrollment{}, false }
+// Defaults of Options and of the in-memory lifetimes.
+const (
+	// DefaultSessionIdle ends a session unused for an hour.
+	DefaultSessionIdle = time.Hour
+	// DefaultSessionMax ends any session 12 hours after sign-in, as the
+	// AWS console does.
+	DefaultSessionMax = 12 * time.Hour
+	// DefaultLinkTTL is the lifetime of a sign-in link when IssueLink is
+	// given none.
+	DefaultLinkTTL = 15 * time.Minute
+	// TicketTTL is how long a signed-in-but-not-yet-MFA ticket lasts.
+	TicketTTL = 5 * time.Minute
+	// EnrollmentTTL is how long a pending MFA secret waits for ConfirmMFA.
+	EnrollmentTTL = 10 * time.Minute
+)
 
-// Options configure a Service.
+// Errors returned by the Service; callers test them with errors.Is.
+var (
+	// ErrBadCredentials: unknown user or wrong password (one message for
+	// both, so that user names cannot be probed).
+	ErrBadCredentials = errors.New("wrong user name or password")
+	// ErrBadCode: a TOTP code that does not match or was already used.
+	ErrBadCode = errors.New("the MFA code is wrong or was already used; wait for the next code")
+	// ErrThrottled: too many failed attempts; see ThrottledError.
+	ErrThrottled = errors.New("too many failed sign-in attempts")
+	// ErrExpired: a sign-in link, MFA ticket, enrolment or session that
+	// is unknown, already used or past its lifetime.
+	ErrExpired = errors.New("expired or already used")
+	// ErrNoPassword: the user has no password yet and must sign in by link.
+	ErrNoPassword = errors.New("this user has no password; run `madang console` for a sign-in link, then set a password")
+	// ErrUnknownUser: an operation named a user that does not exist.
+	ErrUnknownUser = errors.New("no such console user")
+)
+
+// Options configures Open.
 type Options struct {
-	Store                  state.Store
-	Now                    func() time.Time
-	Logger                 *slog.Logger
-	SessionIdle, SessionMax time.Duration
+	// Store keeps the users durably. Required.
+	Store state.Store
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives sign-in events; nil discards them.
+	Logger *slog.Logger
+	// SessionIdle ends a session not used for this long; 0 means
+	// DefaultSessionIdle.
+	SessionIdle time.Duration
+	// SessionMax ends a session this long after sign-in whatever its use;
+	// 0 means DefaultSessionMax.
+	SessionMax time.Duration
+	// PasswordCost is the bcrypt cost of new password hashes; 0 means
+	// bcrypt.DefaultCost. Tests lower it to bcrypt.MinCost.
+	PasswordCost int
 }
 
-// Open opens the users.
-func Open(ctx context.Context, opts Options) (*Service, error) { return &Service{}, nil }
+// Result is the outcome of a successful sign-in step.
+type Result struct {
+	// User is the signed-in user's name.
+	User string
+	// MFARequired reports that the first factor was right and the user
+	// must now give a TOTP code to CompleteMFA with Ticket. Session is
+	// then empty.
+	MFARequired bool
+	// Ticket is the single-use MFA ticket when MFARequired.
+	Ticket string
+	// TicketExpires is when Ticket stops being accepted.
+	TicketExpires time.Time
+	// Session is the new session when MFARequired is false.
+	Session Session
+}
 
-// IssueLink issues a one-time sign-in link token.
-func (s *Service) IssueLink(user string, ttl time.Duration) (string, time.Time, error) {
-	return "", time.Time{}, errors.New("not built")
+// Service holds the console's users, sessions and sign-in state. It is
+// safe for concurrent use.
+type Service struct {
+	store   state.Store
+	now     func() time.Time
+	log     *slog.Logger
+	idle    time.Duration
+	max     time.Duration
+	cost    int
+	limiter *limiter
+	// dummyHash is compared against when the user is unknown, so that an
+	// unknown name costs the same time as a wrong password.
+	dummyHash []byte
+
+	// mu guards the maps that follow.
+	mu          sync.Mutex
+	sessions    map[string]*Session
+	links       map[[32]byte]pendingLink
+	tickets     map[[32]byte]pendingTicket
+	enrollments map[string]pendingEnrollment
+}
+
+// Open returns a Service over opts.Store, creating DefaultUser if the
+// store holds no console user yet.
+func Open(ctx context.Context, opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("console auth: Options.Store is required")
+	}
+	if opts.SessionIdle < 0 || opts.SessionMax < 0 {
+		return nil, fmt.Errorf("console auth: Options.SessionIdle (%v) and SessionMax (%v) must not be negative", opts.SessionIdle, opts.SessionMax)
+	}
+	s := &Service{
+		store:       opts.Store,
+		now:         opts.Now,
+		log:         opts.Logger,
+		idle:        opts.SessionIdle,
+		max:         opts.SessionMax,
+		cost:        opts.PasswordCost,
+		sessions:    make(map[string]*Session),
+		links:       make(map[[32]byte]pendingLink),
+		tickets:     make(map[[32]byte]pendingTicket),
+		enrollments: make(map[string]pendingEnrollment),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.idle == 0 {
+		s.idle = DefaultSessionIdle
+	}
+	if s.max == 0 {
+		s.max = DefaultSessionMax
+	}
+	if s.cost == 0 {
+		s.cost = bcrypt.DefaultCost
+	}
+	if s.cost < bcrypt.MinCost || s.cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("console auth: Options.PasswordCost %d is outside bcrypt's %d..%d", s.cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	s.limiter = newLimiter(s.now)
+	dummy, err := bcrypt.GenerateFromPassword(prehash("madang console unknown user"), s.cost)
+	if err != nil {
+		return nil, fmt.Errorf("console auth: hash: %w", err)
+	}
+	s.dummyHash = dummy
+	if err := s.ensureDefaultUser(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
