@@ -26,6 +26,7 @@
 set -euo pipefail
 # Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
 export MADANG_AWS_LISTEN=127.0.0.1:0
+export MADANG_CONSOLE_LISTEN=127.0.0.1:0
 
 RUNS=${RUNS:-3}
 RATE=${RATE:-200}

@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 	// Every daemon a test starts serves its AWS endpoint on a free port, so
 	// the tests pass beside a user's own madang on 127.0.0.1:4566.
 	os.Setenv("MADANG_AWS_LISTEN", "127.0.0.1:0")
+	os.Setenv("MADANG_CONSOLE_LISTEN", "127.0.0.1:0")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

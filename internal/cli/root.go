@@ -212,7 +212,7 @@ func run(ctx context.Context, args []string, e *env) error {
 		imagesCmd(e), templatesCmd(e),
 		tgCmd(e), lbCmd(e), metricsCmd(e), alarmsCmd(e), asgCmd(e), refreshCmd(e), deployCmd(e), deploymentsCmd(e), topCmd(e),
 		lsCmd(e), getCmd(e),
-		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e), resetCmd(e),
+		iamCmd(e), awsEnvCmd(e), awsConfigCmd(e), consoleCmd(e), resetCmd(e),
 		versionCmd(e), dataplaneCmd(e),
 	)
 	groups(root)

@@ -26,6 +26,7 @@ func serverCmd(e *env) *cobra.Command {
 	var promListen string
 	var metricsInterval time.Duration
 	var aws awsFlags
+	var console consoleFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the madang daemon in the foreground",
@@ -35,7 +36,9 @@ func serverCmd(e *env) *cobra.Command {
 			"them. After a machine reboot it starts again what was running.\n\n" +
 			"AWS clients reach madang on --aws-listen (127.0.0.1:4566) with requests signed by\n" +
 			"madang's access keys; `madang aws-env` prints the settings. --aws-account and\n" +
-			"--aws-region are stored on the first start and kept until given again.",
+			"--aws-region are stored on the first start and kept until given again.\n\n" +
+			"The web console is served on --console-listen (127.0.0.1:4567); `madang console` prints\n" +
+			"a one-time sign-in link.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -56,6 +59,7 @@ func serverCmd(e *env) *cobra.Command {
 				Ready:           func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
 			}
 			aws.apply(&cfg)
+			console.apply(&cfg)
 			return daemon.Run(ctx, cfg)
 		},
 	}
@@ -65,6 +69,7 @@ func serverCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "also serve /metrics (Prometheus text format) on this loopback host:port, e.g. 127.0.0.1:9464")
 	cmd.Flags().DurationVar(&metricsInterval, "metrics-interval", time.Second, "how often CloudWatch metrics are collected (negative: never)")
 	aws.add(cmd.Flags())
+	console.add(cmd.Flags())
 	return cmd
 }
 
@@ -72,6 +77,7 @@ func upCmd(e *env) *cobra.Command {
 	var file, promListen string
 	var timeout time.Duration
 	var aws awsFlags
+	var console consoleFlags
 	cmd := &cobra.Command{
 		Use:   "up [-f madang.yaml]",
 		Short: "Start everything in a stack file and watch it (the main command)",
@@ -82,22 +88,23 @@ func upCmd(e *env) *cobra.Command {
 			"taken), up says why and exits 1. Ctrl-C (or SIGTERM, SIGHUP) stops the load balancers, then\n" +
 			"the instances (when up started the daemon), and keeps the state for the next up.\n\n" +
 			"When up starts the daemon, --aws-listen, --aws-auth, --aws-account and --aws-region\n" +
-			"configure its AWS endpoint as for `madang server`.",
+			"configure its AWS endpoint and --console-listen its web console, as for `madang server`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runUp(cmd.Context(), e, file, timeout, promListen, aws)
+			return runUp(cmd.Context(), e, file, timeout, promListen, aws, console)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "madang.yaml", "stack file")
 	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "when up starts the daemon: also serve /metrics (Prometheus text format) on this loopback host:port")
 	cmd.Flags().DurationVar(&timeout, "wait", 2*time.Minute, "how long to wait for instances and targets; then instances that still crash fail up, anything else still coming up is left to the event stream")
 	aws.add(cmd.Flags())
+	console.add(cmd.Flags())
 	return cmd
 }
 
-// runUp runs madang up; promListen and aws configure the daemon when up
-// starts one.
-func runUp(parent context.Context, e *env, file string, wait time.Duration, promListen string, aws awsFlags) error {
+// runUp runs madang up; promListen, aws and console configure the daemon
+// when up starts one.
+func runUp(parent context.Context, e *env, file string, wait time.Duration, promListen string, aws awsFlags, console consoleFlags) error {
 	req, err := readStack(file, false)
 	if err != nil {
 		return err
@@ -139,6 +146,7 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration, prom
 			Ready:  func(string) { close(ready) },
 		}
 		aws.apply(&cfg)
+		console.apply(&cfg)
 		go func() { daemonDone <- daemon.Run(dctx, cfg) }()
 		select {
 		case <-ready:

@@ -328,4 +328,8 @@ func printEndpoints(ctx context.Context, e *env, c *api.Client, stackName string
 	if s, err := c.AWSSettings(ctx); err == nil && s.Enabled {
 		fmt.Fprintf(e.stdout, "● AWS endpoint: %s (region %s; eval \"$(madang aws-env)\" points the aws CLI and SDKs at it)\n", s.EndpointURL, s.Region)
 	}
+	if l, err := c.ConsoleSignInLink(ctx, v1.ConsoleLinkRequest{}); err == nil {
+		s, _ := c.ConsoleSettings(ctx)
+		fmt.Fprintf(e.stdout, "● web console: %s (sign in once with %s; `madang console` prints a new link)\n", s.URL, l.URL)
+	}
 }
