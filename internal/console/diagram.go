@@ -76,7 +76,7 @@ func drawArchitecture(l lang, a architecture) template.HTML {
 	rowY := func(r int) int { return diagMargin + 28 + r*(diagNodeH+diagGapY) }
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="diagram" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
+	fmt.Fprintf(&b, `<div class="diagram"><svg class="arch" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
 		width, height, width, height, template.HTMLEscapeString(l.T("home.title")))
 	for c, h := range []string{"nav.loadbalancers", "nav.targetgroups", "nav.instances"} {
 		fmt.Fprintf(&b, `<text class="col-title" x="%d" y="%d">%s</text>`, colX(c), diagMargin+14, template.HTMLEscapeString(l.T(h)))
@@ -155,11 +155,11 @@ func drawArchitecture(l lang, a architecture) template.HTML {
 			fmt.Fprintf(&b, `<title>%s</title>`, template.HTMLEscapeString(n.tip))
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, n.x, n.y, diagColW, diagNodeH)
-		fmt.Fprintf(&b, `<text class="node-title" x="%d" y="%d">%s</text>`, n.x+10, n.y+19, template.HTMLEscapeString(clip(n.title, 28)))
-		fmt.Fprintf(&b, `<text class="node-sub" x="%d" y="%d">%s</text>`, n.x+10, n.y+36, template.HTMLEscapeString(clip(n.sub, 32)))
+		fmt.Fprintf(&b, `<text class="title" x="%d" y="%d">%s</text>`, n.x+10, n.y+19, template.HTMLEscapeString(clip(n.title, 28)))
+		fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d">%s</text>`, n.x+10, n.y+36, template.HTMLEscapeString(clip(n.sub, 32)))
 		b.WriteString(`</g></a>`)
 	}
-	b.WriteString(`</svg>`)
+	b.WriteString(`</svg></div>`)
 	return template.HTML(b.String())
 }
 

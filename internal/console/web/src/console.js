@@ -617,3 +617,15 @@ document.addEventListener('input', (e) => {
 document.addEventListener('htmx:afterSettle', () => {
   for (const input of document.querySelectorAll('input[data-filter-table]')) if (input.value) filterTable(input);
 });
+
+// ---------------------------------------------------------------------------
+// Navigation on small screens: the menu is rendered open (so it shows
+// where details cannot be styled closed); on a narrow screen it starts
+// folded, as a phone's menu button.
+
+function foldNavOnSmallScreens() {
+  if (!window.matchMedia('(max-width: 800px)').matches) return;
+  for (const d of document.querySelectorAll('details.navtoggle')) d.open = false;
+}
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', foldNavOnSmallScreens);
+else foldNavOnSmallScreens();
