@@ -159,7 +159,7 @@ func autoScalingGroupOf(g autoscaling.GroupView) v1.AutoScalingGroup {
 			}
 		}),
 		ScalingPolicies: nilIfEmpty(convertList(g.Policies, func(p autoscaling.PolicyView) v1.ScalingPolicy {
-			return v1.ScalingPolicy{PolicyName: p.Name, PolicyType: p.Type, PolicyARN: p.ARN}
+			return scalingPolicyOf(p, g.Spec.ScalingPolicies)
 		})),
 		LifecycleHooks: nilIfEmpty(convertList(g.Hooks, func(h autoscaling.HookSpec) v1.LifecycleHook {
 			return v1.LifecycleHook{LifecycleHookName: h.Name, LifecycleTransition: h.LifecycleTransition,
@@ -167,16 +167,23 @@ func autoScalingGroupOf(g autoscaling.GroupView) v1.AutoScalingGroup {
 		})),
 		SuspendedProcesses: nilIfEmpty(g.Suspended), AvailabilityZones: g.Zones, TargetGroups: nilIfEmpty(g.Targets),
 		HealthCheckType: g.Spec.HealthCheckType, Status: g.Status, Cause: g.Cause,
+		HealthCheckGracePeriod: intOr(g.Spec.HealthCheckGracePeriod, 0), DefaultCooldown: intOr(g.Spec.DefaultCooldown, 300),
+		TerminationPolicies: g.Spec.TerminationPolicies, Tags: g.Spec.Tags,
+	}
+	if len(out.TerminationPolicies) == 0 {
+		out.TerminationPolicies = []string{"Default"}
 	}
 	if out.AvailabilityZones == nil {
 		out.AvailabilityZones = []string{}
 	}
-	recurrence := map[string]string{}
+	specs := map[string]autoscaling.ScheduledActionSpec{}
 	for _, a := range g.Spec.ScheduledActions {
-		recurrence[a.Name] = a.Recurrence
+		specs[a.Name] = a
 	}
 	out.ScheduledActions = nilIfEmpty(convertList(g.Schedules, func(a autoscaling.ScheduleView) v1.ScheduledAction {
-		return v1.ScheduledAction{ScheduledActionName: a.Name, Recurrence: recurrence[a.Name], NextRun: a.Next}
+		sp := specs[a.Name]
+		return v1.ScheduledAction{ScheduledActionName: a.Name, Recurrence: sp.Recurrence, NextRun: a.Next, TimeZone: sp.TimeZone,
+			StartTime: sp.StartTime, EndTime: sp.EndTime, MinSize: sp.MinSize, MaxSize: sp.MaxSize, DesiredCapacity: sp.DesiredCapacity}
 	}))
 	if wp := g.WarmPool; wp != nil {
 		out.WarmPool = &v1.WarmPool{MinSize: wp.MinSize, MaxGroupPreparedCapacity: wp.MaxGroupPreparedCapacity, PoolState: wp.PoolState}
@@ -188,6 +195,42 @@ func autoScalingGroupOf(g autoscaling.GroupView) v1.AutoScalingGroup {
 		out.ActivitiesInProgress = g.Activity.InProgress
 	}
 	return out
+}
+
+// scalingPolicyOf is a policy with the settings of its spec (found by
+// name among specs).
+func scalingPolicyOf(p autoscaling.PolicyView, specs []autoscaling.PolicySpec) v1.ScalingPolicy {
+	out := v1.ScalingPolicy{PolicyName: p.Name, PolicyType: p.Type, PolicyARN: p.ARN, Enabled: true}
+	for _, sp := range specs {
+		if sp.Name != p.Name {
+			continue
+		}
+		out.AdjustmentType, out.ScalingAdjustment, out.Cooldown = sp.AdjustmentType, sp.ScalingAdjustment, sp.Cooldown
+		out.EstimatedInstanceWarmup = sp.EstimatedInstanceWarmup
+		out.Enabled = sp.Enabled == nil || *sp.Enabled
+		for _, st := range sp.StepAdjustments {
+			out.StepAdjustments = append(out.StepAdjustments, v1.StepAdjustment{MetricIntervalLowerBound: st.MetricIntervalLowerBound,
+				MetricIntervalUpperBound: st.MetricIntervalUpperBound, ScalingAdjustment: st.ScalingAdjustment})
+		}
+		if tt := sp.TargetTrackingConfiguration; tt != nil {
+			out.TargetTracking = &v1.TargetTracking{TargetValue: tt.TargetValue, DisableScaleIn: tt.DisableScaleIn}
+			if pm := tt.PredefinedMetricSpecification; pm != nil {
+				out.TargetTracking.PredefinedMetricType = pm.PredefinedMetricType
+			}
+			if cm := tt.CustomizedMetricSpecification; cm != nil {
+				out.TargetTracking.Namespace, out.TargetTracking.MetricName, out.TargetTracking.Statistic = cm.Namespace, cm.MetricName, cm.Statistic
+			}
+		}
+	}
+	return out
+}
+
+// intOr is *p, or def when p is nil.
+func intOr(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 func scalingActivityOf(a autoscaling.Activity) v1.ScalingActivity {

@@ -49,6 +49,14 @@ func TestAutoScalingReads(t *testing.T) {
 			if len(g.ScalingPolicies) != 1 || !strings.Contains(g.ScalingPolicies[0].PolicyARN, ":scalingPolicy:") {
 				t.Fatalf("policies %+v", g.ScalingPolicies)
 			}
+			if p := g.ScalingPolicies[0]; !p.Enabled || p.TargetTracking == nil || p.TargetTracking.TargetValue != 50 ||
+				p.TargetTracking.PredefinedMetricType != "ASGAverageCPUUtilization" || p.EstimatedInstanceWarmup == nil {
+				t.Fatalf("policy settings %+v", p)
+			}
+			if g.HealthCheckGracePeriod != 300 || g.DefaultCooldown != 300 || !slices.Equal(g.TerminationPolicies, []string{"Default"}) ||
+				g.Tags["team"] != "shop" || g.ScheduledActions[0].TimeZone != "Asia/Seoul" || g.ScheduledActions[0].DesiredCapacity == nil {
+				t.Fatalf("group settings %s", b)
+			}
 			if len(g.ScheduledActions) != 1 || g.ScheduledActions[0].NextRun.IsZero() || g.ScheduledActions[0].Recurrence != "0 22 * * *" {
 				t.Fatalf("scheduled actions %+v", g.ScheduledActions)
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/api"
+	"github.com/madang-dev/madang/internal/cloudwatch"
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
@@ -47,6 +48,9 @@ type Fake struct {
 	LogDir string
 	// AutoScaling, when set, serves the Auto Scaling routes.
 	AutoScaling *AutoScaling
+	// CloudWatch, when set, serves the metric, alarm and dashboard
+	// routes.
+	CloudWatch *cloudwatch.Service
 	// IAM, when set, serves the access key routes (NewIAM makes real
 	// keys over an in-memory store); AWS describes the AWS endpoint.
 	IAM api.AccessKeys
@@ -81,6 +85,7 @@ func (f *Fake) Server() *api.Server {
 	if f.AutoScaling != nil {
 		s.AutoScaling = f.AutoScaling
 	}
+	s.CloudWatch = f.CloudWatch
 	if f.IAM != nil {
 		s.IAM, s.AWS = f.IAM, f.AWS
 	}

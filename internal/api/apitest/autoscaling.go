@@ -179,7 +179,7 @@ var _ api.AutoScaling = (*AutoScaling)(nil)
 // token "tok-1", a target tracking policy, a scheduled action and a warm
 // pool.
 func SampleGroup(now time.Time) autoscaling.GroupView {
-	hb := 300
+	hb, grace, warmup, one := 300, 300, 60, 1
 	return autoscaling.GroupView{
 		Name: "web", ARN: autoscaling.GroupARN("0001", "web"), Owner: "demo", LaunchTemplate: "web", Version: "$Default",
 		MinSize: 1, MaxSize: 4, DesiredCapacity: 2, CreatedTime: now.Add(-time.Hour), InService: 1, Pending: 1,
@@ -193,8 +193,13 @@ func SampleGroup(now time.Time) autoscaling.GroupView {
 		},
 		Policies: []autoscaling.PolicyView{{Name: "cpu50", Type: "TargetTrackingScaling",
 			ARN: autoscaling.PolicyARN("0002", "web", "cpu50")}},
-		Spec: autoscaling.GroupSpec{Name: "web", HealthCheckType: autoscaling.HealthCheckELB,
-			ScheduledActions: []autoscaling.ScheduledActionSpec{{Name: "night", Recurrence: "0 22 * * *"}}},
+		Spec: autoscaling.GroupSpec{Name: "web", HealthCheckType: autoscaling.HealthCheckELB, HealthCheckGracePeriod: &grace,
+			Tags: map[string]string{"team": "shop"},
+			ScalingPolicies: []autoscaling.PolicySpec{{Name: "cpu50", PolicyType: "TargetTrackingScaling", EstimatedInstanceWarmup: &warmup,
+				TargetTrackingConfiguration: &autoscaling.TargetTrackingSpec{TargetValue: 50,
+					PredefinedMetricSpecification: &autoscaling.PredefinedMetricSpec{PredefinedMetricType: "ASGAverageCPUUtilization"}}}},
+			ScheduledActions: []autoscaling.ScheduledActionSpec{{Name: "night", Recurrence: "0 22 * * *", TimeZone: "Asia/Seoul",
+				DesiredCapacity: &one}}},
 		Zones: []string{"local-1a", "local-1b"}, Targets: []string{"web"},
 		Hooks:     []autoscaling.HookSpec{{Name: "warm-cache", LifecycleTransition: autoscaling.TransitionLaunching, HeartbeatTimeout: &hb}},
 		WarmPool:  &autoscaling.WarmPoolSpec{MinSize: 1, PoolState: autoscaling.PoolStopped},

@@ -32,6 +32,17 @@ func (a *AutoScaling) StartRefresh(_ context.Context, group string, prefs autosc
 	return r, nil
 }
 
+// AddRefresh stores a refresh of a group as the newest: what the
+// controller shows part way through.
+func (a *AutoScaling) AddRefresh(group string, r autoscaling.Refresh) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refreshes == nil {
+		a.refreshes = map[string][]autoscaling.Refresh{}
+	}
+	a.refreshes[group] = append([]autoscaling.Refresh{r}, a.refreshes[group]...)
+}
+
 // Refreshes returns a group's refreshes, newest first.
 func (a *AutoScaling) Refreshes(_ context.Context, group string) ([]autoscaling.Refresh, error) {
 	a.mu.Lock()

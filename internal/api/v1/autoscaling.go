@@ -32,7 +32,12 @@ type AutoScalingGroup struct {
 	AvailabilityZones  []string              `json:"availabilityZones"`
 	TargetGroups       []string              `json:"targetGroups,omitempty"`
 	HealthCheckType    string                `json:"healthCheckType,omitempty"`
-	Status             string                `json:"status,omitempty"`
+	// HealthCheckGracePeriod and DefaultCooldown are in seconds.
+	HealthCheckGracePeriod int               `json:"healthCheckGracePeriod"`
+	DefaultCooldown        int               `json:"defaultCooldown"`
+	TerminationPolicies    []string          `json:"terminationPolicies,omitempty"`
+	Tags                   map[string]string `json:"tags,omitempty"`
+	Status                 string            `json:"status,omitempty"`
 	// Cause is why the desired capacity last changed, until the group
 	// reaches it.
 	Cause string `json:"cause,omitempty"`
@@ -70,6 +75,36 @@ type ScalingPolicy struct {
 	PolicyName string `json:"policyName"`
 	PolicyType string `json:"policyType"`
 	PolicyARN  string `json:"policyARN"`
+	// AdjustmentType, ScalingAdjustment and Cooldown are a simple
+	// policy's; StepAdjustments a step policy's.
+	AdjustmentType    string           `json:"adjustmentType,omitempty"`
+	ScalingAdjustment int              `json:"scalingAdjustment,omitempty"`
+	Cooldown          *int             `json:"cooldown,omitempty"`
+	StepAdjustments   []StepAdjustment `json:"stepAdjustments,omitempty"`
+	// EstimatedInstanceWarmup is in seconds.
+	EstimatedInstanceWarmup *int `json:"estimatedInstanceWarmup,omitempty"`
+	// TargetTracking is a target tracking policy's configuration.
+	TargetTracking *TargetTracking `json:"targetTrackingConfiguration,omitempty"`
+	Enabled        bool            `json:"enabled"`
+}
+
+// StepAdjustment is one step of a step scaling policy, its bounds
+// relative to the alarm's threshold (nil: unbounded).
+type StepAdjustment struct {
+	MetricIntervalLowerBound *float64 `json:"metricIntervalLowerBound,omitempty"`
+	MetricIntervalUpperBound *float64 `json:"metricIntervalUpperBound,omitempty"`
+	ScalingAdjustment        int      `json:"scalingAdjustment"`
+}
+
+// TargetTracking is a target tracking policy's metric and target:
+// a predefined metric (ASGAverageCPUUtilization…) or a customized one.
+type TargetTracking struct {
+	PredefinedMetricType string  `json:"predefinedMetricType,omitempty"`
+	Namespace            string  `json:"namespace,omitempty"`
+	MetricName           string  `json:"metricName,omitempty"`
+	Statistic            string  `json:"statistic,omitempty"`
+	TargetValue          float64 `json:"targetValue"`
+	DisableScaleIn       bool    `json:"disableScaleIn,omitempty"`
 }
 
 // ScheduledAction is a group's scheduled action with its next run (zero:
@@ -78,6 +113,13 @@ type ScheduledAction struct {
 	ScheduledActionName string    `json:"scheduledActionName"`
 	Recurrence          string    `json:"recurrence,omitempty"`
 	NextRun             time.Time `json:"nextRun,omitzero"`
+	TimeZone            string    `json:"timeZone,omitempty"`
+	// StartTime and EndTime are RFC 3339 times.
+	StartTime       string `json:"startTime,omitempty"`
+	EndTime         string `json:"endTime,omitempty"`
+	MinSize         *int   `json:"minSize,omitempty"`
+	MaxSize         *int   `json:"maxSize,omitempty"`
+	DesiredCapacity *int   `json:"desiredCapacity,omitempty"`
 }
 
 // LifecycleHook is a group's lifecycle hook.
