@@ -14,16 +14,16 @@ import (
 // AWS's defaults for an ALB HTTP target group (CreateTargetGroup), filled
 // into the create form and shown where a group leaves a setting unset.
 const (
-	elbDefaultProtocol    = "HTTP"
-	elbDefaultTargetType  = "instance"
-	elbDefaultHCPath      = "/"
-	elbDefaultHCPort      = "traffic-port"
-	elbDefaultInterval    = 30
-	elbDefaultTimeout     = 5
-	elbDefaultHealthy     = 5
-	elbDefaultUnhealthy   = 2
-	elbDefaultMatcher     = "200"
-	elbDefaultAddress     = "127.0.0.1"
+	elbDefaultProtocol     = "HTTP"
+	elbDefaultTargetType   = "instance"
+	elbDefaultHCPath       = "/"
+	elbDefaultHCPort       = "traffic-port"
+	elbDefaultInterval     = 30
+	elbDefaultTimeout      = 5
+	elbDefaultHealthy      = 5
+	elbDefaultUnhealthy    = 2
+	elbDefaultMatcher      = "200"
+	elbDefaultAddress      = "127.0.0.1"
 	elbDefaultListenerPort = 80
 )
 

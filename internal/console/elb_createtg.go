@@ -12,9 +12,9 @@ import (
 // tgForm is the "Create target group" form: step 1 the group's details
 // and health check, step 2 the targets to register.
 type tgForm struct {
-	Step                                          int
-	TargetType, Name, Protocol, Port              string
-	HCProtocol, HCPath, HCPort                    string
+	Step                                           int
+	TargetType, Name, Protocol, Port               string
+	HCProtocol, HCPath, HCPort                     string
 	Healthy, Unhealthy, Timeout, Interval, Matcher string
 	// Instances are the running instances to pick from; Pending the
 	// targets included as pending; PickPort the port field.

@@ -66,13 +66,13 @@ type lbForward struct {
 
 // lbCheck is a traffic check's result.
 type lbCheck struct {
-	Port           int
-	URL            string
-	Status         int
-	StatusText     string
-	Instance       string
-	LatencySeconds float64
-	Err            string
+	Port       int
+	URL        string
+	Status     int
+	StatusText string
+	Instance   string
+	LatencyMS  float64
+	Err        string
 }
 
 func (s *Server) elbLoadBalancer(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +227,7 @@ func sendCheck(ctx context.Context, port int, url string) *lbCheck {
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	start := time.Now()
 	resp, err := hc.Do(req)
-	c.LatencySeconds = time.Since(start).Seconds()
+	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			c.Err = fmt.Sprintf("no answer within %s", lbCheckTimeout)

@@ -84,6 +84,9 @@ type tgPage struct {
 	Pending   []pendingTarget
 	PickPort  string
 	Attrs     []tgAttr
+	// Tabs are the page's tabs; HCEnabled whether health checks run.
+	Tabs      []string
+	HCEnabled bool
 	Error     *elbError
 }
 
@@ -152,6 +155,8 @@ func (s *Server) tgPageData(r *http.Request, name string) (*tgPage, error) {
 		}
 	}
 	p.Attrs = tgAttrs(tg.Spec.Attributes)
+	p.Tabs = tgTabs
+	p.HCEnabled = tg.Spec.HealthCheck.Enabled == nil || *tg.Spec.HealthCheck.Enabled
 	return p, nil
 }
 
