@@ -62,12 +62,6 @@ func elbErrorOf(err error) *elbError {
 	return &elbError{Message: err.Error()}
 }
 
-// elbNotFound reports whether err is the API's 404.
-func elbNotFound(err error) bool {
-	var ae *apiError
-	return asAPIError(err, &ae) && ae.Status == http.StatusNotFound
-}
-
 // elbFindTargetGroup returns a target group by name, or the API's 404
 // (the health route answers NotFound for unknown groups).
 func (s *Server) elbFindTargetGroup(ctx context.Context, name string) (v1.TargetGroup, error) {

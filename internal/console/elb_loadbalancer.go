@@ -161,7 +161,14 @@ func lbActions(actions []v1.Action) []lbAction {
 				def(rd.Port, "#{port}"), def(rd.Path, "/#{path}"), def(rd.Query, "#{query}"))
 		case a.FixedResponse != nil:
 			fr := a.FixedResponse
-			la.Text = strings.TrimSpace(fr.StatusCode + " " + fr.ContentType + " " + strconv.Quote(fr.MessageBody))
+			parts := []string{fr.StatusCode}
+			if fr.ContentType != "" {
+				parts = append(parts, fr.ContentType)
+			}
+			if fr.MessageBody != "" {
+				parts = append(parts, strconv.Quote(fr.MessageBody))
+			}
+			la.Text = strings.Join(parts, " ")
 		case a.Static != nil:
 			la.Text = a.Static.Root
 		}
