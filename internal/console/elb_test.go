@@ -344,7 +344,7 @@ func TestELBListenerRules(t *testing.T) {
 		{name: "stack-owned without confirmation", path: "/elb/load-balancers/stacked/listeners/18081/rules", form: rule("1", "path-pattern", "/x", "web"),
 			status: 400, want: "tick the confirmation", prios: []int{30}},
 		{name: "stack-owned, confirmed: the API refuses", path: "/elb/load-balancers/stacked/listeners/18081/rules",
-			form: url.Values{"priority": {"1"}, "field": {"path-pattern"}, "values": {"/x"}, "targetGroup": {"web"}, "confirm": {"yes"}},
+			form:   url.Values{"priority": {"1"}, "field": {"path-pattern"}, "values": {"/x"}, "targetGroup": {"web"}, "confirm": {"yes"}},
 			status: 400, want: "belongs to stack demo", prios: []int{30}},
 	}
 	s, f := elbFixture(t)
