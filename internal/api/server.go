@@ -96,6 +96,13 @@ type LoadBalancing interface {
 	// fault for an unknown group.
 	Health(group string) ([]health.TargetHealth, error)
 	Metrics() []proxy.Metric
+	// Register registers instance targets (AWS's RegisterTargets): an
+	// unknown target group or instance is a NotFound fault, a bad port
+	// Invalid, and an error registers nothing.
+	Register(ctx context.Context, regs []elbctl.Registration) error
+	// Deregister removes targets from a target group (AWS's
+	// DeregisterTargets); ids that are not registered are ignored.
+	Deregister(ctx context.Context, tg string, ids []string) error
 }
 
 // EventLog is what the API needs of the event log; *event.Log implements
@@ -192,6 +199,8 @@ func (s *Server) Mount(mux *http.ServeMux) {
 		writeJSON(w, convertList(s.ELB.TargetGroups(), targetGroupOf))
 	})
 	mux.HandleFunc("GET /v1/target-groups/{name}/health", s.targetHealth)
+	mux.HandleFunc("POST /v1/target-groups/{name}/targets", s.registerTargets)
+	mux.HandleFunc("POST /v1/target-groups/{name}/targets/deregister", s.deregisterTargets)
 	mux.HandleFunc("GET /v1/load-balancers", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, convertList(s.ELB.LoadBalancers(), loadBalancerOf))
 	})

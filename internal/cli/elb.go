@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/madang-dev/madang/internal/api/v1"
 )
 
 func tgCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "tg",
 		Aliases: []string{"target-groups"},
-		Short:   "Target groups: list them and see their targets' health",
+		Short:   "Target groups: list them, see their targets' health, register and deregister targets",
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:     "ls",
@@ -73,7 +75,67 @@ func tgCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	})
+	cmd.AddCommand(tgRegisterCmd(e), tgDeregisterCmd(e))
 	return cmd
+}
+
+// tgRegisterCmd is `madang tg register NAME ID[:PORT]...` (AWS's
+// RegisterTargets).
+func tgRegisterCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "register NAME ID[:PORT]...",
+		Short: "Register instances as targets (port 0 or none: the instance's own port)",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			targets := make([]v1.TargetRef, 0, len(args)-1)
+			for _, a := range args[1:] {
+				t, err := targetRef(cmd, a)
+				if err != nil {
+					return err
+				}
+				targets = append(targets, t)
+			}
+			if err := e.client().RegisterTargets(cmd.Context(), args[0], targets); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "registered %d target(s) in %s; see madang tg health %s\n", len(targets), args[0], args[0])
+			return nil
+		},
+	}
+}
+
+// targetRef parses ID[:PORT].
+func targetRef(cmd *cobra.Command, arg string) (v1.TargetRef, error) {
+	id, p, hasPort := strings.Cut(arg, ":")
+	t := v1.TargetRef{ID: id}
+	if hasPort {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 65535 {
+			return t, usageErr(cmd, "target %q: port %q is not 0..65535", arg, p)
+		}
+		t.Port = n
+	}
+	if id == "" {
+		return t, usageErr(cmd, "target %q has no instance id", arg)
+	}
+	return t, nil
+}
+
+// tgDeregisterCmd is `madang tg deregister NAME ID...` (AWS's
+// DeregisterTargets).
+func tgDeregisterCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "deregister NAME ID...",
+		Short: "Deregister targets: they drain and leave the target group",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.client().DeregisterTargets(cmd.Context(), args[0], args[1:]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "deregistered %d target(s) from %s\n", len(args)-1, args[0])
+			return nil
+		},
+	}
 }
 
 func lbCmd(e *env) *cobra.Command {

@@ -80,7 +80,7 @@ func (f *Fake) Serve(t testing.TB) *httptest.Server {
 func (f *Fake) Server() *api.Server {
 	s := &api.Server{
 		Info:    api.Info{Version: "test", PID: os.Getpid(), Home: f.LogDir, AddressMode: "loopback", Cgroups: "none"},
-		Compute: f, ELB: fakeELB{f}, Events: f.Events, Stacks: f,
+		Compute: f, ELB: fakeELB{f}, Events: f.Events, Stacks: f, Resources: fakeResources{f},
 	}
 	if f.AutoScaling != nil {
 		s.AutoScaling = f.AutoScaling
@@ -321,25 +321,39 @@ func (f *Fake) LaunchTemplates() []compute.LaunchTemplate { return f.Catalog.Lau
 // Groups implements api.Catalog.
 func (f *Fake) Groups() []compute.Group { return f.Catalog.Groups }
 
-// fakeELB serves the fake's load balancer fields.
+// fakeELB serves the fake's load balancer fields; Register and
+// Deregister change Health (and the resource routes change TargetGroups
+// and LoadBalancers), so the fields are read under the fake's lock.
 type fakeELB struct{ f *Fake }
 
-func (e fakeELB) TargetGroups() []elbctl.TargetGroup   { return e.f.TargetGroups }
-func (e fakeELB) LoadBalancers() []elbctl.LoadBalancer { return e.f.LoadBalancers }
-func (e fakeELB) Metrics() []proxy.Metric              { return e.f.Metrics }
+func (e fakeELB) TargetGroups() []elbctl.TargetGroup {
+	e.f.mu.Lock()
+	defer e.f.mu.Unlock()
+	return slices.Clone(e.f.TargetGroups)
+}
+
+func (e fakeELB) LoadBalancers() []elbctl.LoadBalancer {
+	e.f.mu.Lock()
+	defer e.f.mu.Unlock()
+	return slices.Clone(e.f.LoadBalancers)
+}
+
+func (e fakeELB) Metrics() []proxy.Metric { return e.f.Metrics }
 
 func (e fakeELB) Health(group string) ([]health.TargetHealth, error) {
-	for _, tg := range e.f.TargetGroups {
-		if tg.Spec.Name == group {
-			return e.f.Health[group], nil
-		}
+	e.f.mu.Lock()
+	defer e.f.mu.Unlock()
+	if !e.f.hasTargetGroup(group) {
+		return nil, tgNotFound(group)
 	}
-	return nil, fault.NotFoundf(fault.KindTargetGroup, group, "no target group %q", group).WithHint("see madang tg ls")
+	return slices.Clone(e.f.Health[group]), nil
 }
 
 // Interface guards.
 var (
-	_ api.Compute       = (*Fake)(nil)
-	_ api.Stacks        = (*Fake)(nil)
-	_ api.LoadBalancing = fakeELB{}
+	_ api.Compute        = (*Fake)(nil)
+	_ api.Stacks         = (*Fake)(nil)
+	_ api.LoadBalancing  = fakeELB{}
+	_ api.Resources      = fakeResources{}
+	_ api.ResourceWriter = fakeResources{}
 )

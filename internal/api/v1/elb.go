@@ -195,3 +195,22 @@ type Metric struct {
 	// Kind is counter (cumulative since the daemon started) or gauge.
 	Kind string `json:"kind"`
 }
+
+// RegisterTargetsRequest is the body of POST
+// /v1/target-groups/{name}/targets (AWS's RegisterTargets).
+type RegisterTargetsRequest struct {
+	Targets []TargetRef `json:"targets"`
+}
+
+// TargetRef is one instance target to register: its id and traffic port
+// (0: the instance's own port).
+type TargetRef struct {
+	ID   string `json:"id"`
+	Port int    `json:"port,omitempty"`
+}
+
+// DeregisterTargetsRequest is the body of POST
+// /v1/target-groups/{name}/targets/deregister (AWS's DeregisterTargets).
+type DeregisterTargetsRequest struct {
+	IDs []string `json:"ids"`
+}
