@@ -2,9 +2,12 @@ package api
 
 import (
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/elb"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
@@ -61,9 +64,14 @@ func viewOf(v compute.View) v1.Instance {
 	return out
 }
 
-// runRequestOf turns a run request into compute's; it fails on launch
-// data whose durations do not parse.
+// runRequestOf turns a run request into compute's; it fails on a zone
+// not in madang's region and on launch data whose durations do not
+// parse.
 func runRequestOf(r v1.RunRequest) (compute.RunRequest, error) {
+	if zones := autoscaling.Zones(); r.Zone != "" && !slices.Contains(zones, r.Zone) {
+		return compute.RunRequest{}, fault.Invalidf(fault.KindInstance, "", "availability zone %q is not in madang's region", r.Zone).
+			WithHint("use one of " + strings.Join(zones, ", "))
+	}
 	out := compute.RunRequest{LaunchTemplate: r.LaunchTemplate, Version: r.Version, Count: r.Count, Group: r.Group,
 		Tags: r.Tags, Zone: r.Zone}
 	if r.Name != "" {

@@ -47,6 +47,7 @@ func TestRunWithLaunchData(t *testing.T) {
 		{name: "unknown image", req: v1.RunRequest{Count: 1, Launch: &v1.LaunchTemplateData{Image: "nope"}}, status: 404},
 		{name: "bad duration", req: v1.RunRequest{Count: 1, Launch: &v1.LaunchTemplateData{Image: "shop",
 			Supervision: v1.Supervision{KillTimeout: "soon"}}}, status: 400},
+		{name: "unknown zone", req: v1.RunRequest{Count: 1, Zone: "us-east-1a", Launch: &v1.LaunchTemplateData{Image: "shop"}}, status: 400},
 		{name: "count out of range", req: v1.RunRequest{Count: 0, Launch: &v1.LaunchTemplateData{Image: "shop"}}, status: 400},
 	}
 	for _, tc := range cases {
