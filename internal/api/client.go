@@ -242,6 +242,18 @@ func (c *Client) LaunchTemplates(ctx context.Context) ([]v1.LaunchTemplate, erro
 	return v, c.do(ctx, "GET", "/v1/launch-templates", nil, &v)
 }
 
+// InstanceTypes lists the instance types madang knows, with their sizes.
+func (c *Client) InstanceTypes(ctx context.Context) ([]v1.InstanceType, error) {
+	var v []v1.InstanceType
+	return v, c.do(ctx, "GET", "/v1/instance-types", nil, &v)
+}
+
+// AvailabilityZones lists the availability zones of madang's region.
+func (c *Client) AvailabilityZones(ctx context.Context) ([]string, error) {
+	var v []string
+	return v, c.do(ctx, "GET", "/v1/availability-zones", nil, &v)
+}
+
 // InstanceGroups lists instance groups.
 func (c *Client) InstanceGroups(ctx context.Context) ([]v1.InstanceGroup, error) {
 	var v []v1.InstanceGroup

@@ -1,12 +1,20 @@
 package api
 
 import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/elb"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/health"
+	"github.com/madang-dev/madang/internal/instancetype"
 	"github.com/madang-dev/madang/internal/proxy"
 	"github.com/madang-dev/madang/internal/stack"
 )
@@ -56,8 +64,77 @@ func viewOf(v compute.View) v1.Instance {
 	return out
 }
 
-func runRequestOf(r v1.RunRequest) compute.RunRequest {
-	return compute.RunRequest{LaunchTemplate: r.LaunchTemplate, Version: r.Version, Count: r.Count, Group: r.Group, Tags: r.Tags}
+// runRequestOf turns a run request into compute's; it fails on a zone
+// not in madang's region and on launch data whose durations do not
+// parse.
+func runRequestOf(r v1.RunRequest) (compute.RunRequest, error) {
+	if zones := autoscaling.Zones(); r.Zone != "" && !slices.Contains(zones, r.Zone) {
+		return compute.RunRequest{}, fault.Invalidf(fault.KindInstance, "", "availability zone %q is not in madang's region", r.Zone).
+			WithHint("use one of " + strings.Join(zones, ", "))
+	}
+	out := compute.RunRequest{LaunchTemplate: r.LaunchTemplate, Version: r.Version, Count: r.Count, Group: r.Group,
+		Tags: r.Tags, Zone: r.Zone}
+	if r.Name != "" {
+		out.Tags = maps.Clone(r.Tags)
+		if out.Tags == nil {
+			out.Tags = map[string]string{}
+		}
+		out.Tags["Name"] = r.Name
+	}
+	if r.Launch != nil {
+		d, err := launchDataFrom(*r.Launch)
+		if err != nil {
+			return compute.RunRequest{}, err
+		}
+		out.Launch = &d
+	}
+	return out, nil
+}
+
+// launchDataFrom is launchDataOf's inverse: wire launch data as compute
+// keeps it, with its duration strings parsed.
+func launchDataFrom(d v1.LaunchTemplateData) (compute.LaunchTemplateData, error) {
+	sv := d.Supervision
+	var bad error
+	dur := func(field, text string) compute.Duration {
+		if text == "" {
+			return 0
+		}
+		v, err := time.ParseDuration(text)
+		if err != nil && bad == nil {
+			bad = fault.Invalidf(fault.KindLaunchTemplate, "", "launch.supervision.%s %q is not a duration", field, text).
+				WithHint("write a Go duration such as 500ms, 5s or 1m")
+		}
+		return compute.Duration(v)
+	}
+	out := compute.LaunchTemplateData{
+		Image: d.Image, InstanceType: d.InstanceType, Env: d.Env, UserData: d.UserData,
+		Supervision: compute.SupervisionSpec{
+			Restart: compute.RestartPolicy(sv.Restart), MaxRestarts: sv.MaxRestarts,
+			MinUptime: dur("minUptime", sv.MinUptime), BackoffInitial: dur("backoffInitial", sv.BackoffInitial),
+			BackoffMax: dur("backoffMax", sv.BackoffMax), BackoffResetAfter: dur("backoffResetAfter", sv.BackoffResetAfter),
+			StopSignal: sv.StopSignal, KillTimeout: dur("killTimeout", sv.KillTimeout),
+			Readiness: compute.ReadinessSpec{HTTPPath: sv.Readiness.HTTPPath, Timeout: dur("readiness.timeout", sv.Readiness.Timeout)},
+		},
+	}
+	if bad != nil {
+		return compute.LaunchTemplateData{}, bad
+	}
+	return out, nil
+}
+
+// instanceTypes is madang's instance type table on the wire.
+func instanceTypes() []v1.InstanceType {
+	names := instancetype.Names()
+	out := make([]v1.InstanceType, 0, len(names))
+	for _, n := range names {
+		t, err := instancetype.Lookup(n)
+		if err != nil {
+			continue
+		}
+		out = append(out, v1.InstanceType{Name: t.Name, VCPUs: t.VCPUs, MemoryMiB: t.MemoryMiB, Default: t.Name == instancetype.Default})
+	}
+	return out
 }
 
 func imageOf(im compute.Image) v1.Image {

@@ -122,3 +122,16 @@ func TestConversionsKeepEveryField(t *testing.T) {
 		})
 	}
 }
+
+// Launch data sent with a run request reaches compute with every field,
+// durations included.
+func TestLaunchDataFromIsLaunchDataOfInverse(t *testing.T) {
+	want := filled[compute.LaunchTemplateData]()
+	got, err := launchDataFrom(launchDataOf(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("launchDataFrom(launchDataOf(x)) = %+v, want %+v", got, want)
+	}
+}

@@ -192,6 +192,12 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/launch-templates", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, convertList(s.Compute.LaunchTemplates(), launchTemplateOf))
 	})
+	mux.HandleFunc("GET /v1/instance-types", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, instanceTypes())
+	})
+	mux.HandleFunc("GET /v1/availability-zones", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, autoscaling.Zones())
+	})
 	mux.HandleFunc("GET /v1/groups", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, convertList(s.Compute.Groups(), instanceGroupOf))
 	})
@@ -322,7 +328,12 @@ func (s *Server) runInstances(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ins, err := s.Compute.Run(r.Context(), runRequestOf(req))
+	creq, err := runRequestOf(req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ins, err := s.Compute.Run(r.Context(), creq)
 	if err != nil {
 		s.fail(w, r, err)
 		return

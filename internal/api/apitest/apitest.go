@@ -199,23 +199,51 @@ func (f *Fake) Run(_ context.Context, req compute.RunRequest) ([]compute.Instanc
 	if req.Count < 1 || req.Count > 100 {
 		return nil, fault.Invalidf(fault.KindInstance, "", "count %d is out of range", req.Count).WithHint("use 1 to 100")
 	}
-	if !slices.ContainsFunc(f.Catalog.LaunchTemplates, func(lt compute.LaunchTemplate) bool { return lt.Name == req.LaunchTemplate }) {
-		return nil, fault.NotFoundf(fault.KindLaunchTemplate, req.LaunchTemplate, "launch template %q does not exist", req.LaunchTemplate)
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	image, err := f.launchImageLocked(req)
+	if err != nil {
+		return nil, err
+	}
 	var out []compute.Instance
 	for range req.Count {
 		f.next++
+		tags := maps.Clone(req.Tags)
 		in := compute.Instance{
 			ID: fmt.Sprintf("i-0%016x", f.next), Group: req.Group, LaunchTemplate: req.LaunchTemplate,
-			LaunchTemplateVersion: req.Version, Tags: req.Tags, Desired: compute.StateRunning, State: compute.StatePending,
+			LaunchTemplateVersion: req.Version, Tags: tags, Desired: compute.StateRunning, State: compute.StatePending,
 			PrivateIP: "127.16.0.2", Port: 3000, LaunchTime: time.Unix(1_700_000_000, 0).UTC(),
+			Image: image, Zone: req.Zone, Launch: req.Launch,
+		}
+		if req.Launch != nil {
+			in.InstanceType = req.Launch.InstanceType
 		}
 		f.instances[in.ID] = &compute.View{Instance: in}
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// launchImageLocked checks what a run request launches from as compute
+// does: a known launch template, or launch data naming a known image. It
+// returns the image named by the launch data ("" for the template's).
+func (f *Fake) launchImageLocked(req compute.RunRequest) (string, error) {
+	image := ""
+	if req.Launch != nil {
+		image = req.Launch.Image
+	}
+	if req.LaunchTemplate == "" {
+		if image == "" {
+			return "", fault.Invalidf(fault.KindInstance, "", "neither a launch template nor an image was given").
+				WithHint("name a launch template, or an image to run")
+		}
+	} else if !slices.ContainsFunc(f.Catalog.LaunchTemplates, func(lt compute.LaunchTemplate) bool { return lt.Name == req.LaunchTemplate }) {
+		return "", fault.NotFoundf(fault.KindLaunchTemplate, req.LaunchTemplate, "launch template %q does not exist", req.LaunchTemplate)
+	}
+	if image != "" && !slices.ContainsFunc(f.Catalog.Images, func(im compute.Image) bool { return im.Spec.Name == image }) {
+		return "", fault.NotFoundf(fault.KindImage, image, "image %q does not exist", image).WithHint("see madang images")
+	}
+	return image, nil
 }
 
 // act moves an instance to state, refusing terminated instances.

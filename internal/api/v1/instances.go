@@ -118,6 +118,28 @@ type RunRequest struct {
 	// Group is the Name tag and group of the new instances.
 	Group string            `json:"group,omitempty"`
 	Tags  map[string]string `json:"tags,omitempty"`
+	// Name, when set, is the new instances' Name tag without making them
+	// a group (Group, when also set, names them instead).
+	Name string `json:"name,omitempty"`
+	// Launch is launch data given with the request (RunInstances' ImageId,
+	// InstanceType, UserData): without a launch template it is all the
+	// instances run from; with one, its set fields override the template
+	// version's.
+	Launch *LaunchTemplateData `json:"launch,omitempty"`
+	// Zone is the availability zone the instances are placed in
+	// (local-1a, …; GET /v1/availability-zones lists them).
+	Zone string `json:"availabilityZone,omitempty"`
+}
+
+// InstanceType is one instance type madang knows (GET
+// /v1/instance-types): its size, which madang turns into CPU and memory
+// limits.
+type InstanceType struct {
+	Name      string  `json:"name"`
+	VCPUs     float64 `json:"vcpus"`
+	MemoryMiB int64   `json:"memoryMiB"`
+	// Default marks the type used when a launch names none.
+	Default bool `json:"default,omitempty"`
 }
 
 // TagRequest changes an instance's tags (PATCH /v1/instances/{id}/tags).
