@@ -54,6 +54,8 @@ type widgetView struct {
 	Width             int
 	Stat              string
 	Period            int
+	// PeriodText is the period as "5m00s".
+	PeriodText string
 	ChartSrc          string
 	// Value and Unit are a number widget's latest value.
 	Value, Unit string
@@ -315,6 +317,7 @@ func (s *Server) widgetView(ctx context.Context, b *dashboard.Body, i, minutes i
 			break
 		}
 		period := chartPeriod(v.Period, minutes)
+		v.PeriodText = durText(float64(v.Period))
 		v.ChartSrc = seriesURLOf(qs, period, minutes)
 		if v.Title == "" {
 			v.Title = qs[0].Metric
