@@ -31,27 +31,27 @@ type alarmForm struct {
 type createAlarmPage struct {
 	Form      alarmForm
 	Stats     []string
-	Periods   []option
+	Periods   []cwOption
 	Operators []string
 	Missing   []string
-	Policies  []policyOption
+	Policies  []cwPolicyOption
 }
 
-type policyOption struct {
+type cwPolicyOption struct {
 	ARN, Group, Name, Type string
 	Checked                bool
 }
 
 var (
 	alarmOperators = []string{"GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"}
-	missingData    = []string{"missing", "notBreaching", "breaching", "ignore"}
+	cwMissingData  = []string{"missing", "notBreaching", "breaching", "ignore"}
 	alarmPeriods   = []int{10, 30, 60, 300, 900, 3600}
 )
 
-func alarmPeriodOptions(l lang, cur int) []option {
-	out := make([]option, 0, len(alarmPeriods))
+func alarmPeriodOptions(l lang, cur int) []cwOption {
+	out := make([]cwOption, 0, len(alarmPeriods))
 	for _, p := range alarmPeriods {
-		out = append(out, option{Value: p, Label: periodWords(l, p), Selected: p == cur})
+		out = append(out, cwOption{Value: p, Label: cwPeriodWords(l, p), Selected: p == cur})
 	}
 	return out
 }
@@ -90,14 +90,14 @@ func alarmFormOf(r *http.Request) alarmForm {
 // spec builds the alarm's spec (the stack file's fields) from the form.
 func (f alarmForm) spec() (map[string]any, error) {
 	if f.Name == "" {
-		return nil, &formError{"name", "is missing: give the alarm a name, e.g. web-cpu-high"}
+		return nil, &cwFieldError{"name", "is missing: give the alarm a name, e.g. web-cpu-high"}
 	}
 	th, err := strconv.ParseFloat(f.Threshold, 64)
 	if err != nil || math.IsNaN(th) || math.IsInf(th, 0) {
-		return nil, &formError{"threshold", "is not a number: give the value to compare with, e.g. 80"}
+		return nil, &cwFieldError{"threshold", "is not a number: give the value to compare with, e.g. 80"}
 	}
 	if !slices.Contains(alarmOperators, f.Operator) {
-		return nil, &formError{"operator", "choose a comparison"}
+		return nil, &cwFieldError{"operator", "choose a comparison"}
 	}
 	sp := map[string]any{"name": f.Name, "namespace": f.Namespace, "metricName": f.Metric, "period": f.Period,
 		"evaluationPeriods": f.N, "datapointsToAlarm": f.M, "threshold": th, "comparisonOperator": f.Operator,
@@ -105,7 +105,7 @@ func (f alarmForm) spec() (map[string]any, error) {
 	if f.Description != "" {
 		sp["description"] = f.Description
 	}
-	if slices.Contains(simpleStats, f.Stat) {
+	if slices.Contains(cwSimpleStats, f.Stat) {
 		sp["statistic"] = f.Stat
 	} else {
 		sp["extendedStatistic"] = f.Stat
@@ -113,9 +113,9 @@ func (f alarmForm) spec() (map[string]any, error) {
 	if f.Dimensions != "" {
 		dims := map[string]string{}
 		for _, part := range strings.Split(f.Dimensions, ",") {
-			name, value, err := parseDim(strings.TrimSpace(part))
+			name, value, err := cwParseDim(strings.TrimSpace(part))
 			if err != nil {
-				return nil, &formError{"dimensions", err.(*paramError).Message}
+				return nil, &cwFieldError{"dimensions", err.(*cwParamError).Message}
 			}
 			dims[name] = value
 		}
@@ -136,8 +136,8 @@ var alarmFields = []struct{ spec, form string }{
 	{"treatMissingData", "missing"}, {"alarmActions", "actions"}, {"name", "name"},
 }
 
-// fieldOf finds the wizard field an API error message names.
-func fieldOf(msg string) string {
+// cwFieldOf finds the wizard field an API error message names.
+func cwFieldOf(msg string) string {
 	for _, f := range alarmFields {
 		if strings.Contains(msg, f.spec) {
 			return f.form
@@ -147,8 +147,8 @@ func fieldOf(msg string) string {
 }
 
 func (s *Server) createAlarmData(ctx context.Context, l lang, f alarmForm) createAlarmPage {
-	p := createAlarmPage{Form: f, Stats: consoleStats, Periods: alarmPeriodOptions(l, f.Period),
-		Operators: alarmOperators, Missing: missingData}
+	p := createAlarmPage{Form: f, Stats: cwStats, Periods: alarmPeriodOptions(l, f.Period),
+		Operators: alarmOperators, Missing: cwMissingData}
 	if !slices.Contains(p.Stats, f.Stat) {
 		p.Stats = append(slices.Clone(p.Stats), f.Stat)
 	}
@@ -161,7 +161,7 @@ func (s *Server) createAlarmData(ctx context.Context, l lang, f alarmForm) creat
 			if pol.PolicyType == "TargetTrackingScaling" {
 				continue // target tracking makes its own alarms
 			}
-			p.Policies = append(p.Policies, policyOption{ARN: pol.PolicyARN, Group: g.Name, Name: pol.PolicyName,
+			p.Policies = append(p.Policies, cwPolicyOption{ARN: pol.PolicyARN, Group: g.Name, Name: pol.PolicyName,
 				Type: pol.PolicyType, Checked: slices.Contains(f.Actions, pol.PolicyARN)})
 		}
 	}
@@ -182,12 +182,12 @@ func (s *Server) createAlarm(w http.ResponseWriter, r *http.Request) {
 		_, err = s.api.PutResource(r.Context(), kindAlarm, f.Name, sp)
 	}
 	if err != nil {
-		var fe *formError
+		var fe *cwFieldError
 		if errors.As(err, &fe) {
 			f.Field, f.Error = fe.Field, fe.Message
 		} else {
-			f.Error, f.Hint = errorText(err)
-			f.Field = fieldOf(f.Error)
+			f.Error, f.Hint = cwErrorText(err)
+			f.Field = cwFieldOf(f.Error)
 		}
 		s.renderStatus(w, r, http.StatusBadRequest, "cloudwatch/create-alarm", "cw.createalarm.title",
 			s.createAlarmData(r.Context(), langOf(r), f))

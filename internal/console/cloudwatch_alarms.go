@@ -33,35 +33,35 @@ type alarmRow struct {
 // alarmPage is the data of one alarm.
 type alarmPage struct {
 	Alarm    alarmRow
-	Details  []kv
+	Details  []cwKV
 	ChartSrc string
-	History  []historyRow
+	History  []cwHistoryRow
 }
 
-type kv struct{ Key, Value string }
+type cwKV struct{ Key, Value string }
 
-type historyRow struct {
-	Time                     time.Time
+type cwHistoryRow struct {
+	Time                    time.Time
 	Type, Summary, Old, New string
-	Reason                   string
+	Reason                  string
 }
 
-// operatorSymbols are comparison operators as the console writes them.
-var operatorSymbols = map[string]string{
+// cwOperators are comparison operators as the console writes them.
+var cwOperators = map[string]string{
 	"GreaterThanOrEqualToThreshold": ">=", "GreaterThanThreshold": ">",
 	"LessThanThreshold": "<", "LessThanOrEqualToThreshold": "<=",
 	"LessThanLowerOrGreaterThanUpperThreshold": "<>", "GreaterThanUpperThreshold": ">", "LessThanLowerThreshold": "<",
 }
 
-// specString, specInt and specFloat read an alarm spec's fields.
-func specString(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+// cwSpecString, cwSpecInt and cwSpecFloat read an alarm spec's fields.
+func cwSpecString(m map[string]any, k string) string { s, _ := m[k].(string); return s }
 
-func specInt(m map[string]any, k string) int { f, _ := m[k].(float64); return int(f) }
+func cwSpecInt(m map[string]any, k string) int { f, _ := m[k].(float64); return int(f) }
 
-func specFloat(m map[string]any, k string) (float64, bool) { f, ok := m[k].(float64); return f, ok }
+func cwSpecFloat(m map[string]any, k string) (float64, bool) { f, ok := m[k].(float64); return f, ok }
 
-// periodWords is a number of seconds in words: "2 minutes", "30 seconds".
-func periodWords(l lang, seconds int) string {
+// cwPeriodWords is a number of seconds in words: "2 minutes", "30 seconds".
+func cwPeriodWords(l lang, seconds int) string {
 	switch {
 	case seconds%3600 == 0 && seconds >= 3600:
 		return fmt.Sprintf(l.T("cw.hours"), seconds/3600)
@@ -78,27 +78,27 @@ func conditionWords(l lang, a v1.Alarm) string {
 	if a.Type != "MetricAlarm" || sp == nil {
 		return a.Condition
 	}
-	th, ok := specFloat(sp, "threshold")
-	if !ok || specString(sp, "metricName") == "" {
+	th, ok := cwSpecFloat(sp, "threshold")
+	if !ok || cwSpecString(sp, "metricName") == "" {
 		return a.Condition
 	}
-	n, m, per := specInt(sp, "evaluationPeriods"), datapointsToAlarm(sp), specInt(sp, "period")
-	op := operatorSymbols[specString(sp, "comparisonOperator")]
-	return fmt.Sprintf(l.T("cw.alarm.condition"), specString(sp, "metricName"), op, strconv.FormatFloat(th, 'g', -1, 64),
-		m, periodWords(l, n*per))
+	n, m, per := cwSpecInt(sp, "evaluationPeriods"), datapointsToAlarm(sp), cwSpecInt(sp, "period")
+	op := cwOperators[cwSpecString(sp, "comparisonOperator")]
+	return fmt.Sprintf(l.T("cw.alarm.condition"), cwSpecString(sp, "metricName"), op, strconv.FormatFloat(th, 'g', -1, 64),
+		m, cwPeriodWords(l, n*per))
 }
 
 // datapointsToAlarm is M of an alarm's "M out of N" (N when unset).
 func datapointsToAlarm(sp map[string]any) int {
-	if m := specInt(sp, "datapointsToAlarm"); m > 0 {
+	if m := cwSpecInt(sp, "datapointsToAlarm"); m > 0 {
 		return m
 	}
-	return specInt(sp, "evaluationPeriods")
+	return cwSpecInt(sp, "evaluationPeriods")
 }
 
-// stateChange reads a StateUpdate history item's data: the old and new
+// cwStateChange reads a StateUpdate history item's data: the old and new
 // states and the new state's reason.
-func stateChange(data string) (old, new, reason string) {
+func cwStateChange(data string) (old, new, reason string) {
 	var d struct {
 		OldState struct {
 			StateValue string `json:"stateValue"`
@@ -117,7 +117,7 @@ func stateChange(data string) (old, new, reason string) {
 func alarmRowOf(l lang, a v1.Alarm) alarmRow {
 	row := alarmRow{Name: a.Name, Type: a.Type, State: a.State.State, Reason: a.State.Reason, Owner: a.Owner, ARN: a.ARN,
 		Metric: a.Metric, Condition: conditionWords(l, a), UpdatedAt: a.State.UpdatedAt, ActionsEnabled: true,
-		Description: specString(a.Spec, "description")}
+		Description: cwSpecString(a.Spec, "description")}
 	if b, ok := a.Spec["actionsEnabled"].(bool); ok {
 		row.ActionsEnabled = b
 	}
@@ -161,45 +161,45 @@ func (s *Server) alarmData(ctx context.Context, l lang, name string) (alarmPage,
 	}
 	p := alarmPage{Alarm: alarmRowOf(l, a)}
 	sp := a.Spec
-	if a.Type == "MetricAlarm" && specString(sp, "metricName") != "" {
+	if a.Type == "MetricAlarm" && cwSpecString(sp, "metricName") != "" {
 		dims := map[string]string{}
 		if dm, ok := sp["dimensions"].(map[string]any); ok {
 			for k, v := range dm {
 				dims[k] = fmt.Sprint(v)
 			}
 		}
-		stat := specString(sp, "extendedStatistic")
+		stat := cwSpecString(sp, "extendedStatistic")
 		if stat == "" {
-			stat = specString(sp, "statistic")
+			stat = cwSpecString(sp, "statistic")
 		}
-		per := max(specInt(sp, "period"), 1)
+		per := max(cwSpecInt(sp, "period"), 1)
 		var th *float64
-		if f, ok := specFloat(sp, "threshold"); ok {
+		if f, ok := cwSpecFloat(sp, "threshold"); ok {
 			th = &f
 		}
-		minutes := max(180, per*specInt(sp, "evaluationPeriods")*3/60)
-		p.ChartSrc = seriesURL(specString(sp, "namespace"), specString(sp, "metricName"), dims, []string{stat},
-			chartPeriod(per, minutes), minutes, th)
-		p.Details = []kv{
-			{l.T("cw.alarm.namespace"), specString(sp, "namespace")},
-			{l.T("cw.alarm.metric"), specString(sp, "metricName")},
-			{l.T("cw.alarm.dimensions"), dimsKey(dims)},
+		minutes := max(180, per*cwSpecInt(sp, "evaluationPeriods")*3/60)
+		p.ChartSrc = seriesURL(cwSpecString(sp, "namespace"), cwSpecString(sp, "metricName"), dims, []string{stat},
+			cwChartPeriod(per, minutes), minutes, th)
+		p.Details = []cwKV{
+			{l.T("cw.alarm.namespace"), cwSpecString(sp, "namespace")},
+			{l.T("cw.alarm.metric"), cwSpecString(sp, "metricName")},
+			{l.T("cw.alarm.dimensions"), cwDimsKey(dims)},
 			{l.T("cw.alarm.statistic"), stat},
-			{l.T("cw.alarm.period"), periodWords(l, per)},
-			{l.T("cw.alarm.datapoints"), fmt.Sprintf("%d / %d", datapointsToAlarm(sp), specInt(sp, "evaluationPeriods"))},
-			{l.T("cw.alarm.missing"), specString(sp, "treatMissingData")},
+			{l.T("cw.alarm.period"), cwPeriodWords(l, per)},
+			{l.T("cw.alarm.datapoints"), fmt.Sprintf("%d / %d", datapointsToAlarm(sp), cwSpecInt(sp, "evaluationPeriods"))},
+			{l.T("cw.alarm.missing"), cwSpecString(sp, "treatMissingData")},
 		}
 	} else {
-		p.Details = []kv{{l.T("cw.alarm.rule"), a.Condition}}
+		p.Details = []cwKV{{l.T("cw.alarm.rule"), a.Condition}}
 	}
 	hist, err := s.api.AlarmHistory(ctx, name, "", 100)
 	if err != nil {
 		return alarmPage{}, err
 	}
 	for _, h := range hist {
-		row := historyRow{Time: h.Timestamp, Type: h.Type, Summary: h.Summary}
+		row := cwHistoryRow{Time: h.Timestamp, Type: h.Type, Summary: h.Summary}
 		if h.Type == "StateUpdate" {
-			row.Old, row.New, row.Reason = stateChange(h.Data)
+			row.Old, row.New, row.Reason = cwStateChange(h.Data)
 		}
 		p.History = append(p.History, row)
 	}

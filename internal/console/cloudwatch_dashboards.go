@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -39,8 +40,8 @@ type dashboardPage struct {
 	Minutes int
 	Form    widgetForm
 	Stats   []string
-	Periods []option
-	Widths  []option
+	Periods []cwOption
+	Widths  []cwOption
 	Alarms  []string
 }
 
@@ -48,7 +49,7 @@ type dashboardPage struct {
 type widgetView struct {
 	// Dashboard and Owner are the widget's dashboard and its stack.
 	Dashboard, Owner string
-	Index     int
+	Index            int
 	// Type is line, number, text, alarm or log.
 	Type, Title, Span string
 	Width             int
@@ -56,55 +57,55 @@ type widgetView struct {
 	Period            int
 	// PeriodText is the period as "5m00s".
 	PeriodText string
-	ChartSrc          string
+	ChartSrc   string
 	// Value and Unit are a number widget's latest value.
 	Value, Unit string
 	Markdown    string
-	Alarms      []alarmBadge
+	Alarms      []cwAlarmBadge
 	Query       string
 	First, Last bool
 	// Note tells what the console cannot draw (metric math rows).
 	Note string
 }
 
-type alarmBadge struct{ Name, State string }
+type cwAlarmBadge struct{ Name, State string }
 
 // spanClasses are the CSS grid classes of widget widths (a 12-column
 // grid; the dashboard's grid has 24 columns).
 var spanClasses = []int{3, 4, 6, 8, 12}
 
-// spanClass maps a widget's width on the 24-column grid to one of the
+// cwSpanClass maps a widget's width on the 24-column grid to one of the
 // console's span classes.
-func spanClass(width int) string {
+func cwSpanClass(width int) string {
 	half := (width + 1) / 2
 	best := spanClasses[0]
 	for _, s := range spanClasses {
-		if abs(s-half) < abs(best-half) {
+		if cwAbs(s-half) < cwAbs(best-half) {
 			best = s
 		}
 	}
 	return "span-" + strconv.Itoa(best)
 }
 
-func abs(n int) int {
+func cwAbs(n int) int {
 	if n < 0 {
 		return -n
 	}
 	return n
 }
 
-// widthOptions are the widths the add-widget form offers.
-func widthOptions(l lang, cur int) []option {
+// cwWidthOptions are the widths the add-widget form offers.
+func cwWidthOptions(l lang, cur int) []cwOption {
 	labels := map[int]string{6: "cw.width.quarter", 8: "cw.width.third", 12: "cw.width.half", 16: "cw.width.twothirds", 24: "cw.width.full"}
-	var out []option
+	var out []cwOption
 	for _, w := range []int{6, 8, 12, 16, 24} {
-		out = append(out, option{Value: w, Label: l.T(labels[w]), Selected: w == cur})
+		out = append(out, cwOption{Value: w, Label: l.T(labels[w]), Selected: w == cur})
 	}
 	return out
 }
 
-// parseBody reads a stored dashboard's body.
-func parseBody(d v1.Dashboard) (*dashboard.Body, error) {
+// cwParseBody reads a stored dashboard's body.
+func cwParseBody(d v1.Dashboard) (*dashboard.Body, error) {
 	var raw []byte
 	if s, ok := d.Body.(string); ok {
 		raw = []byte(s)
@@ -118,9 +119,9 @@ func parseBody(d v1.Dashboard) (*dashboard.Body, error) {
 	return dashboard.Parse(raw)
 }
 
-// ordered sorts widgets into the grid's reading order: by row, then
+// cwOrdered sorts widgets into the grid's reading order: by row, then
 // column.
-func ordered(b *dashboard.Body) {
+func cwOrdered(b *dashboard.Body) {
 	sort.SliceStable(b.Widgets, func(i, j int) bool {
 		if b.Widgets[i].Y != b.Widgets[j].Y {
 			return b.Widgets[i].Y < b.Widgets[j].Y
@@ -129,9 +130,9 @@ func ordered(b *dashboard.Body) {
 	})
 }
 
-// reflow lays widgets out left to right, top to bottom, in their order,
+// cwReflow lays widgets out left to right, top to bottom, in their order,
 // as CloudWatch's console places added widgets.
-func reflow(b *dashboard.Body) {
+func cwReflow(b *dashboard.Body) {
 	x, y, rowH := 0, 0, 0
 	for i := range b.Widgets {
 		w := &b.Widgets[i]
@@ -161,7 +162,7 @@ func (s *Server) dashboardsData(ctx context.Context) (dashboardsPage, error) {
 	var p dashboardsPage
 	for _, d := range ds {
 		row := dashboardRow{Name: d.Name, Owner: d.Owner, UpdatedAt: d.UpdatedAt}
-		if b, err := parseBody(d); err == nil {
+		if b, err := cwParseBody(d); err == nil {
 			row.Widgets = len(b.Widgets)
 		}
 		p.Dashboards = append(p.Dashboards, row)
@@ -184,12 +185,12 @@ func (s *Server) createDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Name = name
-	p.Error, p.Hint = errorText(err)
+	p.Error, p.Hint = cwErrorText(err)
 	s.renderStatus(w, r, http.StatusBadRequest, "cloudwatch/dashboards", "cw.dashboards.title", p)
 }
 
-// errorText splits an API error into its message and hint.
-func errorText(err error) (string, string) {
+// cwErrorText splits an API error into its message and hint.
+func cwErrorText(err error) (string, string) {
 	var ae *apiError
 	if asAPIError(err, &ae) {
 		return ae.Message, ae.Hint
@@ -212,11 +213,11 @@ func (s *Server) loadDashboard(ctx context.Context, name string) (v1.Dashboard, 
 	if err != nil {
 		return d, nil, err
 	}
-	b, err := parseBody(d)
+	b, err := cwParseBody(d)
 	if err != nil {
 		return d, nil, err
 	}
-	ordered(b)
+	cwOrdered(b)
 	return d, b, nil
 }
 
@@ -260,7 +261,7 @@ func (s *Server) dashboardData(ctx context.Context, l lang, name string, form wi
 	}
 	minutes := max(int(end.Sub(start).Minutes()), 1)
 	p := dashboardPage{Name: d.Name, Owner: d.Owner, UpdatedAt: d.UpdatedAt, Minutes: minutes, Form: form,
-		Stats: consoleStats, Periods: periodOptions(l, form.Period), Widths: widthOptions(l, form.Width)}
+		Stats: cwStats, Periods: cwPeriodOptions(l, form.Period), Widths: cwWidthOptions(l, form.Width)}
 	var alarms []v1.Alarm
 	for _, wd := range b.Widgets {
 		if wd.Type == dashboard.TypeAlarm {
@@ -289,7 +290,7 @@ func (s *Server) dashboardData(ctx context.Context, l lang, name string, form wi
 // widgetView turns widget i of b into what the page draws.
 func (s *Server) widgetView(ctx context.Context, b *dashboard.Body, i, minutes int, alarms []v1.Alarm) widgetView {
 	wd := b.Widgets[i]
-	v := widgetView{Index: i, Title: wd.Properties.Title, Width: wd.Width, Span: spanClass(wd.Width)}
+	v := widgetView{Index: i, Title: wd.Properties.Title, Width: wd.Width, Span: cwSpanClass(wd.Width)}
 	switch wd.Type {
 	case dashboard.TypeMetric:
 		v.Type = "line"
@@ -316,7 +317,7 @@ func (s *Server) widgetView(ctx context.Context, b *dashboard.Body, i, minutes i
 		if len(qs) == 0 {
 			break
 		}
-		period := chartPeriod(v.Period, minutes)
+		period := cwChartPeriod(v.Period, minutes)
 		v.PeriodText = durText(float64(v.Period))
 		v.ChartSrc = seriesURLOf(qs, period, minutes)
 		if v.Title == "" {
@@ -330,10 +331,10 @@ func (s *Server) widgetView(ctx context.Context, b *dashboard.Body, i, minutes i
 	case dashboard.TypeAlarm:
 		v.Type = "alarm"
 		for _, arn := range wd.Properties.Alarms {
-			badge := alarmBadge{Name: arn, State: "INSUFFICIENT_DATA"}
+			badge := cwAlarmBadge{Name: arn, State: "INSUFFICIENT_DATA"}
 			for _, a := range alarms {
 				if a.ARN == arn || a.Name == arn {
-					badge = alarmBadge{Name: a.Name, State: a.State.State}
+					badge = cwAlarmBadge{Name: a.Name, State: a.State.State}
 				}
 			}
 			v.Alarms = append(v.Alarms, badge)
@@ -344,16 +345,16 @@ func (s *Server) widgetView(ctx context.Context, b *dashboard.Body, i, minutes i
 	return v
 }
 
-// chartPeriod is period, lengthened to a whole number of minutes when the
+// cwChartPeriod is period, lengthened to a whole number of minutes when the
 // range would otherwise hold more points than one query returns.
-func chartPeriod(period, minutes int) int {
+func cwChartPeriod(period, minutes int) int {
 	if period <= 0 {
 		period = dashboard.DefaultPeriod
 	}
-	if minutes*60/period <= maxChartPoints && (period >= 60 || minutes <= 180) {
+	if minutes*60/period <= cwMaxChartPoints && (period >= 60 || minutes <= 180) {
 		return period
 	}
-	need := (minutes*60 + maxChartPoints - 1) / maxChartPoints
+	need := (minutes*60 + cwMaxChartPoints - 1) / cwMaxChartPoints
 	return max((need+59)/60*60, 60)
 }
 
@@ -367,7 +368,7 @@ func (s *Server) latest(ctx context.Context, q seriesQuery, period, minutes int)
 	vals := data.Series[0].Values
 	for i := len(vals) - 1; i >= 0; i-- {
 		if vals[i] != nil {
-			return strconv.FormatFloat(*vals[i], 'f', -1, 64), data.Unit
+			return strconv.FormatFloat(math.Round(*vals[i]*100)/100, 'f', -1, 64), data.Unit
 		}
 	}
 	return "—", data.Unit

@@ -35,16 +35,16 @@ type logGroupPage struct {
 	// problem.
 	Pattern, Stream string
 	Minutes         int
-	Ranges          []option
+	Ranges          []cwOption
 	Error, Hint     string
-	Events          []logRow
+	Events          []cwLogRow
 	// More tells that the results stopped at the limit.
 	More bool
 	// TailSrc is the live tail's stream URL.
 	TailSrc string
 }
 
-type logRow struct {
+type cwLogRow struct {
 	Time            time.Time
 	Stream, Message string
 }
@@ -107,8 +107,8 @@ func (s *Server) logGroup(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := logGroupPage{Group: g.Name, RetentionInDays: g.RetentionInDays, StoredBytes: uint64(max(g.StoredBytes, 0)),
 		Streams: g.Streams, Pattern: q.Get("pattern"), Stream: q.Get("stream"),
-		Minutes: intParam(q, "minutes", 60, consoleRanges)}
-	p.Ranges = rangeOptions(langOf(r), p.Minutes)
+		Minutes: cwIntParam(q, "minutes", 60, cwRanges)}
+	p.Ranges = cwRangeOptions(langOf(r), p.Minutes)
 	tail := url.Values{"group": {g.Name}}
 	if p.Pattern != "" {
 		tail.Set("pattern", p.Pattern)
@@ -127,7 +127,7 @@ func (s *Server) logGroup(w http.ResponseWriter, r *http.Request) {
 			p.More = true
 			return
 		}
-		p.Events = append(p.Events, logRow{Time: ev.Timestamp, Stream: ev.Stream, Message: ev.Message})
+		p.Events = append(p.Events, cwLogRow{Time: ev.Timestamp, Stream: ev.Stream, Message: ev.Message})
 	})
 	status := http.StatusOK
 	if err != nil {
@@ -141,9 +141,9 @@ func (s *Server) logGroup(w http.ResponseWriter, r *http.Request) {
 	s.renderStatus(w, r, status, "cloudwatch/log-group", "cw.loggroup.title", p)
 }
 
-// tailLine is one line of a live tail, as the console's log tails read
+// cwTailLine is one line of a live tail, as the console's log tails read
 // it.
-type tailLine struct {
+type cwTailLine struct {
 	Time   string `json:"time"`
 	Stream string `json:"stream"`
 	Text   string `json:"text"`
@@ -176,13 +176,13 @@ func (s *Server) logTail(w http.ResponseWriter, r *http.Request) {
 			if origin == "" {
 				origin = "out"
 			}
-			send("", tailLine{Time: ev.Timestamp.UTC().Format(time.RFC3339Nano), Stream: origin, Text: ev.Message, LogStream: ev.Stream})
+			send("", cwTailLine{Time: ev.Timestamp.UTC().Format(time.RFC3339Nano), Stream: origin, Text: ev.Message, LogStream: ev.Stream})
 		})
 		if err != nil && r.Context().Err() == nil {
 			// Say why in the tail itself, and stay open so that the
 			// browser does not retry a query that cannot work.
-			msg, hint := errorText(err)
-			send("", tailLine{Time: s.now().UTC().Format(time.RFC3339Nano), Stream: "sys", Text: strings.TrimSpace(msg + " " + hint)})
+			msg, hint := cwErrorText(err)
+			send("", cwTailLine{Time: s.now().UTC().Format(time.RFC3339Nano), Stream: "sys", Text: strings.TrimSpace(msg + " " + hint)})
 			<-r.Context().Done()
 		}
 		return err

@@ -21,8 +21,8 @@ type metricsPage struct {
 	Period    int
 	Minutes   int
 	Stats     []string
-	Periods   []option
-	Ranges    []option
+	Periods   []cwOption
+	Ranges    []cwOption
 	// ChartSrc is the chart of the selected metrics ("" when none).
 	ChartSrc string
 	// Selected names the selected metrics, for the chart's caption.
@@ -45,8 +45,8 @@ type metricEntry struct {
 	Checked bool
 }
 
-// option is one choice of a select.
-type option struct {
+// cwOption is one choice of a select.
+type cwOption struct {
 	Value    int
 	Label    string
 	Selected bool
@@ -82,7 +82,7 @@ func parseSel(sel string) (string, map[string]string, bool) {
 	return name, m, true
 }
 
-func intParam(q url.Values, name string, def int, allowed []int) int {
+func cwIntParam(q url.Values, name string, def int, allowed []int) int {
 	n, err := strconv.Atoi(q.Get(name))
 	if err != nil || !slices.Contains(allowed, n) {
 		return def
@@ -90,20 +90,20 @@ func intParam(q url.Values, name string, def int, allowed []int) int {
 	return n
 }
 
-func periodOptions(l lang, cur int) []option {
+func cwPeriodOptions(l lang, cur int) []cwOption {
 	labels := map[int]string{1: "cw.period.1s", 10: "cw.period.10s", 60: "cw.period.1m", 300: "cw.period.5m"}
-	out := make([]option, 0, len(consolePeriods))
-	for _, p := range consolePeriods {
-		out = append(out, option{Value: p, Label: l.T(labels[p]), Selected: p == cur})
+	out := make([]cwOption, 0, len(cwPeriods))
+	for _, p := range cwPeriods {
+		out = append(out, cwOption{Value: p, Label: l.T(labels[p]), Selected: p == cur})
 	}
 	return out
 }
 
-func rangeOptions(l lang, cur int) []option {
+func cwRangeOptions(l lang, cur int) []cwOption {
 	labels := map[int]string{15: "cw.range.15m", 60: "cw.range.1h", 180: "cw.range.3h", 720: "cw.range.12h"}
-	out := make([]option, 0, len(consoleRanges))
-	for _, m := range consoleRanges {
-		out = append(out, option{Value: m, Label: l.T(labels[m]), Selected: m == cur})
+	out := make([]cwOption, 0, len(cwRanges))
+	for _, m := range cwRanges {
+		out = append(out, cwOption{Value: m, Label: l.T(labels[m]), Selected: m == cur})
 	}
 	return out
 }
@@ -117,20 +117,20 @@ func (s *Server) metricsExplorer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := metricsPage{Namespace: q.Get("namespace"), Stat: q.Get("stat"), Stats: consoleStats,
-		Period: intParam(q, "period", 60, consolePeriods), Minutes: intParam(q, "minutes", 60, consoleRanges)}
-	if !slices.Contains(consoleStats, p.Stat) {
+	p := metricsPage{Namespace: q.Get("namespace"), Stat: q.Get("stat"), Stats: cwStats,
+		Period: cwIntParam(q, "period", 60, cwPeriods), Minutes: cwIntParam(q, "minutes", 60, cwRanges)}
+	if !slices.Contains(cwStats, p.Stat) {
 		p.Stat = "Average"
 	}
-	if e := fitPeriod(p.Period, p.Minutes); e != p.Period {
+	if e := cwFitPeriod(p.Period, p.Minutes); e != p.Period {
 		p.Period, p.Adjusted = e, true
 	}
-	p.Periods, p.Ranges = periodOptions(l, p.Period), rangeOptions(l, p.Minutes)
+	p.Periods, p.Ranges = cwPeriodOptions(l, p.Period), cwRangeOptions(l, p.Minutes)
 	counts := map[string]int{}
 	for _, m := range all {
 		counts[m.Namespace]++
 	}
-	for _, ns := range sortedKeysInt(counts) {
+	for _, ns := range cwSortedCounts(counts) {
 		p.Namespaces = append(p.Namespaces, namespaceEntry{Name: ns, Metrics: counts[ns],
 			Href: "/cloudwatch/metrics?" + url.Values{"namespace": {ns}}.Encode()})
 	}
@@ -142,7 +142,7 @@ func (s *Server) metricsExplorer(w http.ResponseWriter, r *http.Request) {
 		}
 		sel := selValue(m)
 		_, dims, _ := parseSel(sel)
-		e := metricEntry{Name: m.MetricName, Dims: dimsKey(dims), Sel: sel, Checked: slices.Contains(selected, sel)}
+		e := metricEntry{Name: m.MetricName, Dims: cwDimsKey(dims), Sel: sel, Checked: slices.Contains(selected, sel)}
 		p.Metrics = append(p.Metrics, e)
 		if e.Checked {
 			queries = append(queries, seriesQuery{Namespace: m.Namespace, Metric: m.MetricName, Dims: dims, Stat: p.Stat})
@@ -164,26 +164,26 @@ func (s *Server) metricsExplorer(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, "cloudwatch/metrics", "cw.metrics.title", p)
 }
 
-// maxChartPoints is the most datapoints one GetMetricStatistics call
+// cwMaxChartPoints is the most datapoints one GetMetricStatistics call
 // returns.
-const maxChartPoints = 1440
+const cwMaxChartPoints = 1440
 
-// fitPeriod is the shortest of the console's periods, from period on,
+// cwFitPeriod is the shortest of the console's periods, from period on,
 // that the metric store answers over minutes: at most maxChartPoints
 // points, and high-resolution periods only within the last three hours.
-func fitPeriod(period, minutes int) int {
-	for _, p := range consolePeriods {
+func cwFitPeriod(period, minutes int) int {
+	for _, p := range cwPeriods {
 		if p < period {
 			continue
 		}
-		if minutes*60/p <= maxChartPoints && (p >= 60 || minutes <= 180) {
+		if minutes*60/p <= cwMaxChartPoints && (p >= 60 || minutes <= 180) {
 			return p
 		}
 	}
-	return consolePeriods[len(consolePeriods)-1]
+	return cwPeriods[len(cwPeriods)-1]
 }
 
-func sortedKeysInt(m map[string]int) []string {
+func cwSortedCounts(m map[string]int) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

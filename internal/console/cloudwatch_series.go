@@ -35,48 +35,52 @@ type seriesRequest struct {
 	Threshold *float64
 }
 
-// chartSeries is one line of a chart.
-type chartSeries struct {
+// cwChartSeries is one line of a chart.
+type cwChartSeries struct {
 	Label  string     `json:"label"`
 	Values []*float64 `json:"values"`
 }
 
-// chartData is the JSON the console's charts draw.
-type chartData struct {
-	Unit       string        `json:"unit"`
-	Timestamps []int64       `json:"timestamps"`
-	Series     []chartSeries `json:"series"`
-	Threshold  *float64      `json:"threshold,omitempty"`
+// cwChart is the JSON the console's charts draw.
+type cwChart struct {
+	Unit       string          `json:"unit"`
+	Timestamps []int64         `json:"timestamps"`
+	Series     []cwChartSeries `json:"series"`
+	Threshold  *float64        `json:"threshold,omitempty"`
 }
 
-// paramError is a bad parameter of the series endpoint.
-type paramError struct{ Param, Message string }
+// cwParamError is a bad parameter of the series endpoint.
+type cwParamError struct{ Param, Message string }
 
-func (e *paramError) Error() string { return e.Param + ": " + e.Message }
+func (e *cwParamError) Error() string { return e.Param + ": " + e.Message }
 
 // Statistics and periods the console offers; the API accepts more.
 var (
-	simpleStats = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
-	// statPattern is CloudWatch's extended statistics: percentiles,
+	cwSimpleStats = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
+	// cwStatPattern is CloudWatch's extended statistics: percentiles,
 	// trimmed and winsorized means, trimmed counts and sums, and IQM.
-	statPattern    = regexp.MustCompile(`^(?i:(p|tm|wm|tc|ts)\d{1,3}(\.\d+)?|(tm|wm|tc|ts|pr)\([^()]*:[^()]*\)|iqm)$`)
-	consoleStats   = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99"}
-	consolePeriods = []int{1, 10, 60, 300}
-	consoleRanges  = []int{15, 60, 180, 720}
+	cwStatPattern = regexp.MustCompile(`^(?i:(p|tm|wm|tc|ts)\d{1,3}(\.\d+)?|(tm|wm|tc|ts|pr)\([^()]*:[^()]*\)|iqm)$`)
+	cwStats       = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99"}
+	cwPeriods     = []int{1, 10, 60, 300}
+	cwRanges      = []int{15, 60, 180, 720}
 )
 
 // maxSeriesMinutes bounds a chart's range (two weeks).
 const maxSeriesMinutes = 14 * 24 * 60
 
-func validStat(s string) bool { return slices.Contains(simpleStats, s) || statPattern.MatchString(s) }
+func cwValidStat(s string) bool {
+	return slices.Contains(cwSimpleStats, s) || cwStatPattern.MatchString(s)
+}
 
-func validPeriod(p int) bool { return p == 1 || p == 5 || p == 10 || p == 30 || (p >= 60 && p%60 == 0) }
+func cwValidPeriod(p int) bool {
+	return p == 1 || p == 5 || p == 10 || p == 30 || (p >= 60 && p%60 == 0)
+}
 
-// parseDim reads "Name=Value".
-func parseDim(s string) (string, string, error) {
+// cwParseDim reads "Name=Value".
+func cwParseDim(s string) (string, string, error) {
 	name, value, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(name) == "" {
-		return "", "", &paramError{"dim", fmt.Sprintf("%q is not Name=Value (e.g. InstanceId=i-0abc)", s)}
+		return "", "", &cwParamError{"dim", fmt.Sprintf("%q is not Name=Value (e.g. InstanceId=i-0abc)", s)}
 	}
 	return strings.TrimSpace(name), strings.TrimSpace(value), nil
 }
@@ -94,35 +98,35 @@ func parseSeries(q url.Values) (seriesRequest, error) {
 		if v := q.Get(f.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return req, &paramError{f.name, fmt.Sprintf("%q is not a positive whole number", v)}
+				return req, &cwParamError{f.name, fmt.Sprintf("%q is not a positive whole number", v)}
 			}
 			*f.into = n
 		}
 	}
-	if !validPeriod(req.Period) {
-		return req, &paramError{"period", fmt.Sprintf("%d s is not a period: use 1, 5, 10 or 30 seconds or a multiple of 60", req.Period)}
+	if !cwValidPeriod(req.Period) {
+		return req, &cwParamError{"period", fmt.Sprintf("%d s is not a period: use 1, 5, 10 or 30 seconds or a multiple of 60", req.Period)}
 	}
 	if req.Minutes > maxSeriesMinutes {
-		return req, &paramError{"minutes", fmt.Sprintf("%d is more than %d (two weeks)", req.Minutes, maxSeriesMinutes)}
+		return req, &cwParamError{"minutes", fmt.Sprintf("%d is more than %d (two weeks)", req.Minutes, maxSeriesMinutes)}
 	}
 	if v := q.Get("threshold"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return req, &paramError{"threshold", fmt.Sprintf("%q is not a number", v)}
+			return req, &cwParamError{"threshold", fmt.Sprintf("%q is not a number", v)}
 		}
 		req.Threshold = &f
 	}
 	for _, raw := range q["q"] {
 		var sq seriesQuery
 		if err := json.Unmarshal([]byte(raw), &sq); err != nil {
-			return req, &paramError{"q", fmt.Sprintf("%q is not a query object: %v", raw, err)}
+			return req, &cwParamError{"q", fmt.Sprintf("%q is not a query object: %v", raw, err)}
 		}
 		req.Queries = append(req.Queries, sq)
 	}
 	if len(q["q"]) == 0 {
 		dims := map[string]string{}
 		for _, d := range q["dim"] {
-			name, value, err := parseDim(d)
+			name, value, err := cwParseDim(d)
 			if err != nil {
 				return req, err
 			}
@@ -133,7 +137,7 @@ func parseSeries(q url.Values) (seriesRequest, error) {
 			stats = []string{"Average"}
 		}
 		if len(q["metric"]) == 0 {
-			return req, &paramError{"metric", "is missing: name at least one metric"}
+			return req, &cwParamError{"metric", "is missing: name at least one metric"}
 		}
 		for _, m := range q["metric"] {
 			for _, st := range stats {
@@ -145,19 +149,19 @@ func parseSeries(q url.Values) (seriesRequest, error) {
 		sq := &req.Queries[i]
 		switch {
 		case sq.Namespace == "":
-			return req, &paramError{"namespace", "is missing: give the metric's namespace (e.g. AWS/EC2)"}
+			return req, &cwParamError{"namespace", "is missing: give the metric's namespace (e.g. AWS/EC2)"}
 		case sq.Metric == "":
-			return req, &paramError{"metric", "is missing: name the metric (e.g. CPUUtilization)"}
+			return req, &cwParamError{"metric", "is missing: name the metric (e.g. CPUUtilization)"}
 		}
 		if sq.Stat == "" {
 			sq.Stat = "Average"
 		}
-		if !validStat(sq.Stat) {
-			return req, &paramError{"stat", fmt.Sprintf("%q is not a statistic: use Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99", sq.Stat)}
+		if !cwValidStat(sq.Stat) {
+			return req, &cwParamError{"stat", fmt.Sprintf("%q is not a statistic: use Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p99", sq.Stat)}
 		}
 	}
 	if len(req.Queries) > 20 {
-		return req, &paramError{"q", fmt.Sprintf("%d series are more than 20", len(req.Queries))}
+		return req, &cwParamError{"q", fmt.Sprintf("%d series are more than 20", len(req.Queries))}
 	}
 	return req, nil
 }
@@ -166,7 +170,7 @@ func parseSeries(q url.Values) (seriesRequest, error) {
 func (s *Server) serveSeries(w http.ResponseWriter, r *http.Request) {
 	req, err := parseSeries(r.URL.Query())
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err)
+		cwJSONError(w, http.StatusBadRequest, err)
 		return
 	}
 	data, err := s.series(r.Context(), req, s.now())
@@ -176,7 +180,7 @@ func (s *Server) serveSeries(w http.ResponseWriter, r *http.Request) {
 		if asAPIError(err, &ae) {
 			status = ae.Status
 		}
-		writeJSONError(w, status, err)
+		cwJSONError(w, status, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -184,9 +188,9 @@ func (s *Server) serveSeries(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(data)
 }
 
-func writeJSONError(w http.ResponseWriter, status int, err error) {
+func cwJSONError(w http.ResponseWriter, status int, err error) {
 	body := map[string]string{"error": err.Error()}
-	if pe, ok := err.(*paramError); ok {
+	if pe, ok := err.(*cwParamError); ok {
 		body["param"] = pe.Param
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -197,12 +201,12 @@ func writeJSONError(w http.ResponseWriter, status int, err error) {
 // series reads the queries' datapoints through GetMetricStatistics (one
 // call per metric, with its statistics together) and lays them on one
 // timeline of whole periods, null where a period has no data.
-func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (chartData, error) {
+func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (cwChart, error) {
 	per := int64(req.Period)
 	end := now.Truncate(time.Second)
 	start := end.Add(-time.Duration(req.Minutes) * time.Minute)
 	first := start.Unix() / per * per
-	out := chartData{Threshold: req.Threshold, Timestamps: []int64{}, Series: []chartSeries{}}
+	out := cwChart{Threshold: req.Threshold, Timestamps: []int64{}, Series: []cwChartSeries{}}
 	for t := first; t < end.Unix(); t += per {
 		out.Timestamps = append(out.Timestamps, t)
 	}
@@ -210,7 +214,7 @@ func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (
 	for i, t := range out.Timestamps {
 		index[t] = i
 	}
-	multiMetric, multiStat := distinct(req.Queries)
+	multiMetric, multiStat := cwDistinct(req.Queries)
 	// Group the queries by metric so that one call answers all its stats.
 	type group struct {
 		key   string
@@ -221,7 +225,7 @@ func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (
 	var groups []*group
 	byKey := map[string]*group{}
 	for i, q := range req.Queries {
-		key := q.Namespace + "\x00" + q.Metric + "\x00" + dimsKey(q.Dims)
+		key := q.Namespace + "\x00" + q.Metric + "\x00" + cwDimsKey(q.Dims)
 		g := byKey[key]
 		if g == nil {
 			g = &group{key: key, q: q}
@@ -231,20 +235,20 @@ func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (
 		g.stats = append(g.stats, q.Stat)
 		g.at = append(g.at, i)
 	}
-	out.Series = make([]chartSeries, len(req.Queries))
+	out.Series = make([]cwChartSeries, len(req.Queries))
 	for _, g := range groups {
-		sr := v1.GetMetricStatisticsRequest{Namespace: g.q.Namespace, MetricName: g.q.Metric, Dimensions: v1Dims(g.q.Dims),
+		sr := v1.GetMetricStatisticsRequest{Namespace: g.q.Namespace, MetricName: g.q.Metric, Dimensions: cwV1Dims(g.q.Dims),
 			StartTime: start, EndTime: end, Period: req.Period}
 		for _, st := range g.stats {
-			if slices.Contains(simpleStats, st) {
-				sr.Statistics = appendNew(sr.Statistics, st)
+			if slices.Contains(cwSimpleStats, st) {
+				sr.Statistics = cwAppendNew(sr.Statistics, st)
 			} else {
-				sr.ExtendedStatistics = appendNew(sr.ExtendedStatistics, st)
+				sr.ExtendedStatistics = cwAppendNew(sr.ExtendedStatistics, st)
 			}
 		}
 		resp, err := s.api.GetMetricStatistics(ctx, sr)
 		if err != nil {
-			return chartData{}, err
+			return cwChart{}, err
 		}
 		for j, st := range g.stats {
 			q := req.Queries[g.at[j]]
@@ -257,9 +261,9 @@ func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (
 				if out.Unit == "" && dp.Unit != "" && dp.Unit != "None" {
 					out.Unit = dp.Unit
 				}
-				vals[i] = statValue(dp, st)
+				vals[i] = cwStatValue(dp, st)
 			}
-			out.Series[g.at[j]] = chartSeries{Label: seriesLabel(q, multiMetric, multiStat), Values: vals}
+			out.Series[g.at[j]] = cwChartSeries{Label: cwSeriesLabel(q, multiMetric, multiStat), Values: vals}
 		}
 	}
 	return out, nil
@@ -267,22 +271,22 @@ func (s *Server) series(ctx context.Context, req seriesRequest, now time.Time) (
 
 // distinct reports whether the queries name more than one metric and
 // more than one statistic (labels then say which).
-func distinct(qs []seriesQuery) (metrics, stats bool) {
+func cwDistinct(qs []seriesQuery) (metrics, stats bool) {
 	m, st := map[string]bool{}, map[string]bool{}
 	for _, q := range qs {
-		m[q.Namespace+"/"+q.Metric+dimsKey(q.Dims)] = true
+		m[q.Namespace+"/"+q.Metric+cwDimsKey(q.Dims)] = true
 		st[q.Stat] = true
 	}
 	return len(m) > 1, len(st) > 1
 }
 
-func seriesLabel(q seriesQuery, multiMetric, multiStat bool) string {
+func cwSeriesLabel(q seriesQuery, multiMetric, multiStat bool) string {
 	if q.Label != "" {
 		return q.Label
 	}
 	label := q.Metric
 	if multiMetric && len(q.Dims) > 0 {
-		label += " " + dimsKey(q.Dims)
+		label += " " + cwDimsKey(q.Dims)
 	}
 	if multiStat || !multiMetric {
 		label += " " + q.Stat
@@ -290,7 +294,7 @@ func seriesLabel(q seriesQuery, multiMetric, multiStat bool) string {
 	return label
 }
 
-func statValue(dp v1.Datapoint, stat string) *float64 {
+func cwStatValue(dp v1.Datapoint, stat string) *float64 {
 	switch stat {
 	case "Average":
 		return dp.Average
@@ -309,15 +313,15 @@ func statValue(dp v1.Datapoint, stat string) *float64 {
 	return nil
 }
 
-func appendNew(list []string, v string) []string {
+func cwAppendNew(list []string, v string) []string {
 	if slices.Contains(list, v) {
 		return list
 	}
 	return append(list, v)
 }
 
-// dimsKey is a dimension set as "Name=Value,Name=Value", sorted.
-func dimsKey(d map[string]string) string {
+// cwDimsKey is a dimension set as "Name=Value,Name=Value", sorted.
+func cwDimsKey(d map[string]string) string {
 	keys := sortedKeys(d)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
@@ -326,7 +330,7 @@ func dimsKey(d map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-func v1Dims(d map[string]string) []v1.Dimension {
+func cwV1Dims(d map[string]string) []v1.Dimension {
 	out := make([]v1.Dimension, 0, len(d))
 	for _, k := range sortedKeys(d) {
 		out = append(out, v1.Dimension{Name: k, Value: d[k]})

@@ -56,16 +56,16 @@ func (r *cwResources) Get(ctx context.Context, kindName, name string) (v1.Resour
 	if err != nil {
 		return v1.Resource{}, err
 	}
-	kv, err := r.store.Get(ctx, kind.Key(k, name))
-	if err != nil || kv.Value == nil {
+	rec0, err := r.store.Get(ctx, kind.Key(k, name))
+	if err != nil || rec0.Value == nil {
 		return v1.Resource{}, fault.NotFoundf(kindName, name, "no %s %q", kindName, name)
 	}
-	rec, err := k.Decode(kv.Value)
+	rec, err := k.Decode(rec0.Value)
 	if err != nil {
 		return v1.Resource{}, err
 	}
 	_, owner := k.Spec(rec)
-	return v1.Resource{Kind: kindName, Name: name, Owner: owner, Record: kv.Value}, nil
+	return v1.Resource{Kind: kindName, Name: name, Owner: owner, Record: rec0.Value}, nil
 }
 
 func (r *cwResources) Put(ctx context.Context, kindName, name string, body []byte) (v1.Resource, []string, error) {
@@ -190,7 +190,7 @@ func cwLayout(t *testing.T, e *cwEnv, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := parseBody(d)
+	b, err := cwParseBody(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func cwLayout(t *testing.T, e *cwEnv, name string) string {
 			for _, d := range r.Dimensions {
 				dims[d.Name] = d.Value
 			}
-			desc += fmt.Sprintf(" %s %s/%s{%s} %s %d", p.Title, r.Namespace, r.MetricName, dimsKey(dims), p.Stat, p.Period)
+			desc += fmt.Sprintf(" %s %s/%s{%s} %s %d", p.Title, r.Namespace, r.MetricName, cwDimsKey(dims), p.Stat, p.Period)
 		case "text":
 			desc += " " + p.Markdown
 		}
@@ -259,7 +259,7 @@ func TestCloudWatchSeries(t *testing.T) {
 	// The five minutes' values sum to 150 however the periods fall.
 	_, body := get(t, e.s, "/cloudwatch/series?"+url.Values{"namespace": {"MyApp"}, "metric": {"CPU"}, "dim": {"Group=web"},
 		"stat": {"Sum"}, "period": {"300"}, "minutes": {"60"}}.Encode())
-	var data chartData
+	var data cwChart
 	if err := json.Unmarshal([]byte(body), &data); err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,6 @@ func TestCloudWatchAlarms(t *testing.T) {
 	}{
 		{"list", "/cloudwatch/alarms", 200, []string{`href="/cloudwatch/alarms/web-cpu-high"`, "CPU &gt;= 80 for 2 datapoints within 2 minutes", "badge state-"}},
 		{"list fragment", "/cloudwatch/alarms?fragment=frag-alarms", 200, []string{`id="alarms"`, "madang:alarm", "web-cpu-high"}},
-		{"korean condition", "/cloudwatch/alarms?fragment=frag-alarms&lang=ko", 200, []string{"web-cpu-high"}},
 		{"detail", "/cloudwatch/alarms/web-cpu-high", 200, []string{"threshold=80", `data-src="/cloudwatch/series?`, "Group=web",
 			"CPU ≥ 80 % → add instances", "testing the policy", "state-alarm"}},
 		{"history fragment", "/cloudwatch/alarms/web-cpu-high?fragment=frag-history", 200, []string{`id="alarm-history"`, "StateUpdate", "state-insufficient-data", "→", "state-alarm"}},
@@ -468,6 +467,13 @@ func TestCloudWatchAlarms(t *testing.T) {
 			status, body := get(t, e.s, tc.path)
 			cwWant(t, tc.path, status, body, tc.status, tc.want...)
 		})
+	}
+	r := httptest.NewRequest("GET", "/cloudwatch/alarms?fragment=frag-alarms", nil)
+	r.Header.Set("Accept-Language", "ko-KR")
+	w := httptest.NewRecorder()
+	e.s.routes().ServeHTTP(w, r)
+	if want := "2분 내 2개의 데이터 포인트에 대한 CPU &gt;= 80"; !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("Korean list lacks %q:\n%s", want, w.Body.String())
 	}
 	if status, _, _ := post(t, e.s, "/cloudwatch/alarms/web-cpu-high/state", url.Values{"state": {"PANIC"}}); status != 400 {
 		t.Fatalf("bad state: %d, want 400", status)

@@ -20,8 +20,8 @@ type widgetForm struct {
 	Field, Error, Hint string
 }
 
-// widgetTypes are the types the add-widget form offers.
-var widgetTypes = []string{"line", "number", "text", "alarm"}
+// cwWidgetTypes are the types the add-widget form offers.
+var cwWidgetTypes = []string{"line", "number", "text", "alarm"}
 
 // widgetFormOf reads the add-widget form.
 func widgetFormOf(r *http.Request) widgetForm {
@@ -34,19 +34,19 @@ func widgetFormOf(r *http.Request) widgetForm {
 	return f
 }
 
-// formError is a problem of a form field.
-type formError struct{ Field, Message string }
+// cwFieldError is a problem of a form field.
+type cwFieldError struct{ Field, Message string }
 
-func (e *formError) Error() string { return e.Field + ": " + e.Message }
+func (e *cwFieldError) Error() string { return e.Field + ": " + e.Message }
 
 // widget builds the dashboard widget the form describes; arn finds an
 // alarm's ARN by name.
 func (f widgetForm) widget(arn func(string) (string, error)) (dashboard.Widget, error) {
-	if !slices.Contains(widgetTypes, f.Type) {
-		return dashboard.Widget{}, &formError{"type", "choose line, number, text or alarm"}
+	if !slices.Contains(cwWidgetTypes, f.Type) {
+		return dashboard.Widget{}, &cwFieldError{"type", "choose line, number, text or alarm"}
 	}
 	if !slices.Contains([]int{6, 8, 12, 16, 24}, f.Width) {
-		return dashboard.Widget{}, &formError{"width", "choose one of the widths"}
+		return dashboard.Widget{}, &cwFieldError{"width", "choose one of the widths"}
 	}
 	w := dashboard.Widget{Width: f.Width, Height: 6, Properties: dashboard.Properties{Title: f.Title}}
 	switch f.Type {
@@ -54,20 +54,20 @@ func (f widgetForm) widget(arn func(string) (string, error)) (dashboard.Widget, 
 		w.Type = dashboard.TypeMetric
 		switch {
 		case f.Namespace == "":
-			return w, &formError{"namespace", "is missing: give the metric's namespace, e.g. AWS/EC2"}
+			return w, &cwFieldError{"namespace", "is missing: give the metric's namespace, e.g. AWS/EC2"}
 		case f.Metric == "":
-			return w, &formError{"metric", "is missing: name the metric, e.g. CPUUtilization"}
-		case !validStat(f.Stat):
-			return w, &formError{"stat", "choose a statistic"}
-		case !validPeriod(f.Period):
-			return w, &formError{"period", "choose a period"}
+			return w, &cwFieldError{"metric", "is missing: name the metric, e.g. CPUUtilization"}
+		case !cwValidStat(f.Stat):
+			return w, &cwFieldError{"stat", "choose a statistic"}
+		case !cwValidPeriod(f.Period):
+			return w, &cwFieldError{"period", "choose a period"}
 		}
 		row := dashboard.MetricRow{Namespace: f.Namespace, MetricName: f.Metric, Visible: true}
 		if f.Dimension != "" {
 			for _, part := range strings.Split(f.Dimension, ",") {
-				name, value, err := parseDim(strings.TrimSpace(part))
+				name, value, err := cwParseDim(strings.TrimSpace(part))
 				if err != nil {
-					return w, &formError{"dimension", err.(*paramError).Message}
+					return w, &cwFieldError{"dimension", err.(*cwParamError).Message}
 				}
 				row.Dimensions = append(row.Dimensions, dashboard.Dim{Name: name, Value: value})
 			}
@@ -80,12 +80,12 @@ func (f widgetForm) widget(arn func(string) (string, error)) (dashboard.Widget, 
 		}
 	case "text":
 		if strings.TrimSpace(f.Text) == "" {
-			return w, &formError{"text", "is missing: write the widget's text"}
+			return w, &cwFieldError{"text", "is missing: write the widget's text"}
 		}
 		w.Type, w.Properties.Markdown, w.Height = dashboard.TypeText, f.Text, 3
 	case "alarm":
 		if f.Alarm == "" {
-			return w, &formError{"alarm", "choose an alarm"}
+			return w, &cwFieldError{"alarm", "choose an alarm"}
 		}
 		a, err := arn(f.Alarm)
 		if err != nil {
@@ -112,15 +112,15 @@ func (s *Server) addWidget(w http.ResponseWriter, r *http.Request) {
 	})
 	if err == nil {
 		b.Widgets = append(b.Widgets, wd)
-		reflow(b)
+		cwReflow(b)
 		err = s.putDashboard(ctx, name, b)
 	}
 	if err != nil {
-		var fe *formError
+		var fe *cwFieldError
 		if errors.As(err, &fe) {
 			f.Field, f.Error = fe.Field, fe.Message
 		} else {
-			f.Error, f.Hint = errorText(err)
+			f.Error, f.Hint = cwErrorText(err)
 		}
 		p, lerr := s.dashboardData(ctx, langOf(r), name, f)
 		if lerr != nil {
@@ -171,7 +171,7 @@ func (s *Server) arrangeWidget(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "action: use up, down, width or delete", http.StatusBadRequest)
 		return
 	}
-	reflow(b)
+	cwReflow(b)
 	if err := s.putDashboard(ctx, name, b); err != nil {
 		s.fail(w, r, err)
 		return
