@@ -62,13 +62,17 @@ func cwSpecFloat(m map[string]any, k string) (float64, bool) { f, ok := m[k].(fl
 
 // cwPeriodWords is a number of seconds in words: "2 minutes", "30 seconds".
 func cwPeriodWords(l lang, seconds int) string {
+	n, unit := seconds, "cw.seconds"
 	switch {
 	case seconds%3600 == 0 && seconds >= 3600:
-		return fmt.Sprintf(l.T("cw.hours"), seconds/3600)
+		n, unit = seconds/3600, "cw.hours"
 	case seconds%60 == 0 && seconds >= 60:
-		return fmt.Sprintf(l.T("cw.minutes"), seconds/60)
+		n, unit = seconds/60, "cw.minutes"
 	}
-	return fmt.Sprintf(l.T("cw.seconds"), seconds)
+	if n == 1 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	return fmt.Sprintf(l.T(unit), n)
 }
 
 // conditionWords is an alarm's condition as CloudWatch's console says it:
