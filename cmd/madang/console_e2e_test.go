@@ -50,8 +50,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	c := runner{t: t, home: filepath.Join(dir, "home")}
 	buildSampleApp(t, dir)
 	stack := filepath.Join(dir, "madang.yaml")
-	// Only an image and a launch template: the browser launches the
-	// instances and makes the load balancer.
+	// An image, a launch template and a small Auto Scaling group: the
+	// browser launches the web instances and makes the load balancer.
 	if err := os.WriteFile(stack, []byte(`name: console
 images:
   - name: hello
@@ -63,15 +63,30 @@ launchTemplates:
     image: hello
     supervision:
       killTimeout: 2s
+autoScalingGroups:
+  - name: workers
+    launchTemplate: hello
+    minSize: 1
+    maxSize: 2
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	startServer(t, c, "--console-listen", "127.0.0.1:0", "--metrics-interval", "1s")
 	c.must("apply", "-f", stack)
+	// Instances made in the browser belong to no stack: a reset removes
+	// them with the stack's, before the daemon stops (it leaves
+	// instances running).
+	t.Cleanup(func() {
+		if out, err := c.run("reset", "--yes"); err != nil {
+			t.Errorf("madang reset --yes: %v\n%s", err, out)
+		}
+	})
+	// The console starts after the API answers.
 	var link struct{ URL string }
-	if err := json.Unmarshal([]byte(c.must("console", "-o", "json")), &link); err != nil || link.URL == "" {
-		t.Fatalf("madang console -o json: %v", err)
-	}
+	eventually(t, "the console to serve", 30*time.Second, func() bool {
+		out, err := c.run("console", "-o", "json")
+		return err == nil && json.Unmarshal([]byte(out), &link) == nil && link.URL != ""
+	})
 	shots := os.Getenv("MADANG_SCREENSHOTS")
 	if shots == "" {
 		shots, _ = filepath.Abs("../../artifacts/console-screenshots")

@@ -47,6 +47,8 @@ export async function step(page, name, fn) {
 export async function shot(page, name) {
   const dir = env.SCREENSHOT_DIR || 'screenshots';
   mkdirSync(dir, { recursive: true });
+  // Sticky bars would be drawn where the page is scrolled to.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
 
