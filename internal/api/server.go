@@ -333,12 +333,39 @@ func (s *Server) runInstances(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if creq.Zone == "" && creq.Group == "" {
+		// As EC2 picks a default subnet: the zone with the fewest
+		// instances.
+		creq.Zone = quietestZone(s.Compute.Instances())
+	}
 	ins, err := s.Compute.Run(r.Context(), creq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, convertList(ins, instanceOf))
+}
+
+// quietestZone is the zone with the fewest live instances (the first of
+// equals).
+func quietestZone(ins []compute.View) string {
+	zones := autoscaling.Zones()
+	if len(zones) == 0 {
+		return ""
+	}
+	n := map[string]int{}
+	for _, v := range ins {
+		if v.State != compute.StateTerminated {
+			n[v.Zone]++
+		}
+	}
+	best := zones[0]
+	for _, z := range zones[1:] {
+		if n[z] < n[best] {
+			best = z
+		}
+	}
+	return best
 }
 
 func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {

@@ -139,13 +139,13 @@ func drawArchitecture(l lang, a architecture) template.HTML {
 		if health != "" {
 			cls += " " + healthClass(health)
 		}
-		sub := in.State
-		if in.Group != "" {
-			sub += " · " + in.Group
-		}
-		title := in.ID
+		// A named instance shows its name, its id underneath.
+		title, sub := in.ID, in.State
 		if in.Name != "" {
-			title = in.Name + " (" + in.ID + ")"
+			title, sub = in.Name, in.ID+" · "+in.State
+		}
+		if in.Group != "" && in.Group != in.Name {
+			sub += " · " + in.Group
 		}
 		nodes = append(nodes, diagNode{x: colX(2), y: rowY(i), class: cls, title: title, sub: sub, href: "/ec2/instances/" + in.ID, tip: tip})
 	}
@@ -156,7 +156,7 @@ func drawArchitecture(l lang, a architecture) template.HTML {
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`, n.x, n.y, diagColW, diagNodeH)
 		fmt.Fprintf(&b, `<text class="title" x="%d" y="%d">%s</text>`, n.x+10, n.y+19, template.HTMLEscapeString(clip(n.title, 28)))
-		fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d">%s</text>`, n.x+10, n.y+36, template.HTMLEscapeString(clip(n.sub, 32)))
+		fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d">%s</text>`, n.x+10, n.y+36, template.HTMLEscapeString(clip(n.sub, 34)))
 		b.WriteString(`</g></a>`)
 	}
 	b.WriteString(`</svg></div>`)
