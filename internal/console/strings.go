@@ -50,6 +50,7 @@ var messages = map[string]message{
 	"common.delete":        {"Delete", "삭제"},
 	"common.filter":        {"Filter", "필터"},
 	"common.details":       {"Details", "세부 정보"},
+	"common.copy":          {"Copy", "복사"},
 	"common.refresh":       {"Refresh", "새로 고침"},
 	"common.stackowned":    {"Managed by stack %s: the next `madang apply` of that stack undoes changes made here.", "스택 %s이(가) 관리합니다. 그 스택을 다시 `madang apply`하면 여기서 바꾼 내용이 되돌려집니다."},
 	"time.secondsago":      {"%d s ago", "%d초 전"},
