@@ -13,8 +13,20 @@ import (
 type architecture struct {
 	LoadBalancers []archLB
 	TargetGroups  []archTG
-	// Instances are the live (not terminated) instances, in order.
+	// Instances are the live (not terminated) instances, in order; the
+	// instances of an Auto Scaling group are next to each other.
 	Instances []archInstance
+	// Groups are the Auto Scaling groups, drawn around their instances.
+	Groups []archASG
+}
+
+// archASG is an Auto Scaling group and its capacity.
+type archASG struct {
+	Name               string
+	InService, Desired int
+	Min, Max           int
+	// Instances are the ids of its (non-terminated) instances.
+	Instances []string
 }
 
 type archLB struct {
@@ -41,6 +53,7 @@ type archInstance struct {
 
 // Node sizes and gaps of the diagram, in SVG units.
 const (
+	diagLabelW = 170
 	diagColW   = 220
 	diagGapX   = 90
 	diagNodeH  = 46
@@ -71,6 +84,9 @@ func drawArchitecture(l lang, a architecture) template.HTML {
 	}
 	rows := max(len(a.LoadBalancers), len(a.TargetGroups), len(a.Instances), 1)
 	width := diagMargin*2 + 3*diagColW + 2*diagGapX
+	if len(a.Groups) > 0 {
+		width += diagLabelW // the groups' labels right of their boxes
+	}
 	height := diagMargin*2 + 28 + rows*(diagNodeH+diagGapY)
 	colX := func(c int) int { return diagMargin + c*(diagColW+diagGapX) }
 	rowY := func(r int) int { return diagMargin + 28 + r*(diagNodeH+diagGapY) }
@@ -100,6 +116,30 @@ func drawArchitecture(l lang, a architecture) template.HTML {
 			edge(&b, colX(1)+diagColW, rowY(i)+diagNodeH/2, colX(2), rowY(r)+diagNodeH/2, "edge "+healthClass(t.State),
 				t.ID+": "+t.State+" "+t.Reason)
 		}
+	}
+	// Auto Scaling groups: a dashed box around their instances' rows,
+	// labelled with their capacity.
+	for _, g := range a.Groups {
+		lo, hi := -1, -1
+		for _, id := range g.Instances {
+			if r, ok := inRow[id]; ok {
+				if lo < 0 || r < lo {
+					lo = r
+				}
+				hi = max(hi, r)
+			}
+		}
+		x := colX(2) - 7
+		if lo < 0 {
+			continue
+		}
+		y, h := rowY(lo)-7, (hi-lo+1)*(diagNodeH+diagGapY)-diagGapY+14
+		fmt.Fprintf(&b, `<a href="/autoscaling/groups/%s" class="node-link"><g class="node node-asg"><rect x="%d" y="%d" width="%d" height="%d" rx="8"/>`,
+			template.HTMLEscapeString(g.Name), x, y, diagColW+14, h)
+		fmt.Fprintf(&b, `<text class="title" x="%d" y="%d">%s</text>`, x+diagColW+24, y+18, template.HTMLEscapeString(clip(g.Name, 22)))
+		fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d">%s</text>`, x+diagColW+24, y+34,
+			template.HTMLEscapeString(fmt.Sprintf("%d/%d InService · %d–%d", g.InService, g.Desired, g.Min, g.Max)))
+		b.WriteString(`</g></a>`)
 	}
 	var nodes []diagNode
 	for i, lb := range a.LoadBalancers {

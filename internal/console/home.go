@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 
 	"github.com/madang-dev/madang/internal/api/v1"
 )
@@ -89,7 +90,19 @@ func (s *Server) homeData(ctx context.Context, l lang) (homePage, error) {
 		}
 		a.TargetGroups = append(a.TargetGroups, at)
 	}
+	// The instances of each Auto Scaling group come together, so that
+	// the group's box surrounds them.
+	groupOf := map[string]string{}
+	for _, g := range asgs {
+		ag := archASG{Name: g.Name, InService: g.InService, Desired: g.DesiredCapacity, Min: g.MinSize, Max: g.MaxSize}
+		for _, gi := range g.Instances {
+			ag.Instances = append(ag.Instances, gi.InstanceID)
+			groupOf[gi.InstanceID] = g.Name
+		}
+		a.Groups = append(a.Groups, ag)
+	}
 	live, stopped := 0, 0
+	var grouped []archInstance
 	for _, in := range ins {
 		if in.State == v1.StateTerminated {
 			continue
@@ -98,8 +111,15 @@ func (s *Server) homeData(ctx context.Context, l lang) (homePage, error) {
 		if in.State != v1.StateRunning {
 			stopped++
 		}
-		a.Instances = append(a.Instances, archInstance{ID: in.ID, Name: in.Tags["Name"], State: in.State, Group: in.Group})
+		ai := archInstance{ID: in.ID, Name: in.Tags["Name"], State: in.State, Group: in.Group}
+		if groupOf[in.ID] != "" {
+			grouped = append(grouped, ai)
+			continue
+		}
+		a.Instances = append(a.Instances, ai)
 	}
+	sort.SliceStable(grouped, func(i, j int) bool { return groupOf[grouped[i].ID] < groupOf[grouped[j].ID] })
+	a.Instances = append(a.Instances, grouped...)
 	inAlarm := 0
 	for _, al := range alarms {
 		if al.State.State == "ALARM" {
