@@ -71,6 +71,32 @@ document.addEventListener('htmx:configRequest', (e) => {
   if (meta && meta.content) e.detail.headers['X-CSRF-Token'] = meta.content;
 });
 
+// A refused htmx request (4xx, 5xx) would change nothing on the page:
+// show the server's answer (its error fragment, or its text) in the
+// page's flash region instead, so a failed action says why.
+document.addEventListener('htmx:responseError', (e) => {
+  const region = document.getElementById('flash-region');
+  const xhr = e.detail.xhr;
+  if (!region || !xhr) return;
+  region.replaceChildren();
+  const type = xhr.getResponseHeader('Content-Type') || '';
+  if (type.startsWith('text/html')) {
+    // The console's own fragment, escaped by its templates.
+    const tpl = document.createElement('template');
+    tpl.innerHTML = xhr.responseText;
+    region.append(tpl.content);
+  } else {
+    const div = document.createElement('div');
+    div.className = 'flash error';
+    div.setAttribute('role', 'alert');
+    let text = xhr.responseText;
+    try { text = JSON.parse(text).error.message || text; } catch { /* not JSON */ }
+    div.textContent = `${xhr.status}: ${text}`;
+    region.append(div);
+  }
+  region.scrollIntoView({ block: 'nearest' });
+});
+
 // ---------------------------------------------------------------------------
 // Small helpers.
 
