@@ -233,9 +233,20 @@ func TestRestartCountSurvivesDaemonAndMachineRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, _ := tc.svc.Instance(id)
-	st, err := shim.ReadState(filepath.Join(in.Dir, "state"))
-	if err != nil {
-		t.Fatal(err)
+	// The shim records the app's pid just after starting it; a reboot
+	// before that write would look like a crash of the previous run (its
+	// exit is on record), so wait for it, as a machine would have.
+	var st shim.State
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if st, err = shim.ReadState(filepath.Join(in.Dir, "state")); err == nil && st.AppPID == v.PID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shim's state never recorded the app's pid %d: %+v, %v", v.PID, st, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	_ = syscall.Kill(st.ShimPID, syscall.SIGKILL)
 	var ws syscall.WaitStatus
