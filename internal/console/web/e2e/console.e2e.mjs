@@ -234,6 +234,11 @@ try {
       await page.goto(base + p);
       await look(page, name);
     }
+    // On a phone the menu starts folded and opens from its button.
+    if (await page.isVisible('nav.sidenav')) throw new Error('the menu is not folded on a phone');
+    await page.click('details.navtoggle > summary');
+    await page.waitForSelector('nav.sidenav', { state: 'visible' });
+    await look(page, 'menu-phone');
   });
 
   const real = errors.filter((e) => !/status of 40[13]|status of 429/.test(e));
