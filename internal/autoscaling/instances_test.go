@@ -159,11 +159,20 @@ func TestStandbyErrors(t *testing.T) {
 			call func() error
 			msg  string
 		}{
-			{"decrement below min", func() error { _, err := h.svc.EnterStandby(context.Background(), "web", []string{id}, true); return err }, "below the group's min size of 1"},
-			{"not a member", func() error { _, err := h.svc.EnterStandby(context.Background(), "web", []string{"i-nope"}, false); return err }, "The instance i-nope is not part of Auto Scaling group web."},
+			{"decrement below min", func() error {
+				_, err := h.svc.EnterStandby(context.Background(), "web", []string{id}, true)
+				return err
+			}, "below the group's min size of 1"},
+			{"not a member", func() error {
+				_, err := h.svc.EnterStandby(context.Background(), "web", []string{"i-nope"}, false)
+				return err
+			}, "The instance i-nope is not part of Auto Scaling group web."},
 			{"exit when InService", func() error { _, err := h.svc.ExitStandby(context.Background(), "web", []string{id}); return err }, "is not in Standby (it is InService)"},
 			{"no ids", func() error { _, err := h.svc.EnterStandby(context.Background(), "web", nil, false); return err }, "InstanceIds is empty"},
-			{"twice", func() error { _, err := h.svc.EnterStandby(context.Background(), "web", []string{id, id}, false); return err }, "lists " + id + " twice"},
+			{"twice", func() error {
+				_, err := h.svc.EnterStandby(context.Background(), "web", []string{id, id}, false)
+				return err
+			}, "lists " + id + " twice"},
 		} {
 			if err := tc.call(); fault.CodeOf(err) != fault.Invalid || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("%s: err = %v, want Invalid %q", tc.name, err, tc.msg)
