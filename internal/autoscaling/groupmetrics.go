@@ -61,12 +61,6 @@ func GroupMetrics() []string {
 		MetricGroupAndWarmPoolDesiredCapacity, MetricGroupAndWarmPoolTotalCapacity}
 }
 
-// warmPoolMetric reports whether a metric is one of the warm pool's,
-// published only by groups that have one.
-func warmPoolMetric(name string) bool {
-	return strings.HasPrefix(name, "WarmPool") || strings.HasPrefix(name, "GroupAndWarmPool")
-}
-
 // MetricsCollectionSpec is a group's metrics collection (the stack file's
 // metricsCollection, EnableMetricsCollection's arguments).
 type MetricsCollectionSpec struct {
