@@ -12,6 +12,8 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
@@ -32,7 +34,7 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 	cfg := s.sdkConfig(s.SecretAccessKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	lbc, as, cw := elb.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg)
+	lbc, as, cw, ec := elb.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
 
 	tg, err := lbc.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
 		Name: aws.String("sb-tg"), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(3000),
@@ -60,8 +62,9 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 	name := aws.String("sb")
 	if _, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: name, MinSize: aws.Int32(0), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(2),
-		LaunchTemplate:  &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("hello")},
-		TargetGroupARNs: []string{tgARN},
+		LaunchTemplate:    &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("hello")},
+		TargetGroupARNs:   []string{tgARN},
+		AvailabilityZones: []string{"local-1a", "local-1b", "local-1c"}, // RunInstances picks any of them
 	}); err != nil {
 		t.Fatalf("CreateAutoScalingGroup: %v", err)
 	}
@@ -187,6 +190,57 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 		if !aws.ToBool(in.ProtectedFromScaleIn) {
 			t.Errorf("instance %s: ProtectedFromScaleIn false", aws.ToString(in.InstanceId))
 		}
+	}
+
+	// Attach an instance RunInstances launched, then detach it: it keeps
+	// running outside the group. The desired capacity first matches the
+	// protected instance that stays (else the attached one is the
+	// scale-in's only choice).
+	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: name, DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatalf("SetDesiredCapacity: %v", err)
+	}
+	run, err := ec.RunInstances(ctx, &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		LaunchTemplate: &ec2types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("hello")}})
+	if err != nil {
+		t.Fatalf("RunInstances: %v", err)
+	}
+	loose := aws.ToString(run.Instances[0].InstanceId)
+	t.Cleanup(func() {
+		_, _ = ec.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{loose}})
+	})
+	state := func() ec2types.InstanceStateName {
+		out, err := ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{loose}})
+		if err != nil || len(out.Reservations) != 1 {
+			t.Fatalf("DescribeInstances = %+v, %v", out, err)
+		}
+		return out.Reservations[0].Instances[0].State.Name
+	}
+	eventually(t, loose+" running", 20*time.Second, func() bool { return state() == ec2types.InstanceStateNameRunning })
+	if _, err := as.AttachInstances(ctx, &autoscaling.AttachInstancesInput{AutoScalingGroupName: name, InstanceIds: []string{loose, ids[0]}}); apiCode(err) != "ValidationError" {
+		t.Errorf("AttachInstances of a member: %v, want ValidationError", err)
+	}
+	if _, err := as.AttachInstances(ctx, &autoscaling.AttachInstancesInput{AutoScalingGroupName: name, InstanceIds: []string{loose}}); err != nil {
+		t.Fatalf("AttachInstances: %v", err)
+	}
+	eventually(t, loose+" InService and a healthy target", 30*time.Second, func() bool {
+		return lifecycles()[loose] == asgtypes.LifecycleStateInService && targets()[loose] == elbtypes.TargetHealthStateEnumHealthy
+	})
+	if g := group(); aws.ToInt32(g.DesiredCapacity) != 2 {
+		t.Errorf("after AttachInstances: desired %d, want 2", aws.ToInt32(g.DesiredCapacity))
+	}
+	if _, err := as.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: name, InstanceIds: []string{loose}, ShouldDecrementDesiredCapacity: aws.Bool(true)}); err != nil {
+		t.Fatalf("DetachInstances: %v", err)
+	}
+	eventually(t, loose+" out of the group and the target group", 20*time.Second, func() bool {
+		_, member := lifecycles()[loose]
+		_, registered := targets()[loose]
+		return !member && !registered
+	})
+	if st := state(); st != ec2types.InstanceStateNameRunning {
+		t.Errorf("the detached instance is %s, want running", st)
+	}
+	if g := group(); aws.ToInt32(g.DesiredCapacity) != 1 || len(g.Instances) != 1 {
+		t.Errorf("after DetachInstances with decrement: desired %d, %d instances; want 1, 1", aws.ToInt32(g.DesiredCapacity), len(g.Instances))
 	}
 
 	// Group metrics: published at once when enabled, then every minute.

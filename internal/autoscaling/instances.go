@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/madang-dev/madang/internal/autoscaling/placement"
 	"github.com/madang-dev/madang/internal/compute"
 	"github.com/madang-dev/madang/internal/fault"
 )
@@ -214,7 +215,8 @@ func (s *Service) SetInstanceProtection(ctx context.Context, group string, ids [
 // AttachInstances takes running instances into the group: the desired
 // capacity rises by one per instance (up to max size), and each goes
 // Pending → InService as a launched one does (registered in the group's
-// target groups).
+// target groups). An instance must run in one of the group's zones; one
+// launched without a zone takes the zone that keeps the group balanced.
 func (s *Service) AttachInstances(ctx context.Context, group string, ids []string) ([]Activity, error) {
 	byID := map[string]compute.Instance{}
 	for _, in := range s.opts.Compute.AllInstances() {
@@ -235,8 +237,15 @@ func (s *Service) AttachInstances(ctx context.Context, group string, ids []strin
 		c.Detached = slices.DeleteFunc(c.Detached, func(id string) bool { return slices.Contains(ids, id) })
 		b.put(CapacityPrefix+group, c)
 		var out []*Activity
+		placed := placementOf(s.membersLocked(group))
 		for i, id := range ids {
 			in := byID[id]
+			if in.Zone == "" {
+				// Zones are labels: an instance launched without one
+				// takes the zone a launch would.
+				in.Zone = placement.ZoneForLaunch(g.Spec.AvailabilityZones, placed)
+			}
+			placed = append(placed, placement.Instance{ID: id, Zone: in.Zone})
 			m := &Member{InstanceID: id, Group: group, Lifecycle: Pending, Health: HealthHealthy, Zone: in.Zone,
 				LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.Resolved, ImageVersion: in.ImageVersion, InstanceType: in.InstanceType,
 				Protected: g.Spec.NewInstancesProtectedFromScaleIn, LaunchedAt: in.LaunchTime, Since: now}
@@ -267,7 +276,7 @@ func (s *Service) attachableLocked(g *Group, in compute.Instance, id string) err
 	case in.State != compute.StateRunning || in.Desired != compute.StateRunning:
 		return fault.Invalidf(KindGroup, group, "The instance %s is not in a running state (it is %s); only running instances can be attached.", id, in.State).
 			WithHint("start it first")
-	case !slices.Contains(g.Spec.AvailabilityZones, in.Zone):
+	case in.Zone != "" && !slices.Contains(g.Spec.AvailabilityZones, in.Zone):
 		return fault.Invalidf(KindGroup, group, "The instance %s is in availability zone %q, which is not one of the group's zones %v", id, in.Zone, g.Spec.AvailabilityZones).
 			WithHint("add the zone to the group's availabilityZones, or attach an instance of one of them")
 	}

@@ -451,3 +451,67 @@ func (h *harness) lifecycle(group, id string) string {
 	}
 	return ""
 }
+
+func TestMetricsCollectionFollowsTheStackOnlyWhenItChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 1, 2)
+		spec.MetricsCollection = &MetricsCollectionSpec{Metrics: []string{MetricGroupDesiredCapacity}}
+		h.apply(spec)
+		h.wait(time.Second)
+		// Disabled at run time; an apply that leaves metricsCollection
+		// alone keeps it disabled.
+		if err := h.svc.SetMetricsCollection(context.Background(), "web", false, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		spec.Tags = map[string]string{"team": "web"}
+		h.apply(spec)
+		h.wait(time.Second)
+		if got := h.group("web").EnabledMetrics; len(got) != 0 {
+			t.Fatalf("an unrelated apply re-enabled %v", got)
+		}
+		// An apply that changes it sets it.
+		spec.MetricsCollection = &MetricsCollectionSpec{Metrics: []string{MetricGroupDesiredCapacity, MetricGroupTotalInstances}}
+		h.apply(spec)
+		h.wait(time.Second)
+		if got := h.group("web").EnabledMetrics; !slices.Equal(got, []string{MetricGroupDesiredCapacity, MetricGroupTotalInstances}) {
+			t.Fatalf("after changing the stack: %v", got)
+		}
+		// Enabling more adds to the set, in AWS's order.
+		if err := h.svc.SetMetricsCollection(context.Background(), "web", true, Granularity1Minute, []string{MetricGroupMinSize}); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.group("web").EnabledMetrics; !slices.Equal(got, []string{MetricGroupMinSize, MetricGroupDesiredCapacity, MetricGroupTotalInstances}) {
+			t.Fatalf("after enabling one more: %v", got)
+		}
+		// Removing the stack's field turns it off.
+		spec.MetricsCollection = nil
+		h.apply(spec)
+		h.wait(time.Second)
+		if got := h.group("web").EnabledMetrics; len(got) != 0 {
+			t.Fatalf("after removing metricsCollection: %v", got)
+		}
+	})
+}
+
+func TestStandbySurvivesARestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 0, 2)
+		spec.DesiredCapacity = ip(2)
+		h.apply(spec)
+		h.wait(time.Second)
+		id := h.group("web").Instances[0].InstanceID
+		if _, err := h.svc.EnterStandby(context.Background(), "web", []string{id}, true); err != nil {
+			t.Fatal(err)
+		}
+		h.wait(time.Second)
+		h.svc.Close()
+		h.start()
+		h.wait(time.Second)
+		g := h.group("web")
+		if h.lifecycle("web", id) != Standby || g.DesiredCapacity != 1 || g.InService != 1 || len(g.Instances) != 2 {
+			t.Fatalf("after a restart: %+v", g)
+		}
+	})
+}
