@@ -237,7 +237,13 @@ func (s *Service) AttachInstances(ctx context.Context, group string, ids []strin
 		c.Detached = slices.DeleteFunc(c.Detached, func(id string) bool { return slices.Contains(ids, id) })
 		b.put(CapacityPrefix+group, c)
 		var out []*Activity
-		placed := placementOf(s.membersLocked(group))
+		var staying []*Member
+		for _, m := range s.membersLocked(group) {
+			if counts(m) {
+				staying = append(staying, m)
+			}
+		}
+		placed := placementOf(staying)
 		for i, id := range ids {
 			in := byID[id]
 			if in.Zone == "" {

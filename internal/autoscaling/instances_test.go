@@ -102,6 +102,10 @@ func TestEnterAndExitStandby(t *testing.T) {
 					t.Fatalf("desired %d, InService %d, Standby %d; want %d, %d, 1", g.DesiredCapacity, g.InService, g.Standby, tc.wantDesired, tc.wantDesired)
 				}
 				if n := len(g.Instances); n != 2+tc.wantReplacements {
+					for _, a := range h.activities("web") {
+						t.Logf("%s %s %s %s", a.Description, a.StatusCode, a.StatusMessage, a.Cause)
+					}
+					t.Logf("%v %v", h.compute.callLog(), h.lb.callLog())
 					t.Fatalf("%d instances, want %d", n, 2+tc.wantReplacements)
 				}
 				if slices.Contains(h.compute.callLog(), "stop "+id) || slices.Contains(h.compute.callLog(), "terminate "+id) {
@@ -122,6 +126,9 @@ func TestEnterAndExitStandby(t *testing.T) {
 					h.wait(time.Second)
 					g = h.group("web")
 					if lc := h.lifecycle("web", id); lc != InService || g.DesiredCapacity != 2 || g.InService != 2 {
+						for _, a := range h.activities("web") {
+							t.Logf("%s %s %s %s", a.Description, a.StatusCode, a.StatusMessage, a.Cause)
+						}
 						t.Fatalf("after ExitStandby: %s, desired %d, InService %d", lc, g.DesiredCapacity, g.InService)
 					}
 					if calls := h.lb.callLog(); calls[len(calls)-1] != "register "+id+" tg" {

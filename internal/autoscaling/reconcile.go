@@ -116,6 +116,13 @@ func terminating(lc string) bool {
 	return false
 }
 
+// outOfCapacity reports whether a lifecycle state is one a user took out
+// of the group's capacity (Standby, or on the way to it or out of the
+// group).
+func outOfCapacity(lc string) bool {
+	return lc == EnteringStandby || lc == Standby || lc == Detaching
+}
+
 func warm(lc string) bool {
 	switch lc {
 	case WarmedPending, WarmedPendingWait, WarmedPendingProc, WarmedStopped, WarmedRunning:
@@ -629,10 +636,11 @@ func joinCause(a, b string) string {
 func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version string, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
 	name := g.Spec.Name
 	// Zones balance over the instances that stay: terminating ones are
-	// leaving; the warm pool balances on its own.
+	// leaving, Standby and detaching ones are out of the capacity (as
+	// rebalancing counts); the warm pool balances on its own.
 	var staying []*Member
 	for _, m := range ms {
-		if !terminating(m.Lifecycle) && warm(m.Lifecycle) == intoPool {
+		if !terminating(m.Lifecycle) && !outOfCapacity(m.Lifecycle) && warm(m.Lifecycle) == intoPool {
 			staying = append(staying, m)
 		}
 	}
