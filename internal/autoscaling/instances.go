@@ -372,3 +372,40 @@ func (s *Service) leaveStepLocked(ctx context.Context, b *batch, m *Member, now 
 	b.del(MemberPrefix + m.InstanceID)
 	s.opts.Events.Info(KindGroup, m.Group, "instance %s detached; it keeps running outside the group", m.InstanceID)
 }
+
+// outOfCapacity reports whether a lifecycle state is one a user took out
+// of the group's capacity (Standby, or on the way to it or out of the
+// group).
+func outOfCapacity(lc string) bool {
+	return lc == EnteringStandby || lc == Standby || lc == Detaching
+}
+
+// scaleInBlockedLocked records, once per desired capacity, a scale-in that
+// cannot happen because every instance is protected from scale-in.
+func (s *Service) scaleInBlockedLocked(b *batch, g *Group, c *Capacity, counted []*Member, have int, now time.Time) {
+	if !allProtected(counted) || (c.ScaleInBlocked != nil && *c.ScaleInBlocked == c.Desired) {
+		return
+	}
+	d := c.Desired
+	c.ScaleInBlocked = &d
+	b.put(CapacityPrefix+g.Spec.Name, c)
+	cause := joinCause(c.Cause, fmt.Sprintf("At %s an instance was to be taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), have, c.Desired))
+	s.recordActivityLocked(b, g.Spec.Name, "Terminating EC2 instance", cause, StatusFailed, scaleInProtectedMessage, now)
+	s.opts.Events.Warn(KindGroup, g.Spec.Name, "cannot scale in to %d: all %d instance(s) are protected from scale-in", c.Desired, len(counted))
+}
+
+// scaleInProtectedMessage is the status message of a scale-in that found
+// every instance protected, as AWS words it.
+const scaleInProtectedMessage = "Could not scale to desired capacity because all remaining instances are protected from scale-in."
+
+// allProtected reports whether there are instances and every one is
+// protected from scale-in (by the user: one being deployed to is only
+// kept for the deployment).
+func allProtected(ms []*Member) bool {
+	for _, m := range ms {
+		if !m.Protected {
+			return false
+		}
+	}
+	return len(ms) > 0
+}
