@@ -53,8 +53,8 @@ func desiredAfter(group string, c *Capacity, delta int, what string) (int, error
 	return d, nil
 }
 
-// memberIn returns group's member id, or AWS's error for an instance that
-// is not part of the group.
+// memberInLocked returns group's member id, or AWS's error for an
+// instance that is not part of the group.
 func (s *Service) memberInLocked(group, id string) (*Member, error) {
 	m := s.members[id]
 	if m == nil || m.Group != group {
@@ -64,8 +64,9 @@ func (s *Service) memberInLocked(group, id string) (*Member, error) {
 	return m, nil
 }
 
-// moveLocked runs the checks and changes of a move of instances under
-// s.mu, commits them, and returns the activities it started.
+// move runs f, the checks and changes of a move of instances, under s.mu
+// (nothing is written when it fails), commits them, and returns the
+// activities it started.
 func (s *Service) move(ctx context.Context, group string, ids []string, limit int,
 	f func(b *batch, g *Group, c *Capacity, now time.Time) ([]*Activity, error)) ([]Activity, error) {
 	if err := checkIDs(group, ids, limit); err != nil {

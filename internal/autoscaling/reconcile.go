@@ -40,6 +40,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	g := s.groups[name]
 	ms := s.membersLocked(name)
 	if g == nil {
+		delete(s.published, name)
 		for _, m := range ms {
 			if !terminating(m.Lifecycle) && !s.busy[m.InstanceID] {
 				s.beginTerminateLocked(&b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to a user request deleting the group %s.", stamp(now), name), now)

@@ -2,6 +2,7 @@ package autoscaling
 
 import (
 	"context"
+	"slices"
 
 	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/awsapi"
@@ -115,21 +116,12 @@ func (s *Service) metricsCollection(enable bool) awsapi.Handler {
 		}
 		metrics := in.Strings("Metrics")
 		for _, m := range metrics {
-			if !validMetric(m) {
+			if !slices.Contains(autoscaling.GroupMetrics(), m) {
 				return nil, validationError("Metric '%s' is not a valid metric; DescribeMetricCollectionTypes lists them", m)
 			}
 		}
 		return map[string]any{}, asgError(s.scaling.SetMetricsCollection(ctx, name, enable, g, metrics))
 	}
-}
-
-func validMetric(m string) bool {
-	for _, n := range autoscaling.GroupMetrics() {
-		if n == m {
-			return true
-		}
-	}
-	return false
 }
 
 func describeMetricCollectionTypes(context.Context, *awsapi.Call) (map[string]any, error) {
