@@ -30,7 +30,8 @@ func (s *Server) mountAutoScaling(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-actions", s.completeLifecycleAction)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-heartbeats", s.lifecycleHeartbeat)
 	s.mountRefresh(mux)
-	s.mountDeployments(mux) // autoscaling_deploy.go
+	s.mountDeployments(mux)   // autoscaling_deploy.go
+	s.mountInstanceMoves(mux) // autoscaling_instances.go
 }
 
 func (s *Server) scalingActivities(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +195,8 @@ func autoScalingGroupOf(g autoscaling.GroupView) v1.AutoScalingGroup {
 	if g.Activity != nil {
 		out.ActivitiesInProgress = g.Activity.InProgress
 	}
+	out.Standby, out.EnabledMetrics = g.Standby, nilIfEmpty(g.EnabledMetrics)
+	out.NewInstancesProtectedFromScaleIn = g.Spec.NewInstancesProtectedFromScaleIn
 	return out
 }
 

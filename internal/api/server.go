@@ -85,6 +85,15 @@ type AutoScaling interface {
 	Refreshes(ctx context.Context, group string) ([]autoscaling.Refresh, error)
 	CancelRefresh(ctx context.Context, group string) (autoscaling.Refresh, error)
 	RollbackRefresh(ctx context.Context, group string) (autoscaling.Refresh, error)
+	// EnterStandby, ExitStandby, SetInstanceProtection, AttachInstances
+	// and DetachInstances move instances by hand; SetMetricsCollection
+	// enables or disables group metrics.
+	EnterStandby(ctx context.Context, group string, ids []string, decrement bool) ([]autoscaling.Activity, error)
+	ExitStandby(ctx context.Context, group string, ids []string) ([]autoscaling.Activity, error)
+	SetInstanceProtection(ctx context.Context, group string, ids []string, protected bool) error
+	AttachInstances(ctx context.Context, group string, ids []string) ([]autoscaling.Activity, error)
+	DetachInstances(ctx context.Context, group string, ids []string, decrement bool) ([]autoscaling.Activity, error)
+	SetMetricsCollection(ctx context.Context, group string, enable bool, granularity string, metrics []string) error
 }
 
 // LoadBalancing is what the API needs of the load balancer control plane;

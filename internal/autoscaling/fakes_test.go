@@ -222,10 +222,26 @@ func (f *fakeLB) callLog() []string {
 	return slices.Clone(f.calls)
 }
 
-// fakeMetrics returns a value set per metric key, stamped now.
+// fakeMetrics returns a value set per metric key, stamped now, and keeps
+// the data put.
 type fakeMetrics struct {
 	mu   sync.Mutex
 	vals map[string]float64
+	put  []metric.Datum
+}
+
+func (f *fakeMetrics) Put(data []metric.Datum) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.put = append(f.put, data...)
+	return nil
+}
+
+// published returns the data put, in order.
+func (f *fakeMetrics) published() []metric.Datum {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.put)
 }
 
 func (f *fakeMetrics) set(id metric.ID, v float64) {

@@ -40,6 +40,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	g := s.groups[name]
 	ms := s.membersLocked(name)
 	if g == nil {
+		delete(s.published, name)
 		for _, m := range ms {
 			if !terminating(m.Lifecycle) && !s.busy[m.InstanceID] {
 				s.beginTerminateLocked(&b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to a user request deleting the group %s.", stamp(now), name), now)
@@ -66,7 +67,13 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
 	s.deploymentLocked(ctx, &b, g, now) // in-place deployment (deploystep.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
+	data := s.publishLocked(g, c, now) // group metrics (groupmetrics.go)
 	s.unlockCommit(ctx, &b)
+	if len(data) > 0 {
+		if err := s.opts.Metrics.Put(data); err != nil {
+			s.log.Warn("publish Auto Scaling group metrics", "group", name, "err", err)
+		}
+	}
 }
 
 // freshenLocked adds to all the instances of members launched after the
@@ -139,6 +146,7 @@ func (s *Service) capacityLocked(b *batch, g *Group, now time.Time) *Capacity {
 			d = *sp.DesiredCapacity
 		}
 		c = &Capacity{Min: lo, Max: hi, Desired: d, SpecMin: lo, SpecMax: hi, SpecDesired: sp.DesiredCapacity}
+		followMetricsSpec(c, sp.MetricsCollection)
 		if d > 0 {
 			c.Cause = fmt.Sprintf("At %s a user request created an AutoScalingGroup changing the desired capacity from 0 to %d.", stamp(now), d)
 		}
@@ -147,6 +155,9 @@ func (s *Service) capacityLocked(b *batch, g *Group, now time.Time) *Capacity {
 		return c
 	}
 	changed, from := false, c.Desired
+	if followMetricsSpec(c, sp.MetricsCollection) {
+		b.put(CapacityPrefix+name, c)
+	}
 	if c.SpecMin != lo {
 		c.Min, c.SpecMin, changed = lo, lo, true
 	}
@@ -182,9 +193,22 @@ func equalInt(a, b *int) bool {
 // adoptLocked takes in instances of the group that have no member record:
 // launched just before a daemon crash.
 func (s *Service) adoptLocked(b *batch, g *Group, all map[string]compute.Instance, now time.Time) {
+	c := s.capacity[g.Spec.Name]
+	if c != nil && len(c.Detached) > 0 {
+		// Detached instances are not adopted again; forget those gone.
+		kept := slices.DeleteFunc(slices.Clone(c.Detached), func(id string) bool {
+			in, ok := all[id]
+			return !ok || in.Desired == compute.StateTerminated
+		})
+		if len(kept) != len(c.Detached) {
+			c.Detached = kept
+			b.put(CapacityPrefix+g.Spec.Name, c)
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(all)) {
 		in := all[id]
-		if in.ManagedBy != ManagedBy || in.Group != g.Spec.Name || in.Desired == compute.StateTerminated || s.members[id] != nil {
+		if in.ManagedBy != ManagedBy || in.Group != g.Spec.Name || in.Desired == compute.StateTerminated || s.members[id] != nil ||
+			(c != nil && slices.Contains(c.Detached, id)) {
 			continue
 		}
 		m := &Member{InstanceID: id, Group: g.Spec.Name, Lifecycle: Pending, Health: HealthHealthy, Zone: in.Zone,
@@ -286,6 +310,8 @@ func (s *Service) advanceLocked(ctx context.Context, b *batch, g *Group, m *Memb
 		if why := s.healthLocked(g, m, in, now); why != "" {
 			s.unhealthyLocked(b, g, m, why, now)
 		}
+	case EnteringStandby, Detaching:
+		s.leaveStepLocked(ctx, b, m, now) // instances.go
 	case Terminating, WarmedTerminating:
 		s.terminateStepLocked(ctx, b, g, m, now)
 	case TerminatingProceed:
@@ -553,6 +579,9 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		if slices.ContainsFunc(victims, func(v placement.Instance) bool { return s.busy[v.ID] }) {
 			victims = nil
 		}
+		if len(victims) == 0 {
+			s.scaleInBlockedLocked(b, g, c, counted, have, now)
+		}
 		reuse := g.Spec.WarmPool != nil && g.Spec.WarmPool.InstanceReusePolicy != nil && g.Spec.WarmPool.InstanceReusePolicy.ReuseOnScaleIn
 		for i, v := range victims {
 			m := s.members[v.ID]
@@ -565,8 +594,8 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 			s.opts.Events.Info(KindGroup, name, "scaling in: terminating %s (%s) to keep %d", m.InstanceID, m.Zone, c.Desired)
 		}
 	case have == c.Desired && s.inflight[name] == 0:
-		if c.Cause != "" {
-			c.Cause = ""
+		if c.Cause != "" || c.ScaleInBlocked != nil {
+			c.Cause, c.ScaleInBlocked = "", nil
 			b.put(CapacityPrefix+name, c)
 		}
 		s.replaceOneLocked(b, g, counted, now)
@@ -601,10 +630,11 @@ func joinCause(a, b string) string {
 func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version string, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
 	name := g.Spec.Name
 	// Zones balance over the instances that stay: terminating ones are
-	// leaving; the warm pool balances on its own.
+	// leaving, Standby and detaching ones are out of the capacity (as
+	// rebalancing counts); the warm pool balances on its own.
 	var staying []*Member
 	for _, m := range ms {
-		if !terminating(m.Lifecycle) && warm(m.Lifecycle) == intoPool {
+		if !terminating(m.Lifecycle) && !outOfCapacity(m.Lifecycle) && warm(m.Lifecycle) == intoPool {
 			staying = append(staying, m)
 		}
 	}

@@ -69,6 +69,8 @@ const (
 	TerminatingProceed  = "Terminating:Proceed"
 	Terminated          = "Terminated"
 	Standby             = "Standby"
+	EnteringStandby     = "EnteringStandby"
+	Detaching           = "Detaching"
 	WarmedPending       = "Warmed:Pending"
 	WarmedPendingWait   = "Warmed:Pending:Wait"
 	WarmedPendingProc   = "Warmed:Pending:Proceed"
@@ -169,6 +171,16 @@ type Capacity struct {
 	Recommendations map[string][]policy.Recommendation `json:"recommendations,omitempty"`
 	// AlarmsSeen is, per policy, the last alarm evaluation it acted on.
 	AlarmsSeen map[string]time.Time `json:"alarmsSeen,omitempty"`
+	// Metrics are the group metrics collected (nil: none); SpecMetrics
+	// those the stack's metricsCollection enabled when last applied.
+	Metrics     []string `json:"enabledMetrics,omitempty"`
+	SpecMetrics []string `json:"specEnabledMetrics,omitempty"`
+	// Detached are instances the group launched and DetachInstances took
+	// out: they keep running, and the group does not adopt them again.
+	Detached []string `json:"detached,omitempty"`
+	// ScaleInBlocked is the desired capacity for which a scale-in found
+	// every instance protected (recorded once as a failed activity).
+	ScaleInBlocked *int `json:"scaleInBlocked,omitempty"`
 }
 
 // Activity status codes, as AWS names them.

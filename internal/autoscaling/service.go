@@ -56,10 +56,12 @@ type LoadBalancing interface {
 	Observed(ctx context.Context, rev int64) error
 }
 
-// Metrics reads the newest value of a metric; *metricstore.Store
-// implements it.
+// Metrics reads the newest value of a metric and stores the group
+// metrics (AWS/AutoScaling, a namespace PutMetricData refuses);
+// *metricstore.Store implements it.
 type Metrics interface {
 	Latest(id metric.ID) (t time.Time, stats metric.StatSet, ok bool)
+	Put(data []metric.Datum) error
 }
 
 // Alarms lists CloudWatch alarms with their states; *cloudwatch.Service
@@ -127,9 +129,12 @@ type Service struct {
 	// revisionsCleared are groups whose revision a refresh cleared, to
 	// delete from the store in the next round.
 	revisionsCleared []string
-	seenRev          int64
-	lastPolicy       time.Time
-	lastPrune        time.Time
+	// published is when each collecting group last published its metrics
+	// (groupmetrics.go).
+	published  map[string]time.Time
+	seenRev    int64
+	lastPolicy time.Time
+	lastPrune  time.Time
 	// started is when Start ran (see albSettle).
 	started time.Time
 	// actSeq numbers activities (see Activity.Seq).
@@ -158,7 +163,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
 		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{},
 		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
-		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{},
+		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{}, published: map[string]time.Time{},
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -330,6 +335,10 @@ func (s *Service) round(ctx context.Context) {
 	for n := range s.capacity {
 		names[n] = true
 	}
+	memberIDs := make(map[string]bool, len(s.members))
+	for id := range s.members {
+		memberIDs[id] = true
+	}
 	policies := now.Truncate(time.Second) != s.lastPolicy.Truncate(time.Second) && now.Sub(now.Truncate(time.Second)) >= policyOffset
 	if policies {
 		s.lastPolicy = now
@@ -341,7 +350,8 @@ func (s *Service) round(ctx context.Context) {
 	s.mu.Unlock()
 	all := map[string]compute.Instance{}
 	for _, in := range s.opts.Compute.AllInstances() {
-		if in.ManagedBy == ManagedBy && names[in.Group] {
+		// Attached instances were launched outside the group.
+		if in.ManagedBy == ManagedBy && names[in.Group] || memberIDs[in.ID] {
 			all[in.ID] = in
 		}
 	}

@@ -138,6 +138,11 @@ type GroupSpec struct {
 	// and the group uses $Latest), as CloudFormation's UpdatePolicy
 	// AutoScalingRollingUpdate does. See refresh.go.
 	InstanceRefresh *RefreshPreferences `yaml:"instanceRefresh,omitempty" json:"instanceRefresh,omitempty"`
+	// MetricsCollection, when set, publishes the group metrics to
+	// CloudWatch (EnableMetricsCollection; see groupmetrics.go). An apply
+	// that changes it sets the group's collection; otherwise
+	// EnableMetricsCollection and DisableMetricsCollection own it.
+	MetricsCollection *MetricsCollectionSpec `yaml:"metricsCollection,omitempty" json:"metricsCollection,omitempty"`
 }
 
 // PolicySpec is a scaling policy (PutScalingPolicy).
@@ -316,6 +321,9 @@ func (s *GroupSpec) ApplyDefaults() {
 	if w := s.WarmPool; w != nil && w.PoolState == "" {
 		w.PoolState = PoolStopped
 	}
+	if m := s.MetricsCollection; m != nil && m.Granularity == "" {
+		m.Granularity = Granularity1Minute
+	}
 }
 
 // Validate checks a defaulted spec, naming every field in error.
@@ -405,6 +413,9 @@ func (s *GroupSpec) Validate() fielderr.List {
 	errs = append(errs, s.validateHooks()...)
 	if s.InstanceRefresh != nil {
 		errs.Extend("instanceRefresh", s.InstanceRefresh.Validate())
+	}
+	if s.MetricsCollection != nil {
+		errs = append(errs, s.MetricsCollection.validate()...)
 	}
 	if w := s.WarmPool; w != nil {
 		if w.MinSize < 0 {

@@ -40,6 +40,11 @@ type GroupView struct {
 	Cause     string           `json:"cause,omitempty"`
 	Schedules []ScheduleView   `json:"scheduledActions,omitempty"`
 	Activity  *ActivitySummary `json:"activity,omitempty"`
+	// EnabledMetrics are the group metrics it collects (granularity
+	// 1Minute), in GroupMetrics' order.
+	EnabledMetrics []string `json:"enabledMetrics,omitempty"`
+	// Standby counts the instances in Standby.
+	Standby int `json:"standby,omitempty"`
 }
 
 // InstanceView is one instance of a group (AWS's Instance of a group).
@@ -119,6 +124,7 @@ func (s *Service) viewLocked(g *Group) GroupView {
 		Instances: []InstanceView{}}
 	if c := s.capacity[sp.Name]; c != nil {
 		v.MinSize, v.MaxSize, v.DesiredCapacity, v.Cause = c.Min, c.Max, c.Desired, c.Cause
+		v.EnabledMetrics = describeMetrics(c)
 	}
 	for _, m := range s.membersLocked(sp.Name) {
 		iv := InstanceView{InstanceID: m.InstanceID, Zone: m.Zone, Lifecycle: m.Lifecycle, Health: m.Health, HealthReason: m.HealthReason,
@@ -133,6 +139,8 @@ func (s *Service) viewLocked(g *Group) GroupView {
 			v.InService++
 		case warm(m.Lifecycle):
 			v.Warm++
+		case m.Lifecycle == Standby || m.Lifecycle == EnteringStandby:
+			v.Standby++
 		case counts(m):
 			v.Pending++
 		}

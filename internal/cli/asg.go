@@ -17,12 +17,13 @@ func asgCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "asg",
 		Aliases: []string{"autoscaling"},
-		Short:   "EC2 Auto Scaling groups: sizes, instances, activities, set-desired and lifecycle actions",
+		Short:   "EC2 Auto Scaling groups: sizes, instances, activities, set-desired, lifecycle actions, Standby, protection, attach/detach and metrics",
 		Long: "EC2 Auto Scaling groups, as `aws autoscaling` shows and drives them. Groups are declared under\n" +
 			"autoScalingGroups: in a stack file; these commands read them and change their desired capacity.",
 	}
 	cmd.AddCommand(asgListCmd(e), asgDescribeCmd(e), asgActivitiesCmd(e), asgSetDesiredCmd(e),
 		asgCompleteCmd(e), asgHeartbeatCmd(e))
+	cmd.AddCommand(asgInstanceCmds(e)...) // asg_instances.go
 	return cmd
 }
 
@@ -101,6 +102,12 @@ func printGroup(e *env, g v1.AutoScalingGroup, now time.Time) error {
 	}
 	if len(g.SuspendedProcesses) > 0 {
 		fmt.Fprintf(tw, "Suspended:\t%s\n", strings.Join(g.SuspendedProcesses, ", "))
+	}
+	if g.Standby > 0 {
+		fmt.Fprintf(tw, "Standby:\t%d\n", g.Standby)
+	}
+	if len(g.EnabledMetrics) > 0 {
+		fmt.Fprintf(tw, "Metrics:\t%d collected every minute (AWS/AutoScaling)\n", len(g.EnabledMetrics))
 	}
 	if g.Status != "" {
 		fmt.Fprintf(tw, "Status:\t%s\n", g.Status)

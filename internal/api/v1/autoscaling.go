@@ -43,6 +43,14 @@ type AutoScalingGroup struct {
 	Cause string `json:"cause,omitempty"`
 	// ActivitiesInProgress counts the group's open scaling activities.
 	ActivitiesInProgress int `json:"activitiesInProgress,omitempty"`
+	// Standby counts the instances in Standby.
+	Standby int `json:"standby,omitempty"`
+	// NewInstancesProtectedFromScaleIn protects new instances from
+	// scale-in.
+	NewInstancesProtectedFromScaleIn bool `json:"newInstancesProtectedFromScaleIn,omitempty"`
+	// EnabledMetrics are the group metrics published to CloudWatch
+	// (AWS/AutoScaling, granularity 1Minute).
+	EnabledMetrics []string `json:"enabledMetrics,omitempty"`
 }
 
 // AutoScalingInstance is one instance of a group.

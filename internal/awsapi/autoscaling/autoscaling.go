@@ -3,10 +3,12 @@
 // real instances from launch templates, register them in target groups and
 // replace unhealthy ones, with their scaling policies, scheduled actions,
 // lifecycle hooks, warm pools, instance refreshes, tags and suspended
-// processes. A group's parts are fields of its spec: every Put* or Delete*
+// processes, Standby, scale-in protection, attached and detached instances
+// and group metrics. A group's parts are fields of its spec: every Put* or Delete*
 // reads the stored spec, changes it and writes it back as a hand-made
 // resource. A stack's group can be read, scaled (SetDesiredCapacity),
-// refreshed and its lifecycle actions completed, but not changed.
+// refreshed, its lifecycle actions completed, its instances moved (Standby,
+// protection, attach, detach) and its metrics collected, but not changed.
 package autoscaling
 
 import (
@@ -46,6 +48,7 @@ type Scaling interface {
 	Refreshes(ctx context.Context, group string) ([]autoscaling.Refresh, error)
 	CancelRefresh(ctx context.Context, group string) (autoscaling.Refresh, error)
 	RollbackRefresh(ctx context.Context, group string) (autoscaling.Refresh, error)
+	Moves
 }
 
 // Templates lists the launch templates groups launch from;
@@ -155,6 +158,14 @@ func (s *Service) handlers() map[string]awsapi.Handler {
 		"CancelInstanceRefresh":                s.cancelRefresh,
 		"RollbackInstanceRefresh":              s.rollbackRefresh,
 		"DescribeAccountLimits":                s.describeAccountLimits,
+		"EnterStandby":                         s.enterStandby,
+		"ExitStandby":                          s.exitStandby,
+		"SetInstanceProtection":                s.setInstanceProtection,
+		"AttachInstances":                      s.attachInstances,
+		"DetachInstances":                      s.detachInstances,
+		"EnableMetricsCollection":              s.metricsCollection(true),
+		"DisableMetricsCollection":             s.metricsCollection(false),
+		"DescribeMetricCollectionTypes":        describeMetricCollectionTypes,
 		"DescribeLifecycleHookTypes":           static("LifecycleHookTypes", []string{autoscaling.TransitionLaunching, autoscaling.TransitionTerminating}),
 		"DescribeTerminationPolicyTypes":       static("TerminationPolicyTypes", terminationPolicyTypes),
 		"DescribeAdjustmentTypes":              describeAdjustmentTypes,

@@ -31,6 +31,7 @@ type fake struct {
 	puts    int
 	deleted []string
 	alarms  []cloudwatch.AlarmView
+	moves   []string // instance moves and metrics collection (instances_test.go)
 }
 
 func newFake() *fake { return &fake{groups: map[string]autoscaling.GroupView{}} }

@@ -88,4 +88,31 @@ func TestAWSCLI(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "(ValidationError)") || !strings.Contains(stderr, "Max bound, 3, must be greater than or equal to min bound, 4") {
 		t.Errorf("update-auto-scaling-group with min > max: %v\n%s", err, stderr)
 	}
+
+	// Instance moves and group metrics as the CLI sends them.
+	out, stderr, err = run("enter-standby", "--auto-scaling-group-name", "web", "--instance-ids", "i-1", "i-2", "--should-decrement-desired-capacity")
+	if err != nil || !strings.Contains(out, `"Description": "Moving EC2 instance to Standby: i-2"`) {
+		t.Errorf("enter-standby: %v\n%s%s", err, out, stderr)
+	}
+	if _, stderr, err := run("set-instance-protection", "--auto-scaling-group-name", "web", "--instance-ids", "i-1", "--no-protected-from-scale-in"); err != nil {
+		t.Errorf("set-instance-protection: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := run("detach-instances", "--auto-scaling-group-name", "web", "--instance-ids", "i-1", "--no-should-decrement-desired-capacity"); err != nil {
+		t.Errorf("detach-instances: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := run("enable-metrics-collection", "--auto-scaling-group-name", "web", "--granularity", "1Minute", "--metrics", "GroupDesiredCapacity"); err != nil {
+		t.Errorf("enable-metrics-collection: %v\n%s", err, stderr)
+	}
+	want := []string{"standby web [i-1 i-2] true", "protect web [i-1] false", "detach web [i-1] false", "metrics web true 1Minute [GroupDesiredCapacity]"}
+	if strings.Join(f.moves, "|") != strings.Join(want, "|") {
+		t.Errorf("controller calls %q, want %q", f.moves, want)
+	}
+	out, stderr, err = run("describe-metric-collection-types")
+	if err != nil || !strings.Contains(out, `"Metric": "GroupInServiceInstances"`) || !strings.Contains(out, `"Granularity": "1Minute"`) {
+		t.Errorf("describe-metric-collection-types: %v\n%s%s", err, out, stderr)
+	}
+	_, stderr, err = run("enable-metrics-collection", "--auto-scaling-group-name", "web", "--granularity", "5Minute")
+	if err == nil || !strings.Contains(stderr, "(ValidationError)") {
+		t.Errorf("enable-metrics-collection at 5Minute: %v\n%s", err, stderr)
+	}
 }

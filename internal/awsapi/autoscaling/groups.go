@@ -433,7 +433,7 @@ func (s *Service) groupShape(g autoscaling.GroupView) map[string]any {
 		"DefaultCooldown": int64(deref(sp.DefaultCooldown)), "AvailabilityZones": g.Zones, "LoadBalancerNames": []any{},
 		"TargetGroupARNs": tgARNs, "HealthCheckType": sp.HealthCheckType, "HealthCheckGracePeriod": int64(deref(sp.HealthCheckGracePeriod)),
 		"Instances": instances, "CreatedTime": g.CreatedTime, "SuspendedProcesses": suspended,
-		"VPCZoneIdentifier": strings.Join(subnets, ","), "EnabledMetrics": []any{}, "Tags": groupTags(g),
+		"VPCZoneIdentifier": strings.Join(subnets, ","), "EnabledMetrics": enabledMetrics(g), "Tags": groupTags(g),
 		"TerminationPolicies": sp.TerminationPolicies, "NewInstancesProtectedFromScaleIn": sp.NewInstancesProtectedFromScaleIn,
 		"ServiceLinkedRoleARN": "arn:aws:iam::" + autoscaling.AccountID + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
 		"CapacityRebalance":    false, "TrafficSources": traffic,

@@ -46,7 +46,7 @@ func refreshPreferences(in protocol.Struct) (autoscaling.RefreshPreferences, err
 		return p, validationError("ScaleInProtectedInstances '%s' is not supported by madang: a refresh replaces protected instances too; use Refresh", v)
 	}
 	if v := in.String("StandbyInstances"); v != "" && v != "Ignore" {
-		return p, validationError("StandbyInstances '%s' is not supported by madang: its groups have no Standby instances; use Ignore", v)
+		return p, validationError("StandbyInstances '%s' is not supported by madang: a refresh leaves Standby instances alone; use Ignore", v)
 	}
 	return p, nil
 }
