@@ -127,3 +127,5 @@ func (s *Service) listing() (views []compute.View, done func()) {
 	*p = al.AppendListing((*p)[:0])
 	return *p, func() { s.views.Put(p) }
 }
+
+var _ appendLister = (*compute.Service)(nil)
