@@ -1,12 +1,13 @@
 package compute
 
 import (
-	"github.com/madang-dev/madang/internal/procstat"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/madang-dev/madang/internal/instancetype"
+	"github.com/madang-dev/madang/internal/procstat"
 )
 
 // View is an instance with its live process facts, for ps and describe.
@@ -45,42 +46,57 @@ type LimitsView struct {
 // Instances returns every instance with live facts, sorted by group and
 // launch time. Terminated instances are included.
 func (s *Service) Instances() []View {
-	return s.instanceViews(true)
+	return s.instanceViews(nil, true)
 }
 
 // Listing is Instances without the CPU and memory samples, so it makes no
 // pass over /proc: for listings that do not show them (EC2's
 // DescribeInstances of a thousand instances).
 func (s *Service) Listing() []View {
-	return s.instanceViews(false)
+	return s.instanceViews(nil, false)
 }
 
-func (s *Service) instanceViews(sample bool) []View {
+// AppendListing appends Listing's views to dst and returns the extended
+// slice, so that a caller that lists often can reuse one (a view is half
+// a kilobyte: a thousand are garbage worth avoiding on every call).
+func (s *Service) AppendListing(dst []View) []View {
+	return s.instanceViews(dst, false)
+}
+
+func (s *Service) instanceViews(dst []View, sample bool) []View {
+	// Sort the records by pointer (a record is hundreds of bytes), then
+	// copy each once, into its view.
 	s.mu.Lock()
-	ins := make([]Instance, 0, len(s.instances))
+	ptrs := make([]*Instance, 0, len(s.instances))
 	for _, in := range s.instances {
-		ins = append(ins, *in)
+		ptrs = append(ptrs, in)
+	}
+	slices.SortFunc(ptrs, func(a, b *Instance) int {
+		if a.Group != b.Group {
+			return strings.Compare(a.Group, b.Group)
+		}
+		if c := a.LaunchTime.Compare(b.LaunchTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	base := len(dst)
+	dst = slices.Grow(dst, len(ptrs))
+	for _, in := range ptrs {
+		dst = append(dst, View{Instance: *in})
 	}
 	s.mu.Unlock()
-	sort.Slice(ins, func(i, j int) bool {
-		if ins[i].Group != ins[j].Group {
-			return ins[i].Group < ins[j].Group
-		}
-		if !ins[i].LaunchTime.Equal(ins[j].LaunchTime) {
-			return ins[i].LaunchTime.Before(ins[j].LaunchTime)
-		}
-		return ins[i].ID < ins[j].ID
-	})
-	out := make([]View, 0, len(ins))
+	out := dst[base:]
 	var reqs []procstat.GroupRequest
-	at := map[string]int{}
-	for _, in := range ins {
-		v, pgid := s.viewOf(in)
-		if pgid > 0 {
-			at[in.ID] = len(out)
-			reqs = append(reqs, procstat.GroupRequest{Key: in.ID, PGID: pgid})
+	var at map[string]int
+	if sample {
+		at = make(map[string]int, len(out))
+	}
+	for i := range out {
+		if pgid := s.addStatus(&out[i]); sample && pgid > 0 {
+			at[out[i].ID] = i
+			reqs = append(reqs, procstat.GroupRequest{Key: out[i].ID, PGID: pgid})
 		}
-		out = append(out, v)
 	}
 	// One pass over /proc for every running instance, not one each.
 	if sample && len(reqs) > 0 {
@@ -93,7 +109,7 @@ func (s *Service) instanceViews(sample bool) []View {
 			}
 		}
 	}
-	return out
+	return dst
 }
 
 // Describe returns one instance with live facts and limits.
@@ -125,9 +141,16 @@ func (s *Service) view(in Instance) View {
 // process group to sample them from (0: none running).
 func (s *Service) viewOf(in Instance) (View, int) {
 	v := View{Instance: in}
-	st, ok := s.sup.Status(in.ID)
+	pgid := s.addStatus(&v)
+	return v, pgid
+}
+
+// addStatus fills in v's supervisor facts and returns the process group to
+// sample its CPU and memory from (0: none running).
+func (s *Service) addStatus(v *View) int {
+	st, ok := s.sup.Status(v.ID)
 	if !ok {
-		return v, 0
+		return 0
 	}
 	v.Phase = string(st.Phase)
 	v.Restarts = max(v.Restarts, st.Restarts)
@@ -141,9 +164,9 @@ func (s *Service) viewOf(in Instance) (View, int) {
 		if !st.StartedAt.IsZero() {
 			v.UptimeSeconds = s.opts.Now().Sub(st.StartedAt).Seconds()
 		}
-		return v, st.PGID
+		return st.PGID
 	}
-	return v, 0
+	return 0
 }
 
 // LogPath returns an instance's log file.

@@ -341,8 +341,12 @@ func (s *Supervisor) Forget(id string) {
 
 // Status returns the status of id.
 func (s *Supervisor) Status(id string) (Status, bool) {
-	p, err := s.lookup(id)
-	if err != nil {
+	// Not lookup: listings ask about every instance, stopped and
+	// terminated ones too, and need no error for those.
+	s.mu.Lock()
+	p, ok := s.procs[id]
+	s.mu.Unlock()
+	if !ok {
 		return Status{}, false
 	}
 	return p.status(), true

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/model"
@@ -69,22 +70,31 @@ type Service struct {
 	vpcID                string
 	defaultSecurityGroup string
 	cache                shapeCache
+	// views holds listings' slices (*[]compute.View) for the next
+	// DescribeInstances.
+	views sync.Pool
 }
 
 // New returns the EC2 service for the endpoint.
 func New(opts Options) (awsapi.Service, error) {
+	_, svc, err := build(opts)
+	return svc, err
+}
+
+// build returns the EC2 service and its handlers.
+func build(opts Options) (*Service, awsapi.Service, error) {
 	m, err := model.Load("ec2")
 	if err != nil {
-		return awsapi.Service{}, err
+		return nil, awsapi.Service{}, err
 	}
 	if len(opts.Zones) == 0 {
-		return awsapi.Service{}, errors.New("ec2: no availability zones")
+		return nil, awsapi.Service{}, errors.New("ec2: no availability zones")
 	}
 	s := &Service{
 		compute: opts.Compute, resources: opts.Resources, region: opts.Region, account: opts.AccountID,
 		zones: opts.Zones, vpcID: DefaultVPC(opts.Region), defaultSecurityGroup: "sg-" + hexName("default/"+opts.Region),
 	}
-	return awsapi.Service{Name: "ec2", Model: m, Handlers: map[string]awsapi.Handler{
+	return s, awsapi.Service{Name: "ec2", Model: m, Handlers: map[string]awsapi.Handler{
 		"DescribeInstances":              s.describeInstances,
 		"DescribeInstanceStatus":         s.describeInstanceStatus,
 		"RunInstances":                   s.runInstances,

@@ -45,11 +45,11 @@ func fleet(n int) *fakeCompute {
 }
 
 func newService(t testing.TB, c Compute) (*Service, awsapi.Service) {
-	svc, err := New(Options{Compute: c, Region: "local", AccountID: "000000000000", Zones: []string{"local-1a", "local-1b", "local-1c"}})
+	s, svc, err := build(Options{Compute: c, Region: "local", AccountID: "000000000000", Zones: []string{"local-1a", "local-1b", "local-1c"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return nil, svc
+	return s, svc
 }
 
 func call(t testing.TB, svc awsapi.Service, op string, in map[string]any) (map[string]any, error) {

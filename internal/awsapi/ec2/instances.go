@@ -32,7 +32,11 @@ func validInstanceID(id string) bool {
 // when it is empty), in id order; an id that is malformed or names no
 // instance is EC2's error for it.
 func (s *Service) selectInstances(ids []string) ([]compute.View, error) {
-	all := s.compute.Listing()
+	return selectFrom(s.compute.Listing(), ids)
+}
+
+// selectFrom is selectInstances over the listing all.
+func selectFrom(all []compute.View, ids []string) ([]compute.View, error) {
 	if len(ids) == 0 {
 		return all, nil
 	}
@@ -73,17 +77,20 @@ func plural(n int, one, many string) string {
 
 func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
-	views, err := s.selectInstances(in.Strings("InstanceIds"))
+	ids := in.Strings("InstanceIds")
+	all, done := s.listing()
+	defer done()
+	views, err := selectFrom(all, ids)
 	if err != nil {
 		return nil, err
 	}
-	if in.Has("MaxResults") && len(in.Strings("InstanceIds")) > 0 {
+	if in.Has("MaxResults") && len(ids) > 0 {
 		return nil, invalidParameter("The parameter instancesSet cannot be used with the parameter maxResults")
 	}
 	cat := s.catalog()
 	fs := filters(in)
 	reservations := make([]any, 0, len(views))
-	for i, c := range s.reservations(views, cat) {
+	for i, c := range s.reservations(views, cat, len(ids) == 0) {
 		if len(fs) > 0 {
 			ok, err := matchAll(fs, instanceField(c.shape, views[i].Instance), instanceFilters)
 			if err != nil {

@@ -61,6 +61,7 @@ type Service struct {
 	vpcID     string
 	zones     []string
 	subnetOf  func(string) string
+	health    healthCache
 }
 
 // New returns the ELBv2 service for the endpoint.

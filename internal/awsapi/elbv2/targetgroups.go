@@ -3,9 +3,7 @@ package elbv2
 import (
 	"context"
 	"maps"
-	"net"
 	"slices"
-	"strconv"
 
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
@@ -291,9 +289,16 @@ func (s *Service) deregisterTargets(ctx context.Context, call *awsapi.Call) (map
 
 func (s *Service) describeTargetHealth(_ context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
-	tg, err := s.index().targetGroup(in.String("TargetGroupArn"))
-	if err != nil {
-		return nil, err
+	arn := in.String("TargetGroupArn")
+	tgs := s.lb.TargetGroups()
+	var tg *elbctl.TargetGroup
+	for i := range tgs {
+		if tgs[i].ARN == arn {
+			tg = &tgs[i]
+		}
+	}
+	if tg == nil {
+		return nil, protocol.Errorf("TargetGroupNotFound", "One or more target groups not found: %s", arn)
 	}
 	hs, err := s.lb.Health(tg.Spec.Name)
 	if err != nil {
@@ -301,49 +306,34 @@ func (s *Service) describeTargetHealth(_ context.Context, call *awsapi.Call) (ma
 	}
 	spec := tg.Spec
 	spec.ApplyDefaults()
-	byID := map[string]health.TargetHealth{}
+	want := in.Structs("Targets")
+	if len(want) == 0 {
+		s.health.forget(func(arn string) bool {
+			return slices.ContainsFunc(tgs, func(t elbctl.TargetGroup) bool { return t.ARN == arn })
+		})
+		var out []any // nil, not empty, for a group without targets
+		if len(hs) > 0 {
+			out = s.health.descriptions(arn, &spec, hs)
+		}
+		return map[string]any{"TargetHealthDescriptions": out}, nil
+	}
+	byID := make(map[string]health.TargetHealth, len(hs))
 	for _, h := range hs {
 		byID[h.ID] = h
 	}
-	var out []any
-	desc := func(h health.TargetHealth) map[string]any {
-		port := int64(spec.Port)
-		if _, p, err := net.SplitHostPort(h.Addr); err == nil {
-			if n, err := strconv.Atoi(p); err == nil {
-				port = int64(n)
-			}
+	out := make([]any, 0, len(want))
+	for _, t := range want {
+		id := t.String("Id")
+		h, ok := byID[id]
+		if !ok {
+			out = append(out, map[string]any{
+				"Target": map[string]any{"Id": id, "Port": t.Int("Port")},
+				"TargetHealth": map[string]any{"State": "unused", "Reason": "Target.NotRegistered",
+					"Description": "Target is not registered to the target group"},
+			})
+			continue
 		}
-		hcPort := spec.HealthCheck.Port
-		if hcPort == "traffic-port" || hcPort == "" {
-			hcPort = strconv.FormatInt(port, 10)
-		}
-		th := map[string]any{"State": string(h.State)}
-		if h.Reason != "" {
-			th["Reason"] = h.Reason
-		}
-		if h.Description != "" {
-			th["Description"] = h.Description
-		}
-		return map[string]any{"Target": map[string]any{"Id": h.ID, "Port": port}, "HealthCheckPort": hcPort, "TargetHealth": th}
-	}
-	if want := in.Structs("Targets"); len(want) > 0 {
-		for _, t := range want {
-			id := t.String("Id")
-			h, ok := byID[id]
-			if !ok {
-				out = append(out, map[string]any{
-					"Target": map[string]any{"Id": id, "Port": t.Int("Port")},
-					"TargetHealth": map[string]any{"State": "unused", "Reason": "Target.NotRegistered",
-						"Description": "Target is not registered to the target group"},
-				})
-				continue
-			}
-			out = append(out, desc(h))
-		}
-	} else {
-		for _, h := range hs {
-			out = append(out, desc(h))
-		}
+		out = append(out, healthDescription(&spec, h))
 	}
 	return map[string]any{"TargetHealthDescriptions": out}, nil
 }

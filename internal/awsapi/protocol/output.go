@@ -3,6 +3,7 @@ package protocol
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/madang-dev/madang/internal/awsapi/model"
@@ -29,6 +30,16 @@ func within(err error, seg string) error {
 		oe.segs = append(oe.segs, seg)
 	}
 	return err
+}
+
+// withinItem is within for the list item of index i (numbered from 1),
+// formatting the number only for an error: a successful encode of a list
+// of a thousand items makes no strings of their numbers.
+func withinItem(err error, i int) error {
+	if err == nil {
+		return nil
+	}
+	return within(err, strconv.Itoa(i+1))
 }
 
 var goTypes = map[string]string{

@@ -60,9 +60,13 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// recycle, when set, takes Body back once it has been written: the
+	// codec's buffer for the next response.
+	recycle func([]byte)
 }
 
-// Write sends the response.
+// Write sends the response. Body belongs to the codec again afterwards
+// (large answers reuse their buffer), so Write is the last use of r.
 func (r *Response) Write(w http.ResponseWriter) {
 	h := w.Header()
 	for k, v := range r.Header {
@@ -71,6 +75,10 @@ func (r *Response) Write(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
 	w.WriteHeader(r.Status)
 	_, _ = w.Write(r.Body)
+	if r.recycle != nil {
+		r.recycle(r.Body)
+		r.Body, r.recycle = nil, nil
+	}
 }
 
 // Codec reads inputs and writes outputs and errors of one service in one

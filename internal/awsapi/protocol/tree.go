@@ -233,7 +233,7 @@ func encodeTree(ref *model.Ref, v any, forCBOR bool) (any, error) {
 			}
 			x, err := encodeTree(sh.Member, item, forCBOR)
 			list = append(list, x)
-			return within(err, strconv.Itoa(i+1))
+			return withinItem(err, i)
 		})
 		if !isList {
 			return nil, typeError(sh, v)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,9 +24,34 @@ type xmlCodec struct {
 	// sizeHint is the size of the largest response written so far (up to
 	// maxSizeHint), so large responses grow their buffer once.
 	sizeHint atomic.Int64
+	// buffers holds written responses' buffers (*[]byte) for the next
+	// ones: a DescribeInstances of a thousand instances is more than a
+	// megabyte, which would otherwise be garbage after every call.
+	buffers sync.Pool
 }
 
 const maxSizeHint = 8 << 20
+
+// minPooled is the smallest buffer worth keeping for another response.
+const minPooled = 16 << 10
+
+// buffer returns an empty buffer of at least the size hint.
+func (c *xmlCodec) buffer() []byte {
+	hint := max(1024, int(c.sizeHint.Load()))
+	if p, ok := c.buffers.Get().(*[]byte); ok && cap(*p) >= hint {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, hint)
+}
+
+// recycle keeps a written response's buffer for the next response.
+func (c *xmlCodec) recycle(b []byte) {
+	if cap(b) < minPooled || cap(b) > maxSizeHint {
+		return
+	}
+	b = b[:0]
+	c.buffers.Put(&b)
+}
 
 // namespace is the service's XML namespace. AWS's end in a slash
 // ("http://ec2.amazonaws.com/doc/2016-11-15/") even where the model's
@@ -44,7 +70,7 @@ const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 // EncodeOutput implements Codec.
 func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, requestID string) (*Response, error) {
 	w := &xmlWriter{ec2: c.ec2}
-	w.buf = make([]byte, 0, max(1024, int(c.sizeHint.Load())))
+	w.buf = c.buffer()
 	w.raw(xmlHeader)
 	w.raw("<" + op.Name + `Response xmlns="` + c.namespace() + `">`)
 	if c.ec2 {
@@ -75,7 +101,7 @@ func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, request
 	if n := int64(len(w.buf)); n > c.sizeHint.Load() && n <= maxSizeHint {
 		c.sizeHint.Store(n)
 	}
-	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf}, nil
+	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf, recycle: c.recycle}, nil
 }
 
 // EncodeError implements Codec.
@@ -200,7 +226,7 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 			if !ok {
 				return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
 			}
-			return within(w.value(sh.Member, itemName, item), strconv.Itoa(i+1))
+			return withinItem(w.value(sh.Member, itemName, item), i)
 		})
 		if !isList {
 			return typeError(sh, v)
