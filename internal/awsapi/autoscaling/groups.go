@@ -112,8 +112,8 @@ func (s *Service) targetGroupARNs(names []string) []any {
 	return out
 }
 
-// zonesOf reads VPCZoneIdentifier (comma-separated default subnets) into
-// zones.
+// zonesOf reads VPCZoneIdentifier (comma-separated subnets: default ones
+// or made by CreateSubnet) into their zones.
 func (s *Service) zonesOf(vpcZones string) ([]string, error) {
 	var out []string
 	for _, id := range strings.Split(vpcZones, ",") {
@@ -122,6 +122,11 @@ func (s *Service) zonesOf(vpcZones string) ([]string, error) {
 			continue
 		}
 		i := slices.IndexFunc(s.zones, func(z string) bool { return s.subnetOf(z) == id })
+		if i < 0 && s.zoneOfSubnet != nil {
+			if z, ok := s.zoneOfSubnet(id); ok {
+				i = slices.Index(s.zones, z)
+			}
+		}
 		if i < 0 {
 			subnets := make([]string, 0, len(s.zones))
 			for _, z := range s.zones {
