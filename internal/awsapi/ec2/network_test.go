@@ -95,9 +95,23 @@ func newNetService(t *testing.T) *netFixture {
 	return &netFixture{svc: svc, comp: comp, events: events}
 }
 
-func (f *netFixture) do(t *testing.T, op string, in map[string]any) map[string]any {
+// call runs an operation and encodes its answer as EC2's XML, so that a
+// member the operation's output shape lacks fails the test.
+func (f *netFixture) call(t *testing.T, op string, in map[string]any) (map[string]any, error) {
 	t.Helper()
 	out, err := call(t, f.svc, op, in)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := protocol.NewCodec(protocol.EC2, f.svc.Model).EncodeOutput(f.svc.Model.Operation(op), out, "r-1"); err != nil {
+		t.Fatalf("%s: encode the answer: %v", op, err)
+	}
+	return out, nil
+}
+
+func (f *netFixture) do(t *testing.T, op string, in map[string]any) map[string]any {
+	t.Helper()
+	out, err := f.call(t, op, in)
 	if err != nil {
 		t.Fatalf("%s: %v", op, err)
 	}
@@ -126,7 +140,9 @@ func codeOf(err error) string {
 	return ""
 }
 
-func filt(name string, vals ...any) map[string]any { return map[string]any{"Name": name, "Values": vals} }
+func filt(name string, vals ...any) map[string]any {
+	return map[string]any{"Name": name, "Values": vals}
+}
 
 func tcp(port int64, cidr string) []any {
 	return []any{map[string]any{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": []any{map[string]any{"CidrIp": cidr}}}}
@@ -219,7 +235,7 @@ func TestNetworkErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := call(t, f.svc, c.op, c.in)
+			_, err := f.call(t, c.op, c.in)
 			if got := codeOf(err); got != c.code {
 				t.Fatalf("err = %v (%s), want %s", err, got, c.code)
 			}
@@ -274,7 +290,7 @@ func TestSecurityGroupRules(t *testing.T) {
 		{"rules of the default group", "AuthorizeSecurityGroupIngress", map[string]any{"GroupName": "default", "IpPermissions": tcp(22, "0.0.0.0/0")}, "InvalidParameterValue"},
 	}
 	for _, s := range steps {
-		_, err := call(t, f.svc, s.op, s.in)
+		_, err := f.call(t, s.op, s.in)
 		if got := codeOf(err); got != s.code {
 			t.Fatalf("%s: err = %v, want %q", s.name, err, s.code)
 		}
@@ -311,7 +327,7 @@ func TestRunInstancesInSubnet(t *testing.T) {
 	defaultGroupSG := f.group(t, "", "app")
 	run := func(in map[string]any) (map[string]any, error) {
 		in["ImageId"], in["MinCount"], in["MaxCount"] = "ami-0aaa", int64(1), int64(1)
-		return call(t, f.svc, "RunInstances", in)
+		return f.call(t, "RunInstances", in)
 	}
 	out, err := run(map[string]any{"SubnetId": sn, "SecurityGroupIds": []any{sg}})
 	if err != nil {
@@ -351,7 +367,7 @@ func TestRunInstancesInSubnet(t *testing.T) {
 				if maxCount != nil {
 					in["MaxCount"] = maxCount
 				}
-				return call(t, f.svc, "RunInstances", in)
+				return f.call(t, "RunInstances", in)
 			}()
 			if got := codeOf(err); got != c.code {
 				t.Fatalf("err = %v, want %q", err, c.code)
@@ -362,7 +378,7 @@ func TestRunInstancesInSubnet(t *testing.T) {
 		{"subnet with an instance", "DeleteSubnet", sn, "SubnetId"},
 		{"group in use by an instance", "DeleteSecurityGroup", sg, "GroupId"},
 	} {
-		if _, err := call(t, f.svc, c.op, map[string]any{c.key: c.id}); codeOf(err) != "DependencyViolation" {
+		if _, err := f.call(t, c.op, map[string]any{c.key: c.id}); codeOf(err) != "DependencyViolation" {
 			t.Fatalf("%s: err = %v, want DependencyViolation", c.name, err)
 		}
 	}

@@ -134,8 +134,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func (s *Service) groupShape(g group) map[string]any {
 	return map[string]any{
 		"GroupId": g.id, "GroupName": g.name, "Description": g.description, "VpcId": g.vpc, "OwnerId": s.account,
-		"SecurityGroupArn": s.arn("security-group/" + g.id),
-		"IpPermissions":    s.ipPermissions(g.ingress), "IpPermissionsEgress": s.ipPermissions(g.egress), "Tags": tagList(g.tags),
+		"IpPermissions": s.ipPermissions(g.ingress), "IpPermissionsEgress": s.ipPermissions(g.egress), "Tags": tagList(g.tags),
 	}
 }
 
@@ -176,7 +175,7 @@ func (s *Service) createSecurityGroup(ctx context.Context, call *awsapi.Call) (m
 		return nil, err
 	}
 	s.events.Info(network.KindSecurityGroup, spec.Name, notEnforced, spec.Name)
-	return map[string]any{"GroupId": spec.Name, "Tags": tagList(tags), "SecurityGroupArn": s.arn("security-group/" + spec.Name)}, nil
+	return map[string]any{"GroupId": spec.Name, "Tags": tagList(tags)}, nil
 }
 
 func (s *Service) describeSecurityGroups(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
@@ -259,5 +258,5 @@ func (s *Service) deleteSecurityGroup(ctx context.Context, call *awsapi.Call) (m
 	if err := networkError(s.resources.DeleteResource(ctx, network.KindSecurityGroup, g.id), g.id); err != nil {
 		return nil, err
 	}
-	return map[string]any{"Return": true, "GroupId": g.id}, nil
+	return map[string]any{}, nil
 }
