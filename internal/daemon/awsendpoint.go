@@ -110,16 +110,16 @@ func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 		return nil, err
 	}
 	asgSvc, err := awsasg.New(awsasg.Options{Scaling: d.asg, Templates: d.compute, TargetGroups: d.elb, Resources: d, Alarms: d.cw, Zones: zones, SubnetOf: ec2.SubnetOf,
-		ZoneOfSubnet: func(id string) (string, bool) {
+		CreatedSubnet: func(id string) (autoscaling.SubnetPlacement, bool) {
 			set, err := nets.Load(context.Background())
 			if err != nil {
-				return "", false
+				return autoscaling.SubnetPlacement{}, false
 			}
 			sn, ok := set.Subnet(id)
 			if !ok {
-				return "", false
+				return autoscaling.SubnetPlacement{}, false
 			}
-			return sn.Spec.AvailabilityZone, true
+			return autoscaling.SubnetPlacement{ID: id, Zone: sn.Spec.AvailabilityZone, Vpc: sn.Spec.Vpc}, true
 		}})
 	if err != nil {
 		return nil, err

@@ -86,9 +86,9 @@ type Options struct {
 	// default subnet (VPCZoneIdentifier lists them).
 	Zones    []string
 	SubnetOf func(zone string) string
-	// ZoneOfSubnet, when set, returns the zone of a subnet made through
-	// EC2 (CreateSubnet), which VPCZoneIdentifier may name too.
-	ZoneOfSubnet func(id string) (string, bool)
+	// CreatedSubnet, when set, returns a subnet made through EC2
+	// (CreateSubnet), which VPCZoneIdentifier may name too.
+	CreatedSubnet func(id string) (autoscaling.SubnetPlacement, bool)
 }
 
 // Service is the Auto Scaling service.
@@ -100,8 +100,8 @@ type Service struct {
 	alarms    Alarms
 	zones     []string
 	subnetOf  func(string) string
-	// zoneOfSubnet is Options.ZoneOfSubnet (nil: default subnets only).
-	zoneOfSubnet func(string) (string, bool)
+	// createdSubnet is Options.CreatedSubnet (nil: default subnets only).
+	createdSubnet func(string) (autoscaling.SubnetPlacement, bool)
 	// mu orders the read-change-write of group specs, so that two calls
 	// changing one group never lose either change.
 	mu sync.Mutex
@@ -117,7 +117,7 @@ func New(opts Options) (awsapi.Service, error) {
 		return awsapi.Service{}, errors.New("autoscaling: Options.Zones and Options.SubnetOf are needed")
 	}
 	s := &Service{scaling: opts.Scaling, templates: opts.Templates, tgs: opts.TargetGroups, resources: opts.Resources, alarms: opts.Alarms,
-		zones: opts.Zones, subnetOf: opts.SubnetOf, zoneOfSubnet: opts.ZoneOfSubnet}
+		zones: opts.Zones, subnetOf: opts.SubnetOf, createdSubnet: opts.CreatedSubnet}
 	return awsapi.Service{Name: "autoscaling", Model: m, Handlers: s.handlers()}, nil
 }
 
