@@ -356,6 +356,7 @@ func TestRunInstancesInSubnet(t *testing.T) {
 		{"unknown group", map[string]any{"SubnetId": sn, "SecurityGroupIds": []any{"sg-0123456789abcdef0"}}, "InvalidGroup.NotFound"},
 		{"zone other than the subnet's", map[string]any{"SubnetId": sn, "Placement": map[string]any{"AvailabilityZone": "local-1a"}}, "InvalidParameterValue"},
 		{"group by name in the default VPC", map[string]any{"SecurityGroups": []any{"app"}}, ""},
+		{"no group in a created subnet", map[string]any{"SubnetId": sn}, ""},
 		{"more instances than addresses", map[string]any{"SubnetId": sn, "MaxCount": int64(11)}, "InsufficientFreeAddressesInSubnet"},
 	}
 	for _, c := range cases {
@@ -373,6 +374,11 @@ func TestRunInstancesInSubnet(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, c.code)
 			}
 		})
+	}
+	last := f.comp.views[len(f.comp.views)-1].ID
+	got := f.do(t, "DescribeInstances", map[string]any{"InstanceIds": []any{last}})["Reservations"].([]any)[0].(*protocol.Frozen).Fields()["Instances"].([]any)[0].(map[string]any)
+	if g := got["SecurityGroups"].([]any)[0].(map[string]any); g["GroupId"] != "sg-"+hexName("default/"+vpc) || g["GroupName"] != "default" {
+		t.Fatalf("an instance launched with no group into %s has groups %v, want the VPC's default group", vpc, got["SecurityGroups"])
 	}
 	for _, c := range []struct{ name, op, id, key string }{
 		{"subnet with an instance", "DeleteSubnet", sn, "SubnetId"},

@@ -89,11 +89,16 @@ func (s *Service) placeShape(out map[string]any, p *compute.Placement) {
 	if p.VpcID != "" {
 		out["VpcId"] = p.VpcID
 	}
-	if len(p.SecurityGroups) > 0 {
+	switch {
+	case len(p.SecurityGroups) > 0:
 		gs := make([]any, 0, len(p.SecurityGroups))
 		for _, g := range p.SecurityGroups {
 			gs = append(gs, map[string]any{"GroupId": g.ID, "GroupName": g.Name})
 		}
 		out["SecurityGroups"] = gs
+	case p.VpcID != "" && p.VpcID != s.vpcID:
+		// Launched with no group into a created VPC: its default group,
+		// as EC2 does.
+		out["SecurityGroups"] = []any{map[string]any{"GroupId": s.defaultGroupOf(p.VpcID), "GroupName": "default"}}
 	}
 }
