@@ -77,22 +77,14 @@ func SecurityGroupKind() kind.Kind {
 		NameOf:   func(s *SecurityGroupSpec) string { return s.Name },
 		Defaults: func(s *SecurityGroupSpec) { s.Defaults() },
 		Validate: func(s *SecurityGroupSpec) fielderr.List { return s.Validate() },
+		// A rule's source group is no reference: it may be a VPC's default
+		// group, which is not stored. The EC2 service checks that it exists
+		// and refuses to delete a group another's rule names.
 		Refs: func(s *SecurityGroupSpec) []kind.Ref {
-			var refs []kind.Ref
-			if s.Vpc != "" {
-				refs = append(refs, kind.Ref{Path: "vpc", Kind: KindVpc, Name: s.Vpc})
+			if s.Vpc == "" {
+				return nil
 			}
-			for _, dir := range []struct {
-				path  string
-				rules []Rule
-			}{{"ingress", s.Ingress}, {"egress", s.Egress}} {
-				for i, r := range dir.rules {
-					if r.SourceGroup != "" && r.SourceGroup != s.Name {
-						refs = append(refs, kind.Ref{Path: fielderr.Index(dir.path, i) + ".sourceGroup", Kind: KindSecurityGroup, Name: r.SourceGroup})
-					}
-				}
-			}
-			return refs
+			return []kind.Ref{{Path: "vpc", Kind: KindVpc, Name: s.Vpc}}
 		},
 		Together: groupNameClashes,
 		SpecOf:   func(r *SecurityGroup) (SecurityGroupSpec, string) { return r.Spec, r.Owner },

@@ -27,10 +27,10 @@ func (r *Rule) Normalize() {
 	}
 }
 
-func (r *Rule) hasPorts() bool { return r.Protocol == "tcp" || r.Protocol == "udp" }
+func (r Rule) hasPorts() bool { return r.Protocol == "tcp" || r.Protocol == "udp" }
 
 // Peer is the rule's peer as written: a CIDR block or a group id.
-func (r *Rule) Peer() string {
+func (r Rule) Peer() string {
 	switch {
 	case r.CidrIPv4 != "":
 		return r.CidrIPv4
@@ -42,13 +42,13 @@ func (r *Rule) Peer() string {
 
 // Key identifies a rule within its group and direction: two rules of one
 // key are duplicates (the description is not part of it).
-func (r *Rule) Key() string {
+func (r Rule) Key() string {
 	return r.Protocol + "|" + strconv.Itoa(r.FromPort) + "|" + strconv.Itoa(r.ToPort) + "|" + r.CidrIPv4 + "|" + r.CidrIPv6 + "|" + r.SourceGroup
 }
 
 // ID is the rule's security group rule id ("sgr-…"), stable for the
 // group, the direction and the rule's key.
-func (r *Rule) ID(group string, egress bool) string {
+func (r Rule) ID(group string, egress bool) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s|%t|%s", group, egress, r.Key())
 	return fmt.Sprintf("sgr-0%016x", h.Sum64())
@@ -56,7 +56,7 @@ func (r *Rule) ID(group string, egress bool) string {
 
 // String is the rule in EC2's words for errors: "peer: 0.0.0.0/0, TCP,
 // from port: 22, to port: 22, ALLOW".
-func (r *Rule) String() string {
+func (r Rule) String() string {
 	proto := strings.ToUpper(r.Protocol)
 	if r.Protocol == "-1" {
 		proto = "ALL"

@@ -287,6 +287,8 @@ func TestSecurityGroupRules(t *testing.T) {
 		{"revoke the group rule", "RevokeSecurityGroupIngress", map[string]any{"GroupId": sg, "IpPermissions": []any{map[string]any{"IpProtocol": "tcp", "FromPort": int64(3000), "ToPort": int64(3000), "UserIdGroupPairs": []any{map[string]any{"GroupId": lb}}}}}, ""},
 		{"the group is free now", "DeleteSecurityGroup", map[string]any{"GroupId": lb}, ""},
 		{"revoke the default egress", "RevokeSecurityGroupEgress", map[string]any{"GroupId": sg, "IpPermissions": []any{map[string]any{"IpProtocol": "-1", "IpRanges": []any{map[string]any{"CidrIp": "0.0.0.0/0"}}}}}, ""},
+		{"a rule from the VPC's default group", "AuthorizeSecurityGroupIngress", map[string]any{"GroupId": sg, "IpPermissions": []any{map[string]any{"IpProtocol": "-1", "UserIdGroupPairs": []any{map[string]any{"GroupName": "default"}}}}}, ""},
+		{"and revoked by rule id", "RevokeSecurityGroupIngress", map[string]any{"GroupId": sg, "SecurityGroupRuleIds": []any{network.Rule{Protocol: "-1", FromPort: -1, ToPort: -1, SourceGroup: "sg-" + hexName("default/"+vpc)}.ID(sg, false)}}, ""},
 		{"rules of the default group", "AuthorizeSecurityGroupIngress", map[string]any{"GroupName": "default", "IpPermissions": tcp(22, "0.0.0.0/0")}, "InvalidParameterValue"},
 	}
 	for _, s := range steps {
