@@ -400,3 +400,41 @@ func TestRunInstancesInSubnet(t *testing.T) {
 		t.Fatalf("%d VPCs after deleting, want the default one", n)
 	}
 }
+
+// CreateTags and DeleteTags tag VPCs, subnets and groups as well as
+// instances; the describe calls' tag filters see them.
+func TestTagNetworkResources(t *testing.T) {
+	f := newNetService(t)
+	vpc := f.vpc(t, "10.0.0.0/16")
+	sn := f.subnet(t, vpc, "10.0.1.0/24", "local-1a")
+	sg := f.group(t, vpc, "web")
+	f.do(t, "CreateTags", map[string]any{"Resources": []any{vpc, sn, sg}, "Tags": []any{map[string]any{"Key": "env", "Value": "test"}}})
+	for _, c := range []struct{ op, member string }{{"DescribeVpcs", "Vpcs"}, {"DescribeSubnets", "Subnets"}, {"DescribeSecurityGroups", "SecurityGroups"}} {
+		if n := len(f.do(t, c.op, map[string]any{"Filters": []any{filt("tag:env", "test")}})[c.member].([]any)); n != 1 {
+			t.Fatalf("%s tagged env=test: %d, want 1", c.op, n)
+		}
+	}
+	f.do(t, "DeleteTags", map[string]any{"Resources": []any{sg}, "Tags": []any{map[string]any{"Key": "env"}}})
+	if n := len(f.do(t, "DescribeSecurityGroups", map[string]any{"Filters": []any{filt("tag-key", "env")}})["SecurityGroups"].([]any)); n != 0 {
+		t.Fatalf("groups with tag env after DeleteTags: %d", n)
+	}
+	cases := []struct {
+		name string
+		ids  []any
+		code string
+	}{
+		{"unknown VPC", []any{"vpc-0123456789abcdef0"}, "InvalidVpcID.NotFound"},
+		{"unknown subnet", []any{"subnet-0123456789abcdef0"}, "InvalidSubnetID.NotFound"},
+		{"unknown group", []any{"sg-0123456789abcdef0"}, "InvalidGroup.NotFound"},
+		{"the default VPC", []any{DefaultVPC("local")}, "InvalidParameterValue"},
+		{"a VPC's default group", []any{"sg-" + hexName("default/"+vpc)}, "InvalidParameterValue"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.call(t, "CreateTags", map[string]any{"Resources": c.ids, "Tags": []any{map[string]any{"Key": "k", "Value": "v"}}})
+			if got := codeOf(err); got != c.code {
+				t.Fatalf("err = %v, want %s", err, c.code)
+			}
+		})
+	}
+}
