@@ -78,9 +78,10 @@ func (s *Service) tagAll(ctx context.Context, call *awsapi.Call, instances awsap
 		return nil, err
 	}
 	type put struct {
-		kind string
-		spec any
-		tags *map[string]string
+		kind  string
+		spec  any
+		tags  *map[string]string
+		owner string
 	}
 	var puts []put
 	for _, id := range ids {
@@ -92,21 +93,25 @@ func (s *Service) tagAll(ctx context.Context, call *awsapi.Call, instances awsap
 				return nil, s.defaultOrMissing(set, id, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist")
 			}
 			spec := v.Spec
-			p = put{network.KindVpc, &spec, &spec.Tags}
+			p = put{network.KindVpc, &spec, &spec.Tags, v.Owner}
 		case strings.HasPrefix(id, "subnet-"):
 			sn, ok := set.Subnet(id)
 			if !ok {
 				return nil, s.defaultOrMissing(set, id, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist")
 			}
 			spec := sn.Spec
-			p = put{network.KindSubnet, &spec, &spec.Tags}
+			p = put{network.KindSubnet, &spec, &spec.Tags, sn.Owner}
 		default:
 			g, ok := set.Group(id)
 			if !ok {
 				return nil, s.defaultOrMissing(set, id, "InvalidGroup.NotFound", "The security group '%s' does not exist")
 			}
 			spec := *cloneGroup(&g.Spec)
-			p = put{network.KindSecurityGroup, &spec, &spec.Tags}
+			p = put{network.KindSecurityGroup, &spec, &spec.Tags, g.Owner}
+		}
+		if p.owner != "" {
+			// Refused before anything changes, instances' tags included.
+			return nil, protocol.Errorf("OperationNotPermitted", "%s belongs to stack %q: change its tags in that stack's file", id, p.owner)
 		}
 		tags := maps.Clone(*p.tags)
 		if tags == nil {
