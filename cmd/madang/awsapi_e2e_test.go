@@ -484,3 +484,55 @@ func TestAWSSDKTemplatesRulesAndTags(t *testing.T) {
 		t.Fatalf("DescribeTags = %+v, %v", td, err)
 	}
 }
+
+// VPCs, subnets and security groups with the real aws CLI: an instance run
+// in a created subnet runs in its zone and shows its subnet, VPC and group;
+// the resources are madang's own kinds (madang ls), the event log says the
+// rules are not enforced, deleting what is in use is a
+// DependencyViolation, and everything is deleted again.
+func TestAWSCLIVpcSubnetSecurityGroup(t *testing.T) {
+	cli := awsCLI(t)
+	dir := t.TempDir()
+	c := runner{t: t, home: filepath.Join(dir, "home")}
+	startServer(t, c)
+	c.must("apply", "-f", imageStack(t, dir))
+	s := c.awsSettings()
+	script, _ := filepath.Abs("testdata/aws/vpc.sh")
+	env := append(s.clientEnv(t, freePort(t)), "PATH="+filepath.Dir(cli)+":"+os.Getenv("PATH"))
+	run := func(step string, extra ...string) string {
+		t.Helper()
+		cmd := exec.Command("bash", script, step)
+		cmd.Env = append(env, extra...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("vpc.sh %s: %v\n%s", step, err, out)
+		}
+		t.Logf("vpc.sh %s:\n%s", step, out)
+		return string(out)
+	}
+	var ids []string
+	for _, line := range strings.Split(run("create"), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.ToUpper(k) == k && v != "" {
+			ids = append(ids, line)
+		}
+	}
+	if len(ids) != 4 {
+		t.Fatalf("ids = %v, want VPC, SUBNET, SG and INSTANCE", ids)
+	}
+	for _, k := range []struct{ kind, id string }{{"vpc", ids[0]}, {"subnet", ids[1]}, {"security-group", ids[2]}} {
+		_, id, _ := strings.Cut(k.id, "=")
+		if out := c.must("ls", k.kind); !strings.Contains(out, id) {
+			t.Fatalf("madang ls %s does not list %s:\n%s", k.kind, id, out)
+		}
+	}
+	_, sg, _ := strings.Cut(ids[2], "=")
+	if out := c.must("events"); !strings.Contains(out, "security group "+sg+" rules are recorded; madang does not enforce them yet") {
+		t.Fatalf("madang events does not say the rules are not enforced:\n%s", out)
+	}
+	if out := run("cleanup", ids...); !strings.Contains(out, "vpc steps passed") {
+		t.Fatalf("cleanup: %s", out)
+	}
+	if out := c.must("ls", "vpc"); strings.Contains(out, "vpc-") {
+		t.Fatalf("madang ls vpc after cleanup:\n%s", out)
+	}
+}

@@ -47,6 +47,12 @@ func instanceOf(in compute.Instance) v1.Instance {
 		d := launchDataOf(*in.Launch)
 		out.Launch = &d
 	}
+	if p := in.Network; p != nil {
+		out.Network = &v1.Placement{SubnetID: p.SubnetID, VpcID: p.VpcID}
+		for _, g := range p.SecurityGroups {
+			out.Network.SecurityGroups = append(out.Network.SecurityGroups, v1.SecurityGroupRef{ID: g.ID, Name: g.Name})
+		}
+	}
 	return out
 }
 

@@ -658,7 +658,8 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 			}
 			counter[name] += batchN
 			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: version, Count: batchN, Group: name,
-				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z, ImageVersion: s.revisionLocked(g)}
+				Tags: tags, Owner: g.Owner, ManagedBy: ManagedBy, Zone: z, ImageVersion: s.revisionLocked(g),
+				Network: g.Spec.networkIn(z)}
 			protected := g.Spec.NewInstancesProtectedFromScaleIn && !intoPool
 			rev := g.rev
 			s.goAsync(func() {
@@ -740,4 +741,15 @@ func (s *Service) replaceOneLocked(b *batch, g *Group, counted []*Member, now ti
 			stamp(now), strings.Join(g.Spec.AvailabilityZones, ", "), m.Zone), now)
 		s.opts.Events.Info(KindGroup, name, "rebalancing zones: replacing %s (%s)", m.InstanceID, m.Zone)
 	}
+}
+
+// networkIn is what an instance launched in zone records of its subnet
+// (nil: the zone's default subnet).
+func (s *GroupSpec) networkIn(zone string) *compute.Placement {
+	for _, sn := range s.Subnets {
+		if sn.Zone == zone {
+			return &compute.Placement{SubnetID: sn.ID, VpcID: sn.Vpc}
+		}
+	}
+	return nil
 }

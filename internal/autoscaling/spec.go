@@ -96,6 +96,10 @@ type GroupSpec struct {
 	// AvailabilityZones are the zones instances are balanced over
 	// (default local-1a and local-1b).
 	AvailabilityZones []string `yaml:"availabilityZones,omitempty" json:"availabilityZones,omitempty"`
+	// Subnets are the created subnets (CreateSubnet) VPCZoneIdentifier
+	// named, by zone: instances launched in a zone of one record it. A
+	// zone without one places instances in its default subnet.
+	Subnets []SubnetPlacement `yaml:"-" json:"subnets,omitempty"`
 	// TargetGroups are the target groups InService instances are
 	// registered in (TargetGroupARNs, by name).
 	TargetGroups []string `yaml:"targetGroups,omitempty" json:"targetGroups,omitempty"`
@@ -682,4 +686,11 @@ func (s *GroupSpec) validateHooks() fielderr.List {
 		}
 	}
 	return errs
+}
+
+// SubnetPlacement is a created subnet of a group's: its id, zone and VPC.
+type SubnetPlacement struct {
+	ID   string `json:"id"`
+	Zone string `json:"zone"`
+	Vpc  string `json:"vpc"`
 }

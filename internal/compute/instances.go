@@ -35,6 +35,8 @@ type RunRequest struct {
 	// ManagedBy and Zone are recorded on the instances (see Instance).
 	ManagedBy string `json:"managedBy,omitempty"`
 	Zone      string `json:"availabilityZone,omitempty"`
+	// Network is recorded on the instances (see Instance.Network).
+	Network *Placement `json:"network,omitempty"`
 	// Launch is launch data given with the request (RunInstances' ImageId,
 	// InstanceType, UserData): without a launch template it is all the
 	// instance runs from; with one, its set fields override the template
@@ -100,7 +102,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
 			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
 			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(), ManagedBy: req.ManagedBy, Zone: req.Zone,
-			Launch: launch,
+			Launch: launch, Network: req.Network,
 		}
 		live = append(live, in)
 		created = append(created, in)

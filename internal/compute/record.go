@@ -149,6 +149,10 @@ type Instance struct {
 	// Zone is the availability zone the instance was placed in ("" when
 	// none was asked for).
 	Zone string `json:"availabilityZone,omitempty"`
+	// Network is the subnet, VPC and security groups the instance was
+	// launched with (nil: the zone's default subnet and the default
+	// security group). The instance keeps it for its life.
+	Network *Placement `json:"network,omitempty"`
 	// Launch, when set, is the launch data the instance runs from instead
 	// of its launch template's version: what RunInstances was given
 	// (image, type, user data), merged over the template's when there was
@@ -175,4 +179,19 @@ func newID(prefix string) string {
 	var b [9]byte
 	_, _ = rand.Read(b[:])
 	return prefix + "-0" + hex.EncodeToString(b[:])[:16]
+}
+
+// Placement is where in the network an instance was launched: a subnet
+// of a VPC ("" for the zone's default subnet) and its security groups.
+type Placement struct {
+	SubnetID       string             `json:"subnetId,omitempty"`
+	VpcID          string             `json:"vpcId,omitempty"`
+	SecurityGroups []SecurityGroupRef `json:"securityGroups,omitempty"`
+}
+
+// SecurityGroupRef names a security group of an instance: its id and
+// name (names of groups never change).
+type SecurityGroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/madang-dev/madang/internal/awsapi/sigv4"
 	"github.com/madang-dev/madang/internal/awsapi/sts"
 	"github.com/madang-dev/madang/internal/iam"
+	"github.com/madang-dev/madang/internal/network"
 )
 
 // signedCallers is the AWS endpoint's authenticator: SigV4 verified
@@ -98,7 +99,9 @@ func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec2Svc, err := ec2.New(ec2.Options{Compute: d.compute, Resources: d, Region: acct.Region, AccountID: acct.ID, Zones: zones})
+	nets := network.Store{State: d.store}
+	ec2Svc, err := ec2.New(ec2.Options{Compute: d.compute, Resources: d, Network: nets, Events: d.events,
+		Region: acct.Region, AccountID: acct.ID, Zones: zones})
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +109,18 @@ func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	asgSvc, err := awsasg.New(awsasg.Options{Scaling: d.asg, Templates: d.compute, TargetGroups: d.elb, Resources: d, Alarms: d.cw, Zones: zones, SubnetOf: ec2.SubnetOf})
+	asgSvc, err := awsasg.New(awsasg.Options{Scaling: d.asg, Templates: d.compute, TargetGroups: d.elb, Resources: d, Alarms: d.cw, Zones: zones, SubnetOf: ec2.SubnetOf,
+		CreatedSubnet: func(id string) (autoscaling.SubnetPlacement, bool) {
+			set, err := nets.Load(context.Background())
+			if err != nil {
+				return autoscaling.SubnetPlacement{}, false
+			}
+			sn, ok := set.Subnet(id)
+			if !ok {
+				return autoscaling.SubnetPlacement{}, false
+			}
+			return autoscaling.SubnetPlacement{ID: id, Zone: sn.Spec.AvailabilityZone, Vpc: sn.Spec.Vpc}, true
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -9,11 +9,15 @@ import (
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/kind"
+	"github.com/madang-dev/madang/internal/network"
 )
 
 // Registry returns a registry of every resource kind.
 func Registry() *kind.Registry {
 	return kind.NewRegistry(
+		network.VpcKind(),
+		network.SubnetKind(),
+		network.SecurityGroupKind(),
 		compute.ImageKind(),
 		compute.LaunchTemplateKind(),
 		compute.InstanceGroupKind(),

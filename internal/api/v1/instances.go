@@ -29,6 +29,10 @@ type Instance struct {
 	ManagedBy string `json:"managedBy,omitempty"`
 	// Zone is the availability zone the instance was placed in.
 	Zone string `json:"availabilityZone,omitempty"`
+	// Network is the subnet, VPC and security groups the instance was
+	// launched with (absent: the zone's default subnet and the default
+	// security group).
+	Network *Placement `json:"network,omitempty"`
 	// LaunchTemplate and LaunchTemplateVersion are as requested
 	// ($Default, $Latest or a number).
 	LaunchTemplate        string `json:"launchTemplate"`
@@ -164,4 +168,19 @@ type LogLine struct {
 	// Stream is out, err or sys.
 	Stream string `json:"stream"`
 	Text   string `json:"text"`
+}
+
+// Placement is where in the network an instance was launched: a subnet of
+// a VPC (absent for the zone's default subnet) and its security groups.
+// Security group rules are recorded, not enforced.
+type Placement struct {
+	SubnetID       string             `json:"subnetId,omitempty"`
+	VpcID          string             `json:"vpcId,omitempty"`
+	SecurityGroups []SecurityGroupRef `json:"securityGroups,omitempty"`
+}
+
+// SecurityGroupRef names a security group of an instance.
+type SecurityGroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }

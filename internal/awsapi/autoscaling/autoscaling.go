@@ -89,6 +89,9 @@ type Options struct {
 	// default subnet (VPCZoneIdentifier lists them).
 	Zones    []string
 	SubnetOf func(zone string) string
+	// CreatedSubnet, when set, returns a subnet made through EC2
+	// (CreateSubnet), which VPCZoneIdentifier may name too.
+	CreatedSubnet func(id string) (autoscaling.SubnetPlacement, bool)
 }
 
 // Service is the Auto Scaling service.
@@ -100,6 +103,8 @@ type Service struct {
 	alarms    Alarms
 	zones     []string
 	subnetOf  func(string) string
+	// createdSubnet is Options.CreatedSubnet (nil: default subnets only).
+	createdSubnet func(string) (autoscaling.SubnetPlacement, bool)
 	// mu orders the read-change-write of group specs, so that two calls
 	// changing one group never lose either change.
 	mu sync.Mutex
@@ -115,7 +120,7 @@ func New(opts Options) (awsapi.Service, error) {
 		return awsapi.Service{}, errors.New("autoscaling: Options.Zones and Options.SubnetOf are needed")
 	}
 	s := &Service{scaling: opts.Scaling, templates: opts.Templates, tgs: opts.TargetGroups, resources: opts.Resources, alarms: opts.Alarms,
-		zones: opts.Zones, subnetOf: opts.SubnetOf}
+		zones: opts.Zones, subnetOf: opts.SubnetOf, createdSubnet: opts.CreatedSubnet}
 	return awsapi.Service{Name: "autoscaling", Model: m, Handlers: s.handlers()}, nil
 }
 

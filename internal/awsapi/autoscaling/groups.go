@@ -112,28 +112,38 @@ func (s *Service) targetGroupARNs(names []string) []any {
 	return out
 }
 
-// zonesOf reads VPCZoneIdentifier (comma-separated default subnets) into
-// zones.
-func (s *Service) zonesOf(vpcZones string) ([]string, error) {
+// zonesOf reads VPCZoneIdentifier (comma-separated subnets: default ones
+// or made by CreateSubnet) into their zones, and the created subnets among
+// them (the first of each zone).
+func (s *Service) zonesOf(vpcZones string) ([]string, []autoscaling.SubnetPlacement, error) {
 	var out []string
+	var created []autoscaling.SubnetPlacement
 	for _, id := range strings.Split(vpcZones, ",") {
 		id = strings.TrimSpace(id)
 		if id == "" {
 			continue
 		}
 		i := slices.IndexFunc(s.zones, func(z string) bool { return s.subnetOf(z) == id })
+		if i < 0 && s.createdSubnet != nil {
+			if sn, ok := s.createdSubnet(id); ok {
+				i = slices.Index(s.zones, sn.Zone)
+				if i >= 0 && !slices.ContainsFunc(created, func(c autoscaling.SubnetPlacement) bool { return c.Zone == sn.Zone }) {
+					created = append(created, sn)
+				}
+			}
+		}
 		if i < 0 {
 			subnets := make([]string, 0, len(s.zones))
 			for _, z := range s.zones {
 				subnets = append(subnets, s.subnetOf(z)+" ("+z+")")
 			}
-			return nil, validationError("The subnet ID '%s' does not exist; madang's subnets are %s", id, strings.Join(subnets, ", "))
+			return nil, nil, validationError("The subnet ID '%s' does not exist; madang's default subnets are %s, and DescribeSubnets lists the created ones", id, strings.Join(subnets, ", "))
 		}
 		if !slices.Contains(out, s.zones[i]) {
 			out = append(out, s.zones[i])
 		}
 	}
-	return out, nil
+	return out, created, nil
 }
 
 // checkSizes gives AWS's answers for sizes that do not fit.
@@ -218,7 +228,7 @@ func (s *Service) common(in protocol.Struct, spec *autoscaling.GroupSpec) error 
 	}
 	zones := in.Strings("AvailabilityZones")
 	if v := in.String("VPCZoneIdentifier"); v != "" {
-		vz, err := s.zonesOf(v)
+		vz, created, err := s.zonesOf(v)
 		if err != nil {
 			return err
 		}
@@ -226,9 +236,11 @@ func (s *Service) common(in protocol.Struct, spec *autoscaling.GroupSpec) error 
 			return validationError("The availability zones %s do not match the zones of the subnets %s (%s)", strings.Join(zones, ", "), v, strings.Join(vz, ", "))
 		}
 		zones = vz
+		spec.Subnets = created
 	}
 	if len(zones) > 0 {
 		spec.AvailabilityZones = zones
+		spec.Subnets = slices.DeleteFunc(spec.Subnets, func(sn autoscaling.SubnetPlacement) bool { return !slices.Contains(zones, sn.Zone) })
 	}
 	if v := in.String("HealthCheckType"); v != "" {
 		spec.HealthCheckType = v
@@ -409,7 +421,11 @@ func (s *Service) groupShape(g autoscaling.GroupView) map[string]any {
 	sp := g.Spec
 	subnets := make([]string, 0, len(g.Zones))
 	for _, z := range g.Zones {
-		subnets = append(subnets, s.subnetOf(z))
+		id := s.subnetOf(z)
+		if i := slices.IndexFunc(sp.Subnets, func(sn autoscaling.SubnetPlacement) bool { return sn.Zone == z }); i >= 0 {
+			id = sp.Subnets[i].ID
+		}
+		subnets = append(subnets, id)
 	}
 	instances := []any{}
 	for _, in := range g.Instances {

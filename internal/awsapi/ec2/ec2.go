@@ -1,8 +1,10 @@
 // Package ec2 serves Amazon EC2's API on madang's AWS endpoint, backed by
 // the compute service: RunInstances launches real supervised instances,
 // DescribeInstances shows their live state, images and launch templates
-// are madang's own, and the networking calls answer with the account's
-// default VPC, one subnet per zone and its default security group.
+// are madang's own, and the networking calls serve the account's default
+// VPC (one subnet per zone, a default security group) and the VPCs,
+// subnets and security groups made through them (package network), whose
+// rules are recorded, not enforced.
 package ec2
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/madang-dev/madang/internal/awsapi/model"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
 	"github.com/madang-dev/madang/internal/compute"
+	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/fault"
 )
 
@@ -53,6 +56,11 @@ type Resources interface {
 type Options struct {
 	Compute   Compute
 	Resources Resources
+	// Network reads the stored VPCs, subnets and security groups (nil:
+	// the defaults only).
+	Network Networks
+	// Events is the daemon's event log (nil: events are dropped).
+	Events *event.Log
 	// Region and AccountID place ARNs and owner ids.
 	Region    string
 	AccountID string
@@ -70,6 +78,11 @@ type Service struct {
 	vpcID                string
 	defaultSecurityGroup string
 	cache                shapeCache
+	network              Networks
+	events               *event.Log
+	// netMu serializes changes of networking resources, which read a
+	// record and write it back.
+	netMu sync.Mutex
 	// views holds listings' slices (*[]compute.View) for the next
 	// DescribeInstances.
 	views sync.Pool
@@ -93,6 +106,10 @@ func build(opts Options) (*Service, awsapi.Service, error) {
 	s := &Service{
 		compute: opts.Compute, resources: opts.Resources, region: opts.Region, account: opts.AccountID,
 		zones: opts.Zones, vpcID: DefaultVPC(opts.Region), defaultSecurityGroup: "sg-" + hexName("default/"+opts.Region),
+		network: opts.Network, events: opts.Events,
+	}
+	if s.events == nil {
+		s.events = event.New(16, nil)
 	}
 	return s, awsapi.Service{Name: "ec2", Model: m, Handlers: map[string]awsapi.Handler{
 		"DescribeInstances":              s.describeInstances,
@@ -102,8 +119,8 @@ func build(opts Options) (*Service, awsapi.Service, error) {
 		"StopInstances":                  s.stopInstances,
 		"RebootInstances":                s.rebootInstances,
 		"TerminateInstances":             s.terminateInstances,
-		"CreateTags":                     s.createTags,
-		"DeleteTags":                     s.deleteTags,
+		"CreateTags":                     s.createTagsAll,
+		"DeleteTags":                     s.deleteTagsAll,
 		"DescribeTags":                   s.describeTags,
 		"GetConsoleOutput":               s.getConsoleOutput,
 		"DescribeImages":                 s.describeImages,
@@ -122,6 +139,17 @@ func build(opts Options) (*Service, awsapi.Service, error) {
 		"DescribeVpcs":                   s.describeVpcs,
 		"DescribeSubnets":                s.describeSubnets,
 		"DescribeSecurityGroups":         s.describeSecurityGroups,
+		"CreateVpc":                      s.createVpc,
+		"DeleteVpc":                      s.deleteVpc,
+		"CreateSubnet":                   s.createSubnet,
+		"DeleteSubnet":                   s.deleteSubnet,
+		"CreateSecurityGroup":            s.createSecurityGroup,
+		"DeleteSecurityGroup":            s.deleteSecurityGroup,
+		"AuthorizeSecurityGroupIngress":  s.authorizeIngress,
+		"AuthorizeSecurityGroupEgress":   s.authorizeEgress,
+		"RevokeSecurityGroupIngress":     s.revokeIngress,
+		"RevokeSecurityGroupEgress":      s.revokeEgress,
+		"DescribeSecurityGroupRules":     s.describeSecurityGroupRules,
 		"DescribeKeyPairs":               s.describeKeyPairs,
 	}}, nil
 }

@@ -185,17 +185,11 @@ func (s *Service) runInstances(ctx context.Context, call *awsapi.Call) (map[stri
 	if len(tags) > 0 {
 		req.Tags = tags
 	}
-	zone := in.Struct("Placement").String("AvailabilityZone")
-	if subnet := in.String("SubnetId"); subnet != "" {
-		z, ok := s.zoneOfSubnet(subnet)
-		if !ok {
-			return nil, protocol.Errorf("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", subnet)
-		}
-		if zone != "" && zone != z {
-			return nil, invalidParameter("The subnet %s is in %s, not in the requested zone %s", subnet, z, zone)
-		}
-		zone = z
+	zone, place, err := s.placement(ctx, in, in.Struct("Placement").String("AvailabilityZone"), req.Count)
+	if err != nil {
+		return nil, err
 	}
+	req.Network = place
 	if zone != "" && !s.knownZone(zone) {
 		return nil, protocol.Errorf("InvalidParameterValue", "Invalid availability zone: [%s]; this region's zones: %s", zone, strings.Join(s.zones, ", "))
 	}

@@ -95,6 +95,9 @@ func (s *Service) instanceShape(v compute.View, cat *catalog) map[string]any {
 	out["SecurityGroups"] = cat.shared("security-groups", func() any {
 		return []any{map[string]any{"GroupId": s.defaultSecurityGroup, "GroupName": "default"}}
 	})
+	if in.Network != nil {
+		s.placeShape(out, in.Network)
+	}
 	out["CpuOptions"] = cat.shared("cpu/"+in.InstanceType, func() any {
 		return map[string]any{"CoreCount": int64(1), "ThreadsPerCore": int64(vcpus(in.InstanceType))}
 	})

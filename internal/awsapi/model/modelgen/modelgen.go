@@ -57,7 +57,7 @@ var EC2Operations = []string{
 	"DescribeAccountAttributes", "DescribeVpcs", "CreateVpc", "DeleteVpc", "DescribeSubnets",
 	"CreateSubnet", "DeleteSubnet", "DescribeSecurityGroups", "CreateSecurityGroup",
 	"DeleteSecurityGroup", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
-	"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DescribeKeyPairs", "CreateKeyPair",
+	"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DescribeSecurityGroupRules", "DescribeKeyPairs", "CreateKeyPair",
 	"ImportKeyPair", "DeleteKeyPair", "GetConsoleOutput", "DescribeInstanceAttribute",
 	"ModifyInstanceAttribute",
 }

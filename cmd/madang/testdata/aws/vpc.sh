@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# VPC steps with the aws CLI, in two parts.
+#
+#   vpc.sh create   makes a VPC, a subnet in local-1b, a security group with
+#                   an ingress rule, runs an instance in the subnet, checks
+#                   what DescribeInstances and DescribeSubnets say of it and
+#                   prints VPC=… SUBNET=… SG=… INSTANCE=… lines;
+#   vpc.sh cleanup  (with those in the environment) sees the dependency
+#                   violations, terminates the instance and deletes the
+#                   group, the subnet and the VPC.
+#
+# Needs: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_DEFAULT_REGION (eval "$(madang aws-env)"), and an image named hello.
+set -euo pipefail
+: "${AWS_ENDPOINT_URL:?eval \"\$(madang aws-env)\" first}"
+
+# The endpoint is given on every call: aws CLI releases before 2.13 (Debian
+# 12 has 2.9) do not read AWS_ENDPOINT_URL.
+aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+
+# wait_for DESCRIPTION COMMAND...: run COMMAND until it succeeds (40 s at most).
+wait_for() {
+	local what=$1 end=$((SECONDS + 40))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.2
+	done
+	echo "timed out waiting for $what" >&2
+	return 1
+}
+
+# refused CODE COMMAND...: COMMAND fails with the AWS error CODE.
+refused() {
+	local code=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "expected $code, but it succeeded: $*" >&2
+		return 1
+	fi
+	if ! grep -q "($code)" <<<"$out"; then
+		echo "expected $code from $*, got: $out" >&2
+		return 1
+	fi
+	echo "refused as expected: $code"
+}
+
+# same WHAT GOT WANT
+same() {
+	if [ "$2" != "$3" ]; then
+		echo "$1: got '$2', want '$3'" >&2
+		return 1
+	fi
+}
+
+create() {
+	vpc=$(aws ec2 create-vpc --cidr-block 10.20.0.0/16 \
+		--tag-specifications 'ResourceType=vpc,Tags=[{Key=Name,Value=cli-vpc}]' --query Vpc.VpcId --output text)
+	subnet=$(aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.20.1.0/24 --availability-zone local-1b \
+		--query Subnet.SubnetId --output text)
+	sg=$(aws ec2 create-security-group --group-name cli-web --description "web tier" --vpc-id "$vpc" \
+		--query GroupId --output text)
+	aws ec2 authorize-security-group-ingress --group-id "$sg" --protocol tcp --port 3000 --cidr 10.20.0.0/16 >/dev/null
+	refused InvalidPermission.Duplicate aws ec2 authorize-security-group-ingress --group-id "$sg" --protocol tcp --port 3000 --cidr 10.20.0.0/16
+	refused InvalidSubnet.Conflict aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.20.1.128/25
+	refused InvalidSubnet.Range aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.30.0.0/24
+	refused InvalidGroup.Duplicate aws ec2 create-security-group --group-name cli-web --description again --vpc-id "$vpc"
+	same "ingress port" "$(aws ec2 describe-security-groups --group-ids "$sg" --query 'SecurityGroups[0].IpPermissions[0].FromPort' --output text)" 3000
+	same "default egress" "$(aws ec2 describe-security-groups --group-ids "$sg" --query 'SecurityGroups[0].IpPermissionsEgress[0].IpProtocol' --output text)" -1
+	same "groups of the VPC" "$(aws ec2 describe-security-groups --filters Name=vpc-id,Values="$vpc" --query 'length(SecurityGroups)' --output text)" 2
+	same "subnets in local-1b of the VPC" "$(aws ec2 describe-subnets --filters Name=vpc-id,Values="$vpc" Name=availability-zone,Values=local-1b --query 'Subnets[0].SubnetId' --output text)" "$subnet"
+
+	image=$(aws ec2 describe-images --owners self --filters Name=name,Values=hello --query 'Images[0].ImageId' --output text)
+	instance=$(aws ec2 run-instances --image-id "$image" --count 1 --instance-type t3.micro --subnet-id "$subnet" \
+		--security-group-ids "$sg" --query 'Instances[0].InstanceId' --output text)
+	running() {
+		[ "$(aws ec2 describe-instances --instance-ids "$instance" --query 'Reservations[0].Instances[0].State.Name' --output text)" = running ]
+	}
+	wait_for "the instance running" running
+	read -r zone sn vp group <<<"$(aws ec2 describe-instances --instance-ids "$instance" \
+		--query 'Reservations[0].Instances[0].[Placement.AvailabilityZone,SubnetId,VpcId,SecurityGroups[0].GroupId]' --output text)"
+	same "zone" "$zone" local-1b
+	same "subnet" "$sn" "$subnet"
+	same "vpc" "$vp" "$vpc"
+	same "group" "$group" "$sg"
+	same "instances in the subnet" "$(aws ec2 describe-instances --filters Name=subnet-id,Values="$subnet" --query 'length(Reservations[].Instances[])' --output text)" 1
+	same "free addresses" "$(aws ec2 describe-subnets --subnet-ids "$subnet" --query 'Subnets[0].AvailableIpAddressCount' --output text)" 250
+	echo "VPC=$vpc"
+	echo "SUBNET=$subnet"
+	echo "SG=$sg"
+	echo "INSTANCE=$instance"
+}
+
+cleanup() {
+	: "${VPC:?}" "${SUBNET:?}" "${SG:?}" "${INSTANCE:?}"
+	refused DependencyViolation aws ec2 delete-subnet --subnet-id "$SUBNET"
+	refused DependencyViolation aws ec2 delete-security-group --group-id "$SG"
+	refused DependencyViolation aws ec2 delete-vpc --vpc-id "$VPC"
+	default_sg=$(aws ec2 describe-security-groups --filters Name=vpc-id,Values="$VPC" Name=group-name,Values=default --query 'SecurityGroups[0].GroupId' --output text)
+	refused CannotDelete aws ec2 delete-security-group --group-id "$default_sg"
+	aws ec2 terminate-instances --instance-ids "$INSTANCE" >/dev/null
+	terminated() {
+		[ "$(aws ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].State.Name' --output text)" = terminated ]
+	}
+	wait_for "the instance terminated" terminated
+	aws ec2 revoke-security-group-ingress --group-id "$SG" --protocol tcp --port 3000 --cidr 10.20.0.0/16 >/dev/null
+	refused InvalidPermission.NotFound aws ec2 revoke-security-group-ingress --group-id "$SG" --protocol tcp --port 3000 --cidr 10.20.0.0/16
+	aws ec2 delete-security-group --group-id "$SG" >/dev/null
+	aws ec2 delete-subnet --subnet-id "$SUBNET"
+	aws ec2 delete-vpc --vpc-id "$VPC"
+	refused InvalidVpcID.NotFound aws ec2 describe-vpcs --vpc-ids "$VPC"
+	echo "vpc steps passed"
+}
+
+"${1:?vpc.sh create|cleanup}"
