@@ -3,6 +3,7 @@ package autoscaling
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -89,36 +90,18 @@ func (s *Service) dropGoneLocked() int {
 			delete(s.open, id)
 		}
 	}
-	for g := range s.refreshes {
-		if note(g) {
-			delete(s.refreshes, g)
-		}
-	}
-	for g := range s.deployments {
-		if note(g) {
-			delete(s.deployments, g)
-		}
-	}
-	for g := range s.revisions {
-		if note(g) {
-			delete(s.revisions, g)
-		}
-	}
-	for g := range s.retryAt {
-		if note(g) {
-			delete(s.retryAt, g)
-		}
-	}
-	for g := range s.inflight {
-		if note(g) {
-			delete(s.inflight, g)
-		}
-	}
-	for g := range s.inflightWarm {
-		if note(g) {
-			delete(s.inflightWarm, g)
-		}
-	}
+	dropGroups(s.refreshes, note)
+	dropGroups(s.deployments, note)
+	dropGroups(s.revisions, note)
+	dropGroups(s.retryAt, note)
+	dropGroups(s.inflight, note)
+	dropGroups(s.inflightWarm, note)
 	s.revisionsCleared = nil
 	return len(gone)
+}
+
+// dropGroups deletes the entries of m, keyed by group name, that note
+// reports gone.
+func dropGroups[V any](m map[string]V, note func(group string) bool) {
+	maps.DeleteFunc(m, func(g string, _ V) bool { return note(g) })
 }
