@@ -71,6 +71,25 @@ document.addEventListener('htmx:configRequest', (e) => {
   if (meta && meta.content) e.detail.headers['X-CSRF-Token'] = meta.content;
 });
 
+// A live refresh of a fragment keeps the boxes the user ticked in it (the
+// targets to deregister, say): they are ticked again in the new copy by
+// name and value.
+let kept = null;
+document.addEventListener('htmx:beforeSwap', (e) => {
+  const el = e.detail.target;
+  if (!el || e.detail.requestConfig?.verb !== 'get') return;
+  kept = [...el.querySelectorAll('input[type=checkbox]:checked')].map((b) => [b.name, b.value]);
+});
+document.addEventListener('htmx:afterSettle', () => {
+  if (!kept) return;
+  for (const [name, value] of kept) {
+    for (const b of document.querySelectorAll('input[type=checkbox]')) {
+      if (b.name === name && b.value === value) b.checked = true;
+    }
+  }
+  kept = null;
+});
+
 // A refused htmx request (4xx, 5xx) would change nothing on the page:
 // show the server's answer (its error fragment, or its text) in the
 // page's flash region instead, so a failed action says why.
