@@ -114,6 +114,8 @@ try {
   await step(page, 'a hung app turns its target unhealthy with the reason, live', async () => {
     const ps = JSON.parse(madang('ps', '-o', 'json'));
     const pid = ps.find((i) => i.id === ids[0]).pid;
+    // A box ticked before the live refresh stays ticked after it.
+    await page.check(`#targets-table input[name=id][value="${ids[1]}"]`);
     process.kill(pid, 'SIGSTOP');
     console.log(`  stopped (SIGSTOP) the app of ${ids[0]}, pid ${pid}`);
     try {
@@ -124,6 +126,10 @@ try {
 
         throw e;
       }
+      if (!await page.isChecked(`#targets-table input[name=id][value="${ids[1]}"]`)) {
+        throw new Error('the live refresh unticked the target picked to deregister');
+      }
+      await page.uncheck(`#targets-table input[name=id][value="${ids[1]}"]`);
       await look(page, 'elb-target-unhealthy');
     } finally {
       process.kill(pid, 'SIGCONT');
