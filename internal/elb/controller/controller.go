@@ -99,6 +99,11 @@ type Controller struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// hc answers Health (see healthCache); healthMu serialises its
+	// rebuilds and is taken after mu, never before.
+	hc       healthCache
+	healthMu sync.Mutex
+
 	// mu guards the fields that follow.
 	mu          sync.Mutex
 	tgs         map[string]*TargetGroup
@@ -109,6 +114,9 @@ type Controller struct {
 	regs        map[string]map[string]Registration // group -> instance id -> dynamic registration
 	lastErr     error
 	healthDirty bool
+	// appliedHealth is the health configuration the cache was last
+	// rebuilt after.
+	appliedHealth []health.Group
 	// seenRev is the newest store revision the informer has applied.
 	seenRev int64
 	// reloaded is the newest store revision a reload has served.
@@ -178,6 +186,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 }
 
 func (c *Controller) onHealth(group string, th health.TargetHealth) {
+	c.hc.apply(group, th)
 	c.mu.Lock()
 	c.healthDirty = true
 	c.mu.Unlock()
@@ -331,6 +340,7 @@ func (c *Controller) loop() {
 				_ = c.Reload()
 			}
 			c.saveHealth()
+			c.refreshHealth()
 		}
 		pace()
 	}
@@ -562,6 +572,7 @@ func (c *Controller) Reload() error {
 	}
 	c.lastErr = nil
 	c.registered = newRegistered
+	c.healthAppliedLocked(sortedKeys(c.tgs), groups)
 	return nil
 }
 
@@ -637,7 +648,13 @@ func (c *Controller) LoadBalancers() []LoadBalancer {
 	return out
 }
 
-// Health returns the health of a target group's targets.
+// Health returns the health of a target group's targets, as the data
+// plane reports it, from the controller's cache (see healthCache): no
+// round trip to the data plane unless the cache must be rebuilt (the
+// data plane was replaced, or could not be read). Last check times and
+// latencies, consecutive counts and descriptions that change without a
+// state change may be up to a second old; states, reasons and the rest
+// follow every change.
 func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	c.mu.Lock()
 	_, ok := c.tgs[group]
@@ -645,6 +662,17 @@ func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	if !ok {
 		return nil, fault.NotFoundf(fault.KindTargetGroup, group, "no target group %q", group).WithHint("see madang tg ls")
 	}
+	if th, ok := c.hc.get(group, c.dataPlaneEpoch()); ok {
+		return th, nil
+	}
+	if err := c.rebuildHealth(context.Background(), c.groupNames(), false); err != nil {
+		c.log.Debug("rebuild target health", "err", err)
+	}
+	if th, ok := c.hc.get(group, c.dataPlaneEpoch()); ok {
+		return th, nil
+	}
+	// A group stored since the last rebuild, or a data plane that could
+	// not be read: ask it, and return its error.
 	return c.dp.Health(context.Background(), group)
 }
 
