@@ -8,6 +8,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,6 +83,12 @@ type Options struct {
 	// StopDataPlane makes Close stop the data plane (draining in-flight
 	// requests) rather than leave a data-plane process serving.
 	StopDataPlane bool
+	// HealthRefresh is how often, at most, Health's cache reads the
+	// fields that change without a health transition (last check time
+	// and latency, consecutive counts) from the data plane, in one pass
+	// over all groups and only when it was read since; 0 means every
+	// second, a negative value never (see healthCache).
+	HealthRefresh time.Duration
 }
 
 // Controller reconciles stored target groups and load balancers into the
@@ -284,6 +291,12 @@ func (c *Controller) loop() {
 	defer c.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var refreshC <-chan time.Time
+	if c.opts.HealthRefresh >= 0 {
+		r := time.NewTicker(cmp.Or(c.opts.HealthRefresh, time.Second))
+		defer r.Stop()
+		refreshC = r.C
+	}
 	// While some target drains, a faster ticker ends the drains of
 	// targets with no request in flight; it stops when none drains.
 	var fast *time.Ticker
@@ -340,6 +353,7 @@ func (c *Controller) loop() {
 				_ = c.Reload()
 			}
 			c.saveHealth()
+		case <-refreshC:
 			c.refreshHealth()
 		}
 		pace()
@@ -653,7 +667,7 @@ func (c *Controller) LoadBalancers() []LoadBalancer {
 // round trip to the data plane unless the cache must be rebuilt (the
 // data plane was replaced, or could not be read). Last check times and
 // latencies, consecutive counts and descriptions that change without a
-// state change may be up to a second old; states, reasons and the rest
+// state change may be up to Options.HealthRefresh (a second) old; states, reasons and the rest
 // follow every change.
 func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	c.mu.Lock()

@@ -27,8 +27,9 @@ import (
 //   - Refresh: the fields that change without a transition (last check
 //     time and latency, consecutive counts, the description of a check
 //     below its threshold, such as "recovering: 1 of 3 checks passed")
-//     are refreshed in one pass over all groups at most once a second
-//     (the controller's tick), and only when the cache was read since.
+//     are refreshed in one pass over all groups at most every
+//     Options.HealthRefresh (a second), and only when the cache was read
+//     since.
 //
 // The cache belongs to one data plane, named by its epoch: when the data
 // plane is replaced (a restart, a takeover) the epoch changes and the next
@@ -190,7 +191,7 @@ func (c *Controller) groupNames() []string {
 	return sortedKeys(c.tgs)
 }
 
-// refreshHealth is the controller tick's refresh: when the cache was read
+// refreshHealth is the periodic refresh (Options.HealthRefresh): when the cache was read
 // since the last one, it reads every group's health again.
 func (c *Controller) refreshHealth() {
 	if !c.hc.read.Load() && c.hc.validFor(c.dataPlaneEpoch()) {
@@ -201,7 +202,7 @@ func (c *Controller) refreshHealth() {
 	}
 }
 
-// healthApplied is Reload's hook after a successful Apply of groups (the
+// healthAppliedLocked is Reload's hook after a successful Apply of groups (the
 // names are those of every stored group, c.mu held): when the health
 // configuration changed, the cache is rebuilt at once.
 func (c *Controller) healthAppliedLocked(names []string, groups []health.Group) {
