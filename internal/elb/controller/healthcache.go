@@ -83,13 +83,6 @@ func (h *healthCache) validFor(epoch string) bool {
 	return h.valid && h.epoch == epoch
 }
 
-// invalidate makes the next read rebuild the cache.
-func (h *healthCache) invalidate() {
-	h.mu.Lock()
-	h.valid = false
-	h.mu.Unlock()
-}
-
 // apply records a transition.
 func (h *healthCache) apply(group string, th health.TargetHealth) {
 	h.mu.Lock()

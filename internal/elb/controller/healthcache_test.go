@@ -247,7 +247,9 @@ func TestHealthCacheFollowsChanges(t *testing.T) {
 			f.onChange("web", th)
 			return false
 		},
-		check: func(t *testing.T, c *Controller, f *fakeDataPlane, _ []health.TargetHealth, _ error) { sameHealth(t, c, f) },
+		check: func(t *testing.T, c *Controller, f *fakeDataPlane, _ []health.TargetHealth, _ error) {
+			sameHealth(t, c, f)
+		},
 	}, {
 		name: "registered target is initial at once",
 		change: func(t *testing.T, c *Controller, _ *fakeDataPlane) bool {
