@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"sync"
@@ -151,9 +153,9 @@ func (c *Controller) dataPlaneEpoch() string {
 }
 
 // rebuildHealth reads the health of the named groups from the data plane
-// into the cache, one pass for all of them. Rebuilds are serialised; one
-// that finds the cache already valid for the current data plane and
-// force unset does nothing.
+// into the cache, in one call when the data plane can (see healthOf).
+// Rebuilds are serialised; one that finds the cache already valid for the
+// current data plane, with force unset, does nothing.
 func (c *Controller) rebuildHealth(ctx context.Context, names []string, force bool) error {
 	c.healthMu.Lock()
 	defer c.healthMu.Unlock()
@@ -163,18 +165,40 @@ func (c *Controller) rebuildHealth(ctx context.Context, names []string, force bo
 	}
 	c.hc.begin()
 	c.hc.read.Store(false)
+	groups, err := c.healthOf(ctx, names)
+	c.hc.end(epoch, groups, err)
+	return err
+}
+
+// healthBatcher is a data plane that reads several groups' health in one
+// call (dataplane.Engine, dataplane.Client).
+type healthBatcher interface {
+	HealthOf(ctx context.Context, groups []string) (map[string][]health.TargetHealth, error)
+}
+
+// healthOf reads the named groups' health: in one call when the data
+// plane can (an older data-plane process answers 404), else group by
+// group.
+func (c *Controller) healthOf(ctx context.Context, names []string) (map[string][]health.TargetHealth, error) {
+	if b, ok := c.dp.(healthBatcher); ok {
+		groups, err := b.HealthOf(ctx, names)
+		var re *dataplane.RemoteError
+		if err == nil || !errors.As(err, &re) || re.Status != http.StatusNotFound {
+			if err != nil {
+				return nil, fmt.Errorf("read target health: %w", err)
+			}
+			return groups, nil
+		}
+	}
 	groups := make(map[string][]health.TargetHealth, len(names))
-	var err error
 	for _, name := range names {
-		th, e := c.dp.Health(ctx, name)
-		if e != nil {
-			err = fmt.Errorf("read target health of %s: %w", name, e)
-			break
+		th, err := c.dp.Health(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("read target health of %s: %w", name, err)
 		}
 		groups[name] = th
 	}
-	c.hc.end(epoch, groups, err)
-	return err
+	return groups, nil
 }
 
 // groupNames returns the names of the stored target groups.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -401,4 +402,40 @@ func TestHealthCacheConcurrentReads(t *testing.T) {
 	c.hc.read.Store(true)
 	c.refreshHealth()
 	sameHealth(t, c, f)
+}
+
+// TestHealthCacheRemoteDataPlane: over a data plane's control socket the
+// cache is built in one call (HealthOf) and answers as Health does.
+func TestHealthCacheRemoteDataPlane(t *testing.T) {
+	home := t.TempDir()
+	runDataPlane(t, home)
+	store := state.NewMemory()
+	putJSON(t, store, TargetGroupPrefix+"web", hundredTargets())
+	var client *dataplane.Client
+	c, err := New(context.Background(), Options{Home: home, Store: store, Events: event.New(512, nil), Instances: noInstances{},
+		StopDataPlane: true, HealthRefresh: -1,
+		DataPlane: func(ctx context.Context, onChange func(string, health.TargetHealth)) (DataPlane, error) {
+			cl, err := dataplane.Dial(ctx, home, dataplane.ClientOptions{OnChange: onChange})
+			client = cl
+			return cl, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
+	got, err := c.Health("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := client.Health(context.Background(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Health = %d targets %+v…; the data plane says %d targets %+v…", len(got), got[:min(1, len(got))], len(want), want[:min(1, len(want))])
+	}
 }
