@@ -157,6 +157,18 @@ func (c *Client) Health(ctx context.Context, group string) ([]health.TargetHealt
 	return out, err
 }
 
+// HealthOf returns the health of several target groups' targets in one
+// call, by group, each as Health returns it. A data plane of an older
+// madang, without the call, answers a RemoteError of status 404.
+func (c *Client) HealthOf(ctx context.Context, groups []string) (map[string][]health.TargetHealth, error) {
+	q := url.Values{"group": groups}
+	out := map[string][]health.TargetHealth{}
+	if err := c.call(ctx, http.MethodGet, "/v1/health/groups?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Snapshot returns the health of every target for persistence.
 func (c *Client) Snapshot(ctx context.Context) ([]health.Record, error) {
 	var out []health.Record

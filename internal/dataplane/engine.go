@@ -205,6 +205,16 @@ func (e *Engine) Health(_ context.Context, group string) ([]health.TargetHealth,
 	return e.health.Health(group), nil
 }
 
+// HealthOf returns the health of several target groups' targets in one
+// call, by group, each as Health returns it.
+func (e *Engine) HealthOf(_ context.Context, groups []string) (map[string][]health.TargetHealth, error) {
+	out := make(map[string][]health.TargetHealth, len(groups))
+	for _, g := range groups {
+		out[g] = e.health.Health(g)
+	}
+	return out, nil
+}
+
 // Snapshot returns the health of every target for persistence.
 func (e *Engine) Snapshot(context.Context) ([]health.Record, error) {
 	return e.health.Snapshot(), nil

@@ -62,6 +62,15 @@ func (s *server) handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, th)
 	})
+	mux.HandleFunc("GET /v1/health/groups", func(w http.ResponseWriter, r *http.Request) {
+		out, _ := s.eng.HealthOf(r.Context(), r.URL.Query()["group"])
+		for g, th := range out {
+			if th == nil {
+				out[g] = []health.TargetHealth{}
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 	mux.HandleFunc("GET /v1/health/snapshot", func(w http.ResponseWriter, r *http.Request) {
 		recs, _ := s.eng.Snapshot(r.Context())
 		writeJSON(w, http.StatusOK, recs)

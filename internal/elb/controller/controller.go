@@ -8,6 +8,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,6 +83,12 @@ type Options struct {
 	// StopDataPlane makes Close stop the data plane (draining in-flight
 	// requests) rather than leave a data-plane process serving.
 	StopDataPlane bool
+	// HealthRefresh is how often, at most, Health's cache reads the
+	// fields that change without a health transition (last check time
+	// and latency, consecutive counts) from the data plane, in one pass
+	// over all groups and only when it was read since; 0 means every
+	// second, a negative value never (see healthCache).
+	HealthRefresh time.Duration
 }
 
 // Controller reconciles stored target groups and load balancers into the
@@ -99,6 +106,11 @@ type Controller struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// hc answers Health (see healthCache); healthMu serialises its
+	// rebuilds and is taken after mu, never before.
+	hc       healthCache
+	healthMu sync.Mutex
+
 	// mu guards the fields that follow.
 	mu          sync.Mutex
 	tgs         map[string]*TargetGroup
@@ -109,6 +121,9 @@ type Controller struct {
 	regs        map[string]map[string]Registration // group -> instance id -> dynamic registration
 	lastErr     error
 	healthDirty bool
+	// appliedHealth is the health configuration the cache was last
+	// rebuilt after.
+	appliedHealth []health.Group
 	// seenRev is the newest store revision the informer has applied.
 	seenRev int64
 	// reloaded is the newest store revision a reload has served.
@@ -178,6 +193,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 }
 
 func (c *Controller) onHealth(group string, th health.TargetHealth) {
+	c.hc.apply(group, th)
 	c.mu.Lock()
 	c.healthDirty = true
 	c.mu.Unlock()
@@ -275,6 +291,12 @@ func (c *Controller) loop() {
 	defer c.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var refreshC <-chan time.Time
+	if c.opts.HealthRefresh >= 0 {
+		r := time.NewTicker(cmp.Or(c.opts.HealthRefresh, time.Second))
+		defer r.Stop()
+		refreshC = r.C
+	}
 	// While some target drains, a faster ticker ends the drains of
 	// targets with no request in flight; it stops when none drains.
 	var fast *time.Ticker
@@ -331,6 +353,8 @@ func (c *Controller) loop() {
 				_ = c.Reload()
 			}
 			c.saveHealth()
+		case <-refreshC:
+			c.refreshHealth()
 		}
 		pace()
 	}
@@ -562,6 +586,7 @@ func (c *Controller) Reload() error {
 	}
 	c.lastErr = nil
 	c.registered = newRegistered
+	c.healthAppliedLocked(sortedKeys(c.tgs), groups)
 	return nil
 }
 
@@ -637,7 +662,13 @@ func (c *Controller) LoadBalancers() []LoadBalancer {
 	return out
 }
 
-// Health returns the health of a target group's targets.
+// Health returns the health of a target group's targets, as the data
+// plane reports it, from the controller's cache (see healthCache): no
+// round trip to the data plane unless the cache must be rebuilt (the
+// data plane was replaced, or could not be read). Last check times and
+// latencies, consecutive counts and descriptions that change without a
+// state change may be up to Options.HealthRefresh (a second) old; states, reasons and the rest
+// follow every change.
 func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	c.mu.Lock()
 	_, ok := c.tgs[group]
@@ -645,6 +676,17 @@ func (c *Controller) Health(group string) ([]health.TargetHealth, error) {
 	if !ok {
 		return nil, fault.NotFoundf(fault.KindTargetGroup, group, "no target group %q", group).WithHint("see madang tg ls")
 	}
+	if th, ok := c.hc.get(group, c.dataPlaneEpoch()); ok {
+		return th, nil
+	}
+	if err := c.rebuildHealth(context.Background(), c.groupNames(), false); err != nil {
+		c.log.Debug("rebuild target health", "err", err)
+	}
+	if th, ok := c.hc.get(group, c.dataPlaneEpoch()); ok {
+		return th, nil
+	}
+	// A group stored since the last rebuild, or a data plane that could
+	// not be read: ask it, and return its error.
 	return c.dp.Health(context.Background(), group)
 }
 

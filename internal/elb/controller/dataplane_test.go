@@ -22,7 +22,7 @@ type dataPlaneRun struct {
 }
 
 // runDataPlane serves home's control socket until the test ends.
-func runDataPlane(t *testing.T, home string) *dataPlaneRun {
+func runDataPlane(t testing.TB, home string) *dataPlaneRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
@@ -48,7 +48,7 @@ func runDataPlane(t *testing.T, home string) *dataPlaneRun {
 	return r
 }
 
-func putJSON(t *testing.T, s state.Store, key string, v any) {
+func putJSON(t testing.TB, s state.Store, key string, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
