@@ -278,8 +278,16 @@ func TestSamplesRealInstances(t *testing.T) {
 	// One core of a 2-vCPU type is 50%: the spinner reads half of what
 	// it got of a core (less than a core on a machine busy with other
 	// work), well above the idle instance.
+	// Only a spinner that got a tenth of a core or more must stand out
+	// from the idle one: on a machine saturated by other work it may get
+	// almost nothing, and then half of almost nothing is what it reads.
 	want := refSample.CPUPercent / 2
-	if s, i := cpu[spin.ID]/secs, cpu[idle.ID]/secs; s > 55 || s < i+2 || s < want*0.7-2 || s > want*1.3+2 {
+	above := 2.0
+	if refSample.CPUPercent < 10 {
+		t.Logf("the spinner got %.1f%% of a core: too little to tell from idle; checking only that it reads half of that", refSample.CPUPercent)
+		above = -1
+	}
+	if s, i := cpu[spin.ID]/secs, cpu[idle.ID]/secs; s > 55 || s < i+above || s < want*0.7-2 || s > want*1.3+2 {
 		t.Errorf("CPUUtilization: spinning instance %.1f%%, idle one %.1f%%; want about %.1f%% (half the %.1f%% of a core its group used) and above idle",
 			s, i, want, refSample.CPUPercent)
 	}
