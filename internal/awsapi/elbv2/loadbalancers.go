@@ -29,14 +29,27 @@ func (s *Service) loadBalancerShape(lb *elbctl.LoadBalancer) map[string]any {
 		scheme = "internet-facing"
 	}
 	var zones []any
-	for _, z := range s.zones {
-		zones = append(zones, map[string]any{"ZoneName": z, "SubnetId": s.subnetOf(z)})
+	for _, m := range lb.Spec.Subnets {
+		zones = append(zones, map[string]any{"ZoneName": m.AvailabilityZone, "SubnetId": m.Subnet})
+	}
+	if len(lb.Spec.Subnets) == 0 {
+		for _, z := range s.zones {
+			zones = append(zones, map[string]any{"ZoneName": z, "SubnetId": s.subnetOf(z)})
+		}
+	}
+	vpc := s.vpcOf(lb.Spec.Vpc)
+	groups := make([]any, 0, len(lb.Spec.SecurityGroups))
+	for _, g := range lb.Spec.SecurityGroups {
+		groups = append(groups, g)
+	}
+	if len(groups) == 0 && s.network != nil {
+		groups = append(groups, s.network.DefaultSecurityGroup(vpc))
 	}
 	return map[string]any{
 		"LoadBalancerArn": lb.ARN, "DNSName": addr, "CanonicalHostedZoneId": hostedZoneID,
 		"CreatedTime": lb.CreatedAt.UTC().Truncate(time.Millisecond), "LoadBalancerName": lb.Spec.Name, "Scheme": scheme,
-		"VpcId": s.vpcID, "State": map[string]any{"Code": "active"}, "Type": "application",
-		"AvailabilityZones": zones, "SecurityGroups": []any{}, "IpAddressType": "ipv4",
+		"VpcId": vpc, "State": map[string]any{"Code": "active"}, "Type": "application",
+		"AvailabilityZones": zones, "SecurityGroups": groups, "IpAddressType": "ipv4",
 	}
 }
 
@@ -46,10 +59,9 @@ func (s *Service) createLoadBalancer(ctx context.Context, call *awsapi.Call) (ma
 	if t := in.String("Type"); t != "" && t != "application" {
 		return nil, validationError("Load balancer type '%s' is not supported by madang yet; use application", t)
 	}
-	for _, sn := range in.Strings("Subnets") {
-		if !slices.ContainsFunc(s.zones, func(z string) bool { return s.subnetOf(z) == sn }) {
-			return nil, protocol.Errorf("SubnetNotFound", "The subnet ID '%s' is not found", sn)
-		}
+	spec := &elb.LoadBalancerSpec{Name: name, Type: "application"}
+	if err := s.placeLoadBalancer(ctx, in, spec); err != nil {
+		return nil, err
 	}
 	tags, err := readTags(in)
 	if err != nil {
@@ -59,7 +71,8 @@ func (s *Service) createLoadBalancer(ctx context.Context, call *awsapi.Call) (ma
 	if _, ok := ix.lbByName[name]; ok {
 		return nil, protocol.Errorf("DuplicateLoadBalancerName", "A load balancer with the same name '%s' exists", name)
 	}
-	if err := s.put(ctx, elbctl.KindLoadBalancer, &elb.LoadBalancerSpec{Name: name, Type: "application", Tags: tags}); err != nil {
+	spec.Tags = tags
+	if err := s.put(ctx, elbctl.KindLoadBalancer, spec); err != nil {
 		return nil, err
 	}
 	lb, ok := s.index().lbByName[name]
