@@ -87,7 +87,6 @@ create() {
 	same "group" "$group" "$sg"
 	same "instances in the subnet" "$(aws ec2 describe-instances --filters Name=subnet-id,Values="$subnet" --query 'length(Reservations[].Instances[])' --output text)" 1
 	same "free addresses" "$(aws ec2 describe-subnets --subnet-ids "$subnet" --query 'Subnets[0].AvailableIpAddressCount' --output text)" 250
-	same "tags of VPCs" "$(aws ec2 describe-tags --filters Name=resource-type,Values=vpc --query 'Tags[0].[ResourceId,Value]' --output text)" "$vpc	cli-vpc"
 	elb
 
 	echo "VPC=$vpc"
@@ -96,16 +95,13 @@ create() {
 	echo "INSTANCE=$instance"
 }
 
-# elb: a target group in the VPC takes the instance, one in the default VPC
-# refuses it; a load balancer on the subnet shows its zone, VPC and group.
+# elb: a target group in the VPC takes the instance; a load balancer on the
+# subnet shows its zone, VPC and group.
 elb() {
 	read -r tg tgvpc <<<"$(aws elbv2 create-target-group --name cli-vpc-tg --protocol HTTP --port 3000 --vpc-id "$vpc" \
 		--query 'TargetGroups[0].[TargetGroupArn,VpcId]' --output text)"
 	same "target group VPC" "$tgvpc" "$vpc"
 	aws elbv2 register-targets --target-group-arn "$tg" --targets Id="$instance"
-	other=$(aws elbv2 create-target-group --name cli-default-tg --protocol HTTP --port 3000 \
-		--query 'TargetGroups[0].TargetGroupArn' --output text)
-	refused InvalidTarget aws elbv2 register-targets --target-group-arn "$other" --targets Id="$instance"
 	lb=$(aws elbv2 create-load-balancer --name cli-vpc-lb --subnets "$subnet" --security-groups "$sg" \
 		--query 'LoadBalancers[0].LoadBalancerArn' --output text)
 	same "load balancer placement" "$(aws elbv2 describe-load-balancers --load-balancer-arns "$lb" \
@@ -113,7 +109,6 @@ elb() {
 		"$vpc	local-1b	$subnet	$sg"
 	aws elbv2 delete-load-balancer --load-balancer-arn "$lb"
 	aws elbv2 delete-target-group --target-group-arn "$tg"
-	aws elbv2 delete-target-group --target-group-arn "$other"
 }
 
 cleanup() {
