@@ -755,17 +755,3 @@ func exitText(e *supervisor.Exit) string {
 	}
 	return "exit code " + strconv.Itoa(e.Code)
 }
-
-// withTemplateGroups is the placement of a launch: p, given the launch
-// template version's security groups when p names none.
-func withTemplateGroups(p *Placement, groups []SecurityGroupRef) *Placement {
-	if len(groups) == 0 || p != nil && len(p.SecurityGroups) > 0 {
-		return p
-	}
-	out := &Placement{}
-	if p != nil {
-		*out = *p
-	}
-	out.SecurityGroups = slices.Clone(groups)
-	return out
-}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
@@ -16,42 +15,6 @@ import (
 
 // hostedZoneID is the CanonicalHostedZoneId madang's load balancers report.
 const hostedZoneID = "ZMADANGLOCAL0001"
-
-// loadBalancerShape renders a load balancer as ELBv2's LoadBalancer shape.
-// Its DNS name is the address its listeners bind to.
-func (s *Service) loadBalancerShape(lb *elbctl.LoadBalancer) map[string]any {
-	addr := lb.Spec.Address
-	if addr == "" {
-		addr = elb.DefaultAddress
-	}
-	scheme := "internal"
-	if addr == "0.0.0.0" || addr == "::" {
-		scheme = "internet-facing"
-	}
-	var zones []any
-	for _, m := range lb.Spec.Subnets {
-		zones = append(zones, map[string]any{"ZoneName": m.AvailabilityZone, "SubnetId": m.Subnet})
-	}
-	if len(lb.Spec.Subnets) == 0 {
-		for _, z := range s.zones {
-			zones = append(zones, map[string]any{"ZoneName": z, "SubnetId": s.subnetOf(z)})
-		}
-	}
-	vpc := s.vpcOf(lb.Spec.Vpc)
-	groups := make([]any, 0, len(lb.Spec.SecurityGroups))
-	for _, g := range lb.Spec.SecurityGroups {
-		groups = append(groups, g)
-	}
-	if len(groups) == 0 && s.network != nil {
-		groups = append(groups, s.network.DefaultSecurityGroup(vpc))
-	}
-	return map[string]any{
-		"LoadBalancerArn": lb.ARN, "DNSName": addr, "CanonicalHostedZoneId": hostedZoneID,
-		"CreatedTime": lb.CreatedAt.UTC().Truncate(time.Millisecond), "LoadBalancerName": lb.Spec.Name, "Scheme": scheme,
-		"VpcId": vpc, "State": map[string]any{"Code": "active"}, "Type": "application",
-		"AvailabilityZones": zones, "SecurityGroups": groups, "IpAddressType": "ipv4",
-	}
-}
 
 func (s *Service) createLoadBalancer(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
