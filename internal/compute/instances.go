@@ -81,6 +81,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		}
 		imageVersion = req.ImageVersion
 	}
+	network := withTemplateGroups(req.Network, ver.Data.SecurityGroups)
 	live := s.liveInstancesLocked()
 	var created []*Instance
 	for i := 0; i < req.Count; i++ {
@@ -102,7 +103,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 			InstanceType: typeOrDefault(ver.Data.InstanceType),
 			PrivateIP:    in.PrivateIP, Port: in.Port, Tags: tags, Desired: StateRunning, State: StatePending,
 			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(), ManagedBy: req.ManagedBy, Zone: req.Zone,
-			Launch: launch, Network: req.Network,
+			Launch: launch, Network: network,
 		}
 		live = append(live, in)
 		created = append(created, in)

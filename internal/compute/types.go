@@ -98,6 +98,10 @@ type LaunchTemplateData struct {
 	UserData string `yaml:"userData,omitempty" json:"userData,omitempty"`
 	// Supervision holds the restart, stop and readiness settings.
 	Supervision SupervisionSpec `yaml:"supervision,omitempty" json:"supervision,omitempty"`
+	// SecurityGroups are the security groups instances launched from the
+	// template get when their launch names none (EC2's SecurityGroupIds
+	// of the launch template data); set through the AWS endpoint only.
+	SecurityGroups []SecurityGroupRef `yaml:"-" json:"securityGroups,omitempty"`
 }
 
 // LaunchTemplateSpec is a launch template as written in a stack file: its

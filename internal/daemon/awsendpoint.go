@@ -105,7 +105,8 @@ func (d *Daemon) awsServices(acct iam.Account) ([]awsapi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	elbSvc, err := elbv2.New(elbv2.Options{LoadBalancing: d.elb, Resources: d, VpcID: ec2.DefaultVPC(acct.Region), Zones: zones, SubnetOf: ec2.SubnetOf})
+	elbSvc, err := elbv2.New(elbv2.Options{LoadBalancing: d.elb, Resources: d, VpcID: ec2.DefaultVPC(acct.Region), Zones: zones, SubnetOf: ec2.SubnetOf,
+		Network: elbNetwork{nets: nets, region: acct.Region, compute: d.compute}})
 	if err != nil {
 		return nil, err
 	}

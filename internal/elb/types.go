@@ -15,6 +15,9 @@ type TargetGroupSpec struct {
 	Port int `yaml:"port,omitempty" json:"port,omitempty"`
 	// TargetType is "instance" (default) or "ip".
 	TargetType string `yaml:"targetType,omitempty" json:"targetType,omitempty"`
+	// Vpc is the id of the VPC the target group is in, whose instances it
+	// takes as targets; empty is the account's default VPC.
+	Vpc string `yaml:"vpc,omitempty" json:"vpc,omitempty"`
 	// HealthCheck holds the active health-check settings.
 	HealthCheck HealthCheckSpec `yaml:"healthCheck,omitempty" json:"healthCheck,omitempty"`
 	// Attributes are AWS target group attributes by their AWS keys, e.g.
@@ -79,12 +82,27 @@ type LoadBalancerSpec struct {
 	Type string `yaml:"type,omitempty" json:"type,omitempty"`
 	// Address is the IP the listeners bind to (default 127.0.0.1).
 	Address string `yaml:"address,omitempty" json:"address,omitempty"`
+	// Vpc is the id of the load balancer's VPC; empty is the account's
+	// default VPC.
+	Vpc string `yaml:"vpc,omitempty" json:"vpc,omitempty"`
+	// Subnets are the subnets the load balancer is attached to, at most
+	// one per zone; none is the default VPC's subnet in every zone.
+	Subnets []SubnetMapping `yaml:"subnets,omitempty" json:"subnets,omitempty"`
+	// SecurityGroups are the ids of the load balancer's security groups
+	// (recorded, not enforced); none is its VPC's default group.
+	SecurityGroups []string `yaml:"securityGroups,omitempty" json:"securityGroups,omitempty"`
 	// Attributes are AWS load balancer attributes by their AWS keys, e.g.
 	// "idle_timeout.timeout_seconds": "60".
 	Attributes map[string]string `yaml:"attributes,omitempty" json:"attributes,omitempty"`
 	Listeners  []ListenerSpec    `yaml:"listeners" json:"listeners"`
 	// Tags are the load balancer's tags (AWS's AddTags/DescribeTags).
 	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+}
+
+// SubnetMapping is a subnet of a load balancer and the zone it is in.
+type SubnetMapping struct {
+	Subnet           string `yaml:"subnet" json:"subnet"`
+	AvailabilityZone string `yaml:"availabilityZone" json:"availabilityZone"`
 }
 
 // ListenerSpec is one listener of a load balancer.

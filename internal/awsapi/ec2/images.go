@@ -152,7 +152,7 @@ func (s *Service) templateName(in protocol.Struct, cat *catalog) (string, error)
 
 // launchData reads a RequestLaunchTemplateData into madang's launch data,
 // over base (the source version's data, or nothing).
-func (s *Service) launchData(d protocol.Struct, base compute.LaunchTemplateData, cat *catalog) (compute.LaunchTemplateData, error) {
+func (s *Service) launchData(ctx context.Context, d protocol.Struct, base compute.LaunchTemplateData, cat *catalog) (compute.LaunchTemplateData, error) {
 	out := base
 	if id := d.String("ImageId"); id != "" {
 		name, ok := cat.imageNames[id]
@@ -173,6 +173,13 @@ func (s *Service) launchData(d protocol.Struct, base compute.LaunchTemplateData,
 			return out, err
 		}
 		out.UserData = ud
+	}
+	if d.Has("SecurityGroupIds") || d.Has("SecurityGroups") {
+		refs, err := s.templateGroups(ctx, d.Strings("SecurityGroupIds"), d.Strings("SecurityGroups"))
+		if err != nil {
+			return out, err
+		}
+		out.SecurityGroups = refs
 	}
 	if out.Image == "" {
 		return out, missingParameter("LaunchTemplateData.ImageId")
@@ -202,6 +209,13 @@ func (s *Service) versionShape(lt compute.LaunchTemplate, v compute.LaunchTempla
 	if v.Data.UserData != "" {
 		data["UserData"] = base64.StdEncoding.EncodeToString([]byte(v.Data.UserData))
 	}
+	if len(v.Data.SecurityGroups) > 0 {
+		ids := make([]any, len(v.Data.SecurityGroups))
+		for i, g := range v.Data.SecurityGroups {
+			ids[i] = g.ID
+		}
+		data["SecurityGroupIds"] = ids
+	}
 	return map[string]any{
 		"LaunchTemplateId": lt.ID, "LaunchTemplateName": lt.Name, "VersionNumber": int64(v.Number),
 		"DefaultVersion": v.Number == lt.DefaultVersion, "CreateTime": v.CreatedAt.UTC().Truncate(time.Second),
@@ -216,7 +230,7 @@ func (s *Service) createLaunchTemplate(ctx context.Context, call *awsapi.Call) (
 	if _, ok := cat.templates[name]; ok {
 		return nil, protocol.Errorf("InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
 	}
-	data, err := s.launchData(in.Struct("LaunchTemplateData"), compute.LaunchTemplateData{}, cat)
+	data, err := s.launchData(ctx, in.Struct("LaunchTemplateData"), compute.LaunchTemplateData{}, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +273,7 @@ func (s *Service) createLaunchTemplateVersion(ctx context.Context, call *awsapi.
 		}
 		base = v.Data
 	}
-	data, err := s.launchData(in.Struct("LaunchTemplateData"), base, cat)
+	data, err := s.launchData(ctx, in.Struct("LaunchTemplateData"), base, cat)
 	if err != nil {
 		return nil, err
 	}

@@ -425,23 +425,47 @@ func (s *Service) instancesOnly(ids []string) error {
 	return nil
 }
 
-func (s *Service) describeTags(_ context.Context, call *awsapi.Call) (map[string]any, error) {
+// taggedResource is a resource DescribeTags lists the tags of.
+type taggedResource struct {
+	id, kind string
+	tags     map[string]string
+}
+
+// describeTags lists the tags of instances and of stored VPCs, subnets and
+// security groups (resource types instance, vpc, subnet, security-group).
+func (s *Service) describeTags(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
 	fs := filters(in)
-	var out []any
+	var res []taggedResource
 	for _, v := range s.compute.Listing() {
-		if v.State == compute.StateTerminated {
-			continue
+		if v.State != compute.StateTerminated {
+			res = append(res, taggedResource{v.ID, "instance", v.Tags})
 		}
-		for _, t := range tagList(v.Tags) {
+	}
+	set, err := s.networks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range set.Vpcs {
+		res = append(res, taggedResource{v.Spec.Name, "vpc", v.Spec.Tags})
+	}
+	for _, sn := range set.Subnets {
+		res = append(res, taggedResource{sn.Spec.Name, "subnet", sn.Spec.Tags})
+	}
+	for _, g := range set.Groups {
+		res = append(res, taggedResource{g.Spec.Name, "security-group", g.Spec.Tags})
+	}
+	var out []any
+	for _, r := range res {
+		for _, t := range tagList(r.tags) {
 			tag := t.(map[string]any)
 			key, val := tag["Key"].(string), tag["Value"].(string)
 			f := func(name string) ([]string, bool) {
 				switch name {
 				case "resource-id":
-					return []string{v.ID}, true
+					return []string{r.id}, true
 				case "resource-type":
-					return []string{"instance"}, true
+					return []string{r.kind}, true
 				case "key", "tag-key":
 					return []string{key}, true
 				case "value", "tag-value":
@@ -460,7 +484,7 @@ func (s *Service) describeTags(_ context.Context, call *awsapi.Call) (map[string
 				return nil, err
 			}
 			if ok {
-				out = append(out, map[string]any{"ResourceId": v.ID, "ResourceType": "instance", "Key": key, "Value": val})
+				out = append(out, map[string]any{"ResourceId": r.id, "ResourceType": r.kind, "Key": key, "Value": val})
 			}
 		}
 	}

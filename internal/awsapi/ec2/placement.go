@@ -102,3 +102,35 @@ func (s *Service) placeShape(out map[string]any, p *compute.Placement) {
 		out["SecurityGroups"] = []any{map[string]any{"GroupId": s.defaultGroupOf(p.VpcID), "GroupName": "default"}}
 	}
 }
+
+// templateGroups resolves a launch template's SecurityGroupIds and
+// SecurityGroups (names of the default VPC's groups) to the groups its
+// instances get.
+func (s *Service) templateGroups(ctx context.Context, ids, names []string) ([]compute.SecurityGroupRef, error) {
+	set, err := s.networks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := s.groups(set)
+	var out []compute.SecurityGroupRef
+	add := func(g group) {
+		if !slices.ContainsFunc(out, func(r compute.SecurityGroupRef) bool { return r.ID == g.id }) {
+			out = append(out, compute.SecurityGroupRef{ID: g.id, Name: g.name})
+		}
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(groups, func(g group) bool { return g.id == id })
+		if i < 0 {
+			return nil, notFoundCode("InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+		}
+		add(groups[i])
+	}
+	for _, n := range names {
+		i := slices.IndexFunc(groups, func(g group) bool { return g.vpc == s.vpcID && strings.EqualFold(g.name, n) })
+		if i < 0 {
+			return nil, notFoundCode("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", n, s.vpcID)
+		}
+		add(groups[i])
+	}
+	return out, nil
+}

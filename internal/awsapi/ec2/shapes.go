@@ -47,6 +47,15 @@ func SubnetOf(zone string) string { return "subnet-" + hexName(zone) }
 // DefaultVPC is the id of a region's default VPC.
 func DefaultVPC(region string) string { return "vpc-" + hexName("default/"+region) }
 
+// DefaultSecurityGroup is the id of the default security group of a VPC
+// of region.
+func DefaultSecurityGroup(region, vpc string) string {
+	if vpc == DefaultVPC(region) {
+		return "sg-" + hexName("default/"+region)
+	}
+	return "sg-" + hexName("default/"+vpc)
+}
+
 func subnetOf(zone string) string { return SubnetOf(zone) }
 
 // hexName makes a stable 17-hex-digit id suffix of a name, as EC2's ids.

@@ -52,6 +52,9 @@ type Options struct {
 	Zones []string
 	// SubnetOf names a zone's default subnet.
 	SubnetOf func(zone string) string
+	// Network resolves created VPCs, subnets and security groups and
+	// instances' VPCs (nil: the default VPC and subnets only).
+	Network Network
 }
 
 // Service is the ELBv2 service.
@@ -61,6 +64,7 @@ type Service struct {
 	vpcID     string
 	zones     []string
 	subnetOf  func(string) string
+	network   Network
 	health    healthCache
 }
 
@@ -70,7 +74,7 @@ func New(opts Options) (awsapi.Service, error) {
 	if err != nil {
 		return awsapi.Service{}, err
 	}
-	s := &Service{lb: opts.LoadBalancing, resources: opts.Resources, vpcID: opts.VpcID, zones: opts.Zones, subnetOf: opts.SubnetOf}
+	s := &Service{lb: opts.LoadBalancing, resources: opts.Resources, vpcID: opts.VpcID, zones: opts.Zones, subnetOf: opts.SubnetOf, network: opts.Network}
 	return awsapi.Service{Name: "elasticloadbalancingv2", Model: m, Handlers: map[string]awsapi.Handler{
 		"CreateTargetGroup":              s.createTargetGroup,
 		"DescribeTargetGroups":           s.describeTargetGroups,

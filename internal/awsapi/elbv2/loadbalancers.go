@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
@@ -17,39 +16,15 @@ import (
 // hostedZoneID is the CanonicalHostedZoneId madang's load balancers report.
 const hostedZoneID = "ZMADANGLOCAL0001"
 
-// loadBalancerShape renders a load balancer as ELBv2's LoadBalancer shape.
-// Its DNS name is the address its listeners bind to.
-func (s *Service) loadBalancerShape(lb *elbctl.LoadBalancer) map[string]any {
-	addr := lb.Spec.Address
-	if addr == "" {
-		addr = elb.DefaultAddress
-	}
-	scheme := "internal"
-	if addr == "0.0.0.0" || addr == "::" {
-		scheme = "internet-facing"
-	}
-	var zones []any
-	for _, z := range s.zones {
-		zones = append(zones, map[string]any{"ZoneName": z, "SubnetId": s.subnetOf(z)})
-	}
-	return map[string]any{
-		"LoadBalancerArn": lb.ARN, "DNSName": addr, "CanonicalHostedZoneId": hostedZoneID,
-		"CreatedTime": lb.CreatedAt.UTC().Truncate(time.Millisecond), "LoadBalancerName": lb.Spec.Name, "Scheme": scheme,
-		"VpcId": s.vpcID, "State": map[string]any{"Code": "active"}, "Type": "application",
-		"AvailabilityZones": zones, "SecurityGroups": []any{}, "IpAddressType": "ipv4",
-	}
-}
-
 func (s *Service) createLoadBalancer(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
 	name := in.String("Name")
 	if t := in.String("Type"); t != "" && t != "application" {
 		return nil, validationError("Load balancer type '%s' is not supported by madang yet; use application", t)
 	}
-	for _, sn := range in.Strings("Subnets") {
-		if !slices.ContainsFunc(s.zones, func(z string) bool { return s.subnetOf(z) == sn }) {
-			return nil, protocol.Errorf("SubnetNotFound", "The subnet ID '%s' is not found", sn)
-		}
+	spec := &elb.LoadBalancerSpec{Name: name, Type: "application"}
+	if err := s.placeLoadBalancer(ctx, in, spec); err != nil {
+		return nil, err
 	}
 	tags, err := readTags(in)
 	if err != nil {
@@ -59,7 +34,8 @@ func (s *Service) createLoadBalancer(ctx context.Context, call *awsapi.Call) (ma
 	if _, ok := ix.lbByName[name]; ok {
 		return nil, protocol.Errorf("DuplicateLoadBalancerName", "A load balancer with the same name '%s' exists", name)
 	}
-	if err := s.put(ctx, elbctl.KindLoadBalancer, &elb.LoadBalancerSpec{Name: name, Type: "application", Tags: tags}); err != nil {
+	spec.Tags = tags
+	if err := s.put(ctx, elbctl.KindLoadBalancer, spec); err != nil {
 		return nil, err
 	}
 	lb, ok := s.index().lbByName[name]

@@ -31,7 +31,7 @@ func (s *Service) targetGroupShape(ix *index, tg *elbctl.TargetGroup) map[string
 	hc := spec.HealthCheck
 	out := map[string]any{
 		"TargetGroupArn": tg.ARN, "TargetGroupName": spec.Name, "Protocol": spec.Protocol, "Port": int64(spec.Port),
-		"VpcId": s.vpcID, "HealthCheckProtocol": hc.Protocol, "HealthCheckPort": hc.Port,
+		"VpcId": s.vpcOf(spec.Vpc), "HealthCheckProtocol": hc.Protocol, "HealthCheckPort": hc.Port,
 		"HealthCheckEnabled": hc.Enabled == nil || *hc.Enabled, "HealthCheckIntervalSeconds": int64(hc.IntervalSeconds),
 		"HealthCheckTimeoutSeconds": int64(hc.TimeoutSeconds), "HealthyThresholdCount": int64(hc.HealthyThresholdCount),
 		"UnhealthyThresholdCount": int64(hc.UnhealthyThresholdCount), "HealthCheckPath": hc.Path,
@@ -87,8 +87,9 @@ func (s *Service) createTargetGroup(ctx context.Context, call *awsapi.Call) (map
 	default:
 		return nil, validationError("Target type '%s' is not supported by madang; use instance or ip", tt)
 	}
-	if v := in.String("VpcId"); v != "" && v != s.vpcID {
-		return nil, validationError("The VPC ID '%s' is not found; madang's default VPC is %s", v, s.vpcID)
+	vpc, err := s.targetGroupVpc(ctx, in.String("VpcId"))
+	if err != nil {
+		return nil, err
 	}
 	if v := in.String("ProtocolVersion"); v != "" && v != "HTTP1" {
 		return nil, validationError("Protocol version '%s' is not supported by madang; use HTTP1", v)
@@ -97,7 +98,7 @@ func (s *Service) createTargetGroup(ctx context.Context, call *awsapi.Call) (map
 	if err != nil {
 		return nil, err
 	}
-	spec := &elb.TargetGroupSpec{Name: name, Protocol: in.String("Protocol"), Port: int(in.Int("Port")), TargetType: tt, Tags: tags}
+	spec := &elb.TargetGroupSpec{Name: name, Protocol: in.String("Protocol"), Port: int(in.Int("Port")), TargetType: tt, Vpc: vpc, Tags: tags}
 	healthCheck(in, &spec.HealthCheck)
 	if old, ok := ix.tgByName[name]; ok {
 		// AWS answers a create with identical settings with the existing
@@ -124,7 +125,7 @@ func (s *Service) createTargetGroup(ctx context.Context, call *awsapi.Call) (map
 }
 
 func sameTargetGroup(a, b elb.TargetGroupSpec) bool {
-	return a.Protocol == b.Protocol && a.Port == b.Port && a.TargetType == b.TargetType &&
+	return a.Protocol == b.Protocol && a.Port == b.Port && a.TargetType == b.TargetType && a.Vpc == b.Vpc &&
 		a.HealthCheck.Path == b.HealthCheck.Path && a.HealthCheck.Port == b.HealthCheck.Port &&
 		a.HealthCheck.IntervalSeconds == b.HealthCheck.IntervalSeconds && a.HealthCheck.Matcher == b.HealthCheck.Matcher
 }
@@ -265,6 +266,13 @@ func (s *Service) registerTargets(ctx context.Context, call *awsapi.Call) (map[s
 	regs, err := registrations(tg, call.Input)
 	if err != nil {
 		return nil, err
+	}
+	ids := make([]string, len(regs))
+	for i, r := range regs {
+		ids[i] = r.ID
+	}
+	if other := s.inOtherVpc(ids, s.vpcOf(tg.Spec.Vpc)); len(other) > 0 {
+		return nil, notInVpc(s.vpcOf(tg.Spec.Vpc), other)
 	}
 	if err := s.lb.Register(ctx, regs); err != nil {
 		return nil, elbError(err)

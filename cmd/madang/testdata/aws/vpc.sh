@@ -3,7 +3,9 @@
 #
 #   vpc.sh create   makes a VPC, a subnet in local-1b, a security group with
 #                   an ingress rule, runs an instance in the subnet, checks
-#                   what DescribeInstances and DescribeSubnets say of it and
+#                   what DescribeInstances and DescribeSubnets say of it,
+#                   registers it with a target group of the VPC, puts a load
+#                   balancer on the subnet (and removes both again) and
 #                   prints VPC=… SUBNET=… SG=… INSTANCE=… lines;
 #   vpc.sh cleanup  (with those in the environment) sees the dependency
 #                   violations, terminates the instance and deletes the
@@ -85,10 +87,28 @@ create() {
 	same "group" "$group" "$sg"
 	same "instances in the subnet" "$(aws ec2 describe-instances --filters Name=subnet-id,Values="$subnet" --query 'length(Reservations[].Instances[])' --output text)" 1
 	same "free addresses" "$(aws ec2 describe-subnets --subnet-ids "$subnet" --query 'Subnets[0].AvailableIpAddressCount' --output text)" 250
+	elb
+
 	echo "VPC=$vpc"
 	echo "SUBNET=$subnet"
 	echo "SG=$sg"
 	echo "INSTANCE=$instance"
+}
+
+# elb: a target group in the VPC takes the instance; a load balancer on the
+# subnet shows its zone, VPC and group.
+elb() {
+	read -r tg tgvpc <<<"$(aws elbv2 create-target-group --name cli-vpc-tg --protocol HTTP --port 3000 --vpc-id "$vpc" \
+		--query 'TargetGroups[0].[TargetGroupArn,VpcId]' --output text)"
+	same "target group VPC" "$tgvpc" "$vpc"
+	aws elbv2 register-targets --target-group-arn "$tg" --targets Id="$instance"
+	lb=$(aws elbv2 create-load-balancer --name cli-vpc-lb --subnets "$subnet" --security-groups "$sg" \
+		--query 'LoadBalancers[0].LoadBalancerArn' --output text)
+	same "load balancer placement" "$(aws elbv2 describe-load-balancers --load-balancer-arns "$lb" \
+		--query 'LoadBalancers[0].[VpcId,AvailabilityZones[0].ZoneName,AvailabilityZones[0].SubnetId,SecurityGroups[0]]' --output text)" \
+		"$vpc	local-1b	$subnet	$sg"
+	aws elbv2 delete-load-balancer --load-balancer-arn "$lb"
+	aws elbv2 delete-target-group --target-group-arn "$tg"
 }
 
 cleanup() {
