@@ -23,6 +23,10 @@ type listener struct {
 	draining atomic.Bool
 	eng      engine        // serves the listener; set by start
 	done     chan struct{} // closed when the accept loop and all conns end
+	// unbound is closed once no socket of the listener is open any more
+	// (its port is free again); unbindOnce closes it.
+	unbound    chan struct{}
+	unbindOnce sync.Once
 
 	wg sync.WaitGroup // accept loop and connections
 
@@ -32,7 +36,7 @@ type listener struct {
 }
 
 func newListener(p *Proxy, addr string, ln net.Listener) *listener {
-	return &listener{p: p, addr: addr, ln: ln, done: make(chan struct{}), conns: map[*conn]struct{}{}}
+	return &listener{p: p, addr: addr, ln: ln, done: make(chan struct{}), unbound: make(chan struct{}), conns: map[*conn]struct{}{}}
 }
 
 // start has the proxy's engine accept on the listener, or the goroutine
@@ -109,6 +113,10 @@ func (l *listener) closeGracefully() {
 	l.draining.Store(true)
 	l.mu.Unlock()
 	l.ln.Close()
+	if l.lf == nil {
+		// Only ln was open: its port is free now.
+		l.markUnbound()
+	}
 	l.eng.stopAccepting(l)
 	l.p.wg.Add(1)
 	go func() {
@@ -154,6 +162,22 @@ func (l *listener) wait(ctx context.Context) error {
 }
 
 // closeAll force-closes every connection.
+// markUnbound records that the listener's last socket is closed.
+func (l *listener) markUnbound() { l.unbindOnce.Do(func() { close(l.unbound) }) }
+
+// awaitUnbound waits, at most max, until the listener's sockets are closed
+// (the event loops close their duplicate asynchronously), so that a
+// listener removed by Update has freed its port when Update returns.
+func (l *listener) awaitUnbound(max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-l.unbound:
+	case <-t.C:
+		l.p.log.Warn("listener still bound after close", "listener", l.addr, "waited", max)
+	}
+}
+
 func (l *listener) closeAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -287,6 +287,7 @@ func (l *listener) stopLoops() {
 func (l *listener) loopDone() {
 	if l.loopRefs.Add(-1) == 0 {
 		l.lf.Close()
+		l.markUnbound()
 		l.wg.Done()
 	}
 }

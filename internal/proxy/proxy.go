@@ -320,6 +320,11 @@ func (p *Proxy) Update(cfg Config) error {
 	for _, l := range closing {
 		l.closeGracefully()
 	}
+	// A removed listener's port is free when Update returns (a clean
+	// slate or a moved listener may bind it again at once).
+	for _, l := range closing {
+		l.awaitUnbound(2 * time.Second)
+	}
 	for _, al := range oldLogs {
 		al.Close()
 	}
