@@ -126,6 +126,9 @@ func launchDataFrom(d v1.LaunchTemplateData) (compute.LaunchTemplateData, error)
 	if bad != nil {
 		return compute.LaunchTemplateData{}, bad
 	}
+	for _, g := range d.SecurityGroups {
+		out.SecurityGroups = append(out.SecurityGroups, compute.SecurityGroupRef{ID: g.ID, Name: g.Name})
+	}
 	return out, nil
 }
 
@@ -165,7 +168,7 @@ func durationText(d compute.Duration) string {
 
 func launchDataOf(d compute.LaunchTemplateData) v1.LaunchTemplateData {
 	sv := d.Supervision
-	return v1.LaunchTemplateData{
+	out := v1.LaunchTemplateData{
 		Image: d.Image, InstanceType: d.InstanceType, Env: d.Env, UserData: d.UserData,
 		Supervision: v1.Supervision{
 			Restart: string(sv.Restart), MaxRestarts: sv.MaxRestarts,
@@ -175,6 +178,10 @@ func launchDataOf(d compute.LaunchTemplateData) v1.LaunchTemplateData {
 			Readiness: v1.Readiness{HTTPPath: sv.Readiness.HTTPPath, Timeout: durationText(sv.Readiness.Timeout)},
 		},
 	}
+	for _, g := range d.SecurityGroups {
+		out.SecurityGroups = append(out.SecurityGroups, v1.SecurityGroupRef{ID: g.ID, Name: g.Name})
+	}
+	return out
 }
 
 func launchTemplateOf(lt compute.LaunchTemplate) v1.LaunchTemplate {
@@ -205,7 +212,7 @@ func targetGroupOf(tg elbctl.TargetGroup) v1.TargetGroup {
 	s, hc := tg.Spec, tg.Spec.HealthCheck
 	return v1.TargetGroup{
 		Spec: v1.TargetGroupSpec{
-			Name: s.Name, Protocol: s.Protocol, Port: s.Port, TargetType: s.TargetType,
+			Name: s.Name, Vpc: s.Vpc, Protocol: s.Protocol, Port: s.Port, TargetType: s.TargetType,
 			HealthCheck: v1.HealthCheckSpec{
 				Enabled: hc.Enabled, Protocol: hc.Protocol, Port: hc.Port, Path: hc.Path,
 				IntervalSeconds: hc.IntervalSeconds, TimeoutSeconds: hc.TimeoutSeconds,
@@ -242,6 +249,10 @@ func loadBalancerOf(lb elbctl.LoadBalancer) v1.LoadBalancer {
 	return v1.LoadBalancer{
 		Spec: v1.LoadBalancerSpec{
 			Name: s.Name, Type: s.Type, Address: s.Address, Attributes: s.Attributes, Tags: s.Tags,
+			Vpc: s.Vpc, SecurityGroups: s.SecurityGroups,
+			Subnets: nilIfEmpty(convertList(s.Subnets, func(m elb.SubnetMapping) v1.SubnetMapping {
+				return v1.SubnetMapping{Subnet: m.Subnet, AvailabilityZone: m.AvailabilityZone}
+			})),
 			Listeners: convertList(s.Listeners, func(l elb.ListenerSpec) v1.Listener {
 				return v1.Listener{
 					Protocol: l.Protocol, Port: l.Port,

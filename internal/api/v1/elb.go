@@ -14,6 +14,8 @@ type TargetGroup struct {
 // TargetGroupSpec is a target group as written in a stack file (AWS's
 // CreateTargetGroup names).
 type TargetGroupSpec struct {
+	// Vpc is the target group's VPC ("" is the default VPC).
+	Vpc         string          `json:"vpc,omitempty"`
 	Name        string          `json:"name"`
 	Protocol    string          `json:"protocol,omitempty"`
 	Port        int             `json:"port,omitempty"`
@@ -92,6 +94,12 @@ type LoadBalancerSpec struct {
 	Listeners  []Listener        `json:"listeners"`
 	// Tags are the load balancer's tags.
 	Tags map[string]string `json:"tags,omitempty"`
+	// Vpc, Subnets and SecurityGroups are the load balancer's network
+	// placement ("" and none: the default VPC and its subnets); groups
+	// are recorded, not enforced.
+	Vpc            string          `json:"vpc,omitempty"`
+	Subnets        []SubnetMapping `json:"subnets,omitempty"`
+	SecurityGroups []string        `json:"securityGroups,omitempty"`
 }
 
 // Listener is one listener of a load balancer.
@@ -213,4 +221,10 @@ type TargetRef struct {
 // /v1/target-groups/{name}/targets/deregister (AWS's DeregisterTargets).
 type DeregisterTargetsRequest struct {
 	IDs []string `json:"ids"`
+}
+
+// SubnetMapping is a subnet a load balancer is attached to, and its zone.
+type SubnetMapping struct {
+	Subnet           string `json:"subnet"`
+	AvailabilityZone string `json:"availabilityZone"`
 }

@@ -74,6 +74,9 @@ type LaunchTemplateData struct {
 	Env          map[string]string `json:"env,omitempty"`
 	UserData     string            `json:"userData,omitempty"`
 	Supervision  Supervision       `json:"supervision"`
+	// SecurityGroups are the groups instances launched from the data get
+	// when their launch names none.
+	SecurityGroups []SecurityGroupRef `json:"securityGroups,omitempty"`
 }
 
 // Supervision is a launch template's restart, stop and readiness settings.
