@@ -118,6 +118,9 @@ func TestEnterAndExitStandby(t *testing.T) {
 					t.Fatalf("health-checked in Standby: %s", lc)
 				}
 				h.compute.set(id, func(in *compute.Instance) { in.Detail = "" })
+				// The controller sees the instance well again before it
+				// leaves Standby (and is health-checked once more).
+				h.wait(time.Second)
 
 				if tc.decrement {
 					if _, err := h.svc.ExitStandby(context.Background(), "web", []string{id}); err != nil {
@@ -146,6 +149,10 @@ func TestEnterAndExitStandby(t *testing.T) {
 					}
 					h.wait(time.Second)
 					if g := h.group("web"); g.DesiredCapacity != 3 || g.InService != 3 {
+						for _, a := range h.activities("web") {
+							t.Logf("%s %s %s %s", a.Description, a.StatusCode, a.StatusMessage, a.Cause)
+						}
+						t.Logf("states %v; %v %v", h.states("web"), h.compute.callLog(), h.lb.callLog())
 						t.Fatalf("after ExitStandby: desired %d, InService %d", g.DesiredCapacity, g.InService)
 					}
 				}

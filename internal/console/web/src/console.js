@@ -71,23 +71,26 @@ document.addEventListener('htmx:configRequest', (e) => {
   if (meta && meta.content) e.detail.headers['X-CSRF-Token'] = meta.content;
 });
 
-// A live refresh of a fragment keeps the boxes the user ticked in it (the
-// targets to deregister, say): they are ticked again in the new copy by
-// name and value.
-let kept = null;
-document.addEventListener('htmx:beforeSwap', (e) => {
-  const el = e.detail.target;
-  if (!el || e.detail.requestConfig?.verb !== 'get') return;
-  kept = [...el.querySelectorAll('input[type=checkbox]:checked')].map((b) => [b.name, b.value]);
+// A live refresh of a fragment keeps the boxes the user ticked (the
+// targets to deregister, say): the page remembers which boxes (by name and
+// value) the user ticked and ticks them again in whatever new content
+// htmx swaps in; a change sent to the server forgets them.
+const ticked = new Set();
+const boxKey = (b) => `${b.name}=${b.value}`;
+document.addEventListener('change', (e) => {
+  const b = e.target;
+  if (!(b instanceof HTMLInputElement) || b.type !== 'checkbox' || !b.name) return;
+  if (b.checked) ticked.add(boxKey(b));
+  else ticked.delete(boxKey(b));
 });
-document.addEventListener('htmx:afterSettle', () => {
-  if (!kept) return;
-  for (const [name, value] of kept) {
-    for (const b of document.querySelectorAll('input[type=checkbox]')) {
-      if (b.name === name && b.value === value) b.checked = true;
-    }
+htmx.onLoad((el) => {
+  if (!ticked.size || !el.querySelectorAll) return;
+  for (const b of el.querySelectorAll('input[type=checkbox][name]')) {
+    if (ticked.has(boxKey(b))) b.checked = true;
   }
-  kept = null;
+});
+document.addEventListener('htmx:afterRequest', (e) => {
+  if (e.detail.requestConfig && e.detail.requestConfig.verb !== 'get') ticked.clear();
 });
 
 // A refused htmx request (4xx, 5xx) would change nothing on the page:
