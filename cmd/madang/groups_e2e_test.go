@@ -160,14 +160,17 @@ func TestGroupReplacesTerminatedMember(t *testing.T) {
 	destroyAtCleanup(t, c, file)
 	c.must("apply", "-f", file)
 	eventually(t, "two running members", 30*time.Second, func() bool { return len(running(c.ps())) == 2 })
-	victim := running(c.ps())[0]
+	members := running(c.ps())
+	victim, survivor := members[0], members[1]
 	c.must("terminate", victim.ID)
 
+	// The replacement is the member that is neither the victim nor the
+	// one that stayed (the listing's order says nothing).
 	var replacement psRow
 	eventually(t, "a replacement member", 30*time.Second, func() bool {
 		rows := running(c.ps())
 		for _, r := range rows {
-			if r.ID != victim.ID && r.Group == "web" {
+			if r.ID != victim.ID && r.ID != survivor.ID && r.Group == "web" {
 				replacement = r
 			}
 		}
