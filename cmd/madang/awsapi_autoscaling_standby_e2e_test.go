@@ -29,6 +29,14 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 	dir := t.TempDir()
 	c := runner{t: t, home: filepath.Join(dir, "home")}
 	startServer(t, c)
+	// Last before the daemon stops (it leaves instances running): a clean
+	// slate ends the group's, the detached and the loose instances, which
+	// the calls below only begin to end.
+	t.Cleanup(func() {
+		if out, err := c.run("reset", "--yes"); err != nil {
+			t.Errorf("madang reset --yes: %v\n%s", err, out)
+		}
+	})
 	c.must("apply", "-f", imageStack(t, dir))
 	s := c.awsSettings()
 	cfg := s.sdkConfig(s.SecretAccessKey)
