@@ -80,8 +80,13 @@ const boxKey = (b) => `${b.name}=${b.value}`;
 document.addEventListener('change', (e) => {
   const b = e.target;
   if (!(b instanceof HTMLInputElement) || b.type !== 'checkbox' || !b.name) return;
-  if (b.checked) ticked.add(boxKey(b));
-  else ticked.delete(boxKey(b));
+  const k = boxKey(b);
+  if (b.checked) ticked.add(k);
+  else ticked.delete(k);
+  // A box ticked just as its fragment was replaced: the new copy follows.
+  for (const other of document.querySelectorAll('input[type=checkbox][name]')) {
+    if (other !== b && boxKey(other) === k) other.checked = b.checked;
+  }
 });
 htmx.onLoad((el) => {
   if (!ticked.size || !el.querySelectorAll) return;
