@@ -22,6 +22,13 @@ func (s *Service) goAsync(f func()) {
 	}()
 }
 
+// settleLocked ends an instance's busy spell; the round under way skips it,
+// as its listing of instances may predate the work's end.
+func (s *Service) settleLocked(id string) {
+	delete(s.busy, id)
+	s.settled[id] = true
+}
+
 // goBusy runs f for member id in a goroutine, marking it busy meanwhile;
 // then, under s.mu, done runs with f's error and its writes are committed.
 func (s *Service) goBusy(ctx context.Context, id string, f func(context.Context) error, done func(b *batch, err error, now time.Time)) {
@@ -30,7 +37,7 @@ func (s *Service) goBusy(ctx context.Context, id string, f func(context.Context)
 		err := f(context.WithoutCancel(ctx))
 		var b batch
 		s.mu.Lock()
-		delete(s.busy, id)
+		s.settleLocked(id)
 		if _, ok := s.members[id]; ok && !s.closed {
 			done(&b, err, s.opts.Now())
 		}

@@ -648,3 +648,42 @@ func TestStopDeployment(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkEndedAfterListingIsNotJudgedOnIt: a round lists compute's
+// instances before it takes the controller's lock; an instance whose
+// reinstall ended in between is listed as stopped though it runs again.
+// Such an instance waits a round instead of being replaced as unhealthy.
+func TestWorkEndedAfterListingIsNotJudgedOnIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.apply(basic("web", 1, 1))
+		h.wait(time.Second)
+		g := h.group("web")
+		if g.InService != 1 {
+			t.Fatalf("in service %d, want 1", g.InService)
+		}
+		id := g.Instances[0].InstanceID
+		var listed compute.Instance
+		for _, in := range h.compute.AllInstances() {
+			if in.ID == id {
+				listed = in
+			}
+		}
+		listed.State, listed.Desired = compute.StateStopped, compute.StateStopped // as during the reinstall
+		s := h.svc
+		s.mu.Lock()
+		s.settled[id] = true // the reinstall ended after the listing
+		s.mu.Unlock()
+		s.reconcile(context.Background(), "web", time.Now(), map[string]compute.Instance{id: listed})
+		if lc := h.lifecycle("web", id); lc != InService {
+			t.Fatalf("after a round on a listing older than the work's end: %s, want InService", lc)
+		}
+		s.mu.Lock()
+		clear(s.settled)
+		s.mu.Unlock()
+		s.reconcile(context.Background(), "web", time.Now(), map[string]compute.Instance{id: listed})
+		if m := h.group("web").Instances; len(m) == 0 || m[0].Health != HealthUnhealthy {
+			t.Fatalf("a listing that is current and shows it stopped: %+v, want it unhealthy", m)
+		}
+	})
+}

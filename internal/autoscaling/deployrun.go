@@ -84,7 +84,7 @@ func (r *targetRun) run(ctx context.Context) {
 	s := r.s
 	defer func() {
 		s.mu.Lock()
-		delete(s.busy, r.id)
+		s.settleLocked(r.id)
 		s.mu.Unlock()
 	}()
 	for {

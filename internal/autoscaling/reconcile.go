@@ -260,7 +260,7 @@ func orDefault(s, d string) string {
 // member of a deleted group.
 func (s *Service) advanceLocked(ctx context.Context, b *batch, g *Group, m *Member, in compute.Instance, now time.Time) {
 	id := m.InstanceID
-	if s.busy[id] {
+	if s.busy[id] || s.settled[id] {
 		return
 	}
 	gone := in.ID == "" || in.Desired == compute.StateTerminated

@@ -116,9 +116,13 @@ type Service struct {
 	inflight map[string]int       // group -> instances being launched
 	// inflightWarm counts instances being launched into warm pools.
 	inflightWarm map[string]int
-	busy         map[string]bool      // instance -> a goroutine is working on it
-	hookRuns     map[string]bool      // instance -> its hook command runs
-	retryAt      map[string]time.Time // group -> when a failed launch may be retried
+	busy         map[string]bool // instance -> a goroutine is working on it
+	// settled are the instances whose work ended since the round listed
+	// compute's instances: that listing may show them as they were during
+	// the work (stopped while being reinstalled), so they wait a round.
+	settled  map[string]bool
+	hookRuns map[string]bool      // instance -> its hook command runs
+	retryAt  map[string]time.Time // group -> when a failed launch may be retried
 	// refreshes holds each group's newest instance refresh, active or
 	// ended (refresh.go).
 	refreshes map[string]*Refresh
@@ -161,7 +165,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{
 		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
-		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{},
+		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{}, settled: map[string]bool{},
 		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
 		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{}, published: map[string]time.Time{},
 	}
@@ -347,6 +351,7 @@ func (s *Service) round(ctx context.Context) {
 	if prune {
 		s.lastPrune = now
 	}
+	clear(s.settled)
 	s.mu.Unlock()
 	all := map[string]compute.Instance{}
 	for _, in := range s.opts.Compute.AllInstances() {
