@@ -276,7 +276,9 @@ func TestTakeoverUnderLoad(t *testing.T) {
 	})
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	l := startLoad(t, url, 3)
+	fresh := startLoadWith(t, freshConnClient(t), url, 2)
 	l.waitOK(t, 100)
+	fresh.waitOK(t, 50)
 	before, err := c.MetricsSnapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -293,9 +295,13 @@ func TestTakeoverUnderLoad(t *testing.T) {
 		t.Fatal("the old data plane did not exit after the takeover")
 	}
 	l.waitOK(t, l.ok.Load()+100)
+	fresh.waitOK(t, fresh.ok.Load()+50)
 	ok, fail, errs := l.end()
 	if fail != 0 {
 		t.Fatalf("%d of %d requests failed during the takeover: %v", fail, ok+fail, errs)
+	}
+	if ok, fail, errs := fresh.end(); fail != 0 {
+		t.Fatalf("%d of %d requests on new connections failed during the takeover: %v", fail, ok+fail, errs)
 	}
 
 	c2, err := Dial(ctx, home, ClientOptions{})

@@ -153,8 +153,20 @@ type load struct {
 }
 
 func startLoad(t *testing.T, url string, workers int) *load {
+	return startLoadWith(t, httpClient(t), url, workers)
+}
+
+// freshConnClient opens a connection for every request: the connections
+// a takeover must not lose are also the ones still in the backlog.
+func freshConnClient(t *testing.T) *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 5 * time.Second}
+}
+
+// startLoadWith runs workers requesting url through c until end.
+func startLoadWith(t *testing.T, c *http.Client, url string, workers int) *load {
 	l := &load{stop: make(chan struct{})}
-	c := httpClient(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for range workers {
 		l.wg.Add(1)

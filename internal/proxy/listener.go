@@ -84,13 +84,10 @@ func (l *listener) acceptLoop() {
 			c.countClosed()
 			continue
 		}
+		// One accepted as the listener began draining is served like
+		// the other draining connections, not reset; acceptLoop's own
+		// count keeps the wait group above zero meanwhile.
 		l.mu.Lock()
-		if l.draining.Load() {
-			c.leaveHead()
-			l.mu.Unlock()
-			nc.Close()
-			continue
-		}
 		l.conns[c] = struct{}{}
 		l.wg.Add(1)
 		l.mu.Unlock()

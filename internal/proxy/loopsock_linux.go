@@ -180,6 +180,12 @@ func (l *loop) removeAcceptor(ln *listener) {
 func (l *loop) accept(a *acceptor) {
 	ln := a.l
 	for i := 0; i < 64; i++ {
+		if ln.draining.Load() {
+			// Leave the backlog to whoever shares the socket now (the
+			// data plane that took it over): accepting only to close
+			// would reset those connections.
+			return
+		}
 		fd, peer, errno := rawAccept4(a.fd)
 		switch errno {
 		case 0:
@@ -204,14 +210,11 @@ func (l *loop) accept(a *acceptor) {
 			c.countClosed()
 			continue
 		}
+		// Accepted just as the listener began draining: it is served
+		// like the other draining connections (its request is answered
+		// with Connection: close), not reset. The accept work still
+		// holds the listener's wait group, so adding to it is safe.
 		ln.mu.Lock()
-		if ln.draining.Load() {
-			ln.mu.Unlock()
-			c.leaveHead()
-			rawClose(fd)
-			c.countClosed()
-			continue
-		}
 		ln.conns[c] = struct{}{}
 		ln.wg.Add(1)
 		ln.mu.Unlock()
