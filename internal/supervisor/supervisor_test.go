@@ -156,6 +156,11 @@ func TestNeverReadyErrors(t *testing.T) {
 			e := newEnv(t)
 			spec := e.spec(t, "i-ready", tc.args...)
 			spec.Ready.Timeout = 300 * time.Millisecond
+			if tc.wantReason == nil {
+				// Expected to become ready: a loaded machine may take
+				// longer than the short timeout the failing case needs.
+				spec.Ready.Timeout = 10 * time.Second
+			}
 			spec.Ready.HTTPPath = tc.httpPath
 			spec.KillTimeout = 200 * time.Millisecond
 			if err := e.sup.Start(spec); err != nil {
