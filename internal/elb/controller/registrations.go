@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/madang-dev/madang/internal/compute"
-	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/health"
 	"github.com/madang-dev/madang/internal/proxy"
@@ -39,6 +38,11 @@ type Registration struct {
 	// Port is the traffic port; 0 means the instance's own port, as for
 	// instance targets of a stack.
 	Port int `json:"port,omitempty"`
+	// Weight is madang's per-target weight for the registration, 0–1000
+	// (elb.MaxTargetWeight); nil means elb.DefaultWeight. A target of
+	// weight 0 stays registered and health-checked but gets no new
+	// requests (those in flight finish). AWS has no per-target weight.
+	Weight *int `json:"weight,omitempty"`
 	// RegisteredBy says who registered the target, free text such as
 	// "autoscaling:web".
 	RegisteredBy string `json:"registeredBy,omitempty"`
@@ -52,10 +56,11 @@ func registrationKey(tg, id string) string { return RegistrationPrefix + tg + "/
 // Register registers targets in their target groups, like AWS's
 // RegisterTargets. Every entry is checked first — its target group and
 // instance exist (else a NotFound fault error), its port is 0 or 1..65535
-// (else Invalid) — and then all are stored in one transaction, so an
-// error writes nothing. Registering a target again is a no-op success
-// unless its port changes. Register returns once the data plane serves the
-// new targets (or ctx ends).
+// and its weight, if given, 0..1000 (else Invalid) — and then all are
+// stored in one transaction, so an error writes nothing. Registering a
+// target again is a no-op success unless its port or weight changes; a
+// nil Weight keeps the weight it has (see SetWeights). Register returns
+// once the data plane serves the new targets (or ctx ends).
 func (c *Controller) Register(ctx context.Context, regs []Registration) error {
 	now := c.opts.Now()
 	var ops []state.Op
@@ -64,11 +69,15 @@ func (c *Controller) Register(ctx context.Context, regs []Registration) error {
 	for _, r := range regs {
 		if _, ok := c.tgs[r.TargetGroup]; !ok {
 			c.mu.Unlock()
-			return fault.NotFoundf(fault.KindTargetGroup, r.TargetGroup, "no target group %q", r.TargetGroup).WithHint("see madang tg ls")
+			return noTargetGroup(r.TargetGroup)
 		}
 		if r.Port < 0 || r.Port > 65535 {
 			c.mu.Unlock()
 			return fault.Invalidf(fault.KindInstance, r.ID, "target %s in target group %s: port %d is not 0 (the instance's port) or 1..65535", r.ID, r.TargetGroup, r.Port)
+		}
+		if err := checkWeight(r.TargetGroup, r.ID, r.Weight); err != nil {
+			c.mu.Unlock()
+			return err
 		}
 		key := registrationKey(r.TargetGroup, r.ID)
 		if seen[key] {
@@ -76,8 +85,19 @@ func (c *Controller) Register(ctx context.Context, regs []Registration) error {
 			return fault.Invalidf(fault.KindInstance, r.ID, "target %s is given twice for target group %s", r.ID, r.TargetGroup)
 		}
 		seen[key] = true
-		if old, ok := c.regs[r.TargetGroup][r.ID]; ok && old.Port == r.Port {
-			continue // already registered: AWS's RegisterTargets is idempotent
+		if old, ok := c.regs[r.TargetGroup][r.ID]; ok {
+			if r.Weight == nil {
+				r.Weight = old.Weight
+			}
+			if old.Port == r.Port {
+				if sameWeight(old.Weight, r.Weight) {
+					continue // already registered: AWS's RegisterTargets is idempotent
+				}
+				// The same target with a new weight: it stays
+				// registered since it was.
+				old.Weight = r.Weight
+				r = old
+			}
 		}
 		if r.RegisteredAt.IsZero() {
 			r.RegisteredAt = now
@@ -100,7 +120,7 @@ func (c *Controller) Register(ctx context.Context, regs []Registration) error {
 			return fault.NotFoundf(fault.KindInstance, r.ID, "register target %s in target group %s: no instance %s", r.ID, r.TargetGroup, r.ID).WithHint("see madang ps")
 		}
 	}
-	return c.commitRegistrations(ctx, ops)
+	return c.commitRegistrations(ctx, nil, ops)
 }
 
 // Deregister removes dynamic registrations from a target group, like
@@ -112,7 +132,7 @@ func (c *Controller) Deregister(ctx context.Context, tg string, ids []string) er
 	c.mu.Lock()
 	if _, ok := c.tgs[tg]; !ok {
 		c.mu.Unlock()
-		return fault.NotFoundf(fault.KindTargetGroup, tg, "no target group %q", tg).WithHint("see madang tg ls")
+		return noTargetGroup(tg)
 	}
 	var ops []state.Op
 	seen := map[string]bool{}
@@ -123,16 +143,21 @@ func (c *Controller) Deregister(ctx context.Context, tg string, ids []string) er
 		}
 	}
 	c.mu.Unlock()
-	return c.commitRegistrations(ctx, ops)
+	return c.commitRegistrations(ctx, nil, ops)
 }
 
-// commitRegistrations writes ops in one transaction and waits until the
-// controller has reloaded after it.
-func (c *Controller) commitRegistrations(ctx context.Context, ops []state.Op) error {
+// noTargetGroup is the error for an unknown target group.
+func noTargetGroup(name string) error {
+	return fault.NotFoundf(fault.KindTargetGroup, name, "no target group %q", name).WithHint("see madang tg ls")
+}
+
+// commitRegistrations writes ops in one transaction guarded by cmps and
+// waits until the controller has reloaded after it.
+func (c *Controller) commitRegistrations(ctx context.Context, cmps []state.Compare, ops []state.Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	rev, err := c.opts.Store.Txn(ctx, nil, ops)
+	rev, err := c.opts.Store.Txn(ctx, cmps, ops)
 	if err != nil {
 		return fmt.Errorf("store target registrations: %w", err)
 	}
@@ -202,6 +227,12 @@ func (c *Controller) putRegistrationLocked(kv state.KV) {
 		c.log.Warn("decode record", "key", kv.Key, "err", err)
 		return
 	}
+	if checkWeight(r.TargetGroup, r.ID, r.Weight) != nil {
+		// Register and SetWeights never store one: the data plane would
+		// refuse the whole configuration for it.
+		c.log.Warn("registration weight out of range; using the default", "key", kv.Key, "weight", *r.Weight)
+		r.Weight = nil
+	}
 	if c.regs[r.TargetGroup] == nil {
 		c.regs[r.TargetGroup] = map[string]Registration{}
 	}
@@ -221,9 +252,9 @@ func (c *Controller) deleteRegistrationLocked(key string) {
 }
 
 // addRegistered appends tg's dynamic registrations to ts (its spec'd
-// targets), as instance targets of weight elb.DefaultWeight: a target
-// already in ts (same id and address) is not added twice, and terminated
-// or leaving instances are skipped.
+// targets), as instance targets of their Registration's weight: a target
+// already in ts (same id and address) is not added twice (the stack's
+// weight wins), and terminated or leaving instances are skipped.
 func (c *Controller) addRegistered(tg string, ts []proxy.Target, unavailable map[string]string) []proxy.Target {
 	regs := c.regs[tg]
 	if len(regs) == 0 {
@@ -243,7 +274,7 @@ func (c *Controller) addRegistered(tg string, ts []proxy.Target, unavailable map
 		if port == 0 {
 			port = in.Port
 		}
-		t := proxy.Target{ID: in.ID, Addr: net.JoinHostPort(in.PrivateIP, strconv.Itoa(port)), Weight: elb.DefaultWeight}
+		t := proxy.Target{ID: in.ID, Addr: net.JoinHostPort(in.PrivateIP, strconv.Itoa(port)), Weight: weightOf(r.Weight)}
 		if have[targetKey(t)] {
 			continue
 		}
