@@ -156,7 +156,7 @@ func autoScalingGroupOf(g autoscaling.GroupView) v1.AutoScalingGroup {
 				LaunchTemplate: i.LaunchTemplate, LaunchTemplateVersion: i.LaunchTemplateVersion, InstanceType: i.InstanceType,
 				ProtectedFromScaleIn: i.Protected, LaunchedAt: i.LaunchedAt, InServiceAt: i.InServiceAt,
 				LifecycleHook: i.Hook, LifecycleActionToken: i.HookToken, LifecycleHookDeadline: i.HookDeadline,
-				TargetGroups: nilIfEmpty(i.TargetGroups),
+				TargetGroups: nilIfEmpty(i.TargetGroups), Fleet: i.Fleet,
 			}
 		}),
 		ScalingPolicies: nilIfEmpty(convertList(g.Policies, func(p autoscaling.PolicyView) v1.ScalingPolicy {

@@ -48,8 +48,14 @@ func (s *Service) goBusy(ctx context.Context, id string, f func(context.Context)
 func (s *Service) goRegister(ctx context.Context, m *Member, tgs []string) {
 	id := m.InstanceID
 	regs := make([]elbctl.Registration, 0, len(tgs))
+	var weight *int
+	if m.Fleet == FleetReplacement {
+		// A blue/green deployment's replacement is health-checked but
+		// takes no traffic until the deployment moves it there.
+		weight = new(int)
+	}
 	for _, tg := range tgs {
-		regs = append(regs, elbctl.Registration{TargetGroup: tg, ID: id, RegisteredBy: "autoscaling:" + m.Group, RegisteredAt: s.opts.Now()})
+		regs = append(regs, elbctl.Registration{TargetGroup: tg, ID: id, RegisteredBy: "autoscaling:" + m.Group, RegisteredAt: s.opts.Now(), Weight: weight})
 	}
 	rev := int64(0)
 	if g := s.groups[m.Group]; g != nil {

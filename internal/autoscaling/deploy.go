@@ -183,6 +183,14 @@ type DeploymentRequest struct {
 	// at most 10.
 	Alarms      []string `json:"alarms,omitempty"`
 	Description string   `json:"description,omitempty"`
+	// DeploymentType is IN_PLACE (the default) or BLUE_GREEN
+	// (bluegreen.go).
+	DeploymentType string `json:"deploymentType,omitempty"`
+	// TrafficRouting (nil: all at once), TerminationWaitSeconds (nil: 1
+	// hour) and KeepOriginals are a blue/green deployment's.
+	TrafficRouting         *TrafficRouting `json:"trafficRouting,omitempty"`
+	TerminationWaitSeconds *int            `json:"terminationWaitSeconds,omitempty"`
+	KeepOriginals          bool            `json:"keepOriginals,omitempty"`
 }
 
 // ErrorInfo says why a deployment failed or stopped (CodeDeploy's
@@ -201,9 +209,13 @@ type Deployment struct {
 	// Application is APPLICATION_NAME: the group's stack, or the group.
 	Application string `json:"applicationName"`
 	// DeploymentGroupID is DEPLOYMENT_GROUP_ID: the group's ARN id.
-	DeploymentGroupID string           `json:"deploymentGroupId"`
-	Status            string           `json:"status"`
-	Config            DeploymentConfig `json:"deploymentConfig"`
+	DeploymentGroupID string `json:"deploymentGroupId"`
+	Status            string `json:"status"`
+	// Type is IN_PLACE ("" in records made before blue/green) or
+	// BLUE_GREEN, whose state BlueGreen holds.
+	Type      string           `json:"deploymentType,omitempty"`
+	BlueGreen *BlueGreen       `json:"blueGreen,omitempty"`
+	Config    DeploymentConfig `json:"deploymentConfig"`
 	// Image and ImageVersion are the revision; FromImageVersion the one
 	// the instances ran before (the rollback's revision).
 	Image            string   `json:"image"`
@@ -362,8 +374,15 @@ func (s *Service) setRevisionLocked(b *batch, group string, r *Revision) {
 // StartDeployment starts an in-place deployment of a group
 // (CreateDeployment). The revision's appspec.yml is validated first.
 func (s *Service) StartDeployment(ctx context.Context, group string, req DeploymentRequest) (Deployment, error) {
-	if s.opts.Installer == nil {
-		return Deployment{}, fault.Invalidf(KindGroup, group, "in-place deployments are not available: no installer")
+	switch req.DeploymentType {
+	case "", DeploymentInPlace:
+		if s.opts.Installer == nil {
+			return Deployment{}, fault.Invalidf(KindGroup, group, "in-place deployments are not available: no installer")
+		}
+	case DeploymentBlueGreen:
+	default:
+		return Deployment{}, fault.Invalidf(KindGroup, group, "deploymentType %q is not a deployment type", req.DeploymentType).
+			WithHint("use " + DeploymentInPlace + " or " + DeploymentBlueGreen)
 	}
 	cfg, err := ParseDeploymentConfig(req.DeploymentConfigName, req.MinimumHealthyHosts)
 	if err != nil {
@@ -445,6 +464,16 @@ func (s *Service) startDeploymentLocked(b *batch, group string, req DeploymentRe
 			}
 		}
 	}
+	if req.DeploymentType == DeploymentBlueGreen {
+		if err := s.startBlueGreenLocked(g, d, req); err != nil {
+			return nil, err
+		}
+		s.beginDeploymentLocked(b, d)
+		s.opts.Events.Info(KindGroup, group, "blue/green deployment %s started: image %s v%d → v%d, a replacement fleet of %d; traffic %s",
+			d.ID, image, d.FromImageVersion, version, len(d.Instances), d.BlueGreen.Routing)
+		return d, nil
+	}
+	d.Type = DeploymentInPlace
 	d.AtOnce, d.MinHealthy = cfg.Plan(len(d.Instances))
 	if len(d.Instances) > 0 && d.AtOnce < 1 {
 		return nil, fault.Invalidf(KindGroup, group, "%s leaves no instance of %d to deploy to at a time", cfg.Describe(len(d.Instances)), len(d.Instances)).

@@ -22,6 +22,10 @@ func (s *Service) deploymentLocked(ctx context.Context, b *batch, g *Group, now 
 		s.endDeploymentLocked(b, g, d, DeploymentStopped, &ErrorInfo{Code: "DEPLOYMENT_GROUP_MISSING", Message: "the group was deleted"}, now)
 		return
 	}
+	if d.BlueGreen != nil {
+		s.blueGreenLocked(ctx, b, g, d, now)
+		return
+	}
 	changed := false
 	if d.Status == DeploymentCreated {
 		d.Status, changed = DeploymentInProgress, true

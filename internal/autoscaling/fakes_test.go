@@ -149,13 +149,15 @@ type fakeLB struct {
 	mu           sync.Mutex
 	reg          map[string]map[string]bool // tg -> id
 	draining     map[string]map[string]bool
-	health       map[string]string // id -> state
+	health       map[string]string         // id -> state
+	weights      map[string]map[string]int // tg -> id -> weight (absent: default)
 	instantDrain bool
 	calls        []string
 }
 
 func newFakeLB() *fakeLB {
-	return &fakeLB{reg: map[string]map[string]bool{}, draining: map[string]map[string]bool{}, health: map[string]string{}, instantDrain: true}
+	return &fakeLB{reg: map[string]map[string]bool{}, draining: map[string]map[string]bool{}, health: map[string]string{},
+		weights: map[string]map[string]int{}, instantDrain: true}
 }
 
 func (f *fakeLB) Register(_ context.Context, regs []elbctl.Registration) error {
@@ -166,6 +168,9 @@ func (f *fakeLB) Register(_ context.Context, regs []elbctl.Registration) error {
 			f.reg[r.TargetGroup] = map[string]bool{}
 		}
 		f.reg[r.TargetGroup][r.ID] = true
+		if r.Weight != nil {
+			f.setWeightLocked(r.TargetGroup, r.ID, r.Weight)
+		}
 		f.calls = append(f.calls, "register "+r.ID+" "+r.TargetGroup)
 	}
 	return nil
@@ -176,6 +181,7 @@ func (f *fakeLB) Deregister(_ context.Context, tg string, ids []string) error {
 	defer f.mu.Unlock()
 	for _, id := range ids {
 		delete(f.reg[tg], id)
+		delete(f.weights[tg], id)
 		if !f.instantDrain {
 			if f.draining[tg] == nil {
 				f.draining[tg] = map[string]bool{}
@@ -185,6 +191,42 @@ func (f *fakeLB) Deregister(_ context.Context, tg string, ids []string) error {
 		f.calls = append(f.calls, "deregister "+id+" "+tg)
 	}
 	return nil
+}
+
+func (f *fakeLB) SetWeights(_ context.Context, tg string, ws map[string]*int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id := range ws {
+		if !f.reg[tg][id] {
+			return fmt.Errorf("instance %s is not registered in %s", id, tg)
+		}
+	}
+	for id, w := range ws {
+		f.setWeightLocked(tg, id, w)
+	}
+	f.calls = append(f.calls, fmt.Sprintf("weights %s %d", tg, len(ws)))
+	return nil
+}
+
+func (f *fakeLB) setWeightLocked(tg, id string, w *int) {
+	if f.weights[tg] == nil {
+		f.weights[tg] = map[string]int{}
+	}
+	if w == nil {
+		delete(f.weights[tg], id)
+		return
+	}
+	f.weights[tg][id] = *w
+}
+
+// weight returns an instance's weight in a target group (1: the default).
+func (f *fakeLB) weight(tg, id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w, ok := f.weights[tg][id]; ok {
+		return w
+	}
+	return 1
 }
 
 func (f *fakeLB) drained(tg, id string) {

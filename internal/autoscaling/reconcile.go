@@ -47,7 +47,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 			}
 			s.advanceLocked(ctx, &b, nil, m, all[m.InstanceID], now)
 		}
-		if len(s.membersLocked(name)) == 0 && s.capacity[name] != nil && s.inflight[name] == 0 && s.inflightWarm[name] == 0 {
+		if len(s.membersLocked(name)) == 0 && s.capacity[name] != nil && s.inflight[name] == 0 && s.inflightWarm[name] == 0 && s.inflightFleet[name] == 0 {
 			delete(s.capacity, name)
 			b.del(CapacityPrefix + name)
 		}
@@ -55,7 +55,7 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 		return
 	}
 	c := s.capacityLocked(&b, g, now)
-	if s.inflight[name] == 0 && s.inflightWarm[name] == 0 {
+	if s.inflight[name] == 0 && s.inflightWarm[name] == 0 && s.inflightFleet[name] == 0 {
 		// Launches in flight have instance records but no members yet.
 		s.adoptLocked(&b, g, all, now)
 		ms = s.membersLocked(name)
@@ -127,6 +127,9 @@ func warm(lc string) bool {
 
 // counts reports whether a member is part of the group's capacity.
 func counts(m *Member) bool {
+	if m.Fleet != "" {
+		return false
+	}
 	switch m.Lifecycle {
 	case Pending, PendingWait, PendingProceed, InService, Deploying:
 		return m.Health == HealthHealthy
@@ -304,8 +307,8 @@ func (s *Service) advanceLocked(ctx context.Context, b *batch, g *Group, m *Memb
 	case WarmedPendingProc:
 		s.toWarmPoolLocked(ctx, b, g, m, now)
 	case InService:
-		if g == nil || g.suspended(ProcessHealthCheck) {
-			return
+		if g == nil || g.suspended(ProcessHealthCheck) || m.Fleet != "" {
+			return // a blue/green deployment watches its fleets
 		}
 		if why := s.healthLocked(g, m, in, now); why != "" {
 			s.unhealthyLocked(b, g, m, why, now)
@@ -567,7 +570,7 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 		}
 		pool = slices.DeleteFunc(pool, func(m *Member) bool { return !warm(m.Lifecycle) })
 		if need > 0 && !now.Before(s.retryAt[name]) {
-			s.launchLocked(ctx, b, g, s.launchVersionLocked(g), need, false, add(have, c.Desired), ms, now)
+			s.launchLocked(ctx, b, g, s.launchVersionLocked(g), need, launchInto{}, add(have, c.Desired), ms, now)
 		}
 	// An active instance refresh owns scale-in (refresh.go).
 	case have > c.Desired && s.inflight[name] == 0 && !g.suspended(ProcessTerminate) && !s.refreshActiveLocked(name):
@@ -625,16 +628,25 @@ func joinCause(a, b string) string {
 	return a + "  " + b
 }
 
+// launchInto says where launched instances go: the group's capacity (the
+// zero value), its warm pool, or a blue/green deployment's fleet.
+type launchInto struct {
+	pool  bool
+	fleet string
+}
+
 // launchLocked launches n instances of the launch template's version
 // (a number, $Latest or $Default), balanced over the group's zones.
-func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version string, n int, intoPool bool, cause string, ms []*Member, now time.Time) {
+func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version string, n int, into launchInto, cause string, ms []*Member, now time.Time) {
 	name := g.Spec.Name
+	intoPool := into.pool
 	// Zones balance over the instances that stay: terminating ones are
 	// leaving, Standby and detaching ones are out of the capacity (as
-	// rebalancing counts); the warm pool balances on its own.
+	// rebalancing counts); the warm pool and a deployment's fleet balance
+	// on their own.
 	var staying []*Member
 	for _, m := range ms {
-		if !terminating(m.Lifecycle) && !outOfCapacity(m.Lifecycle) && warm(m.Lifecycle) == intoPool {
+		if !terminating(m.Lifecycle) && !outOfCapacity(m.Lifecycle) && warm(m.Lifecycle) == intoPool && m.Fleet == into.fleet {
 			staying = append(staying, m)
 		}
 	}
@@ -653,8 +665,11 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 			batchN := min(k, 100) // compute launches at most 100 at once
 			k -= batchN
 			counter := s.inflight
-			if intoPool {
+			switch {
+			case intoPool:
 				counter = s.inflightWarm
+			case into.fleet != "":
+				counter = s.inflightFleet
 			}
 			counter[name] += batchN
 			req := compute.RunRequest{LaunchTemplate: g.Spec.LaunchTemplate, Version: version, Count: batchN, Group: name,
@@ -681,7 +696,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 				for _, in := range ins {
 					m := &Member{InstanceID: in.ID, Group: name, Lifecycle: Pending, Health: HealthHealthy, Zone: z,
 						LaunchTemplate: in.LaunchTemplate, LaunchTemplateVersion: in.Resolved, ImageVersion: in.ImageVersion, InstanceType: in.InstanceType,
-						Protected: protected, LaunchedAt: in.LaunchTime, Since: now, WarmPool: intoPool}
+						Protected: protected, LaunchedAt: in.LaunchTime, Since: now, WarmPool: intoPool, Fleet: into.fleet}
 					desc := "Launching a new EC2 instance: " + in.ID
 					if intoPool {
 						m.Lifecycle = WarmedPending
@@ -696,7 +711,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 			})
 		}
 	}
-	if !intoPool {
+	if !intoPool && into.fleet == "" {
 		s.opts.Events.Info(KindGroup, name, "launching %d instance(s): %s", n, cause)
 	}
 }
@@ -734,7 +749,7 @@ func (s *Service) replaceOneLocked(b *batch, g *Group, counted []*Member, now ti
 		// zone (termination policies balance zones first).
 		cause := fmt.Sprintf("At %s an instance was started in response to availability zone rebalancing (zones %s).", stamp(now), strings.Join(g.Spec.AvailabilityZones, ", "))
 		s.opts.Events.Info(KindGroup, name, "rebalancing zones: launching one in %s", launch[0])
-		s.launchLocked(context.Background(), b, g, s.launchVersionLocked(g), 1, false, cause, s.membersLocked(name), now)
+		s.launchLocked(context.Background(), b, g, s.launchVersionLocked(g), 1, launchInto{}, cause, s.membersLocked(name), now)
 	case len(out) > 0:
 		m := s.members[out[0].ID]
 		s.beginTerminateLocked(b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to availability zone rebalancing (zones %s): it runs in %s.",

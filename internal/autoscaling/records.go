@@ -108,6 +108,10 @@ type Member struct {
 	Protected bool `json:"protectedFromScaleIn"`
 	// WarmPool marks an instance of the warm pool.
 	WarmPool bool `json:"warmPool,omitempty"`
+	// Fleet marks an instance of a blue/green deployment's replacement
+	// fleet (FleetReplacement) or an original one kept for its wait
+	// (FleetOriginal); neither is part of the group's capacity.
+	Fleet string `json:"fleet,omitempty"`
 	// LaunchedAt, InServiceAt and Since (the current state's start).
 	LaunchedAt  time.Time `json:"launchedAt"`
 	InServiceAt time.Time `json:"inServiceAt,omitzero"`

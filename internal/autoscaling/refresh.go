@@ -682,7 +682,7 @@ func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capa
 	// stay (neither old nor terminating).
 	if extra := min(maxCap-have, d-(have-old), room); extra > 0 && !g.suspended(ProcessLaunch) && !now.Before(s.retryAt[name]) {
 		cause := fmt.Sprintf("At %s an instance was started in response to an instance refresh, increasing the capacity from %d to %d.", stamp(now), have, have+extra)
-		s.launchLocked(ctx, b, g, strconv.Itoa(r.target()), extra, false, cause, s.membersLocked(name), now)
+		s.launchLocked(ctx, b, g, strconv.Itoa(r.target()), extra, launchInto{}, cause, s.membersLocked(name), now)
 		return
 	}
 	k := min(ready-minHealthy, len(cands), room)

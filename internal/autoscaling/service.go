@@ -48,6 +48,10 @@ type LoadBalancing interface {
 	Register(ctx context.Context, regs []elbctl.Registration) error
 	// Deregister deregisters instances from a target group; they drain.
 	Deregister(ctx context.Context, tg string, ids []string) error
+	// SetWeights sets the weights of instances registered in a target
+	// group (nil: the default), in one transaction; 0 gives an instance
+	// no new request while it stays registered and health-checked.
+	SetWeights(ctx context.Context, tg string, weights map[string]*int) error
 	// TargetState returns an instance's health state in a target group;
 	// ok is false once it is neither registered nor draining.
 	TargetState(tg, id string) (state string, ok bool)
@@ -114,9 +118,14 @@ type Service struct {
 	members  map[string]*Member   // by instance id
 	open     map[string]*Activity // activities in progress, by id
 	inflight map[string]int       // group -> instances being launched
-	// inflightWarm counts instances being launched into warm pools.
-	inflightWarm map[string]int
-	busy         map[string]bool // instance -> a goroutine is working on it
+	// inflightWarm counts instances being launched into warm pools,
+	// inflightFleet into blue/green deployments' replacement fleets.
+	inflightWarm  map[string]int
+	inflightFleet map[string]int
+	// weighting are the groups whose fleets' weights are being set
+	// (bluegreen.go).
+	weighting map[string]bool
+	busy      map[string]bool // instance -> a goroutine is working on it
 	// settled are the instances whose work ended since the round listed
 	// compute's instances: that listing may show them as they were during
 	// the work (stopped while being reinstalled), so they wait a round.
@@ -165,7 +174,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{
 		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
-		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, busy: map[string]bool{}, settled: map[string]bool{},
+		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, inflightFleet: map[string]int{}, weighting: map[string]bool{}, busy: map[string]bool{}, settled: map[string]bool{},
 		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
 		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{}, published: map[string]time.Time{},
 	}

@@ -65,6 +65,9 @@ type InstanceView struct {
 	HookToken    string    `json:"lifecycleActionToken,omitempty"`
 	HookDeadline time.Time `json:"lifecycleHookDeadline,omitzero"`
 	TargetGroups []string  `json:"targetGroups,omitempty"`
+	// Fleet is a blue/green deployment's mark: replacement or original
+	// (neither counts in the group's capacity).
+	Fleet string `json:"fleet,omitempty"`
 }
 
 // PolicyView is a scaling policy with its ARN (for alarm actions).
@@ -129,12 +132,13 @@ func (s *Service) viewLocked(g *Group) GroupView {
 	for _, m := range s.membersLocked(sp.Name) {
 		iv := InstanceView{InstanceID: m.InstanceID, Zone: m.Zone, Lifecycle: m.Lifecycle, Health: m.Health, HealthReason: m.HealthReason,
 			LaunchTemplate: m.LaunchTemplate, LaunchTemplateVersion: m.LaunchTemplateVersion, InstanceType: m.InstanceType,
-			Protected: m.Protected, LaunchedAt: m.LaunchedAt, InServiceAt: m.InServiceAt, TargetGroups: slices.Clone(m.Registered)}
+			Protected: m.Protected, LaunchedAt: m.LaunchedAt, InServiceAt: m.InServiceAt, TargetGroups: slices.Clone(m.Registered), Fleet: m.Fleet}
 		if m.Hook != nil {
 			iv.Hook, iv.HookToken, iv.HookDeadline = m.Hook.Name, m.Hook.Token, m.Hook.Deadline
 		}
 		v.Instances = append(v.Instances, iv)
 		switch {
+		case m.Fleet != "":
 		case m.Lifecycle == InService && m.Health == HealthHealthy:
 			v.InService++
 		case warm(m.Lifecycle):
@@ -157,6 +161,9 @@ func (s *Service) viewLocked(g *Group) GroupView {
 	}
 	if r := s.refreshes[sp.Name]; r != nil && r.Active() {
 		v.Status = fmt.Sprintf("instance refresh %s %s: %d%%, %d/%d replaced", r.ID, r.Status, r.PercentageComplete, r.Replaced, r.Total)
+	}
+	if d := s.deployments[sp.Name]; d != nil && d.Active() && d.BlueGreen != nil {
+		v.Status = fmt.Sprintf("blue/green deployment %s %s: %d%% of the traffic on the replacement fleet", d.ID, d.BlueGreen.Phase, d.BlueGreen.Applied)
 	}
 	n := 0
 	for _, a := range s.open {

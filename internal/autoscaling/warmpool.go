@@ -78,7 +78,7 @@ func (s *Service) warmPoolLocked(ctx context.Context, b *batch, g *Group, c *Cap
 	have := len(pool) + s.inflightWarm[name] + returning
 	switch {
 	case have < want && !g.suspended(ProcessLaunch) && !now.Before(s.retryAt[name]):
-		s.launchLocked(ctx, b, g, s.launchVersionLocked(g), want-have, true,
+		s.launchLocked(ctx, b, g, s.launchVersionLocked(g), want-have, launchInto{pool: true},
 			fmt.Sprintf("At %s an instance was launched into the warm pool to keep it at %d instances.", stamp(now), want), s.membersLocked(name), now)
 	case have > want && s.inflightWarm[name] == 0:
 		for i := len(pool) - 1; i >= 0 && have > want; i-- {

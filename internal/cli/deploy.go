@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/madang-dev/madang/internal/api/v1"
+	"github.com/madang-dev/madang/internal/autoscaling"
 )
 
 // CodeDeploy's predefined in-place deployment configurations, as minimum
@@ -66,13 +67,22 @@ func minHealthyPercent(config, custom string, desired int) (int, error) {
 const (
 	deployInPlace     = "in-place"
 	deployReplacement = "replacement"
+	deployBlueGreen   = "blue-green"
 )
+
+// blueGreenOptions are madang deploy's blue/green flags.
+type blueGreenOptions struct {
+	traffic string
+	wait    time.Duration
+	keep    bool
+}
 
 func deployCmd(e *env) *cobra.Command {
 	var file, config, custom, kind string
 	var groups, alarms []string
 	var noRollback bool
 	var bake int
+	var bg blueGreenOptions
 	c := &cobra.Command{
 		Use:   "deploy [-f FILE]",
 		Short: "Apply a stack and roll its new version out to its Auto Scaling groups, with automatic rollback",
@@ -87,15 +97,30 @@ func deployCmd(e *env) *cobra.Command {
 			"ValidateService, AllowTraffic) and the hooks of the revision's appspec.yml; nothing is launched.\n" +
 			"A group whose stack has instanceRefresh: is replaced by the instance refresh the apply starts.\n" +
 			"--type replacement replaces the instances through an instance refresh (a batch terminated, its\n" +
-			"replacements launched), with --bake-time.",
+			"replacements launched), with --bake-time.\n" +
+			"--type blue-green launches a replacement fleet of the new version beside the group's instances,\n" +
+			"registered at weight 0 in its target groups; once every replacement is healthy the traffic moves\n" +
+			"to it (--traffic all-at-once, canary:10%:5m or linear:25%:30s); the original instances stay\n" +
+			"registered at weight 0 for --termination-wait (an instant rollback until then), then terminate.\n" +
+			"A replacement failing its health checks, or an --alarm in ALARM, moves the traffic back.",
 		Example: "  madang deploy -f examples/quickstart/madang.yaml\n" +
 			"  madang deploy --config CodeDeployDefault.HalfAtATime --alarm web-5xx\n" +
 			"  madang deploy --min-healthy-hosts 75%\n" +
-			"  madang deploy --type replacement --bake-time 60",
+			"  madang deploy --type replacement --bake-time 60\n" +
+			"  madang deploy --type blue-green --traffic canary:10%:1m --termination-wait 10m",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if kind != "" && kind != deployInPlace && kind != deployReplacement {
-				return usageErr(cmd, "--type %q: use %s or %s", kind, deployInPlace, deployReplacement)
+			if kind != "" && kind != deployInPlace && kind != deployReplacement && kind != deployBlueGreen {
+				return usageErr(cmd, "--type %q: use %s, %s or %s", kind, deployInPlace, deployReplacement, deployBlueGreen)
+			}
+			if kind != deployBlueGreen && (bg.traffic != "" || bg.keep || cmd.Flags().Changed("termination-wait")) {
+				return usageErr(cmd, "--traffic, --termination-wait and --keep-originals are for --type %s", deployBlueGreen)
+			}
+			if _, err := autoscaling.ParseTrafficRouting(bg.traffic); err != nil {
+				return usageErr(cmd, "--traffic %q: use all-at-once, canary:PERCENT%%:INTERVAL (canary:10%%:5m) or linear:PERCENT%%:INTERVAL (linear:25%%:30s)", bg.traffic)
+			}
+			if bg.wait < 0 || bg.wait > autoscaling.MaxTerminationWait || bg.wait%time.Second != 0 {
+				return usageErr(cmd, "--termination-wait %s: give whole seconds from 0s to 48h", bg.wait)
 			}
 			if _, err := minHealthyPercent(cmp.Or(config, deployHalfAtTime), custom, 1); err != nil && custom == "" {
 				return usageErr(cmd, "%v", err)
@@ -105,7 +130,7 @@ func deployCmd(e *env) *cobra.Command {
 				return err
 			}
 			replaced := refreshGroups(req.YAML)
-			if kind == deployInPlace {
+			if kind == deployInPlace || kind == deployBlueGreen {
 				for _, g := range groups {
 					if replaced[g] {
 						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for in-place deployments, or use --type replacement", g)
@@ -138,7 +163,9 @@ func deployCmd(e *env) *cobra.Command {
 				return fmt.Errorf("stack %s has no Auto Scaling group to deploy to; add one under autoScalingGroups: (or name one with --group)", res.Stack)
 			}
 			for _, g := range targets {
-				if kind == deployReplacement || replaced[g.Name] {
+				if kind == deployBlueGreen {
+					err = deployBlueGreenGroup(cmd, e, g, bg, alarms)
+				} else if kind == deployReplacement || replaced[g.Name] {
 					err = deployGroup(cmd, e, g, started, config, custom, alarms, bake, !noRollback)
 				} else {
 					err = deployInPlaceGroup(cmd, e, g, config, custom, alarms, !noRollback)
@@ -160,6 +187,9 @@ func deployCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&alarms, "alarm", nil, "an alarm whose ALARM state stops and rolls back the deployment (repeatable)")
 	f.IntVar(&bake, "bake-time", 0, "replacement only: seconds to watch the alarms after the last replacement")
 	f.BoolVar(&noRollback, "no-rollback", false, "stop on failure instead of rolling back")
+	f.StringVar(&bg.traffic, "traffic", "", "blue-green only: all-at-once (default), canary:PERCENT%:INTERVAL or linear:PERCENT%:INTERVAL, or a CodeDeployDefault.ECS… name")
+	f.DurationVar(&bg.wait, "termination-wait", autoscaling.DefaultTerminationWait, "blue-green only: how long the original instances are kept for an instant rollback (0s to 48h)")
+	f.BoolVar(&bg.keep, "keep-originals", false, "blue-green only: leave the original instances running outside the group instead of terminating them")
 	return c
 }
 
@@ -184,18 +214,18 @@ func refreshGroups(stackYAML string) map[string]bool {
 	return out
 }
 
-// deployInPlaceGroup starts an in-place deployment of the group's image's
-// newest version, unless every instance runs it, and follows it.
-func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, config, custom string, alarms []string, rollback bool) error {
+// upToDate reports (printing so) whether every instance of the group
+// already runs its image's newest version.
+func upToDate(cmd *cobra.Command, e *env, g v1.AutoScalingGroup) (bool, error) {
 	cl := e.client()
 	ctx := cmd.Context()
 	ins, err := cl.Instances(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	images, err := cl.Images(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	members := map[string]bool{}
 	for _, in := range g.Instances {
@@ -218,7 +248,18 @@ func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, confi
 	}
 	if len(members) > 0 && outdated == 0 {
 		fmt.Fprintf(e.stdout, "● %s: every instance already runs image %s v%d; nothing to deploy\n", g.Name, image, newest)
-		return nil
+		return true, nil
+	}
+	return false, nil
+}
+
+// deployInPlaceGroup starts an in-place deployment of the group's image's
+// newest version, unless every instance runs it, and follows it.
+func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, config, custom string, alarms []string, rollback bool) error {
+	cl := e.client()
+	ctx := cmd.Context()
+	if done, err := upToDate(cmd, e, g); done || err != nil {
+		return err
 	}
 	if config == "" && custom == "" {
 		config = deployOneAtATime
@@ -274,4 +315,29 @@ func deployGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, since time.T
 	fmt.Fprintf(e.stdout, "● %s: deploying to %d instance(s) with %s (keeping %d%% of %d InService), instance refresh %s\n",
 		g.Name, r.Total, what, pct, g.DesiredCapacity, r.ID)
 	return waitRefresh(cmd.Context(), e, g.Name, r.ID)
+}
+
+// deployBlueGreenGroup starts a blue/green deployment of the group's
+// image's newest version, unless every instance runs it, and follows it.
+func deployBlueGreenGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, o blueGreenOptions, alarms []string) error {
+	ctx := cmd.Context()
+	if done, err := upToDate(cmd, e, g); done || err != nil {
+		return err
+	}
+	r, err := autoscaling.ParseTrafficRouting(o.traffic)
+	if err != nil {
+		return err
+	}
+	wait := int(o.wait / time.Second)
+	d, err := e.client().StartDeployment(ctx, g.Name, v1.DeploymentRequest{DeploymentType: autoscaling.DeploymentBlueGreen,
+		TrafficRouting:         &v1.TrafficRouting{Type: r.Type, Percentage: r.Percentage, IntervalSeconds: r.IntervalSeconds},
+		TerminationWaitSeconds: &wait, KeepOriginals: o.keep, Alarms: alarms})
+	if err != nil {
+		return err
+	}
+	if !e.json() {
+		fmt.Fprintf(e.stdout, "● %s: blue/green deployment %s: image %s v%d → v%d, a replacement fleet of %d; traffic %s\n",
+			g.Name, d.ID, d.Image, d.FromImageVersion, d.ImageVersion, len(d.Instances), r)
+	}
+	return followDeployment(ctx, e, g.Name, d.ID, true)
 }

@@ -278,10 +278,17 @@ func followDeployment(ctx context.Context, e *env, group, id string, rollbacks b
 	cl := e.client()
 	seenBatch := map[int]bool{}
 	seenDone := map[string]bool{}
+	lastBG := ""
 	for {
 		d, err := cl.Deployment(ctx, group, id)
 		if err != nil {
 			return err
+		}
+		if bg := d.BlueGreen; bg != nil && !e.json() {
+			if line := blueGreenLine(d); line != lastBG && line != "" {
+				lastBG = line
+				fmt.Fprintf(e.stdout, "  %s\n", line)
+			}
 		}
 		if !e.json() {
 			for _, t := range d.Instances {
@@ -349,4 +356,36 @@ func instanceLine(t v1.DeploymentTarget) string {
 		s += "\n      " + failed.Name + ": " + diagLine(*failed)
 	}
 	return s
+}
+
+// blueGreenLine says where a blue/green deployment stands.
+func blueGreenLine(d v1.Deployment) string {
+	bg := d.BlueGreen
+	var originals []string
+	launched := 0
+	for _, t := range d.Instances {
+		if len(t.Events) > 0 && t.Events[0].Name == "AllowTraffic" {
+			launched++
+		} else {
+			originals = append(originals, t.InstanceID)
+		}
+	}
+	switch bg.Phase {
+	case "Provisioning":
+		return fmt.Sprintf("replacement fleet: %d of %d launched, waiting until every one is healthy (weight 0, no traffic)", launched, bg.Size)
+	case "Shifting":
+		return fmt.Sprintf("traffic: %d%% on the replacement fleet", bg.AppliedPercent)
+	case "Retaining":
+		if bg.KeepAlive {
+			return "traffic: 100% on the replacement fleet; the original instances leave the group running"
+		}
+		return fmt.Sprintf("traffic: 100%% on the replacement fleet; the originals %s stay at weight 0 until %s (madang deployments stop %s --rollback moves the traffic back at once)",
+			strings.Join(originals, ", "), bg.TerminateAt.Local().Format("15:04:05"), d.ID)
+	case "RollingBack":
+		return "rolling back: the traffic returns to the original instances; the replacements leave"
+	}
+	if d.Status == "Succeeded" {
+		return ""
+	}
+	return "rolled back: the traffic is on the original instances; the replacement fleet was terminated"
 }

@@ -75,6 +75,10 @@ type AutoScalingInstance struct {
 	LifecycleActionToken  string    `json:"lifecycleActionToken,omitempty"`
 	LifecycleHookDeadline time.Time `json:"lifecycleHookDeadline,omitzero"`
 	TargetGroups          []string  `json:"targetGroups,omitempty"`
+	// Fleet marks an instance of a blue/green deployment: replacement
+	// (launched by it, not yet serving the group) or original (kept for
+	// the termination wait).
+	Fleet string `json:"fleet,omitempty"`
 }
 
 // ScalingPolicy is a group's scaling policy; its ARN goes in alarm

@@ -2,8 +2,8 @@ package v1
 
 import "time"
 
-// DeploymentRequest starts an in-place deployment of an Auto Scaling group
-// (CodeDeploy's CreateDeployment).
+// DeploymentRequest starts a deployment of an Auto Scaling group
+// (CodeDeploy's CreateDeployment): in place, or blue/green.
 type DeploymentRequest struct {
 	// ImageVersion is the revision, a version of the group's image (0:
 	// the newest).
@@ -16,6 +16,51 @@ type DeploymentRequest struct {
 	DisableRollback      bool     `json:"disableRollback,omitempty"`
 	Alarms               []string `json:"alarms,omitempty"`
 	Description          string   `json:"description,omitempty"`
+	// DeploymentType is IN_PLACE (the default) or BLUE_GREEN: a
+	// replacement fleet takes the traffic by TrafficRouting (nil: all at
+	// once); the original instances are kept TerminationWaitSeconds (nil:
+	// 3600) for an instant rollback, or left running outside the group
+	// with KeepOriginals.
+	DeploymentType         string          `json:"deploymentType,omitempty"`
+	TrafficRouting         *TrafficRouting `json:"trafficRouting,omitempty"`
+	TerminationWaitSeconds *int            `json:"terminationWaitSeconds,omitempty"`
+	KeepOriginals          bool            `json:"keepOriginals,omitempty"`
+}
+
+// TrafficRouting says how a blue/green deployment moves the traffic:
+// AllAtOnce, TimeBasedCanary (Percentage, then the rest after
+// IntervalSeconds) or TimeBasedLinear (Percentage every IntervalSeconds).
+type TrafficRouting struct {
+	Type            string `json:"type"`
+	Percentage      int    `json:"percentage,omitempty"`
+	IntervalSeconds int    `json:"intervalSeconds,omitempty"`
+}
+
+// BlueGreen is the state of a blue/green deployment.
+type BlueGreen struct {
+	Routing                TrafficRouting `json:"trafficRouting"`
+	TerminationWaitSeconds int            `json:"terminationWaitSeconds"`
+	KeepAlive              bool           `json:"keepAlive,omitempty"`
+	// Phase is Provisioning, Shifting, Retaining, RollingBack or Done.
+	Phase string `json:"phase"`
+	// Percent is the replacement fleet's share the deployment wants;
+	// AppliedPercent the one the target groups serve.
+	Percent        int       `json:"percent"`
+	AppliedPercent int       `json:"appliedPercent"`
+	Launched       bool      `json:"launched,omitempty"`
+	Size           int       `json:"size"`
+	NextShiftAt    time.Time `json:"nextShiftAt,omitzero"`
+	TerminateAt    time.Time `json:"terminateAt,omitzero"`
+	Swapped        bool      `json:"swapped,omitempty"`
+	FromRevision   *struct {
+		Image        string `json:"image"`
+		ImageVersion int    `json:"imageVersion"`
+		Deployment   string `json:"deploymentId"`
+	} `json:"fromRevision,omitempty"`
+	Steps []struct {
+		At      time.Time `json:"at"`
+		Percent int       `json:"percent"`
+	} `json:"steps,omitempty"`
 }
 
 // Deployment is one in-place deployment of a group (GetDeployment).
@@ -26,7 +71,10 @@ type Deployment struct {
 	DeploymentGroupID string `json:"deploymentGroupId"`
 	// Status is Created, InProgress, Succeeded, Failed or Stopped.
 	Status string `json:"status"`
-	Config struct {
+	// Type is IN_PLACE or BLUE_GREEN, whose state BlueGreen holds.
+	Type      string     `json:"deploymentType,omitempty"`
+	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
+	Config    struct {
 		Name                string `json:"deploymentConfigName"`
 		MinimumHealthyHosts *struct {
 			Type  string `json:"type"`
