@@ -117,13 +117,17 @@ type load struct {
 	ok, failed atomic.Int64
 	mu         sync.Mutex
 	errs       []string
-	rate       atomic.Int64
+	// answers counts the successful answers by body (trimmed; at most
+	// 1,000 distinct ones kept): the sample app answers with its
+	// instance id, so this is which instance served how many.
+	answers map[string]int
+	rate    atomic.Int64
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
 
 func startLoad(url string, rate int) *load {
-	l := &load{stop: make(chan struct{})}
+	l := &load{stop: make(chan struct{}), answers: map[string]int{}}
 	l.rate.Store(int64(rate))
 	client := &http.Client{Timeout: 5 * time.Second}
 	const workers = 4
@@ -141,10 +145,17 @@ func startLoad(url string, rate int) *load {
 				next = next.Add(time.Second * workers / time.Duration(max(l.rate.Load(), 1)))
 				resp, err := client.Get(url)
 				if err == nil {
+					body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode != 200 {
 						err = fmt.Errorf("status %d", resp.StatusCode)
+					} else {
+						l.mu.Lock()
+						if k := strings.TrimSpace(string(body)); len(l.answers) < 1000 || l.answers[k] > 0 {
+							l.answers[k]++
+						}
+						l.mu.Unlock()
 					}
 				}
 				if err != nil {
@@ -500,4 +511,17 @@ autoScalingGroups:
 	if out, err := c.run("apply", "-f", bad); err == nil || !strings.Contains(out, `image: is not an image of this stack (got "nope")`) {
 		t.Errorf("apply of a template naming no image: %v\n%s", err, out)
 	}
+}
+
+// servedBy returns how many answers came from bodies that contain sub.
+func (l *load) servedBy(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k, v := range l.answers {
+		if strings.Contains(k, sub) {
+			n += v
+		}
+	}
+	return n
 }

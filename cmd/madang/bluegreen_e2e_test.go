@@ -59,6 +59,9 @@ func TestBlueGreenDeployUnderLoad(t *testing.T) {
 		if v != 2 || before[id] != 0 {
 			t.Fatalf("after the deployment %s runs v%d (before %v, after %v): want 4 new instances on v2", id, v, before, after)
 		}
+		if n := l.servedBy(id); n == 0 {
+			t.Errorf("replacement %s served no request", id)
+		}
 	}
 	if n := l.failed.Load(); n > 0 {
 		l.end()
@@ -91,6 +94,9 @@ func TestBlueGreenDeployUnderLoad(t *testing.T) {
 	}
 	if n := l.failed.Load(); n > 0 {
 		t.Fatalf("%d of %d requests failed during the deployments: %v", n, n+l.ok.Load(), l.errs)
+	}
+	if n := l.servedBy("broken"); n > 0 {
+		t.Fatalf("the broken version served %d requests", n)
 	}
 	body, err := get(url)
 	if err != nil || strings.Contains(body, "broken") {

@@ -143,7 +143,11 @@ func printGroup(e *env, g v1.AutoScalingGroup, now time.Time) error {
 			if !in.LaunchedAt.IsZero() {
 				age = durText(now.Sub(in.LaunchedAt).Seconds())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", in.InstanceID, dash(in.AvailabilityZone), in.LifecycleState, health,
+			lc := in.LifecycleState
+			if in.Fleet != "" {
+				lc += " (" + in.Fleet + " fleet)" // a blue/green deployment's
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", in.InstanceID, dash(in.AvailabilityZone), lc, health,
 				in.LaunchTemplateVersion, yesNo(in.ProtectedFromScaleIn), age, dash(strings.Join(in.TargetGroups, ",")), hook)
 		}
 		if err := tw.Flush(); err != nil {

@@ -175,7 +175,12 @@ func (c *Controller) Registrations(tg string) []Registration {
 	m := c.regs[tg]
 	out := make([]Registration, 0, len(m))
 	for _, id := range sortedKeys(m) {
-		out = append(out, m[id])
+		r := m[id]
+		if r.Weight != nil {
+			w := *r.Weight // the caller's copy, not the controller's
+			r.Weight = &w
+		}
+		out = append(out, r)
 	}
 	return out
 }
