@@ -56,6 +56,10 @@ func asgFake(t *testing.T) *apitest.Fake {
 	if _, err := f.AutoScaling.StartDeployment(context.Background(), "web", autoscaling.DeploymentRequest{}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.AutoScaling.StartDeployment(context.Background(), "batch", autoscaling.DeploymentRequest{DeploymentType: autoscaling.DeploymentBlueGreen,
+		TrafficRouting: &autoscaling.TrafficRouting{Type: autoscaling.RoutingCanary, Percentage: 10, IntervalSeconds: 300}}); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -98,6 +102,8 @@ func TestAutoScalingPages(t *testing.T) {
 			`name="skipMatching" value="yes" checked`, `hx-trigger="madang:change from:body throttle:1s, madang:tick from:body"`}, []string{`name="autoRollback" value="yes" checked`}},
 		{"refresh fragment", "/autoscaling/groups/web?tab=refresh&fragment=frag-asg-refreshes", 200, []string{`id="asg-refreshes"`, "refresh-0"}, []string{"<html", "Start instance refresh"}},
 		{"deployments", "/autoscaling/groups/web?tab=deployments", 200, []string{"d-TEST00001", "state-inprogress", "CodeDeployDefault.OneAtATime", "/deployments/d-TEST00001/stop", `name="rollback" value="yes"`}, nil},
+		{"blue/green deployment", "/autoscaling/groups/batch?tab=deployments", 200, []string{"d-TEST00001", "Blue/green", "TimeBasedCanary 10% / 300s",
+			`<progress max="100" value="10">`, "traffic on the replacement fleet", "Shifting"}, []string{"CodeDeployDefault.OneAtATime"}},
 		{"deployments fragment", "/autoscaling/groups/web?tab=deployments&fragment=frag-asg-deployments", 200, []string{`id="asg-deployments"`}, []string{"<html"}},
 		{"monitoring", "/autoscaling/groups/web?tab=monitoring", 200, []string{`data-src="/autoscaling/groups/web/series?metric=capacity"`, `data-src="/autoscaling/groups/web/series?metric=cpu"`, "data-live"}, nil},
 		{"unknown tab is details", "/autoscaling/groups/web?tab=nope", 200, []string{`aria-selected="true">Details`}, nil},

@@ -28,6 +28,16 @@ func (a *AutoScaling) StartDeployment(_ context.Context, group string, req autos
 		Config: cfg, Image: "hello", ImageVersion: 2, FromImageVersion: 1, AutoRollback: !req.DisableRollback, Alarms: req.Alarms,
 		Creator: "user", CreateTime: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	d.AtOnce, d.MinHealthy = cfg.Plan(4)
+	if req.DeploymentType == autoscaling.DeploymentBlueGreen {
+		// A blue/green deployment midway through its canary.
+		r := autoscaling.TrafficRouting{Type: autoscaling.RoutingAllAtOnce}
+		if req.TrafficRouting != nil {
+			r = *req.TrafficRouting
+		}
+		d.Type, d.AtOnce, d.MinHealthy = autoscaling.DeploymentBlueGreen, 0, 0
+		d.BlueGreen = &autoscaling.BlueGreen{Routing: r, TerminationWaitSeconds: 3600, Phase: autoscaling.PhaseShifting,
+			Percent: r.Percentage, Applied: r.Percentage, Launched: true, Size: 4}
+	}
 	if a.deployments == nil {
 		a.deployments = map[string][]autoscaling.Deployment{}
 	}
