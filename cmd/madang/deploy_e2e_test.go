@@ -254,3 +254,38 @@ func TestInPlaceDeployRollsBackFailedValidateService(t *testing.T) {
 	}
 	t.Logf("failed deployment and its rollback took %s; %d requests, 0 failed", took.Round(100*time.Millisecond), l.ok.Load())
 }
+
+// TestZonalInPlaceDeploy: madang deploy --per-zone-min-healthy deploys one
+// zone at a time, one instance at a time within a zone of 2, and waits the
+// first zone's monitor duration before the next zone, under load.
+func TestZonalInPlaceDeploy(t *testing.T) {
+	c, dir, file, url := inPlaceGroup(t)
+	l := startLoad(url, 40)
+	writeRevision(t, dir, 2, 0)
+	out, err := c.run("deploy", "-f", file, "--config", "CodeDeployDefault.AllAtOnce", "--per-zone-min-healthy", "1", "--first-zone-monitor", "2s")
+	time.Sleep(300 * time.Millisecond)
+	l.end()
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	t.Logf("madang deploy (zone at a time):\n%s", out)
+	for _, want := range []string{"monitoring zone local-1a until", "before zone local-1b", "(4 Succeeded)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	ds := c.deployments("web")
+	if len(ds) != 1 || len(ds[0].Instances) != 4 {
+		t.Fatalf("deployments %+v", ds)
+	}
+	batches := map[int]int{}
+	for _, in := range ds[0].Instances {
+		batches[in.Batch]++
+	}
+	if len(batches) != 4 {
+		t.Errorf("batches %v: want 4 batches of 1 (each zone of 2 keeps 1 healthy)", batches)
+	}
+	if n := l.failed.Load(); n > 0 {
+		t.Fatalf("%d of %d requests failed: %v", n, n+l.ok.Load(), l.errs)
+	}
+}

@@ -183,6 +183,8 @@ type DeploymentRequest struct {
 	// at most 10.
 	Alarms      []string `json:"alarms,omitempty"`
 	Description string   `json:"description,omitempty"`
+	// ZonalConfig deploys in place one zone at a time (zonal.go).
+	ZonalConfig *ZonalConfig `json:"zonalConfig,omitempty"`
 	// DeploymentType is IN_PLACE (the default) or BLUE_GREEN
 	// (bluegreen.go).
 	DeploymentType string `json:"deploymentType,omitempty"`
@@ -215,6 +217,10 @@ type Deployment struct {
 	// BLUE_GREEN, whose state BlueGreen holds.
 	Type      string           `json:"deploymentType,omitempty"`
 	BlueGreen *BlueGreen       `json:"blueGreen,omitempty"`
+	// Zonal, if set, deploys one zone at a time; ZoneWait says what the
+	// next zone waits for.
+	Zonal    *ZonalConfig `json:"zonalConfig,omitempty"`
+	ZoneWait string       `json:"zoneWait,omitempty"`
 	Config    DeploymentConfig `json:"deploymentConfig"`
 	// Image and ImageVersion are the revision; FromImageVersion the one
 	// the instances ran before (the rollback's revision).
@@ -250,6 +256,8 @@ type Deployment struct {
 type DeploymentTarget struct {
 	InstanceID string `json:"instanceId"`
 	Status     string `json:"status"`
+	// Zone is the instance's availability zone.
+	Zone string `json:"availabilityZone,omitempty"`
 	// Batch numbers the batches from 1 (0: not started).
 	Batch     int       `json:"batch,omitempty"`
 	StartTime time.Time `json:"startTime,omitzero"`
@@ -452,7 +460,9 @@ func (s *Service) startDeploymentLocked(b *batch, group string, req DeploymentRe
 		Alarms: slices.Clone(req.Alarms), Description: req.Description, Creator: "user", CreateTime: now}
 	from := map[int]int{}
 	for _, m := range s.deployOrderLocked(group) {
-		d.Instances = append(d.Instances, newTarget(m.InstanceID))
+		t := newTarget(m.InstanceID)
+		t.Zone = m.Zone
+		d.Instances = append(d.Instances, t)
 		from[m.ImageVersion]++
 	}
 	d.FromImageVersion = s.revisionLocked(g)
@@ -474,6 +484,14 @@ func (s *Service) startDeploymentLocked(b *batch, group string, req DeploymentRe
 		return d, nil
 	}
 	d.Type = DeploymentInPlace
+	if req.ZonalConfig != nil {
+		if err := req.ZonalConfig.validate(); err != nil {
+			return nil, err
+		}
+		z := *req.ZonalConfig
+		d.Zonal = &z
+		sortByZone(d.Instances)
+	}
 	d.AtOnce, d.MinHealthy = cfg.Plan(len(d.Instances))
 	if len(d.Instances) > 0 && d.AtOnce < 1 {
 		return nil, fault.Invalidf(KindGroup, group, "%s leaves no instance of %d to deploy to at a time", cfg.Describe(len(d.Instances)), len(d.Instances)).

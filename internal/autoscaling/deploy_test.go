@@ -687,3 +687,80 @@ func TestWorkEndedAfterListingIsNotJudgedOnIt(t *testing.T) {
 		}
 	})
 }
+
+func TestZonalDeploymentOneZoneAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		deployGroup(h, 4)
+		h.compute.reimage.delay = time.Second
+		first := 10
+		d, err := h.svc.StartDeployment(context.Background(), "web", DeploymentRequest{DeploymentConfigName: ConfigAllAtOnce,
+			ZonalConfig: &ZonalConfig{FirstZoneMonitorDurationSeconds: &first, MonitorDurationSeconds: 3,
+				MinimumHealthyHostsPerZone: &MinimumHealthyHosts{Type: HostCount, Value: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d = h.untilDeployment(d.ID, 2*time.Minute, nil)
+		if d.Status != DeploymentSucceeded {
+			t.Fatalf("status %s (%+v)", d.Status, d.ErrorInfo)
+		}
+		if got := h.compute.reimage.maxActive; got != 1 {
+			t.Fatalf("%d instances at once, want 1 (a zone of 2 keeps 1 healthy)", got)
+		}
+		byZone := map[string][]*DeploymentTarget{}
+		var zones []string
+		for _, tg := range d.Instances {
+			if len(zones) == 0 || zones[len(zones)-1] != tg.Zone {
+				zones = append(zones, tg.Zone)
+			}
+			byZone[tg.Zone] = append(byZone[tg.Zone], tg)
+		}
+		if !slices.Equal(zones, []string{"local-1a", "local-1b"}) || len(byZone["local-1a"]) != 2 || len(byZone["local-1b"]) != 2 {
+			t.Fatalf("targets by zone %v (order %v), want 2 in local-1a then 2 in local-1b", byZone, zones)
+		}
+		aEnd, bStart := byZone["local-1a"][0].EndTime, byZone["local-1b"][0].StartTime
+		if e := byZone["local-1a"][1].EndTime; e.After(aEnd) {
+			aEnd = e
+		}
+		if s := byZone["local-1b"][1].StartTime; s.Before(bStart) {
+			bStart = s
+		}
+		if gap := bStart.Sub(aEnd); gap < 10*time.Second {
+			t.Fatalf("zone local-1b began %s after local-1a ended, want the first zone's monitor duration of 10s", gap)
+		}
+		if !slices.ContainsFunc(h.eventLines(), func(l string) bool { return strings.Contains(l, "monitoring zone local-1a until") }) {
+			t.Errorf("no event says the deployment monitors zone local-1a")
+		}
+	})
+}
+
+func TestZonalConfigValidation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		deployGroup(h, 2)
+		neg := -1
+		for name, z := range map[string]*ZonalConfig{
+			"negative first zone monitor": {FirstZoneMonitorDurationSeconds: &neg},
+			"monitor over 2 days":         {MonitorDurationSeconds: maxZoneMonitor + 1},
+			"percent over 100":            {MinimumHealthyHostsPerZone: &MinimumHealthyHosts{Type: FleetPercent, Value: 101}},
+			"unknown type":                {MinimumHealthyHostsPerZone: &MinimumHealthyHosts{Type: "HOSTS", Value: 1}},
+		} {
+			if _, err := h.svc.StartDeployment(context.Background(), "web", DeploymentRequest{ZonalConfig: z}); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+		if ds, _ := h.svc.Deployments(context.Background(), "web"); len(ds) != 0 {
+			t.Fatalf("refused starts left deployments: %+v", ds)
+		}
+	})
+}
+
+// eventLines returns the messages of the events logged so far.
+func (h *harness) eventLines() []string {
+	evs, _ := h.events.Since(0)
+	out := make([]string, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, e.Message)
+	}
+	return out
+}

@@ -93,6 +93,18 @@ func (s *Service) deploymentLocked(ctx context.Context, b *batch, g *Group, now 
 			if (m.Lifecycle != InService && m.Lifecycle != Deploying) || m.Health != HealthHealthy || s.busy[m.InstanceID] {
 				break // its turn waits until it serves
 			}
+			if d.Zonal != nil {
+				ok, wait := d.zoneGate(t, now)
+				if wait != d.ZoneWait {
+					d.ZoneWait, changed = wait, true
+					if wait != "" {
+						s.opts.Events.Info(KindGroup, d.Group, "deployment %s: %s", d.ID, wait)
+					}
+				}
+				if !ok {
+					break
+				}
+			}
 			if started == 0 {
 				batchNo++
 			}

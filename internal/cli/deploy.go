@@ -70,6 +70,49 @@ const (
 	deployBlueGreen   = "blue-green"
 )
 
+// zonalOptions are madang deploy's zone-at-a-time flags (in place).
+type zonalOptions struct {
+	perZone               string
+	monitor, firstMonitor time.Duration
+}
+
+// config returns the zonal configuration the flags ask for (nil: none).
+func (o zonalOptions) config(cmd *cobra.Command) (*v1.ZonalConfig, error) {
+	fl := cmd.Flags()
+	if o.perZone == "" && !fl.Changed("zone-monitor") && !fl.Changed("first-zone-monitor") {
+		return nil, nil
+	}
+	secs := func(flag string, d time.Duration) (int, error) {
+		if d < 0 || d > 48*time.Hour || d%time.Second != 0 {
+			return 0, fmt.Errorf("--%s %s: give whole seconds from 0s to 48h", flag, d)
+		}
+		return int(d / time.Second), nil
+	}
+	z := &v1.ZonalConfig{}
+	var err error
+	if z.MonitorDurationSeconds, err = secs("zone-monitor", o.monitor); err != nil {
+		return nil, err
+	}
+	if fl.Changed("first-zone-monitor") {
+		f, err := secs("first-zone-monitor", o.firstMonitor)
+		if err != nil {
+			return nil, err
+		}
+		z.FirstZoneMonitorDurationSeconds = &f
+	}
+	if o.perZone != "" {
+		mh, err := autoscaling.ParseMinimumHealthyHosts("--per-zone-min-healthy", o.perZone)
+		if err != nil {
+			return nil, err
+		}
+		z.MinimumHealthyHostsPerZone = &struct {
+			Type  string `json:"type"`
+			Value int    `json:"value"`
+		}{mh.Type, mh.Value}
+	}
+	return z, nil
+}
+
 // blueGreenOptions are madang deploy's blue/green flags.
 type blueGreenOptions struct {
 	traffic string
@@ -83,6 +126,7 @@ func deployCmd(e *env) *cobra.Command {
 	var noRollback bool
 	var bake int
 	var bg blueGreenOptions
+	var zonal zonalOptions
 	c := &cobra.Command{
 		Use:   "deploy [-f FILE]",
 		Short: "Apply a stack and roll its new version out to its Auto Scaling groups, with automatic rollback",
@@ -102,7 +146,9 @@ func deployCmd(e *env) *cobra.Command {
 			"registered at weight 0 in its target groups; once every replacement is healthy the traffic moves\n" +
 			"to it (--traffic all-at-once, canary:10%:5m or linear:25%:30s); the original instances stay\n" +
 			"registered at weight 0 for --termination-wait (an instant rollback until then), then terminate.\n" +
-			"A replacement failing its health checks, or an --alarm in ALARM, moves the traffic back.",
+			"A replacement failing its health checks, or an --alarm in ALARM, moves the traffic back.\n" +
+			"In place, --per-zone-min-healthy, --zone-monitor and --first-zone-monitor deploy one availability\n" +
+			"zone at a time (CodeDeploy's zonal configuration), waiting the monitor duration between zones.",
 		Example: "  madang deploy -f examples/quickstart/madang.yaml\n" +
 			"  madang deploy --config CodeDeployDefault.HalfAtATime --alarm web-5xx\n" +
 			"  madang deploy --min-healthy-hosts 75%\n" +
@@ -115,6 +161,13 @@ func deployCmd(e *env) *cobra.Command {
 			}
 			if kind != deployBlueGreen && (bg.traffic != "" || bg.keep || cmd.Flags().Changed("termination-wait")) {
 				return usageErr(cmd, "--traffic, --termination-wait and --keep-originals are for --type %s", deployBlueGreen)
+			}
+			zc, err := zonal.config(cmd)
+			if err != nil {
+				return usageErr(cmd, "%v", err)
+			}
+			if zc != nil && (kind == deployBlueGreen || kind == deployReplacement) {
+				return usageErr(cmd, "--per-zone-min-healthy, --zone-monitor and --first-zone-monitor are for --type %s", deployInPlace)
 			}
 			if _, err := autoscaling.ParseTrafficRouting(bg.traffic); err != nil {
 				return usageErr(cmd, "--traffic %q: use all-at-once, canary:PERCENT%%:INTERVAL (canary:10%%:5m) or linear:PERCENT%%:INTERVAL (linear:25%%:30s)", bg.traffic)
@@ -168,7 +221,7 @@ func deployCmd(e *env) *cobra.Command {
 				} else if kind == deployReplacement || replaced[g.Name] {
 					err = deployGroup(cmd, e, g, started, config, custom, alarms, bake, !noRollback)
 				} else {
-					err = deployInPlaceGroup(cmd, e, g, config, custom, alarms, !noRollback)
+					err = deployInPlaceGroup(cmd, e, g, config, custom, alarms, zc, !noRollback)
 				}
 				if err != nil {
 					return err
@@ -187,6 +240,9 @@ func deployCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&alarms, "alarm", nil, "an alarm whose ALARM state stops and rolls back the deployment (repeatable)")
 	f.IntVar(&bake, "bake-time", 0, "replacement only: seconds to watch the alarms after the last replacement")
 	f.BoolVar(&noRollback, "no-rollback", false, "stop on failure instead of rolling back")
+	f.StringVar(&zonal.perZone, "per-zone-min-healthy", "", "in place: deploy one zone at a time, keeping this many hosts (1) or this share (50%) of each zone healthy")
+	f.DurationVar(&zonal.monitor, "zone-monitor", 0, "in place, zone at a time: wait after each zone before the next")
+	f.DurationVar(&zonal.firstMonitor, "first-zone-monitor", 0, "in place, zone at a time: wait after the first zone (default: --zone-monitor)")
 	f.StringVar(&bg.traffic, "traffic", "", "blue-green only: all-at-once (default), canary:PERCENT%:INTERVAL or linear:PERCENT%:INTERVAL, or a CodeDeployDefault.ECS… name")
 	f.DurationVar(&bg.wait, "termination-wait", autoscaling.DefaultTerminationWait, "blue-green only: how long the original instances are kept for an instant rollback (0s to 48h)")
 	f.BoolVar(&bg.keep, "keep-originals", false, "blue-green only: leave the original instances running outside the group instead of terminating them")
@@ -255,7 +311,7 @@ func upToDate(cmd *cobra.Command, e *env, g v1.AutoScalingGroup) (bool, error) {
 
 // deployInPlaceGroup starts an in-place deployment of the group's image's
 // newest version, unless every instance runs it, and follows it.
-func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, config, custom string, alarms []string, rollback bool) error {
+func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, config, custom string, alarms []string, zonal *v1.ZonalConfig, rollback bool) error {
 	cl := e.client()
 	ctx := cmd.Context()
 	if done, err := upToDate(cmd, e, g); done || err != nil {
@@ -265,7 +321,7 @@ func deployInPlaceGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, confi
 		config = deployOneAtATime
 	}
 	d, err := cl.StartDeployment(ctx, g.Name, v1.DeploymentRequest{DeploymentConfigName: config, MinimumHealthyHosts: custom,
-		DisableRollback: !rollback, Alarms: alarms})
+		DisableRollback: !rollback, Alarms: alarms, ZonalConfig: zonal})
 	if err != nil {
 		return err
 	}

@@ -278,11 +278,17 @@ func followDeployment(ctx context.Context, e *env, group, id string, rollbacks b
 	cl := e.client()
 	seenBatch := map[int]bool{}
 	seenDone := map[string]bool{}
-	lastBG := ""
+	lastBG, lastWait := "", ""
 	for {
 		d, err := cl.Deployment(ctx, group, id)
 		if err != nil {
 			return err
+		}
+		if d.ZoneWait != lastWait && !e.json() {
+			lastWait = d.ZoneWait
+			if d.ZoneWait != "" {
+				fmt.Fprintf(e.stdout, "  %s\n", d.ZoneWait)
+			}
 		}
 		if bg := d.BlueGreen; bg != nil && !e.json() {
 			if line := blueGreenLine(d); line != lastBG && line != "" {

@@ -21,10 +21,25 @@ type DeploymentRequest struct {
 	// once); the original instances are kept TerminationWaitSeconds (nil:
 	// 3600) for an instant rollback, or left running outside the group
 	// with KeepOriginals.
+	// ZonalConfig deploys in place one availability zone at a time.
+	ZonalConfig            *ZonalConfig    `json:"zonalConfig,omitempty"`
 	DeploymentType         string          `json:"deploymentType,omitempty"`
 	TrafficRouting         *TrafficRouting `json:"trafficRouting,omitempty"`
 	TerminationWaitSeconds *int            `json:"terminationWaitSeconds,omitempty"`
 	KeepOriginals          bool            `json:"keepOriginals,omitempty"`
+}
+
+// ZonalConfig is CodeDeploy's ZonalConfig: one zone at a time, waiting
+// FirstZoneMonitorDurationInSeconds after the first zone and
+// MonitorDurationInSeconds after each later one, keeping
+// MinimumHealthyHostsPerZone healthy in the zone.
+type ZonalConfig struct {
+	FirstZoneMonitorDurationSeconds *int `json:"firstZoneMonitorDurationInSeconds,omitempty"`
+	MonitorDurationSeconds          int  `json:"monitorDurationInSeconds,omitempty"`
+	MinimumHealthyHostsPerZone      *struct {
+		Type  string `json:"type"`
+		Value int    `json:"value"`
+	} `json:"minimumHealthyHostsPerZone,omitempty"`
 }
 
 // TrafficRouting says how a blue/green deployment moves the traffic:
@@ -74,7 +89,11 @@ type Deployment struct {
 	// Type is IN_PLACE or BLUE_GREEN, whose state BlueGreen holds.
 	Type      string     `json:"deploymentType,omitempty"`
 	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
-	Config    struct {
+	// Zonal is the zonal configuration; ZoneWait says what the next zone
+	// waits for.
+	Zonal    *ZonalConfig `json:"zonalConfig,omitempty"`
+	ZoneWait string       `json:"zoneWait,omitempty"`
+	Config   struct {
 		Name                string `json:"deploymentConfigName"`
 		MinimumHealthyHosts *struct {
 			Type  string `json:"type"`
@@ -109,6 +128,7 @@ type ErrorInfo struct {
 type DeploymentTarget struct {
 	InstanceID string           `json:"instanceId"`
 	Status     string           `json:"status"`
+	Zone       string           `json:"availabilityZone,omitempty"`
 	Batch      int              `json:"batch,omitempty"`
 	StartTime  time.Time        `json:"startTime,omitzero"`
 	EndTime    time.Time        `json:"endTime,omitzero"`
