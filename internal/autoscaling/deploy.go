@@ -215,13 +215,13 @@ type Deployment struct {
 	Status            string `json:"status"`
 	// Type is IN_PLACE ("" in records made before blue/green) or
 	// BLUE_GREEN, whose state BlueGreen holds.
-	Type      string           `json:"deploymentType,omitempty"`
-	BlueGreen *BlueGreen       `json:"blueGreen,omitempty"`
+	Type      string     `json:"deploymentType,omitempty"`
+	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
 	// Zonal, if set, deploys one zone at a time; ZoneWait says what the
 	// next zone waits for.
-	Zonal    *ZonalConfig `json:"zonalConfig,omitempty"`
-	ZoneWait string       `json:"zoneWait,omitempty"`
-	Config    DeploymentConfig `json:"deploymentConfig"`
+	Zonal    *ZonalConfig     `json:"zonalConfig,omitempty"`
+	ZoneWait string           `json:"zoneWait,omitempty"`
+	Config   DeploymentConfig `json:"deploymentConfig"`
 	// Image and ImageVersion are the revision; FromImageVersion the one
 	// the instances ran before (the rollback's revision).
 	Image            string   `json:"image"`
