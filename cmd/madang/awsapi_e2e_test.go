@@ -487,9 +487,11 @@ func TestAWSSDKTemplatesRulesAndTags(t *testing.T) {
 
 // VPCs, subnets and security groups with the real aws CLI: an instance run
 // in a created subnet runs in its zone and shows its subnet, VPC and group;
-// the resources are madang's own kinds (madang ls), the event log says the
-// rules are not enforced, deleting what is in use is a
-// DependencyViolation, and everything is deleted again.
+// a load balancer moved to other subnets and groups keeps serving; the
+// resources are madang's own kinds (madang ls), the event log says the
+// rules are not enforced, deleting what an instance, a target group or a
+// load balancer uses is a DependencyViolation, and everything is deleted
+// again.
 func TestAWSCLIVpcSubnetSecurityGroup(t *testing.T) {
 	cli := awsCLI(t)
 	dir := t.TempDir()

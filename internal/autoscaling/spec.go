@@ -25,6 +25,7 @@ import (
 	"github.com/madang-dev/madang/internal/autoscaling/policy"
 	"github.com/madang-dev/madang/internal/autoscaling/schedule"
 	"github.com/madang-dev/madang/internal/fielderr"
+	"github.com/madang-dev/madang/internal/network"
 )
 
 // Health check types.
@@ -37,8 +38,9 @@ const (
 // names none. madang's region is "local".
 var defaultZones = []string{"local-1a", "local-1b"}
 
-// Zones returns the availability zones of madang's region.
-func Zones() []string { return []string{"local-1a", "local-1b", "local-1c"} }
+// Zones returns the availability zones of madang's region (those of
+// package network, where subnets place instances).
+func Zones() []string { return network.Zones() }
 
 // The processes suspend-processes can suspend, as AWS names them.
 const (

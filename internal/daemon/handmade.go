@@ -49,7 +49,7 @@ func (d *Daemon) PutResource(ctx context.Context, kindName string, spec any) ([]
 		return nil, fault.Wrap(fault.Invalid, k.Info().Name, name, fmt.Errorf("%s %s: %w", title, name, errs.Err()))
 	}
 	for _, ref := range refs {
-		if ref.Name == "" {
+		if ref.Name == "" || ref.AllowUnstored {
 			continue
 		}
 		if _, ok := snap[ref.Kind][ref.Name]; !ok {

@@ -49,6 +49,12 @@ type Ref struct {
 	Kind string
 	// Name is the referenced resource's name ("" refers to nothing).
 	Name string
+	// AllowUnstored says Name may also be a resource that exists without
+	// a stored record of the kind (a VPC's default subnet or security
+	// group, which the EC2 service synthesizes): a name no stored
+	// resource has is no error. A stored resource it names is still used
+	// by the referrer, which keeps it from being deleted.
+	AllowUnstored bool
 }
 
 // Env is what building a record may use: the data directory, the clock,

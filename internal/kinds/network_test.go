@@ -10,7 +10,8 @@ import (
 )
 
 // A stack file's vpcs, subnets and securityGroups parse, and their
-// problems name the field.
+// problems name the field; a target group's or load balancer's VPC must be
+// one the stack or the store has.
 func TestNetworkStackKeys(t *testing.T) {
 	good := `
 vpcs:
@@ -28,6 +29,19 @@ securityGroups:
     vpc: vpc-0a1b2c3d
     ingress:
       - {protocol: tcp, fromPort: 80, toPort: 80, cidrIpv4: 0.0.0.0/0}
+targetGroups:
+  - name: web
+    vpc: vpc-0a1b2c3d
+loadBalancers:
+  - name: front
+    vpc: vpc-0a1b2c3d
+    # A subnet and a group the stack does not have may be a VPC's
+    # default ones, which are not stored.
+    subnets:
+      - {subnet: subnet-0a1b2c3d, availabilityZone: local-1b}
+      - {subnet: subnet-0fedcba9, availabilityZone: local-1a}
+    securityGroups: [sg-0a1b2c3d, sg-0fedcba9]
+    listeners: []
 `
 	cases := []struct {
 		name, text, want string
@@ -36,6 +50,8 @@ securityGroups:
 		{"zone", strings.Replace(good, "local-1b", "local-9z", 1), "subnets[0].availabilityZone"},
 		{"port", strings.Replace(good, "toPort: 80", "toPort: 99999", 1), "securityGroups[0].ingress[0].toPort"},
 		{"subnet of no VPC", strings.Replace(good, "    vpc: vpc-0a1b2c3d\n    availabilityZone", "    vpc: vpc-0ffffff0\n    availabilityZone", 1), "vpc-0ffffff0"},
+		{"target group of no VPC", strings.Replace(good, "  - name: web\n    vpc: vpc-0a1b2c3d", "  - name: web\n    vpc: vpc-0ffffff1", 1), "targetGroups[0].vpc"},
+		{"load balancer of no VPC", strings.Replace(good, "  - name: front\n    vpc: vpc-0a1b2c3d", "  - name: front\n    vpc: vpc-0ffffff2", 1), "loadBalancers[0].vpc"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

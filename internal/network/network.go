@@ -37,6 +37,10 @@ const (
 	SecurityGroupPrefix = "/network/security-groups/"
 )
 
+// Zones returns the availability zones of madang's region ("local"): a
+// subnet is in one of them, and so is every instance.
+func Zones() []string { return []string{"local-1a", "local-1b", "local-1c"} }
+
 // ReservedAddresses is how many addresses of each subnet AWS keeps for
 // itself (the network address, the VPC router, DNS, one for future use
 // and the broadcast address): a subnet has 2^(32-prefix) - 5 for

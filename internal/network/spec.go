@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/madang-dev/madang/internal/autoscaling"
 	"github.com/madang-dev/madang/internal/fielderr"
 )
 
@@ -70,9 +69,9 @@ func (s *SubnetSpec) Validate() fielderr.List {
 		errs.Add("vpc", s.Vpc, "is not a VPC id", "give an id such as vpc-0123456789abcdef0")
 	}
 	if s.AvailabilityZone == "" {
-		errs.Add("availabilityZone", s.AvailabilityZone, "is required", "use one of "+strings.Join(autoscaling.Zones(), ", "))
-	} else if !slices.Contains(autoscaling.Zones(), s.AvailabilityZone) {
-		errs.Add("availabilityZone", s.AvailabilityZone, "is not an availability zone of region local", "use one of "+strings.Join(autoscaling.Zones(), ", "))
+		errs.Add("availabilityZone", s.AvailabilityZone, "is required", "use one of "+strings.Join(Zones(), ", "))
+	} else if !slices.Contains(Zones(), s.AvailabilityZone) {
+		errs.Add("availabilityZone", s.AvailabilityZone, "is not an availability zone of region local", "use one of "+strings.Join(Zones(), ", "))
 	}
 	validateBlock(&errs, "cidrBlock", s.CidrBlock)
 	validateTags(&errs, s.Tags)

@@ -42,7 +42,7 @@ func (p *parser) check(s *Stack) {
 	}
 	for _, r := range refs {
 		k, ok := p.reg.Get(r.ref.Kind)
-		if !ok {
+		if !ok || r.ref.AllowUnstored {
 			continue
 		}
 		if p.existing != nil && r.ref.Name != "" && !names[r.ref.Kind].has[r.ref.Name] && p.existing(r.ref.Kind, r.ref.Name) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
 	"github.com/madang-dev/madang/internal/compute"
+	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/kind"
@@ -27,7 +31,8 @@ type storeResources struct {
 
 func newStoreResources() *storeResources {
 	r := &storeResources{st: state.NewMemory(), kinds: map[string]kind.Kind{}}
-	for _, k := range []kind.Kind{network.VpcKind(), network.SubnetKind(), network.SecurityGroupKind()} {
+	for _, k := range []kind.Kind{network.VpcKind(), network.SubnetKind(), network.SecurityGroupKind(),
+		elbctl.TargetGroupKind(), elbctl.LoadBalancerKind()} {
 		r.kinds[k.Info().Name] = k
 	}
 	return r
@@ -53,7 +58,30 @@ func (r *storeResources) PutResource(ctx context.Context, kindName string, spec 
 	return nil, err
 }
 
+// DeleteResource refuses, as the daemon does, a resource another stored
+// one refers to, with an InUse fault naming the referrers.
 func (r *storeResources) DeleteResource(ctx context.Context, kindName, name string) error {
+	var users []string
+	for _, k := range slices.SortedFunc(maps.Values(r.kinds), func(a, b kind.Kind) int { return strings.Compare(a.Info().Name, b.Info().Name) }) {
+		kvs, _, err := r.st.List(ctx, k.Info().Prefix)
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			rec, err := k.Decode(kv.Value)
+			if err != nil {
+				return err
+			}
+			spec, _ := k.Spec(rec)
+			_, refs := k.Check(spec, "")
+			if slices.ContainsFunc(refs, func(ref kind.Ref) bool { return ref.Kind == kindName && ref.Name == name }) {
+				users = append(users, k.Info().Title+" "+strconv.Quote(k.Name(spec)))
+			}
+		}
+	}
+	if len(users) > 0 {
+		return fault.InUsef(kindName, name, "%s %q is used by %s", r.kinds[kindName].Info().Title, name, strings.Join(users, ", "))
+	}
 	_, err := r.st.Txn(ctx, nil, []state.Op{state.Delete(kind.Key(r.kinds[kindName], name))})
 	return err
 }
@@ -80,6 +108,7 @@ type netFixture struct {
 	svc    awsapi.Service
 	comp   *runCompute
 	events *event.Log
+	res    *storeResources
 }
 
 func newNetService(t *testing.T) *netFixture {
@@ -92,7 +121,7 @@ func newNetService(t *testing.T) *netFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &netFixture{svc: svc, comp: comp, events: events}
+	return &netFixture{svc: svc, comp: comp, events: events, res: res}
 }
 
 // call runs an operation and encodes its answer as EC2's XML, so that a

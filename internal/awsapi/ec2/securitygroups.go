@@ -255,7 +255,8 @@ func (s *Service) deleteSecurityGroup(ctx context.Context, call *awsapi.Call) (m
 	if len(users) > 0 {
 		return nil, protocol.Errorf("DependencyViolation", "resource %s has a dependent object: %s", g.id, strings.Join(users, ", "))
 	}
-	if err := networkError(s.resources.DeleteResource(ctx, network.KindSecurityGroup, g.id), g.id); err != nil {
+	// A load balancer that has the group refers to it.
+	if err := s.remove(ctx, network.KindSecurityGroup, g.id, "resource "+g.id+" has a dependent object"); err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil

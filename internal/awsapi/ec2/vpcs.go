@@ -84,6 +84,18 @@ func networkError(err error, id string) error {
 	return ec2Error(err, id)
 }
 
+// remove deletes a stored networking resource. The daemon refuses one
+// that another resource refers to (a load balancer on a subnet) and names
+// the referrers; that is a DependencyViolation worded with refusal, AWS's
+// sentence for the resource.
+func (s *Service) remove(ctx context.Context, kindName, id, refusal string) error {
+	err := s.resources.DeleteResource(ctx, kindName, id)
+	if f, ok := fault.As(err); ok && f.Code == fault.InUse {
+		return protocol.Errorf("DependencyViolation", "%s: %s", refusal, f.Error())
+	}
+	return networkError(err, id)
+}
+
 // liveInstances are the instances that are not terminated.
 func (s *Service) liveInstances() []compute.Instance {
 	var out []compute.Instance
@@ -214,17 +226,9 @@ func (s *Service) deleteVpc(ctx context.Context, call *awsapi.Call) (map[string]
 	if _, ok := set.Vpc(id); !ok {
 		return nil, notFoundCode("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
 	}
-	var deps []string
-	for _, sn := range set.SubnetsOf(id) {
-		deps = append(deps, sn.Spec.Name)
-	}
-	for _, g := range set.GroupsOf(id) {
-		deps = append(deps, g.Spec.Name)
-	}
-	if len(deps) > 0 {
-		return nil, protocol.Errorf("DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted: delete %s first", id, strings.Join(deps, ", "))
-	}
-	if err := networkError(s.resources.DeleteResource(ctx, network.KindVpc, id), id); err != nil {
+	// Its subnets, security groups, target groups and load balancers
+	// refer to it: the daemon refuses to delete it and names them.
+	if err := s.remove(ctx, network.KindVpc, id, "The vpc '"+id+"' has dependencies and cannot be deleted"); err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil
@@ -443,7 +447,8 @@ func (s *Service) deleteSubnet(ctx context.Context, call *awsapi.Call) (map[stri
 	if len(users) > 0 {
 		return nil, protocol.Errorf("DependencyViolation", "The subnet '%s' has dependencies and cannot be deleted: instances %s run in it", id, strings.Join(users, ", "))
 	}
-	if err := networkError(s.resources.DeleteResource(ctx, network.KindSubnet, id), id); err != nil {
+	// A load balancer attached to it refers to it.
+	if err := s.remove(ctx, network.KindSubnet, id, "The subnet '"+id+"' has dependencies and cannot be deleted"); err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil

@@ -90,6 +90,8 @@ func New(opts Options) (awsapi.Service, error) {
 		"DeleteLoadBalancer":             s.deleteLoadBalancer,
 		"DescribeLoadBalancerAttributes": s.describeLoadBalancerAttributes,
 		"ModifyLoadBalancerAttributes":   s.modifyLoadBalancerAttributes,
+		"SetSubnets":                     s.setSubnets,
+		"SetSecurityGroups":              s.setSecurityGroups,
 		"CreateListener":                 s.createListener,
 		"DescribeListeners":              s.describeListeners,
 		"ModifyListener":                 s.modifyListener,

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/protocol"
 	"github.com/madang-dev/madang/internal/elb"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
@@ -89,42 +90,129 @@ func (s *Service) subnet(ctx context.Context, id string) (Subnet, error) {
 // and SecurityGroups into spec: the subnets all in one VPC, at most one
 // per zone, and groups of that VPC.
 func (s *Service) placeLoadBalancer(ctx context.Context, in protocol.Struct, spec *elb.LoadBalancerSpec) error {
+	subnets, vpc, err := s.readSubnets(ctx, in)
+	if err != nil {
+		return err
+	}
+	spec.Subnets, spec.Vpc = subnets, s.specVpc(vpc)
+	spec.SecurityGroups, err = s.readGroups(ctx, in.Strings("SecurityGroups"), vpc)
+	return err
+}
+
+// readSubnets reads Subnets or SubnetMappings (not both): the subnets with
+// their zones, all of one VPC and at most one per zone, and that VPC (the
+// default one when none is given).
+func (s *Service) readSubnets(ctx context.Context, in protocol.Struct) ([]elb.SubnetMapping, string, error) {
 	ids := in.Strings("Subnets")
 	if maps := in.Structs("SubnetMappings"); len(maps) > 0 {
 		if len(ids) > 0 {
-			return validationError("You can specify subnets or subnet mappings, not both")
+			return nil, "", validationError("You can specify subnets or subnet mappings, not both")
 		}
 		for _, m := range maps {
 			ids = append(ids, m.String("SubnetId"))
 		}
 	}
 	vpc := s.vpcID
+	var out []elb.SubnetMapping
 	for i, id := range ids {
 		sn, err := s.subnet(ctx, id)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		if i == 0 {
 			vpc = sn.Vpc
 		} else if sn.Vpc != vpc {
-			return protocol.Errorf("InvalidConfigurationRequest", "The subnets '%s' and '%s' are in different VPCs; a load balancer's subnets must all be in one VPC", ids[0], id)
+			return nil, "", protocol.Errorf("InvalidConfigurationRequest", "The subnets '%s' and '%s' are in different VPCs; a load balancer's subnets must all be in one VPC", ids[0], id)
 		}
-		if slices.ContainsFunc(spec.Subnets, func(m elb.SubnetMapping) bool { return m.AvailabilityZone == sn.Zone }) {
-			return protocol.Errorf("InvalidConfigurationRequest", "A load balancer cannot be attached to multiple subnets in the same Availability Zone")
+		if slices.ContainsFunc(out, func(m elb.SubnetMapping) bool { return m.AvailabilityZone == sn.Zone }) {
+			return nil, "", protocol.Errorf("InvalidConfigurationRequest", "A load balancer cannot be attached to multiple subnets in the same Availability Zone")
 		}
-		spec.Subnets = append(spec.Subnets, elb.SubnetMapping{Subnet: id, AvailabilityZone: sn.Zone})
+		out = append(out, elb.SubnetMapping{Subnet: id, AvailabilityZone: sn.Zone})
 	}
-	spec.Vpc = s.specVpc(vpc)
-	for _, g := range in.Strings("SecurityGroups") {
-		if slices.Contains(spec.SecurityGroups, g) {
+	return out, vpc, nil
+}
+
+// readGroups checks security group ids against vpc and drops repeats.
+func (s *Service) readGroups(ctx context.Context, ids []string, vpc string) ([]string, error) {
+	var out []string
+	for _, g := range ids {
+		if slices.Contains(out, g) {
 			continue
 		}
 		if err := s.checkGroup(ctx, g, vpc); err != nil {
-			return err
+			return nil, err
 		}
-		spec.SecurityGroups = append(spec.SecurityGroups, g)
+		out = append(out, g)
 	}
-	return nil
+	return out, nil
+}
+
+// setSubnets replaces a load balancer's subnets with others of its VPC.
+// Its listeners keep serving on its address: subnets place it in zones,
+// not on addresses.
+func (s *Service) setSubnets(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	lb, err := s.index().loadBalancer(in.String("LoadBalancerArn"))
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Strings("Subnets")) == 0 && len(in.Structs("SubnetMappings")) == 0 {
+		return nil, validationError("You must specify either subnets or subnet mappings")
+	}
+	if t := in.String("IpAddressType"); t != "" && t != "ipv4" {
+		return nil, protocol.Errorf("InvalidConfigurationRequest", "IP address type '%s' needs subnets with IPv6 blocks, which madang's subnets do not have; use ipv4", t)
+	}
+	subnets, vpc, err := s.readSubnets(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if own := s.vpcOf(lb.Spec.Vpc); vpc != own {
+		return nil, protocol.Errorf("InvalidConfigurationRequest", "All subnets must belong to the same VPC: '%s', the VPC of load balancer '%s'; subnet '%s' is in VPC '%s'. Give subnets of VPC '%s'",
+			own, lb.Spec.Name, subnets[0].Subnet, vpc, own)
+	}
+	err = s.withLB(ctx, lb, func(spec *elb.LoadBalancerSpec) error {
+		spec.Subnets = subnets
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lb, err = s.index().loadBalancer(lb.ARN)
+	if err != nil {
+		return nil, err
+	}
+	shape := s.loadBalancerShape(lb)
+	return map[string]any{"AvailabilityZones": shape["AvailabilityZones"], "IpAddressType": shape["IpAddressType"]}, nil
+}
+
+// setSecurityGroups replaces a load balancer's security groups with others
+// of its VPC (none: the VPC's default group). They are recorded, not
+// enforced.
+func (s *Service) setSecurityGroups(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	lb, err := s.index().loadBalancer(in.String("LoadBalancerArn"))
+	if err != nil {
+		return nil, err
+	}
+	if in.Has("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic") {
+		return nil, protocol.Errorf("InvalidConfigurationRequest", "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic applies to Network Load Balancers; '%s' is an Application Load Balancer: leave it out", lb.Spec.Name)
+	}
+	groups, err := s.readGroups(ctx, in.Strings("SecurityGroups"), s.vpcOf(lb.Spec.Vpc))
+	if err != nil {
+		return nil, err
+	}
+	err = s.withLB(ctx, lb, func(spec *elb.LoadBalancerSpec) error {
+		spec.SecurityGroups = groups
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lb, err = s.index().loadBalancer(lb.ARN)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"SecurityGroupIds": s.loadBalancerShape(lb)["SecurityGroups"]}, nil
 }
 
 // checkGroup refuses a security group that does not exist or is not in

@@ -46,6 +46,11 @@ func (fakeNet) SecurityGroupVpc(_ context.Context, id string) (string, bool, err
 	case "sg-0b":
 		return otherVpc, true, nil
 	}
+	for _, v := range []string{defaultVpc, createdVpc, otherVpc} {
+		if id == (fakeNet{}).DefaultSecurityGroup(v) {
+			return v, true, nil
+		}
+	}
 	return "", false, nil
 }
 func (fakeNet) DefaultSecurityGroup(vpc string) string { return "sg-default-" + vpc }
@@ -74,11 +79,17 @@ func (m *memLB) Register(_ context.Context, regs []elbctl.Registration) error {
 	return nil
 }
 func (m *memLB) Deregister(context.Context, string, []string) error { return nil }
+
+// PutResource creates a resource or replaces the one of its name.
 func (m *memLB) PutResource(_ context.Context, kind string, spec any) ([]string, error) {
 	switch sp := spec.(type) {
 	case *elb.TargetGroupSpec:
 		m.tgs = append(m.tgs, elbctl.TargetGroup{Spec: *sp, ARN: "arn:tg/" + sp.Name})
 	case *elb.LoadBalancerSpec:
+		if i := slices.IndexFunc(m.lbs, func(lb elbctl.LoadBalancer) bool { return lb.Spec.Name == sp.Name }); i >= 0 {
+			m.lbs[i].Spec = *sp
+			return nil, nil
+		}
 		m.lbs = append(m.lbs, elbctl.LoadBalancer{Spec: *sp, ARN: "arn:lb/" + sp.Name})
 	default:
 		return nil, errors.New("unexpected kind " + kind)

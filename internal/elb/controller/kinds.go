@@ -13,6 +13,7 @@ import (
 	"github.com/madang-dev/madang/internal/elb"
 	"github.com/madang-dev/madang/internal/fielderr"
 	"github.com/madang-dev/madang/internal/kind"
+	"github.com/madang-dev/madang/internal/network"
 )
 
 // Kind names of load balancer resources.
@@ -30,8 +31,9 @@ func TargetGroupKind() kind.Kind {
 		Defaults:   func(s *elb.TargetGroupSpec) { s.ApplyDefaults() },
 		Validate:   func(s *elb.TargetGroupSpec) fielderr.List { return s.Validate() },
 		Comparable: func(s *elb.TargetGroupSpec) { s.Attributes = elb.EffectiveAttributes(s.Attributes) },
+		// A target group uses its VPC, which cannot go away under it.
 		Refs: func(s *elb.TargetGroupSpec) []kind.Ref {
-			var refs []kind.Ref
+			refs := []kind.Ref{{Path: "vpc", Kind: network.KindVpc, Name: s.Vpc}}
 			for j, t := range s.Targets {
 				refs = append(refs, kind.Ref{Path: fielderr.Index("targets", j) + ".instances", Kind: compute.KindInstanceGroup, Name: t.Instances})
 			}
@@ -86,7 +88,7 @@ func LoadBalancerKind() kind.Kind {
 			return errs
 		},
 		Refs: func(s *elb.LoadBalancerSpec) []kind.Ref {
-			var refs []kind.Ref
+			refs := networkRefs(s)
 			elb.ForEachAction(s, func(path string, a *elb.ActionSpec) {
 				refs = append(refs, kind.Ref{Path: path + ".targetGroup", Kind: KindTargetGroup, Name: a.TargetGroup})
 				if a.Forward != nil {
@@ -126,6 +128,20 @@ func LoadBalancerKind() kind.Kind {
 			{Header: "STACK", Value: func(r any) string { return r.(*LoadBalancer).Owner }},
 		},
 	}
+}
+
+// networkRefs are a load balancer's references to its VPC, subnets and
+// security groups, which cannot go away while it uses them. A subnet or a
+// group may be a VPC's default one, which is not stored.
+func networkRefs(s *elb.LoadBalancerSpec) []kind.Ref {
+	refs := []kind.Ref{{Path: "vpc", Kind: network.KindVpc, Name: s.Vpc}}
+	for i, m := range s.Subnets {
+		refs = append(refs, kind.Ref{Path: fielderr.Index("subnets", i) + ".subnet", Kind: network.KindSubnet, Name: m.Subnet, AllowUnstored: true})
+	}
+	for i, g := range s.SecurityGroups {
+		refs = append(refs, kind.Ref{Path: fielderr.Index("securityGroups", i), Kind: network.KindSecurityGroup, Name: g, AllowUnstored: true})
+	}
+	return refs
 }
 
 // preflightListeners makes sure, before anything is committed, that every

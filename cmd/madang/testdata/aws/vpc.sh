@@ -5,14 +5,19 @@
 #                   an ingress rule, runs an instance in the subnet, checks
 #                   what DescribeInstances and DescribeSubnets say of it,
 #                   registers it with a target group of the VPC, puts a load
-#                   balancer on the subnet (and removes both again) and
-#                   prints VPC=… SUBNET=… SG=… INSTANCE=… lines;
+#                   balancer with a listener on the subnet, moves it to a
+#                   second subnet and group (set-subnets, set-security-groups)
+#                   while it serves, sees that what it and the target group
+#                   use is not deleted, removes both and then deletes the
+#                   second subnet and group, and prints VPC=… SUBNET=… SG=…
+#                   INSTANCE=… lines;
 #   vpc.sh cleanup  (with those in the environment) sees the dependency
 #                   violations, terminates the instance and deletes the
 #                   group, the subnet and the VPC.
 #
 # Needs: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-# AWS_DEFAULT_REGION (eval "$(madang aws-env)"), and an image named hello.
+# AWS_DEFAULT_REGION (eval "$(madang aws-env)"), an image named hello, and
+# for create PORT (a free port for the listener).
 set -euo pipefail
 : "${AWS_ENDPOINT_URL:?eval \"\$(madang aws-env)\" first}"
 
@@ -47,6 +52,22 @@ refused() {
 	echo "refused as expected: $code"
 }
 
+# refused_naming CODE TEXT COMMAND...: COMMAND fails with the AWS error CODE
+# and a message that says TEXT.
+refused_naming() {
+	local code=$1 text=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		echo "expected $code, but it succeeded: $*" >&2
+		return 1
+	fi
+	if ! grep -q "($code)" <<<"$out" || ! grep -qF "$text" <<<"$out"; then
+		echo "expected $code naming $text from $*, got: $out" >&2
+		return 1
+	fi
+	echo "refused as expected: $code ($text)"
+}
+
 # same WHAT GOT WANT
 same() {
 	if [ "$2" != "$3" ]; then
@@ -56,6 +77,7 @@ same() {
 }
 
 create() {
+	: "${PORT:?give the listener port in PORT}"
 	vpc=$(aws ec2 create-vpc --cidr-block 10.20.0.0/16 \
 		--tag-specifications 'ResourceType=vpc,Tags=[{Key=Name,Value=cli-vpc}]' --query Vpc.VpcId --output text)
 	subnet=$(aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.20.1.0/24 --availability-zone local-1b \
@@ -96,7 +118,10 @@ create() {
 }
 
 # elb: a target group in the VPC takes the instance; a load balancer on the
-# subnet shows its zone, VPC and group.
+# subnet shows its zone, VPC and group, and its listener keeps serving while
+# set-subnets and set-security-groups move it to a second subnet and group.
+# What the load balancer and the target group use is not deleted; once they
+# are gone, the second subnet and group are.
 elb() {
 	read -r tg tgvpc <<<"$(aws elbv2 create-target-group --name cli-vpc-tg --protocol HTTP --port 3000 --vpc-id "$vpc" \
 		--query 'TargetGroups[0].[TargetGroupArn,VpcId]' --output text)"
@@ -107,8 +132,54 @@ elb() {
 	same "load balancer placement" "$(aws elbv2 describe-load-balancers --load-balancer-arns "$lb" \
 		--query 'LoadBalancers[0].[VpcId,AvailabilityZones[0].ZoneName,AvailabilityZones[0].SubnetId,SecurityGroups[0]]' --output text)" \
 		"$vpc	local-1b	$subnet	$sg"
+	aws elbv2 create-listener --load-balancer-arn "$lb" --protocol HTTP --port "$PORT" \
+		--default-actions 'Type=fixed-response,FixedResponseConfig={StatusCode=200,ContentType=text/plain,MessageBody=placed}' >/dev/null
+	serves() { [ "$(curl -fsS "http://127.0.0.1:$PORT/")" = placed ]; }
+	wait_for "the listener serving" serves
+
+	subnet2=$(aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.20.2.0/24 --availability-zone local-1a \
+		--query Subnet.SubnetId --output text)
+	sg2=$(aws ec2 create-security-group --group-name cli-lb --description "load balancer" --vpc-id "$vpc" \
+		--query GroupId --output text)
+	vpc_default_sg=$(aws ec2 describe-security-groups --filters Name=vpc-id,Values="$vpc" Name=group-name,Values=default \
+		--query 'SecurityGroups[0].GroupId' --output text)
+	default_subnet=$(aws ec2 describe-subnets --filters Name=default-for-az,Values=true Name=availability-zone,Values=local-1a \
+		--query 'Subnets[0].SubnetId' --output text)
+	zones=$(printf 'local-1b\t%s\nlocal-1a\t%s' "$subnet" "$subnet2")
+	same "set-subnets" "$(aws elbv2 set-subnets --load-balancer-arn "$lb" --subnets "$subnet" "$subnet2" \
+		--query 'AvailabilityZones[].[ZoneName,SubnetId]' --output text)" "$zones"
+	same "zones after set-subnets" "$(aws elbv2 describe-load-balancers --load-balancer-arns "$lb" \
+		--query 'LoadBalancers[0].AvailabilityZones[].[ZoneName,SubnetId]' --output text)" "$zones"
+	serves || { echo "the listener stopped serving after set-subnets" >&2; return 1; }
+	refused_naming InvalidConfigurationRequest "All subnets must belong to the same VPC" \
+		aws elbv2 set-subnets --load-balancer-arn "$lb" --subnets "$default_subnet"
+	refused SubnetNotFound aws elbv2 set-subnets --load-balancer-arn "$lb" --subnets subnet-0123456789abcdef0
+	same "zones after refused set-subnets" "$(aws elbv2 describe-load-balancers --load-balancer-arns "$lb" \
+		--query 'LoadBalancers[0].AvailabilityZones[].[ZoneName,SubnetId]' --output text)" "$zones"
+
+	same "set-security-groups" "$(aws elbv2 set-security-groups --load-balancer-arn "$lb" --security-groups "$sg2" "$vpc_default_sg" \
+		--query 'SecurityGroupIds' --output text)" "$sg2	$vpc_default_sg"
+	same "groups after set-security-groups" "$(aws elbv2 describe-load-balancers --load-balancer-arns "$lb" \
+		--query 'LoadBalancers[0].SecurityGroups' --output text)" "$sg2	$vpc_default_sg"
+	serves || { echo "the listener stopped serving after set-security-groups" >&2; return 1; }
+	default_vpc_sg=$(aws ec2 describe-security-groups --group-names default --query 'SecurityGroups[0].GroupId' --output text)
+	refused InvalidSecurityGroup aws elbv2 set-security-groups --load-balancer-arn "$lb" --security-groups "$default_vpc_sg"
+	refused InvalidSecurityGroup aws elbv2 set-security-groups --load-balancer-arn "$lb" --security-groups sg-0123456789abcdef0
+
+	# In use by the load balancer (the second subnet and group) and by the
+	# target group and the load balancer (the VPC): refused, nothing changes.
+	refused_naming DependencyViolation 'load balancer "cli-vpc-lb"' aws ec2 delete-subnet --subnet-id "$subnet2"
+	refused_naming DependencyViolation 'load balancer "cli-vpc-lb"' aws ec2 delete-security-group --group-id "$sg2"
+	refused_naming DependencyViolation 'load balancer "cli-vpc-lb"' aws ec2 delete-vpc --vpc-id "$vpc"
+	refused_naming DependencyViolation 'target group "cli-vpc-tg"' aws ec2 delete-vpc --vpc-id "$vpc"
+	same "subnet2 still there" "$(aws ec2 describe-subnets --subnet-ids "$subnet2" --query 'Subnets[0].SubnetId' --output text)" "$subnet2"
+	same "sg2 still there" "$(aws ec2 describe-security-groups --group-ids "$sg2" --query 'SecurityGroups[0].GroupId' --output text)" "$sg2"
+
 	aws elbv2 delete-load-balancer --load-balancer-arn "$lb"
+	refused_naming DependencyViolation 'target group "cli-vpc-tg"' aws ec2 delete-vpc --vpc-id "$vpc"
 	aws elbv2 delete-target-group --target-group-arn "$tg"
+	aws ec2 delete-subnet --subnet-id "$subnet2"
+	aws ec2 delete-security-group --group-id "$sg2" >/dev/null
 }
 
 cleanup() {
