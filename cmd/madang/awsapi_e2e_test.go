@@ -472,6 +472,9 @@ func TestAWSSDKTemplatesRulesAndTags(t *testing.T) {
 	if err != nil || aws.ToString(moved.Rules[0].Priority) != "20" {
 		t.Fatalf("SetRulePriorities = %+v, %v", moved, err)
 	}
+	if got, want := aws.ToString(moved.Rules[0].RuleArn), aws.ToString(rule.Rules[0].RuleArn); got != want {
+		t.Errorf("the rule's ARN changed with its priority: %s, was %s", got, want)
+	}
 	rules, err := lbc.DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: ln.Listeners[0].ListenerArn})
 	if err != nil || len(rules.Rules) != 2 || !aws.ToBool(rules.Rules[1].IsDefault) {
 		t.Fatalf("DescribeRules = %+v, %v; want the rule and the default", rules, err)

@@ -120,7 +120,12 @@ type ListenerSpec struct {
 // RuleSpec is a listener rule.
 type RuleSpec struct {
 	// Priority is 1–50000, unique within the listener.
-	Priority   int             `yaml:"priority" json:"priority"`
+	Priority int `yaml:"priority" json:"priority"`
+	// ID is the stable id of a rule made or moved through the AWS
+	// endpoint (the last part of its ARN, kept when SetRulePriorities
+	// changes its priority); a stack file's rules have none and are
+	// named by their priority.
+	ID         string          `yaml:"-" json:"id,omitempty"`
 	Conditions []ConditionSpec `yaml:"conditions" json:"conditions"`
 	Actions    []ActionSpec    `yaml:"actions" json:"actions"`
 }

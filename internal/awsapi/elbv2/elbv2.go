@@ -167,13 +167,22 @@ func listenerARN(lb *elbctl.LoadBalancer, port int) string {
 	return strings.Replace(lb.ARN, ":loadbalancer/", ":listener/", 1) + "/" + shortID(lb.ARN, strconv.Itoa(port))
 }
 
-// ruleARN is the ARN of a listener's rule of a priority (0: the default).
-func ruleARN(listener string, priority int) string {
-	id := "default"
-	if priority > 0 {
-		id = strconv.Itoa(priority)
+// ruleARN is the ARN of a listener's rule: by its stable id when it has
+// one, else by its priority (0: the default rule).
+func ruleARN(listener string, priority int, id string) string {
+	if id == "" {
+		id = ruleID(listener, priority)
 	}
-	return strings.Replace(listener, ":listener/", ":listener-rule/", 1) + "/" + shortID(listener, id)
+	return strings.Replace(listener, ":listener/", ":listener-rule/", 1) + "/" + id
+}
+
+// ruleID is the id of a rule named by its priority.
+func ruleID(listener string, priority int) string {
+	p := "default"
+	if priority > 0 {
+		p = strconv.Itoa(priority)
+	}
+	return shortID(listener, p)
 }
 
 // elbError maps a controller or daemon fault onto ELBv2's codes.

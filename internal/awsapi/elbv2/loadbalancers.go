@@ -2,6 +2,8 @@ package elbv2
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"strconv"
@@ -292,10 +294,10 @@ func (s *Service) deleteListener(ctx context.Context, call *awsapi.Call) (map[st
 // ruleShape renders a rule (priority 0: the listener's default rule).
 func (ix *index) ruleShape(listener string, r elb.RuleSpec, def []elb.ActionSpec) map[string]any {
 	if r.Priority == 0 {
-		return map[string]any{"RuleArn": ruleARN(listener, 0), "Priority": "default", "Conditions": []any{},
+		return map[string]any{"RuleArn": ruleARN(listener, 0, ""), "Priority": "default", "Conditions": []any{},
 			"Actions": ix.actionShapes(def), "IsDefault": true}
 	}
-	return map[string]any{"RuleArn": ruleARN(listener, r.Priority), "Priority": strconv.Itoa(r.Priority),
+	return map[string]any{"RuleArn": ruleARN(listener, r.Priority, r.ID), "Priority": strconv.Itoa(r.Priority),
 		"Conditions": conditionShapes(r.Conditions), "Actions": ix.actionShapes(r.Actions), "IsDefault": false}
 }
 
@@ -306,11 +308,11 @@ func (ix *index) rule(arn string) (*elbctl.LoadBalancer, int, int, error) {
 		lb := &ix.lbs[i]
 		for j, l := range lb.Spec.Listeners {
 			la := listenerARN(lb, l.Port)
-			if ruleARN(la, 0) == arn {
+			if ruleARN(la, 0, "") == arn {
 				return lb, j, -1, nil
 			}
 			for k, r := range l.Rules {
-				if ruleARN(la, r.Priority) == arn {
+				if ruleARN(la, r.Priority, r.ID) == arn {
 					return lb, j, k, nil
 				}
 			}
@@ -338,7 +340,7 @@ func (s *Service) createRule(ctx context.Context, call *awsapi.Call) (map[string
 	if err != nil {
 		return nil, err
 	}
-	r := elb.RuleSpec{Priority: prio, Conditions: conds, Actions: acts}
+	r := elb.RuleSpec{Priority: prio, ID: randomRuleID(), Conditions: conds, Actions: acts}
 	err = s.withLB(ctx, lb, func(spec *elb.LoadBalancerSpec) error {
 		for _, have := range spec.Listeners[j].Rules {
 			if have.Priority == prio {
@@ -494,7 +496,13 @@ func (s *Service) setRulePriorities(ctx context.Context, call *awsapi.Call) (map
 	var out []any
 	err := s.withLB(ctx, lb, func(spec *elb.LoadBalancerSpec) error {
 		for _, m := range moves {
-			spec.Listeners[m.l].Rules[m.r].Priority = m.p
+			r := &spec.Listeners[m.l].Rules[m.r]
+			if r.ID == "" {
+				// Named by its priority until now: it keeps that
+				// name, so its ARN (and its tags) stay.
+				r.ID = ruleID(listenerARN(lb, spec.Listeners[m.l].Port), r.Priority)
+			}
+			r.Priority = m.p
 		}
 		for _, l := range spec.Listeners {
 			seen := map[int]bool{}
@@ -614,4 +622,11 @@ func (s *Service) describeTags(_ context.Context, call *awsapi.Call) (map[string
 		out = append(out, map[string]any{"ResourceArn": arn, "Tags": tags})
 	}
 	return map[string]any{"TagDescriptions": out}, nil
+}
+
+// randomRuleID returns a new rule's id: 16 hex digits, as AWS's.
+func randomRuleID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
