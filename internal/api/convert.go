@@ -258,7 +258,7 @@ func loadBalancerOf(lb elbctl.LoadBalancer) v1.LoadBalancer {
 					Protocol: l.Protocol, Port: l.Port,
 					DefaultActions: convertList(l.DefaultActions, actionOf),
 					Rules: nilIfEmpty(convertList(l.Rules, func(r elb.RuleSpec) v1.Rule {
-						return v1.Rule{Priority: r.Priority, Conditions: convertList(r.Conditions, conditionOf), Actions: convertList(r.Actions, actionOf)}
+						return v1.Rule{Priority: r.Priority, ID: r.ID, Conditions: convertList(r.Conditions, conditionOf), Actions: convertList(r.Actions, actionOf)}
 					})),
 				}
 			}),

@@ -112,7 +112,9 @@ type Listener struct {
 
 // Rule is a listener rule.
 type Rule struct {
-	Priority   int         `json:"priority"`
+	Priority int `json:"priority"`
+	// ID is the stable id of a rule made through the AWS endpoint.
+	ID         string      `json:"id,omitempty"`
 	Conditions []Condition `json:"conditions"`
 	Actions    []Action    `json:"actions"`
 }
