@@ -37,8 +37,9 @@ import (
 // its launch template version changes again. Warm pool instances and
 // scale-in protection are not considered: the warm pool keeps its
 // instances' versions (one taken into service during a refresh is not
-// replaced), and protected members are replaced too (AWS's
-// ScaleInProtectedInstances Refresh). Records are written by the
+// replaced); protected and Standby members are replaced, left alone or
+// waited for as ScaleInProtectedInstances and StandbyInstances say
+// (refreshprefs.go). Records are written by the
 // controller's round only; the API methods change the one held in memory.
 
 // RefreshPrefix holds the instance refreshes, by group name then a
@@ -96,6 +97,11 @@ type RefreshPreferences struct {
 	// AlarmNames are CloudWatch alarms (AlarmSpecification, at most 10):
 	// one in ALARM fails (or rolls back) the refresh.
 	AlarmNames []string `yaml:"alarmNames,omitempty" json:"alarmNames,omitempty"`
+	// ScaleInProtectedInstances is Refresh, Ignore or Wait (default);
+	// StandbyInstances is Terminate, Ignore or Wait (default)
+	// (refreshprefs.go).
+	ScaleInProtectedInstances string `yaml:"scaleInProtectedInstances,omitempty" json:"scaleInProtectedInstances,omitempty"`
+	StandbyInstances          string `yaml:"standbyInstances,omitempty" json:"standbyInstances,omitempty"`
 }
 
 // WithDefaults returns the preferences with AWS's defaults filled in for
@@ -126,6 +132,12 @@ func (p RefreshPreferences) WithDefaults(g *GroupSpec) RefreshPreferences {
 	}
 	if p.BakeTime == nil {
 		p.BakeTime = intp(0)
+	}
+	if p.ScaleInProtectedInstances == "" {
+		p.ScaleInProtectedInstances = RefreshWait
+	}
+	if p.StandbyInstances == "" {
+		p.StandbyInstances = RefreshWait
 	}
 	p.CheckpointPercentages = slices.Clone(p.CheckpointPercentages)
 	p.AlarmNames = slices.Clone(p.AlarmNames)
@@ -169,6 +181,8 @@ func (p *RefreshPreferences) Validate() fielderr.List {
 			errs.Add(path, *v, fmt.Sprintf("is out of range 0..%d", maxRefreshDelay), "give a number of seconds up to 172800 (48 hours)")
 		}
 	}
+	validateRefreshChoice(&errs, "scaleInProtectedInstances", p.ScaleInProtectedInstances, RefreshRefresh, RefreshIgnore, RefreshWait)
+	validateRefreshChoice(&errs, "standbyInstances", p.StandbyInstances, RefreshTerminate, RefreshIgnore, RefreshWait)
 	delay("checkpointDelay", p.CheckpointDelay)
 	delay("bakeTime", p.BakeTime)
 	if len(p.AlarmNames) > maxRefreshAlarms {
@@ -222,6 +236,11 @@ type Refresh struct {
 	Checkpoints int `json:"checkpointsReached,omitempty"`
 	// Replaced is the number of instances replaced so far.
 	Replaced int `json:"instancesReplaced"`
+	// Standby are the Standby instances the refresh waits for or
+	// terminates; BlockedSince is when it began waiting for protected or
+	// Standby instances (refreshprefs.go).
+	Standby      []string  `json:"standbyInstances,omitempty"`
+	BlockedSince time.Time `json:"blockedSince,omitzero"`
 	// dirty marks a change the controller's round has to save: only the
 	// round writes refresh records, so a slow write never overtakes a
 	// newer one.
@@ -241,7 +260,7 @@ func (r *Refresh) Active() bool {
 func (r *Refresh) clone() Refresh {
 	c := *r
 	c.dirty = false
-	c.Remaining = slices.Clone(r.Remaining)
+	c.Remaining, c.Standby = slices.Clone(r.Remaining), slices.Clone(r.Standby)
 	p := &c.Preferences
 	p.CheckpointPercentages, p.AlarmNames = slices.Clone(p.CheckpointPercentages), slices.Clone(p.AlarmNames)
 	for _, v := range []**int{&p.MinHealthyPercentage, &p.MaxHealthyPercentage, &p.InstanceWarmup, &p.CheckpointDelay, &p.BakeTime} {
@@ -345,11 +364,19 @@ func (s *Service) startRefreshLocked(g *Group, prefs RefreshPreferences, now tim
 	r := &Refresh{ID: newUUID(), Group: name, Status: RefreshPending, StartTime: now, PhaseStart: now, Preferences: p, ToVersion: to, ToImageVersion: img}
 	seen := map[int]int{}
 	for _, m := range s.membersLocked(name) {
+		if (m.Lifecycle == Standby || m.Lifecycle == EnteringStandby) && m.Fleet == "" && p.StandbyInstances != RefreshIgnore &&
+			(outdated(m, to, img) || !*p.SkipMatching) {
+			r.Standby = append(r.Standby, m.InstanceID)
+			continue
+		}
 		if !counts(m) || m.WarmPool {
 			continue
 		}
 		if m.LaunchTemplateVersion != to {
 			seen[m.LaunchTemplateVersion]++
+		}
+		if m.Protected && p.ScaleInProtectedInstances == RefreshIgnore {
+			continue
 		}
 		if outdated(m, to, img) || !*p.SkipMatching {
 			r.Remaining = append(r.Remaining, m.InstanceID)
@@ -611,9 +638,14 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 		}
 		if isOld {
 			old++
-			if !s.busy[m.InstanceID] {
+			if !s.busy[m.InstanceID] && !(m.Protected && r.Preferences.ScaleInProtectedInstances == RefreshWait && !r.Rollback) {
 				cands = append(cands, m)
 			}
+		}
+	}
+	if !r.Rollback {
+		if _, failed := s.blockedLocked(b, g, r, cands, now); failed {
+			return
 		}
 	}
 	done := max(r.Total-len(r.Remaining)-notReady, 0)
@@ -647,7 +679,7 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 		return
 	}
 	if len(r.Remaining) == 0 {
-		if notReady > 0 || settling {
+		if notReady > 0 || settling || (len(r.Standby) > 0 && !r.Rollback) {
 			return
 		}
 		if r.Rollback {
@@ -689,7 +721,13 @@ func (s *Service) replaceLocked(ctx context.Context, b *batch, g *Group, c *Capa
 	if k <= 0 || g.suspended(ProcessTerminate) {
 		return
 	}
-	victims := placement.ChooseForTermination(placementOf(cands), k, g.Spec.TerminationPolicies,
+	pl := placementOf(cands)
+	for i := range pl {
+		// The candidates are the ones the refresh may replace: scale-in
+		// protection was weighed already (ScaleInProtectedInstances).
+		pl[i].Protected = false
+	}
+	victims := placement.ChooseForTermination(pl, k, g.Spec.TerminationPolicies,
 		placement.LaunchTemplateRef{Name: g.Spec.LaunchTemplate, Version: r.target()}, now)
 	cause := fmt.Sprintf("At %s an instance was taken out of service in response to an instance refresh.", stamp(now))
 	for _, v := range victims {

@@ -511,3 +511,130 @@ func TestRefreshOfDeletedGroupEnds(t *testing.T) {
 		}
 	})
 }
+
+// refreshWith applies a group of 3 on version 1, lets prepare act on its
+// members, then applies version 2 with a stack instanceRefresh of prefs.
+func refreshWith(h *harness, prefs RefreshPreferences, prepare func(ids []string)) []string {
+	h.t.Helper()
+	spec := basic("web", 3, 6)
+	spec.Version = "1"
+	h.apply(spec)
+	h.wait(time.Second)
+	var ids []string
+	for _, in := range h.group("web").Instances {
+		ids = append(ids, in.InstanceID)
+	}
+	if len(ids) != 3 {
+		h.t.Fatalf("members %v, want 3", ids)
+	}
+	prepare(ids)
+	h.wait(time.Second)
+	one := 100
+	prefs.MinHealthyPercentage = &one
+	spec.Version = "2"
+	spec.InstanceRefresh = &prefs
+	h.apply(spec)
+	return ids
+}
+
+func (h *harness) version(id string) int {
+	for _, in := range h.group("web").Instances {
+		if in.InstanceID == id {
+			return in.LaunchTemplateVersion
+		}
+	}
+	return 0
+}
+
+func TestRefreshScaleInProtectedInstances(t *testing.T) {
+	for _, tc := range []struct {
+		name, mode string
+		unprotect  bool // after 10 minutes
+		want       string
+		protected  int // the protected instance's version at the end (0: gone)
+	}{
+		{name: "Refresh replaces it", mode: RefreshRefresh, want: RefreshSuccessful},
+		{name: "Ignore leaves it on its version", mode: RefreshIgnore, want: RefreshSuccessful, protected: 1},
+		{name: "Wait replaces it once unprotected", mode: RefreshWait, unprotect: true, want: RefreshSuccessful},
+		{name: "Wait fails after an hour", mode: RefreshWait, want: RefreshFailed, protected: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				h.svc.Close()
+				h.interval = time.Second // an hour of rounds
+				h.start()
+				var protected string
+				refreshWith(h, RefreshPreferences{ScaleInProtectedInstances: tc.mode}, func(ids []string) {
+					protected = ids[0]
+					if err := h.svc.SetInstanceProtection(context.Background(), "web", ids[:1], true); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if tc.unprotect {
+					h.wait(10 * time.Minute)
+					r := h.latestRefresh("web")
+					if r.Status != RefreshInProgress || !strings.Contains(r.StatusReason, "protected from scale-in") || !strings.Contains(r.StatusReason, protected) {
+						t.Fatalf("after 10 minutes: %s (%s), want InProgress waiting for %s", r.Status, r.StatusReason, protected)
+					}
+					if err := h.svc.SetInstanceProtection(context.Background(), "web", []string{protected}, false); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r := h.untilRefresh("web", tc.want, 2*time.Hour, nil)
+				if tc.want == RefreshFailed && !strings.Contains(r.StatusReason, "protected from scale-in") {
+					t.Errorf("reason %q", r.StatusReason)
+				}
+				if got := h.version(protected); got != tc.protected {
+					t.Fatalf("the protected instance is on version %d at the end (0: replaced), want %d", got, tc.protected)
+				}
+			})
+		})
+	}
+}
+
+func TestRefreshStandbyInstances(t *testing.T) {
+	for _, tc := range []struct {
+		name, mode string
+		exit       bool // leaves Standby after 10 minutes
+		want       string
+		standby    int // the Standby instance's version at the end (0: gone)
+	}{
+		{name: "Ignore leaves it", mode: RefreshIgnore, want: RefreshSuccessful, standby: 1},
+		{name: "Terminate terminates it", mode: RefreshTerminate, want: RefreshSuccessful},
+		{name: "Wait replaces it once back in service", mode: RefreshWait, exit: true, want: RefreshSuccessful},
+		{name: "Wait fails after an hour", mode: RefreshWait, want: RefreshFailed, standby: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				h.svc.Close()
+				h.interval = time.Second
+				h.start()
+				var standby string
+				refreshWith(h, RefreshPreferences{StandbyInstances: tc.mode}, func(ids []string) {
+					standby = ids[0]
+					if _, err := h.svc.EnterStandby(context.Background(), "web", ids[:1], false); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if tc.exit {
+					h.wait(10 * time.Minute)
+					if r := h.latestRefresh("web"); r.Status != RefreshInProgress || !strings.Contains(r.StatusReason, "Standby") {
+						t.Fatalf("after 10 minutes: %s (%s), want InProgress waiting for %s", r.Status, r.StatusReason, standby)
+					}
+					if _, err := h.svc.ExitStandby(context.Background(), "web", []string{standby}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r := h.untilRefresh("web", tc.want, 2*time.Hour, nil)
+				if tc.want == RefreshFailed && !strings.Contains(r.StatusReason, "Standby") {
+					t.Errorf("reason %q", r.StatusReason)
+				}
+				if got := h.version(standby); got != tc.standby {
+					t.Fatalf("the Standby instance is on version %d at the end (0: gone), want %d", got, tc.standby)
+				}
+			})
+		})
+	}
+}

@@ -84,6 +84,8 @@ func refreshStartCmd(e *env) *cobra.Command {
 	f.BoolVar(&p.AutoRollback, "auto-rollback", false, "AutoRollback: roll back when new instances fail or an alarm fires")
 	f.IntVar(&bake, "bake-time", 0, "BakeTime in seconds after the last replacement, watching the alarms")
 	f.StringArrayVar(&p.AlarmNames, "alarm", nil, "an alarm whose ALARM state fails the refresh (repeatable, at most 10)")
+	f.StringVar(&p.ScaleInProtectedInstances, "protected", "", "ScaleInProtectedInstances: Refresh (replace them too), Ignore (leave them) or Wait (default: up to an hour for their protection to go)")
+	f.StringVar(&p.StandbyInstances, "standby", "", "StandbyInstances: Terminate, Ignore or Wait (default: up to an hour for them to return to service)")
 	f.BoolVar(&wait, "wait", false, "follow the refresh with a progress bar until it ends")
 	return c
 }

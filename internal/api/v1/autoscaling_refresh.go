@@ -14,6 +14,10 @@ type RefreshPreferences struct {
 	AutoRollback          bool     `json:"autoRollback,omitempty"`
 	BakeTime              *int     `json:"bakeTime,omitempty"`
 	AlarmNames            []string `json:"alarmNames,omitempty"`
+	// ScaleInProtectedInstances is Refresh, Ignore or Wait (default);
+	// StandbyInstances Terminate, Ignore or Wait (default).
+	ScaleInProtectedInstances string `json:"scaleInProtectedInstances,omitempty"`
+	StandbyInstances          string `json:"standbyInstances,omitempty"`
 }
 
 // InstanceRefresh is one instance refresh of a group

@@ -42,12 +42,8 @@ func refreshPreferences(in protocol.Struct) (autoscaling.RefreshPreferences, err
 	if a := in.Struct("AlarmSpecification"); a != nil {
 		p.AlarmNames = a.Strings("Alarms")
 	}
-	if v := in.String("ScaleInProtectedInstances"); v != "" && v != "Refresh" {
-		return p, validationError("ScaleInProtectedInstances '%s' is not supported by madang: a refresh replaces protected instances too; use Refresh", v)
-	}
-	if v := in.String("StandbyInstances"); v != "" && v != "Ignore" {
-		return p, validationError("StandbyInstances '%s' is not supported by madang: a refresh leaves Standby instances alone; use Ignore", v)
-	}
+	p.ScaleInProtectedInstances = in.String("ScaleInProtectedInstances")
+	p.StandbyInstances = in.String("StandbyInstances")
 	return p, nil
 }
 
@@ -104,7 +100,7 @@ func (s *Service) startRefresh(ctx context.Context, call *awsapi.Call) (map[stri
 // refreshShape renders a refresh as AWS's InstanceRefresh shape.
 func refreshShape(r autoscaling.Refresh) map[string]any {
 	p := r.Preferences
-	prefs := map[string]any{"AutoRollback": p.AutoRollback, "ScaleInProtectedInstances": "Refresh", "StandbyInstances": "Ignore",
+	prefs := map[string]any{"AutoRollback": p.AutoRollback, "ScaleInProtectedInstances": orWait(p.ScaleInProtectedInstances), "StandbyInstances": orWait(p.StandbyInstances),
 		"CheckpointPercentages": intList(p.CheckpointPercentages)}
 	for k, v := range map[string]*int{"MinHealthyPercentage": p.MinHealthyPercentage, "MaxHealthyPercentage": p.MaxHealthyPercentage,
 		"InstanceWarmup": p.InstanceWarmup, "CheckpointDelay": p.CheckpointDelay} {
@@ -222,4 +218,12 @@ func describeProcessTypes(context.Context, *awsapi.Call) (map[string]any, error)
 func (s *Service) describeAccountLimits(context.Context, *awsapi.Call) (map[string]any, error) {
 	return map[string]any{"MaxNumberOfAutoScalingGroups": int64(maxGroups), "NumberOfAutoScalingGroups": int64(len(s.scaling.Groups())),
 		"MaxNumberOfLaunchConfigurations": int64(200), "NumberOfLaunchConfigurations": int64(0)}, nil
+}
+
+// orWait is a refresh choice, Wait (AWS's default) when unset.
+func orWait(v string) string {
+	if v == "" {
+		return autoscaling.RefreshWait
+	}
+	return v
 }
