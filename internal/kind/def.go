@@ -158,3 +158,20 @@ func (d *Def[S, R]) Build(ctx context.Context, env Env, spec any, owner string, 
 
 // Columns implements Kind.
 func (d *Def[S, R]) Columns() []Column { return d.Table }
+
+// Rebuild is the BuildOf of a record that keeps its spec and owner and
+// nothing derived from them: an unchanged spec and owner keep old (nothing
+// to write), a changed one gets a copy of old with them, and without old
+// the record is fresh(). fields points at a record's spec and owner.
+func Rebuild[S, R any](old *R, spec *S, owner string, fields func(*R) (*S, *string), fresh func() *R) (*R, bool, error) {
+	if old == nil {
+		return fresh(), true, nil
+	}
+	if s, o := fields(old); reflect.DeepEqual(*s, *spec) && *o == owner {
+		return old, false, nil
+	}
+	cp := *old
+	s, o := fields(&cp)
+	*s, *o = *spec, owner
+	return &cp, true, nil
+}

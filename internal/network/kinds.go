@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -18,15 +17,9 @@ func VpcKind() kind.Kind {
 		Validate: func(s *VpcSpec) fielderr.List { return s.Validate() },
 		SpecOf:   func(r *Vpc) (VpcSpec, string) { return r.Spec, r.Owner },
 		BuildOf: func(_ context.Context, env kind.Env, spec *VpcSpec, owner string, old *Vpc) (*Vpc, bool, error) {
-			if old != nil {
-				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
-					return old, false, nil
-				}
-				cp := *old
-				cp.Spec, cp.Owner = *spec, owner
-				return &cp, true, nil
-			}
-			return &Vpc{Spec: *spec, Owner: owner, CreatedAt: env.Now()}, true, nil
+			return kind.Rebuild(old, spec, owner, func(r *Vpc) (*VpcSpec, *string) { return &r.Spec, &r.Owner }, func() *Vpc {
+				return &Vpc{Spec: *spec, Owner: owner, CreatedAt: env.Now()}
+			})
 		},
 		Table: []kind.Column{
 			{Header: "ID", Value: func(r any) string { return r.(*Vpc).Spec.Name }},
@@ -49,15 +42,9 @@ func SubnetKind() kind.Kind {
 		Together: subnetConflicts,
 		SpecOf:   func(r *Subnet) (SubnetSpec, string) { return r.Spec, r.Owner },
 		BuildOf: func(_ context.Context, env kind.Env, spec *SubnetSpec, owner string, old *Subnet) (*Subnet, bool, error) {
-			if old != nil {
-				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
-					return old, false, nil
-				}
-				cp := *old
-				cp.Spec, cp.Owner = *spec, owner
-				return &cp, true, nil
-			}
-			return &Subnet{Spec: *spec, Owner: owner, CreatedAt: env.Now()}, true, nil
+			return kind.Rebuild(old, spec, owner, func(r *Subnet) (*SubnetSpec, *string) { return &r.Spec, &r.Owner }, func() *Subnet {
+				return &Subnet{Spec: *spec, Owner: owner, CreatedAt: env.Now()}
+			})
 		},
 		Table: []kind.Column{
 			{Header: "ID", Value: func(r any) string { return r.(*Subnet).Spec.Name }},
@@ -89,15 +76,9 @@ func SecurityGroupKind() kind.Kind {
 		Together: groupNameClashes,
 		SpecOf:   func(r *SecurityGroup) (SecurityGroupSpec, string) { return r.Spec, r.Owner },
 		BuildOf: func(_ context.Context, env kind.Env, spec *SecurityGroupSpec, owner string, old *SecurityGroup) (*SecurityGroup, bool, error) {
-			if old != nil {
-				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
-					return old, false, nil
-				}
-				cp := *old
-				cp.Spec, cp.Owner = *spec, owner
-				return &cp, true, nil
-			}
-			return &SecurityGroup{Spec: *spec, Owner: owner, CreatedAt: env.Now()}, true, nil
+			return kind.Rebuild(old, spec, owner, func(r *SecurityGroup) (*SecurityGroupSpec, *string) { return &r.Spec, &r.Owner }, func() *SecurityGroup {
+				return &SecurityGroup{Spec: *spec, Owner: owner, CreatedAt: env.Now()}
+			})
 		},
 		Table: []kind.Column{
 			{Header: "ID", Value: func(r any) string { return r.(*SecurityGroup).Spec.Name }},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -41,16 +40,10 @@ func TargetGroupKind() kind.Kind {
 		},
 		SpecOf: func(r *TargetGroup) (elb.TargetGroupSpec, string) { return r.Spec, r.Owner },
 		BuildOf: func(_ context.Context, env kind.Env, spec *elb.TargetGroupSpec, owner string, old *TargetGroup) (*TargetGroup, bool, error) {
-			if old != nil {
-				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
-					return old, false, nil
-				}
-				cp := *old
-				cp.Spec, cp.Owner = *spec, owner
-				return &cp, true, nil
-			}
-			return &TargetGroup{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
-				ARN: env.ARN("elasticloadbalancing", "targetgroup/"+spec.Name+"/"+randHex(16))}, true, nil
+			return kind.Rebuild(old, spec, owner, func(r *TargetGroup) (*elb.TargetGroupSpec, *string) { return &r.Spec, &r.Owner }, func() *TargetGroup {
+				return &TargetGroup{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
+					ARN: env.ARN("elasticloadbalancing", "targetgroup/"+spec.Name+"/"+randHex(16))}
+			})
 		},
 		Table: []kind.Column{
 			{Header: "NAME", Value: func(r any) string { return r.(*TargetGroup).Spec.Name }},
@@ -103,17 +96,11 @@ func LoadBalancerKind() kind.Kind {
 		SpecOf:      func(r *LoadBalancer) (elb.LoadBalancerSpec, string) { return r.Spec, r.Owner },
 		PreflightOf: preflightListeners,
 		BuildOf: func(_ context.Context, env kind.Env, spec *elb.LoadBalancerSpec, owner string, old *LoadBalancer) (*LoadBalancer, bool, error) {
-			if old != nil {
-				if reflect.DeepEqual(old.Spec, *spec) && old.Owner == owner {
-					return old, false, nil
-				}
-				cp := *old
-				cp.Spec, cp.Owner = *spec, owner
-				return &cp, true, nil
-			}
-			id := randHex(16)
-			return &LoadBalancer{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
-				ARN: env.ARN("elasticloadbalancing", "loadbalancer/app/"+spec.Name+"/"+id)}, true, nil
+			return kind.Rebuild(old, spec, owner, func(r *LoadBalancer) (*elb.LoadBalancerSpec, *string) { return &r.Spec, &r.Owner }, func() *LoadBalancer {
+				id := randHex(16)
+				return &LoadBalancer{Spec: *spec, Owner: owner, CreatedAt: env.Now(),
+					ARN: env.ARN("elasticloadbalancing", "loadbalancer/app/"+spec.Name+"/"+id)}
+			})
 		},
 		Table: []kind.Column{
 			{Header: "NAME", Value: func(r any) string { return r.(*LoadBalancer).Spec.Name }},
