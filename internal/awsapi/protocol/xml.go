@@ -186,7 +186,7 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 	switch sh.Type {
 	case model.TypeStructure:
 		if f, ok := v.(*Frozen); ok {
-			if b := f.encoded(sh, name, w.ec2); b != nil {
+			if b := f.encoded(sh, name, w.ec2, false); b != nil {
 				w.buf = append(w.buf, b...)
 				return nil
 			}
@@ -196,7 +196,7 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 				return err
 			}
 			w.close(name)
-			f.keep(sh, name, w.ec2, append([]byte(nil), w.buf[start:]...))
+			f.keep(sh, name, w.ec2, false, append([]byte(nil), w.buf[start:]...))
 			return nil
 		}
 		fields, ok := asFields(v)
@@ -210,33 +210,20 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 		w.close(name)
 		return nil
 	case model.TypeList:
+		l, ok := v.(*FrozenList)
+		if !ok {
+			return w.list(ref, name, v)
+		}
 		flat := ref.Flattened || sh.Flattened
-		itemName := sh.Member.LocationName
-		if flat {
-			itemName = orDefault(itemName, name)
-		} else {
-			itemName = orDefault(itemName, "member")
-			if w.ec2 && sh.Member.LocationName == "" {
-				itemName = "item"
-			}
-			w.open(name)
+		if b := l.encoded(sh, name, w.ec2, flat); b != nil {
+			w.buf = append(w.buf, b...)
+			return nil
 		}
-		isList, err := forEachItem(v, func(i int, item any) error {
-			item, ok := deref(item)
-			if !ok {
-				return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
-			}
-			return withinItem(w.value(sh.Member, itemName, item), i)
-		})
-		if !isList {
-			return typeError(sh, v)
-		}
-		if err != nil {
+		start := len(w.buf)
+		if err := w.list(ref, name, l.items); err != nil {
 			return err
 		}
-		if !flat {
-			w.close(name)
-		}
+		l.keep(sh, name, w.ec2, flat, append([]byte(nil), w.buf[start:]...))
 		return nil
 	case model.TypeMap:
 		fields, ok := asFields(v)
@@ -278,6 +265,40 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 		return err
 	}
 	w.close(name)
+	return nil
+}
+
+// list writes a list value, wrapped in an element called name unless it
+// is flattened.
+func (w *xmlWriter) list(ref *model.Ref, name string, v any) error {
+	sh := ref.Shape
+	flat := ref.Flattened || sh.Flattened
+	itemName := sh.Member.LocationName
+	if flat {
+		itemName = orDefault(itemName, name)
+	} else {
+		itemName = orDefault(itemName, "member")
+		if w.ec2 && sh.Member.LocationName == "" {
+			itemName = "item"
+		}
+		w.open(name)
+	}
+	isList, err := forEachItem(v, func(i int, item any) error {
+		item, ok := deref(item)
+		if !ok {
+			return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
+		}
+		return withinItem(w.value(sh.Member, itemName, item), i)
+	})
+	if !isList {
+		return typeError(sh, v)
+	}
+	if err != nil {
+		return err
+	}
+	if !flat {
+		w.close(name)
+	}
 	return nil
 }
 
