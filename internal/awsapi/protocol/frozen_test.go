@@ -2,6 +2,9 @@ package protocol
 
 import (
 	"bytes"
+	"fmt"
+	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/madang-dev/madang/internal/awsapi/model"
@@ -143,6 +146,72 @@ func TestFrozenListEncodesAsItsItems(t *testing.T) {
 			got, _ := c.codec.EncodeOutput(c.op, map[string]any{c.member: l}, "req")
 			if !bytes.Contains(got.Body, []byte("<kept/>")) {
 				t.Fatalf("the kept encoding was not used:\n%s", got.Body)
+			}
+		})
+	}
+}
+
+// A large kept encoding is spliced into the response instead of copied
+// into its body: the response written, and Bytes, are still the whole
+// answer, with the right length; a frozen value kept while encoding one
+// around it keeps every byte, spliced ones included.
+func TestLargeKeptEncodingsAreSpliced(t *testing.T) {
+	svc, err := model.Load("ec2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := svc.Operation("DescribeInstances")
+	codec := NewCodec(EC2, svc)
+	instances := func() []any {
+		var out []any
+		for i := range 2000 {
+			out = append(out, map[string]any{"InstanceId": fmt.Sprintf("i-%016x", i), "InstanceType": "t3.micro"})
+		}
+		return out
+	}
+	reservation := func(instances any) []any {
+		return []any{map[string]any{"ReservationId": "r-1", "Instances": instances}}
+	}
+	plain, err := codec.EncodeOutput(op, map[string]any{"Reservations": reservation(instances())}, "req")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(plain.Bytes())
+	if len(want) < 2*minSpliced {
+		t.Fatalf("the answer is %d bytes, too small to splice", len(want))
+	}
+	inner := FreezeList(instances())
+	outer := func() map[string]any { return map[string]any{"Reservations": reservation(inner)} }
+	cases := []struct {
+		name    string
+		out     func() map[string]any
+		spliced bool
+	}{
+		{"first encoding, kept", outer, false},
+		{"kept encoding, spliced", outer, true},
+		{"spliced within a frozen list being kept", func() map[string]any {
+			return map[string]any{"Reservations": FreezeList(reservation(inner))}
+		}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := codec.EncodeOutput(op, c.out(), "req")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spliced := len(got.Body) < minSpliced; spliced != c.spliced {
+				t.Fatalf("body of %d bytes of %d: spliced %v, want %v", len(got.Body), got.Len(), spliced, c.spliced)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("Bytes differ from the answer encoded plainly (%d bytes, want %d)", len(got.Bytes()), len(want))
+			}
+			rec := httptest.NewRecorder()
+			got.Write(rec)
+			if !bytes.Equal(rec.Body.Bytes(), want) {
+				t.Fatalf("written body differs from the answer encoded plainly (%d bytes, want %d)", rec.Body.Len(), len(want))
+			}
+			if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(len(want)) {
+				t.Fatalf("Content-Length %s, want %d", cl, len(want))
 			}
 		})
 	}
