@@ -13,10 +13,13 @@ import (
 
 // answerCache keeps DescribeInstances' recent answers for as long as the
 // compute revision they were made at holds: a client that polls a
-// thousand unchanged instances is answered with the kept answer, whose
-// reservations the codec writes as one copy of their kept encoding,
-// without a listing, shapes or filters. Answers are kept by their
-// parameters (answerKey); a newer revision drops them all.
+// thousand unchanged instances is answered with the kept answer, without
+// a listing, shapes or filters. An answer asked for again has its
+// reservations frozen, so that the codec keeps their encoding and
+// writes it again without walking them (an answer made anew on every
+// call, as while instances launch, is not copied for nothing). Answers
+// are kept by their parameters (answerKey); a newer revision drops them
+// all.
 //
 // It holds at most maxAnswers answers of at most maxAnswerItems
 // reservations together; an answer of more is not kept. A kept answer is
@@ -34,6 +37,8 @@ type keptAnswer struct {
 	key   string
 	out   map[string]any
 	items int
+	// frozen says out's Reservations are a *protocol.FrozenList.
+	frozen bool
 }
 
 const (
@@ -53,6 +58,9 @@ func (c *answerCache) get(rev uint64, key string) (map[string]any, bool) {
 	}
 	for i, a := range c.answers {
 		if a.key == key {
+			if !a.frozen {
+				a.out, a.frozen = frozenAnswer(a.out), true
+			}
 			copy(c.answers[i:], c.answers[i+1:])
 			c.answers[len(c.answers)-1] = a
 			return a.out, true
@@ -61,28 +69,33 @@ func (c *answerCache) get(rev uint64, key string) (map[string]any, bool) {
 	return nil, false
 }
 
-// keep makes out, an answer made from the listing at revision rev,
-// kept for key, and returns it as it is kept: its Reservations frozen,
-// so that the codec keeps their encoding. An answer made at an older
-// revision than the kept ones is returned as it is.
-func (c *answerCache) keep(rev uint64, key string, out map[string]any) map[string]any {
+// frozenAnswer returns a copy of out with its Reservations frozen. out is
+// not changed: calls being answered with it may be reading it.
+func frozenAnswer(out map[string]any) map[string]any {
+	kept := make(map[string]any, len(out))
+	for k, v := range out {
+		kept[k] = v
+	}
+	kept["Reservations"] = protocol.FreezeList(out["Reservations"].([]any))
+	return kept
+}
+
+// keep keeps out, an answer made from the listing at revision rev, for
+// key. An answer made at an older revision than the kept ones is not
+// kept. Neither out nor anything in it may change afterwards.
+func (c *answerCache) keep(rev uint64, key string, out map[string]any) {
 	items, ok := out["Reservations"].([]any)
 	if !ok || len(items) > maxAnswerItems {
-		return out
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case rev < c.revision:
-		return out
+		return
 	case rev > c.revision:
 		c.revision, c.answers, c.items = rev, nil, 0
 	}
-	kept := make(map[string]any, len(out))
-	for k, v := range out {
-		kept[k] = v
-	}
-	kept["Reservations"] = protocol.FreezeList(items)
 	c.answers = slices.DeleteFunc(c.answers, func(a keptAnswer) bool {
 		if a.key == key {
 			c.items -= a.items
@@ -94,9 +107,8 @@ func (c *answerCache) keep(rev uint64, key string, out map[string]any) map[strin
 		c.items -= c.answers[0].items
 		c.answers = slices.Delete(c.answers, 0, 1)
 	}
-	c.answers = append(c.answers, keptAnswer{key: key, out: kept, items: len(items)})
+	c.answers = append(c.answers, keptAnswer{key: key, out: out, items: len(items)})
 	c.items += len(items)
-	return kept
 }
 
 // kept reports how many answers and reservations the cache holds.

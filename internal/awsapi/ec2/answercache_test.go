@@ -101,8 +101,12 @@ func TestAnswerCacheMatchesFreshAnswers(t *testing.T) {
 					t.Fatalf("first answer differs from a fresh one:\n%s\nwant\n%s", got, want)
 				}
 				before := rc.listed()
-				if got := describeXML(t, cached, p.query); got != want {
-					t.Fatalf("kept answer differs from a fresh one:\n%s\nwant\n%s", got, want)
+				// The second call freezes the kept answer, the third
+				// writes its kept encoding.
+				for _, which := range []string{"second", "third"} {
+					if got := describeXML(t, cached, p.query); got != want {
+						t.Fatalf("%s answer, kept, differs from a fresh one:\n%s\nwant\n%s", which, got, want)
+					}
 				}
 				if n := rc.listed() - before; n != 0 {
 					t.Fatalf("the kept answer listed instances %d times, want none", n)
@@ -152,9 +156,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 	if _, ok := c.get(1, fmt.Sprint("k", maxAnswers+2)); !ok {
 		t.Fatal("the newest answer is not kept")
 	}
-	if kept := c.keep(1, "huge", out(maxAnswerItems+1)); kept["Reservations"] == nil {
-		t.Fatal("an answer too large to keep lost its reservations")
-	}
+	c.keep(1, "huge", out(maxAnswerItems+1))
 	if _, ok := c.get(1, "huge"); ok {
 		t.Fatalf("an answer of %d reservations was kept", maxAnswerItems+1)
 	}
@@ -175,6 +177,29 @@ func TestAnswerCacheBounds(t *testing.T) {
 	}
 	if _, ok := c.get(1, "big"); ok {
 		t.Fatal("an answer of the old revision is still served")
+	}
+}
+
+// An answer is frozen when it is asked for again, not when it is made:
+// answers made anew on every call are not copied for nothing.
+func TestAnswerCacheFreezesOnTheSecondCall(t *testing.T) {
+	var c answerCache
+	out := map[string]any{"Reservations": []any{map[string]any{"ReservationId": "r-1"}}, "NextToken": "1"}
+	c.keep(1, "k", out)
+	if _, ok := out["Reservations"].([]any); !ok {
+		t.Fatalf("keep changed the answer: %T", out["Reservations"])
+	}
+	for i := range 2 {
+		got, ok := c.get(1, "k")
+		if !ok {
+			t.Fatal("not kept")
+		}
+		if _, ok := got["Reservations"].(*protocol.FrozenList); !ok || got["NextToken"] != "1" {
+			t.Fatalf("call %d: answer %v, want its reservations frozen and its token", i+2, got)
+		}
+	}
+	if _, ok := out["Reservations"].([]any); !ok {
+		t.Fatalf("freezing changed the answer first handed out: %T", out["Reservations"])
 	}
 }
 

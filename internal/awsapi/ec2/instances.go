@@ -115,10 +115,10 @@ func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[s
 		reservations = append(reservations, c.reservation)
 	}
 	out, err := paged("Reservations", reservations, in, 5, 1000)
-	if err != nil || !keep {
-		return out, err
+	if err == nil && keep {
+		s.answers.keep(rev, key, out)
 	}
-	return s.answers.keep(rev, key, out), nil
+	return out, err
 }
 
 // reservation wraps instances in a Reservation shape.
