@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,13 +29,17 @@ import (
 	"github.com/madang-dev/madang/internal/health"
 )
 
-// benchCompute serves a fixed fleet of running instances.
+// benchCompute serves a fixed fleet of running instances, with a
+// revision as compute.Service keeps one (a benchmark moves it to make
+// every answer new).
 type benchCompute struct {
 	ec2.Compute
-	views []compute.View
+	views    []compute.View
+	revision atomic.Uint64
 }
 
 func (c *benchCompute) Listing() []compute.View { return c.views }
+func (c *benchCompute) Revision() uint64        { return c.revision.Load() }
 func (c *benchCompute) Images() []compute.Image {
 	return []compute.Image{{ID: "ami-0aaa", Spec: compute.ImageSpec{Name: "hello", Port: 3000}}}
 }
@@ -75,6 +80,12 @@ func (signedAuth) Authenticate(r *http.Request, body []byte) (awsapi.Caller, err
 // benchEndpoint serves EC2 over n instances and ELBv2 over a target group
 // of targets of them, SigV4 verified, on 127.0.0.1.
 func benchEndpoint(b *testing.B, n, targets int) *httptest.Server {
+	srv, _ := benchEndpointOf(b, n, targets)
+	return srv
+}
+
+// benchEndpointOf is benchEndpoint that also returns its compute.
+func benchEndpointOf(b *testing.B, n, targets int) (*httptest.Server, *benchCompute) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	c := &benchCompute{}
 	lb := &benchLB{}
@@ -104,13 +115,18 @@ func benchEndpoint(b *testing.B, n, targets int) *httptest.Server {
 	}
 	srv := httptest.NewServer(ep)
 	b.Cleanup(srv.Close)
-	return srv
+	return srv, c
 }
 
 // benchSigned times signed calls over HTTP as bench/awsapi's client makes
 // them (signed, the answer read whole but not decoded), reporting p50 and
 // p99 beside the mean.
 func benchSigned(b *testing.B, srv *httptest.Server, service string, form url.Values) {
+	benchSignedEach(b, srv, service, form, func() {})
+}
+
+// benchSignedEach is benchSigned calling before ahead of every call.
+func benchSignedEach(b *testing.B, srv *httptest.Server, service string, form url.Values, before func()) {
 	signer := v4.NewSigner()
 	client := srv.Client()
 	body := form.Encode()
@@ -143,6 +159,7 @@ func benchSigned(b *testing.B, srv *httptest.Server, service string, form url.Va
 	size := 0
 	b.ReportAllocs()
 	for b.Loop() {
+		before()
 		start := time.Now()
 		size = do()
 		lat = append(lat, time.Since(start))
@@ -156,12 +173,21 @@ func benchSigned(b *testing.B, srv *httptest.Server, service string, form url.Va
 	b.ReportMetric(float64(size), "bytes/response")
 }
 
-// DescribeInstances of 1,000 instances over HTTP, signed: the whole path
-// a client sees (SigV4 verification, decode, handler, EC2 XML, the
-// network), client and endpoint in one process.
+// DescribeInstances of 1,000 unchanged instances over HTTP, signed: the
+// whole path a client sees (SigV4 verification, decode, handler, EC2 XML,
+// the network), client and endpoint in one process. Nothing changes
+// between calls, so every answer after the first is the kept one.
 func BenchmarkHTTPDescribeInstances1000(b *testing.B) {
 	srv := benchEndpoint(b, 1000, 100)
 	benchSigned(b, srv, "ec2", url.Values{"Action": {"DescribeInstances"}, "Version": {"2016-11-15"}})
+}
+
+// DescribeInstances of 1,000 instances over HTTP, signed, with a change
+// counted before every call: each answer is made anew (the listing, the
+// instances' kept shapes, the encoding of the whole answer).
+func BenchmarkHTTPDescribeInstances1000Changing(b *testing.B) {
+	srv, c := benchEndpointOf(b, 1000, 100)
+	benchSignedEach(b, srv, "ec2", url.Values{"Action": {"DescribeInstances"}, "Version": {"2016-11-15"}}, func() { c.revision.Add(1) })
 }
 
 // DescribeTargetHealth of 100 targets over HTTP, signed.

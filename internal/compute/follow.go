@@ -27,6 +27,7 @@ func (f follower) Reset(kvs []state.KV, rev int64) {
 	for _, kv := range kvs {
 		s.putLocked(kv)
 	}
+	s.changedLocked()
 	s.mu.Unlock()
 	s.sweepImages()
 	s.kickGroups()
@@ -44,6 +45,7 @@ func (f follower) Apply(events []state.Event) {
 			continue // the service's own records
 		}
 		relevant = true
+		s.changedLocked()
 		if ev.Type == state.EventPut {
 			s.putLocked(ev.KV)
 			continue

@@ -254,6 +254,7 @@ func (s *Service) terminateFor(ctx context.Context, id, reason, format string, a
 	s.mu.Lock()
 	if in, ok := s.instances[id]; ok {
 		in.TerminationReason = reason
+		s.changedLocked()
 	}
 	s.mu.Unlock()
 	s.opts.Events.Info("instance", id, "terminating: "+format, args...)
@@ -270,6 +271,7 @@ func (s *Service) markReplaced(ctx context.Context, id, by string) {
 		return
 	}
 	in.ReplacedBy = by
+	s.changedLocked()
 	cp := *in
 	s.mu.Unlock()
 	_ = s.put(ctx, InstancePrefix+id, &cp)

@@ -128,6 +128,7 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		s.instances[in.ID] = in
 		out = append(out, *in)
 	}
+	s.changedLocked()
 	s.mu.Unlock()
 	// Instances start in parallel, all at once: a start mostly waits (for
 	// its record's commit, which concurrent starts share, and for the
@@ -455,6 +456,7 @@ func (s *Service) startProcessFrom(id string, saved []byte) error {
 	in.Desired = StateRunning
 	in.State, in.Detail, in.StateReason = StatePending, "starting", ""
 	in.Warnings = nil
+	s.changedLocked()
 	cp := *in
 	s.mu.Unlock()
 	if moved != "" {
@@ -540,6 +542,7 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 		in.State = StateShuttingDown
 	}
 	in.Detail = "stopping"
+	s.changedLocked()
 	cp := *in
 	s.mu.Unlock()
 	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {
@@ -570,6 +573,7 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 	if final == StateTerminated {
 		in.TerminatedAt = s.opts.Now()
 	}
+	s.changedLocked()
 	cp = *in
 	s.mu.Unlock()
 	s.opts.Events.Info("instance", id, "%s", final)
@@ -632,15 +636,18 @@ func (s *Service) SetTags(ctx context.Context, id string, set map[string]string,
 		s.mu.Unlock()
 		return Instance{}, fault.NotFoundf(fault.KindInstance, id, "no instance %q", id).WithHint("see madang ps")
 	}
-	if in.Tags == nil {
-		in.Tags = map[string]string{}
-	}
-	maps.Copy(in.Tags, set)
+	// A new map, not the old one changed: listings handed out share the
+	// record's map and read it without the lock.
+	tags := make(map[string]string, len(in.Tags)+len(set))
+	maps.Copy(tags, in.Tags)
+	maps.Copy(tags, set)
 	for _, k := range remove {
-		delete(in.Tags, k)
+		delete(tags, k)
 	}
+	in.Tags = tags
+	s.changedLocked()
 	cp := *in
-	cp.Tags = maps.Clone(in.Tags)
+	cp.Tags = maps.Clone(tags)
 	s.mu.Unlock()
 	return cp, s.put(ctx, InstancePrefix+id, &cp)
 }
@@ -664,6 +671,7 @@ func (s *Service) setState(id string, st InstanceState, detail, reason string) {
 		return
 	}
 	in.State, in.Detail, in.StateReason = st, detail, reason
+	s.changedLocked()
 	cp := *in
 	s.mu.Unlock()
 	if reason != "" {
@@ -700,6 +708,7 @@ func (s *Service) onStatus(st supervisor.Status) {
 	prev := in.State
 	prevDetail := in.Detail
 	prevRestarts := in.Restarts
+	prevReason := in.StateReason
 	in.Restarts = max(in.Restarts, st.Restarts)
 	phase := string(st.Phase)
 	switch phase {
@@ -724,6 +733,9 @@ func (s *Service) onStatus(st supervisor.Status) {
 	}
 	in.Detail = phase
 	in.StateReason = st.Reason
+	if in.State != prev || in.Detail != prevDetail || in.Restarts != prevRestarts || in.StateReason != prevReason {
+		s.changedLocked()
+	}
 	cp := *in
 	s.mu.Unlock()
 	if prev == cp.State && prevDetail == cp.Detail {

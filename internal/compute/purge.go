@@ -104,6 +104,7 @@ func (s *Service) forget(ctx context.Context, ins []Instance) (int, error) {
 		gone = append(gone, *cur)
 		delete(s.instances, in.ID)
 		delete(s.opLocks, in.ID)
+		s.changedLocked()
 		ops = append(ops, state.Delete(InstancePrefix+in.ID))
 	}
 	s.mu.Unlock()

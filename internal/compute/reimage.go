@@ -60,6 +60,7 @@ func (s *Service) Reimage(ctx context.Context, id string, version int) error {
 	p := s.instances[id]
 	from := p.ImageVersion
 	p.ImagePin, p.ImageVersion = version, version
+	s.changedLocked()
 	cp := *p
 	s.mu.Unlock()
 	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {

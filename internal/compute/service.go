@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/madang-dev/madang/internal/cgroup"
@@ -91,6 +92,9 @@ type Service struct {
 	closed    bool
 	// seenRev is the newest store revision the informer has applied.
 	seenRev int64
+	// revision counts changes to instances, images and launch templates
+	// (see Revision); it is added to with mu held, by changedLocked.
+	revision atomic.Uint64
 	// rebooting holds the members a rollout is rebooting now.
 	rebooting map[string]bool
 
@@ -201,6 +205,7 @@ func (s *Service) resume(ctx context.Context) {
 			if !cp.TerminatedAt.IsZero() && s.opts.Now().Sub(cp.TerminatedAt) > time.Hour {
 				s.mu.Lock()
 				delete(s.instances, id)
+				s.changedLocked()
 				s.mu.Unlock()
 				_, _ = s.opts.Store.Delete(ctx, InstancePrefix+id)
 				_ = os.RemoveAll(cp.Dir)
@@ -237,6 +242,21 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	return s.Close()
 }
+
+// Revision is a number that changes whenever an instance record, an
+// image or a launch template changes: while it stays the same, Listing
+// returns the same records (its live process facts, such as the phase,
+// pid and uptime, aside), and Images and LaunchTemplates the same
+// values. Callers that answer from those may keep an answer for as long
+// as the revision holds. A change counts from the moment it is seen in
+// memory, before it is stored; a revision read before a listing is
+// never newer than what the listing shows.
+func (s *Service) Revision() uint64 { return s.revision.Load() }
+
+// changedLocked records a change to an instance, image or launch
+// template; s.mu must be held, and the change made in the same critical
+// section.
+func (s *Service) changedLocked() { s.revision.Add(1) }
 
 // ---------------------------------------------------------------------
 // persistence helpers

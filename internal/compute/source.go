@@ -76,6 +76,7 @@ func (s *Service) noteSource(ctx context.Context, id string) error {
 		return nil
 	}
 	cur.Warnings = ws
+	s.changedLocked()
 	cp := *cur
 	s.mu.Unlock()
 	return s.put(ctx, InstancePrefix+id, &cp)

@@ -78,6 +78,7 @@ type Service struct {
 	vpcID                string
 	defaultSecurityGroup string
 	cache                shapeCache
+	answers              answerCache
 	network              Networks
 	events               *event.Log
 	// netMu serializes changes of networking resources, which read a

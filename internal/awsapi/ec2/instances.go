@@ -77,6 +77,18 @@ func plural(n int, one, many string) string {
 
 func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
+	// The revision is read before the listing: an answer is kept at a
+	// revision no newer than what it shows.
+	rev, keep := s.revision()
+	var key string
+	if keep {
+		key, keep = answerKey(in)
+	}
+	if keep {
+		if out, ok := s.answers.get(rev, key); ok {
+			return out, nil
+		}
+	}
 	ids := in.Strings("InstanceIds")
 	all, done := s.listing()
 	defer done()
@@ -102,7 +114,11 @@ func (s *Service) describeInstances(_ context.Context, call *awsapi.Call) (map[s
 		}
 		reservations = append(reservations, c.reservation)
 	}
-	return paged("Reservations", reservations, in, 5, 1000)
+	out, err := paged("Reservations", reservations, in, 5, 1000)
+	if err == nil && keep {
+		s.answers.keep(rev, key, out)
+	}
+	return out, err
 }
 
 // reservation wraps instances in a Reservation shape.

@@ -14,18 +14,7 @@ import (
 // its Fields hold.
 type Frozen struct {
 	fields map[string]any
-
-	mu  sync.Mutex
-	enc []frozenEncoding
-}
-
-// frozenEncoding is one kept encoding: of the value as a shape, written
-// under an element name in one XML dialect.
-type frozenEncoding struct {
-	shape *model.Shape
-	name  string
-	ec2   bool
-	bytes []byte
+	kept
 }
 
 // Freeze returns fields as a Frozen value; fields (and everything in it)
@@ -35,21 +24,55 @@ func Freeze(fields map[string]any) *Frozen { return &Frozen{fields: fields} }
 // Fields returns the structure's members.
 func (f *Frozen) Fields() map[string]any { return f.fields }
 
-// encoded returns the kept XML of f as shape under name, or nil.
-func (f *Frozen) encoded(shape *model.Shape, name string, ec2 bool) []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, e := range f.enc {
-		if e.shape == shape && e.name == name && e.ec2 == ec2 {
+// FrozenList is a list value its maker promises never to change again,
+// such as a whole DescribeInstances answer kept while no instance
+// changes. Like Frozen, the XML codecs keep its encoding and write it
+// again as one copy; everywhere else a *FrozenList is the list its Items
+// hold.
+type FrozenList struct {
+	items []any
+	kept
+}
+
+// FreezeList returns items as a FrozenList; items (and everything in
+// them) must not change afterwards.
+func FreezeList(items []any) *FrozenList { return &FrozenList{items: items} }
+
+// Items returns the list's items.
+func (l *FrozenList) Items() []any { return l.items }
+
+// kept holds the encodings kept of a frozen value.
+type kept struct {
+	mu  sync.Mutex
+	enc []frozenEncoding
+}
+
+// frozenEncoding is one kept encoding: of the value as a shape, written
+// under an element name (flattened or not, for a list) in one XML
+// dialect.
+type frozenEncoding struct {
+	shape *model.Shape
+	name  string
+	ec2   bool
+	flat  bool
+	bytes []byte
+}
+
+// encoded returns the kept XML of the value as shape under name, or nil.
+func (k *kept) encoded(shape *model.Shape, name string, ec2, flat bool) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, e := range k.enc {
+		if e.shape == shape && e.name == name && e.ec2 == ec2 && e.flat == flat {
 			return e.bytes
 		}
 	}
 	return nil
 }
 
-// keep records an XML encoding of f.
-func (f *Frozen) keep(shape *model.Shape, name string, ec2 bool, b []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.enc = append(f.enc, frozenEncoding{shape: shape, name: name, ec2: ec2, bytes: b})
+// keep records an XML encoding of the value.
+func (k *kept) keep(shape *model.Shape, name string, ec2, flat bool, b []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.enc = append(k.enc, frozenEncoding{shape: shape, name: name, ec2: ec2, flat: flat, bytes: b})
 }

@@ -59,10 +59,52 @@ type Request struct {
 type Response struct {
 	Status int
 	Header http.Header
-	Body   []byte
+	// Body is the body, less the large kept encodings of frozen values
+	// (see FrozenList) that the codec splices in where they belong
+	// instead of copying them: Bytes returns the whole body, and Write
+	// sends it.
+	Body []byte
+	// splices are the kept encodings left out of Body, in order.
+	splices []splice
 	// recycle, when set, takes Body back once it has been written: the
 	// codec's buffer for the next response.
 	recycle func([]byte)
+}
+
+// splice is a kept encoding that belongs in a body at offset at.
+type splice struct {
+	at    int
+	bytes []byte
+}
+
+// Len returns the length of the whole body.
+func (r *Response) Len() int {
+	n := len(r.Body)
+	for _, s := range r.splices {
+		n += len(s.bytes)
+	}
+	return n
+}
+
+// Bytes returns the whole body: Body with the kept encodings spliced in.
+func (r *Response) Bytes() []byte {
+	if len(r.splices) == 0 {
+		return r.Body
+	}
+	out := make([]byte, 0, r.Len())
+	r.pieces(func(b []byte) { out = append(out, b...) })
+	return out
+}
+
+// pieces calls fn with the body's pieces in order.
+func (r *Response) pieces(fn func([]byte)) {
+	from := 0
+	for _, s := range r.splices {
+		fn(r.Body[from:s.at])
+		fn(s.bytes)
+		from = s.at
+	}
+	fn(r.Body[from:])
 }
 
 // Write sends the response. Body belongs to the codec again afterwards
@@ -72,12 +114,16 @@ func (r *Response) Write(w http.ResponseWriter) {
 	for k, v := range r.Header {
 		h[k] = v
 	}
-	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
+	h.Set("Content-Length", strconv.Itoa(r.Len()))
 	w.WriteHeader(r.Status)
-	_, _ = w.Write(r.Body)
+	r.pieces(func(b []byte) {
+		if len(b) > 0 {
+			_, _ = w.Write(b)
+		}
+	})
 	if r.recycle != nil {
 		r.recycle(r.Body)
-		r.Body, r.recycle = nil, nil
+		r.Body, r.splices, r.recycle = nil, nil, nil
 	}
 }
 

@@ -148,7 +148,7 @@ func deref(v any) (any, bool) {
 		return nil, false
 	}
 	switch v.(type) {
-	case string, int64, int, float64, bool, time.Time, []byte, []any, map[string]any, *Frozen:
+	case string, int64, int, float64, bool, time.Time, []byte, []any, map[string]any, *Frozen, *FrozenList:
 		return v, true
 	}
 	rv := reflect.ValueOf(v)
@@ -241,9 +241,12 @@ func asBlob(v any) ([]byte, bool) {
 	return nil, false
 }
 
-// forEachItem calls fn for each element of a list value ([]any or any
-// other slice or array but []byte).
+// forEachItem calls fn for each element of a list value ([]any, a
+// *FrozenList or any other slice or array but []byte).
 func forEachItem(v any, fn func(i int, item any) error) (bool, error) {
+	if f, ok := v.(*FrozenList); ok {
+		v = f.items
+	}
 	switch l := v.(type) {
 	case []any:
 		for i, item := range l {

@@ -101,7 +101,7 @@ func (c *xmlCodec) EncodeOutput(op *model.Operation, out map[string]any, request
 	if n := int64(len(w.buf)); n > c.sizeHint.Load() && n <= maxSizeHint {
 		c.sizeHint.Store(n)
 	}
-	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf, recycle: c.recycle}, nil
+	return &Response{Status: http.StatusOK, Header: newHeader("text/xml", requestID), Body: w.buf, splices: w.splices, recycle: c.recycle}, nil
 }
 
 // EncodeError implements Codec.
@@ -132,6 +132,26 @@ func (c *xmlCodec) EncodeError(e *Error, _ *Request, requestID string) *Response
 type xmlWriter struct {
 	buf []byte
 	ec2 bool
+	// splices are the large kept encodings left out of buf (see
+	// Response.Body).
+	splices []splice
+	// keeping counts the frozen values being encoded to be kept: their
+	// bytes must all be in buf, so nothing is spliced meanwhile.
+	keeping int
+}
+
+// minSpliced is the smallest kept encoding a response splices in rather
+// than copies: a DescribeInstances answer of a thousand instances is
+// more than a megabyte, a copy that would be made on every call.
+const minSpliced = 64 << 10
+
+// kept writes a kept encoding: spliced in if it is large, copied if not.
+func (w *xmlWriter) kept(b []byte) {
+	if len(b) >= minSpliced && w.keeping == 0 {
+		w.splices = append(w.splices, splice{at: len(w.buf), bytes: b})
+		return
+	}
+	w.buf = append(w.buf, b...)
 }
 
 func (w *xmlWriter) open(name string) {
@@ -186,17 +206,20 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 	switch sh.Type {
 	case model.TypeStructure:
 		if f, ok := v.(*Frozen); ok {
-			if b := f.encoded(sh, name, w.ec2); b != nil {
-				w.buf = append(w.buf, b...)
+			if b := f.encoded(sh, name, w.ec2, false); b != nil {
+				w.kept(b)
 				return nil
 			}
 			start := len(w.buf)
+			w.keeping++
 			w.open(name)
-			if err := w.members(sh, f.fields); err != nil {
+			err := w.members(sh, f.fields)
+			w.keeping--
+			if err != nil {
 				return err
 			}
 			w.close(name)
-			f.keep(sh, name, w.ec2, append([]byte(nil), w.buf[start:]...))
+			f.keep(sh, name, w.ec2, false, append([]byte(nil), w.buf[start:]...))
 			return nil
 		}
 		fields, ok := asFields(v)
@@ -210,33 +233,23 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 		w.close(name)
 		return nil
 	case model.TypeList:
+		l, ok := v.(*FrozenList)
+		if !ok {
+			return w.list(ref, name, v)
+		}
 		flat := ref.Flattened || sh.Flattened
-		itemName := sh.Member.LocationName
-		if flat {
-			itemName = orDefault(itemName, name)
-		} else {
-			itemName = orDefault(itemName, "member")
-			if w.ec2 && sh.Member.LocationName == "" {
-				itemName = "item"
-			}
-			w.open(name)
+		if b := l.encoded(sh, name, w.ec2, flat); b != nil {
+			w.kept(b)
+			return nil
 		}
-		isList, err := forEachItem(v, func(i int, item any) error {
-			item, ok := deref(item)
-			if !ok {
-				return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
-			}
-			return withinItem(w.value(sh.Member, itemName, item), i)
-		})
-		if !isList {
-			return typeError(sh, v)
-		}
+		start := len(w.buf)
+		w.keeping++
+		err := w.list(ref, name, l.items)
+		w.keeping--
 		if err != nil {
 			return err
 		}
-		if !flat {
-			w.close(name)
-		}
+		l.keep(sh, name, w.ec2, flat, append([]byte(nil), w.buf[start:]...))
 		return nil
 	case model.TypeMap:
 		fields, ok := asFields(v)
@@ -278,6 +291,40 @@ func (w *xmlWriter) value(ref *model.Ref, name string, v any) error {
 		return err
 	}
 	w.close(name)
+	return nil
+}
+
+// list writes a list value, wrapped in an element called name unless it
+// is flattened.
+func (w *xmlWriter) list(ref *model.Ref, name string, v any) error {
+	sh := ref.Shape
+	flat := ref.Flattened || sh.Flattened
+	itemName := sh.Member.LocationName
+	if flat {
+		itemName = orDefault(itemName, name)
+	} else {
+		itemName = orDefault(itemName, "member")
+		if w.ec2 && sh.Member.LocationName == "" {
+			itemName = "item"
+		}
+		w.open(name)
+	}
+	isList, err := forEachItem(v, func(i int, item any) error {
+		item, ok := deref(item)
+		if !ok {
+			return within(typeError(sh.Member.Shape, nil), strconv.Itoa(i+1))
+		}
+		return withinItem(w.value(sh.Member, itemName, item), i)
+	})
+	if !isList {
+		return typeError(sh, v)
+	}
+	if err != nil {
+		return err
+	}
+	if !flat {
+		w.close(name)
+	}
 	return nil
 }
 
