@@ -23,8 +23,9 @@ import (
 // the stack's launch template into a target group behind a load balancer,
 // with ELB health checks; its instances serve, SetDesiredCapacity scales it
 // out with activities that say why, a target tracking policy is stored, an
-// instance refresh replaces every instance, and a forced delete terminates
-// them — real processes, health checks and traffic throughout.
+// instance refresh replaces every instance, ExecutePolicy runs a simple
+// policy, and a forced delete terminates them — real processes, health
+// checks and traffic throughout.
 func TestAWSSDKDrivesAutoScaling(t *testing.T) {
 	began := time.Now()
 	dir := t.TempDir()
@@ -303,6 +304,30 @@ func TestAWSSDKDrivesAutoScaling(t *testing.T) {
 	if apiCode(err) != "ValidationError" || !strings.Contains(err.Error(), "AutoScalingGroup name not found") {
 		t.Errorf("UpdateAutoScalingGroup of an unknown group: %v", err)
 	}
+
+	// ExecutePolicy runs a simple policy as if its alarm fired; a target
+	// tracking policy cannot be executed.
+	if _, err := as.PutScalingPolicy(ctx, &autoscaling.PutScalingPolicyInput{AutoScalingGroupName: aws.String("web"), PolicyName: aws.String("add1"),
+		PolicyType: aws.String("SimpleScaling"), AdjustmentType: aws.String("ChangeInCapacity"), ScalingAdjustment: aws.Int32(1)}); err != nil {
+		t.Fatalf("PutScalingPolicy SimpleScaling: %v", err)
+	}
+	_, err = as.ExecutePolicy(ctx, &autoscaling.ExecutePolicyInput{AutoScalingGroupName: aws.String("web"), PolicyName: pol.PolicyARN})
+	if apiCode(err) != "ValidationError" || !strings.Contains(err.Error(), "not supported for target tracking scaling policies") {
+		t.Errorf("ExecutePolicy of a target tracking policy: %v, want ValidationError", err)
+	}
+	if _, err := as.ExecutePolicy(ctx, &autoscaling.ExecutePolicyInput{AutoScalingGroupName: aws.String("web"), PolicyName: aws.String("add1")}); err != nil {
+		t.Fatalf("ExecutePolicy: %v", err)
+	}
+	if g := group(); aws.ToInt32(g.DesiredCapacity) != 4 {
+		t.Errorf("after ExecutePolicy: desired %d, want 4", aws.ToInt32(g.DesiredCapacity))
+	}
+	eventually(t, "the executed policy's launch activity", 20*time.Second, func() bool {
+		out, err := as.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("web"), MaxRecords: aws.Int32(1)})
+		if err != nil {
+			t.Fatalf("DescribeScalingActivities: %v", err)
+		}
+		return len(out.Activities) == 1 && strings.Contains(aws.ToString(out.Activities[0].Cause), "a user request executed policy add1 changing the desired capacity from 3 to 4.")
+	})
 
 	// A group with instances is deleted only by force, which terminates them.
 	_, err = as.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("web")})

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,11 +26,21 @@ import (
 // it again; SetInstanceProtection keeps a scale-in from taking protected
 // instances, with AWS's activity saying why; EnableMetricsCollection makes
 // GetMetricStatistics on AWS/AutoScaling GroupDesiredCapacity answer.
+// AttachInstances tags the instance as a launched one (the group tag and
+// the group's tags, kept across a kill -9 of the daemon); DetachInstances
+// removes the group tag.
 func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 	began := time.Now()
 	dir := t.TempDir()
 	c := runner{t: t, home: filepath.Join(dir, "home")}
-	startServer(t, c)
+	d := startDaemonProc(t, c, binary)
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		_ = d.cmd.Wait()
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", d.out.String())
+		}
+	})
 	// Last before the daemon stops (it leaves instances running): a clean
 	// slate ends the group's, the detached and the loose instances, which
 	// the calls below only begin to end.
@@ -73,6 +85,7 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 		LaunchTemplate:    &asgtypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("hello")},
 		TargetGroupARNs:   []string{tgARN},
 		AvailabilityZones: []string{"local-1a", "local-1b", "local-1c"}, // RunInstances picks any of them
+		Tags:              []asgtypes.Tag{{Key: aws.String("team"), Value: aws.String("sb"), PropagateAtLaunch: aws.Bool(true)}},
 	}); err != nil {
 		t.Fatalf("CreateAutoScalingGroup: %v", err)
 	}
@@ -236,6 +249,61 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 	if g := group(); aws.ToInt32(g.DesiredCapacity) != 2 {
 		t.Errorf("after AttachInstances: desired %d, want 2", aws.ToInt32(g.DesiredCapacity))
 	}
+	// tags returns the instance's tags as DescribeInstances shows them,
+	// and whether DescribeTags and madang ps -o json show them too.
+	tags := func() (map[string]string, bool) {
+		t.Helper()
+		out, err := ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{loose}})
+		if err != nil || len(out.Reservations) != 1 {
+			t.Fatalf("DescribeInstances = %+v, %v", out, err)
+		}
+		m := map[string]string{}
+		for _, tg := range out.Reservations[0].Instances[0].Tags {
+			m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		dt, err := ec.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{loose}}}})
+		if err != nil {
+			t.Fatalf("DescribeTags: %v", err)
+		}
+		fromTags := map[string]string{}
+		for _, tg := range dt.Tags {
+			fromTags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		var fromPS map[string]string
+		for _, r := range c.ps() {
+			if r.ID == loose {
+				fromPS = r.Tags
+			}
+		}
+		// DescribeInstances adds EC2's aws:ec2launchtemplate:* tags.
+		agree := maps.Equal(fromTags, fromPS)
+		for k, v := range fromTags {
+			agree = agree && m[k] == v
+		}
+		if !agree {
+			t.Logf("tags of %s: DescribeInstances %v, DescribeTags %v, ps -o json %v", loose, m, fromTags, fromPS)
+		}
+		return m, agree
+	}
+	eventually(t, loose+" tagged as the group's everywhere", 10*time.Second, func() bool {
+		m, agree := tags()
+		return agree && m["aws:autoscaling:groupName"] == "sb" && m["team"] == "sb"
+	})
+	// The tags are stored: a daemon killed and started again shows them.
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.cmd.Wait()
+	d = startDaemonProc(t, c, binary)
+	// The new daemon's endpoint listens on a port of its own.
+	cfg = c.awsSettings().sdkConfig(s.SecretAccessKey)
+	lbc, as, cw, ec = elb.NewFromConfig(cfg), autoscaling.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
+	if m, agree := tags(); !agree || m["aws:autoscaling:groupName"] != "sb" || m["team"] != "sb" {
+		t.Errorf("after kill -9 of the daemon, %s's tags are %v", loose, m)
+	}
+	eventually(t, loose+" InService after the restart", 30*time.Second, func() bool {
+		return lifecycles()[loose] == asgtypes.LifecycleStateInService
+	})
 	if _, err := as.DetachInstances(ctx, &autoscaling.DetachInstancesInput{AutoScalingGroupName: name, InstanceIds: []string{loose}, ShouldDecrementDesiredCapacity: aws.Bool(true)}); err != nil {
 		t.Fatalf("DetachInstances: %v", err)
 	}
@@ -246,6 +314,14 @@ func TestAWSSDKStandbyProtectionAndGroupMetrics(t *testing.T) {
 	})
 	if st := state(); st != ec2types.InstanceStateNameRunning {
 		t.Errorf("the detached instance is %s, want running", st)
+	}
+	eventually(t, loose+" without the group tag everywhere", 10*time.Second, func() bool {
+		m, agree := tags()
+		_, tagged := m["aws:autoscaling:groupName"]
+		return agree && !tagged
+	})
+	if m, _ := tags(); m["team"] != "sb" {
+		t.Errorf("the detached instance lost the tags it was given: %v", m)
 	}
 	if g := group(); aws.ToInt32(g.DesiredCapacity) != 1 || len(g.Instances) != 1 {
 		t.Errorf("after DetachInstances with decrement: desired %d, %d instances; want 1, 1", aws.ToInt32(g.DesiredCapacity), len(g.Instances))

@@ -127,14 +127,15 @@ func (c runner) must(args ...string) string {
 }
 
 type psRow struct {
-	ID       string `json:"id"`
-	Group    string `json:"group"`
-	State    string `json:"state"`
-	PID      int    `json:"pid"`
-	Restarts int    `json:"restarts"`
-	IP       string `json:"privateIp"`
-	Port     int    `json:"port"`
-	Resolved int    `json:"resolvedVersion"`
+	ID       string            `json:"id"`
+	Group    string            `json:"group"`
+	State    string            `json:"state"`
+	PID      int               `json:"pid"`
+	Restarts int               `json:"restarts"`
+	IP       string            `json:"privateIp"`
+	Port     int               `json:"port"`
+	Resolved int               `json:"resolvedVersion"`
+	Tags     map[string]string `json:"tags"`
 }
 
 func (c runner) ps() []psRow {

@@ -27,6 +27,7 @@ func (s *Server) mountAutoScaling(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /v1/autoscaling/groups/{name}/activities", s.scalingActivities)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/desired-capacity", s.setDesiredCapacity)
+	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/policies/{policy}/execute", s.executePolicy)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-actions", s.completeLifecycleAction)
 	mux.HandleFunc("POST /v1/autoscaling/groups/{name}/lifecycle-heartbeats", s.lifecycleHeartbeat)
 	s.mountRefresh(mux)
@@ -87,6 +88,26 @@ func (s *Server) setDesiredCapacity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, autoScalingGroupOf(g))
+}
+
+func (s *Server) executePolicy(w http.ResponseWriter, r *http.Request) {
+	var req v1.ExecutePolicyRequest
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ex, err := s.AutoScaling.ExecutePolicy(r.Context(), r.PathValue("name"), r.PathValue("policy"), autoscaling.ExecuteOptions{
+		HonorCooldown: req.HonorCooldown, MetricValue: req.MetricValue, BreachThreshold: req.BreachThreshold})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, policyExecutionOf(ex))
+}
+
+func policyExecutionOf(ex autoscaling.Execution) v1.PolicyExecution {
+	return v1.PolicyExecution{AutoScalingGroupName: ex.Group, PolicyName: ex.Policy, PolicyType: ex.PolicyType,
+		PreviousDesiredCapacity: ex.From, DesiredCapacity: ex.To, Cause: ex.Cause}
 }
 
 // lifecycleTarget checks that a lifecycle request names its hook and its

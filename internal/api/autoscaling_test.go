@@ -46,7 +46,8 @@ func TestAutoScalingReads(t *testing.T) {
 				!in.ProtectedFromScaleIn || in.AvailabilityZone != "local-1b" || in.LaunchTemplateVersion != 3 {
 				t.Fatalf("instance %+v", in)
 			}
-			if len(g.ScalingPolicies) != 1 || !strings.Contains(g.ScalingPolicies[0].PolicyARN, ":scalingPolicy:") {
+			if len(g.ScalingPolicies) != 3 || !strings.Contains(g.ScalingPolicies[0].PolicyARN, ":scalingPolicy:") ||
+				len(g.ScalingPolicies[2].StepAdjustments) != 2 || g.ScalingPolicies[1].ScalingAdjustment != 1 {
 				t.Fatalf("policies %+v", g.ScalingPolicies)
 			}
 			if p := g.ScalingPolicies[0]; !p.Enabled || p.TargetTracking == nil || p.TargetTracking.TargetValue != 50 ||
@@ -173,6 +174,12 @@ func TestAutoScalingErrors(t *testing.T) {
 		{"heartbeat without a hook", "POST", "/v1/autoscaling/groups/web/lifecycle-heartbeats", `{"instanceId":"i-0b"}`, 400, v1.CodeValidation, "lifecycleHookName is required"},
 		{"heartbeat without an instance", "POST", "/v1/autoscaling/groups/web/lifecycle-heartbeats", `{` + hook + `}`, 400, v1.CodeValidation, "instanceId or lifecycleActionToken is required"},
 		{"heartbeat with a result", "POST", "/v1/autoscaling/groups/web/lifecycle-heartbeats", `{` + hook + `,"instanceId":"i-0b","lifecycleActionResult":"CONTINUE"}`, 400, v1.CodeValidation, "request body"},
+		{"execute a target tracking policy", "POST", "/v1/autoscaling/groups/web/policies/cpu50/execute", `{}`, 400, v1.CodeValidation, "not supported for target tracking scaling policies"},
+		{"execute an unknown policy", "POST", "/v1/autoscaling/groups/web/policies/nope/execute", `{}`, 404, v1.CodeNotFound, "Policy nope not found in AutoScalingGroup web"},
+		{"execute in an unknown group", "POST", "/v1/autoscaling/groups/nope/policies/add1/execute", `{}`, 404, v1.CodeNotFound, "does not exist"},
+		{"execute a step policy without a metric value", "POST", "/v1/autoscaling/groups/web/policies/cpu-steps/execute", `{"breachThreshold":70}`, 400, v1.CodeValidation, "MetricValue is required"},
+		{"execute with an unknown field", "POST", "/v1/autoscaling/groups/web/policies/add1/execute", `{"metric":1}`, 400, v1.CodeValidation, "request body"},
+		{"execute without a body", "POST", "/v1/autoscaling/groups/web/policies/add1/execute", ``, 400, v1.CodeValidation, "request body"},
 		{"heartbeat with a wrong token", "POST", "/v1/autoscaling/groups/web/lifecycle-heartbeats", `{` + hook + `,"lifecycleActionToken":"nope"}`, 404, v1.CodeNotFound, "no active lifecycle action"},
 	}
 	for _, tc := range cases {
@@ -182,6 +189,41 @@ func TestAutoScalingErrors(t *testing.T) {
 			_ = json.Unmarshal(b, &body)
 			if resp.StatusCode != tc.status || body.Error.Code != tc.code || !strings.Contains(body.Error.Message, tc.message) {
 				t.Fatalf("%s %s: %d %s, want %d %s with %q", tc.method, tc.path, resp.StatusCode, b, tc.status, tc.code, tc.message)
+			}
+		})
+	}
+}
+
+func TestAutoScalingExecutePolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name, policy, body string
+		want               v1.PolicyExecution
+	}{
+		{name: "simple", policy: "add1", body: `{}`, want: v1.PolicyExecution{AutoScalingGroupName: "web", PolicyName: "add1",
+			PolicyType: "SimpleScaling", PreviousDesiredCapacity: 2, DesiredCapacity: 3}},
+		{name: "step", policy: "cpu-steps", body: `{"metricValue":85,"breachThreshold":70}`, want: v1.PolicyExecution{AutoScalingGroupName: "web",
+			PolicyName: "cpu-steps", PolicyType: "StepScaling", PreviousDesiredCapacity: 2, DesiredCapacity: 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := autoScalingHandler(t)
+			resp, b := do(t, h, "POST", "/v1/autoscaling/groups/web/policies/"+tc.policy+"/execute", tc.body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			var got v1.PolicyExecution
+			mustDecode(t, b, &got)
+			if !strings.Contains(got.Cause, "a user request executed policy "+tc.policy) {
+				t.Errorf("cause %q", got.Cause)
+			}
+			got.Cause = ""
+			if got != tc.want {
+				t.Errorf("answer %+v, want %+v", got, tc.want)
+			}
+			_, gb := do(t, h, "GET", "/v1/autoscaling/groups/web", "")
+			var g v1.AutoScalingGroup
+			mustDecode(t, gb, &g)
+			if g.DesiredCapacity != tc.want.DesiredCapacity {
+				t.Errorf("group's desired capacity %d, want %d", g.DesiredCapacity, tc.want.DesiredCapacity)
 			}
 		})
 	}

@@ -39,6 +39,13 @@ func (c *Client) SetDesiredCapacity(ctx context.Context, name string, n int, hon
 	return v, c.do(ctx, "POST", asgPath(name)+"/desired-capacity", v1.SetDesiredCapacityRequest{DesiredCapacity: &n, HonorCooldown: honorCooldown}, &v)
 }
 
+// ExecutePolicy runs a group's simple or step scaling policy now
+// (ExecutePolicy); policy is its name or ARN.
+func (c *Client) ExecutePolicy(ctx context.Context, name, policy string, req v1.ExecutePolicyRequest) (v1.PolicyExecution, error) {
+	var v v1.PolicyExecution
+	return v, c.do(ctx, "POST", asgPath(name)+"/policies/"+url.PathEscape(policy)+"/execute", req, &v)
+}
+
 // CompleteLifecycleAction completes an instance's wait in a lifecycle hook
 // (CompleteLifecycleAction).
 func (c *Client) CompleteLifecycleAction(ctx context.Context, name string, req v1.CompleteLifecycleActionRequest) error {

@@ -77,6 +77,9 @@ type AutoScaling interface {
 	// (0: all kept).
 	Activities(ctx context.Context, group string, max int) ([]autoscaling.Activity, error)
 	SetDesired(ctx context.Context, name string, n int, honorCooldown bool) error
+	// ExecutePolicy runs a simple or step scaling policy now
+	// (ExecutePolicy); policy is its name or ARN.
+	ExecutePolicy(ctx context.Context, group, policy string, opts autoscaling.ExecuteOptions) (autoscaling.Execution, error)
 	CompleteLifecycleAction(ctx context.Context, group, hook, instanceID, token, result string) error
 	RecordLifecycleActionHeartbeat(ctx context.Context, group, hook, instanceID, token string) error
 	// StartRefresh, Refreshes, CancelRefresh and RollbackRefresh are the

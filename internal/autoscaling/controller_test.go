@@ -658,7 +658,8 @@ func TestRestartResumesAndAdoptsOrphans(t *testing.T) {
 		h.svc.Close()
 		// An instance launched just before a crash: its record exists, its
 		// member does not.
-		if _, err := h.compute.Run(context.Background(), compute.RunRequest{LaunchTemplate: "lt", Count: 1, Group: "web", ManagedBy: ManagedBy, Zone: "local-1a"}); err != nil {
+		if _, err := h.compute.Run(context.Background(), compute.RunRequest{LaunchTemplate: "lt", Count: 1, Group: "web", ManagedBy: ManagedBy, Zone: "local-1a",
+			Tags: map[string]string{GroupTag: "web"}}); err != nil {
 			t.Fatal(err)
 		}
 		h.start()

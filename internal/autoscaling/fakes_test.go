@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -101,6 +102,41 @@ func (f *fakeCompute) Terminate(_ context.Context, id string) error {
 	f.set(id, func(in *compute.Instance) { in.Desired, in.State = compute.StateTerminated, compute.StateTerminated })
 	f.log("terminate " + id)
 	return nil
+}
+
+// SetTags changes an instance's tags, copy on write (launched instances
+// share their request's map), and logs "tag ID +k=v -k" with the keys
+// sorted.
+func (f *fakeCompute) SetTags(_ context.Context, id string, set map[string]string, remove []string) (compute.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.ins[id]
+	if !ok {
+		return compute.Instance{}, fmt.Errorf("no instance %q", id)
+	}
+	tags := maps.Clone(in.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, set)
+	entry := "tag " + id
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		entry += " +" + k + "=" + set[k]
+	}
+	for _, k := range remove {
+		delete(tags, k)
+		entry += " -" + k
+	}
+	in.Tags = tags
+	f.calls = append(f.calls, entry)
+	return *in, nil
+}
+
+// tags returns an instance's tags.
+func (f *fakeCompute) tags(id string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.ins[id].Tags)
 }
 
 func (f *fakeCompute) log(s string) {

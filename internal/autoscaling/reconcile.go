@@ -64,6 +64,8 @@ func (s *Service) reconcile(ctx context.Context, name string, now time.Time, all
 	for _, m := range ms {
 		s.advanceLocked(ctx, &b, g, m, all[m.InstanceID], now)
 	}
+	// Attached instances get the group's tags, detached ones lose its tag.
+	s.tagsLocked(ctx, g, c, s.membersLocked(name), all)
 	s.refreshLocked(ctx, &b, g, c, now) // instance refresh (refresh.go)
 	s.deploymentLocked(ctx, &b, g, now) // in-place deployment (deploystep.go)
 	s.convergeLocked(ctx, &b, g, c, all, now)
@@ -657,8 +659,7 @@ func (s *Service) launchLocked(ctx context.Context, b *batch, g *Group, version 
 		perZone[z]++
 		placed = append(placed, placement.Instance{ID: "pending-" + strconv.Itoa(i), Zone: z})
 	}
-	tags := map[string]string{"aws:autoscaling:groupName": name}
-	maps.Copy(tags, g.Spec.Tags)
+	tags := g.Spec.instanceTags()
 	for _, z := range slices.Sorted(maps.Keys(perZone)) {
 		k := perZone[z]
 		for k > 0 {

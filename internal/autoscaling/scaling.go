@@ -232,16 +232,7 @@ func (s *Service) policiesLocked(b *batch, g *Group, c *Capacity, now time.Time)
 				}
 				c.AlarmsSeen[p.Name] = br.evaluated
 				b.put(CapacityPrefix+g.Spec.Name, c)
-				if policy.PolicyType(p.PolicyType) == policy.TypeSimpleScaling {
-					o, _ := s.observeLocked(g, c, 0, now)
-					o.Alarm = br.alarm
-					ds = append(ds, p.simpleScaling(&g.Spec).Decide(o, c.LastScaling, bounds))
-					continue
-				}
-				st, _ := p.stepScaling(&g.Spec)
-				o, _ := s.observeLocked(g, c, st.EstimatedInstanceWarmup, now)
-				o.Alarm, o.Value, o.ValueOK = br.alarm, br.value, br.valueOK
-				ds = append(ds, st.Decide(o, br.threshold, bounds))
+				ds = append(ds, s.alarmDecisionLocked(g, c, p, br, c.LastScaling, bounds, now))
 			}
 		}
 	}
@@ -249,6 +240,23 @@ func (s *Service) policiesLocked(b *batch, g *Group, c *Capacity, now time.Time)
 	if d.Change {
 		s.setDesiredLocked(b, g, c, d.Desired, d.Reason, now)
 	}
+}
+
+// alarmDecisionLocked is a step or simple scaling policy's decision when
+// its alarm fires (or ExecutePolicy runs it, execute.go): br names the
+// alarm and carries its metric's value and threshold, for a step policy's
+// step; a simple policy ignores the alarm during the cooldown that began at
+// lastActivity (the zero time: no cooldown).
+func (s *Service) alarmDecisionLocked(g *Group, c *Capacity, p *PolicySpec, br alarmBreach, lastActivity time.Time, bounds policy.Bounds, now time.Time) policy.Decision {
+	if policy.PolicyType(p.PolicyType) == policy.TypeSimpleScaling {
+		o, _ := s.observeLocked(g, c, 0, now)
+		o.Alarm = br.alarm
+		return p.simpleScaling(&g.Spec).Decide(o, lastActivity, bounds)
+	}
+	st, _ := p.stepScaling(&g.Spec)
+	o, _ := s.observeLocked(g, c, st.EstimatedInstanceWarmup, now)
+	o.Alarm, o.Value, o.ValueOK = br.alarm, br.value, br.valueOK
+	return st.Decide(o, br.threshold, bounds)
 }
 
 // measureLocked reads a target tracking policy's metric: its value, how

@@ -36,6 +36,9 @@ type Compute interface {
 	LaunchTemplates() []compute.LaunchTemplate
 	// Image returns an image (its versions; launches run the current one).
 	Image(name string) (compute.Image, bool)
+	// SetTags adds or replaces an instance's tags and removes the keys in
+	// remove, durably (EC2's CreateTags and DeleteTags).
+	SetTags(ctx context.Context, id string, set map[string]string, remove []string) (compute.Instance, error)
 	// Observed waits until compute has seen store revision rev (the
 	// launch template a group's revision names exists there).
 	Observed(ctx context.Context, rev int64) error
@@ -131,6 +134,7 @@ type Service struct {
 	// the work (stopped while being reinstalled), so they wait a round.
 	settled  map[string]bool
 	hookRuns map[string]bool      // instance -> its hook command runs
+	tagging  map[string]bool      // instance -> its tags are being changed (tags.go)
 	retryAt  map[string]time.Time // group -> when a failed launch may be retried
 	// refreshes holds each group's newest instance refresh, active or
 	// ended (refresh.go).
@@ -175,7 +179,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
 		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, inflightFleet: map[string]int{}, weighting: map[string]bool{}, busy: map[string]bool{}, settled: map[string]bool{},
-		hookRuns: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
+		hookRuns: map[string]bool{}, tagging: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
 		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{}, published: map[string]time.Time{},
 	}
 	if err := s.load(ctx); err != nil {
@@ -348,9 +352,17 @@ func (s *Service) round(ctx context.Context) {
 	for n := range s.capacity {
 		names[n] = true
 	}
+	// The instances a round looks at besides the ones the groups
+	// launched: members (attached ones were launched outside the group)
+	// and the instances groups detached (tags.go).
 	memberIDs := make(map[string]bool, len(s.members))
 	for id := range s.members {
 		memberIDs[id] = true
+	}
+	for _, c := range s.capacity {
+		for _, id := range c.Detached {
+			memberIDs[id] = true
+		}
 	}
 	policies := now.Truncate(time.Second) != s.lastPolicy.Truncate(time.Second) && now.Sub(now.Truncate(time.Second)) >= policyOffset
 	if policies {
@@ -364,7 +376,6 @@ func (s *Service) round(ctx context.Context) {
 	s.mu.Unlock()
 	all := map[string]compute.Instance{}
 	for _, in := range s.opts.Compute.AllInstances() {
-		// Attached instances were launched outside the group.
 		if in.ManagedBy == ManagedBy && names[in.Group] || memberIDs[in.ID] {
 			all[in.ID] = in
 		}

@@ -4,8 +4,10 @@
 // group's target groups, counts them InService once they are healthy,
 // replaces unhealthy ones, scales in without dropping a request (deregister,
 // drain, then stop), runs lifecycle hooks, keeps a warm pool, and changes
-// the desired capacity by hand, on a schedule and by scaling policies, and
-// replaces its instances by instance refreshes (refresh.go). Every
+// the desired capacity by hand, on a schedule and by scaling policies
+// (run by their metrics and alarms, or by ExecutePolicy, execute.go), tags
+// its instances (tags.go), and replaces its instances by instance
+// refreshes (refresh.go). Every
 // capacity change is an activity with its cause, worded as AWS words it.
 //
 // The group's stack spec (min, max, policies…) lives in the stack; the

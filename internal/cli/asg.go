@@ -17,12 +17,12 @@ func asgCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "asg",
 		Aliases: []string{"autoscaling"},
-		Short:   "EC2 Auto Scaling groups: sizes, instances, activities, set-desired, lifecycle actions, Standby, protection, attach/detach and metrics",
+		Short:   "EC2 Auto Scaling groups: sizes, instances, activities, set-desired, execute-policy, lifecycle actions, Standby, protection, attach/detach and metrics",
 		Long: "EC2 Auto Scaling groups, as `aws autoscaling` shows and drives them. Groups are declared under\n" +
-			"autoScalingGroups: in a stack file; these commands read them and change their desired capacity.",
+			"autoScalingGroups: in a stack file; these commands read them, change their desired capacity and run their policies.",
 	}
 	cmd.AddCommand(asgListCmd(e), asgDescribeCmd(e), asgActivitiesCmd(e), asgSetDesiredCmd(e),
-		asgCompleteCmd(e), asgHeartbeatCmd(e))
+		asgExecutePolicyCmd(e), asgCompleteCmd(e), asgHeartbeatCmd(e))
 	cmd.AddCommand(asgInstanceCmds(e)...) // asg_instances.go
 	return cmd
 }

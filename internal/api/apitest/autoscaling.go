@@ -9,6 +9,7 @@ import (
 
 	"github.com/madang-dev/madang/internal/api"
 	"github.com/madang-dev/madang/internal/autoscaling"
+	"github.com/madang-dev/madang/internal/autoscaling/policy"
 	"github.com/madang-dev/madang/internal/fault"
 )
 
@@ -125,6 +126,59 @@ func (a *AutoScaling) SetDesired(_ context.Context, name string, n int, honorCoo
 	return nil
 }
 
+// ExecutePolicy runs a simple policy's adjustment or the step that holds
+// MetricValue - BreachThreshold (adjustments read as ChangeInCapacity,
+// kept within min and max); target tracking policies are refused, and
+// Cooldown refuses HonorCooldown.
+func (a *AutoScaling) ExecutePolicy(_ context.Context, group, name string, opts autoscaling.ExecuteOptions) (autoscaling.Execution, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g := a.find(group)
+	if g == nil {
+		return autoscaling.Execution{}, asgNotFound(group)
+	}
+	i := slices.IndexFunc(g.Spec.ScalingPolicies, func(p autoscaling.PolicySpec) bool { return p.Name == name })
+	if i < 0 {
+		return autoscaling.Execution{}, fault.NotFoundf(autoscaling.KindGroup, group, "Policy %s not found in AutoScalingGroup %s", name, group)
+	}
+	p := g.Spec.ScalingPolicies[i]
+	adj := 0
+	switch p.PolicyType {
+	case "SimpleScaling":
+		switch {
+		case opts.MetricValue != nil || opts.BreachThreshold != nil:
+			return autoscaling.Execution{}, fault.Invalidf(autoscaling.KindGroup, group, "MetricValue is only supported for policies of type StepScaling; %s is a SimpleScaling policy", name)
+		case opts.HonorCooldown && a.Cooldown:
+			return autoscaling.Execution{}, fault.Conflictf(autoscaling.KindGroup, group, "ScalingActivityInProgress: the group is in its cooldown")
+		}
+		adj = p.ScalingAdjustment
+	case "StepScaling":
+		if opts.MetricValue == nil || opts.BreachThreshold == nil {
+			return autoscaling.Execution{}, fault.Invalidf(autoscaling.KindGroup, group, "MetricValue is required for policies of type StepScaling; %s is a StepScaling policy", name)
+		}
+		diff := *opts.MetricValue - *opts.BreachThreshold
+		i := slices.IndexFunc(p.StepAdjustments, func(st autoscaling.StepSpec) bool {
+			return (st.MetricIntervalLowerBound == nil || *st.MetricIntervalLowerBound <= diff) &&
+				(st.MetricIntervalUpperBound == nil || diff < *st.MetricIntervalUpperBound)
+		})
+		if i < 0 {
+			return autoscaling.Execution{}, fault.Invalidf(autoscaling.KindGroup, group, "MetricValue %v with BreachThreshold %v does not fall within any step adjustment of policy %s",
+				*opts.MetricValue, *opts.BreachThreshold, name)
+		}
+		adj = p.StepAdjustments[i].ScalingAdjustment
+	default:
+		return autoscaling.Execution{}, fault.Invalidf(autoscaling.KindGroup, group, "ExecutePolicy is not supported for target tracking scaling policies; %s is a TargetTrackingScaling policy", name)
+	}
+	ex := autoscaling.Execution{Group: group, Policy: name, PolicyType: p.PolicyType, From: g.DesiredCapacity,
+		To: min(max(g.DesiredCapacity+adj, g.MinSize), g.MaxSize)}
+	ex.Cause = fmt.Sprintf("the adjustment leaves the desired capacity at %d", ex.To)
+	if ex.To != ex.From {
+		ex.Cause = policy.ExecutedCause(time.Now(), name, ex.From, ex.To)
+		g.Cause, g.DesiredCapacity = ex.Cause, ex.To
+	}
+	return ex, nil
+}
+
 // waiting returns the instance of group waiting in hook, by id or token.
 func (a *AutoScaling) waiting(group, hook, instanceID, token string) (*autoscaling.InstanceView, error) {
 	g := a.find(group)
@@ -176,10 +230,12 @@ var _ api.AutoScaling = (*AutoScaling)(nil)
 
 // SampleGroup returns a group "web" for tests: desired 2 of 1–4, one
 // instance InService, one waiting in the launching hook "warm-cache" with
-// token "tok-1", a target tracking policy, a scheduled action and a warm
-// pool.
+// token "tok-1", a target tracking policy "cpu50", a simple policy "add1"
+// (+1), a step policy "cpu-steps" (+1 for 0 to 10 above the threshold, +2
+// above), a scheduled action and a warm pool.
 func SampleGroup(now time.Time) autoscaling.GroupView {
 	hb, grace, warmup, one := 300, 300, 60, 1
+	zero, ten := 0.0, 10.0
 	return autoscaling.GroupView{
 		Name: "web", ARN: autoscaling.GroupARN("0001", "web"), Owner: "demo", LaunchTemplate: "web", Version: "$Default",
 		MinSize: 1, MaxSize: 4, DesiredCapacity: 2, CreatedTime: now.Add(-time.Hour), InService: 1, Pending: 1,
@@ -192,12 +248,18 @@ func SampleGroup(now time.Time) autoscaling.GroupView {
 				Hook: "warm-cache", HookToken: "tok-1", HookDeadline: now.Add(4 * time.Minute)},
 		},
 		Policies: []autoscaling.PolicyView{{Name: "cpu50", Type: "TargetTrackingScaling",
-			ARN: autoscaling.PolicyARN("0002", "web", "cpu50")}},
+			ARN: autoscaling.PolicyARN("0002", "web", "cpu50")},
+			{Name: "add1", Type: "SimpleScaling", ARN: autoscaling.PolicyARN("0003", "web", "add1")},
+			{Name: "cpu-steps", Type: "StepScaling", ARN: autoscaling.PolicyARN("0004", "web", "cpu-steps")}},
 		Spec: autoscaling.GroupSpec{Name: "web", HealthCheckType: autoscaling.HealthCheckELB, HealthCheckGracePeriod: &grace,
 			Tags: map[string]string{"team": "shop"},
 			ScalingPolicies: []autoscaling.PolicySpec{{Name: "cpu50", PolicyType: "TargetTrackingScaling", EstimatedInstanceWarmup: &warmup,
 				TargetTrackingConfiguration: &autoscaling.TargetTrackingSpec{TargetValue: 50,
-					PredefinedMetricSpecification: &autoscaling.PredefinedMetricSpec{PredefinedMetricType: "ASGAverageCPUUtilization"}}}},
+					PredefinedMetricSpecification: &autoscaling.PredefinedMetricSpec{PredefinedMetricType: "ASGAverageCPUUtilization"}}},
+				{Name: "add1", PolicyType: "SimpleScaling", AdjustmentType: "ChangeInCapacity", ScalingAdjustment: 1},
+				{Name: "cpu-steps", PolicyType: "StepScaling", AdjustmentType: "ChangeInCapacity", StepAdjustments: []autoscaling.StepSpec{
+					{MetricIntervalLowerBound: &zero, MetricIntervalUpperBound: &ten, ScalingAdjustment: 1},
+					{MetricIntervalLowerBound: &ten, ScalingAdjustment: 2}}}},
 			ScheduledActions: []autoscaling.ScheduledActionSpec{{Name: "night", Recurrence: "0 22 * * *", TimeZone: "Asia/Seoul",
 				DesiredCapacity: &one}}},
 		Zones: []string{"local-1a", "local-1b"}, Targets: []string{"web"},

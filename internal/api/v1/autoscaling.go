@@ -209,3 +209,32 @@ type LifecycleHeartbeatRequest struct {
 	InstanceID           string `json:"instanceId,omitempty"`
 	LifecycleActionToken string `json:"lifecycleActionToken,omitempty"`
 }
+
+// ExecutePolicyRequest is POST
+// /v1/autoscaling/groups/{name}/policies/{policy}/execute (ExecutePolicy):
+// {policy} is the policy's name (or its ARN, path-escaped). Simple and
+// step scaling policies run as if their alarm had fired.
+type ExecutePolicyRequest struct {
+	// HonorCooldown refuses a simple scaling policy while the group's
+	// cooldown runs (default: the cooldown is ignored).
+	HonorCooldown bool `json:"honorCooldown,omitempty"`
+	// MetricValue and BreachThreshold are required for a step scaling
+	// policy (the step whose interval holds their difference runs) and
+	// refused for a simple one.
+	MetricValue     *float64 `json:"metricValue,omitempty"`
+	BreachThreshold *float64 `json:"breachThreshold,omitempty"`
+}
+
+// PolicyExecution is the answer to an ExecutePolicyRequest.
+type PolicyExecution struct {
+	AutoScalingGroupName string `json:"autoScalingGroupName"`
+	PolicyName           string `json:"policyName"`
+	PolicyType           string `json:"policyType"`
+	// PreviousDesiredCapacity and DesiredCapacity are the group's desired
+	// capacity before and after.
+	PreviousDesiredCapacity int `json:"previousDesiredCapacity"`
+	DesiredCapacity         int `json:"desiredCapacity"`
+	// Cause is the scaling activity's cause when the capacity changed,
+	// else why it did not.
+	Cause string `json:"cause"`
+}

@@ -98,6 +98,14 @@ func TestCause(t *testing.T) {
 	}
 }
 
+func TestExecutedCause(t *testing.T) {
+	got := ExecutedCause(t0.In(time.FixedZone("X", 3600)), "web-out", 2, 3)
+	want := "At 2026-12-01T10:00:00Z a user request executed policy web-out changing the desired capacity from 2 to 3."
+	if got != want {
+		t.Errorf("ExecutedCause() = %q, want %q", got, want)
+	}
+}
+
 func TestFieldErrorNamesFieldValueAndFix(t *testing.T) {
 	err := SimpleScaling{Name: "p", AdjustmentType: "Double", ScalingAdjustment: 1}.Validate()
 	var fe *FieldError

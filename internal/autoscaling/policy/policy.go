@@ -174,6 +174,14 @@ func Cause(at time.Time, trigger, policy string, from, to int) string {
 		at.UTC().Format(time.RFC3339), trigger, policy, from, to)
 }
 
+// ExecutedCause formats the cause of a capacity change by ExecutePolicy as
+// AWS words it, e.g. "At 2026-12-01T10:00:00Z a user request executed
+// policy web-out changing the desired capacity from 2 to 3."
+func ExecutedCause(at time.Time, policy string, from, to int) string {
+	return fmt.Sprintf("At %s a user request executed policy %s changing the desired capacity from %d to %d.",
+		at.UTC().Format(time.RFC3339), policy, from, to)
+}
+
 // alarmTrigger words an alarm in state ALARM as the trigger of a cause.
 func alarmTrigger(alarm string) string {
 	return "a monitor alarm " + alarm + " in state ALARM"

@@ -182,6 +182,18 @@ func (s StepScaling) sorted() []StepAdjustment {
 	return steps
 }
 
+// Step returns the step whose interval holds a breach of diff (the metric
+// minus the alarm threshold), with the bounds read as the StepAdjustment
+// doc says; ok is false when no step covers it.
+func (s StepScaling) Step(diff float64) (StepAdjustment, bool) {
+	steps := s.sorted()
+	i := slices.IndexFunc(steps, func(st StepAdjustment) bool { return st.matches(diff) })
+	if i < 0 {
+		return StepAdjustment{}, false
+	}
+	return steps[i], true
+}
+
 // Decide applies the step that matches the breach, o.Value minus the alarm
 // threshold, to the current capacity and keeps the result within b. The
 // current capacity is the InService instances (warming ones do not count),
@@ -195,11 +207,10 @@ func (s StepScaling) Decide(o Observation, threshold float64, b Bounds) Decision
 		return hold(name, TypeStepScaling, o, b, fmt.Sprintf("no data for the alarm's metric: the desired capacity stays at %d (no scaling on missing data)", o.Desired))
 	}
 	diff := o.Value - threshold
-	i := slices.IndexFunc(s.sorted(), func(st StepAdjustment) bool { return st.matches(diff) })
-	if i < 0 {
+	st, ok := s.Step(diff)
+	if !ok {
 		return hold(name, TypeStepScaling, o, b, fmt.Sprintf("metric %v is %v from threshold %v, which no step adjustment covers: the desired capacity stays at %d", o.Value, diff, threshold, o.Desired))
 	}
-	st := s.sorted()[i]
 	trigger := alarmTrigger(s.alarm(o))
 	out := st.ScalingAdjustment > 0
 	if s.AdjustmentType == ExactCapacity {
@@ -272,18 +283,26 @@ func (s SimpleScaling) cooldown() time.Duration {
 	return s.Cooldown
 }
 
+// CooldownEnd returns when the cooldown that began at lastActivity (the
+// end of the last scaling activity) ends; the zero time when there was
+// none.
+func (s SimpleScaling) CooldownEnd(lastActivity time.Time) time.Time {
+	if lastActivity.IsZero() {
+		return time.Time{}
+	}
+	return lastActivity.Add(s.cooldown())
+}
+
 // Decide applies the adjustment to the desired capacity, unless the group is
 // still in the cooldown that began at lastActivity (the end of the last
 // scaling activity; the zero time for none), in which case the alarm is
 // ignored and Reason says until when. The result is kept within b. The
 // alarm in state ALARM is the trigger: the observation's Value is not read.
 func (s SimpleScaling) Decide(o Observation, lastActivity time.Time, b Bounds) Decision {
-	if !lastActivity.IsZero() {
-		if end := lastActivity.Add(s.cooldown()); o.Now.Before(end) {
-			return hold(s.Name, TypeSimpleScaling, o, b,
-				fmt.Sprintf("the group is in cooldown until %s (%v after the last scaling activity): the alarm is ignored and the desired capacity stays at %d",
-					end.UTC().Format(time.RFC3339), s.cooldown(), o.Desired))
-		}
+	if end := s.CooldownEnd(lastActivity); o.Now.Before(end) {
+		return hold(s.Name, TypeSimpleScaling, o, b,
+			fmt.Sprintf("the group is in cooldown until %s (%v after the last scaling activity): the alarm is ignored and the desired capacity stays at %d",
+				end.UTC().Format(time.RFC3339), s.cooldown(), o.Desired))
 	}
 	to := Adjust(o.Desired, s.AdjustmentType, s.ScalingAdjustment, s.MinAdjustmentMagnitude, b)
 	if to == o.Desired {

@@ -208,3 +208,50 @@ func TestSimpleScalingValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestStepScalingStep(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy StepScaling
+		diff   float64
+		want   int // the step's ScalingAdjustment
+		ok     bool
+	}{
+		{"lowest step includes its lower bound", countSteps, 0, 1, true},
+		{"upper bound belongs to the next step", countSteps, 10, 2, true},
+		{"open upper step", countSteps, 1e6, 3, true},
+		{"below every step", countSteps, -0.5, 0, false},
+		{"below the threshold includes the upper bound", scaleInSteps, 0, -1, true},
+		{"open lower step", scaleInSteps, -25, -2, true},
+		{"above a scale-in policy", scaleInSteps, 0.1, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, ok := tc.policy.Step(tc.diff)
+			if ok != tc.ok || st.ScalingAdjustment != tc.want {
+				t.Errorf("Step(%v) = %+v, %v; want adjustment %d, %v", tc.diff, st, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestSimpleScalingCooldownEnd(t *testing.T) {
+	own := SimpleScaling{Name: "x", Cooldown: time.Minute}
+	tests := []struct {
+		name   string
+		policy SimpleScaling
+		last   time.Time
+		want   time.Time
+	}{
+		{"no activity yet", own, time.Time{}, time.Time{}},
+		{"own cooldown", own, t0, t0.Add(time.Minute)},
+		{"default cooldown", SimpleScaling{Name: "y"}, t0, t0.Add(DefaultCooldown)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.policy.CooldownEnd(tc.last); !got.Equal(tc.want) {
+				t.Errorf("CooldownEnd(%v) = %v, want %v", tc.last, got, tc.want)
+			}
+		})
+	}
+}

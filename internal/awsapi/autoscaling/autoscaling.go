@@ -6,7 +6,8 @@
 // processes, Standby, scale-in protection, attached and detached instances
 // and group metrics. A group's parts are fields of its spec: every Put* or Delete*
 // reads the stored spec, changes it and writes it back as a hand-made
-// resource. A stack's group can be read, scaled (SetDesiredCapacity),
+// resource. A stack's group can be read, scaled (SetDesiredCapacity,
+// ExecutePolicy),
 // refreshed, its lifecycle actions completed, its instances moved (Standby,
 // protection, attach, detach) and its metrics collected, but not changed.
 package autoscaling
@@ -41,6 +42,9 @@ type Scaling interface {
 	// (0: all kept).
 	Activities(ctx context.Context, group string, max int) ([]autoscaling.Activity, error)
 	SetDesired(ctx context.Context, name string, n int, honorCooldown bool) error
+	// ExecutePolicy runs a simple or step scaling policy now; policy is
+	// its name or ARN, group may be empty when the ARN names it.
+	ExecutePolicy(ctx context.Context, group, policy string, opts autoscaling.ExecuteOptions) (autoscaling.Execution, error)
 	CompleteLifecycleAction(ctx context.Context, group, hook, instanceID, token, result string) error
 	RecordLifecycleActionHeartbeat(ctx context.Context, group, hook, instanceID, token string) error
 	StartRefresh(ctx context.Context, group string, prefs autoscaling.RefreshPreferences) (autoscaling.Refresh, error)
@@ -147,6 +151,7 @@ func (s *Service) handlers() map[string]awsapi.Handler {
 		"PutScalingPolicy":                     s.putPolicy,
 		"DescribePolicies":                     s.describePolicies,
 		"DeletePolicy":                         s.deletePolicy,
+		"ExecutePolicy":                        s.executePolicy,
 		"PutScheduledUpdateGroupAction":        s.putScheduledAction,
 		"DescribeScheduledActions":             s.describeScheduledActions,
 		"DeleteScheduledAction":                s.deleteScheduledAction,
@@ -216,8 +221,8 @@ func asgError(err error) error {
 			return protocol.Errorf(c, "%s", rest)
 		}
 	}
-	msg = f.Error()
-	if h := fault.HintOf(err); h != "" {
+	msg = f.Error() // with its own hint
+	if h := fault.HintOf(err); h != "" && !strings.Contains(msg, h) {
 		msg += " (" + h + ")"
 	}
 	switch f.Code {

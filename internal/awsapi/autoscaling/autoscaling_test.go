@@ -32,6 +32,8 @@ type fake struct {
 	deleted []string
 	alarms  []cloudwatch.AlarmView
 	moves   []string // instance moves and metrics collection (instances_test.go)
+	// executed are the ExecutePolicy calls (execute_test.go).
+	executed []string
 }
 
 func newFake() *fake { return &fake{groups: map[string]autoscaling.GroupView{}} }
@@ -578,3 +580,26 @@ func TestASGError(t *testing.T) {
 // obj is a decoded structure as the codecs make it (nested structures are
 // plain maps).
 type obj = map[string]any
+
+func TestASGErrorSaysTheHintOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		code string
+		want string
+	}{
+		{name: "hint of the fault", err: fault.NotFoundf(autoscaling.KindGroup, "web", "Policy nope not found").WithHint("madang asg describe web lists its policies"),
+			code: "ValidationError", want: "Policy nope not found; madang asg describe web lists its policies"},
+		{name: "hint of a wrapped fault", err: &fault.Error{Code: fault.Invalid, Message: "bad", Err: fault.Invalidf("", "", "inner").WithHint("fix it")},
+			code: "ValidationError", want: "bad (fix it)"},
+		{name: "code prefix", err: fault.Conflictf(autoscaling.KindGroup, "web", "ScalingActivityInProgress: in cooldown").WithHint("wait"),
+			code: "ScalingActivityInProgress", want: "in cooldown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pe *protocol.Error
+			if !errors.As(asgError(tc.err), &pe) || pe.Code != tc.code || pe.Message != tc.want {
+				t.Errorf("asgError = %v, want %s %q", asgError(tc.err), tc.code, tc.want)
+			}
+		})
+	}
+}

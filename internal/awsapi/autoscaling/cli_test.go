@@ -115,4 +115,17 @@ func TestAWSCLI(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "(ValidationError)") {
 		t.Errorf("enable-metrics-collection at 5Minute: %v\n%s", err, stderr)
 	}
+
+	// ExecutePolicy as the CLI sends it (AWS's documented example).
+	if _, stderr, err := run("execute-policy", "--auto-scaling-group-name", "web", "--policy-name", "my-step-scale-out-policy",
+		"--metric-value", "95", "--breach-threshold", "80"); err != nil {
+		t.Errorf("execute-policy: %v\n%s", err, stderr)
+	}
+	if want := []string{"web my-step-scale-out-policy honor=false metric=95 threshold=80"}; strings.Join(f.executed, "|") != strings.Join(want, "|") {
+		t.Errorf("controller calls %q, want %q", f.executed, want)
+	}
+	_, stderr, err = run("execute-policy", "--auto-scaling-group-name", "web", "--policy-name", "cpu")
+	if err == nil || !strings.Contains(stderr, "(ValidationError)") || !strings.Contains(stderr, "not supported for target tracking scaling policies") {
+		t.Errorf("execute-policy of a target tracking policy: %v\n%s", err, stderr)
+	}
 }

@@ -265,6 +265,38 @@ func (s *Service) deletePolicy(ctx context.Context, call *awsapi.Call) (map[stri
 	})
 }
 
+// executePolicy runs a simple or step scaling policy as if its alarm had
+// fired; target tracking policies are refused (the controller's checks,
+// answered as ValidationError, or ScalingActivityInProgress while an
+// honoured cooldown runs).
+func (s *Service) executePolicy(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
+	in := call.Input
+	ref, group := in.String("PolicyName"), in.String("AutoScalingGroupName")
+	if group == "" {
+		g, _, err := parsePolicyARN(ref)
+		if err != nil {
+			return nil, validationError("AutoScalingGroupName is needed unless PolicyName is the policy's ARN")
+		}
+		group = g
+	}
+	if _, err := s.group(group); err != nil {
+		return nil, err
+	}
+	opts := autoscaling.ExecuteOptions{HonorCooldown: in.Bool("HonorCooldown")}
+	if in.Has("MetricValue") {
+		v := in.Float("MetricValue")
+		opts.MetricValue = &v
+	}
+	if in.Has("BreachThreshold") {
+		v := in.Float("BreachThreshold")
+		opts.BreachThreshold = &v
+	}
+	if _, err := s.scaling.ExecutePolicy(ctx, group, ref, opts); err != nil {
+		return nil, asgError(err)
+	}
+	return map[string]any{}, nil
+}
+
 func parsePolicyARN(v string) (group, policy string, err error) {
 	if !strings.HasPrefix(v, "arn:") {
 		return "", "", fmt.Errorf("%q is not an ARN", v)
