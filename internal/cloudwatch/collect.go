@@ -225,8 +225,8 @@ var elbGauges = map[string]bool{"ActiveConnectionCount": true, "HealthyHostCount
 
 // appendELB publishes a second of load balancer traffic under
 // AWS/ApplicationELB: per load balancer (LoadBalancer), per target group
-// (LoadBalancer and TargetGroup, and TargetGroup alone) and per target
-// (TargetGroup and Target, madang's own). Target group counts are also
+// (LoadBalancer and TargetGroup, and TargetGroup alone), per zone (see
+// appendZones) and per target (TargetGroup and Target, madang's own). Target group counts are also
 // summed per load balancer, as AWS reports HTTPCode_Target_* and
 // TargetResponseTime by LoadBalancer. As on AWS, a count with nothing to
 // count in the second is not reported; gauges always are.
@@ -264,21 +264,12 @@ func appendELB(data []metric.Datum, iv lbmetrics.Interval, at time.Time) []metri
 				sums[k] += v.Value
 			}
 		}
-		if vals, counts := g.ResponseTimes(); len(vals) > 0 {
-			// PutMetricData takes at most 150 values a datum: a second with
-			// more distinct buckets is several datums of that second.
-			for i := 0; i < len(vals); i += maxValues {
-				j := min(i+maxValues, len(vals))
-				for _, d := range [][]metric.Dimension{both, dims("LoadBalancer", g.LoadBalancer)} {
-					data = append(data, metric.Datum{ID: metric.ID{Namespace: NamespaceELB, Name: "TargetResponseTime", Dimensions: d},
-						Unit: "Seconds", Timestamp: at, Values: vals[i:j], Counts: counts[i:j], StorageResolution: 1})
-				}
-			}
-		}
+		data = appendResponseTimes(data, g, at, both, dims("LoadBalancer", g.LoadBalancer))
 	}
 	for _, k := range order {
 		data = append(data, datum(NamespaceELB, k.name, dims("LoadBalancer", k.lb), k.unit, at, sums[k]))
 	}
+	data = appendZones(data, iv.Zones, at)
 	for _, t := range iv.Targets {
 		d := dims("TargetGroup", t.TargetGroup, "Target", t.Target)
 		for _, v := range t.Metrics() {
@@ -286,6 +277,61 @@ func appendELB(data []metric.Datum, iv lbmetrics.Interval, at time.Time) []metri
 				continue
 			}
 			data = append(data, datum(NamespaceELB, v.Name, d, v.Unit, at, v.Value))
+		}
+	}
+	return data
+}
+
+// appendZones publishes each target group's second per availability zone
+// of its targets (AvailabilityZone, TargetGroup and LoadBalancer) and
+// their counts summed per load balancer and zone (AvailabilityZone and
+// LoadBalancer): madang's load balancer is one node, so a request counts
+// in the zone of the target that served it, as on an AWS load balancer
+// whose node in each zone serves that zone's targets. Requests that no
+// target served (fixed responses, redirects, the load balancer's own
+// errors) have no zone. As with the groups, counts with nothing to count
+// are not reported; host counts always are, zero in a zone of the load
+// balancer without targets.
+func appendZones(data []metric.Datum, zones []lbmetrics.GroupInterval, at time.Time) []metric.Datum {
+	type zoneSum struct {
+		lb, zone, name, unit string
+	}
+	sums := map[zoneSum]float64{}
+	var order []zoneSum
+	for _, z := range zones {
+		all := dims("AvailabilityZone", z.AvailabilityZone, "LoadBalancer", z.LoadBalancer, "TargetGroup", z.TargetGroup)
+		for _, v := range z.Metrics() {
+			if v.Value == 0 && !elbGauges[v.Name] {
+				continue
+			}
+			data = append(data, datum(NamespaceELB, v.Name, all, v.Unit, at, v.Value))
+			if !elbGauges[v.Name] {
+				k := zoneSum{z.LoadBalancer, z.AvailabilityZone, v.Name, v.Unit}
+				if _, ok := sums[k]; !ok {
+					order = append(order, k)
+				}
+				sums[k] += v.Value
+			}
+		}
+		data = appendResponseTimes(data, z, at, all, dims("AvailabilityZone", z.AvailabilityZone, "LoadBalancer", z.LoadBalancer))
+	}
+	for _, k := range order {
+		data = append(data, datum(NamespaceELB, k.name, dims("AvailabilityZone", k.zone, "LoadBalancer", k.lb), k.unit, at, sums[k]))
+	}
+	return data
+}
+
+// appendResponseTimes publishes g's TargetResponseTime distribution of
+// the second under each set of dimensions.
+func appendResponseTimes(data []metric.Datum, g lbmetrics.GroupInterval, at time.Time, dimSets ...[]metric.Dimension) []metric.Datum {
+	vals, counts := g.ResponseTimes()
+	// PutMetricData takes at most 150 values a datum: a second with more
+	// distinct buckets is several datums of that second.
+	for i := 0; i < len(vals); i += maxValues {
+		j := min(i+maxValues, len(vals))
+		for _, d := range dimSets {
+			data = append(data, metric.Datum{ID: metric.ID{Namespace: NamespaceELB, Name: "TargetResponseTime", Dimensions: d},
+				Unit: "Seconds", Timestamp: at, Values: vals[i:j], Counts: counts[i:j], StorageResolution: 1})
 		}
 	}
 	return data
@@ -357,9 +403,11 @@ func (s *Service) syncFilters() {
 func configuredOnly(iv lbmetrics.Interval, c ConfiguredLoadBalancers) lbmetrics.Interval {
 	lbs, tgs := c.Configured()
 	iv.LoadBalancers = slices.DeleteFunc(iv.LoadBalancers, func(x lbmetrics.LBInterval) bool { return !lbs[x.LoadBalancer] })
-	iv.Groups = slices.DeleteFunc(iv.Groups, func(x lbmetrics.GroupInterval) bool {
+	gone := func(x lbmetrics.GroupInterval) bool {
 		return !tgs[x.TargetGroup] || (x.LoadBalancer != "" && !lbs[x.LoadBalancer])
-	})
+	}
+	iv.Groups = slices.DeleteFunc(iv.Groups, gone)
+	iv.Zones = slices.DeleteFunc(iv.Zones, gone)
 	iv.Targets = slices.DeleteFunc(iv.Targets, func(x lbmetrics.TargetInterval) bool { return !tgs[x.TargetGroup] })
 	return iv
 }

@@ -215,7 +215,7 @@ func (d *Daemon) components() []component {
 			return d.compute.Close()
 		}},
 		{name: "load balancers", start: func(ctx context.Context) error {
-			eopts := elbctl.Options{Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events, Instances: d.compute,
+			eopts := elbctl.Options{Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events, Instances: d.compute, Zones: autoscaling.Zones(),
 				StopDataPlane: cfg.StopInstancesOnExit}
 			if len(cfg.DataPlaneCommand) > 0 {
 				eopts.DataPlane = elbctl.DataPlaneProcess(dataplane.LaunchOptions{

@@ -16,7 +16,10 @@ type Interval struct {
 	Start, End    time.Time
 	LoadBalancers []LBInterval
 	Groups        []GroupInterval
-	Targets       []TargetInterval
+	// Zones are the groups per availability zone of their targets (see
+	// Snapshot.Zones).
+	Zones   []GroupInterval
+	Targets []TargetInterval
 }
 
 // LBInterval is a load balancer's counts over an interval (dimension
@@ -42,9 +45,14 @@ func (x LBInterval) Metrics() []Value {
 }
 
 // GroupInterval is a target group's counts behind one load balancer over
-// an interval (dimensions TargetGroup and LoadBalancer).
+// an interval (dimensions TargetGroup and LoadBalancer); in
+// Interval.Zones, those of its targets in one availability zone
+// (dimensions AvailabilityZone, TargetGroup and LoadBalancer).
 type GroupInterval struct {
 	LoadBalancer, TargetGroup string
+	// AvailabilityZone is the zone of the targets counted; "" for the
+	// whole group.
+	AvailabilityZone string
 	// Counters are the interval's counts.
 	Counters GroupCounters
 	// ResponseTimeCount and ResponseTimeSum (seconds) are the interval's
@@ -60,19 +68,22 @@ type GroupInterval struct {
 }
 
 // Metrics returns the interval's values under AWS's names: the counters
-// of GroupCounters, HealthyHostCount, UnHealthyHostCount and
-// RequestCountPerTarget. TargetResponseTime is a distribution: see
-// ResponseTimes.
+// of GroupCounters, HealthyHostCount, UnHealthyHostCount and, for a whole
+// group, RequestCountPerTarget (AWS publishes none per zone).
+// TargetResponseTime is a distribution: see ResponseTimes.
 func (x GroupInterval) Metrics() []Value {
 	out := make([]Value, 0, NumGroupCounters+3)
 	for c := range NumGroupCounters {
 		out = append(out, Value{Name: c.Name(), Unit: "Count", Value: float64(x.Counters[c])})
 	}
-	return append(out,
+	out = append(out,
 		Value{Name: "HealthyHostCount", Unit: "Count", Value: float64(x.HealthyHostCount)},
 		Value{Name: "UnHealthyHostCount", Unit: "Count", Value: float64(x.UnHealthyHostCount)},
-		Value{Name: "RequestCountPerTarget", Unit: "Count", Value: x.RequestCountPerTarget()},
 	)
+	if x.AvailabilityZone == "" {
+		out = append(out, Value{Name: "RequestCountPerTarget", Unit: "Count", Value: x.RequestCountPerTarget()})
+	}
+	return out
 }
 
 // RequestCountPerTarget is the group's requests divided by its healthy
@@ -136,7 +147,7 @@ func (x TargetInterval) Metrics() []Value {
 // what has no earlier value to subtract: everything when prev is nil or
 // has another Epoch, and a load balancer, group or target that is new in
 // cur or one of whose counters went down (its counters restarted).
-// Entries only prev has are left out.
+// Entries only prev has are left out. Zones is nil when cur has none.
 func Delta(prev, cur *Snapshot) Interval {
 	out := Interval{End: cur.Taken}
 	if prev != nil && prev.Epoch != cur.Epoch {
@@ -147,18 +158,12 @@ func Delta(prev, cur *Snapshot) Interval {
 	}
 	var (
 		lbs     map[string]*LBSnapshot
-		groups  map[[2]string]*GroupSnapshot
 		targets map[[2]string]*TargetSnapshot
 	)
 	if prev != nil {
 		lbs = make(map[string]*LBSnapshot, len(prev.LoadBalancers))
 		for i := range prev.LoadBalancers {
 			lbs[prev.LoadBalancers[i].LoadBalancer] = &prev.LoadBalancers[i]
-		}
-		groups = make(map[[2]string]*GroupSnapshot, len(prev.Groups))
-		for i := range prev.Groups {
-			g := &prev.Groups[i]
-			groups[[2]string{g.LoadBalancer, g.TargetGroup}] = g
 		}
 		targets = make(map[[2]string]*TargetSnapshot, len(prev.Targets))
 		for i := range prev.Targets {
@@ -178,16 +183,52 @@ func Delta(prev, cur *Snapshot) Interval {
 		out.LoadBalancers[i] = x
 	}
 
-	out.Groups = make([]GroupInterval, len(cur.Groups))
-	for i, c := range cur.Groups {
+	var prevGroups, prevZones []GroupSnapshot
+	if prev != nil {
+		prevGroups, prevZones = prev.Groups, prev.Zones
+	}
+	out.Groups = deltaGroups(prevGroups, cur.Groups)
+	if len(cur.Zones) > 0 {
+		out.Zones = deltaGroups(prevZones, cur.Zones)
+	}
+
+	out.Targets = make([]TargetInterval, len(cur.Targets))
+	for i, c := range cur.Targets {
+		x := TargetInterval(c)
+		if p := targets[[2]string{c.TargetGroup, c.Target}]; p != nil &&
+			p.Requests <= c.Requests && p.BytesIn <= c.BytesIn && p.BytesOut <= c.BytesOut && p.ConnectionErrors <= c.ConnectionErrors {
+			x.Requests -= p.Requests
+			x.BytesIn -= p.BytesIn
+			x.BytesOut -= p.BytesOut
+			x.ConnectionErrors -= p.ConnectionErrors
+		}
+		out.Targets[i] = x
+	}
+	return out
+}
+
+// deltaGroups returns the intervals of cur's groups (or zones of groups)
+// since prev's of the same load balancer, target group and zone.
+func deltaGroups(prev, cur []GroupSnapshot) []GroupInterval {
+	type key struct{ lb, tg, zone string }
+	var before map[key]*GroupSnapshot
+	if len(prev) > 0 {
+		before = make(map[key]*GroupSnapshot, len(prev))
+		for i := range prev {
+			g := &prev[i]
+			before[key{g.LoadBalancer, g.TargetGroup, g.AvailabilityZone}] = g
+		}
+	}
+	out := make([]GroupInterval, len(cur))
+	for i, c := range cur {
 		x := GroupInterval{
-			LoadBalancer: c.LoadBalancer, TargetGroup: c.TargetGroup,
+			LoadBalancer: c.LoadBalancer, TargetGroup: c.TargetGroup, AvailabilityZone: c.AvailabilityZone,
 			Counters:          c.Counters,
 			ResponseTimeCount: c.ResponseTimeCount,
 			HealthyHostCount:  c.HealthyHostCount, UnHealthyHostCount: c.UnHealthyHostCount,
 		}
 		sum := c.ResponseTimeSumMicros
-		p := groups[[2]string{c.LoadBalancer, c.TargetGroup}]
+		p := before[key{c.LoadBalancer, c.TargetGroup, c.AvailabilityZone}]
 		if p != nil && (decreased(p.Counters[:], c.Counters[:]) || p.ResponseTimeCount > c.ResponseTimeCount || p.ResponseTimeSumMicros > sum) {
 			p = nil
 		}
@@ -202,20 +243,7 @@ func Delta(prev, cur *Snapshot) Interval {
 			x.ResponseTimeBuckets = diffBuckets(nil, c.ResponseTimes)
 		}
 		x.ResponseTimeSum = float64(sum) / 1e6
-		out.Groups[i] = x
-	}
-
-	out.Targets = make([]TargetInterval, len(cur.Targets))
-	for i, c := range cur.Targets {
-		x := TargetInterval(c)
-		if p := targets[[2]string{c.TargetGroup, c.Target}]; p != nil &&
-			p.Requests <= c.Requests && p.BytesIn <= c.BytesIn && p.BytesOut <= c.BytesOut && p.ConnectionErrors <= c.ConnectionErrors {
-			x.Requests -= p.Requests
-			x.BytesIn -= p.BytesIn
-			x.BytesOut -= p.BytesOut
-			x.ConnectionErrors -= p.ConnectionErrors
-		}
-		out.Targets[i] = x
+		out[i] = x
 	}
 	return out
 }

@@ -158,6 +158,10 @@ type Snapshot struct {
 	LoadBalancers []LBSnapshot `json:"loadBalancers"`
 	// Groups are sorted by load balancer, then target group.
 	Groups []GroupSnapshot `json:"groups"`
+	// Zones are the groups per availability zone of their targets
+	// (AvailabilityZone set), sorted by load balancer, target group, then
+	// zone. Targets without a zone count in their group only.
+	Zones []GroupSnapshot `json:"zones,omitempty"`
 	// Targets are sorted by target group, then target ID.
 	Targets []TargetSnapshot `json:"targets"`
 }
@@ -174,11 +178,15 @@ type LBSnapshot struct {
 }
 
 // GroupSnapshot is one target group's counters behind one load balancer,
-// its TargetResponseTime distribution and its host-count gauges.
+// its TargetResponseTime distribution and its host-count gauges; in
+// Snapshot.Zones, those of the group's targets in one availability zone.
 type GroupSnapshot struct {
-	LoadBalancer string        `json:"loadBalancer"`
-	TargetGroup  string        `json:"targetGroup"`
-	Counters     GroupCounters `json:"counters"`
+	LoadBalancer string `json:"loadBalancer"`
+	TargetGroup  string `json:"targetGroup"`
+	// AvailabilityZone is the zone of the targets counted, in
+	// Snapshot.Zones; "" in Snapshot.Groups.
+	AvailabilityZone string        `json:"availabilityZone,omitempty"`
+	Counters         GroupCounters `json:"counters"`
 	// ResponseTimeCount and ResponseTimeSumMicros are TargetResponseTime's
 	// sample count and sum (in microseconds).
 	ResponseTimeCount     int64 `json:"responseTimeCount"`
@@ -212,9 +220,12 @@ type TargetSnapshot struct {
 // Sort puts the snapshot's lists in their documented order.
 func (s *Snapshot) Sort() {
 	slices.SortFunc(s.LoadBalancers, func(a, b LBSnapshot) int { return cmp.Compare(a.LoadBalancer, b.LoadBalancer) })
-	slices.SortFunc(s.Groups, func(a, b GroupSnapshot) int {
-		return cmp.Or(cmp.Compare(a.LoadBalancer, b.LoadBalancer), cmp.Compare(a.TargetGroup, b.TargetGroup))
-	})
+	byGroup := func(a, b GroupSnapshot) int {
+		return cmp.Or(cmp.Compare(a.LoadBalancer, b.LoadBalancer), cmp.Compare(a.TargetGroup, b.TargetGroup),
+			cmp.Compare(a.AvailabilityZone, b.AvailabilityZone))
+	}
+	slices.SortFunc(s.Groups, byGroup)
+	slices.SortFunc(s.Zones, byGroup)
 	slices.SortFunc(s.Targets, func(a, b TargetSnapshot) int {
 		return cmp.Or(cmp.Compare(a.TargetGroup, b.TargetGroup), cmp.Compare(a.Target, b.Target))
 	})

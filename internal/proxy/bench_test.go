@@ -134,7 +134,7 @@ func (rc *rawClient) do() error {
 }
 
 // BenchmarkProxy measures the full proxy path on loopback: a keep-alive
-// client, the proxy, two keep-alive targets, round robin. Clients and
+// client, the proxy, two keep-alive targets in two zones, round robin. Clients and
 // targets run in this process, on the runtime's poller; busy event loops
 // hold their Ps while they wait for sockets, so the benchmark gives the
 // process two more Ps than loops, as if clients and targets had cores of
@@ -144,9 +144,11 @@ func BenchmarkProxy(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(loops + 2))
 	s1 := newRawServer(b, "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789")
 	s2 := newRawServer(b, "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789")
-	h := newHarness(b, simpleConfig(TargetGroup{Name: "tg", Targets: []Target{
-		{ID: "a", Addr: s1.addr(), Weight: 1}, {ID: "b", Addr: s2.addr(), Weight: 1},
-	}}), Options{EventLoops: loops})
+	cfg := simpleConfig(TargetGroup{Name: "tg", Targets: []Target{
+		{ID: "a", Addr: s1.addr(), Weight: 1, Zone: "local-1a"}, {ID: "b", Addr: s2.addr(), Weight: 1, Zone: "local-1b"},
+	}})
+	cfg.LoadBalancers[0].Zones = []string{"local-1a", "local-1b"}
+	h := newHarness(b, cfg, Options{EventLoops: loops})
 	h.p.SetHealthy("tg", "a", true, h.p.now())
 	h.p.SetHealthy("tg", "b", true, h.p.now())
 	addr := "127.0.0.1:" + strconv.Itoa(h.port)

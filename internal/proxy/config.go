@@ -27,6 +27,11 @@ type LoadBalancer struct {
 	Name string
 	// Address is the IP the listeners bind to, e.g. 127.0.0.1.
 	Address string
+	// Zones are the availability zones the load balancer is enabled in.
+	// Its target groups' host counts are reported for each of them
+	// (zero in a zone without targets), besides the zones of their
+	// targets (see Target.Zone).
+	Zones []string
 	// IdleTimeout is idle_timeout.timeout_seconds (default 60 s): client
 	// connections idle that long are closed, and targets that send nothing
 	// for that long get a 504.
@@ -114,6 +119,11 @@ type Target struct {
 	// Draining targets get no new requests; their in-flight requests and
 	// WebSockets continue.
 	Draining bool
+	// Zone is the availability zone of the target (its instance's); the
+	// metrics count the target's requests, responses and health in its
+	// group's counters of that zone too. "" counts it in its group's
+	// counters only.
+	Zone string
 }
 
 // Default attribute values, as AWS sets them.

@@ -101,6 +101,13 @@ func (c *conn) forward(fa *forwardAction) bool {
 	defer func() {
 		g.shared.active.Add(-1)
 		g.shared.doneRetries(retries)
+		// A request that got no response counts in the zone of the
+		// target it was last sent to (relay counts the others).
+		if c.ntried > 0 && c.entry.targetStatus == 0 {
+			if zs := wg.zoneStats(c.tried[c.ntried-1]); zs != nil {
+				zs.Requests.Add(1)
+			}
+		}
 	}()
 	idempotent := isIdempotent(r.Method)
 	for attempt := 0; attempt < 3; attempt++ {
@@ -307,6 +314,9 @@ func (c *conn) attempt(g *groupRuntime, wg *weightedGroup, m *member, body []byt
 			if err != nil {
 				outcome.ConnectFailed = true
 				wg.stats.ConnErrors.Add(1)
+				if zs := wg.zoneStats(m); zs != nil {
+					zs.ConnErrors.Add(1)
+				}
 				lt.connErrors.Add(1)
 				if isTimeout(err) {
 					c.entry.setError(504, "TargetConnectTimeout")

@@ -26,7 +26,13 @@ func (p *Proxy) Collect(fn func(Metric)) {
 //
 // The snapshot's Epoch is the proxy's: counters only ever grow within it.
 // HealthyHostCount and UnHealthyHostCount count a group's registered
-// targets that are not draining, by the health SetHealthy last reported.
+// targets that are not draining, by the health SetHealthy last reported;
+// a zone's (Snapshot.Zones) count the group's targets in that zone. A
+// group has a zone for each zone of its targets and of the load balancer
+// (LoadBalancer.Zones), and for each it had before: its counters
+// outlive configurations. A zone counts a request when its target
+// responds or, without a response, once the request ends, in the zone
+// of the last target it was sent to.
 // A load balancer's ActiveConnectionCount is its client connections plus
 // the connections to the targets of the groups it forwards to. A target
 // registered under one ID at several addresses has their counts summed.
@@ -40,22 +46,12 @@ func (p *Proxy) MetricsSnapshot(dst *lbmetrics.Snapshot) *lbmetrics.Snapshot {
 
 	dst.Taken = p.now()
 	dst.Epoch = p.epoch
-	lbs, groups, targets := dst.LoadBalancers[:0], dst.Groups[:0], dst.Targets[:0]
+	lbs, groups, zones, targets := dst.LoadBalancers[:0], dst.Groups[:0], dst.Zones[:0], dst.Targets[:0]
 	for _, e := range idx.lbs {
 		lbs = append(lbs, lbmetrics.LBSnapshot{LoadBalancer: e.name, Counters: e.stats.Counters(), ActiveConnectionCount: e.stats.ActiveConns.Load()})
 	}
 	for _, e := range idx.groups {
-		var buckets lbmetrics.Buckets
-		if n := len(groups); n < cap(groups) {
-			buckets = groups[:n+1][n].ResponseTimes[:0]
-		}
-		g := lbmetrics.GroupSnapshot{
-			LoadBalancer: e.lb, TargetGroup: e.tg,
-			Counters:              e.stats.Counters(),
-			ResponseTimeCount:     e.stats.RTCount.Load(),
-			ResponseTimeSumMicros: e.stats.RTSumMicros.Load(),
-			ResponseTimes:         e.stats.AppendResponseTimes(buckets),
-		}
+		g := groupSnapshot(&groups, e.lb, e.tg, "", e.stats)
 		if e.g != nil {
 			var conns int64
 			for _, m := range e.g.members {
@@ -74,6 +70,21 @@ func (p *Proxy) MetricsSnapshot(dst *lbmetrics.Snapshot) *lbmetrics.Snapshot {
 		}
 		groups = append(groups, g)
 	}
+	for _, e := range idx.zones {
+		z := groupSnapshot(&zones, e.lb, e.tg, e.zone, e.stats)
+		if e.g != nil && e.index >= 0 {
+			for _, m := range e.g.members {
+				switch {
+				case m.zone != e.index || m.draining:
+				case m.lt.healthy.Load():
+					z.HealthyHostCount++
+				default:
+					z.UnHealthyHostCount++
+				}
+			}
+		}
+		zones = append(zones, z)
+	}
 	for _, e := range idx.targets {
 		t := lbmetrics.TargetSnapshot{TargetGroup: e.group, Target: e.id}
 		for _, lt := range e.lts {
@@ -84,8 +95,25 @@ func (p *Proxy) MetricsSnapshot(dst *lbmetrics.Snapshot) *lbmetrics.Snapshot {
 		}
 		targets = append(targets, t)
 	}
-	dst.LoadBalancers, dst.Groups, dst.Targets = lbs, groups, targets
+	dst.LoadBalancers, dst.Groups, dst.Zones, dst.Targets = lbs, groups, zones, targets
 	return dst
+}
+
+// groupSnapshot reads stats into a group snapshot (zone "") or a zone's,
+// reusing the response-time buckets of the element of *list it is to
+// become.
+func groupSnapshot(list *[]lbmetrics.GroupSnapshot, lb, tg, zone string, stats *lbmetrics.GroupStats) lbmetrics.GroupSnapshot {
+	var buckets lbmetrics.Buckets
+	if l := *list; len(l) < cap(l) {
+		buckets = l[:len(l)+1][len(l)].ResponseTimes[:0]
+	}
+	return lbmetrics.GroupSnapshot{
+		LoadBalancer: lb, TargetGroup: tg, AvailabilityZone: zone,
+		Counters:              stats.Counters(),
+		ResponseTimeCount:     stats.RTCount.Load(),
+		ResponseTimeSumMicros: stats.RTSumMicros.Load(),
+		ResponseTimes:         stats.AppendResponseTimes(buckets),
+	}
 }
 
 // metricsIndex lists, in a Snapshot's order, the counters that
@@ -94,6 +122,7 @@ type metricsIndex struct {
 	snap    *snapshot // the configuration it lists
 	lbs     []lbMetrics
 	groups  []groupMetrics
+	zones   []zoneMetrics
 	targets []targetMetrics
 }
 
@@ -109,6 +138,14 @@ type groupMetrics struct {
 	lbIndex int           // the load balancer's index in lbs; -1: none
 }
 
+// zoneMetrics is a group's counters of one zone behind one load balancer.
+type zoneMetrics struct {
+	lb, tg, zone string
+	stats        *lbmetrics.GroupStats
+	g            *groupRuntime // nil: not in the configuration
+	index        int           // the zone's index in g.zones; -1: none of g's targets is in it
+}
+
 // targetMetrics is a target ID in a group: its live targets, one per
 // address it is registered at.
 type targetMetrics struct {
@@ -117,24 +154,39 @@ type targetMetrics struct {
 }
 
 // newSnapshot returns a snapshot with room for the index's lists and the
-// response-time buckets its groups have now, in one array.
+// response-time buckets its groups and zones have now, in one array.
 func (idx *metricsIndex) newSnapshot() *lbmetrics.Snapshot {
 	s := &lbmetrics.Snapshot{
 		LoadBalancers: make([]lbmetrics.LBSnapshot, 0, len(idx.lbs)),
 		Groups:        make([]lbmetrics.GroupSnapshot, len(idx.groups)),
 		Targets:       make([]lbmetrics.TargetSnapshot, 0, len(idx.targets)),
 	}
-	sizes := make([]int, len(idx.groups))
+	if len(idx.zones) > 0 {
+		s.Zones = make([]lbmetrics.GroupSnapshot, len(idx.zones))
+	}
+	type slot struct {
+		snap *lbmetrics.GroupSnapshot
+		n    int
+	}
+	slots := make([]slot, 0, len(idx.groups)+len(idx.zones))
 	total := 0
+	add := func(g *lbmetrics.GroupSnapshot, st *lbmetrics.GroupStats) {
+		n := st.NumResponseTimes() + 4 // a few buckets may fill meanwhile
+		slots = append(slots, slot{g, n})
+		total += n
+	}
 	for i, e := range idx.groups {
-		sizes[i] = e.stats.NumResponseTimes() + 4 // a few buckets may fill meanwhile
-		total += sizes[i]
+		add(&s.Groups[i], e.stats)
+	}
+	for i, e := range idx.zones {
+		add(&s.Zones[i], e.stats)
 	}
 	all := make(lbmetrics.Buckets, total)
-	for i, n := range sizes {
-		s.Groups[i].ResponseTimes, all = all[:0:n], all[n:]
+	for _, sl := range slots {
+		sl.snap.ResponseTimes, all = all[:0:sl.n], all[sl.n:]
 	}
 	s.Groups = s.Groups[:0]
+	s.Zones = s.Zones[:0]
 	return s
 }
 
@@ -160,6 +212,18 @@ func (p *Proxy) metricsIndexLocked() *metricsIndex {
 		idx.groups = append(idx.groups, groupMetrics{lb: k[0], tg: k[1], stats: s, g: snap.groups[k[1]], lbIndex: i})
 	}
 	slices.SortFunc(idx.groups, func(a, b groupMetrics) int { return cmp.Or(cmp.Compare(a.lb, b.lb), cmp.Compare(a.tg, b.tg)) })
+	for k, s := range p.zoneStats {
+		z := zoneMetrics{lb: k.lb, tg: k.tg, zone: k.zone, stats: s, g: snap.groups[k.tg], index: -1}
+		if z.g != nil {
+			if i, ok := slices.BinarySearch(z.g.zones, k.zone); ok {
+				z.index = i
+			}
+		}
+		idx.zones = append(idx.zones, z)
+	}
+	slices.SortFunc(idx.zones, func(a, b zoneMetrics) int {
+		return cmp.Or(cmp.Compare(a.lb, b.lb), cmp.Compare(a.tg, b.tg), cmp.Compare(a.zone, b.zone))
+	})
 	lts := make([]*liveTarget, 0, len(p.targets))
 	for _, lt := range p.targets {
 		lts = append(lts, lt)

@@ -225,15 +225,20 @@ func TestMetricsSnapshotReuse(t *testing.T) {
 		t.Errorf("snapshot has %d load balancers, %d groups, %d targets, %d buckets in the first group; want 2, 4, 12 and some",
 			len(s.LoadBalancers), len(s.Groups), len(s.Targets), len(s.Groups[0].ResponseTimes))
 	}
+	if len(s.Zones) != 12 || len(s.Zones[0].ResponseTimes) == 0 || s.Zones[0].UnHealthyHostCount != 2 {
+		t.Errorf("snapshot has %d zones, %d buckets and %d unhealthy hosts in the first; want 12 (4 groups × 3 zones), some and 2",
+			len(s.Zones), len(s.Zones[0].ResponseTimes), s.Zones[0].UnHealthyHostCount)
+	}
 	other, _ := newSnapshotProxy(t, 1, 1, 1)
 	if e := other.MetricsSnapshot(nil).Epoch; e == s.Epoch {
 		t.Errorf("two proxies share epoch %q", e)
 	}
 }
 
-// newSnapshotProxy returns a proxy with lbs load balancers, each
-// forwarding to groups target groups of targets targets (not reachable),
-// every group with a spread of response times counted.
+// newSnapshotProxy returns a proxy with lbs load balancers in three
+// zones, each forwarding to groups target groups of targets targets (not
+// reachable) spread over two of the zones, every group and its targets'
+// zones with a spread of response times counted.
 func newSnapshotProxy(t testing.TB, lbs, groups, targets int) (*Proxy, Config) {
 	var cfg Config
 	for l := range lbs {
@@ -242,13 +247,14 @@ func newSnapshotProxy(t testing.TB, lbs, groups, targets int) (*Proxy, Config) {
 			name := fmt.Sprintf("tg-%d-%d", l, g)
 			tg := TargetGroup{Name: name}
 			for i := range targets {
-				tg.Targets = append(tg.Targets, Target{ID: fmt.Sprintf("i-%d", i), Addr: fmt.Sprintf("127.0.0.1:%d", 1+i), Weight: 1})
+				tg.Targets = append(tg.Targets, Target{ID: fmt.Sprintf("i-%d", i), Addr: fmt.Sprintf("127.0.0.1:%d", 1+i), Weight: 1,
+					Zone: []string{"local-1a", "local-1b"}[i%2]})
 			}
 			cfg.TargetGroups = append(cfg.TargetGroups, tg)
 			fwd.TargetGroups = append(fwd.TargetGroups, route.WeightedTargetGroup{Name: name, Weight: 1})
 		}
 		cfg.LoadBalancers = append(cfg.LoadBalancers, LoadBalancer{
-			Name: fmt.Sprintf("lb-%d", l), Address: "127.0.0.1",
+			Name: fmt.Sprintf("lb-%d", l), Address: "127.0.0.1", Zones: []string{"local-1a", "local-1b", "local-1c"},
 			Listeners: []Listener{{Port: freePort(t), DefaultActions: []route.Action{{Type: route.ActionForward, Forward: fwd}}}},
 		})
 	}
@@ -261,18 +267,27 @@ func newSnapshotProxy(t testing.TB, lbs, groups, targets int) (*Proxy, Config) {
 		defer cancel()
 		p.Shutdown(ctx)
 	})
-	// Response times from 100 µs to about 2 s: a few hundred buckets.
-	for _, s := range p.tgStats {
+	// Response times from 100 µs to about 2 s: a few hundred buckets,
+	// in the groups and in their targets' zones.
+	count := func(s *lbmetrics.GroupStats) {
 		for i := range 1000 {
 			s.CountTarget(200, time.Duration(100*math.Pow(1.01, float64(i)))*time.Microsecond)
+		}
+	}
+	for _, s := range p.tgStats {
+		count(s)
+	}
+	for k, s := range p.zoneStats {
+		if k.zone != "local-1c" {
+			count(s)
 		}
 	}
 	return p, cfg
 }
 
 // BenchmarkMetricsSnapshot measures a snapshot of 10 load balancers × 2
-// target groups × 10 targets, each group with a few hundred non-empty
-// response-time buckets: "new" into a new snapshot, "reuse" into the
+// target groups × 10 targets in 2 of 3 zones, each group and zone with
+// targets with a few hundred non-empty response-time buckets: "new" into a new snapshot, "reuse" into the
 // previous one, as a collector alternating two snapshots does.
 func BenchmarkMetricsSnapshot(b *testing.B) {
 	p, _ := newSnapshotProxy(b, 10, 2, 10)

@@ -130,7 +130,10 @@ type Proxy struct {
 	// counts, by name.
 	headerGuards map[string]*headerGuard
 	tgStats      map[[2]string]*lbmetrics.GroupStats
-	accessLogs   map[string]*accesslog.Writer // by load balancer name
+	// zoneStats are the target groups' counters per zone of their
+	// targets, behind each load balancer.
+	zoneStats  map[zoneKey]*lbmetrics.GroupStats
+	accessLogs map[string]*accesslog.Writer // by load balancer name
 	// metricsIdx lists the counters of the configuration it was built
 	// for; MetricsSnapshot rebuilds it after a change.
 	metricsIdx *metricsIndex
@@ -153,6 +156,7 @@ func New(opts Options) *Proxy {
 		lbStats:      map[string]*lbmetrics.LBStats{},
 		headerGuards: map[string]*headerGuard{},
 		tgStats:      map[[2]string]*lbmetrics.GroupStats{},
+		zoneStats:    map[zoneKey]*lbmetrics.GroupStats{},
 		accessLogs:   map[string]*accesslog.Writer{},
 	}
 	if p.log == nil {

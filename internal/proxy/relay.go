@@ -45,7 +45,12 @@ func (c *conn) relay(g *groupRuntime, wg *weightedGroup, m *member, uc *upConn, 
 	c.entry.targetStatus = resp.Status
 	c.entry.elbStatus = resp.Status
 	c.entry.addTriedStatus(statusString(resp.Status))
-	wg.stats.CountTarget(resp.Status, c.entry.responded.Sub(c.entry.dispatched))
+	rt := c.entry.responded.Sub(c.entry.dispatched)
+	wg.stats.CountTarget(resp.Status, rt)
+	if zs := wg.zoneStats(m); zs != nil {
+		zs.Requests.Add(1)
+		zs.CountTarget(resp.Status, rt)
+	}
 
 	if resp.Status == 101 {
 		if !r.ConnUpgrade || len(r.Upgrade) == 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,9 @@ type member struct {
 	bt       *balance.Target
 	draining bool
 	weight   int
+	// zone indexes the group's zones (groupRuntime.zones); -1: the
+	// target has none.
+	zone     int
 	eligible atomic.Bool
 }
 
@@ -88,6 +92,7 @@ type groupRuntime struct {
 	hashName   string
 	sticky     Stickiness
 	members    []*member
+	zones      []string // the members' availability zones, sorted
 	byBT       map[*balance.Target]*member
 	byCookie   map[string]*member
 	eligible   atomic.Pointer[eligibleSet]
@@ -154,10 +159,22 @@ type forwardAction struct {
 }
 
 type weightedGroup struct {
-	g      *groupRuntime
-	stats  *lbmetrics.GroupStats
+	g     *groupRuntime
+	stats *lbmetrics.GroupStats
+	// zones are the group's counters per zone behind this load
+	// balancer, indexed like g.zones.
+	zones  []*lbmetrics.GroupStats
 	weight int
 	cookie string // AWSALBTG value
+}
+
+// zoneStats returns the counters of m's zone behind the group's load
+// balancer, nil when m has no zone. m is a member of wg.g.
+func (wg *weightedGroup) zoneStats(m *member) *lbmetrics.GroupStats {
+	if m.zone < 0 {
+		return nil
+	}
+	return wg.zones[m.zone]
 }
 
 // lbRuntime is a load balancer in one configuration.
@@ -255,10 +272,19 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 					bt.SetHealthySince(h.since)
 				}
 			}
-			m := &member{lt: lt, bt: bt, draining: t.Draining, weight: t.Weight}
+			m := &member{lt: lt, bt: bt, draining: t.Draining, weight: t.Weight, zone: -1}
 			g.members = append(g.members, m)
 			g.byBT[bt] = m
 			g.byCookie[lt.cookie] = m
+			if t.Zone != "" && !slices.Contains(g.zones, t.Zone) {
+				g.zones = append(g.zones, t.Zone)
+			}
+		}
+		slices.Sort(g.zones)
+		for i, t := range tg.Targets {
+			if t.Zone != "" {
+				g.members[i].zone, _ = slices.BinarySearch(g.zones, t.Zone)
+			}
 		}
 		g.hasTargets = len(g.members) > 0
 		s.groups[tg.Name] = g
@@ -367,7 +393,14 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 				st = lbmetrics.NewGroupStats()
 				p.tgStats[key] = st
 			}
-			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, weight: weight, cookie: p.cookieFor("g", g.name)})
+			zones := make([]*lbmetrics.GroupStats, len(g.zones))
+			for i, z := range g.zones {
+				zones[i] = p.zoneStatsLocked(lb.name, g.name, z)
+			}
+			for _, z := range lb.cfg.Zones {
+				p.zoneStatsLocked(lb.name, g.name, z)
+			}
+			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, zones: zones, weight: weight, cookie: p.cookieFor("g", g.name)})
 			fa.total += weight
 		}
 		r.forward = fa
@@ -403,6 +436,23 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 		return nil, fmt.Errorf("action type %q is not supported: use forward, redirect, fixed-response or static", a.Type)
 	}
 	return r, nil
+}
+
+// zoneKey identifies a target group's counters of one zone behind one
+// load balancer.
+type zoneKey struct{ lb, tg, zone string }
+
+// zoneStatsLocked returns the counters of group tg's targets in zone
+// behind load balancer lb, made on first use; they outlive
+// configurations, as the group's do. p.mu must be held.
+func (p *Proxy) zoneStatsLocked(lb, tg, zone string) *lbmetrics.GroupStats {
+	k := zoneKey{lb, tg, zone}
+	st := p.zoneStats[k]
+	if st == nil {
+		st = lbmetrics.NewGroupStats()
+		p.zoneStats[k] = st
+	}
+	return st
 }
 
 // expiryCache formats "now + d" as an HTTP date once per second.

@@ -89,6 +89,12 @@ type Options struct {
 	// over all groups and only when it was read since; 0 means every
 	// second, a negative value never (see healthCache).
 	HealthRefresh time.Duration
+	// Zones are the region's availability zones: a load balancer without
+	// subnets is in each of them (its VPC's default subnets), and its
+	// target groups report host counts for each; an instance placed in
+	// no zone is in the first, as the EC2 API reports it. Instance
+	// targets are counted in their instance's zone; IP targets in none.
+	Zones []string
 }
 
 // Controller reconciles stored target groups and load balancers into the
@@ -421,7 +427,7 @@ func (c *Controller) resolveTargets(tg *TargetGroup) (ts []proxy.Target, unavail
 		if port == 0 {
 			port = in.Port
 		}
-		t := proxy.Target{ID: in.ID, Addr: net.JoinHostPort(in.PrivateIP, strconv.Itoa(port)), Weight: weight}
+		t := proxy.Target{ID: in.ID, Addr: net.JoinHostPort(in.PrivateIP, strconv.Itoa(port)), Weight: weight, Zone: c.zoneOf(in)}
 		ts = append(ts, t)
 		if in.State != compute.StateRunning {
 			unavailable[in.ID] = fmt.Sprintf("instance %s is %s", in.ID, in.State)
@@ -561,7 +567,7 @@ func (c *Controller) Reload() error {
 		la, _ := elb.ParseLoadBalancerAttributes(lb.Spec.Attributes)
 		addr := addrOrDefault(lb.Spec.Address)
 		plb := proxy.LoadBalancer{
-			Name: name, Address: addr,
+			Name: name, Address: addr, Zones: c.zonesOf(lb.Spec),
 			IdleTimeout: la.IdleTimeout, ClientKeepAlive: la.ClientKeepAlive, HTTP2: la.HTTP2,
 			XFFMode: la.XFFHeaderProcessingMode, XFFClientPort: la.XFFClientPort, DesyncMode: la.DesyncMitigationMode,
 			DropInvalidHeaders: la.DropInvalidHeaderFields,
@@ -588,6 +594,30 @@ func (c *Controller) Reload() error {
 	c.registered = newRegistered
 	c.healthAppliedLocked(sortedKeys(c.tgs), groups)
 	return nil
+}
+
+// zonesOf returns the availability zones a load balancer is enabled in:
+// its subnets' zones, or every zone of the region without subnets.
+func (c *Controller) zonesOf(spec elb.LoadBalancerSpec) []string {
+	if len(spec.Subnets) == 0 {
+		return c.opts.Zones
+	}
+	zones := make([]string, 0, len(spec.Subnets))
+	for _, s := range spec.Subnets {
+		if s.AvailabilityZone != "" {
+			zones = append(zones, s.AvailabilityZone)
+		}
+	}
+	return zones
+}
+
+// zoneOf returns an instance's availability zone: the one it was placed
+// in or, placed in none, the region's first, as the EC2 API reports it.
+func (c *Controller) zoneOf(in compute.Instance) string {
+	if in.Zone == "" && len(c.opts.Zones) > 0 {
+		return c.opts.Zones[0]
+	}
+	return in.Zone
 }
 
 // AccessLogPath returns where a load balancer's access log is written.

@@ -279,7 +279,7 @@ func (c *Controller) addRegistered(tg string, ts []proxy.Target, unavailable map
 		if port == 0 {
 			port = in.Port
 		}
-		t := proxy.Target{ID: in.ID, Addr: net.JoinHostPort(in.PrivateIP, strconv.Itoa(port)), Weight: weightOf(r.Weight)}
+		t := proxy.Target{ID: in.ID, Addr: net.JoinHostPort(in.PrivateIP, strconv.Itoa(port)), Weight: weightOf(r.Weight), Zone: c.zoneOf(in)}
 		if have[targetKey(t)] {
 			continue
 		}
