@@ -122,8 +122,8 @@ type load struct {
 	// instance id, so this is which instance served how many.
 	answers map[string]int
 	rate    atomic.Int64
-	stop       chan struct{}
-	done       sync.WaitGroup
+	stop    chan struct{}
+	done    sync.WaitGroup
 }
 
 func startLoad(url string, rate int) *load {
