@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -23,7 +24,7 @@ import (
 func serverCmd(e *env) *cobra.Command {
 	var listen, token string
 	var debug bool
-	var promListen string
+	var promListen, cpuProfile string
 	var metricsInterval time.Duration
 	var aws awsFlags
 	var console consoleFlags
@@ -43,6 +44,13 @@ func serverCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if cpuProfile != "" {
+				done, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer done()
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return err
@@ -66,11 +74,30 @@ func serverCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "", "also serve the API on TCP host:port (requires a token)")
 	cmd.Flags().StringVar(&token, "token", "", "token for TCP clients (default: generated into HOME/token)")
 	cmd.Flags().BoolVar(&debug, "debug", false, "debug logging")
+	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the daemon to this file until it exits (go tool pprof reads it)")
+	_ = cmd.Flags().MarkHidden("cpu-profile")
 	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "also serve /metrics (Prometheus text format) on this loopback host:port, e.g. 127.0.0.1:9464")
 	cmd.Flags().DurationVar(&metricsInterval, "metrics-interval", time.Second, "how often CloudWatch metrics are collected (negative: never)")
 	aws.add(cmd.Flags())
 	console.add(cmd.Flags())
 	return cmd
+}
+
+// startCPUProfile profiles the process's CPU use into path; done stops
+// the profile and closes the file.
+func startCPUProfile(path string) (done func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 func upCmd(e *env) *cobra.Command {

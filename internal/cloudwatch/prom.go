@@ -1,15 +1,17 @@
 package cloudwatch
 
 import (
+	"bufio"
+	"maps"
+	"math"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/madang-dev/madang/internal/metric"
 )
@@ -21,12 +23,23 @@ import (
 // instance_id). The value is the newest complete second's: the Sum for
 // Count and Bytes units (an amount per second), the Average otherwise.
 // Series of one family with other dimensions carry the family's other
-// labels empty, which Prometheus reads as absent.
+// labels empty, which Prometheus reads as absent. Families come sorted by
+// name, their series by label values, as Prometheus's own client writes
+// them. (The exposition is written here rather than with that client,
+// whose package initialisation costs every start of the binary — each
+// instance shim — about 2 ms.)
 func (s *Service) PrometheusHandler() http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(promCollector{s: s, names: &promNames{metrics: map[[2]string]string{}, labels: map[string]string{}}})
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	c := promCollector{s: s, names: &promNames{metrics: map[[2]string]string{}, labels: map[string]string{}}}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", promContentType)
+		bw := bufio.NewWriterSize(w, 32<<10)
+		c.write(bw)
+		_ = bw.Flush()
+	})
 }
+
+// promContentType is the media type of the Prometheus text format.
+const promContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 type promCollector struct {
 	s *Service
@@ -70,18 +83,24 @@ func (p *promNames) label(dim string) string {
 // a stale series does in Prometheus.
 const promStale = 10 * time.Second
 
-// Describe implements prometheus.Collector; the collector is unchecked.
-func (promCollector) Describe(chan<- *prometheus.Desc) {}
-
-// family is one exposed metric name and its label names.
+// family is one exposed metric name, its label names (sorted) and its
+// series.
 type family struct {
 	name, help string
 	labels     []string
 	labelOf    map[string]string // dimension name -> label
+	series     []promSeries
 }
 
-// Collect implements prometheus.Collector.
-func (c promCollector) Collect(ch chan<- prometheus.Metric) {
+// promSeries is one exposed series: its label values, in the order of its
+// family's labels, and its value.
+type promSeries struct {
+	values []string
+	v      float64
+}
+
+// write writes every fresh series in the Prometheus text format.
+func (c promCollector) write(w *bufio.Writer) {
 	type latest struct {
 		id metric.ID
 		st metric.StatSet
@@ -104,32 +123,86 @@ func (c promCollector) Collect(ch chan<- prometheus.Metric) {
 			if _, ok := f.labelOf[d.Name]; !ok {
 				l := c.names.label(d.Name)
 				f.labelOf[d.Name] = l
-				f.labels = append(f.labels, l)
+				if !slices.Contains(f.labels, l) {
+					f.labels = append(f.labels, l)
+				}
 			}
 		}
 	}
-	descs := map[string]*prometheus.Desc{}
-	for name, f := range fams {
+	for _, f := range fams {
 		sort.Strings(f.labels)
-		descs[name] = prometheus.NewDesc(name, f.help, f.labels, nil)
 	}
+series:
 	for _, x := range all {
-		name := c.names.metric(x.id.Namespace, x.id.Name)
-		f := fams[name]
+		f := fams[c.names.metric(x.id.Namespace, x.id.Name)]
 		vals := make([]string, len(f.labels))
+		set := make([]bool, len(f.labels))
 		for _, d := range x.id.Dimensions {
-			vals[sort.SearchStrings(f.labels, f.labelOf[d.Name])] = d.Value
+			i := sort.SearchStrings(f.labels, f.labelOf[d.Name])
+			if set[i] {
+				continue series // two dimensions with one label name
+			}
+			vals[i], set[i] = d.Value, true
 		}
 		v := x.st.Sum / x.st.SampleCount
 		if u := c.s.unitOf(x.id); u == "Count" || u == "Bytes" {
 			v = x.st.Sum
 		}
-		m, err := prometheus.NewConstMetric(descs[name], prometheus.GaugeValue, v, vals...)
-		if err != nil {
-			continue
-		}
-		ch <- m
+		f.series = append(f.series, promSeries{values: vals, v: v})
 	}
+	for _, name := range slices.Sorted(maps.Keys(fams)) {
+		f := fams[name]
+		slices.SortFunc(f.series, func(a, b promSeries) int { return slices.Compare(a.values, b.values) })
+		f.series = slices.CompactFunc(f.series, func(a, b promSeries) bool { return slices.Equal(a.values, b.values) })
+		writeFamily(w, f)
+	}
+}
+
+// writeFamily writes f's HELP and TYPE lines and its series.
+func writeFamily(w *bufio.Writer, f *family) {
+	w.WriteString("# HELP " + f.name + " ")
+	w.WriteString(promHelpEscaper.Replace(f.help))
+	w.WriteString("\n# TYPE " + f.name + " gauge\n")
+	var num []byte
+	for _, s := range f.series {
+		w.WriteString(f.name)
+		if len(f.labels) > 0 {
+			w.WriteByte('{')
+			for i, l := range f.labels {
+				if i > 0 {
+					w.WriteByte(',')
+				}
+				w.WriteString(l + `="`)
+				w.WriteString(promValueEscaper.Replace(s.values[i]))
+				w.WriteByte('"')
+			}
+			w.WriteByte('}')
+		}
+		w.WriteByte(' ')
+		num = appendPromFloat(num[:0], s.v)
+		w.Write(num)
+		w.WriteByte('\n')
+	}
+}
+
+// The text format's escapes: in HELP, backslash and newline; in label
+// values, the double quote as well.
+var (
+	promHelpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	promValueEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)
+
+// appendPromFloat appends v as the text format writes sample values.
+func appendPromFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	case math.IsInf(v, 1):
+		return append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Inf"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 // unitOf returns the unit madang publishes a metric with ("" for custom

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/madang-dev/madang/internal/api/v1"
@@ -55,21 +56,26 @@ type cwParamError struct{ Param, Message string }
 func (e *cwParamError) Error() string { return e.Param + ": " + e.Message }
 
 // Statistics and periods the console offers; the API accepts more.
+//
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
 var (
 	cwSimpleStats = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
 	// cwStatPattern is CloudWatch's extended statistics: percentiles,
 	// trimmed and winsorized means, trimmed counts and sums, and IQM.
-	cwStatPattern = regexp.MustCompile(`^(?i:(p|tm|wm|tc|ts)\d{1,3}(\.\d+)?|(tm|wm|tc|ts|pr)\([^()]*:[^()]*\)|iqm)$`)
-	cwStats       = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99"}
-	cwPeriods     = []int{1, 10, 60, 300}
-	cwRanges      = []int{15, 60, 180, 720}
+	cwStatPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?i:(p|tm|wm|tc|ts)\d{1,3}(\.\d+)?|(tm|wm|tc|ts|pr)\([^()]*:[^()]*\)|iqm)$`)
+	})
+	cwStats   = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99"}
+	cwPeriods = []int{1, 10, 60, 300}
+	cwRanges  = []int{15, 60, 180, 720}
 )
 
 // maxSeriesMinutes bounds a chart's range (two weeks).
 const maxSeriesMinutes = 14 * 24 * 60
 
 func cwValidStat(s string) bool {
-	return slices.Contains(cwSimpleStats, s) || cwStatPattern.MatchString(s)
+	return slices.Contains(cwSimpleStats, s) || cwStatPattern().MatchString(s)
 }
 
 func cwValidPeriod(p int) bool {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/madang-dev/madang/internal/api/v1"
@@ -219,7 +220,10 @@ func (s *Server) elbCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 // instanceID finds an instance id in an app's answer.
-var instanceID = regexp.MustCompile(`\bi-[0-9a-f]{8,17}\b`)
+//
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
+var instanceID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bi-[0-9a-f]{8,17}\b`) })
 
 // sendCheck GETs url with lbCheckTimeout, without following redirects.
 func sendCheck(ctx context.Context, port int, url string) *lbCheck {
@@ -248,7 +252,7 @@ func sendCheck(ctx context.Context, port int, url string) *lbCheck {
 	c.Status, c.StatusText = resp.StatusCode, http.StatusText(resp.StatusCode)
 	c.Instance = resp.Header.Get("X-Instance-Id")
 	if c.Instance == "" {
-		c.Instance = instanceID.FindString(string(body))
+		c.Instance = instanceID().FindString(string(body))
 	}
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/madang-dev/madang/internal/fielderr"
 )
@@ -73,14 +74,18 @@ func (r MetricRow) MarshalJSON() ([]byte, error) {
 	return json.Marshal(items)
 }
 
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
 var (
-	idPattern    = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
-	colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+	idPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`) })
+	colorPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#[0-9a-fA-F]{6}$`) })
 	// statPattern accepts percentiles (p99, p99.9), trimmed and winsorized
 	// means, trimmed counts and sums (tm90, wm99, tc90, ts90), their
 	// range forms (TM(10%:90%), PR(:300)) and the interquartile mean.
-	statPattern = regexp.MustCompile(`^(?i:(p|tm|wm|tc|ts)\d{1,2}(\.\d+)?|(tm|wm|tc|ts|pr)\([^()]*:[^()]*\)|iqm)$`)
-	plainStats  = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
+	statPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?i:(p|tm|wm|tc|ts)\d{1,2}(\.\d+)?|(tm|wm|tc|ts|pr)\([^()]*:[^()]*\)|iqm)$`)
+	})
+	plainStats = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
 )
 
 // parseMetrics parses a metrics array, expanding each "." to the value at
@@ -202,7 +207,7 @@ func parseMetrics(l *fielderr.List, raw json.RawMessage) []MetricRow {
 }
 
 func checkOptions(l *fielderr.List, path string, o rowOptions) {
-	if o.ID != "" && !idPattern.MatchString(o.ID) {
+	if o.ID != "" && !idPattern().MatchString(o.ID) {
 		l.Add(path+".id", o.ID, "is not a valid id",
 			"start with a lowercase letter and use only letters, digits and underscores (e.g. \"m1\")")
 	}
@@ -212,7 +217,7 @@ func checkOptions(l *fielderr.List, path string, o rowOptions) {
 	if o.Period != 0 {
 		checkPeriod(l, path+".period", o.Period)
 	}
-	if o.Color != "" && !colorPattern.MatchString(o.Color) {
+	if o.Color != "" && !colorPattern().MatchString(o.Color) {
 		l.Add(path+".color", o.Color, "is not a colour", `use "#rrggbb", e.g. "#1f77b4"`)
 	}
 	if o.YAxis != "" && o.YAxis != "left" && o.YAxis != "right" {
@@ -228,7 +233,7 @@ func checkStat(l *fielderr.List, path, stat string) {
 			return
 		}
 	}
-	if statPattern.MatchString(stat) {
+	if statPattern().MatchString(stat) {
 		return
 	}
 	l.Add(path, stat, "is not a statistic", fix(stat, plainStats)+", or a percentile such as p99")

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/madang-dev/madang/internal/fielderr"
@@ -20,7 +21,12 @@ const DefaultRange = 3 * time.Hour
 // durationPattern matches an ISO 8601 duration with a leading minus, as
 // dashboards write relative times: "-PT3H", "-P1D", "-P1W", "-PT15M",
 // "-P1DT12H".
-var durationPattern = regexp.MustCompile(`^-P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
+//
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
+var durationPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^-P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
+})
 
 // Lengths of the calendar units of a relative time, as CloudWatch counts
 // them.
@@ -83,7 +89,7 @@ func parseTime(v string, now time.Time) (time.Time, error) {
 
 // parseRelative returns the length of a relative time such as "-PT3H".
 func parseRelative(v string) (time.Duration, error) {
-	m := durationPattern.FindStringSubmatch(v)
+	m := durationPattern().FindStringSubmatch(v)
 	if m == nil || v == "-P" || v == "-PT" || v[len(v)-1] == 'T' {
 		return 0, fmt.Errorf("is not an ISO 8601 duration")
 	}

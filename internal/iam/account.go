@@ -89,15 +89,18 @@ func (a Account) Identity(user string) Identity {
 	return Identity{Account: a.ID, ARN: a.UserARN(user), UserID: a.UserID(user)}
 }
 
+// The rules' lengths are checked apart from their patterns: a counted
+// repetition such as {1,64} compiles into that many copies of its class
+// at every start of the binary.
 var (
-	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$`)
-	userNameRe  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	accountIDRe = regexp.MustCompile(`^[0-9]+$`)                     // 12 of them
+	regionRe    = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`) // at most 32
+	userNameRe  = regexp.MustCompile(`^[\w+=,.@-]+$`)                // at most 64
 )
 
 // ValidateAccountID checks an account id: 12 digits.
 func ValidateAccountID(id string) error {
-	if !accountIDRe.MatchString(id) {
+	if len(id) != 12 || !accountIDRe.MatchString(id) {
 		return fmt.Errorf("account id %q is not 12 digits; use one such as %s", id, DefaultAccountID)
 	}
 	return nil
@@ -106,7 +109,7 @@ func ValidateAccountID(id string) error {
 // ValidateRegion checks a region name: a lowercase label of letters,
 // digits and dashes such as local or us-east-1.
 func ValidateRegion(region string) error {
-	if !regionRe.MatchString(region) {
+	if len(region) > 32 || !regionRe.MatchString(region) {
 		return fmt.Errorf("region %q is not a region name; use lowercase letters, digits and dashes, such as %s or us-east-1", region, DefaultRegion)
 	}
 	return nil
@@ -115,7 +118,7 @@ func ValidateRegion(region string) error {
 // ValidateUserName checks an IAM user name: 1–64 letters, digits and
 // +=,.@_- (AWS's rule).
 func ValidateUserName(name string) error {
-	if !userNameRe.MatchString(name) {
+	if len(name) > 64 || !userNameRe.MatchString(name) {
 		return fmt.Errorf("user name %q is not valid; use 1 to 64 letters, digits and +=,.@_-", name)
 	}
 	return nil

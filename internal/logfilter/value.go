@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // scanner walks a pattern, remembering offsets for errors.
@@ -147,11 +148,16 @@ type value struct {
 }
 
 // numberLiteral is the syntax of a number in a pattern.
-var numberLiteral = regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+//
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
+var numberLiteral = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+})
 
 // parseNumber parses text as a pattern number.
 func parseNumber(text string) (float64, bool) {
-	if !numberLiteral.MatchString(text) {
+	if !numberLiteral().MatchString(text) {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(text, 64)

@@ -102,7 +102,7 @@ func (s *Store) compactWindow(k int, w int64) error {
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(indexOff))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(points))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(s.sealed[k]))
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(index, castagnoli))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(index, castagnoli()))
 	buf = binary.LittleEndian.AppendUint32(buf, blkMagic)
 	key := segKey{k, w, kindBlk}
 	if err := writeFileAtomic(s.disk.path(key.name()), buf); err != nil {
@@ -192,7 +192,7 @@ func (s *Store) readBlk(k int, w int64, ref uint64) (*block, error) {
 	if _, err := f.ReadAt(tail, info.Size()-8); err != nil {
 		return nil, fmt.Errorf("metricstore: %s: %w", path, err)
 	}
-	if crc32.Checksum(index, castagnoli) != binary.LittleEndian.Uint32(tail) {
+	if crc32.Checksum(index, castagnoli()) != binary.LittleEndian.Uint32(tail) {
 		return nil, fmt.Errorf("metricstore: %s: index checksum: %w", path, errCorrupt)
 	}
 	lo, hi := 0, int(n)

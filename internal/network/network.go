@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -135,12 +136,14 @@ type SecurityGroup struct {
 	CreatedAt time.Time         `json:"createdAt"`
 }
 
-var idPattern = regexp.MustCompile(`^(vpc|subnet|sg)-([0-9a-f]{8}|[0-9a-f]{17})$`)
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(vpc|subnet|sg)-([0-9a-f]{8}|[0-9a-f]{17})$`) })
 
 // ValidID reports whether id is an EC2 id of the given prefix ("vpc",
 // "subnet", "sg"): the prefix, a dash and 8 or 17 lowercase hex digits.
 func ValidID(prefix, id string) bool {
-	m := idPattern.FindStringSubmatch(id)
+	m := idPattern().FindStringSubmatch(id)
 	return m != nil && m[1] == prefix
 }
 

@@ -470,7 +470,7 @@ type app struct {
 }
 
 // startApp starts the app in its own process group with its output piped
-// into the log.
+// into the log; a plain command runs without its shell (directCommand).
 func startApp(c Config, log *logfile.File) (*app, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -482,11 +482,22 @@ func startApp(c Config, log *logfile.File) (*app, error) {
 		_ = outW.Close()
 		return nil, fmt.Errorf("pipe: %w", err)
 	}
-	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
-	cmd.Dir = c.Dir
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
+	prepare := func(cmd *exec.Cmd) *exec.Cmd {
+		cmd.Dir = c.Dir
+		cmd.Stdout, cmd.Stderr = outW, errW
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	}
+	var cmd *exec.Cmd
+	if direct, ok := directCommand(c.Argv, c.Dir); ok {
+		if err = prepare(direct).Start(); err == nil {
+			cmd = direct
+		}
+	}
+	if cmd == nil {
+		cmd = prepare(exec.Command(c.Argv[0], c.Argv[1:]...))
+		err = cmd.Start()
+	}
 	started := time.Now()
 	_ = outW.Close()
 	_ = errW.Close()

@@ -8,7 +8,8 @@ import "strings"
 // app: the app is then the shim's direct child, it receives the stop
 // signal itself and its exit status is its own (a SIGKILL shows as
 // SIGKILL rather than as the shell's exit code 137), and no shell
-// lingers beside each app. Anything else runs as given.
+// lingers beside each app. Anything else runs as given. (The shim starts
+// an exec of plain words without the shell at all; see package shim.)
 func shellArgv(command string) []string {
 	if c, ok := execCommand(command); ok {
 		return []string{"/bin/sh", "-c", c}

@@ -3,6 +3,7 @@ package top
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -60,21 +61,23 @@ func bigText(s string) []string {
 	return lines
 }
 
+// Regular expressions are compiled on first use rather than at every
+// start of the binary (each instance shim, each CLI command).
 var (
-	mdLink     = regexp.MustCompile(`\[([^\]]*)\]\(([^)]*)\)`)
-	mdEmphasis = regexp.MustCompile(`\*\*|__|\x60`)
-	mdHeading  = regexp.MustCompile(`(?m)^#{1,6}\s+`)
-	mdBullet   = regexp.MustCompile(`(?m)^(\s*)[*+-]\s+`)
+	mdLink     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[([^\]]*)\]\(([^)]*)\)`) })
+	mdEmphasis = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\*\*|__|\x60`) })
+	mdHeading  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^#{1,6}\s+`) })
+	mdBullet   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^(\s*)[*+-]\s+`) })
 )
 
 // plainMarkdown turns a text widget's markdown into plain text: headings
 // lose their #, links show their text, emphasis and code marks go and
 // list items get a bullet.
 func plainMarkdown(md string) string {
-	s := mdHeading.ReplaceAllString(md, "")
-	s = mdLink.ReplaceAllString(s, "$1")
-	s = mdEmphasis.ReplaceAllString(s, "")
-	return mdBullet.ReplaceAllString(s, "$1• ")
+	s := mdHeading().ReplaceAllString(md, "")
+	s = mdLink().ReplaceAllString(s, "$1")
+	s = mdEmphasis().ReplaceAllString(s, "")
+	return mdBullet().ReplaceAllString(s, "$1• ")
 }
 
 // wrapText breaks text into lines of at most w cells, at spaces where it

@@ -340,6 +340,8 @@ func TestDashboards(t *testing.T) {
 	}{
 		{name: "valid", op: "PutDashboard", in: map[string]any{"DashboardName": "mine", "DashboardBody": `{"widgets":[]}`}},
 		{name: "bad name", op: "PutDashboard", in: map[string]any{"DashboardName": "a b", "DashboardBody": `{"widgets":[]}`}, code: "InvalidParameterInput"},
+		{name: "name of 256", op: "PutDashboard", in: map[string]any{"DashboardName": strings.Repeat("d", 256), "DashboardBody": `{"widgets":[]}`}, code: "InvalidParameterInput"},
+		{name: "name of 255", op: "PutDashboard", in: map[string]any{"DashboardName": strings.Repeat("d", 255), "DashboardBody": `{"widgets":[]}`}},
 		{name: "not JSON", op: "PutDashboard", in: map[string]any{"DashboardName": "x", "DashboardBody": `{`}, code: "InvalidParameterInput", msg: "dataPath"},
 		{name: "bad widget", op: "PutDashboard", in: map[string]any{"DashboardName": "x", "DashboardBody": `{"widgets":[{"type":"metric","width":99}]}`}, code: "InvalidParameterInput", msg: "width"},
 		{name: "stack's", op: "PutDashboard", in: map[string]any{"DashboardName": "ops", "DashboardBody": `{"widgets":[]}`}, code: "InvalidParameterValue", msg: "stack 'web'"},

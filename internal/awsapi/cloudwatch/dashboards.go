@@ -15,13 +15,22 @@ import (
 
 const listDashboardsPage = 1000
 
-// dashboardName is CloudWatch's rule for dashboard names.
-var dashboardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+// dashboardNameChars are the characters of CloudWatch's rule for
+// dashboard names; validDashboardName adds its length, 1 to 255 (a
+// counted repetition would compile into 255 copies of the class at every
+// start of the binary).
+var dashboardNameChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// validDashboardName reports whether name follows CloudWatch's rule for
+// dashboard names.
+func validDashboardName(name string) bool {
+	return len(name) <= 255 && dashboardNameChars.MatchString(name)
+}
 
 func (s *Service) putDashboard(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
 	name, body := in.String("DashboardName"), in.String("DashboardBody")
-	if !dashboardName.MatchString(name) {
+	if !validDashboardName(name) {
 		return nil, protocol.Errorf("InvalidParameterInput", "The value for field DashboardName '%s' must contain only alphanumeric characters, '-' and '_', 1 to 255 of them", name)
 	}
 	if _, err := dashboard.Parse([]byte(body)); err != nil {

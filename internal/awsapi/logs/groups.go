@@ -73,7 +73,7 @@ func (s *Service) describeLogGroups(_ context.Context, call *awsapi.Call) (map[s
 func (s *Service) createLogGroup(ctx context.Context, call *awsapi.Call) (map[string]any, error) {
 	in := call.Input
 	name := in.String("logGroupName")
-	if !groupNamePattern.MatchString(name) {
+	if !validGroupName(name) {
 		return nil, protocol.Errorf("InvalidParameterException", "1 validation error detected: Value '%s' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+ (1 to 512 characters)", name)
 	}
 	if cls := in.String("logGroupClass"); cls != "" && cls != "STANDARD" {

@@ -247,8 +247,17 @@ func page[T any](items []T, token string, size int) ([]T, string, error) {
 	return items[:size], strconv.Itoa(start + size), nil
 }
 
-// groupNamePattern is CloudWatch Logs' rule for log group names.
-var groupNamePattern = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
+// groupNameChars are the characters of CloudWatch Logs' rule for log
+// group names; validGroupName adds its length, 1 to 512. (A counted
+// repetition such as {1,512} would compile into 512 copies of the class
+// at every start of the binary.)
+var groupNameChars = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]+$`)
+
+// validGroupName reports whether name follows CloudWatch Logs' rule for
+// log group names.
+func validGroupName(name string) bool {
+	return len(name) <= 512 && groupNameChars.MatchString(name)
+}
 
 // groupARN is a log group's ARN, with the ":*" CloudWatch Logs adds.
 func groupARN(call *awsapi.Call, name string) string {

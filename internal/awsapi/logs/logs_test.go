@@ -158,6 +158,8 @@ func TestAPIStreams(t *testing.T) {
 	}{
 		{name: "stream in a missing group", op: "CreateLogStream", in: map[string]any{"logGroupName": "/app", "logStreamName": "s1"}, code: "ResourceNotFoundException"},
 		{name: "bad group name", op: "CreateLogGroup", in: map[string]any{"logGroupName": "has space"}, code: "InvalidParameterException"},
+		{name: "group name of 513", op: "CreateLogGroup", in: map[string]any{"logGroupName": "/" + strings.Repeat("g", 512)}, code: "InvalidParameterException"},
+		{name: "group name of 512", op: "CreateLogGroup", in: map[string]any{"logGroupName": "/" + strings.Repeat("g", 511)}},
 		{name: "group", op: "CreateLogGroup", in: map[string]any{"logGroupName": "/app"}},
 		{name: "group again", op: "CreateLogGroup", in: map[string]any{"logGroupName": "/app"}, code: "ResourceAlreadyExistsException"},
 		{name: "bad stream name", op: "CreateLogStream", in: map[string]any{"logGroupName": "/app", "logStreamName": "a:b"}, code: "InvalidParameterException"},
