@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/madang-dev/madang/internal/metric"
 	"github.com/madang-dev/madang/internal/state"
 )
@@ -84,5 +88,17 @@ custom_plain 1.5
 	}
 	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
 		t.Errorf("Content-Type %q, want the text format's", ct)
+	}
+	// Prometheus's own parser reads it back: the families, their types and
+	// the escaped label value.
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatalf("Prometheus's parser refuses the exposition: %v", err)
+	}
+	rc := fams["aws_application_elb_request_count"]
+	if len(fams) != 3 || rc == nil || rc.GetType() != dto.MetricType_GAUGE || len(rc.Metric) != 1 ||
+		rc.Metric[0].Label[0].GetValue() != `app/"q"\x`+"\n" || rc.Metric[0].GetGauge().GetValue() != 7 {
+		t.Fatalf("parsed families %v", fams)
 	}
 }
