@@ -186,12 +186,12 @@ func deployCmd(e *env) *cobra.Command {
 			if kind == deployInPlace || kind == deployBlueGreen {
 				for _, g := range groups {
 					if replaced[g] {
-						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for in-place deployments, or use --type replacement", g)
+						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for %s deployments, or use --type replacement", g, kind)
 					}
 				}
 				if len(groups) == 0 {
 					for _, g := range slices.Sorted(maps.Keys(replaced)) {
-						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for in-place deployments, or use --type replacement", g)
+						return fmt.Errorf("group %s has instanceRefresh: in the stack, so every apply replaces its instances; remove instanceRefresh: for %s deployments, or use --type replacement", g, kind)
 					}
 				}
 			}
