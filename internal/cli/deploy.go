@@ -170,7 +170,8 @@ func deployCmd(e *env) *cobra.Command {
 				return usageErr(cmd, "--per-zone-min-healthy, --zone-monitor and --first-zone-monitor are for --type %s", deployInPlace)
 			}
 			if _, err := autoscaling.ParseTrafficRouting(bg.traffic); err != nil {
-				return usageErr(cmd, "--traffic %q: use all-at-once, canary:PERCENT%%:INTERVAL (canary:10%%:5m) or linear:PERCENT%%:INTERVAL (linear:25%%:30s)", bg.traffic)
+				why := strings.TrimPrefix(err.Error(), fmt.Sprintf("trafficRouting %q: ", bg.traffic))
+				return usageErr(cmd, "--traffic %q: %s", bg.traffic, why) // why ends with the forms to use
 			}
 			if bg.wait < 0 || bg.wait > autoscaling.MaxTerminationWait || bg.wait%time.Second != 0 {
 				return usageErr(cmd, "--termination-wait %s: give whole seconds from 0s to 48h", bg.wait)
