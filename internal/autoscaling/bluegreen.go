@@ -278,6 +278,11 @@ func (s *Service) blueGreenLocked(ctx context.Context, b *batch, g *Group, d *De
 			}
 		}
 	}
+	if bg.Phase == PhaseRetaining && d.Stopping != nil && d.Stopping.Code == "DEPLOYMENT_STOPPED" && !d.StopRollback && now.Before(bg.TerminateAt) {
+		// A stop without rollback while the originals wait ends the
+		// wait: they go now.
+		bg.TerminateAt, changed = now, true
+	}
 	if bg.Phase != PhaseRollingBack && bg.Phase != PhaseDone {
 		if why, code := s.blueGreenFailureLocked(g, d, green, now); why != "" {
 			s.rollBackBlueGreenLocked(b, d, code, why, now)
@@ -388,10 +393,7 @@ func (s *Service) blueGreenFailureLocked(g *Group, d *Deployment, green []*Membe
 	bg := d.BlueGreen
 	if d.Stopping != nil {
 		if d.Stopping.Code == "DEPLOYMENT_STOPPED" && !d.StopRollback && bg.Phase == PhaseRetaining {
-			// A stop without rollback while the originals wait ends the
-			// wait: they go now.
-			bg.TerminateAt = now
-			return "", ""
+			return "", "" // it ends the wait instead (blueGreenLocked)
 		}
 		return d.Stopping.Message, d.Stopping.Code
 	}

@@ -361,3 +361,24 @@ func TestBlueGreenResumesAfterRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestBlueGreenStopWithoutRollbackEndsTheWait: a stop without rollback
+// while the originals wait terminates them now; the replacements stay.
+func TestBlueGreenStopWithoutRollbackEndsTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		deployGroup(h, 2)
+		d := h.blueGreen("all-at-once", 3600, false)
+		h.until("the swap", 5*time.Second, func() bool { return h.deployment(d.ID).BlueGreen.Phase == PhaseRetaining })
+		if _, err := h.svc.StopDeployment(context.Background(), "web", d.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		h.until("the end", 10*time.Second, func() bool { d := h.deployment(d.ID); return !d.Active() })
+		if got := h.deployment(d.ID); got.Status != DeploymentSucceeded {
+			t.Fatalf("status %s (%+v), want Succeeded: the traffic had moved", got.Status, got.ErrorInfo)
+		}
+		if r := h.running(); len(r[1]) != 0 || len(r[2]) != 2 {
+			t.Fatalf("running %v, want the 2 replacements alone, long before the hour's wait", r)
+		}
+	})
+}

@@ -102,17 +102,12 @@ func (s *Service) move(ctx context.Context, group string, ids []string, limit in
 // otherwise the group launches replacements.
 func (s *Service) EnterStandby(ctx context.Context, group string, ids []string, decrement bool) ([]Activity, error) {
 	return s.move(ctx, group, ids, maxMoveIDs, func(b *batch, g *Group, c *Capacity, now time.Time) ([]*Activity, error) {
-		var ms []*Member
-		for _, id := range ids {
-			m, err := s.memberInLocked(group, id)
-			if err != nil {
-				return nil, err
-			}
-			if m.Lifecycle != InService {
-				return nil, fault.Invalidf(KindGroup, group, "The instance %s is not in InService (it is %s); only InService instances can be moved to Standby.", id, m.Lifecycle).
-					WithHint("wait until it is InService")
-			}
-			ms = append(ms, m)
+		ms, err := s.membersInStateLocked(group, ids, InService, func(id, lc string) error {
+			return fault.Invalidf(KindGroup, group, "The instance %s is not in InService (it is %s); only InService instances can be moved to Standby.", id, lc).
+				WithHint("wait until it is InService")
+		})
+		if err != nil {
+			return nil, err
 		}
 		from := c.Desired
 		if decrement {
@@ -142,17 +137,12 @@ func (s *Service) EnterStandby(ctx context.Context, group string, ids []string, 
 // max size.
 func (s *Service) ExitStandby(ctx context.Context, group string, ids []string) ([]Activity, error) {
 	return s.move(ctx, group, ids, maxMoveIDs, func(b *batch, g *Group, c *Capacity, now time.Time) ([]*Activity, error) {
-		var ms []*Member
-		for _, id := range ids {
-			m, err := s.memberInLocked(group, id)
-			if err != nil {
-				return nil, err
-			}
-			if m.Lifecycle != Standby {
-				return nil, fault.Invalidf(KindGroup, group, "The instance %s is not in Standby (it is %s); only Standby instances can be moved out of it.", id, m.Lifecycle).
-					WithHint("madang asg standby " + group + " " + id + " moves it to Standby first")
-			}
-			ms = append(ms, m)
+		ms, err := s.membersInStateLocked(group, ids, Standby, func(id, lc string) error {
+			return fault.Invalidf(KindGroup, group, "The instance %s is not in Standby (it is %s); only Standby instances can be moved out of it.", id, lc).
+				WithHint("madang asg standby " + group + " " + id + " moves it to Standby first")
+		})
+		if err != nil {
+			return nil, err
 		}
 		from := c.Desired
 		d, err := desiredAfter(group, c, len(ids), "moving "+fmt.Sprint(len(ids))+" instance(s) out of Standby")
@@ -409,4 +399,21 @@ func allProtected(ms []*Member) bool {
 		}
 	}
 	return len(ms) > 0
+}
+
+// membersInStateLocked returns the group's members ids, all in lifecycle
+// state lc, or the first error: not a member, or refused(id, its state).
+func (s *Service) membersInStateLocked(group string, ids []string, lc string, refused func(id, lc string) error) ([]*Member, error) {
+	ms := make([]*Member, 0, len(ids))
+	for _, id := range ids {
+		m, err := s.memberInLocked(group, id)
+		if err != nil {
+			return nil, err
+		}
+		if m.Lifecycle != lc {
+			return nil, refused(id, m.Lifecycle)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
 }
