@@ -187,7 +187,7 @@ func TestProcessControlAndFollow(t *testing.T) {
 	var snap *lbmetrics.Snapshot
 	waitFor(t, 5*time.Second, "the request in the metrics snapshot", func() bool {
 		snap, err = c.MetricsSnapshot(ctx)
-		return err == nil && len(snap.LoadBalancers) == 1 && snap.LoadBalancers[0].Counters[lbmetrics.LBRequestCount] == 1
+		return err == nil && len(snap.LoadBalancers) == 1 && snap.LoadBalancers[0].Counters[lbmetrics.LBRequestCount] == 1 && len(snap.Targets) == 1 && snap.Targets[0].BytesOut > 0
 	})
 	if snap.Epoch == "" || len(snap.Groups) != 1 || snap.Groups[0].TargetGroup != "web" || snap.Groups[0].HealthyHostCount != 1 ||
 		len(snap.Groups[0].ResponseTimes) != 1 || len(snap.Targets) != 1 || snap.Targets[0].Requests != 1 || snap.Targets[0].BytesOut == 0 {

@@ -55,7 +55,17 @@ func sendHandover(uc *net.UnixConn, st handoverState, files []*os.File) error {
 	if len(files) > 0 {
 		fds := make([]int, len(files))
 		for i, f := range files {
-			fds[i] = int(f.Fd())
+			// Not f.Fd(): it puts the socket in blocking mode, and the
+			// mode belongs to the socket every data plane shares, so an
+			// event loop's accept would then block its thread (and, as it
+			// does not give up its P, stop the world of its process).
+			rc, err := f.SyscallConn()
+			if err != nil {
+				return fmt.Errorf("handover: socket %s: %w", st.Listeners[i], err)
+			}
+			if err := rc.Control(func(fd uintptr) { fds[i] = int(fd) }); err != nil {
+				return fmt.Errorf("handover: socket %s: %w", st.Listeners[i], err)
+			}
 		}
 		oob = syscall.UnixRights(fds...)
 	}

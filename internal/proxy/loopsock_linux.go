@@ -269,7 +269,14 @@ func (l *loop) pauseAcceptor(a *acceptor, err error) {
 func (l *listener) startLoops(f *os.File) {
 	l.lf = f
 	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { l.lfd = fd })
+		rc.Control(func(fd uintptr) {
+			l.lfd = fd
+			// The loops accept with raw syscalls that keep their P: a
+			// blocking socket (a handed-over one whose sender set it so)
+			// would park the loop's thread in accept4 and stall the
+			// runtime's stop-the-world.
+			syscall.SetNonblock(int(fd), true)
+		})
 	}
 	l.loopRefs.Store(int32(len(l.p.loops)))
 	for _, lp := range l.p.loops {
