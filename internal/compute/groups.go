@@ -272,9 +272,8 @@ func (s *Service) markReplaced(ctx context.Context, id, by string) {
 	}
 	in.ReplacedBy = by
 	s.changedLocked()
-	cp := *in
 	s.mu.Unlock()
-	_ = s.put(ctx, InstancePrefix+id, &cp)
+	_ = s.putInstance(ctx, id)
 }
 
 // rollout brings members to the group's versions, rebooting at most

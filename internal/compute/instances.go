@@ -463,7 +463,7 @@ func (s *Service) startProcessFrom(id string, saved []byte) error {
 		s.opts.Events.Warn("instance", id, "%s", moved)
 	}
 	if !unchangedSince(saved, cp) {
-		if err := s.put(context.Background(), InstancePrefix+id, &cp); err != nil {
+		if err := s.putInstance(context.Background(), id); err != nil {
 			return err
 		}
 	}
@@ -545,7 +545,7 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 	s.changedLocked()
 	cp := *in
 	s.mu.Unlock()
-	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {
+	if err := s.putInstance(ctx, id); err != nil {
 		return err
 	}
 	s.notify(id)
@@ -577,7 +577,7 @@ func (s *Service) stopProcess(ctx context.Context, id string, desired InstanceSt
 	cp = *in
 	s.mu.Unlock()
 	s.opts.Events.Info("instance", id, "%s", final)
-	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {
+	if err := s.putInstance(ctx, id); err != nil {
 		return err
 	}
 	s.notify(id)
@@ -649,7 +649,7 @@ func (s *Service) SetTags(ctx context.Context, id string, set map[string]string,
 	cp := *in
 	cp.Tags = maps.Clone(tags)
 	s.mu.Unlock()
-	return cp, s.put(ctx, InstancePrefix+id, &cp)
+	return cp, s.putInstance(ctx, id)
 }
 
 func (s *Service) get(id string) (Instance, error) {
@@ -672,12 +672,11 @@ func (s *Service) setState(id string, st InstanceState, detail, reason string) {
 	}
 	in.State, in.Detail, in.StateReason = st, detail, reason
 	s.changedLocked()
-	cp := *in
 	s.mu.Unlock()
 	if reason != "" {
 		s.opts.Events.Error("instance", id, "%s: %s", detail, reason)
 	}
-	_ = s.put(context.Background(), InstancePrefix+id, &cp)
+	_ = s.putInstance(context.Background(), id)
 	s.notify(id)
 }
 
@@ -740,7 +739,7 @@ func (s *Service) onStatus(st supervisor.Status) {
 	s.mu.Unlock()
 	if prev == cp.State && prevDetail == cp.Detail {
 		if prevRestarts != cp.Restarts {
-			_ = s.put(context.Background(), InstancePrefix+st.ID, &cp)
+			_ = s.putInstance(context.Background(), st.ID)
 		}
 		return
 	}
@@ -754,7 +753,7 @@ func (s *Service) onStatus(st supervisor.Status) {
 	case "exited":
 		s.opts.Events.Warn("instance", st.ID, "exited: %s", st.Reason)
 	}
-	_ = s.put(context.Background(), InstancePrefix+st.ID, &cp)
+	_ = s.putInstance(context.Background(), st.ID)
 	s.notify(st.ID)
 }
 

@@ -193,7 +193,10 @@ func TestSamplesRealInstances(t *testing.T) {
 	tc := newTestCompute(t)
 	addApp(t, tc.home, tc.store, tc.svc, tc.source, tc.exe, "spin", "(while :; do :; done) &", "t3.micro", 10*time.Second)
 	addApp(t, tc.home, tc.store, tc.svc, tc.source, tc.exe, "write",
-		"(while [ ! -e go ]; do sleep 0.02; done; dd if=/dev/zero of=f bs=1M count=20 conv=fsync 2>/dev/null) &", "t3.small", 10*time.Second)
+		// The subshell outlives dd: a reaped child's I/O counts in its
+		// parent's /proc/PID/io, so the bytes are seen even when dd starts
+		// and ends between two samples.
+		"(while [ ! -e go ]; do sleep 0.02; done; dd if=/dev/zero of=f bs=1M count=20 conv=fsync 2>/dev/null; sleep 120) &", "t3.small", 10*time.Second)
 	idle, spin, write := tc.run(), tc.runOne("spin"), tc.runOne("write")
 	spinPGID := 0
 	for _, in := range []Instance{idle, spin, write} {

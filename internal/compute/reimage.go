@@ -63,7 +63,7 @@ func (s *Service) Reimage(ctx context.Context, id string, version int) error {
 	s.changedLocked()
 	cp := *p
 	s.mu.Unlock()
-	if err := s.put(ctx, InstancePrefix+id, &cp); err != nil {
+	if err := s.putInstance(ctx, id); err != nil {
 		return err
 	}
 	if err := s.prepareWorkdir(&cp); err != nil {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/madang-dev/madang/internal/state"
 )
 
 // watchRevision lists s's instances until stop is closed and reports a
@@ -112,5 +114,95 @@ func TestRevisionHoldsWhileNothingChanges(t *testing.T) {
 	if after := tc.svc.Revision(); after != before {
 		in, _ := tc.svc.Instance(id)
 		t.Fatalf("revision %d → %d with nothing changed (record %+v)", before, after, in)
+	}
+}
+
+// heldStore holds the first store of a record that arrives while armed
+// until another store of the same key ends, or at most hold: the
+// interleaving in which two writers' stores finish in the wrong order.
+type heldStore struct {
+	state.Store
+	hold  time.Duration
+	mu    sync.Mutex
+	armed string        // the key whose next store is held
+	held  chan struct{} // closed when a later store of the key ended
+}
+
+func (h *heldStore) arm(key string) {
+	h.mu.Lock()
+	h.armed, h.held = key, make(chan struct{})
+	h.mu.Unlock()
+}
+
+func (h *heldStore) Put(ctx context.Context, key string, value []byte) (int64, error) {
+	h.mu.Lock()
+	first := h.armed == key
+	held := h.held
+	if first {
+		h.armed = ""
+	}
+	h.mu.Unlock()
+	if first {
+		select {
+		case <-held:
+		case <-time.After(h.hold):
+		}
+		return h.Store.Put(ctx, key, value)
+	}
+	rev, err := h.Store.Put(ctx, key, value)
+	if held != nil {
+		h.mu.Lock()
+		if h.held == held {
+			close(held)
+			h.held = nil
+		}
+		h.mu.Unlock()
+	}
+	return rev, err
+}
+
+// TestConcurrentWritersStoreTheNewestRecord: when two writers change one
+// instance at once and the first one's store is slow, the store still
+// ends with the newest record, not with whichever copy was stored last.
+func TestConcurrentWritersStoreTheNewestRecord(t *testing.T) {
+	t.Parallel()
+	hs := &heldStore{Store: state.NewMemory(), hold: 300 * time.Millisecond}
+	tc := newTestComputeOn(t, nil, hs)
+	ctx := context.Background()
+	id := tc.run().ID
+	hs.arm(InstancePrefix + id)
+	first := make(chan error, 1)
+	go func() {
+		_, err := tc.svc.SetTags(ctx, id, map[string]string{"v": "1"}, nil)
+		first <- err
+	}()
+	// The second change is made once the first is in memory (its store
+	// is held).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if in, _ := tc.svc.get(id); in.Tags["v"] == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first change did not reach the record")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := tc.svc.SetTags(ctx, id, map[string]string{"v": "2"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	kv, err := hs.Get(ctx, InstancePrefix+id)
+	if err != nil {
+		t.Fatalf("stored record: %v", err)
+	}
+	var stored Instance
+	if err := json.Unmarshal(kv.Value, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Tags["v"] != "2" {
+		t.Fatalf("stored tag v=%q, want the newest change's 2", stored.Tags["v"])
 	}
 }

@@ -98,6 +98,10 @@ type Service struct {
 	// rebooting holds the members a rollout is rebooting now.
 	rebooting map[string]bool
 
+	// putLocks order the stores of each instance's record (putInstance),
+	// sharded by instance id.
+	putLocks [putShards]sync.Mutex
+
 	inf *informer.Informer
 	// reconciled is the store revision the group controller has
 	// reconciled through.
@@ -260,6 +264,37 @@ func (s *Service) changedLocked() { s.revision.Add(1) }
 
 // ---------------------------------------------------------------------
 // persistence helpers
+
+// putShards is the number of instance put locks.
+const putShards = 128
+
+// putInstance stores instance id's record as it is now. Writers change a
+// record under s.mu and store it after unlocking, so two of them storing
+// their own copies could finish in the wrong order and leave the older
+// copy in the store (and after a restart, in the daemon). The instance's
+// put lock orders the stores, and each store takes the record as it is
+// once it holds that lock: the last store is of the newest record. A
+// record removed meanwhile is not stored again.
+func (s *Service) putInstance(ctx context.Context, id string) error {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	l := &s.putLocks[h%putShards]
+	l.Lock()
+	defer l.Unlock()
+	s.mu.Lock()
+	in, ok := s.instances[id]
+	var cp Instance
+	if ok {
+		cp = *in
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return s.put(ctx, InstancePrefix+id, &cp)
+}
 
 func (s *Service) put(ctx context.Context, key string, v any) error {
 	b, err := json.Marshal(v)

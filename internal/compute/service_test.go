@@ -77,11 +77,17 @@ const privateBookPort = 3917
 // newTestComputeWith makes a testCompute leasing addresses from book.
 func newTestComputeWith(t *testing.T, book *AddressBook) *testCompute {
 	t.Helper()
+	return newTestComputeOn(t, book, state.NewMemory())
+}
+
+// newTestComputeOn makes a testCompute keeping its records in store.
+func newTestComputeOn(t *testing.T, book *AddressBook, store state.Store) *testCompute {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCompute{t: t, home: t.TempDir(), source: t.TempDir(), store: state.NewMemory(), exe: exe, book: book}
+	tc := &testCompute{t: t, home: t.TempDir(), source: t.TempDir(), store: store, exe: exe, book: book}
 	if err := os.WriteFile(filepath.Join(tc.source, "main.txt"), []byte("v1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,6 @@ func (s *Service) noteSource(ctx context.Context, id string) error {
 	}
 	cur.Warnings = ws
 	s.changedLocked()
-	cp := *cur
 	s.mu.Unlock()
-	return s.put(ctx, InstancePrefix+id, &cp)
+	return s.putInstance(ctx, id)
 }
