@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/madang-dev/madang/internal/balance"
 	"github.com/madang-dev/madang/internal/http1"
 )
 
@@ -95,6 +96,7 @@ func (c *conn) forward(fa *forwardAction) bool {
 		}
 	}
 	key := c.hashKey(g)
+	bts, sel := wg.pool(set)
 
 	g.shared.active.Add(1)
 	retries := 0 // retry-budget slots held until the request ends
@@ -115,7 +117,7 @@ func (c *conn) forward(fa *forwardAction) bool {
 		if attempt == 0 && sticky != nil {
 			m = sticky
 		} else {
-			m = c.choose(g, key)
+			m = c.choose(g, sel, bts, key)
 		}
 		if m == nil {
 			break
@@ -244,11 +246,9 @@ func (c *conn) hashKey(g *groupRuntime) string {
 	return c.clientIP
 }
 
-// choose selects a target, avoiding the ones already tried when another
-// exists.
-func (c *conn) choose(g *groupRuntime, key string) *member {
-	set := g.eligible.Load()
-	bts := set.bts
+// choose selects a target of g from bts with sel, avoiding the ones
+// already tried when another exists.
+func (c *conn) choose(g *groupRuntime, sel balance.Selector, bts []*balance.Target, key string) *member {
 	if c.ntried > 0 && len(bts) > c.ntried {
 		c.cand = c.cand[:0]
 	outer:
@@ -262,7 +262,7 @@ func (c *conn) choose(g *groupRuntime, key string) *member {
 		}
 		bts = c.cand
 	}
-	bt := g.sel.Select(bts, key)
+	bt := sel.Select(bts, key)
 	if bt == nil {
 		return nil
 	}
