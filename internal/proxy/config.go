@@ -101,9 +101,10 @@ type TargetGroup struct {
 	// round robin over the zones that have a healthy target of the group,
 	// and the node picks among the targets of its zone only (targets
 	// without a zone serve every node). A sticky target in another zone
-	// is still honoured. Targets without a zone and load balancers
-	// without zones behave as with cross-zone on; so does the group when
-	// no zone node has a healthy target (fail open).
+	// is still honoured, and a request that failed on every target of
+	// its zone node is retried in the other zones. Targets without a zone
+	// and load balancers without zones behave as with cross-zone on; so
+	// does the group when no zone node has a healthy target (fail open).
 	CrossZoneOff bool
 	Stickiness   Stickiness
 	Targets      []Target

@@ -170,3 +170,87 @@ func TestCrossZoneOffSticky(t *testing.T) {
 		t.Errorf("b1 served %d sticky requests, want 0", got-before)
 	}
 }
+
+// TestCrossZoneOffHealthChanges follows zone local-1a's only target as it
+// turns unhealthy and healthy again: its zone node leaves and rejoins the
+// rotation, and no request fails.
+func TestCrossZoneOffHealthChanges(t *testing.T) {
+	const n = 300
+	names := []string{"a1", "b1", "b2", "b3"}
+	backends := map[string]*backend{}
+	var ts []Target
+	for _, id := range names {
+		b := newBackend(t, id, nil)
+		backends[id] = b
+		tg := targetsOf(b)[0]
+		tg.Zone = "local-1b"
+		if id == "a1" {
+			tg.Zone = "local-1a"
+		}
+		ts = append(ts, tg)
+	}
+	cfg := simpleConfig(TargetGroup{Name: "tg", CrossZoneOff: true, Targets: ts})
+	cfg.LoadBalancers[0].Zones = []string{"local-1a", "local-1b"}
+	h := newHarness(t, cfg, Options{})
+	for _, id := range names {
+		h.p.SetHealthy("tg", id, true, time.Now())
+	}
+	cl := newClient(t)
+	phases := []struct {
+		name      string
+		a1Healthy bool
+		want      map[string]float64
+	}{
+		{name: "all healthy", a1Healthy: true, want: map[string]float64{"a1": 1.0 / 2, "b1": 1.0 / 6, "b2": 1.0 / 6, "b3": 1.0 / 6}},
+		{name: "a1 unhealthy", want: map[string]float64{"a1": 0, "b1": 1.0 / 3, "b2": 1.0 / 3, "b3": 1.0 / 3}},
+		{name: "a1 healthy again", a1Healthy: true, want: map[string]float64{"a1": 1.0 / 2, "b1": 1.0 / 6, "b2": 1.0 / 6, "b3": 1.0 / 6}},
+	}
+	for _, ph := range phases {
+		t.Run(ph.name, func(t *testing.T) {
+			h.p.SetHealthy("tg", "a1", ph.a1Healthy, time.Now())
+			before := map[string]int{}
+			for id, b := range backends {
+				before[id] = b.count()
+			}
+			for i := range n {
+				if resp, body := get(t, cl, h.url+"/"); resp.StatusCode != http.StatusOK {
+					t.Fatalf("request %d: status %d (%s), want 200", i, resp.StatusCode, body)
+				}
+			}
+			for id, b := range backends {
+				got, want := b.count()-before[id], ph.want[id]*n
+				if math.Abs(float64(got)-want) > 0.4*want || (want == 0 && got != 0) {
+					t.Errorf("target %s served %d of %d requests, want about %.0f", id, got, n, want)
+				}
+			}
+		})
+	}
+}
+
+// TestCrossZoneOffDeadTarget has zone local-1a's only target refuse
+// connections while still counted healthy (before a health check
+// notices): requests assigned to its zone node are retried in the other
+// zone instead of failing.
+func TestCrossZoneOffDeadTarget(t *testing.T) {
+	b1 := newBackend(t, "b1", nil)
+	b2 := newBackend(t, "b2", nil)
+	ts := append([]Target{zoneTarget("a1", "local-1a", freePort(t))}, targetsOf(b1, b2)...)
+	ts[1].Zone, ts[2].Zone = "local-1b", "local-1b"
+	cfg := simpleConfig(TargetGroup{Name: "tg", CrossZoneOff: true, Targets: ts})
+	cfg.LoadBalancers[0].Zones = []string{"local-1a", "local-1b"}
+	h := newHarness(t, cfg, Options{})
+	for _, tg := range ts {
+		h.p.SetHealthy("tg", tg.ID, true, time.Now())
+	}
+	cl := newClient(t)
+	const n = 40
+	for i := range n {
+		resp, body := get(t, cl, h.url+"/")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d (%s), want 200 from zone local-1b", i, resp.StatusCode, body)
+		}
+	}
+	if got := b1.count() + b2.count(); got != n {
+		t.Errorf("zone local-1b served %d of %d requests, want all", got, n)
+	}
+}

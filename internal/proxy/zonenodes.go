@@ -22,6 +22,11 @@ import (
 // per client connection, keeps the spread even with a few long-lived
 // keep-alive clients.
 //
+// Unlike an AWS node, madang retries a request that failed on every
+// target of its zone node (a target that died before its health check
+// noticed) in the other zones, as it retries across targets with
+// cross-zone on, so that no request fails while others could serve it.
+//
 // Everything a request needs is precomputed when the group's membership
 // or health changes (groupRuntime.recompute): each node's eligible
 // targets and, per load balancer, the nodes that have one.
@@ -146,19 +151,30 @@ func (zn *zoneNodes) publish(members []*member, set *eligibleSet) {
 	}
 }
 
-// pool returns the targets and the selector for one request of wg from
-// the group's eligible set: its zone node's when cross-zone is off,
-// else, or when no node of the load balancer has a healthy target, the
-// whole group's.
-func (wg *weightedGroup) pool(set *eligibleSet) ([]*balance.Target, balance.Selector) {
+// zoneNode assigns a request of wg to a zone node: round robin over its
+// load balancer's nodes that have a healthy target in set. It returns
+// the node's index in zoneNodes.zones, or -1 when the request goes to
+// all of the group's targets: cross-zone on, failing open, or no node of
+// the load balancer with a healthy target.
+func (wg *weightedGroup) zoneNode(set *eligibleSet) int {
 	v := wg.view
 	if v == nil || set.active == nil {
-		return set.bts, wg.g.sel
+		return -1
 	}
 	act := set.active[v.index]
 	if len(act) == 0 {
-		return set.bts, wg.g.sel
+		return -1
 	}
-	n := act[(v.next.Add(1)-1)%uint64(len(act))]
-	return set.nodes[n], wg.g.nodes.sels[n]
+	return act[(v.next.Add(1)-1)%uint64(len(act))]
+}
+
+// pool returns the targets of set a request assigned to node (see
+// zoneNode) chooses from, and the selector that chooses: the node's, or
+// the whole group's when node is -1 or has no eligible target in set
+// (health changed since the assignment).
+func (g *groupRuntime) pool(set *eligibleSet, node int) ([]*balance.Target, balance.Selector) {
+	if node >= 0 && set.nodes != nil && len(set.nodes[node]) > 0 {
+		return set.nodes[node], g.nodes.sels[node]
+	}
+	return set.bts, g.sel
 }
