@@ -32,7 +32,8 @@ const (
 	DefaultTargetGroupWeight = 1
 )
 
-// Target group attribute keys (AWS's, plus madang's load_balancing.hash.key).
+// Target group attribute keys (AWS's, plus madang's load_balancing.hash.key;
+// AttrCrossZone, shared with load balancers, is in crosszone.go).
 const (
 	AttrDeregistrationDelay = "deregistration_delay.timeout_seconds"
 	AttrSlowStart           = "slow_start.duration_seconds"
@@ -122,6 +123,7 @@ func targetGroupAttributes() []attribute {
 		{AttrLBCookieDuration, "86400", intRange(1, 604800)},
 		{AttrAppCookieName, "", cookieNameCheck},
 		{AttrAppCookieDuration, "86400", intRange(1, 604800)},
+		{AttrCrossZone, CrossZoneUseLoadBalancer, targetGroupCrossZoneCheck},
 	}
 }
 
@@ -141,6 +143,7 @@ func loadBalancerAttributes() []attribute {
 		{AttrAccessLogs, "true", boolCheck},
 		{AttrClientHeaderTimeout, strconv.Itoa(DefaultClientHeaderTimeoutSeconds), intRange(1, 4000)},
 		{AttrClientHeaderMaxPerSourceIP, strconv.Itoa(DefaultClientHeaderMaxPerSourceIP), numberRange(1, 1000000, "connections")},
+		{AttrCrossZone, "true", loadBalancerCrossZoneCheck},
 	}
 }
 

@@ -105,6 +105,7 @@ func TestEffectiveAttributes(t *testing.T) {
 		AttrLBCookieDuration:    "86400",
 		AttrAppCookieName:       "",
 		AttrAppCookieDuration:   "86400",
+		AttrCrossZone:           CrossZoneUseLoadBalancer,
 		"custom.key":            "x",
 	}
 	if !maps.Equal(got, want) {
@@ -124,6 +125,7 @@ func TestEffectiveAttributes(t *testing.T) {
 		AttrAccessLogs:                 "true",
 		AttrClientHeaderTimeout:        "60",
 		AttrClientHeaderMaxPerSourceIP: "64",
+		AttrCrossZone:                  "true",
 	}
 	if !maps.Equal(lb, wantLB) {
 		t.Errorf("EffectiveLoadBalancerAttributes(nil) =\n%v\nwant\n%v", lb, wantLB)

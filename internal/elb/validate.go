@@ -261,6 +261,9 @@ type TargetGroupAttributes struct {
 	HashKey           string
 	Stickiness        Stickiness
 	AnomalyMitigation bool
+	// CrossZone is load_balancing.cross_zone.enabled: true, false or
+	// use_load_balancer_configuration; CrossZoneEnabled resolves it.
+	CrossZone string
 }
 
 // LoadBalancerAttributes are a load balancer's attributes, parsed, with
@@ -282,6 +285,8 @@ type LoadBalancerAttributes struct {
 	ClientHeaderTimeout time.Duration
 	// ClientHeaderMaxPerSourceIP is madang.client_header.max_per_source_ip.
 	ClientHeaderMaxPerSourceIP int
+	// CrossZone is load_balancing.cross_zone.enabled, always true.
+	CrossZone bool
 }
 
 // ParseTargetGroupAttributes checks attrs (unknown keys, values, and
@@ -297,6 +302,7 @@ func ParseTargetGroupAttributes(attrs map[string]string) (TargetGroupAttributes,
 		Algorithm:           eff[AttrAlgorithm],
 		HashKey:             eff[AttrHashKey],
 		AnomalyMitigation:   eff[AttrAnomalyMitigation] == "on",
+		CrossZone:           eff[AttrCrossZone],
 		Stickiness: Stickiness{
 			Enabled: eff[AttrStickinessEnabled] == "true",
 			Type:    eff[AttrStickinessType],
@@ -342,6 +348,7 @@ func ParseLoadBalancerAttributes(attrs map[string]string) (LoadBalancerAttribute
 		AccessLogs:                 eff[AttrAccessLogs] == "true",
 		ClientHeaderTimeout:        seconds(eff[AttrClientHeaderTimeout]),
 		ClientHeaderMaxPerSourceIP: integer(eff[AttrClientHeaderMaxPerSourceIP]),
+		CrossZone:                  eff[AttrCrossZone] == "true",
 	}, errs
 }
 

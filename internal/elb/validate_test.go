@@ -179,6 +179,7 @@ func TestParseTargetGroupAttributesTyped(t *testing.T) {
 		Algorithm:           AlgorithmRoundRobin,
 		HashKey:             HashKeySourceIP,
 		Stickiness:          Stickiness{Type: StickinessLBCookie, Duration: 24 * time.Hour},
+		CrossZone:           CrossZoneUseLoadBalancer,
 	}
 	if a != want {
 		t.Errorf("defaults = %+v, want %+v", a, want)
@@ -197,6 +198,7 @@ func TestParseTargetGroupAttributesTyped(t *testing.T) {
 		HashKey:             HashKeySourceIP,
 		AnomalyMitigation:   true,
 		Stickiness:          Stickiness{Enabled: true, Type: StickinessAppCookie, Duration: 2 * time.Minute, CookieName: "SID"},
+		CrossZone:           CrossZoneUseLoadBalancer,
 	}
 	if a != want {
 		t.Errorf("parsed = %+v, want %+v", a, want)
@@ -216,7 +218,7 @@ func TestLoadBalancerAttributes(t *testing.T) {
 	want := LoadBalancerAttributes{
 		IdleTimeout: time.Minute, ClientKeepAlive: time.Hour, HTTP2: true, DesyncMitigationMode: "defensive",
 		XFFHeaderProcessingMode: "append", PreserveHostHeader: true, AccessLogs: true,
-		ClientHeaderTimeout: time.Minute, ClientHeaderMaxPerSourceIP: 64,
+		ClientHeaderTimeout: time.Minute, ClientHeaderMaxPerSourceIP: 64, CrossZone: true,
 	}
 	if a != want {
 		t.Errorf("defaults = %+v, want %+v", a, want)

@@ -93,8 +93,21 @@ type TargetGroup struct {
 	// DeregistrationDelay is deregistration_delay.timeout_seconds; the
 	// control plane removes a draining target once it passes.
 	DeregistrationDelay time.Duration
-	Stickiness          Stickiness
-	Targets             []Target
+	// CrossZoneOff is load_balancing.cross_zone.enabled false, resolved
+	// by the caller (use_load_balancer_configuration is the load
+	// balancer's setting, always on for an Application Load Balancer).
+	// Off, each load balancer that forwards to the group acts as one node
+	// per zone of LoadBalancer.Zones: every request goes to a zone node,
+	// round robin over the zones that have a healthy target of the group,
+	// and the node picks among the targets of its zone only (targets
+	// without a zone serve every node). A sticky target in another zone
+	// is still honoured, and a request that failed on every target of
+	// its zone node is retried in the other zones. Targets without a zone
+	// and load balancers without zones behave as with cross-zone on; so
+	// does the group when no zone node has a healthy target (fail open).
+	CrossZoneOff bool
+	Stickiness   Stickiness
+	Targets      []Target
 }
 
 // Stickiness is a target group's stickiness.* attributes.

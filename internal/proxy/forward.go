@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/madang-dev/madang/internal/balance"
 	"github.com/madang-dev/madang/internal/http1"
 )
 
@@ -95,6 +96,9 @@ func (c *conn) forward(fa *forwardAction) bool {
 		}
 	}
 	key := c.hashKey(g)
+	// The zone node (cross-zone off) is assigned at the first choice,
+	// so requests served by their sticky target take no node's turn.
+	node, assigned := -1, false
 
 	g.shared.active.Add(1)
 	retries := 0 // retry-budget slots held until the request ends
@@ -115,7 +119,10 @@ func (c *conn) forward(fa *forwardAction) bool {
 		if attempt == 0 && sticky != nil {
 			m = sticky
 		} else {
-			m = c.choose(g, key)
+			if !assigned {
+				node, assigned = wg.zoneNode(g.eligible.Load()), true
+			}
+			m = c.choose(g, node, key)
 		}
 		if m == nil {
 			break
@@ -244,11 +251,17 @@ func (c *conn) hashKey(g *groupRuntime) string {
 	return c.clientIP
 }
 
-// choose selects a target, avoiding the ones already tried when another
-// exists.
-func (c *conn) choose(g *groupRuntime, key string) *member {
+// choose selects a target of g, among those of zone node node when it
+// is not -1 (see weightedGroup.zoneNode), avoiding the ones already
+// tried when another exists. When the request has failed on every target
+// of its zone node, the retry goes to the group's targets in all zones
+// rather than fail.
+func (c *conn) choose(g *groupRuntime, node int, key string) *member {
 	set := g.eligible.Load()
-	bts := set.bts
+	bts, sel := g.pool(set, node)
+	if node >= 0 && c.ntried > 0 && c.allTried(bts) {
+		bts, sel = set.bts, g.sel
+	}
 	if c.ntried > 0 && len(bts) > c.ntried {
 		c.cand = c.cand[:0]
 	outer:
@@ -262,11 +275,25 @@ func (c *conn) choose(g *groupRuntime, key string) *member {
 		}
 		bts = c.cand
 	}
-	bt := g.sel.Select(bts, key)
+	bt := sel.Select(bts, key)
 	if bt == nil {
 		return nil
 	}
 	return g.byBT[bt]
+}
+
+// allTried reports whether the request was sent to every target of bts.
+func (c *conn) allTried(bts []*balance.Target) bool {
+outer:
+	for _, bt := range bts {
+		for i := 0; i < c.ntried; i++ {
+			if c.tried[i].bt == bt {
+				continue outer
+			}
+		}
+		return false
+	}
+	return true
 }
 
 func isIdempotent(m []byte) bool {

@@ -44,7 +44,11 @@ type member struct {
 	weight   int
 	// zone indexes the group's zones (groupRuntime.zones); -1: the
 	// target has none.
-	zone     int
+	zone int
+	// node indexes the group's zone nodes (zoneNodes.zones) when its
+	// cross-zone load balancing is off; -1: no node is in its zone, or
+	// cross-zone is on.
+	node     int
 	eligible atomic.Bool
 }
 
@@ -52,6 +56,11 @@ type member struct {
 type eligibleSet struct {
 	bts      []*balance.Target
 	failOpen bool
+	// With cross-zone off (groupRuntime.nodes set) and some target
+	// healthy: nodes[i] is the eligible targets of zone node i, and
+	// active[v] the nodes of view v that have one (see zoneNodes).
+	nodes  [][]*balance.Target
+	active [][]int
 }
 
 // groupShared is a target group's state that outlives configurations.
@@ -98,6 +107,14 @@ type groupRuntime struct {
 	eligible   atomic.Pointer[eligibleSet]
 	expires    expiryCache
 	hasTargets bool
+	// algorithm and selOpts make the zone nodes' selectors.
+	algorithm string
+	selOpts   balance.Options
+	// crossZoneOff is TargetGroup.CrossZoneOff; nodes are its zone
+	// nodes, nil while no load balancer with zones forwards to the
+	// group or no target has a zone.
+	crossZoneOff bool
+	nodes        *zoneNodes
 }
 
 // recompute publishes the eligible targets: healthy, not draining, weight
@@ -117,6 +134,9 @@ func (g *groupRuntime) recompute() {
 				set.bts = append(set.bts, m.bt)
 			}
 		}
+	}
+	if g.nodes != nil && !set.failOpen {
+		g.nodes.publish(g.members, set)
 	}
 	in := make(map[*balance.Target]bool, len(set.bts))
 	for _, bt := range set.bts {
@@ -163,7 +183,10 @@ type weightedGroup struct {
 	stats *lbmetrics.GroupStats
 	// zones are the group's counters per zone behind this load
 	// balancer, indexed like g.zones.
-	zones  []*lbmetrics.GroupStats
+	zones []*lbmetrics.GroupStats
+	// view is the load balancer's zone nodes for the group when its
+	// cross-zone load balancing is off, else nil.
+	view   *nodeView
 	weight int
 	cookie string // AWSALBTG value
 }
@@ -232,7 +255,8 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 	}
 	live := map[targetKey]*liveTarget{}
 	for _, tg := range cfg.TargetGroups {
-		sel, err := balance.New(tg.Algorithm, balance.Options{SlowStart: tg.SlowStart, Now: p.now})
+		selOpts := balance.Options{SlowStart: tg.SlowStart, Now: p.now}
+		sel, err := balance.New(tg.Algorithm, selOpts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("target group %s: %w", tg.Name, err)
 		}
@@ -251,6 +275,10 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 			sticky:   tg.Stickiness,
 			byBT:     map[*balance.Target]*member{},
 			byCookie: map[string]*member{},
+
+			algorithm:    tg.Algorithm,
+			selOpts:      selOpts,
+			crossZoneOff: tg.CrossZoneOff,
 		}
 		g.expires.d = tg.Stickiness.Duration
 		for _, t := range tg.Targets {
@@ -272,7 +300,7 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 					bt.SetHealthySince(h.since)
 				}
 			}
-			m := &member{lt: lt, bt: bt, draining: t.Draining, weight: t.Weight, zone: -1}
+			m := &member{lt: lt, bt: bt, draining: t.Draining, weight: t.Weight, zone: -1, node: -1}
 			g.members = append(g.members, m)
 			g.byBT[bt] = m
 			g.byCookie[lt.cookie] = m
@@ -328,6 +356,11 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 				return nil, nil, fmt.Errorf("load balancer %s listener %s: %w", lb.Name, bind, err)
 			}
 			s.listeners[bind] = lc
+		}
+	}
+	for _, g := range s.groups {
+		if err := g.finishNodes(); err != nil {
+			return nil, nil, fmt.Errorf("target group %s: %w", g.name, err)
 		}
 	}
 	return s, live, nil
@@ -400,7 +433,8 @@ func (p *Proxy) compileRule(s *snapshot, lb *lbRuntime, rr *route.Rule) (*rule, 
 			for _, z := range lb.cfg.Zones {
 				p.zoneStatsLocked(lb.name, g.name, z)
 			}
-			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, zones: zones, weight: weight, cookie: p.cookieFor("g", g.name)})
+			fa.groups = append(fa.groups, weightedGroup{g: g, stats: st, zones: zones, view: g.nodeView(lb.name, lb.cfg.Zones),
+				weight: weight, cookie: p.cookieFor("g", g.name)})
 			fa.total += weight
 		}
 		r.forward = fa

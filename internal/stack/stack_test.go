@@ -47,6 +47,8 @@ func TestParseResolvesAndDefaults(t *testing.T) {
 		{"lb address default", lbs(s)[0].Address, "127.0.0.1"},
 		{"attribute number as string", lbs(s)[0].Attributes["idle_timeout.timeout_seconds"], "120"},
 		{"attribute bool as string", lbs(s)[0].Attributes["access_logs.enabled"], "false"},
+		{"target group cross-zone off", tgs(s)[1].Attributes["load_balancing.cross_zone.enabled"], "false"},
+		{"load balancer cross-zone on", lbs(s)[0].Attributes["load_balancing.cross_zone.enabled"], "true"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -111,6 +111,9 @@ func (s *Service) modifyLoadBalancerAttributes(ctx context.Context, call *awsapi
 	for _, a := range in.Structs("Attributes") {
 		spec.Attributes[a.String("Key")] = a.String("Value")
 	}
+	if _, errs := elb.ParseLoadBalancerAttributes(spec.Attributes); len(errs) > 0 {
+		return nil, attributeError(errs)
+	}
 	if err := s.put(ctx, elbctl.KindLoadBalancer, &spec); err != nil {
 		return nil, err
 	}

@@ -84,6 +84,10 @@ func (m *memLB) Deregister(context.Context, string, []string) error { return nil
 func (m *memLB) PutResource(_ context.Context, kind string, spec any) ([]string, error) {
 	switch sp := spec.(type) {
 	case *elb.TargetGroupSpec:
+		if i := slices.IndexFunc(m.tgs, func(tg elbctl.TargetGroup) bool { return tg.Spec.Name == sp.Name }); i >= 0 {
+			m.tgs[i].Spec = *sp
+			return nil, nil
+		}
 		m.tgs = append(m.tgs, elbctl.TargetGroup{Spec: *sp, ARN: "arn:tg/" + sp.Name})
 	case *elb.LoadBalancerSpec:
 		if i := slices.IndexFunc(m.lbs, func(lb elbctl.LoadBalancer) bool { return lb.Spec.Name == sp.Name }); i >= 0 {

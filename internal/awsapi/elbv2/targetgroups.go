@@ -235,6 +235,9 @@ func (s *Service) modifyTargetGroupAttributes(ctx context.Context, call *awsapi.
 	for _, a := range in.Structs("Attributes") {
 		spec.Attributes[a.String("Key")] = a.String("Value")
 	}
+	if _, errs := elb.ParseTargetGroupAttributes(spec.Attributes); len(errs) > 0 {
+		return nil, attributeError(errs)
+	}
 	if err := s.put(ctx, elbctl.KindTargetGroup, &spec); err != nil {
 		return nil, err
 	}

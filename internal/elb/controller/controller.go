@@ -538,6 +538,9 @@ func (c *Controller) Reload() error {
 			HashKey:             attrs.HashKey,
 			SlowStart:           attrs.SlowStart,
 			DeregistrationDelay: attrs.DeregistrationDelay,
+			// Every load balancer is an Application Load Balancer,
+			// whose own cross-zone setting is always on.
+			CrossZoneOff: !attrs.CrossZoneEnabled(elb.ALBCrossZone),
 			Stickiness: proxy.Stickiness{
 				Enabled: attrs.Stickiness.Enabled, Type: attrs.Stickiness.Type,
 				Duration: attrs.Stickiness.Duration, CookieName: attrs.Stickiness.CookieName,
