@@ -1,13 +1,16 @@
 package logs_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,12 +95,18 @@ func (*tailWorld) DeleteResource(context.Context, string, string) error {
 // newTailClient serves the Logs service on 127.0.0.1 and returns a signed
 // client for it and the instance log the world has.
 func newTailClient(t *testing.T, limit time.Duration) (*cloudwatchlogs.Client, *tailWorld) {
-	c, w, _ := newTailEndpoint(t, limit)
+	c, w, _, _ := newTailEndpoint(t, limit)
 	return c, w
 }
 
+// newTailServer is newTailClient that also returns the server's URL.
+func newTailServer(t *testing.T) (*cloudwatchlogs.Client, *tailWorld, string) {
+	c, w, _, url := newTailEndpoint(t, 0)
+	return c, w, url
+}
+
 // newTailEndpoint is newTailClient that also returns the endpoint.
-func newTailEndpoint(t *testing.T, limit time.Duration) (*cloudwatchlogs.Client, *tailWorld, *awsapi.Endpoint) {
+func newTailEndpoint(t *testing.T, limit time.Duration) (*cloudwatchlogs.Client, *tailWorld, *awsapi.Endpoint, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := logstore.Open(logstore.Options{Dir: filepath.Join(dir, "api")})
@@ -133,7 +142,7 @@ func newTailEndpoint(t *testing.T, limit time.Duration) (*cloudwatchlogs.Client,
 			t.Fatal(err)
 		}
 	}
-	return client, w, ep
+	return client, w, ep, srv.URL
 }
 
 // tailEvents reads a stream until it has want events (or the time is up)
@@ -367,7 +376,7 @@ func TestSDKStartLiveTailEnds(t *testing.T) {
 // endsWith starts a session, calls end and waits for the stream to end
 // with an error want accepts, after at least one sessionUpdate.
 func endsWith(t *testing.T, limit time.Duration, end func(*awsapi.Endpoint), want func(error) bool) {
-	client, _, ep := newTailEndpoint(t, limit)
+	client, _, ep, _ := newTailEndpoint(t, limit)
 	out, err := client.StartLiveTail(t.Context(), &cloudwatchlogs.StartLiveTailInput{LogGroupIdentifiers: []string{"/shop/checkout"}})
 	if err != nil {
 		t.Fatal(err)
@@ -402,4 +411,62 @@ func disableHostPrefix(s *middleware.Stack) error {
 	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("DisableHostPrefix", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 		return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
 	}), middleware.Before)
+}
+
+// boto3Python finds a python3 that imports boto3.
+func boto3Python(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if path, err := exec.LookPath(p); err == nil && exec.Command(path, "-c", "import boto3").Run() == nil {
+			return path
+		}
+	}
+	t.Skip("no python3 with boto3 (.ci/run installs Debian's python3-boto3)")
+	return ""
+}
+
+func TestBoto3StartLiveTail(t *testing.T) {
+	py := boto3Python(t)
+	client, _, srvURL := newTailServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "testdata/live_tail_boto3.py", srvURL, "/shop/checkout", "2")
+	cmd.Env = append(os.Environ(), "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != `started ["/shop/checkout"]` {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("first line = %q, want the sessionStart's groups; stderr:\n%s", lines.Text(), stderr.String())
+	}
+	at := time.Now().Truncate(time.Millisecond)
+	put(t, client, "/shop/checkout", "web-1", at, "order 1 paid", "order 2 failed", "order 3 paid")
+	var got []string
+	for lines.Scan() {
+		var e struct {
+			LogStreamName, LogGroupIdentifier, Message string
+			Timestamp                                  int64
+		}
+		if err := json.Unmarshal(lines.Bytes(), &e); err != nil {
+			t.Fatalf("line %q: %v", lines.Text(), err)
+		}
+		if e.Timestamp != at.UnixMilli() || e.LogGroupIdentifier != "/shop/checkout" || e.LogStreamName != "web-1" {
+			t.Errorf("event = %+v", e)
+		}
+		got = append(got, e.Message)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("boto3: %v\n%s", err, stderr.String())
+	}
+	if !slices.Equal(got, []string{"order 1 paid", "order 3 paid"}) {
+		t.Errorf("boto3 read %q, want the events matching the pattern", got)
+	}
 }
