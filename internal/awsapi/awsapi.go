@@ -89,7 +89,27 @@ type Call struct {
 // member name (see package protocol for the value types) or an error; a
 // *protocol.Error is sent to the client in the service's terms, any other
 // error becomes an InternalFailure (HTTP 500) with its message.
+//
+// An operation whose output streams events (its output has a member with
+// the eventstream trait, e.g. CloudWatch Logs' StartLiveTail) answers
+// with an EventStream as that member's value; the other members go in the
+// stream's initial-response event.
 type Handler func(ctx context.Context, call *Call) (map[string]any, error)
+
+// EventStream writes an operation's event stream. The endpoint calls it
+// once the handler has returned without error, after sending the status,
+// the headers and the initial-response event, with w to write the events;
+// it returns when the stream ends, and the response ends with it. ctx
+// ends when the client goes away or the endpoint closes its streams
+// (CloseStreams; context.Cause(ctx) is then ErrStreamsClosed), and the
+// function should return soon after. An error it returns is logged; the
+// client has the stream up to then, so exceptions meant for the client
+// are written with w.Exception first.
+type EventStream func(ctx context.Context, w *protocol.EventWriter) error
+
+// ErrStreamsClosed is the cause of the contexts of event streams ended by
+// CloseStreams.
+var ErrStreamsClosed = errors.New("awsapi: the endpoint is closing its event streams")
 
 // Service is a service the endpoint serves: its model and the handlers
 // of the operations madang implements.
@@ -128,6 +148,10 @@ type Endpoint struct {
 	bySigningName map[string]*service
 	byTarget      map[string]*service
 	byVersion     map[string]*service
+	// streams is the parent of every event stream's context;
+	// CloseStreams cancels it.
+	streams      context.Context
+	closeStreams context.CancelCauseFunc
 }
 
 type service struct {
@@ -154,6 +178,7 @@ func New(opts Options) (*Endpoint, error) {
 		opts: opts, log: opts.Logger.With("component", "awsapi"),
 		bySigningName: map[string]*service{}, byTarget: map[string]*service{}, byVersion: map[string]*service{},
 	}
+	e.streams, e.closeStreams = context.WithCancelCause(context.Background())
 	for _, s := range opts.Services {
 		m := s.Model
 		if m == nil {
@@ -184,6 +209,15 @@ func New(opts Options) (*Endpoint, error) {
 		}
 	}
 	return e, nil
+}
+
+// CloseStreams ends every event stream being served and every one started
+// later: their contexts end with cause ErrStreamsClosed. http.Server's
+// Shutdown waits for responses in progress, which a stream would delay
+// for as long as it lasts, so a server registers it with
+// RegisterOnShutdown.
+func (e *Endpoint) CloseStreams() {
+	e.closeStreams(ErrStreamsClosed)
 }
 
 // Operations returns, per service model name, the operations that have
@@ -262,7 +296,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, codec, ps, req, requestID, r)
 		return
 	}
-	resp, err := e.serve(r, body, sv, codec, req, requestID)
+	resp, stream, err := e.serve(r, body, sv, codec, req, requestID)
+	if err == nil && stream != nil {
+		err = e.stream(w, r, req, stream)
+	}
 	if err != nil {
 		var pe *protocol.Error
 		if !errors.As(err, &pe) {
@@ -272,7 +309,53 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, codec, pe, req, requestID, r)
 		return
 	}
-	resp.Write(w)
+	if resp != nil {
+		resp.Write(w)
+	}
+}
+
+// streamReply is an operation's answer with an event stream.
+type streamReply struct {
+	call   *Call
+	output map[string]any
+	write  EventStream
+}
+
+// stream sends an event stream reply. It fails (and nothing is written)
+// only when the stream cannot start; errors of the stream are logged.
+func (e *Endpoint) stream(w http.ResponseWriter, r *http.Request, req *protocol.Request, s *streamReply) error {
+	call := s.call
+	ew, err := protocol.NewEventWriter(w, req.Protocol, call.Operation, s.output, call.RequestID)
+	if ew == nil {
+		return err
+	}
+	if err != nil {
+		e.log.Debug("event stream ended at its start", "service", call.Service.Name, "operation", call.Operation.Name, "request_id", call.RequestID, "err", err)
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	stop := context.AfterFunc(e.streams, func() { cancel(context.Cause(e.streams)) })
+	defer stop()
+	e.log.Debug("event stream started", "service", call.Service.Name, "operation", call.Operation.Name, "request_id", call.RequestID, "remote", r.RemoteAddr)
+	err = e.runStream(ctx, s.write, ew, call)
+	e.log.Debug("event stream ended", "service", call.Service.Name, "operation", call.Operation.Name, "request_id", call.RequestID, "err", err)
+	if err != nil && ctx.Err() == nil {
+		e.log.Warn("event stream failed", "service", call.Service.Name, "operation", call.Operation.Name, "request_id", call.RequestID, "err", err)
+	}
+	return nil
+}
+
+// runStream runs an EventStream, turning a panic into an error.
+func (e *Endpoint) runStream(ctx context.Context, fn EventStream, w *protocol.EventWriter, call *Call) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("event stream panicked", "service", call.Service.Name, "operation", call.Operation.Name,
+				"request_id", call.RequestID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("event stream of %s panicked: %v", call.Operation.Name, p)
+		}
+	}()
+	return fn(ctx, w)
 }
 
 // decompress undoes Content-Encoding: gzip, which SDKs use for large
@@ -352,26 +435,28 @@ func (e *Endpoint) signingNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protocol.Codec, req *protocol.Request, requestID string) (*protocol.Response, error) {
+// serve calls the request's handler and encodes its answer: a response,
+// or for an event stream operation the stream to send.
+func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protocol.Codec, req *protocol.Request, requestID string) (*protocol.Response, *streamReply, error) {
 	unknown := unknownOperation(req.Protocol)
 	caller, err := e.opts.Authenticator.Authenticate(r, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if caller.AccountID == "" {
 		caller.AccountID = e.opts.AccountID
 	}
 	op := sv.svc.Operation(req.Operation)
 	if op == nil {
-		return nil, protocol.Errorf(unknown, "The action %s is not valid for this web service.", req.Operation)
+		return nil, nil, protocol.Errorf(unknown, "The action %s is not valid for this web service.", req.Operation)
 	}
 	h := sv.handlers[op.Name]
 	if h == nil {
-		return nil, protocol.Errorf(unknown, "madang does not implement %s %s yet", sv.svc.Metadata.ServiceID, op.Name)
+		return nil, nil, protocol.Errorf(unknown, "madang does not implement %s %s yet", sv.svc.Metadata.ServiceID, op.Name)
 	}
 	input, err := codec.DecodeInput(op, req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	call := &Call{
 		Service: sv.svc, Operation: op, Protocol: req.Protocol, Input: input,
@@ -379,13 +464,20 @@ func (e *Endpoint) serve(r *http.Request, body []byte, sv *service, codec protoc
 	}
 	out, err := e.call(r.Context(), h, call)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if m := protocol.EventStreamMember(op); m != nil {
+		write, ok := out[m.Name].(EventStream)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s %s: output member %s is %T, want an awsapi.EventStream", sv.svc.Name, op.Name, m.Name, out[m.Name])
+		}
+		return nil, &streamReply{call: call, output: out, write: write}, nil
 	}
 	resp, err := codec.EncodeOutput(op, out, requestID)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", sv.svc.Name, op.Name, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", sv.svc.Name, op.Name, err)
 	}
-	return resp, nil
+	return resp, nil, nil
 }
 
 // unknownOperation is the error code for operations a service lacks.

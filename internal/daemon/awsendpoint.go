@@ -175,6 +175,8 @@ func (d *Daemon) awsEndpointComponent() component {
 			d.events.Warn("daemon", "-", "AWS endpoint serves POST %s and %s: anyone on this machine can remove every resource", motoResetPath, madangResetPath)
 		}
 		hs = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		// Live tails stream for hours; Shutdown would wait for them.
+		hs.RegisterOnShutdown(ep.CloseStreams)
 		go func() {
 			defer close(done)
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -26,10 +26,13 @@ type FilterQuery struct {
 	// Groups are the log groups to read; empty reads every group.
 	Groups []string
 	// Streams are the log streams to read (by name, in any of the
-	// groups); StreamPrefix selects streams by name prefix. Set at most
-	// one of them; neither reads every stream.
-	Streams      []string
-	StreamPrefix string
+	// groups); StreamPrefix selects streams by name prefix, and
+	// StreamPrefixes by any of several prefixes (as StartLiveTail's
+	// logStreamNamePrefixes). Set Streams or the prefixes, not both;
+	// none reads every stream.
+	Streams        []string
+	StreamPrefix   string
+	StreamPrefixes []string
 	// Start and End bound the events' timestamps, both inclusive; zero
 	// leaves that side open.
 	Start, End time.Time
@@ -49,6 +52,9 @@ func (q FilterQuery) validate() (FilterQuery, error) {
 	if len(q.Streams) > 0 && q.StreamPrefix != "" {
 		errs = append(errs, fmt.Errorf("loggroup: Streams %q and StreamPrefix %q are both set; set one of them", q.Streams, q.StreamPrefix))
 	}
+	if len(q.Streams) > 0 && len(q.StreamPrefixes) > 0 {
+		errs = append(errs, fmt.Errorf("loggroup: Streams %q and StreamPrefixes %q are both set; set one of them", q.Streams, q.StreamPrefixes))
+	}
 	switch {
 	case q.Limit < 0 || q.Limit > MaxLimit:
 		errs = append(errs, fmt.Errorf("loggroup: Limit %d is out of range; use 1 to %d, or 0 for %d", q.Limit, MaxLimit, DefaultLimit))
@@ -67,6 +73,9 @@ func (q FilterQuery) selects(s StreamInfo) bool {
 		return false
 	}
 	if len(q.Streams) > 0 && !slices.Contains(q.Streams, s.Stream) {
+		return false
+	}
+	if len(q.StreamPrefixes) > 0 && !slices.ContainsFunc(q.StreamPrefixes, func(p string) bool { return strings.HasPrefix(s.Stream, p) }) {
 		return false
 	}
 	return strings.HasPrefix(s.Stream, q.StreamPrefix)

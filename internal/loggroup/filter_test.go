@@ -63,6 +63,8 @@ func TestFilter(t *testing.T) {
 			want: []string{`{"level":"info","latency":12}`, `{"level":"error","latency":300}`, "exited with code 1 after 6s"}},
 		{name: "stream prefix over all groups", q: FilterQuery{StreamPrefix: "i-", Start: at(4), End: at(5)},
 			want: []string{`{"level":"error","latency":300}`, "solo", "GET / 200", "  continuation without a time"}},
+		{name: "any of several stream prefixes", q: FilterQuery{StreamPrefixes: []string{"i-2", "i-3", "acc"}, Start: at(4), End: at(6.5)},
+			want: []string{`{"level":"error","latency":300}`, "solo", "exited with code 1 after 6s", strings.TrimSuffix(accessLine(6.5, 404, "/missing"), "\n")}},
 		{name: "time range is inclusive", q: FilterQuery{Groups: []string{"/madang/instances/web"}, Streams: []string{"i-1"}, Start: at(3), End: at(5)},
 			want: []string{"ERROR db down", "GET / 200", "  continuation without a time"}},
 		{name: "ungrouped instances", q: FilterQuery{Groups: []string{"/madang/instances"}}, want: []string{"solo"}},
@@ -175,6 +177,7 @@ func TestFilterErrors(t *testing.T) {
 		want string
 	}{
 		{name: "streams and prefix", q: FilterQuery{Streams: []string{"i-1"}, StreamPrefix: "i-"}, want: "set one of them"},
+		{name: "streams and prefixes", q: FilterQuery{Streams: []string{"i-1"}, StreamPrefixes: []string{"i-"}}, want: "set one of them"},
 		{name: "negative limit", q: FilterQuery{Limit: -1}, want: "Limit -1 is out of range"},
 		{name: "limit too big", q: FilterQuery{Limit: MaxLimit + 1}, want: "Limit 10001 is out of range"},
 		{name: "end before start", q: FilterQuery{Start: at(5), End: at(1)}, want: "is before Start"},

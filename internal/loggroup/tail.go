@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -20,9 +21,21 @@ const TailInterval = 250 * time.Millisecond
 // before the new one. Each round's events are delivered oldest first;
 // Limit and Cursor are ignored.
 func Tail(ctx context.Context, src Source, q FilterQuery, fn func(Event) error) error {
+	return TailReady(ctx, src, q, nil, fn)
+}
+
+// TailReady is Tail, calling ready (when not nil) once, after its first
+// round: from then on every event written to the query's streams is
+// delivered, so a caller can tell its client the tail has begun.
+func TailReady(ctx context.Context, src Source, q FilterQuery, ready func(), fn func(Event) error) error {
 	t := time.NewTicker(TailInterval)
 	defer t.Stop()
-	return tail(ctx, src, q, t.C, fn, nil)
+	var rounds func()
+	if ready != nil {
+		var once sync.Once
+		rounds = func() { once.Do(ready) }
+	}
+	return tail(ctx, src, q, t.C, fn, rounds)
 }
 
 // tail is Tail polling on each tick; rounds, when set, is told after each

@@ -148,6 +148,53 @@ func TestTailStops(t *testing.T) {
 	}
 }
 
+func TestTailReady(t *testing.T) {
+	dir := t.TempDir()
+	p1 := filepath.Join(dir, "i-1", "instance.log")
+	appendFile(t, p1, instLine(1, "out", "before the tail"))
+	src := &testSource{instances: map[string][2]string{"i-1": {"web", p1}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	readies := 0
+	events := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- TailReady(ctx, src, FilterQuery{Groups: []string{"/madang/instances/web"}}, func() {
+			readies++
+			close(ready)
+		}, func(e Event) error {
+			events <- e.Message
+			return nil
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("TailReady = %v", err)
+		}
+		if readies != 1 {
+			t.Errorf("ready was called %d times, want once", readies)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ready was not called")
+	}
+	// A line written just after ready is delivered, the one before not.
+	appendFile(t, p1, instLine(2, "out", "just after ready"))
+	select {
+	case got := <-events:
+		if got != "just after ready" {
+			t.Errorf("first event = %q, want the line written after ready", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the line written after ready was not delivered")
+	}
+	// Rounds go on without calling ready again.
+	time.Sleep(3 * TailInterval)
+}
+
 func TestTailBadQuery(t *testing.T) {
 	err := Tail(context.Background(), fixture(t), FilterQuery{Streams: []string{"a"}, StreamPrefix: "b"}, func(Event) error { return nil })
 	if err == nil {

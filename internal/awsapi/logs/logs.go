@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/madang-dev/madang/internal/awsapi"
 	"github.com/madang-dev/madang/internal/awsapi/model"
@@ -57,6 +58,9 @@ type Options struct {
 	Settings  Settings
 	Resources Resources
 	Streams   Streams
+	// LiveTailLimit is how long a StartLiveTail session lasts before it
+	// ends with SessionTimeoutException; DefaultLiveTailLimit when zero.
+	LiveTailLimit time.Duration
 }
 
 // Service is the CloudWatch Logs service of the endpoint.
@@ -65,6 +69,8 @@ type Service struct {
 	settings  Settings
 	resources Resources
 	streams   Streams
+	// liveTailLimit is how long a live tail session lasts.
+	liveTailLimit time.Duration
 }
 
 // New returns the CloudWatch Logs service for the endpoint.
@@ -73,7 +79,10 @@ func New(opts Options) (awsapi.Service, error) {
 	if err != nil {
 		return awsapi.Service{}, err
 	}
-	s := &Service{logs: opts.Logs, settings: opts.Settings, resources: opts.Resources, streams: opts.Streams}
+	s := &Service{logs: opts.Logs, settings: opts.Settings, resources: opts.Resources, streams: opts.Streams, liveTailLimit: opts.LiveTailLimit}
+	if s.liveTailLimit <= 0 {
+		s.liveTailLimit = DefaultLiveTailLimit
+	}
 	return awsapi.Service{Name: "logs", Model: m, Handlers: map[string]awsapi.Handler{
 		"DescribeLogGroups":     s.describeLogGroups,
 		"CreateLogGroup":        s.createLogGroup,
@@ -86,6 +95,7 @@ func New(opts Options) (awsapi.Service, error) {
 		"PutLogEvents":          s.putLogEvents,
 		"GetLogEvents":          s.getLogEvents,
 		"FilterLogEvents":       s.filterLogEvents,
+		"StartLiveTail":         s.startLiveTail,
 		"PutMetricFilter":       s.putMetricFilter,
 		"DescribeMetricFilters": s.describeMetricFilters,
 		"DeleteMetricFilter":    s.deleteMetricFilter,

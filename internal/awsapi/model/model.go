@@ -134,6 +134,12 @@ type Shape struct {
 	LocationName    string
 	XMLNamespace    string
 	Deprecated      bool
+	// EventStream marks a structure whose members are the events and
+	// exceptions of an event stream (an operation's streaming output
+	// member, e.g. CloudWatch Logs' StartLiveTailResponseStream).
+	EventStream bool
+	// Event marks a structure sent as one event of an event stream.
+	Event bool
 
 	memberIndex map[string]*Member
 }
@@ -303,6 +309,7 @@ func resolve(name string, f *modelgen.File) (*Service, error) {
 		sh.Flattened, sh.Enum, sh.Min, sh.Max = rs.Flattened, rs.Enum, rs.Min, rs.Max
 		sh.Exception, sh.Fault, sh.TimestampFormat = rs.Exception, rs.Fault, rs.TimestampFormat
 		sh.LocationName, sh.XMLNamespace, sh.Deprecated = rs.LocationName, rs.XMLNamespace, rs.Deprecated
+		sh.EventStream, sh.Event = rs.EventStream, rs.Event
 		if rs.Error != nil {
 			sh.Error = &ErrorInfo{Code: rs.Error.Code, HTTPStatusCode: rs.Error.HTTPStatusCode, SenderFault: rs.Error.SenderFault}
 		}

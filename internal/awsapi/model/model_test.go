@@ -146,6 +146,15 @@ func TestShapes(t *testing.T) {
 	if elb.Metadata.XMLNamespace != "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/" || elb.SigningName() != "elasticloadbalancing" {
 		t.Errorf("ELBv2 namespace %q signing name %q", elb.Metadata.XMLNamespace, elb.SigningName())
 	}
+	logs, _ := model.Load("logs")
+	stream := logs.Operation("StartLiveTail").Output.MemberNamed("responseStream").Shape
+	if !stream.EventStream || !stream.MemberNamed("sessionUpdate").Shape.Event || stream.MemberNamed("SessionTimeoutException").Shape.Event ||
+		!stream.MemberNamed("SessionTimeoutException").Shape.Exception {
+		t.Errorf("StartLiveTail responseStream: eventstream=%v, sessionUpdate event=%v", stream.EventStream, stream.MemberNamed("sessionUpdate").Shape.Event)
+	}
+	if logs.Operation("FilterLogEvents").Output.EventStream {
+		t.Error("FilterLogEvents' output is marked as an event stream")
+	}
 	if _, err := model.Load("s3"); err == nil {
 		t.Error("Load(s3) succeeded")
 	}

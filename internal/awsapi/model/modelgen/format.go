@@ -81,4 +81,9 @@ type Shape struct {
 	LocationName    string     `json:"locationName,omitempty"`
 	XMLNamespace    string     `json:"xmlNamespace,omitempty"`
 	Deprecated      bool       `json:"deprecated,omitempty"`
+	// EventStream marks a structure whose members are the events and
+	// exceptions of an event stream (the eventstream trait); Event marks
+	// a structure sent as one of those events (the event trait).
+	EventStream bool `json:"eventstream,omitempty"`
+	Event       bool `json:"event,omitempty"`
 }

@@ -293,6 +293,8 @@ type rawShape struct {
 	LocationName    string          `json:"locationName"`
 	XMLNamespace    json.RawMessage `json:"xmlNamespace"`
 	Deprecated      bool            `json:"deprecated"`
+	EventStream     bool            `json:"eventstream"`
+	Event           bool            `json:"event"`
 }
 
 func compactShape(name string, raw json.RawMessage) (Shape, []string, error) {
@@ -305,6 +307,7 @@ func compactShape(name string, raw json.RawMessage) (Shape, []string, error) {
 		Enum: rs.Enum, Min: rs.Min, Max: rs.Max, Error: rs.Error, Exception: rs.Exception,
 		Fault: rs.Fault, TimestampFormat: rs.TimestampFormat, LocationName: rs.LocationName,
 		XMLNamespace: namespaceURI(rs.XMLNamespace), Deprecated: rs.Deprecated,
+		EventStream: rs.EventStream, Event: rs.Event,
 	}
 	var refs []string
 	conv := func(r *rawRef) *Ref {
