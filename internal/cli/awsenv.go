@@ -65,6 +65,10 @@ func envVars(s v1.AWSSettings) [][2]string {
 		{"AWS_SECRET_ACCESS_KEY", s.SecretAccessKey},
 		{"AWS_REGION", s.Region},
 		{"AWS_DEFAULT_REGION", s.Region},
+		// Some operations (CloudWatch Logs' StartLiveTail) put a prefix
+		// in front of the endpoint's host ("stream-127.0.0.1"), which does
+		// not resolve; the clients leave it off with this set.
+		{"AWS_DISABLE_HOST_PREFIX_INJECTION", "true"},
 	}
 }
 
@@ -75,8 +79,10 @@ func awsEnvCmd(e *env) *cobra.Command {
 		Short: "Print the environment that points AWS clients at madang (eval \"$(madang aws-env)\")",
 		Long: "Print shell commands that set AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n" +
 			"AWS_REGION and AWS_DEFAULT_REGION to madang's AWS endpoint, default access key and region,\n" +
-			"and unset AWS_SESSION_TOKEN (madang issues no session tokens). The aws CLI, boto3 and the\n" +
-			"AWS SDKs then talk to madang. -o json prints the settings as JSON instead.",
+			"AWS_DISABLE_HOST_PREFIX_INJECTION=true (StartLiveTail would otherwise be sent to\n" +
+			"stream-127.0.0.1, which does not resolve), and unset AWS_SESSION_TOKEN (madang issues no\n" +
+			"session tokens). The aws CLI, boto3 and the AWS SDKs then talk to madang. -o json prints\n" +
+			"the settings as JSON instead.",
 		Example: "  eval \"$(madang aws-env)\"\n  madang aws-env --shell fish | source\n  madang aws-env --shell powershell | Invoke-Expression",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -168,7 +174,7 @@ func profileText(profile string, s v1.AWSSettings) string {
 		section = "default"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Add to ~/.aws/config:\n[%s]\nregion = %s\nendpoint_url = %s\n\n", section, s.Region, s.EndpointURL)
+	fmt.Fprintf(&b, "# Add to ~/.aws/config:\n[%s]\nregion = %s\nendpoint_url = %s\ndisable_host_prefix_injection = true\n\n", section, s.Region, s.EndpointURL)
 	fmt.Fprintf(&b, "# Add to ~/.aws/credentials:\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", profile, s.AccessKeyID, s.SecretAccessKey)
 	return b.String()
 }

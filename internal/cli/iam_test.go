@@ -100,18 +100,18 @@ func TestAWSEnvAndConfig(t *testing.T) {
 		{name: "sh", args: []string{"aws-env"}, want: "export AWS_ENDPOINT_URL='http://127.0.0.1:4566'\n" +
 			"export AWS_ACCESS_KEY_ID='" + def.ID + "'\n" +
 			"export AWS_SECRET_ACCESS_KEY='" + def.Secret + "'\n" +
-			"export AWS_REGION='local'\nexport AWS_DEFAULT_REGION='local'\nunset AWS_SESSION_TOKEN\n"},
+			"export AWS_REGION='local'\nexport AWS_DEFAULT_REGION='local'\nexport AWS_DISABLE_HOST_PREFIX_INJECTION='true'\nunset AWS_SESSION_TOKEN\n"},
 		{name: "fish", args: []string{"aws-env", "--shell", "fish"}, want: "set -gx AWS_ENDPOINT_URL 'http://127.0.0.1:4566';\n" +
 			"set -gx AWS_ACCESS_KEY_ID '" + def.ID + "';\n" +
 			"set -gx AWS_SECRET_ACCESS_KEY '" + def.Secret + "';\n" +
-			"set -gx AWS_REGION 'local';\nset -gx AWS_DEFAULT_REGION 'local';\nset -e AWS_SESSION_TOKEN;\n"},
+			"set -gx AWS_REGION 'local';\nset -gx AWS_DEFAULT_REGION 'local';\nset -gx AWS_DISABLE_HOST_PREFIX_INJECTION 'true';\nset -e AWS_SESSION_TOKEN;\n"},
 		{name: "powershell", args: []string{"aws-env", "--shell", "powershell"}, want: "$Env:AWS_ENDPOINT_URL = 'http://127.0.0.1:4566'\n" +
 			"$Env:AWS_ACCESS_KEY_ID = '" + def.ID + "'\n" +
 			"$Env:AWS_SECRET_ACCESS_KEY = '" + def.Secret + "'\n" +
-			"$Env:AWS_REGION = 'local'\n$Env:AWS_DEFAULT_REGION = 'local'\nRemove-Item Env:AWS_SESSION_TOKEN -ErrorAction SilentlyContinue\n"},
-		{name: "config", args: []string{"aws-config"}, want: "# Add to ~/.aws/config:\n[profile madang]\nregion = local\nendpoint_url = http://127.0.0.1:4566\n\n" +
+			"$Env:AWS_REGION = 'local'\n$Env:AWS_DEFAULT_REGION = 'local'\n$Env:AWS_DISABLE_HOST_PREFIX_INJECTION = 'true'\nRemove-Item Env:AWS_SESSION_TOKEN -ErrorAction SilentlyContinue\n"},
+		{name: "config", args: []string{"aws-config"}, want: "# Add to ~/.aws/config:\n[profile madang]\nregion = local\nendpoint_url = http://127.0.0.1:4566\ndisable_host_prefix_injection = true\n\n" +
 			"# Add to ~/.aws/credentials:\n[madang]\naws_access_key_id = " + def.ID + "\naws_secret_access_key = " + def.Secret + "\n"},
-		{name: "config default profile", args: []string{"aws-config", "--profile", "default"}, want: "# Add to ~/.aws/config:\n[default]\nregion = local\nendpoint_url = http://127.0.0.1:4566\n\n" +
+		{name: "config default profile", args: []string{"aws-config", "--profile", "default"}, want: "# Add to ~/.aws/config:\n[default]\nregion = local\nendpoint_url = http://127.0.0.1:4566\ndisable_host_prefix_injection = true\n\n" +
 			"# Add to ~/.aws/credentials:\n[default]\naws_access_key_id = " + def.ID + "\naws_secret_access_key = " + def.Secret + "\n"},
 	}
 	for _, tc := range cases {
