@@ -254,10 +254,11 @@ func (r *targetRun) finishFleet(ctx context.Context, status string, diag *Diagno
 	now := s.opts.Now()
 	e := t.Events[t.Next]
 	if err != nil && ctx.Err() != nil {
-		// Cancelled: the deployment rolls back.
+		// Cancelled: the deployment ends, the script was stopped.
 		if diag == nil {
-			diag = &Diagnostics{ErrorCode: "UnknownError"}
+			diag = &Diagnostics{}
 		}
+		diag.ErrorCode = "UnknownError"
 		diag.Message = fmt.Sprintf("stopped: deployment %s ends, the traffic returns to the original instances", d.ID)
 		if d.Stopping != nil {
 			diag.Message += ": " + d.Stopping.Message
