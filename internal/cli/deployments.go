@@ -388,7 +388,7 @@ func blueGreenLine(d v1.Deployment) string {
 		return fmt.Sprintf("traffic: 100%% on the replacement fleet; the originals %s stay at weight 0 until %s (madang deployments stop %s --rollback moves the traffic back at once)",
 			strings.Join(originals, ", "), bg.TerminateAt.Local().Format("15:04:05"), d.ID)
 	case "RollingBack":
-		if !d.AutoRollback {
+		if !d.AutoRollback && (d.Stopping == nil || d.Stopping.Code != "DEPLOYMENT_STOPPED") {
 			return "failed: the traffic returns to the original instances; the replacements stay running (rollback is disabled)"
 		}
 		return "rolling back: the traffic returns to the original instances; the replacements leave"
