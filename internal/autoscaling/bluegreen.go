@@ -26,9 +26,14 @@ import (
 // instant. After the wait the originals are deregistered (they drain) and
 // terminated; with KeepAlive they leave the group instead, still running.
 //
-// A replacement that fails its health checks or leaves, an alarm of the
-// deployment in ALARM, or a stop with rollback moves the traffic back to
-// the originals and terminates the replacements. The deployment record is
+// The revision's AppSpec hooks run on both fleets in CodeDeploy's order
+// (bluegreenhooks.go).
+//
+// A replacement that fails its health checks, a hook or leaves, an alarm
+// of the deployment in ALARM, or a stop with rollback moves the traffic
+// back to the originals and terminates the replacements; with rollback
+// disabled, a failure still moves the traffic back, but the replacements
+// leave the group running, to be inspected. The deployment record is
 // stored after every step, so the next controller resumes it.
 //
 // The target groups' weights are madang's per-target weights: AWS shifts
@@ -253,9 +258,11 @@ func (s *Service) startBlueGreenLocked(g *Group, d *Deployment, req DeploymentRe
 	}
 	d.Type, d.BlueGreen = DeploymentBlueGreen, bg
 	// The originals' targets block traffic; the replacements' are added
-	// as they launch and allow it.
-	for _, t := range d.Instances {
-		t.Events = []*LifecycleEvent{{Name: appspec.BlockTraffic, Status: TargetPending}}
+	// as they launch, install the revision and allow it.
+	for i, t := range d.Instances {
+		nt := newFleetTarget(t.InstanceID, true, time.Time{})
+		nt.Zone = t.Zone
+		d.Instances[i] = nt
 	}
 	return nil
 }
@@ -272,8 +279,9 @@ func (s *Service) blueGreenLocked(ctx context.Context, b *batch, g *Group, d *De
 	if !bg.Swapped && bg.Phase != PhaseDone {
 		for _, m := range green {
 			if d.target(m.InstanceID) == nil {
-				d.Instances = append(d.Instances, &DeploymentTarget{InstanceID: m.InstanceID, Status: TargetInProgress, StartTime: now,
-					Events: []*LifecycleEvent{{Name: appspec.AllowTraffic, Status: TargetInProgress, StartTime: now}}})
+				t := newFleetTarget(m.InstanceID, false, now)
+				t.Zone = m.Zone
+				d.Instances = append(d.Instances, t)
 				changed = true
 			}
 		}
@@ -306,17 +314,26 @@ func (s *Service) blueGreenLocked(ctx context.Context, b *batch, g *Group, d *De
 				cause := fmt.Sprintf("At %s an instance was started in response to blue/green deployment %s of image %s v%d (the replacement fleet).", stamp(now), d.ID, d.Image, d.ImageVersion)
 				s.launchLocked(ctx, b, g, s.launchVersionLocked(g), bg.Size, launchInto{fleet: FleetReplacement}, cause, s.membersLocked(name), now)
 			}
-		case s.inflightFleet[name] == 0 && s.fleetReadyLocked(g, green, bg.Size):
-			bg.Phase = PhaseShifting
-			s.shiftLocked(d, bg.Routing.next(0), now)
-			changed = true
-			s.opts.Events.Info(KindGroup, name, "deployment %s: the replacement fleet of %d is healthy; moving traffic (%s)", d.ID, len(green), bg.Routing)
+		default:
+			ready, ch := s.provisionHooksLocked(ctx, g, d, green, now)
+			changed = changed || ch
+			if ready {
+				bg.Phase = PhaseShifting
+				s.shiftLocked(d, bg.Routing.next(0), now)
+				s.allowTrafficLocked(d, green, true, now)
+				changed = true
+				s.opts.Events.Info(KindGroup, name, "deployment %s: the replacement fleet of %d is installed and healthy; moving traffic (%s)", d.ID, len(green), bg.Routing)
+			}
 		}
 	case PhaseShifting:
 		switch {
 		case bg.Percent == 100:
-			s.swapFleetsLocked(b, d, blue, green, now)
-			changed = true
+			done, ch := s.shiftedHooksLocked(ctx, g, d, blue, green, now)
+			changed = changed || ch
+			if done {
+				s.swapFleetsLocked(b, d, blue, green, now)
+				changed = true
+			}
 		case !now.Before(bg.NextShiftAt):
 			s.shiftLocked(d, bg.Routing.next(bg.Percent), now)
 			changed = true
@@ -344,6 +361,10 @@ func (s *Service) blueGreenLocked(ctx context.Context, b *batch, g *Group, d *De
 		}
 	case PhaseRollingBack:
 		// The originals serve again: the replacements leave.
+		if s.keepReplacementsLocked(b, d, green, now) {
+			changed = false
+			break
+		}
 		for _, m := range green {
 			if !terminating(m.Lifecycle) {
 				s.beginTerminateLocked(b, name, m, fmt.Sprintf("At %s an instance was taken out of service in response to the rollback of blue/green deployment %s.", stamp(now), d.ID), now)
@@ -400,6 +421,9 @@ func (s *Service) blueGreenFailureLocked(g *Group, d *Deployment, green []*Membe
 	if a := s.deploymentAlarmLocked(d); a != "" {
 		return fmt.Sprintf("alarm %s is in ALARM", a), "ALARM_ACTIVE"
 	}
+	if why := fleetHookFailure(d); why != "" {
+		return why, "HEALTH_CONSTRAINTS"
+	}
 	if bg.Swapped || !bg.Launched || s.inflightFleet[g.Spec.Name] > 0 {
 		// After the swap the replacements are the group's: its own
 		// health checks replace a failing one.
@@ -408,8 +432,11 @@ func (s *Service) blueGreenFailureLocked(g *Group, d *Deployment, green []*Membe
 	if bg.Phase == PhaseProvisioning && len(green) < bg.Size {
 		return fmt.Sprintf("%d of the %d replacement instances left (failed to launch or were terminated)", bg.Size-len(green), bg.Size), "HEALTH_CONSTRAINTS"
 	}
-	if limit := fleetReadyWait + secondsOr(g.Spec.HealthCheckGracePeriod, 0); bg.Phase == PhaseProvisioning && now.Sub(d.CreateTime) > limit {
-		return fmt.Sprintf("the replacement fleet was not healthy within %s", limit), "HEALTH_CONSTRAINTS"
+	if limit := fleetReadyWait + secondsOr(g.Spec.HealthCheckGracePeriod, 0); bg.Phase == PhaseProvisioning {
+		// The wait counts from the end of the last install hooks.
+		if since, installing := installedSinceLocked(d); !installing && now.Sub(since) > limit {
+			return fmt.Sprintf("the replacement fleet was not healthy within %s", limit), "HEALTH_CONSTRAINTS"
+		}
 	}
 	for _, m := range green {
 		switch {
@@ -428,13 +455,17 @@ func (s *Service) blueGreenFailureLocked(g *Group, d *Deployment, green []*Membe
 }
 
 // fleetReadyLocked reports whether the replacement fleet is complete,
-// InService and healthy in every target group of the group.
-func (s *Service) fleetReadyLocked(g *Group, green []*Member, size int) bool {
+// InService, through its install hooks (ValidateService) and healthy in
+// every target group of the group.
+func (s *Service) fleetReadyLocked(g *Group, d *Deployment, green []*Member, size int) bool {
 	if len(green) < size {
 		return false
 	}
 	for _, m := range green {
 		if m.Lifecycle != InService || m.Health != HealthHealthy {
+			return false
+		}
+		if t := d.target(m.InstanceID); t == nil || !t.pastEvent(appspec.ValidateService) {
 			return false
 		}
 		for _, tg := range g.Spec.TargetGroups {
@@ -468,19 +499,15 @@ func (s *Service) swapFleetsLocked(b *batch, d *Deployment, blue, green []*Membe
 		b.put(MemberPrefix+m.InstanceID, m)
 	}
 	for _, t := range d.Instances {
-		for _, e := range t.Events {
-			if e.Status == TargetPending || e.Status == TargetInProgress {
-				if e.StartTime.IsZero() {
-					e.StartTime = now
-				}
-				e.Status, e.EndTime = TargetSucceeded, now
-			}
-		}
+		// Every instance that served is through its events; the others
+		// left before their turn.
 		if t.Status == TargetPending || t.Status == TargetInProgress {
-			if t.StartTime.IsZero() {
-				t.StartTime = now
+			t.Status, t.EndTime = TargetSkipped, now
+			for _, e := range t.Events {
+				if e.Status == TargetPending || e.Status == TargetInProgress {
+					e.Status, e.EndTime = TargetSkipped, now
+				}
 			}
-			t.Status, t.EndTime = TargetSucceeded, now
 		}
 	}
 	bg.Swapped, bg.Phase = true, PhaseRetaining
@@ -520,6 +547,11 @@ func (s *Service) rollBackBlueGreenLocked(b *batch, d *Deployment, code, why str
 	bg.Phase = PhaseRollingBack
 	bg.Percent = 0
 	bg.Steps = append(bg.Steps, TrafficStep{At: now, Percent: 0})
+	s.cancelFleetRunsLocked(d)
+	if !d.AutoRollback && code != "DEPLOYMENT_STOPPED" {
+		s.opts.Events.Warn(KindGroup, d.Group, "deployment %s: failed: %s; the traffic returns to the original instances (rollback is disabled: the replacements are kept for inspection)", d.ID, why)
+		return
+	}
 	s.opts.Events.Warn(KindGroup, d.Group, "deployment %s: rolling back: %s; the traffic returns to the original instances", d.ID, why)
 }
 
@@ -527,21 +559,28 @@ func (s *Service) rollBackBlueGreenLocked(b *batch, d *Deployment, code, why str
 func (s *Service) finishBlueGreenLocked(b *batch, d *Deployment, status string, info *ErrorInfo, now time.Time) {
 	d.Status, d.ErrorInfo, d.CompleteTime = status, info, now
 	d.BlueGreen.Phase = PhaseDone
+	ended := "rolled back"
+	if !d.AutoRollback && status == DeploymentFailed {
+		ended = "rollback disabled: the traffic is back on the original instances, the replacements were detached for inspection"
+	}
 	for _, t := range d.Instances {
 		if t.Status != TargetPending && t.Status != TargetInProgress {
 			continue
 		}
-		end := TargetSkipped // an original's traffic was never blocked
-		if len(t.Events) > 0 && t.Events[0].Name == appspec.AllowTraffic {
-			end = TargetFailed // a replacement that was rolled back
+		end := TargetFailed // a replacement that was rolled back
+		if originalTarget(t) {
+			end = TargetSkipped // an original's traffic was never blocked
 		}
 		t.Status, t.EndTime = end, now
 		for _, e := range t.Events {
-			if e.Status == TargetPending || e.Status == TargetInProgress {
-				e.Status, e.EndTime = end, now
-				if end == TargetFailed && info != nil {
-					e.Diagnostics = &Diagnostics{ErrorCode: "UnknownError", Message: "rolled back: " + info.Message}
+			switch {
+			case e.Status == TargetInProgress && end == TargetFailed:
+				e.Status, e.EndTime = TargetFailed, now
+				if info != nil {
+					e.Diagnostics = &Diagnostics{ErrorCode: "UnknownError", Message: ended + ": " + info.Message}
 				}
+			case e.Status == TargetPending || e.Status == TargetInProgress:
+				e.Status, e.EndTime = TargetSkipped, now
 			}
 		}
 	}
@@ -549,7 +588,7 @@ func (s *Service) finishBlueGreenLocked(b *batch, d *Deployment, status string, 
 		d.ErrorInfo = nil
 		s.opts.Events.Info(KindGroup, d.Group, "deployment %s: Succeeded", d.ID)
 	} else {
-		s.opts.Events.Error(KindGroup, d.Group, "deployment %s: %s: %s (rolled back)", d.ID, status, info.Message)
+		s.opts.Events.Error(KindGroup, d.Group, "deployment %s: %s: %s (%s)", d.ID, status, info.Message, ended)
 	}
 	b.put(deploymentKey(d), d)
 }

@@ -177,7 +177,11 @@ type DeploymentRequest struct {
 	// configuration (see ParseDeploymentConfig).
 	DeploymentConfigName string `json:"deploymentConfigName,omitempty"`
 	MinimumHealthyHosts  string `json:"minimumHealthyHosts,omitempty"`
-	// DisableRollback turns automatic rollback off (on by default).
+	// DisableRollback turns automatic rollback off (on by default): in
+	// place, no rollback deployment follows a failure (the group replaces
+	// the instances it failed on); blue/green, the traffic still returns
+	// to the original instances, but the replacements leave the group
+	// running, for inspection.
 	DisableRollback bool `json:"disableRollback,omitempty"`
 	// Alarms stop (and roll back) the deployment when one is in ALARM;
 	// at most 10.

@@ -139,13 +139,19 @@ func revision(t *testing.T, v int) string {
 // version 1 (with appspec), then builds version 2.
 func deployGroup(h *harness, n int) {
 	h.t.Helper()
+	deployGroupOf(h, n, revision(h.t, 1), revision(h.t, 2))
+}
+
+// deployGroupOf is deployGroup with the versions' snapshots v1 and v2.
+func deployGroupOf(h *harness, n int, v1, v2 string) {
+	h.t.Helper()
 	f := h.compute
 	root := h.t.TempDir()
 	f.mu.Lock()
 	for i := range f.lt.Versions {
 		f.lt.Versions[i].Data.Image = "app"
 	}
-	f.imageDirs = map[int]string{1: revision(h.t, 1), 2: revision(h.t, 2)}
+	f.imageDirs = map[int]string{1: v1, 2: v2}
 	f.onRun = func(in *compute.Instance) {
 		in.Dir = filepath.Join(root, in.ID)
 		if err := copyDir(f.imageDirs[in.ImageVersion], filepath.Join(in.Dir, "app")); err != nil {

@@ -56,7 +56,15 @@ type targetRun struct {
 // goDeployTargetLocked runs an instance's lifecycle events from the next
 // one in a goroutine, marking the instance busy meanwhile.
 func (s *Service) goDeployTargetLocked(ctx context.Context, g *Group, d *Deployment, t *DeploymentTarget) {
-	id := t.InstanceID
+	r := s.newTargetRunLocked(g, d, t.InstanceID)
+	s.busy[r.id] = true
+	s.goAsync(func() { r.run(ctx) })
+}
+
+// newTargetRunLocked returns what instance id's part of a deployment works
+// with: its working directory and log, the revision's snapshot, the
+// group's target groups.
+func (s *Service) newTargetRunLocked(g *Group, d *Deployment, id string) *targetRun {
 	var in compute.Instance
 	for _, x := range s.opts.Compute.AllInstances() {
 		if x.ID == id {
@@ -74,8 +82,7 @@ func (s *Service) goDeployTargetLocked(ctx context.Context, g *Group, d *Deploym
 	if s.opts.LoadBalancing != nil && !g.suspended(ProcessAddToLoadBalancer) {
 		r.tgs = slices.Clone(g.Spec.TargetGroups)
 	}
-	s.busy[id] = true
-	s.goAsync(func() { r.run(ctx) })
+	return r
 }
 
 // run runs the events in order until one fails, the controller stops
@@ -229,6 +236,9 @@ func (r *targetRun) scripts(ctx context.Context, ev string) (string, *Diagnostic
 	}
 	if spec == nil || len(spec.Hooks[ev]) == 0 {
 		return TargetSkipped, nil, nil
+	}
+	if s.opts.Installer == nil {
+		return TargetFailed, nil, fmt.Errorf("%s has hooks for %s, but madang runs without an installer, which knows the instance's environment", spec.Path, ev)
 	}
 	env, err := s.opts.Installer.InstanceEnv(r.id)
 	if err != nil {

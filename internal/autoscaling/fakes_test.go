@@ -372,8 +372,10 @@ type harness struct {
 	// interval, if set, replaces the controller's 100 ms round (tests
 	// that span days of fake time).
 	interval time.Duration
-	// scripts runs AppSpec hooks (deploy_test.go).
+	// scripts runs AppSpec hooks (deploy_test.go); runner, if set,
+	// instead.
 	scripts *fakeScripts
+	runner  ScriptRunner
 }
 
 func newHarness(t *testing.T) *harness {
@@ -386,8 +388,12 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) start() {
+	var runner ScriptRunner = h.scripts
+	if h.runner != nil {
+		runner = h.runner
+	}
 	svc, err := New(context.Background(), Options{Store: h.store, Compute: h.compute, LoadBalancing: h.lb, Metrics: h.metrics, Alarms: h.alarms, Events: h.events, Interval: h.interval,
-		Installer: h.compute, Scripts: h.scripts})
+		Installer: h.compute, Scripts: runner})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -129,6 +129,9 @@ type Service struct {
 	// (bluegreen.go).
 	weighting map[string]bool
 	busy      map[string]bool // instance -> a goroutine is working on it
+	// fleetRuns cancels the hook runs of blue/green deployments'
+	// instances, by instance id (bluegreenhooks.go).
+	fleetRuns map[string]context.CancelFunc
 	// settled are the instances whose work ended since the round listed
 	// compute's instances: that listing may show them as they were during
 	// the work (stopped while being reinstalled), so they wait a round.
@@ -179,7 +182,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 		groups: map[string]*Group{}, capacity: map[string]*Capacity{}, members: map[string]*Member{},
 		open: map[string]*Activity{}, inflight: map[string]int{}, inflightWarm: map[string]int{}, inflightFleet: map[string]int{}, weighting: map[string]bool{}, busy: map[string]bool{}, settled: map[string]bool{},
-		hookRuns: map[string]bool{}, tagging: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
+		fleetRuns: map[string]context.CancelFunc{},
+		hookRuns:  map[string]bool{}, tagging: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
 		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{}, published: map[string]time.Time{},
 	}
 	if err := s.load(ctx); err != nil {

@@ -146,7 +146,13 @@ func deployCmd(e *env) *cobra.Command {
 			"registered at weight 0 in its target groups; once every replacement is healthy the traffic moves\n" +
 			"to it (--traffic all-at-once, canary:10%:5m or linear:25%:30s); the original instances stay\n" +
 			"registered at weight 0 for --termination-wait (an instant rollback until then), then terminate.\n" +
-			"A replacement failing its health checks, or an --alarm in ALARM, moves the traffic back.\n" +
+			"The revision's appspec.yml hooks run as in CodeDeploy's EC2 blue/green: on each replacement\n" +
+			"BeforeInstall, AfterInstall, ApplicationStart and ValidateService before the fleet counts as ready,\n" +
+			"BeforeAllowTraffic before the first traffic step and AfterAllowTraffic at 100%; then on each\n" +
+			"original BeforeBlockTraffic and AfterBlockTraffic (its old revision's scripts).\n" +
+			"A replacement failing its health checks or a hook, an original failing a hook, or an --alarm in\n" +
+			"ALARM moves the traffic back and terminates the replacements; with --no-rollback the traffic still\n" +
+			"moves back, but the replacements leave the group still running, to be inspected.\n" +
 			"In place, --per-zone-min-healthy, --zone-monitor and --first-zone-monitor deploy one availability\n" +
 			"zone at a time (CodeDeploy's zonal configuration), waiting the monitor duration between zones.",
 		Example: "  madang deploy -f examples/quickstart/madang.yaml\n" +
@@ -218,7 +224,7 @@ func deployCmd(e *env) *cobra.Command {
 			}
 			for _, g := range targets {
 				if kind == deployBlueGreen {
-					err = deployBlueGreenGroup(cmd, e, g, bg, alarms)
+					err = deployBlueGreenGroup(cmd, e, g, bg, alarms, !noRollback)
 				} else if kind == deployReplacement || replaced[g.Name] {
 					err = deployGroup(cmd, e, g, started, config, custom, alarms, bake, !noRollback)
 				} else {
@@ -240,7 +246,7 @@ func deployCmd(e *env) *cobra.Command {
 	f.StringVar(&custom, "min-healthy-hosts", "", "custom minimum healthy hosts instead of --config: a percentage (75%) or a count (3)")
 	f.StringArrayVar(&alarms, "alarm", nil, "an alarm whose ALARM state stops and rolls back the deployment (repeatable)")
 	f.IntVar(&bake, "bake-time", 0, "replacement only: seconds to watch the alarms after the last replacement")
-	f.BoolVar(&noRollback, "no-rollback", false, "stop on failure instead of rolling back")
+	f.BoolVar(&noRollback, "no-rollback", false, "stop on failure instead of rolling back (blue-green: the traffic still returns to the originals; the replacements are detached, left running for inspection)")
 	f.StringVar(&zonal.perZone, "per-zone-min-healthy", "", "in place: deploy one zone at a time, keeping this many hosts (1) or this share (50%) of each zone healthy")
 	f.DurationVar(&zonal.monitor, "zone-monitor", 0, "in place, zone at a time: wait after each zone before the next")
 	f.DurationVar(&zonal.firstMonitor, "first-zone-monitor", 0, "in place, zone at a time: wait after the first zone (default: --zone-monitor)")
@@ -376,7 +382,7 @@ func deployGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, since time.T
 
 // deployBlueGreenGroup starts a blue/green deployment of the group's
 // image's newest version, unless every instance runs it, and follows it.
-func deployBlueGreenGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, o blueGreenOptions, alarms []string) error {
+func deployBlueGreenGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, o blueGreenOptions, alarms []string, rollback bool) error {
 	ctx := cmd.Context()
 	if done, err := upToDate(cmd, e, g); done || err != nil {
 		return err
@@ -388,7 +394,7 @@ func deployBlueGreenGroup(cmd *cobra.Command, e *env, g v1.AutoScalingGroup, o b
 	wait := int(o.wait / time.Second)
 	d, err := e.client().StartDeployment(ctx, g.Name, v1.DeploymentRequest{DeploymentType: autoscaling.DeploymentBlueGreen,
 		TrafficRouting:         &v1.TrafficRouting{Type: r.Type, Percentage: r.Percentage, IntervalSeconds: r.IntervalSeconds},
-		TerminationWaitSeconds: &wait, KeepOriginals: o.keep, Alarms: alarms})
+		TerminationWaitSeconds: &wait, KeepOriginals: o.keep, Alarms: alarms, DisableRollback: !rollback})
 	if err != nil {
 		return err
 	}

@@ -370,10 +370,10 @@ func blueGreenLine(d v1.Deployment) string {
 	var originals []string
 	launched := 0
 	for _, t := range d.Instances {
-		if len(t.Events) > 0 && t.Events[0].Name == "AllowTraffic" {
-			launched++
-		} else {
+		if len(t.Events) > 0 && (t.Events[0].Name == "BeforeBlockTraffic" || t.Events[0].Name == "BlockTraffic") {
 			originals = append(originals, t.InstanceID)
+		} else {
+			launched++
 		}
 	}
 	switch bg.Phase {
@@ -388,10 +388,16 @@ func blueGreenLine(d v1.Deployment) string {
 		return fmt.Sprintf("traffic: 100%% on the replacement fleet; the originals %s stay at weight 0 until %s (madang deployments stop %s --rollback moves the traffic back at once)",
 			strings.Join(originals, ", "), bg.TerminateAt.Local().Format("15:04:05"), d.ID)
 	case "RollingBack":
+		if !d.AutoRollback && (d.Stopping == nil || d.Stopping.Code != "DEPLOYMENT_STOPPED") {
+			return "failed: the traffic returns to the original instances; the replacements stay running (rollback is disabled)"
+		}
 		return "rolling back: the traffic returns to the original instances; the replacements leave"
 	}
-	if d.Status == "Succeeded" {
+	switch {
+	case d.Status == "Succeeded":
 		return ""
+	case !d.AutoRollback && d.Status == "Failed":
+		return "failed: the traffic is on the original instances; the replacement fleet was detached from the group and keeps running for inspection (rollback is disabled)"
 	}
 	return "rolled back: the traffic is on the original instances; the replacement fleet was terminated"
 }

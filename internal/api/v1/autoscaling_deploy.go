@@ -11,11 +11,14 @@ type DeploymentRequest struct {
 	// DeploymentConfigName is CodeDeployDefault.OneAtATime (default),
 	// HalfAtATime or AllAtOnce; MinimumHealthyHosts ("3", "75%") a custom
 	// configuration instead.
-	DeploymentConfigName string   `json:"deploymentConfigName,omitempty"`
-	MinimumHealthyHosts  string   `json:"minimumHealthyHosts,omitempty"`
-	DisableRollback      bool     `json:"disableRollback,omitempty"`
-	Alarms               []string `json:"alarms,omitempty"`
-	Description          string   `json:"description,omitempty"`
+	DeploymentConfigName string `json:"deploymentConfigName,omitempty"`
+	MinimumHealthyHosts  string `json:"minimumHealthyHosts,omitempty"`
+	// DisableRollback turns automatic rollback off: a failed blue/green
+	// deployment still moves the traffic back to the original instances,
+	// but detaches its replacements, left running for inspection.
+	DisableRollback bool     `json:"disableRollback,omitempty"`
+	Alarms          []string `json:"alarms,omitempty"`
+	Description     string   `json:"description,omitempty"`
 	// DeploymentType is IN_PLACE (the default) or BLUE_GREEN: a
 	// replacement fleet takes the traffic by TrafficRouting (nil: all at
 	// once); the original instances are kept TerminationWaitSeconds (nil:
