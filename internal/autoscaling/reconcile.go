@@ -555,7 +555,8 @@ func (s *Service) convergeLocked(ctx context.Context, b *batch, g *Group, c *Cap
 			zone := placement.ZoneForLaunch(g.Spec.AvailabilityZones, placed)
 			var pick *Member
 			for _, w := range pool {
-				if s.busy[w.InstanceID] || (w.Lifecycle != WarmedRunning && w.Lifecycle != WarmedStopped) || w.Health != HealthHealthy {
+				if s.busy[w.InstanceID] || (w.Lifecycle != WarmedRunning && w.Lifecycle != WarmedStopped) || w.Health != HealthHealthy ||
+					s.refreshReplacesLocked(name, w) {
 					continue
 				}
 				if pick == nil || poolRank(w)*2+btoi(w.Zone != zone) < poolRank(pick)*2+btoi(pick.Zone != zone) {

@@ -34,12 +34,13 @@ import (
 //
 // A rollback replaces the instances of the refresh's version by its
 // previous version; the group keeps launching the previous version until
-// its launch template version changes again. Warm pool instances and
-// scale-in protection are not considered: the warm pool keeps its
-// instances' versions (one taken into service during a refresh is not
-// replaced); protected and Standby members are replaced, left alone or
-// waited for as ScaleInProtectedInstances and StandbyInstances say
-// (refreshprefs.go). Records are written by the
+// its launch template version changes again. Once the group's instances
+// are replaced, the warm pool's are (as AWS's instance refresh does): its
+// instances on another version are terminated and the pool refills with
+// the refresh's version; an old instance taken from the pool into service
+// during the refresh is replaced with the group's (warmpool_refresh.go).
+// Protected and Standby members are replaced, left alone or waited for as
+// ScaleInProtectedInstances and StandbyInstances say (refreshprefs.go). Records are written by the
 // controller's round only; the API methods change the one held in memory.
 
 // RefreshPrefix holds the instance refreshes, by group name then a
@@ -680,6 +681,9 @@ func (s *Service) stepRefreshLocked(ctx context.Context, b *batch, g *Group, c *
 	}
 	if len(r.Remaining) == 0 {
 		if notReady > 0 || settling || (len(r.Standby) > 0 && !r.Rollback) {
+			return
+		}
+		if s.lateMembersLocked(r) > 0 || s.refreshWarmPoolLocked(b, g, r, now) > 0 {
 			return
 		}
 		if r.Rollback {

@@ -638,3 +638,64 @@ func TestRefreshStandbyInstances(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshReplacesWarmPool: after the group's instances, a refresh
+// replaces the warm pool's, and an old instance taken from the pool into
+// service during the refresh is replaced too; the refresh ends Successful
+// only with every instance, in service or warm, on the new version.
+func TestRefreshReplacesWarmPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		spec := basic("web", 2, 4)
+		spec.Version = "1"
+		spec.WarmPool = &WarmPoolSpec{MinSize: 1}
+		h.apply(spec)
+		h.wait(2 * time.Second)
+		versions := func() (inService, warm map[int]int) {
+			inService, warm = map[int]int{}, map[int]int{}
+			for _, in := range h.group("web").Instances {
+				switch {
+				case in.Lifecycle == InService:
+					inService[in.LaunchTemplateVersion]++
+				case strings.HasPrefix(in.Lifecycle, "Warmed:") && !terminating(in.Lifecycle):
+					warm[in.LaunchTemplateVersion]++
+				}
+			}
+			return inService, warm
+		}
+		if in, warm := versions(); in[1] != 2 || warm[1] != 2 {
+			t.Fatalf("before: in service %v, warm %v; want 2 and 2 (max 4 - desired 2) on version 1", in, warm)
+		}
+		spec.Version = "2"
+		h.apply(spec)
+		if _, err := h.svc.StartRefresh(context.Background(), "web", RefreshPreferences{MinHealthyPercentage: ip(50)}); err != nil {
+			t.Fatal(err)
+		}
+		// A scale-out while the refresh runs takes an old instance from
+		// the pool.
+		h.wait(50 * time.Millisecond)
+		if err := h.svc.SetDesired(context.Background(), "web", 3, false); err != nil {
+			t.Fatal(err)
+		}
+		r := h.untilRefresh("web", RefreshSuccessful, 30*time.Second, nil)
+		if in, warm := versions(); in[1] != 0 || warm[1] != 0 {
+			t.Fatalf("the refresh ended with in service %v, warm %v: version 1 left", in, warm)
+		}
+		h.wait(2 * time.Second) // the scale-out settles
+		in, warm := versions()
+		if in[1] != 0 || in[2] != 3 || warm[1] != 0 || warm[2] != 1 {
+			t.Fatalf("after the refresh: in service %v, warm %v; want 3 in service and 1 warm (max 4 - desired 3), all on version 2; refresh %+v", in, warm, r)
+		}
+		if r.Total < 2 {
+			t.Errorf("refresh total %d, want at least the 2 members it started with", r.Total)
+		}
+		if !slices.ContainsFunc(h.activities("web"), func(a Activity) bool {
+			return strings.Contains(a.Cause, "taken out of the warm pool in response to an instance refresh")
+		}) {
+			for _, a := range h.activities("web") {
+				t.Log(a.Description, " / ", a.Cause)
+			}
+			t.Error("no activity for the warm pool's replacement")
+		}
+	})
+}
