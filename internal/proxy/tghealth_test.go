@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -24,7 +25,7 @@ func shares(t *testing.T, h *harness, backends map[string]*backend, n int, want 
 		}
 	}
 	total := 0
-	for _, id := range slices.Sorted(mapKeys(backends)) {
+	for _, id := range slices.Sorted(maps.Keys(backends)) {
 		got := backends[id].count() - before[id]
 		total += got
 		w := want[id] * float64(n)
@@ -34,16 +35,6 @@ func shares(t *testing.T, h *harness, backends map[string]*backend, n int, want 
 	}
 	if total != n {
 		t.Errorf("targets served %d requests, want %d", total, n)
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
@@ -197,7 +188,7 @@ func TestDNSFailover(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			backends := map[string]*backend{}
 			var ts []Target
-			for _, id := range slices.Sorted(mapKeys(tc.zones)) {
+			for _, id := range slices.Sorted(maps.Keys(tc.zones)) {
 				b := newBackend(t, id, nil)
 				backends[id] = b
 				tg := targetsOf(b)[0]
