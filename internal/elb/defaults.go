@@ -33,7 +33,8 @@ const (
 )
 
 // Target group attribute keys (AWS's, plus madang's load_balancing.hash.key;
-// AttrCrossZone, shared with load balancers, is in crosszone.go).
+// AttrCrossZone, shared with load balancers, is in crosszone.go, the
+// target_group_health.* keys in tghealth.go).
 const (
 	AttrDeregistrationDelay = "deregistration_delay.timeout_seconds"
 	AttrSlowStart           = "slow_start.duration_seconds"
@@ -124,6 +125,10 @@ func targetGroupAttributes() []attribute {
 		{AttrAppCookieName, "", cookieNameCheck},
 		{AttrAppCookieDuration, "86400", intRange(1, 604800)},
 		{AttrCrossZone, CrossZoneUseLoadBalancer, targetGroupCrossZoneCheck},
+		{AttrDNSFailoverMinCount, "1", thresholdCountCheck},
+		{AttrDNSFailoverMinPercent, ThresholdOff, thresholdPercentCheck},
+		{AttrUnhealthyRoutingMinCount, "1", routingCountCheck},
+		{AttrUnhealthyRoutingMinPercent, ThresholdOff, thresholdPercentCheck},
 	}
 }
 

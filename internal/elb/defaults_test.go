@@ -95,18 +95,22 @@ func TestEffectiveAttributes(t *testing.T) {
 		t.Errorf("EffectiveAttributes modified its input: %v", in)
 	}
 	want := map[string]string{
-		AttrDeregistrationDelay: "30",
-		AttrSlowStart:           "0",
-		AttrAlgorithm:           "round_robin",
-		AttrAnomalyMitigation:   "off",
-		AttrHashKey:             "source_ip",
-		AttrStickinessEnabled:   "false",
-		AttrStickinessType:      "lb_cookie",
-		AttrLBCookieDuration:    "86400",
-		AttrAppCookieName:       "",
-		AttrAppCookieDuration:   "86400",
-		AttrCrossZone:           CrossZoneUseLoadBalancer,
-		"custom.key":            "x",
+		AttrDeregistrationDelay:        "30",
+		AttrSlowStart:                  "0",
+		AttrAlgorithm:                  "round_robin",
+		AttrAnomalyMitigation:          "off",
+		AttrHashKey:                    "source_ip",
+		AttrStickinessEnabled:          "false",
+		AttrStickinessType:             "lb_cookie",
+		AttrLBCookieDuration:           "86400",
+		AttrAppCookieName:              "",
+		AttrAppCookieDuration:          "86400",
+		AttrCrossZone:                  CrossZoneUseLoadBalancer,
+		AttrDNSFailoverMinCount:        "1",
+		AttrDNSFailoverMinPercent:      "off",
+		AttrUnhealthyRoutingMinCount:   "1",
+		AttrUnhealthyRoutingMinPercent: "off",
+		"custom.key":                   "x",
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("EffectiveAttributes =\n%v\nwant\n%v", got, want)

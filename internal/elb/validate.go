@@ -264,6 +264,12 @@ type TargetGroupAttributes struct {
 	// CrossZone is load_balancing.cross_zone.enabled: true, false or
 	// use_load_balancer_configuration; CrossZoneEnabled resolves it.
 	CrossZone string
+	// DNSFailover is target_group_health.dns_failover.minimum_healthy_targets.*.
+	DNSFailover HealthThreshold
+	// UnhealthyStateRouting is
+	// target_group_health.unhealthy_state_routing.minimum_healthy_targets.*;
+	// its Count is at least 1.
+	UnhealthyStateRouting HealthThreshold
 }
 
 // LoadBalancerAttributes are a load balancer's attributes, parsed, with
@@ -303,6 +309,9 @@ func ParseTargetGroupAttributes(attrs map[string]string) (TargetGroupAttributes,
 		HashKey:             eff[AttrHashKey],
 		AnomalyMitigation:   eff[AttrAnomalyMitigation] == "on",
 		CrossZone:           eff[AttrCrossZone],
+		DNSFailover:         threshold(eff[AttrDNSFailoverMinCount], eff[AttrDNSFailoverMinPercent]),
+		UnhealthyStateRouting: threshold(eff[AttrUnhealthyRoutingMinCount],
+			eff[AttrUnhealthyRoutingMinPercent]),
 		Stickiness: Stickiness{
 			Enabled: eff[AttrStickinessEnabled] == "true",
 			Type:    eff[AttrStickinessType],

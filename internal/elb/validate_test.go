@@ -175,11 +175,13 @@ func TestParseTargetGroupAttributesTyped(t *testing.T) {
 		t.Fatal(errs)
 	}
 	want := TargetGroupAttributes{
-		DeregistrationDelay: 300 * time.Second,
-		Algorithm:           AlgorithmRoundRobin,
-		HashKey:             HashKeySourceIP,
-		Stickiness:          Stickiness{Type: StickinessLBCookie, Duration: 24 * time.Hour},
-		CrossZone:           CrossZoneUseLoadBalancer,
+		DeregistrationDelay:   300 * time.Second,
+		Algorithm:             AlgorithmRoundRobin,
+		HashKey:               HashKeySourceIP,
+		Stickiness:            Stickiness{Type: StickinessLBCookie, Duration: 24 * time.Hour},
+		CrossZone:             CrossZoneUseLoadBalancer,
+		DNSFailover:           HealthThreshold{Count: 1},
+		UnhealthyStateRouting: HealthThreshold{Count: 1},
 	}
 	if a != want {
 		t.Errorf("defaults = %+v, want %+v", a, want)
@@ -192,13 +194,15 @@ func TestParseTargetGroupAttributesTyped(t *testing.T) {
 		t.Fatal(errs)
 	}
 	want = TargetGroupAttributes{
-		DeregistrationDelay: 30 * time.Second,
-		SlowStart:           time.Minute,
-		Algorithm:           AlgorithmWeightedRandom,
-		HashKey:             HashKeySourceIP,
-		AnomalyMitigation:   true,
-		Stickiness:          Stickiness{Enabled: true, Type: StickinessAppCookie, Duration: 2 * time.Minute, CookieName: "SID"},
-		CrossZone:           CrossZoneUseLoadBalancer,
+		DeregistrationDelay:   30 * time.Second,
+		SlowStart:             time.Minute,
+		Algorithm:             AlgorithmWeightedRandom,
+		HashKey:               HashKeySourceIP,
+		AnomalyMitigation:     true,
+		Stickiness:            Stickiness{Enabled: true, Type: StickinessAppCookie, Duration: 2 * time.Minute, CookieName: "SID"},
+		CrossZone:             CrossZoneUseLoadBalancer,
+		DNSFailover:           HealthThreshold{Count: 1},
+		UnhealthyStateRouting: HealthThreshold{Count: 1},
 	}
 	if a != want {
 		t.Errorf("parsed = %+v, want %+v", a, want)

@@ -104,10 +104,32 @@ type TargetGroup struct {
 	// is still honoured, and a request that failed on every target of
 	// its zone node is retried in the other zones. Targets without a zone
 	// and load balancers without zones behave as with cross-zone on; so
-	// does the group when no zone node has a healthy target (fail open).
+	// does the group when it fails open (FailOpenMinCount).
 	CrossZoneOff bool
-	Stickiness   Stickiness
-	Targets      []Target
+	// DNSFailoverMinCount and DNSFailoverMinPercent are
+	// target_group_health.dns_failover.minimum_healthy_targets.count and
+	// .percentage, 0 meaning off. With cross-zone off, a zone node whose
+	// healthy targets are fewer than the count, or fewer than the
+	// percentage (rounded up) of its targets that are not draining, gets
+	// no requests for the group: the load balancer's other nodes share
+	// them. When every node of a load balancer is below, all of them
+	// serve. Both 0, no node is ever left out; a node left in without a
+	// healthy target passes its requests to the group's healthy targets
+	// in the other zones.
+	DNSFailoverMinCount   int
+	DNSFailoverMinPercent int
+	// FailOpenMinCount and FailOpenMinPercent are
+	// target_group_health.unhealthy_state_routing.minimum_healthy_targets.count
+	// and .percentage, 0 meaning off: when the group's healthy targets
+	// are fewer than the count, or fewer than the percentage (rounded
+	// up) of its targets that are not draining, the group fails open and
+	// requests go to every target that is not draining, healthy or not.
+	// A group with no healthy target always fails open, whatever the
+	// values (AWS's count is at least 1).
+	FailOpenMinCount   int
+	FailOpenMinPercent int
+	Stickiness         Stickiness
+	Targets            []Target
 }
 
 // Stickiness is a target group's stickiness.* attributes.
@@ -172,6 +194,9 @@ func (cfg Config) normalize() (Config, error) {
 		}
 		if _, _, err := parseHashKey(tg.HashKey); err != nil {
 			return out, fmt.Errorf("%s (%s).hashKey: %w", field, tg.Name, err)
+		}
+		if err := checkThresholds(field, tg); err != nil {
+			return out, err
 		}
 		st := tg.Stickiness
 		if st.Type == "" {
@@ -295,6 +320,30 @@ const (
 	hashHeader
 	hashCookie
 )
+
+// checkThresholds checks a group's health thresholds: counts 0 (off) or
+// more, percentages 0 (off) to 100.
+func checkThresholds(field string, tg TargetGroup) error {
+	for _, c := range []struct {
+		name   string
+		v, max int
+		unit   string
+	}{
+		{"dnsFailoverMinCount", tg.DNSFailoverMinCount, -1, "targets"},
+		{"dnsFailoverMinPercent", tg.DNSFailoverMinPercent, 100, "percent"},
+		{"failOpenMinCount", tg.FailOpenMinCount, -1, "targets"},
+		{"failOpenMinPercent", tg.FailOpenMinPercent, 100, "percent"},
+	} {
+		if c.v < 0 || (c.max >= 0 && c.v > c.max) {
+			limit := "or more"
+			if c.max >= 0 {
+				limit = "to " + strconv.Itoa(c.max)
+			}
+			return fmt.Errorf("%s (%s).%s %d is out of range: use 0 (off) %s %s", field, tg.Name, c.name, c.v, limit, c.unit)
+		}
+	}
+	return nil
+}
 
 func parseHashKey(s string) (hashKind, string, error) {
 	switch {

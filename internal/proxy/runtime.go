@@ -56,9 +56,10 @@ type member struct {
 type eligibleSet struct {
 	bts      []*balance.Target
 	failOpen bool
-	// With cross-zone off (groupRuntime.nodes set) and some target
-	// healthy: nodes[i] is the eligible targets of zone node i, and
-	// active[v] the nodes of view v that have one (see zoneNodes).
+	// With cross-zone off (groupRuntime.nodes set) and the group not
+	// failing open: nodes[i] is the eligible targets of zone node i, and
+	// active[v] the nodes of view v that get requests (see
+	// zoneNodes.publish).
 	nodes  [][]*balance.Target
 	active [][]int
 }
@@ -115,20 +116,30 @@ type groupRuntime struct {
 	// group or no target has a zone.
 	crossZoneOff bool
 	nodes        *zoneNodes
+	// failOpenMin and dnsFailoverMin are the group's health thresholds
+	// (TargetGroup.FailOpenMin*, DNSFailoverMin*).
+	failOpenMin, dnsFailoverMin threshold
 }
 
 // recompute publishes the eligible targets: healthy, not draining, weight
-// above 0; if none is healthy, every non-draining target (fail open).
+// above 0; if fewer are healthy than the unhealthy state routing
+// threshold (always when none is), every non-draining target with a
+// weight (fail open).
 func (g *groupRuntime) recompute() {
 	set := &eligibleSet{}
+	serving := 0
 	for _, m := range g.members {
-		ok := !m.draining && m.weight > 0 && m.lt.healthy.Load()
-		if ok {
+		if m.draining || m.weight <= 0 {
+			continue
+		}
+		serving++
+		if m.lt.healthy.Load() {
 			set.bts = append(set.bts, m.bt)
 		}
 	}
-	if len(set.bts) == 0 {
+	if len(set.bts) == 0 || g.failOpenMin.below(len(set.bts), serving) {
 		set.failOpen = true
+		set.bts = nil
 		for _, m := range g.members {
 			if !m.draining && m.weight > 0 {
 				set.bts = append(set.bts, m.bt)
@@ -136,7 +147,7 @@ func (g *groupRuntime) recompute() {
 		}
 	}
 	if g.nodes != nil && !set.failOpen {
-		g.nodes.publish(g.members, set)
+		g.nodes.publish(g.members, set, g.dnsFailoverMin)
 	}
 	in := make(map[*balance.Target]bool, len(set.bts))
 	for _, bt := range set.bts {
@@ -276,9 +287,11 @@ func (p *Proxy) buildLocked(cfg Config) (*snapshot, map[targetKey]*liveTarget, e
 			byBT:     map[*balance.Target]*member{},
 			byCookie: map[string]*member{},
 
-			algorithm:    tg.Algorithm,
-			selOpts:      selOpts,
-			crossZoneOff: tg.CrossZoneOff,
+			algorithm:      tg.Algorithm,
+			selOpts:        selOpts,
+			crossZoneOff:   tg.CrossZoneOff,
+			failOpenMin:    threshold{count: tg.FailOpenMinCount, percent: tg.FailOpenMinPercent},
+			dnsFailoverMin: threshold{count: tg.DNSFailoverMinCount, percent: tg.DNSFailoverMinPercent},
 		}
 		g.expires.d = tg.Stickiness.Duration
 		for _, t := range tg.Targets {

@@ -15,10 +15,11 @@ import (
 // sends requests only to that group's targets in its own zone. madang's
 // load balancer listens on one address, so it models the nodes per
 // request: each request forwarded to such a group is assigned to a zone
-// node, round robin over the load balancer's zones that have a healthy
-// target of the group (AWS's DNS failover with its default of one
-// healthy target takes the others out of DNS), and the group's algorithm
-// then picks among that zone's targets only. Choosing per request, not
+// node, round robin over the load balancer's zones that meet the group's
+// DNS failover threshold (TargetGroup.DNSFailoverMinCount and
+// DNSFailoverMinPercent; AWS takes the other zones out of DNS, and with
+// its default of one healthy target that is the zones without one), and
+// the group's algorithm then picks among that zone's targets only. Choosing per request, not
 // per client connection, keeps the spread even with a few long-lived
 // keep-alive clients.
 //
@@ -29,7 +30,7 @@ import (
 //
 // Everything a request needs is precomputed when the group's membership
 // or health changes (groupRuntime.recompute): each node's eligible
-// targets and, per load balancer, the nodes that have one.
+// targets and, per load balancer, the nodes that meet the threshold.
 
 // zoneNodes are a target group's zone nodes: one per availability zone of
 // the load balancers with zones that forward to it.
@@ -117,45 +118,59 @@ func (g *groupRuntime) finishNodes() error {
 	return nil
 }
 
-// minHealthyPerNode is how many healthy targets a zone node needs to stay
-// in DNS: AWS's target_group_health.dns_failover.minimum_healthy_targets.count
-// default.
-const minHealthyPerNode = 1
-
 // publish fills set's per-node targets from the members that are healthy,
 // not draining and weighted (set.bts, not failing open): a node has the
 // ones in its zone and the ones without a zone, in member order. A
 // member in a zone that is no node's gets no requests.
-func (zn *zoneNodes) publish(members []*member, set *eligibleSet) {
+//
+// A view's active nodes are those whose healthy targets meet the group's
+// DNS failover threshold, counted against the node's targets that are
+// not draining and weighted (AWS takes the other zones out of DNS); when
+// none of a view's nodes meets it, all of them are active, as AWS's DNS
+// answers with every zone when all are unhealthy.
+func (zn *zoneNodes) publish(members []*member, set *eligibleSet, min threshold) {
 	set.nodes = make([][]*balance.Target, len(zn.zones))
+	serving := make([]int, len(zn.zones))
 	for _, m := range members {
-		if m.draining || m.weight <= 0 || !m.lt.healthy.Load() {
+		if m.draining || m.weight <= 0 {
 			continue
 		}
+		healthy := m.lt.healthy.Load()
 		switch {
 		case m.zone < 0:
 			for i := range set.nodes {
-				set.nodes[i] = append(set.nodes[i], m.bt)
+				serving[i]++
+				if healthy {
+					set.nodes[i] = append(set.nodes[i], m.bt)
+				}
 			}
 		case m.node >= 0:
-			set.nodes[m.node] = append(set.nodes[m.node], m.bt)
+			serving[m.node]++
+			if healthy {
+				set.nodes[m.node] = append(set.nodes[m.node], m.bt)
+			}
 		}
 	}
 	set.active = make([][]int, len(zn.views))
 	for _, v := range zn.views {
+		var act []int
 		for _, n := range v.nodes {
-			if len(set.nodes[n]) >= minHealthyPerNode {
-				set.active[v.index] = append(set.active[v.index], n)
+			if !min.below(len(set.nodes[n]), serving[n]) {
+				act = append(act, n)
 			}
 		}
+		if len(act) == 0 {
+			act = v.nodes
+		}
+		set.active[v.index] = act
 	}
 }
 
 // zoneNode assigns a request of wg to a zone node: round robin over its
-// load balancer's nodes that have a healthy target in set. It returns
-// the node's index in zoneNodes.zones, or -1 when the request goes to
-// all of the group's targets: cross-zone on, failing open, or no node of
-// the load balancer with a healthy target.
+// load balancer's active nodes in set (see publish). It returns the
+// node's index in zoneNodes.zones, or -1 when the request goes to all of
+// the group's targets: cross-zone on, failing open, or a load balancer
+// without nodes.
 func (wg *weightedGroup) zoneNode(set *eligibleSet) int {
 	v := wg.view
 	if v == nil || set.active == nil {

@@ -48,6 +48,8 @@ func TestParseResolvesAndDefaults(t *testing.T) {
 		{"attribute number as string", lbs(s)[0].Attributes["idle_timeout.timeout_seconds"], "120"},
 		{"attribute bool as string", lbs(s)[0].Attributes["access_logs.enabled"], "false"},
 		{"target group cross-zone off", tgs(s)[1].Attributes["load_balancing.cross_zone.enabled"], "false"},
+		{"target group dns_failover count off", tgs(s)[1].Attributes["target_group_health.dns_failover.minimum_healthy_targets.count"], "off"},
+		{"target group unhealthy_state_routing percentage", tgs(s)[1].Attributes["target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"], "50"},
 		{"load balancer cross-zone on", lbs(s)[0].Attributes["load_balancing.cross_zone.enabled"], "true"},
 	}
 	for _, tc := range tests {

@@ -540,7 +540,11 @@ func (c *Controller) Reload() error {
 			DeregistrationDelay: attrs.DeregistrationDelay,
 			// Every load balancer is an Application Load Balancer,
 			// whose own cross-zone setting is always on.
-			CrossZoneOff: !attrs.CrossZoneEnabled(elb.ALBCrossZone),
+			CrossZoneOff:          !attrs.CrossZoneEnabled(elb.ALBCrossZone),
+			DNSFailoverMinCount:   attrs.DNSFailover.Count,
+			DNSFailoverMinPercent: attrs.DNSFailover.Percent,
+			FailOpenMinCount:      attrs.UnhealthyStateRouting.Count,
+			FailOpenMinPercent:    attrs.UnhealthyStateRouting.Percent,
 			Stickiness: proxy.Stickiness{
 				Enabled: attrs.Stickiness.Enabled, Type: attrs.Stickiness.Type,
 				Duration: attrs.Stickiness.Duration, CookieName: attrs.Stickiness.CookieName,

@@ -1,0 +1,102 @@
+package elb
+
+import "strconv"
+
+// Target group health thresholds (AWS's target_group_health.*
+// attributes). Each action has a minimum count and a minimum percentage
+// of healthy targets; the action is taken when either bound that is on
+// is not met.
+//
+//   - DNS failover: a zone whose healthy targets of the group fall below
+//     the threshold is taken out of DNS, so its load balancer node gets no
+//     requests for the group and the other zones' nodes share them. When
+//     every zone is below, every zone stays in. The count and the
+//     percentage can each be off; both off, no zone ever leaves.
+//   - Unhealthy state routing: when the group's healthy targets fall
+//     below the threshold, the group fails open: requests go to every
+//     target that is not draining, healthy or not. The count cannot be
+//     off (AWS: 1 to the maximum number of targets), so a group with no
+//     healthy target always fails open.
+//
+// Percentages are of the registered targets that are not draining (of
+// the group, or of the zone for DNS failover), rounded up.
+const (
+	// AttrDNSFailoverMinCount is
+	// target_group_health.dns_failover.minimum_healthy_targets.count.
+	AttrDNSFailoverMinCount = "target_group_health.dns_failover.minimum_healthy_targets.count"
+	// AttrDNSFailoverMinPercent is
+	// target_group_health.dns_failover.minimum_healthy_targets.percentage.
+	AttrDNSFailoverMinPercent = "target_group_health.dns_failover.minimum_healthy_targets.percentage"
+	// AttrUnhealthyRoutingMinCount is
+	// target_group_health.unhealthy_state_routing.minimum_healthy_targets.count.
+	AttrUnhealthyRoutingMinCount = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
+	// AttrUnhealthyRoutingMinPercent is
+	// target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage.
+	AttrUnhealthyRoutingMinPercent = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"
+	// ThresholdOff is the value that turns a bound off.
+	ThresholdOff = "off"
+	// MaxTargetsPerGroup is AWS's quota of targets per target group, the
+	// largest minimum healthy target count.
+	MaxTargetsPerGroup = 1000
+)
+
+// HealthThreshold is one action's minimum healthy targets: Count targets
+// and Percent percent of the targets, 0 meaning that bound is off.
+type HealthThreshold struct {
+	Count   int
+	Percent int
+}
+
+// thresholdCountCheck checks a DNS failover minimum count: off or 1 to
+// MaxTargetsPerGroup.
+func thresholdCountCheck(v string) (string, string) {
+	fix := "use off or a number of targets from 1 to " + strconv.Itoa(MaxTargetsPerGroup)
+	if v == ThresholdOff {
+		return "", ""
+	}
+	return wholeIn(v, 1, MaxTargetsPerGroup, fix)
+}
+
+// routingCountCheck checks an unhealthy state routing minimum count: 1 to
+// MaxTargetsPerGroup; AWS does not accept off.
+func routingCountCheck(v string) (string, string) {
+	fix := "use a number of targets from 1 to " + strconv.Itoa(MaxTargetsPerGroup)
+	if v == ThresholdOff {
+		return "cannot be off: unhealthy state routing always has a minimum healthy target count",
+			fix + " (1, the default, fails open only when no target is healthy); to fail open on a share of the targets, keep the count at 1 and set " + AttrUnhealthyRoutingMinPercent
+	}
+	return wholeIn(v, 1, MaxTargetsPerGroup, fix)
+}
+
+// thresholdPercentCheck checks a minimum percentage: off or 1 to 100.
+func thresholdPercentCheck(v string) (string, string) {
+	if v == ThresholdOff {
+		return "", ""
+	}
+	return wholeIn(v, 1, 100, "use off or a percentage from 1 to 100")
+}
+
+// wholeIn checks that v is a whole number from lo to hi; fix is the
+// advice when it is not.
+func wholeIn(v string, lo, hi int, fix string) (string, string) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return "is not a whole number", fix
+	}
+	if n < lo || n > hi {
+		return "is out of range", fix
+	}
+	return "", ""
+}
+
+// threshold parses a checked count and percentage, off as 0.
+func threshold(count, percent string) HealthThreshold {
+	return HealthThreshold{Count: offOrInt(count), Percent: offOrInt(percent)}
+}
+
+func offOrInt(v string) int {
+	if v == ThresholdOff {
+		return 0
+	}
+	return integer(v)
+}
