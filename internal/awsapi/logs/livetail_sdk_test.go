@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -128,14 +130,7 @@ func newTailEndpoint(t *testing.T, limit time.Duration) (*cloudwatchlogs.Client,
 	}
 	srv := httptest.NewServer(ep)
 	t.Cleanup(srv.Close)
-	client := cloudwatchlogs.New(cloudwatchlogs.Options{
-		Region: tailRegion, BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
-		Credentials: credentials.NewStaticCredentialsProvider(tailKey, tailSecret, ""),
-		Retryer:     aws.NopRetryer{},
-		// The SDK sends StartLiveTail to "stream-" + the endpoint's host,
-		// which names no host for an endpoint on 127.0.0.1.
-		APIOptions: []func(*middleware.Stack) error{disableHostPrefix},
-	})
+	client := newSDKClient(t, srv.URL)
 	ctx := t.Context()
 	for _, g := range []string{"/shop/checkout", "/shop/other"} {
 		if _, err := client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
@@ -143,6 +138,24 @@ func newTailEndpoint(t *testing.T, limit time.Duration) (*cloudwatchlogs.Client,
 		}
 	}
 	return client, w, ep, srv.URL
+}
+
+// newSDKClient returns a signed Logs client for srv. A client reads the
+// event streams of all its calls with one decoding buffer (aws-sdk-go-v2's
+// smithy-go 1.28 shares its protocol's event stream codec), so each live
+// tail of these tests has a client of its own: a stream closed by the
+// previous test may still be read for a moment.
+func newSDKClient(t *testing.T, url string) *cloudwatchlogs.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region: tailRegion, BaseEndpoint: aws.String(url), HTTPClient: &http.Client{Transport: readBodies{tr}},
+		Credentials: credentials.NewStaticCredentialsProvider(tailKey, tailSecret, ""),
+		Retryer:     aws.NopRetryer{},
+		// The SDK sends StartLiveTail to "stream-" + the endpoint's host,
+		// which names no host for an endpoint on 127.0.0.1.
+		APIOptions: []func(*middleware.Stack) error{disableHostPrefix},
+	})
 }
 
 // tailEvents reads a stream until it has want events (or the time is up)
@@ -205,7 +218,7 @@ func put(t *testing.T, c *cloudwatchlogs.Client, group, stream string, at time.T
 }
 
 func TestSDKStartLiveTail(t *testing.T) {
-	client, w := newTailClient(t, 0)
+	client, w, _, url := newTailEndpoint(t, 0)
 	at := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	tests := []struct {
 		name  string
@@ -259,7 +272,7 @@ func TestSDKStartLiveTail(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := client.StartLiveTail(t.Context(), &tc.in)
+			out, err := newSDKClient(t, url).StartLiveTail(t.Context(), &tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -344,7 +357,9 @@ func TestSDKStartLiveTailEnds(t *testing.T) {
 		}
 		stream := out.GetStream()
 		waitStart(t, stream)
-		if err := stream.Close(); err != nil {
+		// Close ends the reader, which may report the read it was in when
+		// the connection closed.
+		if err := stream.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			t.Fatal(err)
 		}
 		// The session's tail and its response end with the connection.
@@ -471,4 +486,19 @@ func TestBoto3StartLiveTail(t *testing.T) {
 	if !slices.Equal(got, []string{"order 1 paid", "order 3 paid"}) {
 		t.Errorf("boto3 read %q, want the events matching the pattern", got)
 	}
+}
+
+// readBodies sends request bodies through their Read method only. The
+// SDK's request body has a WriteTo that reports io.EOF as an error once
+// the SDK has closed it, which it does as soon as the response's headers
+// are in; on loopback the transport could still be copying then, and it
+// closes the connection on that error — with an event stream, the stream
+// (3 runs in 40 of TestSDKStartLiveTail; 0 in 40 with this).
+type readBodies struct{ rt http.RoundTripper }
+
+func (b readBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return b.rt.RoundTrip(r)
 }
