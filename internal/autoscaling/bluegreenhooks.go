@@ -225,7 +225,6 @@ func (r *targetRun) runFleet(ctx context.Context, last string) {
 // it.
 func (r *targetRun) beginFleet(last string) (string, bool) {
 	s := r.s
-	var b batch
 	s.mu.Lock()
 	d, t := r.lookupLocked()
 	if t == nil || s.closed || !d.Active() || d.BlueGreen == nil || d.BlueGreen.Phase == PhaseRollingBack || d.BlueGreen.Phase == PhaseDone ||
@@ -233,11 +232,7 @@ func (r *targetRun) beginFleet(last string) (string, bool) {
 		s.mu.Unlock()
 		return "", false
 	}
-	e := t.Events[t.Next]
-	e.Status, e.StartTime, e.EndTime, e.Diagnostics = TargetInProgress, s.opts.Now(), time.Time{}, nil
-	b.put(deploymentKey(d), d)
-	s.unlockCommit(context.Background(), &b)
-	return e.Name, true
+	return r.startNextLocked(d, t), true
 }
 
 // finishFleet records an event's outcome; it reports whether the next

@@ -113,18 +113,25 @@ func (r *targetRun) run(ctx context.Context) {
 // when there is none (or the deployment is gone).
 func (r *targetRun) begin() (string, bool) {
 	s := r.s
-	var b batch
 	s.mu.Lock()
 	d, t := r.lookupLocked()
 	if t == nil || t.Status != TargetInProgress || t.Next >= len(t.Events) || s.closed {
 		s.mu.Unlock()
 		return "", false
 	}
+	return r.startNextLocked(d, t), true
+}
+
+// startNextLocked marks target t's next event InProgress, stores the
+// deployment, unlocks s.mu and returns the event's name.
+func (r *targetRun) startNextLocked(d *Deployment, t *DeploymentTarget) string {
+	s := r.s
 	e := t.Events[t.Next]
 	e.Status, e.StartTime, e.EndTime, e.Diagnostics = TargetInProgress, s.opts.Now(), time.Time{}, nil
+	var b batch
 	b.put(deploymentKey(d), d)
 	s.unlockCommit(context.Background(), &b)
-	return e.Name, true
+	return e.Name
 }
 
 func (r *targetRun) lookupLocked() (*Deployment, *DeploymentTarget) {
