@@ -110,6 +110,7 @@ func ParseTargetGroupAttributes(attrs map[string]string) (TargetGroupAttributes,
 		errs.Add(AttrAppCookieName, nil, "is required for stickiness.type app_cookie",
 			"name the application's session cookie, such as SESSIONID")
 	}
+	checkThresholdOrder(&errs, attrs, a)
 	return a, errs
 }
 

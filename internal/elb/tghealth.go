@@ -1,6 +1,10 @@
 package elb
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/madang-dev/madang/internal/fielderr"
+)
 
 // Target group health thresholds (AWS's target_group_health.*
 // attributes). Each action has a minimum count and a minimum percentage
@@ -20,6 +24,11 @@ import "strconv"
 //
 // Percentages are of the registered targets that are not draining (of
 // the group, or of the zone for DNS failover), rounded up.
+//
+// As on AWS, DNS failover's threshold must be at least unhealthy state
+// routing's, count against count and percentage against percentage, so
+// that DNS failover happens with or before routing failover (see
+// checkThresholdOrder).
 const (
 	// AttrDNSFailoverMinCount is
 	// target_group_health.dns_failover.minimum_healthy_targets.count.
@@ -99,4 +108,37 @@ func offOrInt(v string) int {
 		return 0
 	}
 	return integer(v)
+}
+
+// checkThresholdOrder refuses a DNS failover threshold below unhealthy
+// state routing's: AWS's "the threshold for DNS failover must be greater
+// than or equal to the threshold for routing failover, so that DNS
+// failover occurs with or before routing failover". Counts are compared
+// with counts and percentages with percentages, with the defaults filled
+// (both counts 1, both percentages off), where both actions have that
+// bound on; a bound whose value is already refused is left out. The
+// problem is on the DNS failover key when attrs sets it, else on the
+// routing key (the DNS failover count is then its default).
+func checkThresholdOrder(errs *fielderr.List, attrs map[string]string, a TargetGroupAttributes) {
+	bounds := []struct {
+		dnsKey, routingKey string
+		dns, routing       int
+	}{
+		{AttrDNSFailoverMinCount, AttrUnhealthyRoutingMinCount, a.DNSFailover.Count, a.UnhealthyStateRouting.Count},
+		{AttrDNSFailoverMinPercent, AttrUnhealthyRoutingMinPercent, a.DNSFailover.Percent, a.UnhealthyStateRouting.Percent},
+	}
+	const why = ": DNS failover's threshold must be at least routing failover's, so that DNS failover happens with or before routing failover"
+	for _, b := range bounds {
+		if b.dns == 0 || b.routing == 0 || b.dns >= b.routing ||
+			hasKeyError(*errs, b.dnsKey) || hasKeyError(*errs, b.routingKey) {
+			continue
+		}
+		dns, routing := strconv.Itoa(b.dns), strconv.Itoa(b.routing)
+		fix := "set " + b.dnsKey + " to " + routing + " or more (or off), or " + b.routingKey + " to " + dns + " or less"
+		if v, ok := attrs[b.dnsKey]; ok {
+			errs.Add(b.dnsKey, v, "is below "+b.routingKey+" ("+routing+")"+why, fix)
+		} else {
+			errs.Add(b.routingKey, attrs[b.routingKey], "is above "+b.dnsKey+" ("+dns+", the default)"+why, fix)
+		}
+	}
 }

@@ -29,8 +29,8 @@ func TestTargetGroupHealthAttributes(t *testing.T) {
 			attrs: map[string]string{AttrDNSFailoverMinCount: "off", AttrDNSFailoverMinPercent: "100"},
 			dns:   HealthThreshold{Percent: 100}, routing: HealthThreshold{Count: 1}},
 		{name: "routing count and percentage",
-			attrs: map[string]string{AttrUnhealthyRoutingMinCount: "2", AttrUnhealthyRoutingMinPercent: "50"},
-			dns:   HealthThreshold{Count: 1}, routing: HealthThreshold{Count: 2, Percent: 50}},
+			attrs: map[string]string{AttrUnhealthyRoutingMinCount: "2", AttrUnhealthyRoutingMinPercent: "50", AttrDNSFailoverMinCount: "2"},
+			dns:   HealthThreshold{Count: 2}, routing: HealthThreshold{Count: 2, Percent: 50}},
 		{name: "largest count", attrs: map[string]string{AttrUnhealthyRoutingMinCount: "1000", AttrDNSFailoverMinCount: "1000"},
 			dns: HealthThreshold{Count: 1000}, routing: HealthThreshold{Count: 1000}},
 		{name: "routing count off refused", attrs: map[string]string{AttrUnhealthyRoutingMinCount: "off"},
@@ -94,5 +94,73 @@ func TestTargetGroupHealthDefaults(t *testing.T) {
 		if got := eff[key]; got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// TestTargetGroupHealthThresholdOrder checks AWS's rule that DNS
+// failover's threshold is at least unhealthy state routing's: count
+// against count and percentage against percentage, with the defaults
+// filled and off left out. A refusal names both keys, both values and
+// the fix.
+func TestTargetGroupHealthThresholdOrder(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs map[string]string
+		// bad is the refused key; message lists parts of the error.
+		bad     string
+		message []string
+	}{
+		{name: "valid equal", attrs: map[string]string{
+			AttrDNSFailoverMinCount: "3", AttrUnhealthyRoutingMinCount: "3",
+			AttrDNSFailoverMinPercent: "50", AttrUnhealthyRoutingMinPercent: "50"}},
+		{name: "valid greater", attrs: map[string]string{
+			AttrDNSFailoverMinCount: "4", AttrUnhealthyRoutingMinCount: "2",
+			AttrDNSFailoverMinPercent: "80", AttrUnhealthyRoutingMinPercent: "25"}},
+		{name: "valid dns count above the default routing count", attrs: map[string]string{AttrDNSFailoverMinCount: "5"}},
+		{name: "violation count", attrs: map[string]string{AttrDNSFailoverMinCount: "2", AttrUnhealthyRoutingMinCount: "3"},
+			bad: AttrDNSFailoverMinCount,
+			message: []string{AttrDNSFailoverMinCount + `: is below ` + AttrUnhealthyRoutingMinCount + ` (3)`, `(got "2")`,
+				"DNS failover's threshold must be at least routing failover's",
+				"set " + AttrDNSFailoverMinCount + " to 3 or more (or off), or " + AttrUnhealthyRoutingMinCount + " to 2 or less"}},
+		{name: "violation count against the default dns count", attrs: map[string]string{AttrUnhealthyRoutingMinCount: "2"},
+			bad: AttrUnhealthyRoutingMinCount,
+			message: []string{AttrUnhealthyRoutingMinCount + `: is above ` + AttrDNSFailoverMinCount + ` (1, the default)`, `(got "2")`,
+				"set " + AttrDNSFailoverMinCount + " to 2 or more (or off), or " + AttrUnhealthyRoutingMinCount + " to 1 or less"}},
+		{name: "violation percentage", attrs: map[string]string{AttrDNSFailoverMinPercent: "40", AttrUnhealthyRoutingMinPercent: "60"},
+			bad: AttrDNSFailoverMinPercent,
+			message: []string{AttrDNSFailoverMinPercent + `: is below ` + AttrUnhealthyRoutingMinPercent + ` (60)`, `(got "40")`,
+				"set " + AttrDNSFailoverMinPercent + " to 60 or more (or off), or " + AttrUnhealthyRoutingMinPercent + " to 40 or less"}},
+		{name: "violation count and percentage", attrs: map[string]string{
+			AttrDNSFailoverMinCount: "1", AttrUnhealthyRoutingMinCount: "2",
+			AttrDNSFailoverMinPercent: "10", AttrUnhealthyRoutingMinPercent: "20"},
+			bad: AttrDNSFailoverMinCount + "," + AttrDNSFailoverMinPercent},
+		{name: "one side off: dns count off", attrs: map[string]string{AttrDNSFailoverMinCount: "off", AttrUnhealthyRoutingMinCount: "5"}},
+		{name: "one side off: dns percentage off", attrs: map[string]string{AttrDNSFailoverMinPercent: "off", AttrUnhealthyRoutingMinPercent: "90"}},
+		{name: "one side off: routing percentage off", attrs: map[string]string{AttrDNSFailoverMinPercent: "10", AttrUnhealthyRoutingMinPercent: "off"}},
+		{name: "mixed kinds: dns percentage, routing count", attrs: map[string]string{
+			AttrDNSFailoverMinCount: "off", AttrDNSFailoverMinPercent: "10", AttrUnhealthyRoutingMinCount: "50"}},
+		{name: "mixed kinds: dns count, routing percentage", attrs: map[string]string{
+			AttrDNSFailoverMinCount: "2", AttrUnhealthyRoutingMinPercent: "100"}},
+		{name: "a refused value is left out", attrs: map[string]string{AttrDNSFailoverMinCount: "1001", AttrUnhealthyRoutingMinCount: "5"},
+			bad: AttrDNSFailoverMinCount, message: []string{`is out of range (got "1001")`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs := ParseTargetGroupAttributes(tc.attrs)
+			var want []string
+			if tc.bad != "" {
+				want = strings.Split(tc.bad, ",")
+			}
+			checkErrs(t, errs, want)
+			if len(errs) == 0 {
+				return
+			}
+			msg := errs.Err().Error()
+			for _, part := range tc.message {
+				if !strings.Contains(msg, part) {
+					t.Errorf("error %q does not contain %q", msg, part)
+				}
+			}
+		})
 	}
 }
