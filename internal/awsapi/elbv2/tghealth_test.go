@@ -9,8 +9,9 @@ import (
 
 // TestTargetGroupHealthAttributes modifies the target_group_health.*
 // attributes and describes them back (defaults 1 and off before any
-// change); a bad value is a ValidationError that names the key, the
-// value and the fix, and changes nothing, even beside a good value.
+// change); a bad value, or a DNS failover threshold below unhealthy
+// state routing's, is a ValidationError that names the keys, the values
+// and the fix, and changes nothing, even beside a good value.
 func TestTargetGroupHealthAttributes(t *testing.T) {
 	attr := func(k, v string) any { return map[string]any{"Key": k, "Value": v} }
 	cases := []struct {
@@ -22,9 +23,21 @@ func TestTargetGroupHealthAttributes(t *testing.T) {
 		message []string
 	}{
 		{name: "unhealthy state routing count and percentage",
-			attributes: []any{attr(elb.AttrUnhealthyRoutingMinCount, "2"), attr(elb.AttrUnhealthyRoutingMinPercent, "50")},
+			attributes: []any{attr(elb.AttrUnhealthyRoutingMinCount, "2"), attr(elb.AttrUnhealthyRoutingMinPercent, "50"),
+				attr(elb.AttrDNSFailoverMinCount, "2")},
 			want: map[string]string{elb.AttrUnhealthyRoutingMinCount: "2", elb.AttrUnhealthyRoutingMinPercent: "50",
-				elb.AttrDNSFailoverMinCount: "1", elb.AttrDNSFailoverMinPercent: "off"}},
+				elb.AttrDNSFailoverMinCount: "2", elb.AttrDNSFailoverMinPercent: "off"}},
+		{name: "dns failover threshold above routing failover's",
+			attributes: []any{attr(elb.AttrDNSFailoverMinPercent, "80"), attr(elb.AttrUnhealthyRoutingMinPercent, "25")},
+			want: map[string]string{elb.AttrDNSFailoverMinPercent: "80", elb.AttrUnhealthyRoutingMinPercent: "25"}},
+		{name: "dns failover count below routing failover's beside a good value",
+			attributes: []any{attr(elb.AttrDNSFailoverMinCount, "2"), attr(elb.AttrUnhealthyRoutingMinCount, "3"),
+				attr(elb.AttrDeregistrationDelay, "60")}, code: "ValidationError",
+			message: []string{elb.AttrDNSFailoverMinCount, `"2"`, elb.AttrUnhealthyRoutingMinCount + " (3)",
+				"set " + elb.AttrDNSFailoverMinCount + " to 3 or more (or off), or " + elb.AttrUnhealthyRoutingMinCount + " to 2 or less"}},
+		{name: "routing failover count above the default dns failover count",
+			attributes: []any{attr(elb.AttrUnhealthyRoutingMinCount, "2")}, code: "ValidationError",
+			message: []string{elb.AttrUnhealthyRoutingMinCount, `"2"`, elb.AttrDNSFailoverMinCount + " (1, the default)"}},
 		{name: "dns failover on a percentage alone",
 			attributes: []any{attr(elb.AttrDNSFailoverMinCount, "off"), attr(elb.AttrDNSFailoverMinPercent, "70")},
 			want: map[string]string{elb.AttrDNSFailoverMinCount: "off", elb.AttrDNSFailoverMinPercent: "70",
