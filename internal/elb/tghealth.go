@@ -129,6 +129,11 @@ func checkThresholdOrder(errs *fielderr.List, attrs map[string]string, a TargetG
 	}
 	const why = ": DNS failover's threshold must be at least routing failover's, so that DNS failover happens with or before routing failover"
 	for _, b := range bounds {
+		// AWS's rule is for thresholds specified for both actions: a DNS
+		// failover threshold left at its default (count 1) is not one.
+		if _, written := attrs[b.dnsKey]; !written && b.dnsKey == AttrDNSFailoverMinCount && b.dns == 1 {
+			continue
+		}
 		if b.dns == 0 || b.routing == 0 || b.dns >= b.routing ||
 			hasKeyError(*errs, b.dnsKey) || hasKeyError(*errs, b.routingKey) {
 			continue
@@ -138,7 +143,7 @@ func checkThresholdOrder(errs *fielderr.List, attrs map[string]string, a TargetG
 		if v, ok := attrs[b.dnsKey]; ok {
 			errs.Add(b.dnsKey, v, "is below "+b.routingKey+" ("+routing+")"+why, fix)
 		} else {
-			errs.Add(b.routingKey, attrs[b.routingKey], "is above "+b.dnsKey+" ("+dns+", the default)"+why, fix)
+			errs.Add(b.routingKey, attrs[b.routingKey], "is above "+b.dnsKey+" ("+dns+")"+why, fix)
 		}
 	}
 }
