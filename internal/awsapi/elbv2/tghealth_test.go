@@ -29,7 +29,7 @@ func TestTargetGroupHealthAttributes(t *testing.T) {
 				elb.AttrDNSFailoverMinCount: "2", elb.AttrDNSFailoverMinPercent: "off"}},
 		{name: "dns failover threshold above routing failover's",
 			attributes: []any{attr(elb.AttrDNSFailoverMinPercent, "80"), attr(elb.AttrUnhealthyRoutingMinPercent, "25")},
-			want: map[string]string{elb.AttrDNSFailoverMinPercent: "80", elb.AttrUnhealthyRoutingMinPercent: "25"}},
+			want:       map[string]string{elb.AttrDNSFailoverMinPercent: "80", elb.AttrUnhealthyRoutingMinPercent: "25"}},
 		{name: "dns failover count below routing failover's beside a good value",
 			attributes: []any{attr(elb.AttrDNSFailoverMinCount, "2"), attr(elb.AttrUnhealthyRoutingMinCount, "3"),
 				attr(elb.AttrDeregistrationDelay, "60")}, code: "ValidationError",
