@@ -417,6 +417,9 @@ func startServer(t *testing.T, c runner, args ...string) {
 		_ = srv.Wait()
 		if t.Failed() {
 			t.Logf("daemon output:\n%s", out.String())
+			if b, err := os.ReadFile(filepath.Join(c.home, "shimhost.log")); err == nil {
+				t.Logf("shim host log:\n%s", b)
+			}
 		}
 	})
 	eventually(t, "the daemon to answer", 30*time.Second, func() bool {

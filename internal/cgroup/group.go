@@ -287,28 +287,53 @@ func (g *Group) AddProc(pid int) error {
 }
 
 // PIDs returns the processes in the group, in ascending order. A group
-// that enforces nothing, or has been deleted, has none.
+// that enforces nothing, or has been deleted, has none. In v1, where
+// single threads join a group, a process counts only when its main thread
+// is in the group: a process host whose thread joins for a moment to
+// start an instance's app there (package shim) is not one of the
+// instance's processes, and Kill leaves it alone.
 func (g *Group) PIDs() ([]int, error) {
 	var pids []int
 	for _, d := range g.dirs() {
-		b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		procs, err := readIDs(filepath.Join(d, "cgroup.procs"))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list cgroup %s: %w", g.name, err)
 		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			pid, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
-			if err != nil {
-				return nil, fmt.Errorf("list cgroup %s: bad pid %q in %s", g.name, sc.Text(), filepath.Join(d, "cgroup.procs"))
+		if g.h.version == V1 {
+			tasks, err := readIDs(filepath.Join(d, "tasks"))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("list cgroup %s: %w", g.name, err)
 			}
-			pids = append(pids, pid)
+			if err == nil {
+				procs = slices.DeleteFunc(procs, func(pid int) bool { _, found := slices.BinarySearch(tasks, pid); return !found })
+			}
 		}
+		pids = append(pids, procs...)
 	}
 	slices.Sort(pids)
 	return slices.Compact(pids), nil
+}
+
+// readIDs reads a cgroup.procs or tasks file, sorted.
+func readIDs(name string) ([]int, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		id, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
+		if err != nil {
+			return nil, fmt.Errorf("bad id %q in %s", sc.Text(), name)
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // Kill SIGKILLs every process in the group, including ones forked while

@@ -8,7 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -330,4 +334,89 @@ func TestRealMemoryLimit(t *testing.T) {
 		t.Errorf("OOMKills = %d, want at least 1", stats.OOMKills)
 	}
 	t.Logf("hog OOM-killed; group stats %+v", stats)
+}
+
+// TestRealKillSparesAVisitingThread: in v1 a single thread of another
+// process may be in the group (a process host starting an instance's app
+// there); PIDs leaves that process out and Kill does not kill it.
+func TestRealKillSparesAVisitingThread(t *testing.T) {
+	h := realHierarchy(t)
+	if h.Version() != V1 {
+		t.Skip("threads join groups on their own only in cgroup v1")
+	}
+	g, err := h.Create(testGroup(t, h, "i-visit"), Limits{CPUs: 1, MemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("sleep", "30")
+	startChild(t, child)
+	if err := g.AddProc(child.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	errMainThread := errors.New("on the main thread")
+	leave := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for try := 0; ; try++ {
+		visited := make(chan error)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			if syscall.Gettid() == os.Getpid() {
+				// The main thread never ends: keep it busy so that the
+				// next try gets another thread.
+				visited <- errMainThread
+				<-leave
+				runtime.UnlockOSThread()
+				return
+			}
+			// Never unlocked: the thread ends with the goroutine, as a
+			// process host's does.
+			tid := []byte(strconv.Itoa(syscall.Gettid()))
+			for _, d := range g.dirs() {
+				if err := os.WriteFile(filepath.Join(d, "tasks"), tid, 0); err != nil {
+					visited <- err
+					return
+				}
+			}
+			visited <- nil
+			<-leave
+		}()
+		err := <-visited
+		if err == nil {
+			break
+		}
+		if err != errMainThread || try == 3 {
+			close(leave)
+			t.Fatalf("no visiting thread: %v", err)
+		}
+	}
+	pids, err := g.PIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(pids, os.Getpid()) || !slices.Contains(pids, child.Process.Pid) {
+		t.Errorf("PIDs = %v, want the child %d and not the visited process %d", pids, child.Process.Pid, os.Getpid())
+	}
+	if err := g.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("the group's own process ended with %v, want killed", err)
+	}
+	close(leave)
+	wg.Wait()
+	// The thread has ended: the group can go.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(g.dirs()[0], "tasks"))
+		if len(strings.TrimSpace(string(b))) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks still %q after the visiting thread ended", b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -40,6 +40,9 @@ type Options struct {
 	Events *event.Log
 	// ShimCommand re-executes madang as an instance shim.
 	ShimCommand []string
+	// ShimHost, when set, runs the shims in a process host instead (see
+	// supervisor.Host).
+	ShimHost supervisor.Host
 	// Cgroups enforces instance types; nil enforces nothing.
 	Cgroups *cgroup.Hierarchy
 	// AddressMode chooses loopback IPs or ports.
@@ -137,7 +140,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		rebooting:  map[string]bool{},
 		groupKick:  make(chan struct{}, 1),
 	}
-	s.sup = supervisor.New(supervisor.Config{ShimCommand: opts.ShimCommand, Logger: opts.Logger, OnChange: s.onStatus})
+	s.sup = supervisor.New(supervisor.Config{ShimCommand: opts.ShimCommand, Host: opts.ShimHost, Logger: opts.Logger, OnChange: s.onStatus})
 	s.inf = informer.New(opts.Store, "/compute/", follower{s}, s.log)
 	if err := s.load(ctx); err != nil {
 		_ = s.sup.Close()

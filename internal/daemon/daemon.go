@@ -32,7 +32,9 @@ import (
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/kinds"
 	"github.com/madang-dev/madang/internal/logstore"
+	"github.com/madang-dev/madang/internal/shim"
 	"github.com/madang-dev/madang/internal/state"
+	"github.com/madang-dev/madang/internal/supervisor"
 )
 
 // Version is madang's version.
@@ -49,6 +51,10 @@ type Config struct {
 	// Executable is the madang binary, re-executed as instance shims.
 	Executable string
 	Logger     *slog.Logger
+	// ProcessShims runs each instance's shim as a process of its own, as
+	// containerd does, instead of all of them in one long-lived process
+	// host (the default: a launch then costs no exec of the madang binary).
+	ProcessShims bool
 	// StopInstancesOnExit stops every instance when ctx ends (madang up);
 	// otherwise instances keep running while the daemon is away.
 	StopInstancesOnExit bool
@@ -94,8 +100,11 @@ type Daemon struct {
 	store   state.Store
 	events  *event.Log
 	compute *compute.Service
-	elb     *elbctl.Controller
-	cw      *cloudwatch.Service
+	// shimHost starts instances' shims in the process host (nil with
+	// Config.ProcessShims).
+	shimHost *shim.HostClient
+	elb      *elbctl.Controller
+	cw       *cloudwatch.Service
 	// apiLogs holds the log streams written through the AWS endpoint.
 	apiLogs *logstore.Store
 	asg     *autoscaling.Service
@@ -188,10 +197,19 @@ func (d *Daemon) components() []component {
 				d.events.Warn("daemon", "-", "%v", err)
 			}
 			cg = cgroup.Detect("/sys/fs/cgroup", d.log)
+			shimCommand := []string{cfg.Executable, "shim"}
+			var host supervisor.Host
+			if !cfg.ProcessShims {
+				hc, err := shim.NewHostClient(shimCommand, filepath.Join(cfg.Home, "shimhost.sock"), filepath.Join(cfg.Home, "shimhost.log"))
+				if err != nil {
+					return err
+				}
+				d.shimHost, host = hc, hc
+			}
 			d.compute, err = compute.New(ctx, compute.Options{
 				Home: cfg.Home, Store: d.store, Logger: d.log, Events: d.events,
-				ShimCommand: []string{cfg.Executable, "shim"},
-				Cgroups:     cg, AddressMode: mode,
+				ShimCommand: shimCommand, ShimHost: host,
+				Cgroups: cg, AddressMode: mode,
 				OnInstanceChange: func(in compute.Instance) {
 					if c := elbc.Load(); c != nil {
 						c.OnInstanceChange(in)
@@ -209,6 +227,10 @@ func (d *Daemon) components() []component {
 			return err
 		}, stop: func(ctx context.Context) error {
 			// Instances stop (madang up) or are left running.
+			if d.shimHost != nil {
+				// After the instances: the host goes on running theirs.
+				defer d.shimHost.Close()
+			}
 			if cfg.StopInstancesOnExit {
 				return d.compute.Shutdown(ctx)
 			}

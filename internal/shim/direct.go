@@ -21,7 +21,7 @@ import (
 // Whenever the direct start fails (no such program, not executable, not
 // a binary), the caller starts argv with the shell after all, so the
 // app's log and exit status are the shell's, as before.
-func directCommand(argv []string, dir string) (cmd *exec.Cmd, ok bool) {
+func directCommand(argv []string, dir string, env []string) (cmd *exec.Cmd, ok bool) {
 	if len(argv) != 3 || argv[0] != "/bin/sh" || argv[1] != "-c" {
 		return nil, false
 	}
@@ -42,12 +42,44 @@ func directCommand(argv []string, dir string) (cmd *exec.Cmd, ok bool) {
 	if err != nil || !filepath.IsAbs(pwd) {
 		return nil, false
 	}
-	cmd = exec.Command(words[0], words[1:]...)
+	name := words[0]
+	if !strings.Contains(name, "/") {
+		// Looked up in the app's PATH, not the shim's.
+		p, err := lookPath(name, env)
+		if err != nil {
+			return nil, false
+		}
+		name = p
+	}
+	cmd = exec.Command(name, words[1:]...)
 	if cmd.Err != nil {
 		return nil, false
 	}
-	cmd.Env = withPWD(os.Environ(), pwd)
+	cmd.Args[0] = words[0]
+	cmd.Env = withPWD(env, pwd)
 	return cmd, true
+}
+
+// lookPath finds name in the PATH of env as exec.LookPath does in the
+// process's own: only absolute entries (a relative one makes it fail, and
+// the caller runs the shell instead), executable regular files.
+func lookPath(name string, env []string) (string, error) {
+	path := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			return "", exec.ErrDot
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
 }
 
 // plainWord reports whether the shell passes w on as it is.

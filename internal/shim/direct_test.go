@@ -37,7 +37,7 @@ func TestDirectCommand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd, ok := directCommand(tc.argv, dir)
+			cmd, ok := directCommand(tc.argv, dir, os.Environ())
 			if tc.want == nil {
 				if ok {
 					t.Fatalf("directCommand(%q) = %q, want the shell to run it", tc.argv, cmd.Args)

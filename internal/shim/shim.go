@@ -23,7 +23,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -135,13 +134,17 @@ func ParseArgs(args []string) (Config, error) {
 	return c, nil
 }
 
-// Main runs a shim with the given command-line arguments (after "shim")
+// Main runs a shim with the given command-line arguments (after "shim"),
+// or a process host of shims when they begin with "host" (HostMain),
 // and returns the process exit code: 0 when it was told to quit (OpQuit,
 // SIGTERM or SIGINT, StopFile) and the app has ended, whatever the app's
 // own exit codes; 1 when the shim itself failed (it could not start the
 // app, for one); 2 for a bad command line. Messages for the operator go to
 // standard error, which the daemon points at StateDir/shim.log.
 func Main(args []string) int {
+	if len(args) > 0 && args[0] == "host" {
+		return HostMain(args[1:])
+	}
 	c, err := ParseArgs(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -175,7 +178,42 @@ func run(c Config) error {
 			inherited = conn
 		}
 	}
+	self := os.Getpid()
+	selfStart, err := procstat.StartTime(self)
+	if err != nil {
+		if inherited != nil {
+			_ = inherited.Close()
+		}
+		return err
+	}
+	return serve(c, process{
+		env:    os.Environ(),
+		stderr: os.Stderr,
+		sigs:   sigs,
+		pid:    self,
+		start:  selfStart,
+	}, inherited)
+}
 
+// process is what a shim takes from the process it runs in: a process
+// of its own (run) or a process host shared with other shims (Host).
+type process struct {
+	env    []string         // the app's and the user data's environment
+	stderr io.Writer        // the shim's own messages, for the operator
+	sigs   <-chan os.Signal // SIGTERM or SIGINT asks the shim to quit
+	pid    int              // the process running the shim
+	start  uint64           // its start time (procstat.StartTime)
+	// hosted is set in a process host: the shim does not join cgroups
+	// itself (its children are started in them, see startIn) and runs
+	// user data in a process group of its own, since signals to the
+	// host's group would reach every shim in it.
+	hosted bool
+}
+
+// serve runs the shim c in pr until it is told to quit and nothing runs.
+// inherited, when not nil, is a control connection to the daemon that
+// started it; serve closes it.
+func serve(c Config, pr process, inherited net.Conn) error {
 	log, err := logfile.Open(c.LogPath, c.Log)
 	if err != nil {
 		if inherited != nil {
@@ -185,36 +223,34 @@ func run(c Config) error {
 	}
 	defer log.Close()
 
-	self := os.Getpid()
-	for _, p := range c.CgroupProcs {
-		if err := os.WriteFile(p, []byte(strconv.Itoa(self)), 0); err != nil {
-			log.Note("could not join cgroup (%s): %v; instance type limits are not enforced", p, err)
+	if !pr.hosted {
+		for _, p := range c.CgroupProcs {
+			if err := os.WriteFile(p, []byte(strconv.Itoa(pr.pid)), 0); err != nil {
+				log.Note("could not join cgroup (%s): %v; instance type limits are not enforced", p, err)
+			}
 		}
 	}
-	selfStart, err := procstat.StartTime(self)
-	if err != nil {
-		if inherited != nil {
-			_ = inherited.Close()
-		}
-		return err
-	}
-	rec := newRecorder(c.StateDir, func(err error) {
-		fmt.Fprintln(os.Stderr, "shim:", err)
-		log.Note("could not record the instance's state: %v", err)
-	})
-	defer rec.close()
 	ctl, err := newControl(c.StateDir)
 	if err != nil {
 		log.Note("no control socket (%v); a restarted daemon can only watch this shim from outside", err)
 	}
+	// Closed after the recorder has written everything: a hosted shim's
+	// end is the end of its control connection, and the daemon then reads
+	// the files.
 	defer ctl.close()
+	rec := newRecorder(c.StateDir, func(err error) {
+		fmt.Fprintln(pr.stderr, "shim:", err)
+		log.Note("could not record the instance's state: %v", err)
+	})
+	defer rec.close()
 	s := &shim{
 		c:    c,
+		pr:   pr,
 		log:  log,
-		sigs: sigs,
+		sigs: pr.sigs,
 		ctl:  ctl,
 		rec:  rec,
-		st:   State{ShimPID: self, ShimStartTime: selfStart, Fingerprint: c.Fingerprint},
+		st:   State{ShimPID: pr.pid, ShimStartTime: pr.start, Fingerprint: c.Fingerprint, Hosted: pr.hosted},
 	}
 	if inherited != nil {
 		s.ctl.attach(inherited)
@@ -226,6 +262,7 @@ func run(c Config) error {
 // shim is a running shim. Its loop goroutine owns every field.
 type shim struct {
 	c    Config
+	pr   process
 	log  *logfile.File
 	sigs <-chan os.Signal
 	ctl  *control
@@ -244,6 +281,10 @@ type shim struct {
 // until the shim is told to quit and nothing runs.
 func (s *shim) loop() error {
 	if s.c.UserData != "" && !exists(filepath.Join(s.c.StateDir, UserDataDone)) {
+		u := s.startUserData()
+		if s.pr.hosted && u.err == nil {
+			s.st.UserDataPGID = u.cmd.Process.Pid
+		}
 		// Record the shim before the (possibly long) user data, for
 		// daemons that look for it in the file.
 		s.rec.record(StateFile, s.st)
@@ -251,7 +292,7 @@ func (s *shim) loop() error {
 		s.udDone = done
 		go func() {
 			defer close(done)
-			s.udKilled = runUserData(s.c, s.log)
+			s.udKilled = u.finish(s.c, s.log)
 		}()
 	} else if err := s.firstStart(); err != nil {
 		return err
@@ -267,6 +308,7 @@ func (s *shim) loop() error {
 			}
 		case <-s.udDone:
 			s.udDone = nil
+			s.st.UserDataPGID = 0
 			if s.udKilled {
 				// A stop signal to the instance's process group kills the
 				// user data and reaches the shim at the same moment; its
@@ -341,7 +383,7 @@ func (s *shim) command(cmd Command) error {
 		}
 		return s.start()
 	default:
-		fmt.Fprintf(os.Stderr, "shim: ignoring unknown control operation %q\n", cmd.Op)
+		fmt.Fprintf(s.pr.stderr, "shim: ignoring unknown control operation %q\n", cmd.Op)
 	}
 	return nil
 }
@@ -350,7 +392,7 @@ func (s *shim) command(cmd Command) error {
 // recorded, so that neither the report nor the disk delays the app. An
 // error means the app could not be started; the shim then exits.
 func (s *shim) start() error {
-	a, err := startApp(s.c, s.log)
+	a, err := s.startApp()
 	if err != nil {
 		s.log.Note("could not start %s: %v", strings.Join(s.c.Argv, " "), err)
 		s.rec.record(ExitFile, ExitStatus{Code: -1, ExitedAt: time.Now().UTC(), Run: s.st.Run + 1})
@@ -421,160 +463,4 @@ func stopRequested(sigs <-chan os.Signal) bool {
 func exists(name string) bool {
 	_, err := os.Stat(name)
 	return err == nil
-}
-
-// runUserData runs the user data script and records that it ran. Like
-// EC2, it runs once even if it fails. It reports whether a signal killed
-// the script.
-func runUserData(c Config, log *logfile.File) (killed bool) {
-	done := filepath.Join(c.StateDir, UserDataDone)
-	log.Note("user data started")
-	out, errw := log.Stream(logfile.StreamOut), log.Stream(logfile.StreamErr)
-	cmd := exec.Command("/bin/sh", c.UserData)
-	cmd.Dir = c.Dir
-	cmd.Stdout, cmd.Stderr = out, errw
-	// Background processes started by the script may keep its output
-	// open; do not wait for them.
-	cmd.WaitDelay = DrainTimeout
-	start := time.Now()
-	err := cmd.Run()
-	_ = out.Close()
-	_ = errw.Close()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			killed = true
-		}
-	case errors.Is(err, exec.ErrWaitDelay):
-	case err != nil:
-		log.Note("user data could not run: %v", err)
-		code = -1
-	}
-	log.Note("user data exited with code %d after %s", code, time.Since(start).Round(time.Millisecond))
-	mark := fmt.Sprintf("code %d at %s\n", code, time.Now().UTC().Format(time.RFC3339Nano))
-	if err := os.WriteFile(done, []byte(mark), 0o644); err != nil {
-		log.Note("could not record that user data ran (%v); it will run again at the next start", err)
-	}
-	return killed
-}
-
-// app is a started application.
-type app struct {
-	cmd     *exec.Cmd
-	started time.Time
-	readers []*os.File // read ends of the output pipes
-	copied  chan struct{}
-}
-
-// startApp starts the app in its own process group with its output piped
-// into the log; a plain command runs without its shell (directCommand).
-func startApp(c Config, log *logfile.File) (*app, error) {
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		_ = outR.Close()
-		_ = outW.Close()
-		return nil, fmt.Errorf("pipe: %w", err)
-	}
-	prepare := func(cmd *exec.Cmd) *exec.Cmd {
-		cmd.Dir = c.Dir
-		cmd.Stdout, cmd.Stderr = outW, errW
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		return cmd
-	}
-	var cmd *exec.Cmd
-	if direct, ok := directCommand(c.Argv, c.Dir); ok {
-		if err = prepare(direct).Start(); err == nil {
-			cmd = direct
-		}
-	}
-	if cmd == nil {
-		cmd = prepare(exec.Command(c.Argv[0], c.Argv[1:]...))
-		err = cmd.Start()
-	}
-	started := time.Now()
-	_ = outW.Close()
-	_ = errW.Close()
-	if err != nil {
-		_ = outR.Close()
-		_ = errR.Close()
-		return nil, err
-	}
-	a := &app{cmd: cmd, started: started, readers: []*os.File{outR, errR}, copied: make(chan struct{})}
-	streams := []io.WriteCloser{log.Stream(logfile.StreamOut), log.Stream(logfile.StreamErr)}
-	var pending = make(chan struct{}, 2)
-	for i, r := range a.readers {
-		go func() {
-			copyOutput(streams[i], r)
-			_ = streams[i].Close()
-			pending <- struct{}{}
-		}()
-	}
-	go func() {
-		<-pending
-		<-pending
-		close(a.copied)
-	}()
-	return a, nil
-}
-
-// copyOutput copies r to w until r ends, never stopping on write errors so
-// the app is never blocked on a full pipe.
-func copyOutput(w io.Writer, r io.Reader) {
-	buf := make([]byte, 32<<10)
-	reported := false
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil && !reported {
-				fmt.Fprintln(os.Stderr, "shim: write log:", werr)
-				reported = true
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// wait waits for the app to exit, ends what is left of its process group,
-// drains its output and returns how it ended.
-func (a *app) wait() ExitStatus {
-	err := a.cmd.Wait()
-	now := time.Now()
-	pid := a.cmd.Process.Pid
-	// Children the app left behind in its group would hold the instance's
-	// port and output; end them as systemd's control-group kill does.
-	_ = unix.Kill(-pid, unix.SIGKILL)
-	ex := ExitStatus{AppPID: pid, ExitedAt: now.UTC(), UptimeMS: now.Sub(a.started).Milliseconds()}
-	switch ps := a.cmd.ProcessState; {
-	case ps == nil:
-		fmt.Fprintln(os.Stderr, "shim: wait for app:", err)
-		ex.Code = -1
-	default:
-		ex.Code = ps.ExitCode()
-		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			ex.Code, ex.Signal = -1, unix.SignalName(ws.Signal())
-		}
-	}
-	// Processes outside the group (daemonized grandchildren) may still
-	// hold the pipes; stop reading after DrainTimeout.
-	select {
-	case <-a.copied:
-	case <-time.After(DrainTimeout):
-		for _, r := range a.readers {
-			_ = r.SetReadDeadline(time.Now())
-		}
-		<-a.copied
-	}
-	for _, r := range a.readers {
-		_ = r.Close()
-	}
-	return ex
 }

@@ -48,6 +48,13 @@ type State struct {
 	// Fingerprint is Config.Fingerprint: it tells the supervisor whether
 	// the shim still runs the instance's current command and environment.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Hosted says the shim runs in a process host (ShimPID is the host,
+	// shared with other shims): it must never be signalled, and the shim
+	// ends when the host says so (see Host) rather than by exiting.
+	Hosted bool `json:"hosted,omitempty"`
+	// UserDataPGID is the process group of the running user data script
+	// of a hosted shim (0 when none runs); a stop signals it.
+	UserDataPGID int `json:"userDataPgid,omitempty"`
 }
 
 // ExitStatus is the content of ExitFile.

@@ -28,8 +28,12 @@ type attempt struct {
 	stateDir string
 	logPath  string
 
-	shimPID     int
-	shimStart   uint64
+	shimPID   int
+	shimStart uint64
+	// hosted is set for a shim in a process host (shim.State.Hosted):
+	// shimPID is the host's, never signalled, and the shim's end is the
+	// end of its control connection (watchHosted).
+	hosted      bool
 	cmd         *exec.Cmd // the shim, when this Supervisor spawned it
 	shimLogAt   int64     // size of shim.log before this run
 	fingerprint string    // of the shim's command and environment
@@ -49,7 +53,7 @@ type attempt struct {
 	appStart  uint64
 	startedAt time.Time
 
-	watch *exitWatch
+	watch lifetime
 	// appWatch watches the app when the shim cannot report its exit (no
 	// control connection).
 	appWatch *exitWatch
@@ -125,6 +129,25 @@ func (p *proc) spawn() (*attempt, error) {
 		return nil, fmt.Errorf("supervisor: instance %s: %w", spec.ID, err)
 	}
 	defer theirs.Close()
+	if h := p.sup.cfg.Host; h != nil {
+		pid, start, err := h.Spawn(cfg, spec.Env, theirs, shimLog)
+		if err != nil {
+			ctl.close()
+			return nil, fmt.Errorf("supervisor: instance %s: %w", spec.ID, err)
+		}
+		p.log.Debug("spawned hosted shim", "hostPid", pid)
+		return &attempt{
+			stateDir:    spec.StateDir,
+			logPath:     spec.LogPath,
+			shimPID:     pid,
+			shimStart:   start,
+			hosted:      true,
+			shimLogAt:   logAt,
+			fingerprint: cfg.Fingerprint,
+			ctl:         ctl,
+			watch:       watchHosted(ctl),
+		}, nil
+	}
 	cfg.ControlFD = 3 // the first of ExtraFiles
 	sc := p.sup.cfg.ShimCommand
 	cmd := exec.Command(sc[0], append(append([]string(nil), sc[1:]...), cfg.Args()...)...)
@@ -155,10 +178,13 @@ func (p *proc) spawn() (*attempt, error) {
 	}, nil
 }
 
-// adoptAttempt resumes an attempt recorded in st. With direct, the shim is
-// gone and the app itself is watched.
-func adoptAttempt(spec Spec, st shim.State, direct bool) *attempt {
+// adoptAttempt resumes an attempt recorded in st, reached on ctl (nil
+// without a control connection). With direct, the shim is gone and the
+// app itself is watched.
+func adoptAttempt(spec Spec, st shim.State, direct bool, ctl *shimConn) *attempt {
 	a := &attempt{
+		hosted:      st.Hosted,
+		ctl:         ctl,
 		stateDir:    spec.StateDir,
 		logPath:     spec.LogPath,
 		shimPID:     st.ShimPID,
@@ -171,9 +197,12 @@ func adoptAttempt(spec Spec, st shim.State, direct bool) *attempt {
 		fingerprint: st.Fingerprint,
 		direct:      direct,
 	}
-	if direct {
+	switch {
+	case direct:
 		a.watch = watchExit(st.AppPID, st.AppStartTime, nil)
-	} else {
+	case st.Hosted:
+		a.watch = watchHosted(ctl)
+	default:
 		a.watch = watchExit(st.ShimPID, st.ShimStartTime, nil)
 	}
 	return a
@@ -289,7 +318,7 @@ func (a *attempt) quit() {
 	if a.ctl != nil {
 		_ = a.ctl.send(shim.Command{Op: shim.OpQuit})
 	}
-	if !a.direct && a.shimPID > 0 && a.alive() {
+	if !a.direct && !a.hosted && a.shimPID > 0 && a.alive() {
 		_ = unix.Kill(a.shimPID, unix.SIGTERM)
 	}
 }
@@ -387,6 +416,14 @@ func (a *attempt) signalShimGroup(sig syscall.Signal) {
 	// Should the marker fail, the shim may still start the app; the stop
 	// then finds it through an event or shim.json and signals it.
 	a.markStop()
+	if a.hosted {
+		// The host's group is every instance's: signal the user data
+		// script's own group instead, if one runs.
+		if st, err := shim.ReadState(a.stateDir); err == nil && st.ShimPID == a.shimPID && st.UserDataPGID > 0 {
+			_ = unix.Kill(-st.UserDataPGID, sig)
+		}
+		return
+	}
 	_ = unix.Kill(-a.shimPID, sig)
 }
 

@@ -31,10 +31,13 @@ type shimConn struct {
 	events chan shim.Event
 	stop   chan struct{}
 	done   chan struct{}
+	// ended is closed when the shim ended the connection (or it broke),
+	// after every event before the end was queued; not by close.
+	ended chan struct{}
 }
 
 func newShimConn(conn net.Conn) *shimConn {
-	c := &shimConn{conn: conn, events: make(chan shim.Event, 16), stop: make(chan struct{}), done: make(chan struct{})}
+	c := &shimConn{conn: conn, events: make(chan shim.Event, 16), stop: make(chan struct{}), done: make(chan struct{}), ended: make(chan struct{})}
 	go c.read()
 	return c
 }
@@ -47,6 +50,11 @@ func (c *shimConn) read() {
 	for {
 		var ev shim.Event
 		if err := dec.Decode(&ev); err != nil {
+			select {
+			case <-c.stop:
+			default:
+				close(c.ended)
+			}
 			return
 		}
 		select {

@@ -14,6 +14,55 @@ import (
 // available.
 const alivePollInterval = 50 * time.Millisecond
 
+// lifetime tells when what an attempt follows has ended: a shim's
+// process, a hosted shim, or (watched directly) the app.
+type lifetime interface {
+	// Exited returns a channel closed once it has ended.
+	Exited() <-chan struct{}
+	// close stops watching and waits for the watching goroutine.
+	close()
+}
+
+// hostedWatch tells when a hosted shim has ended: it closes its control
+// connection when it does, and the kernel closes it when the host dies.
+type hostedWatch struct {
+	exited   chan struct{}
+	stop     chan struct{}
+	finished chan struct{}
+}
+
+// watchHosted watches the hosted shim on the other end of ctl; without a
+// connection the shim is taken to have ended.
+func watchHosted(ctl *shimConn) *hostedWatch {
+	w := &hostedWatch{exited: make(chan struct{}), stop: make(chan struct{}), finished: make(chan struct{})}
+	if ctl == nil {
+		close(w.exited)
+		close(w.finished)
+		return w
+	}
+	go func() {
+		defer close(w.finished)
+		select {
+		case <-ctl.ended:
+			close(w.exited)
+		case <-w.stop:
+		}
+	}()
+	return w
+}
+
+// Exited returns a channel closed when the shim has ended.
+func (w *hostedWatch) Exited() <-chan struct{} { return w.exited }
+
+func (w *hostedWatch) close() {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	<-w.finished
+}
+
 // exitWatch tells when a process has exited. It uses a pidfd, which the
 // runtime's poller waits on without a thread or a timer, and falls back
 // to polling procstat.Alive on kernels without pidfd_open.

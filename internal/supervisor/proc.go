@@ -422,7 +422,7 @@ func (p *proc) supervise(a *attempt) outcome {
 			// exit, which ends the run below.
 			a.appWatch.close()
 			a.appWatch = nil
-			if a.alive() {
+			if a.alive() && !a.hosted {
 				_ = syscall.Kill(a.shimPID, syscall.SIGTERM)
 			}
 		case <-statePoll:

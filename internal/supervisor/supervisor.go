@@ -51,12 +51,27 @@ type Config struct {
 	ShimCommand []string
 	// Logger receives the supervisor's own logs (nil: discard).
 	Logger *slog.Logger
+	// Host, when set, runs the shims in a process host (shim.HostClient)
+	// rather than one process each; ShimCommand is then unused by the
+	// Supervisor itself.
+	Host Host
 	// OnChange, if set, is called with the new status whenever an ID's
 	// phase or app pid changes. Calls for one ID are serial and in order,
 	// made from a goroutine of the Supervisor shortly after the change (so
 	// a slow OnChange never delays a restart); those caused by a Stop are
 	// made before it returns. OnChange must not call Stop.
 	OnChange func(Status)
+}
+
+// Host starts shims inside a long-lived process host, which saves the
+// exec of a whole madang binary per instance (see package shim).
+type Host interface {
+	// Spawn starts a shim with cfg (its ControlFD unused) and env in the
+	// host. ctl is the shim's end of its control connection and log
+	// receives the shim's own messages; the host keeps duplicates, so the
+	// caller closes both afterwards. It returns the host's pid and start
+	// time.
+	Spawn(cfg shim.Config, env []string, ctl, log *os.File) (pid int, start uint64, err error)
 }
 
 // Supervisor supervises instance processes. Its methods are safe for
@@ -101,7 +116,7 @@ func (s *Supervisor) register(spec Spec) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.cfg.ShimCommand) == 0 || s.cfg.ShimCommand[0] == "" {
+	if s.cfg.Host == nil && (len(s.cfg.ShimCommand) == 0 || s.cfg.ShimCommand[0] == "") {
 		return nil, errors.New("supervisor: Config.ShimCommand is empty; set it to the madang binary and \"shim\"")
 	}
 	if fi, err := os.Stat(spec.Dir); err != nil || !fi.IsDir() {
@@ -174,8 +189,7 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 	// A live shim answers on its control socket, whatever its files say.
 	if c, ev, err := dialShim(spec.StateDir); err == nil {
 		if ev.State.ShimPID > 0 && procstat.Alive(ev.State.ShimPID, ev.State.ShimStartTime) {
-			a := adoptAttempt(spec, ev.State, false)
-			a.ctl = c
+			a := adoptAttempt(spec, ev.State, false, c)
 			return p.adoptConnected(a, ev), nil
 		}
 		c.close()
@@ -194,12 +208,14 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 		p.run(r, nil)
 		return false, nil
 	}
-	shimAlive := st.ShimPID > 0 && procstat.Alive(st.ShimPID, st.ShimStartTime)
+	// A hosted shim that does not answer on its control socket has ended,
+	// whether or not its host still runs.
+	shimAlive := !st.Hosted && st.ShimPID > 0 && procstat.Alive(st.ShimPID, st.ShimStartTime)
 	appAlive := st.AppPID > 0 && procstat.Alive(st.AppPID, st.AppStartTime)
 	switch {
 	case shimAlive:
 		s.log.Debug("no control connection to the live shim; watching it from outside", "instance", spec.ID, "shimPid", st.ShimPID)
-		r := adoptAttempt(spec, st, false)
+		r := adoptAttempt(spec, st, false, nil)
 		switch {
 		case appAlive:
 			p.update(func(ps *Status) {
@@ -224,7 +240,7 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 		}
 	case appAlive:
 		s.log.Warn("shim is gone; supervising the app directly, its output is no longer logged", "instance", spec.ID, "pid", st.AppPID)
-		r := adoptAttempt(spec, st, true)
+		r := adoptAttempt(spec, st, true, nil)
 		r.ready = true
 		p.update(func(ps *Status) {
 			ps.Phase, ps.ReadyAt = PhaseRunning, time.Now()

@@ -1,0 +1,424 @@
+package shim
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/madang-dev/madang/internal/procstat"
+)
+
+// A process host runs the shims of many instances in one long-lived
+// process, as pm2's God daemon runs its apps: starting an instance then
+// costs a goroutine and the app's own start rather than the exec of a
+// whole madang binary per instance. A hosted shim behaves as a shim in a
+// process of its own does (the same control socket, state files, log,
+// restarts in place), with three differences recorded in State.Hosted:
+// its ShimPID is the host's, which must never be signalled; it ends by
+// closing its control connection rather than by exiting; and its
+// children are started inside the instance's cgroups (startInCgroups)
+// instead of the shim joining them.
+//
+// The daemon reaches the host on a unix packet socket (HostClient). Each
+// packet is one JSON hostRequest or hostReply; a spawn request carries
+// the shim's end of its control connection and its log file as
+// SCM_RIGHTS. The host exits once it hosts no shim and no daemon is
+// connected; SIGTERM or SIGINT tells every shim to quit (as it tells a
+// shim in its own process) and the host exits when they have.
+
+// Host operations.
+const (
+	hostOpHello  = "hello"  // who is there: pid, start time, version
+	hostOpSpawn  = "spawn"  // start a shim
+	hostOpRetire = "retire" // take no more shims; exit after the last one
+)
+
+// hostRequest is a packet from a daemon to the host.
+type hostRequest struct {
+	Op string `json:"op"`
+	// Config and Env describe the shim to spawn (Config.ControlFD is
+	// unused: the control connection comes with the packet).
+	Config Config   `json:"config,omitzero"`
+	Env    []string `json:"env,omitempty"`
+}
+
+// hostReply answers a hostRequest.
+type hostReply struct {
+	Error     string `json:"error,omitempty"`
+	PID       int    `json:"pid,omitempty"`
+	StartTime uint64 `json:"startTime,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Shims     int    `json:"shims,omitempty"`
+}
+
+// maxHostPacket bounds a request (a shim's configuration and environment).
+const maxHostPacket = 1 << 20
+
+// hostIdleTimeout is how long a host that was started but never reached
+// waits for its first daemon before it exits.
+const hostIdleTimeout = 10 * time.Second
+
+// host is a running process host.
+type host struct {
+	ln      *net.UnixListener
+	path    string
+	ino     uint64 // of the socket file, so a retired host leaves a successor's alone
+	pid     int
+	start   uint64
+	version string
+	stderr  io.Writer
+
+	mu       sync.Mutex
+	shims    map[string]chan os.Signal // by state directory: the shim's stop signals
+	clients  int
+	retired  bool
+	stopping bool
+	empty    chan struct{} // signalled when shims and clients may both be zero
+}
+
+// HostMain runs a process host with the given command-line arguments
+// (after "shim host") and returns the process exit code.
+func HostMain(args []string) int {
+	fs := flag.NewFlagSet("madang shim host", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	sock := fs.String("socket", "", "unix socket to serve daemons on")
+	readyFD := fs.Int("ready-fd", 0, "inherited descriptor closed once the socket is served")
+	if err := fs.Parse(args); err != nil || *sock == "" || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "shim host: usage: madang shim host --socket PATH [--ready-fd N]")
+		return 2
+	}
+	// The main goroutine keeps the main thread: the threads that start
+	// apps inside cgroups end afterwards (startInCgroups), and the main
+	// thread cannot.
+	runtime.LockOSThread()
+	// Handled rather than ignored, so that apps start with the default
+	// dispositions (see run).
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	defer signal.Stop(sigs)
+	h, err := listenHost(*sock, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "shim host:", err)
+		return 1
+	}
+	if *readyFD >= 3 {
+		_ = os.NewFile(uintptr(*readyFD), "ready").Close()
+	}
+	fmt.Fprintf(os.Stderr, "%s shim host: pid %d serving %s\n", time.Now().UTC().Format(time.RFC3339Nano), h.pid, *sock)
+	h.serve(sigs)
+	fmt.Fprintf(os.Stderr, "%s shim host: pid %d exiting: no shim left and no daemon connected\n", time.Now().UTC().Format(time.RFC3339Nano), h.pid)
+	return 0
+}
+
+// listenHost serves a new host on the unix packet socket path.
+func listenHost(path string, stderr io.Writer) (*host, error) {
+	pid := os.Getpid()
+	start, err := procstat.StartTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	version, err := ExecutableVersion(exe)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale host socket: %w", err)
+	}
+	var ln *net.UnixListener
+	err = withLongPath(path, func(name string) error {
+		var err error
+		ln, err = net.ListenUnix("unixpacket", &net.UnixAddr{Name: name, Net: "unixpacket"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	ln.SetUnlinkOnClose(false)
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("restrict host socket: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("stat host socket: %w", err)
+	}
+	return &host{
+		ln: ln, path: path, ino: st.Ino, pid: pid, start: start, version: version, stderr: stderr,
+		shims: make(map[string]chan os.Signal),
+		empty: make(chan struct{}, 1),
+	}, nil
+}
+
+// ExecutableVersion identifies the binary at path (its inode, size and
+// modification time), so that a daemon can tell a host running another
+// build of madang from one running its own.
+func ExecutableVersion(path string) (string, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return "", fmt.Errorf("stat %s: %w", path, err)
+	}
+	return fmt.Sprintf("%x.%x.%x.%x", st.Dev, st.Ino, st.Size, st.Mtim.Nano()), nil
+}
+
+// serve accepts daemons until the host is done: nothing hosted, nobody
+// connected (or never anybody, for hostIdleTimeout).
+func (h *host) serve(sigs <-chan os.Signal) {
+	go h.accept()
+	idle := time.NewTimer(hostIdleTimeout)
+	defer idle.Stop()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+				fmt.Fprintf(h.stderr, "%s shim host: %v: telling every shim to quit; exiting once their apps have ended\n", time.Now().UTC().Format(time.RFC3339Nano), sig)
+				h.shutdown(sig)
+			}
+		case <-idle.C:
+			if h.done() {
+				h.close()
+				return
+			}
+		case <-h.empty:
+			if h.done() {
+				h.close()
+				return
+			}
+		}
+	}
+}
+
+// done reports whether the host has nothing left to do; the idle timer
+// covers a host that has not been reached yet.
+func (h *host) done() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.shims) == 0 && h.clients == 0
+}
+
+// shutdown passes a stop signal to every shim and takes no new ones.
+func (h *host) shutdown(sig os.Signal) {
+	h.retire()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopping = true
+	for _, c := range h.shims {
+		select {
+		case c <- sig:
+		default:
+		}
+	}
+	h.poke()
+}
+
+// poke has serve check whether the host is done. Call with h.mu held
+// or not; it never blocks.
+func (h *host) poke() {
+	select {
+	case h.empty <- struct{}{}:
+	default:
+	}
+}
+
+// retire stops accepting daemons and removes the socket, unless another
+// host has taken its path since.
+func (h *host) retire() {
+	h.mu.Lock()
+	if h.retired {
+		h.mu.Unlock()
+		return
+	}
+	h.retired = true
+	h.mu.Unlock()
+	_ = h.ln.Close()
+	var st unix.Stat_t
+	if unix.Stat(h.path, &st) == nil && st.Ino == h.ino {
+		_ = os.Remove(h.path)
+	}
+}
+
+func (h *host) close() { h.retire() }
+
+// accept serves each daemon that connects.
+func (h *host) accept() {
+	for {
+		conn, err := h.ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if !trustedPeer(conn) {
+			_ = conn.Close()
+			continue
+		}
+		h.mu.Lock()
+		h.clients++
+		h.mu.Unlock()
+		go h.client(conn)
+	}
+}
+
+// client answers one daemon's requests until it disconnects.
+func (h *host) client(conn *net.UnixConn) {
+	defer func() {
+		_ = conn.Close()
+		h.mu.Lock()
+		h.clients--
+		h.mu.Unlock()
+		h.poke()
+	}()
+	buf := make([]byte, maxHostPacket)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	for {
+		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		if err != nil || n == 0 {
+			return
+		}
+		files, ferr := receivedFiles(oob[:oobn])
+		var req hostRequest
+		reply := hostReply{PID: h.pid, StartTime: h.start, Version: h.version}
+		switch err := json.Unmarshal(buf[:n], &req); {
+		case ferr != nil:
+			reply.Error = ferr.Error()
+		case err != nil:
+			reply.Error = "bad request: " + err.Error()
+		default:
+			reply.Error = h.handle(req, files)
+		}
+		for _, f := range files {
+			_ = f.Close() // handle keeps its own duplicates
+		}
+		h.mu.Lock()
+		reply.Shims = len(h.shims)
+		h.mu.Unlock()
+		b, _ := json.Marshal(reply)
+		if _, err := conn.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+// handle carries out req and returns an error text ("" when it worked).
+func (h *host) handle(req hostRequest, files []*os.File) string {
+	switch req.Op {
+	case hostOpHello:
+		return ""
+	case hostOpRetire:
+		h.retire()
+		return ""
+	case hostOpSpawn:
+		if err := h.spawn(req.Config, req.Env, files); err != nil {
+			return err.Error()
+		}
+		return ""
+	default:
+		return fmt.Sprintf("unknown operation %q", req.Op)
+	}
+}
+
+// spawn starts a hosted shim with c and env; files are its control
+// connection and its log.
+func (h *host) spawn(c Config, env []string, files []*os.File) error {
+	if len(files) != 2 {
+		return fmt.Errorf("spawn needs the control connection and the shim log (got %d descriptors)", len(files))
+	}
+	c.ControlFD = 0
+	if c.StateDir == "" || c.Dir == "" || c.LogPath == "" || len(c.Argv) == 0 {
+		return errors.New("spawn: the shim's state directory, working directory, log and command are required")
+	}
+	conn, err := net.FileConn(files[0])
+	if err != nil {
+		return fmt.Errorf("spawn: control connection: %w", err)
+	}
+	logf, err := dupFile(files[1])
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("spawn: shim log: %w", err)
+	}
+	sigs := make(chan os.Signal, 4)
+	h.mu.Lock()
+	switch {
+	case h.stopping:
+		h.mu.Unlock()
+		_ = conn.Close()
+		_ = logf.Close()
+		return errors.New("spawn: the host is stopping")
+	case h.shims[c.StateDir] != nil:
+		h.mu.Unlock()
+		_ = conn.Close()
+		_ = logf.Close()
+		return fmt.Errorf("spawn: a shim of %s runs in this host already", c.StateDir)
+	}
+	h.shims[c.StateDir] = sigs
+	h.mu.Unlock()
+	go func() {
+		pr := process{env: env, stderr: logf, sigs: sigs, pid: h.pid, start: h.start, hosted: true}
+		if err := serve(c, pr, conn); err != nil {
+			fmt.Fprintln(logf, "shim:", err)
+		}
+		_ = logf.Close()
+		h.mu.Lock()
+		delete(h.shims, c.StateDir)
+		h.mu.Unlock()
+		h.poke()
+	}()
+	return nil
+}
+
+// dupFile returns a duplicate of f that the caller owns.
+func dupFile(f *os.File) (*os.File, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var nfd int
+	var derr error
+	if err := raw.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 3) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	return os.NewFile(uintptr(nfd), f.Name()), nil
+}
+
+// receivedFiles returns the descriptors of an SCM_RIGHTS message.
+func receivedFiles(oob []byte) ([]*os.File, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, fmt.Errorf("control message: %w", err)
+	}
+	var files []*os.File
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			unix.CloseOnExec(fd)
+			files = append(files, os.NewFile(uintptr(fd), "received"))
+		}
+	}
+	return files, nil
+}
