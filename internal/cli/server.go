@@ -23,7 +23,7 @@ import (
 
 func serverCmd(e *env) *cobra.Command {
 	var listen, token string
-	var debug bool
+	var debug, processShims bool
 	var promListen, cpuProfile string
 	var metricsInterval time.Duration
 	var aws awsFlags
@@ -63,8 +63,8 @@ func serverCmd(e *env) *cobra.Command {
 			cfg := daemon.Config{
 				Home: e.home, Listen: listen, Token: token, Executable: exe, Logger: log,
 				DataPlaneCommand: []string{exe, "dataplane"}, PrometheusListen: promListen,
-				MetricsInterval: metricsInterval,
-				Ready:           func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
+				MetricsInterval: metricsInterval, ProcessShims: processShims,
+				Ready: func(socket string) { log.Info("madang daemon ready", "socket", socket, "home", e.home) },
 			}
 			aws.apply(&cfg)
 			console.apply(&cfg)
@@ -78,6 +78,7 @@ func serverCmd(e *env) *cobra.Command {
 	_ = cmd.Flags().MarkHidden("cpu-profile")
 	cmd.Flags().StringVar(&promListen, "prometheus-listen", "", "also serve /metrics (Prometheus text format) on this loopback host:port, e.g. 127.0.0.1:9464")
 	cmd.Flags().DurationVar(&metricsInterval, "metrics-interval", time.Second, "how often CloudWatch metrics are collected (negative: never)")
+	cmd.Flags().BoolVar(&processShims, "process-shims", false, "run each instance's shim as a process of its own instead of in the shared shim host (HOME/shimhost.sock)")
 	aws.add(cmd.Flags())
 	console.add(cmd.Flags())
 	return cmd
