@@ -204,6 +204,11 @@ func (d *Daemon) components() []component {
 				if err != nil {
 					return err
 				}
+				// Started now rather than by the first launch, which
+				// would wait for it.
+				if err := hc.Warm(); err != nil {
+					d.events.Warn("daemon", "-", "shim host: %v; instances' shims start it when they need it", err)
+				}
 				d.shimHost, host = hc, hc
 			}
 			d.compute, err = compute.New(ctx, compute.Options{

@@ -62,8 +62,9 @@ type hostReply struct {
 	Shims     int    `json:"shims,omitempty"`
 }
 
-// maxHostPacket bounds a request (a shim's configuration and environment).
-const maxHostPacket = 1 << 20
+// maxHostPacket bounds a request (a shim's configuration and
+// environment: a few KiB as a rule).
+const maxHostPacket = 256 << 10
 
 // hostIdleTimeout is how long a host that was started but never reached
 // waits for its first daemon before it exits.
@@ -285,10 +286,14 @@ func (h *host) client(conn *net.UnixConn) {
 		h.mu.Unlock()
 		h.poke()
 	}()
-	buf := make([]byte, maxHostPacket)
+	buf := make([]byte, 16<<10)
 	oob := make([]byte, unix.CmsgSpace(2*4))
 	for {
-		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		// Peek at the packet's size, so a large one is read whole.
+		if size, err := packetSize(conn); err == nil && size > len(buf) && size <= maxHostPacket {
+			buf = make([]byte, size)
+		}
+		n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
 		if err != nil || n == 0 {
 			return
 		}
@@ -296,6 +301,8 @@ func (h *host) client(conn *net.UnixConn) {
 		var req hostRequest
 		reply := hostReply{PID: h.pid, StartTime: h.start, Version: h.version}
 		switch err := json.Unmarshal(buf[:n], &req); {
+		case flags&unix.MSG_TRUNC != 0:
+			reply.Error = fmt.Sprintf("request of more than %d bytes; the shim's configuration and environment must be smaller", n)
 		case ferr != nil:
 			reply.Error = ferr.Error()
 		case err != nil:
@@ -381,6 +388,25 @@ func (h *host) spawn(c Config, env []string, files []*os.File) error {
 		h.poke()
 	}()
 	return nil
+}
+
+// packetSize returns the size of the next packet on conn without
+// reading it.
+func packetSize(conn *net.UnixConn) (int, error) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	size := 0
+	var rerr error
+	err = raw.Read(func(fd uintptr) bool {
+		size, _, rerr = unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		return rerr != unix.EAGAIN
+	})
+	if err != nil {
+		return 0, err
+	}
+	return size, rerr
 }
 
 // dupFile returns a duplicate of f that the caller owns.

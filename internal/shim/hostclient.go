@@ -21,9 +21,9 @@ const hostStartTimeout = 10 * time.Second
 // hostCallTimeout bounds one request to a process host.
 const hostCallTimeout = 5 * time.Second
 
-// maxIdleHostConns is how many connections to the host a HostClient
-// keeps open between spawns; spawns run concurrently on as many.
-const maxIdleHostConns = 8
+// maxHostConns is how many connections to the host a HostClient uses:
+// as many spawns run at once, the others wait for one of them.
+const maxHostConns = 4
 
 // HostClient starts shims in a process host (see HostMain), starting the
 // host when none answers on its socket and replacing one that runs
@@ -37,6 +37,8 @@ type HostClient struct {
 	version string
 
 	startMu sync.Mutex // serializes finding or starting the host
+
+	slots chan struct{} // one per connection in use
 
 	mu     sync.Mutex
 	idle   []*net.UnixConn
@@ -54,7 +56,20 @@ func NewHostClient(shimCommand []string, sock, logPath string) (*HostClient, err
 	if err != nil {
 		return nil, fmt.Errorf("shim host: %w", err)
 	}
-	return &HostClient{command: shimCommand, sock: sock, logPath: logPath, version: version}, nil
+	return &HostClient{command: shimCommand, sock: sock, logPath: logPath, version: version, slots: make(chan struct{}, maxHostConns)}, nil
+}
+
+// Warm connects to the host, starting it when none runs, so that the
+// first spawn does not wait for it.
+func (h *HostClient) Warm() error {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	conn, err := h.get()
+	if err != nil {
+		return err
+	}
+	h.put(conn)
+	return nil
 }
 
 // Spawn starts a shim with c (ControlFD unused) and env in the host. ctl
@@ -68,6 +83,8 @@ func (h *HostClient) Spawn(c Config, env []string, ctl, log *os.File) (pid int, 
 		return 0, 0, fmt.Errorf("shim host: encode spawn: %w", err)
 	}
 	rights := unix.UnixRights(int(fdOf(ctl)), int(fdOf(log)))
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
 	// A host that went away since the connection was made (it exits when
 	// it hosts nothing and nobody is connected) is started again once.
 	for try := 0; ; try++ {
@@ -126,7 +143,7 @@ func (h *HostClient) dropIdle() {
 func (h *HostClient) put(conn *net.UnixConn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed || len(h.idle) >= maxIdleHostConns {
+	if h.closed || len(h.idle) >= maxHostConns {
 		_ = conn.Close()
 		return
 	}
