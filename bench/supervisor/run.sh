@@ -83,7 +83,7 @@ cleanup() {
 	for p in /proc/[0-9]*; do
 		pid=${p#/proc/}
 		[ "$pid" = $$ ] && continue
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$work" ||
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF "$work" ||
 			[[ $(readlink "$p/cwd" 2>/dev/null) == "$work"* ]]; then
 			kill -9 "$pid" 2>/dev/null
 		fi
@@ -102,18 +102,21 @@ trap 'exit 130' INT TERM
 # port_free HOST PORT: nothing accepts connections there.
 port_free() { ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-# start_madang: a fresh daemon with its own data directory.
+# start_madang LABEL [SERVER-FLAGS...]: a fresh daemon with its own data
+# directory.
 start_madang() {
-	home=$work/madang-$1
+	local label=$1
+	shift
+	home=$work/madang-$label
 	mkdir -p "$home"
-	MADANG_HOME=$home "$madang" server >"$work/madang-$1.log" 2>&1 &
+	MADANG_HOME=$home "$madang" server "$@" >"$work/madang-$label.log" 2>&1 &
 	daemon_pid=$!
 	for _ in $(seq 1 200); do
 		mdg ps >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	log "madang daemon did not come up; see its log:"
-	cat "$work/madang-$1.log" >&2
+	cat "$work/madang-$label.log" >&2
 	exit 1
 }
 
@@ -300,6 +303,15 @@ applied+=("$work/asg.yaml")
 log "  madang Auto Scaling group: $(tail -1 "$results")"
 stop_madang
 
+# The same group with one process per shim, as before the shim host.
+start_madang asg-proc --process-shims
+t0=$(date +%s%N)
+mdg apply -f "$work/asg.yaml" >/dev/null
+applied+=("$work/asg.yaml")
+"$supbench" waitup -since "$t0" -addrs "$(madang_addrs "$COUNT")" -timeout 120s | sed 's/^/madang-asg-proc /' >>"$results"
+log "  madang Auto Scaling group, --process-shims: $(tail -1 "$results")"
+stop_madang
+
 if [ $HAVE_PM2 = 1 ]; then
 	start_pm2 many
 	addrs=$(seq -s, -f "127.0.0.1:%g" $PM2_BASE $((PM2_BASE + COUNT - 1)))
@@ -351,18 +363,20 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		row(count " instances: start to all serving (ms)", v["madang", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("  CPU time used meanwhile, machine-wide (ms)", v["madang", "cpu_ms"], v["pm2", "cpu_ms"], "%.0f")
 		row(count " as an Auto Scaling group: to all serving (ms)", v["madang-asg", "up_ms"], v["pm2", "up_ms"], "%.0f")
+		row("  the same, one process per shim (--process-shims)", v["madang-asg-proc", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("daemon RSS (MiB)", v["madang", "daemon_rss"], v["pm2", "daemon_rss"], "%.1f")
-		row(count " shims RSS, total (MiB)", v["madang", "shim_rss"], "", "%.1f")
+		shims = (v["madang", "shim_n"] > 2) ? (v["madang", "shim_n"] - 1) " shims" : "the shim host"
+		row(shims " and the data plane, RSS (MiB)", v["madang", "shim_rss"], "", "%.1f")
 		if (v["madang", "wrap_n"] > 0) row(v["madang", "wrap_n"] " /bin/sh wrappers RSS, total (MiB)", v["madang", "wrap_rss"], "", "%.1f")
 		row(count " apps RSS, total (MiB)", v["madang", "app_rss"], v["pm2", "app_rss"], "%.1f")
 		row("whole tree RSS (MiB)", v["madang", "total_rss"], v["pm2", "total_rss"], "%.1f")
 		row("whole tree PSS (MiB, shared pages split)", v["madang", "total_pss"], v["pm2", "total_pss"], "%.1f")
 		row("  of which daemon PSS (MiB)", v["madang", "daemon_pss"], v["pm2", "daemon_pss"], "%.1f")
-		row("  of which shims PSS (MiB)", v["madang", "shim_pss"], "", "%.1f")
+		row("  of which " shims " and the data plane PSS (MiB)", v["madang", "shim_pss"], "", "%.1f")
 		row("  of which apps PSS (MiB)", v["madang", "app_pss"], v["pm2", "app_pss"], "%.1f")
 		printf "\nratio = madang / pm2; lower is better in every row.\n"
 		printf "restart latency: %d kills each, 1 ms polling; madang with backoffInitial=backoffMax=1ms, pm2 with its defaults (restart_delay 0).\n", kills
-		if (apply != "") printf "the madang time for %d instances includes madang apply (%s ms: validation, image snapshot, one copy of the image per instance, one state commit).\n", count, apply
+		if (apply != "") printf "the madang time for %d instances includes madang apply (%s ms: validation, image snapshot, each instance directory with the image hard-linked, one state commit).\n", count, apply
 		if (series != "") printf "madang with its default backoff, kill after kill (ms):%s\n", series
 	}' "$results" | tee -a "$results"
 echo
