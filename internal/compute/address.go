@@ -154,10 +154,19 @@ func leaseKey(ip string, port int) string {
 	return ip
 }
 
-// leases is the lease directory while its lock is held.
+// leases is the lease directory while its lock is held. Since nobody
+// else writes leases meanwhile, what it has read is kept (cache): a batch
+// of allocations reads each other home's lease once.
 type leases struct {
-	dir  string
-	lock *os.File
+	dir   string
+	lock  *os.File
+	cache map[string]cachedLease
+}
+
+// cachedLease is a lease file as read (ok false: none, or unreadable).
+type cachedLease struct {
+	ls lease
+	ok bool
 }
 
 func (b *AddressBook) open() (*leases, error) {
@@ -177,12 +186,21 @@ func (b *AddressBook) open() (*leases, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("address leases: lock %s: %w", f.Name(), err)
 	}
-	return &leases{dir: dir, lock: f}, nil
+	return &leases{dir: dir, lock: f, cache: map[string]cachedLease{}}, nil
 }
 
 func (l *leases) close() { _ = l.lock.Close() } // closing releases the flock
 
 func (l *leases) read(key string) (lease, bool) {
+	if c, ok := l.cache[key]; ok {
+		return c.ls, c.ok
+	}
+	ls, ok := l.readFile(key)
+	l.cache[key] = cachedLease{ls: ls, ok: ok}
+	return ls, ok
+}
+
+func (l *leases) readFile(key string) (lease, bool) {
 	b, err := os.ReadFile(filepath.Join(l.dir, key))
 	if err != nil {
 		return lease{}, false
@@ -205,8 +223,10 @@ func (l *leases) write(key string, ls lease) error {
 	}
 	if err := os.Rename(tmp, filepath.Join(l.dir, key)); err != nil {
 		_ = os.Remove(tmp)
+		delete(l.cache, key)
 		return fmt.Errorf("write address lease %s: %w", key, err)
 	}
+	l.cache[key] = cachedLease{ls: ls, ok: true}
 	return nil
 }
 
@@ -242,11 +262,26 @@ func (b *AddressBook) portFree(ip string, port int) bool {
 // (LoopbackPorts) to c: one no instance in used has, no other live
 // instance of any home has leased, and no other program binds.
 func (b *AddressBook) allocate(mode AddressMode, c claimant, imagePort int, used []*Instance, now time.Time) (ip string, port int, err error) {
+	err = b.batch(func(l *leases) error {
+		ip, port, err = b.allocateIn(l, mode, c, imagePort, used, now)
+		return err
+	})
+	return ip, port, err
+}
+
+// batch calls fn with the lease directory locked, for allocations made
+// together.
+func (b *AddressBook) batch(fn func(*leases) error) error {
 	l, err := b.open()
 	if err != nil {
-		return "", 0, err
+		return err
 	}
 	defer l.close()
+	return fn(l)
+}
+
+// allocateIn is allocate in the locked directory l.
+func (b *AddressBook) allocateIn(l *leases, mode AddressMode, c claimant, imagePort int, used []*Instance, now time.Time) (ip string, port int, err error) {
 	if mode == LoopbackPorts {
 		taken := map[int]bool{}
 		for _, in := range used {

@@ -43,10 +43,16 @@ func (s *Service) claimantLocked(in *Instance) claimant {
 // avoiding those of used. Its directory is created first: other homes
 // tell a live lease by it.
 func (s *Service) allocateLocked(in *Instance, imagePort int, used []*Instance) error {
+	return s.book().batch(func(l *leases) error { return s.allocateInLocked(l, in, imagePort, used) })
+}
+
+// allocateInLocked is allocateLocked in the locked lease directory l, for
+// several instances launched together.
+func (s *Service) allocateInLocked(l *leases, in *Instance, imagePort int, used []*Instance) error {
 	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
 		return fmt.Errorf("create instance directory: %w", err)
 	}
-	ip, port, err := s.book().allocate(s.opts.AddressMode, s.claimantLocked(in), imagePort, used, s.opts.Now())
+	ip, port, err := s.book().allocateIn(l, s.opts.AddressMode, s.claimantLocked(in), imagePort, used, s.opts.Now())
 	if err != nil {
 		if in.PrivateIP == "" {
 			_ = os.Remove(in.Dir) // a new instance's empty directory

@@ -84,14 +84,24 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	network := withTemplateGroups(req.Network, ver.Data.SecurityGroups)
 	live := s.liveInstancesLocked()
 	var created []*Instance
-	for i := 0; i < req.Count; i++ {
-		id := newID("i")
-		in := &Instance{ID: id, Dir: filepath.Join(s.opts.Home, "instances", id)}
-		if err := s.allocateLocked(in, im.Spec.Port, live); err != nil {
-			s.mu.Unlock()
-			s.releaseAll(created)
-			return nil, err
+	if err := s.book().batch(func(l *leases) error {
+		for i := 0; i < req.Count; i++ {
+			id := newID("i")
+			in := &Instance{ID: id, Dir: filepath.Join(s.opts.Home, "instances", id)}
+			if err := s.allocateInLocked(l, in, im.Spec.Port, live); err != nil {
+				return err
+			}
+			live = append(live, in)
+			created = append(created, in)
 		}
+		return nil
+	}); err != nil {
+		s.mu.Unlock()
+		s.releaseAll(created)
+		return nil, err
+	}
+	for _, in := range created {
+		id := in.ID
 		tags := map[string]string{}
 		maps.Copy(tags, req.Tags)
 		if req.Group != "" {
@@ -105,8 +115,6 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 			Dir: in.Dir, Owner: req.Owner, LaunchTime: s.opts.Now(), ManagedBy: req.ManagedBy, Zone: req.Zone,
 			Launch: launch, Network: network,
 		}
-		live = append(live, in)
-		created = append(created, in)
 	}
 	var ops []state.Op
 	for _, in := range created {
@@ -448,10 +456,14 @@ func (s *Service) startProcessFrom(id string, saved []byte) error {
 	if im, ok := s.images[in.Image]; ok {
 		imagePort = im.Spec.Port
 	}
-	moved, err := s.leaseLocked(in, imagePort)
-	if err != nil {
-		s.mu.Unlock()
-		return err
+	// A new instance (saved, by Run) was granted its lease a moment ago.
+	var moved string
+	if saved == nil {
+		var err error
+		if moved, err = s.leaseLocked(in, imagePort); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	}
 	in.Desired = StateRunning
 	in.State, in.Detail, in.StateReason = StatePending, "starting", ""

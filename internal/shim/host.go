@@ -129,11 +129,8 @@ func listenHost(path string, stderr io.Writer) (*host, error) {
 	if err != nil {
 		return nil, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find own executable: %w", err)
-	}
-	version, err := ExecutableVersion(exe)
+	// The file this process runs from, even if it has been replaced.
+	version, err := ExecutableVersion(selfExe)
 	if err != nil {
 		return nil, err
 	}

@@ -76,8 +76,10 @@ func spawnHosted(t *testing.T, h *HostClient, c Config, env []string) (*hostedSh
 		t.Fatalf("Spawn: %v", err)
 	}
 	t.Cleanup(func() {
-		// Whatever the test left running: the app's group, then the host
-		// once nothing else of this test runs in it.
+		// Whatever a failed test left running: the shim is told to quit
+		// (the stop file, which it reads when its app ends) and its app
+		// is killed, so the host runs out of shims and exits.
+		_ = os.WriteFile(filepath.Join(c.StateDir, StopFile), nil, 0o644)
 		if st, err := ReadState(c.StateDir); err == nil && st.PGID > 0 {
 			_ = syscall.Kill(-st.PGID, syscall.SIGKILL)
 		}

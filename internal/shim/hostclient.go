@@ -40,6 +40,11 @@ type HostClient struct {
 
 	slots chan struct{} // one per connection in use
 
+	// startedPID is the host this client started last (under startMu):
+	// taken as it is, whatever it says its build is, so that concurrent
+	// spawns never retire each other's hosts.
+	startedPID int
+
 	mu     sync.Mutex
 	idle   []*net.UnixConn
 	closed bool
@@ -52,11 +57,31 @@ func NewHostClient(shimCommand []string, sock, logPath string) (*HostClient, err
 	if len(shimCommand) == 0 || shimCommand[0] == "" {
 		return nil, errors.New("shim host: the shim command is empty; set it to the madang binary and \"shim\"")
 	}
-	version, err := ExecutableVersion(shimCommand[0])
+	command := append([]string(nil), shimCommand...)
+	// A daemon starts hosts of its own build, even once its binary has been
+	// replaced on disk (an upgrade while it runs): /proc/self/exe is the
+	// file it runs from, deleted or not.
+	if sameFile(command[0], selfExe) {
+		command[0] = selfExe
+	}
+	version, err := ExecutableVersion(command[0])
 	if err != nil {
 		return nil, fmt.Errorf("shim host: %w", err)
 	}
-	return &HostClient{command: shimCommand, sock: sock, logPath: logPath, version: version, slots: make(chan struct{}, maxHostConns)}, nil
+	return &HostClient{command: command, sock: sock, logPath: logPath, version: version, slots: make(chan struct{}, maxHostConns)}, nil
+}
+
+// selfExe names the running binary.
+const selfExe = "/proc/self/exe"
+
+// sameFile reports whether paths a and b name the same file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // Warm connects to the host, starting it when none runs, so that the
@@ -174,7 +199,10 @@ func (h *HostClient) Close() error {
 // when none serves the socket.
 func (h *HostClient) connect() (*net.UnixConn, error) {
 	if conn, reply, err := h.dial(); err == nil {
-		if reply.Version == h.version {
+		h.startMu.Lock()
+		ours := h.startedPID != 0 && reply.PID == h.startedPID
+		h.startMu.Unlock()
+		if reply.Version == h.version || ours {
 			return conn, nil
 		}
 		_ = conn.Close()
@@ -183,7 +211,7 @@ func (h *HostClient) connect() (*net.UnixConn, error) {
 	defer h.startMu.Unlock()
 	// Another spawn may have started it meanwhile.
 	if conn, reply, err := h.dial(); err == nil {
-		if reply.Version == h.version {
+		if reply.Version == h.version || (h.startedPID != 0 && reply.PID == h.startedPID) {
 			return conn, nil
 		}
 		// Another build: it keeps its shims, takes no more, and leaves
@@ -195,10 +223,11 @@ func (h *HostClient) connect() (*net.UnixConn, error) {
 	if err := h.startHost(); err != nil {
 		return nil, err
 	}
-	conn, _, err := h.dial()
+	conn, reply, err := h.dial()
 	if err != nil {
 		return nil, fmt.Errorf("shim host: started, but %w", err)
 	}
+	h.startedPID = reply.PID
 	return conn, nil
 }
 
