@@ -143,6 +143,14 @@ madang_addrs() {
 	exit 1
 }
 
+# wait_madang LABEL: record the time from $t0 until the daemon's $COUNT
+# instances all serve. supbench learns their addresses from the daemon's
+# API socket as they appear (pm2's are known in advance), so no CLI runs
+# in the measured time.
+wait_madang() {
+	"$supbench" waitup -since "$t0" -madang-socket "$home/madang.sock" -want "$COUNT" -timeout 120s | sed "s/^/$1 /" >>"$results"
+}
+
 # restart_series LABEL ADDR KILLS: kill the app on ADDR KILLS times.
 restart_series() {
 	local label=$1 addr=$2 n=$3
@@ -287,9 +295,9 @@ t0=$(date +%s%N)
 mdg apply -f "$work/many.yaml" >/dev/null
 applied+=("$work/many.yaml")
 record "madang apply ms=$((($(date +%s%N) - t0) / 1000000))"
-addrs=$(madang_addrs "$COUNT")
-"$supbench" waitup -since "$t0" -addrs "$addrs" -timeout 120s | sed 's/^/madang /' >>"$results"
+wait_madang madang
 record "madang cpu ms=$(($(cpu_ms) - c0))"
+madang_addrs "$COUNT" >/dev/null # records the instance ids for the cleanup
 log "  madang: $(tail -1 "$results")"
 sleep 2
 mem_levels madang "$daemon_pid"
@@ -299,7 +307,8 @@ start_madang asg
 t0=$(date +%s%N)
 mdg apply -f "$work/asg.yaml" >/dev/null
 applied+=("$work/asg.yaml")
-"$supbench" waitup -since "$t0" -addrs "$(madang_addrs "$COUNT")" -timeout 120s | sed 's/^/madang-asg /' >>"$results"
+wait_madang madang-asg
+madang_addrs "$COUNT" >/dev/null
 log "  madang Auto Scaling group: $(tail -1 "$results")"
 stop_madang
 
@@ -308,7 +317,8 @@ start_madang asg-proc --process-shims
 t0=$(date +%s%N)
 mdg apply -f "$work/asg.yaml" >/dev/null
 applied+=("$work/asg.yaml")
-"$supbench" waitup -since "$t0" -addrs "$(madang_addrs "$COUNT")" -timeout 120s | sed 's/^/madang-asg-proc /' >>"$results"
+wait_madang madang-asg-proc
+madang_addrs "$COUNT" >/dev/null
 log "  madang Auto Scaling group, --process-shims: $(tail -1 "$results")"
 stop_madang
 

@@ -80,15 +80,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		var c waitConfig
 		var addrs string
 		var since int64
+		var socket string
 		fs.StringVar(&addrs, "addrs", "", "comma-separated HOST:PORT list")
+		fs.StringVar(&socket, "madang-socket", "", "instead of -addrs: the API socket of a madang daemon whose instances to wait for (with -want)")
+		fs.IntVar(&c.Want, "want", 0, "with -madang-socket: how many instances must serve")
 		fs.Int64Var(&since, "since", 0, "start time in Unix nanoseconds (default: now)")
 		fs.DurationVar(&c.Timeout, "timeout", defaultWaitTimeout, "give up after this long")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		var err error
-		if c.Addrs, err = splitAddrs(addrs); err != nil {
-			return err
+		switch {
+		case socket != "":
+			if c.Want < 1 {
+				return fmt.Errorf("waitup: -madang-socket needs -want N (N ≥ 1), the number of instances to wait for")
+			}
+			c.Discover = madangInstances(socket)
+		default:
+			if c.Addrs, err = splitAddrs(addrs); err != nil {
+				return err
+			}
 		}
 		if since > 0 {
 			c.Since = unixNano(since)
@@ -97,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "up n=%d ms=%.1f\n", len(c.Addrs), msOf(d))
+		fmt.Fprintf(stdout, "up n=%d ms=%.1f\n", max(len(c.Addrs), c.Want), msOf(d))
 		return nil
 	case "addrs":
 		want := fs.Int("want", 0, "fail unless there are exactly this many instances (0: any)")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -180,6 +181,40 @@ func TestWaitUpTimeout(t *testing.T) {
 	_, err := waitUp(context.Background(), waitConfig{Addrs: []string{addr}, Timeout: 50 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "1 of 1 addresses not serving") {
 		t.Fatalf("error: got %v, want 1 of 1 addresses not serving", err)
+	}
+}
+
+// TestWaitUpDiscovers: with Discover, addresses that appear while waiting
+// are waited for, until Want of them serve.
+func TestWaitUpDiscovers(t *testing.T) {
+	var servers []string
+	for range 2 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		t.Cleanup(srv.Close)
+		servers = append(servers, strings.TrimPrefix(srv.URL, "http://"))
+	}
+	calls := 0
+	discover := func(context.Context) ([]string, error) {
+		calls++
+		switch {
+		case calls < 3:
+			return nil, nil // not launched yet
+		case calls < 5:
+			return servers[:1], nil
+		default:
+			return servers, nil
+		}
+	}
+	d, err := waitUp(context.Background(), waitConfig{Discover: discover, Want: 2, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 5 || d <= 0 {
+		t.Errorf("waited %s over %d discoveries; want it to wait for the second address", d, calls)
+	}
+	_, err = waitUp(context.Background(), waitConfig{Discover: func(context.Context) ([]string, error) { return servers[:1], nil }, Want: 2, Timeout: 50 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 addresses not serving") {
+		t.Fatalf("error: got %v, want 1 of 2 addresses not serving", err)
 	}
 }
 

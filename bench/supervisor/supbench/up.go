@@ -16,6 +16,10 @@ import (
 type waitConfig struct {
 	// Addrs must all answer GET / with 200.
 	Addrs []string
+	// Discover, when set, lists the addresses known so far (a madang
+	// daemon's instances); the wait ends once Want of them serve.
+	Discover func(ctx context.Context) ([]string, error)
+	Want     int
 	// Since is the start of the measured time (zero: now).
 	Since time.Time
 	// Timeout bounds the wait, counted from Since.
@@ -38,23 +42,81 @@ func waitUp(ctx context.Context, c waitConfig) (time.Duration, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: attemptTimeout}
 	pending := append([]string(nil), c.Addrs...)
+	want := len(c.Addrs)
+	known := map[string]bool{}
+	for _, a := range c.Addrs {
+		known[a] = true
+	}
+	served := 0
 	for {
+		if c.Discover != nil && len(known) < c.Want {
+			want = c.Want
+			addrs, err := c.Discover(ctx)
+			if err == nil {
+				for _, a := range addrs {
+					if !known[a] {
+						known[a] = true
+						pending = append(pending, a)
+					}
+				}
+			}
+		}
 		var still []string
 		var last error
 		for _, a := range pending {
 			if err := get(ctx, client, a); err != nil {
 				still = append(still, a)
 				last = err
+			} else {
+				served++
 			}
 		}
 		pending = still
-		if len(pending) == 0 {
+		if len(pending) == 0 && served >= want {
 			return time.Since(since), nil
 		}
 		if err := sleep(ctx, waitRound); err != nil {
-			return 0, fmt.Errorf("waitup: %d of %d addresses not serving after %s (e.g. %s: %w): %w",
-				len(pending), len(c.Addrs), c.Timeout, pending[0], last, err)
+			e := fmt.Errorf("%d of %d addresses not serving after %s", want-served, want, c.Timeout)
+			if len(pending) > 0 {
+				e = fmt.Errorf("%w (e.g. %s: %w)", e, pending[0], last)
+			}
+			return 0, fmt.Errorf("waitup: %w: %w", e, err)
 		}
+	}
+}
+
+// madangInstances returns a Discover function that lists the addresses of
+// the instances of the madang daemon serving the API on socket.
+func madangInstances(socket string) func(ctx context.Context) ([]string, error) {
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}}
+	client := &http.Client{Transport: tr, Timeout: attemptTimeout}
+	return func(ctx context.Context) ([]string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://madang/v1/instances", nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET /v1/instances: %s", resp.Status)
+		}
+		var list []psInstance
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, in := range list {
+			if in.PrivateIP != "" && in.Port != 0 {
+				out = append(out, net.JoinHostPort(in.PrivateIP, strconv.Itoa(in.Port)))
+			}
+		}
+		return out, nil
 	}
 }
 
