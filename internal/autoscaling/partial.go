@@ -37,9 +37,12 @@ var _ RequestCounter = (*elbctl.Controller)(nil)
 // the requests from T+collectorOffset to T+1s+collectorOffset.
 const collectorOffset = 20 * time.Millisecond
 
-// partialEvery is the least time between two reads of the counters
-// (rounds run every Interval, and sooner when kicked).
-const partialEvery = 50 * time.Millisecond
+// partialEvery is how often the counters are read: once in each such
+// slot of the clock, by its first round. Rounds run every Interval (and
+// sooner when kicked), but a read of a data-plane process costs about a
+// millisecond of CPU, so 5 a second (a decision comes up to 200 ms after
+// the breach).
+const partialEvery = 200 * time.Millisecond
 
 // partialBase is a target group's request counter at the first read in
 // one of the collector's seconds.
@@ -56,10 +59,10 @@ func collectorSecond(t time.Time) time.Time {
 
 // partialDueLocked returns the target groups whose requests so far a round
 // reads: those tracked by an enabled ALBRequestCountPerTarget policy of a
-// group that can still grow; none within partialEvery of the last read,
-// or when the load balancers cannot read their counters.
+// group that can still grow; none when the counters were read in this
+// partialEvery slot already, or the load balancers cannot read them.
 func (s *Service) partialDueLocked(now time.Time) []string {
-	if _, ok := s.opts.LoadBalancing.(RequestCounter); !ok || now.Sub(s.lastPartial) < partialEvery {
+	if _, ok := s.opts.LoadBalancing.(RequestCounter); !ok || now.Truncate(partialEvery).Equal(s.lastPartial.Truncate(partialEvery)) {
 		return nil
 	}
 	var tgs []string
@@ -97,7 +100,9 @@ func requestsPolicy(p *PolicySpec) *PredefinedMetricSpec {
 // readPartial reads the load balancers' counters and returns, per target
 // group of tgs, the requests counted so far in the collector's current
 // second. A group's first read in a second is the second's base and
-// reports nothing; so does a read that spans the end of a second.
+// reports nothing; so does a read that spans the end of a second. The
+// bases are the controller's own reads, so the requests served while a
+// daemon was away (see albSettle) never count.
 func (s *Service) readPartial(ctx context.Context, tgs []string) map[string]float64 {
 	if len(tgs) == 0 {
 		return nil

@@ -28,7 +28,8 @@ func untilSecond(offset time.Duration) {
 }
 
 // TestPartialSecondScalesOut: requests that breach the target before the
-// second ends scale the group out at the next round, not after the
+// second ends scale the group out at the next read of the counters (every
+// 200 ms, the first at 200 ms into the second here), not after the
 // collector's next second.
 func TestPartialSecondScalesOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -72,7 +73,7 @@ func TestPartialSecondHolds(t *testing.T) {
 		{name: "split over two seconds", load: func(h *harness) {
 			untilSecond(-100 * time.Millisecond)
 			h.lb.addRequests("tg", 15)
-			untilSecond(200 * time.Millisecond)
+			untilSecond(300 * time.Millisecond)
 			h.lb.addRequests("tg", 15)
 		}},
 		{name: "the counters restart", pre: func(h *harness) { h.lb.addRequests("tg", 100) },
@@ -142,7 +143,7 @@ func TestPartialSecondWarmup(t *testing.T) {
 		h.compute.mu.Lock()
 		h.compute.hold = true // new instances stay pending
 		h.compute.mu.Unlock()
-		untilSecond(250 * time.Millisecond)
+		untilSecond(350 * time.Millisecond)
 		h.lb.addRequests("tg", 30) // 900 per target per minute: 3 instances
 		h.wait(100 * time.Millisecond)
 		if g := h.group("web"); g.DesiredCapacity != 3 {
