@@ -21,7 +21,8 @@
 # §3.5 for sources). Goals: cold ≤ 2 s, warm ≤ 1 s, 0 failed requests.
 #
 # Environment: RUNS (3 steps per case), RATE (200), LOW (20), CASES
-# ("cold warm-run warm-stop"), BASE_PORT (free port), KEEP=1 keeps the
+# ("cold warm-run warm-stop"), BASE_PORT (free port), DAEMON_FLAGS (e.g.
+# --debug: the daemon logs go to the work directory), KEEP=1 keeps the
 # work directory. Raw lines go to /tmp/madang-asg-bench-*.txt.
 set -euo pipefail
 # Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
@@ -115,7 +116,7 @@ wait_for() { # JQ-CONDITION SECONDS
 run_case() { # NAME WARMPOOL-YAML
 	local name=$1 step ids scalein
 	stack "$2"
-	"$work/madang" server >"$work/daemon-$name.log" 2>&1 &
+	"$work/madang" server ${DAEMON_FLAGS:-} >"$work/daemon-$name.log" 2>&1 &
 	daemon_pid=$!
 	for _ in $(seq 1 100); do mdg ps >/dev/null 2>&1 && break; sleep 0.1; done
 	mdg apply -f "$work/madang.yaml" >/dev/null

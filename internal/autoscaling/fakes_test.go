@@ -15,6 +15,7 @@ import (
 	"github.com/madang-dev/madang/internal/compute"
 	elbctl "github.com/madang-dev/madang/internal/elb/controller"
 	"github.com/madang-dev/madang/internal/event"
+	"github.com/madang-dev/madang/internal/lbmetrics"
 	"github.com/madang-dev/madang/internal/metric"
 	"github.com/madang-dev/madang/internal/state"
 )
@@ -189,6 +190,10 @@ type fakeLB struct {
 	weights      map[string]map[string]int // tg -> id -> weight (absent: default)
 	instantDrain bool
 	calls        []string
+	// requests are the target groups' request counters behind load
+	// balancer "lb", epoch their data plane's (MetricsSnapshot).
+	requests map[string]int64
+	epoch    string
 }
 
 func newFakeLB() *fakeLB {
@@ -293,6 +298,36 @@ func (f *fakeLB) TargetState(tg, id string) (string, bool) {
 }
 
 func (f *fakeLB) Observed(context.Context, int64) error { return nil }
+
+// addRequests counts n requests to a target group.
+func (f *fakeLB) addRequests(tg string, n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.requests == nil {
+		f.requests = map[string]int64{}
+	}
+	f.requests[tg] += n
+}
+
+// restart restarts the counters from n requests to tg under a new epoch,
+// as a new data-plane process.
+func (f *fakeLB) restart(epoch, tg string, n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.epoch, f.requests = epoch, map[string]int64{tg: n}
+}
+
+func (f *fakeLB) MetricsSnapshot(context.Context) (*lbmetrics.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	snap := &lbmetrics.Snapshot{Taken: time.Now(), Epoch: f.epoch}
+	for _, tg := range slices.Sorted(maps.Keys(f.requests)) {
+		var c lbmetrics.GroupCounters
+		c[lbmetrics.GroupRequestCount] = f.requests[tg]
+		snap.Groups = append(snap.Groups, lbmetrics.GroupSnapshot{LoadBalancer: "lb", TargetGroup: tg, Counters: c})
+	}
+	return snap, nil
+}
 
 func (f *fakeLB) callLog() []string {
 	f.mu.Lock()

@@ -67,6 +67,7 @@ func (s *Service) setDesiredLocked(b *batch, g *Group, c *Capacity, n int, cause
 		return
 	}
 	s.opts.Events.Info(KindGroup, g.Spec.Name, "desired capacity %d → %d: %s", c.Desired, n, cause)
+	s.log.Debug("desired capacity", "group", g.Spec.Name, "from", c.Desired, "to", n)
 	c.Desired, c.Cause, c.LastScaling = n, cause, now
 	b.put(CapacityPrefix+g.Spec.Name, c)
 }
@@ -193,15 +194,7 @@ func (s *Service) policiesLocked(b *batch, g *Group, c *Capacity, now time.Time)
 			o, counted := s.observeLocked(g, c, tt.EstimatedInstanceWarmup, now)
 			var over int
 			o.Value, over, o.ValueOK = s.measureLocked(g, spec, counted, now)
-			if over > 0 {
-				// The metric covers over instances: the proportional
-				// rule's current capacity. Counted ones without data yet
-				// are warming; for ALBRequestCountPerTarget, requests are
-				// spread over every InService target, warm or not.
-				o.Warming += o.InService - over
-				o.InService = over
-				o.Warming = max(o.Warming, 0)
-			}
+			coverInstances(&o, over)
 			d := tt.Decide(o, bounds)
 			window := secondsOr(spec.ScaleInStabilizationSeconds, policy.DefaultScaleInStabilization)
 			recs := append(c.Recommendations[p.Name], policy.Recommendation{At: now, Desired: d.Desired})
@@ -295,29 +288,18 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 			if now.Sub(s.started) < albSettle {
 				return 0, 0, false
 			}
-			tg := labelTargetGroup(pm.ResourceLabel)
-			if tg == "" && len(g.Spec.TargetGroups) > 0 {
-				tg = g.Spec.TargetGroups[0]
-			}
-			serving := 0
-			for _, m := range s.membersLocked(g.Spec.Name) {
-				if m.Lifecycle == InService && m.Health == HealthHealthy {
-					serving++
-				}
-			}
+			serving := s.servingLocked(g)
 			if serving == 0 {
 				return 0, 0, false
 			}
 			// A second without requests reports no RequestCount (as
 			// AWS); for the tracked group it means zero requests.
-			st, ok := latest(metric.ID{Namespace: "AWS/ApplicationELB", Name: "RequestCount", Dimensions: []metric.Dimension{{Name: "TargetGroup", Value: tg}}}, 2*time.Second)
+			st, ok := latest(metric.ID{Namespace: "AWS/ApplicationELB", Name: "RequestCount", Dimensions: []metric.Dimension{{Name: "TargetGroup", Value: requestsTargetGroup(g, pm)}}}, 2*time.Second)
 			count := 0.0
 			if ok {
 				count = st.Sum
 			}
-			// Per target and per minute, as AWS's 1-minute metric, from the
-			// last second.
-			return count * 60 / float64(serving), serving, true
+			return perTargetPerMinute(count, serving), serving, true
 		}
 		return 0, 0, false // ASGAverageNetworkIn/Out: not measured per instance
 	}
@@ -344,6 +326,49 @@ func (s *Service) measureLocked(g *Group, spec *TargetTrackingSpec, counted []*M
 		return st.SampleCount, 0, true
 	}
 	return st.Sum / st.SampleCount, 0, true
+}
+
+// coverInstances makes the over instances a metric covers (0: not per
+// instance) the proportional rule's current capacity. Counted ones without
+// data yet are warming; for ALBRequestCountPerTarget, requests are spread
+// over every InService target, warm or not.
+func coverInstances(o *policy.Observation, over int) {
+	if over <= 0 {
+		return
+	}
+	o.Warming += o.InService - over
+	o.InService = over
+	o.Warming = max(o.Warming, 0)
+}
+
+// requestsTargetGroup is the target group whose requests an
+// ALBRequestCountPerTarget policy tracks: its resource label's, or the
+// group's first.
+func requestsTargetGroup(g *Group, pm *PredefinedMetricSpec) string {
+	tg := labelTargetGroup(pm.ResourceLabel)
+	if tg == "" && len(g.Spec.TargetGroups) > 0 {
+		tg = g.Spec.TargetGroups[0]
+	}
+	return tg
+}
+
+// servingLocked counts the group's targets that share its requests:
+// InService and healthy.
+func (s *Service) servingLocked(g *Group) int {
+	serving := 0
+	for _, m := range s.membersLocked(g.Spec.Name) {
+		if m.Lifecycle == InService && m.Health == HealthHealthy {
+			serving++
+		}
+	}
+	return serving
+}
+
+// perTargetPerMinute is ALBRequestCountPerTarget from a second's requests
+// over serving targets: per target and per minute, as AWS's 1-minute
+// metric.
+func perTargetPerMinute(requests float64, serving int) float64 {
+	return requests * 60 / float64(serving)
 }
 
 // alarmBreach is an alarm in state ALARM whose actions run a policy.

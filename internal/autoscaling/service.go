@@ -155,6 +155,11 @@ type Service struct {
 	seenRev    int64
 	lastPolicy time.Time
 	lastPrune  time.Time
+	// partial holds each tracked target group's request counter at the
+	// start of the current second; lastPartial is when the counters were
+	// last read (partial.go).
+	partial     map[string]*partialBase
+	lastPartial time.Time
 	// started is when Start ran (see albSettle).
 	started time.Time
 	// actSeq numbers activities (see Activity.Seq).
@@ -185,6 +190,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		fleetRuns: map[string]context.CancelFunc{},
 		hookRuns:  map[string]bool{}, tagging: map[string]bool{}, retryAt: map[string]time.Time{}, refreshes: map[string]*Refresh{},
 		deployments: map[string]*Deployment{}, revisions: map[string]*Revision{}, published: map[string]time.Time{},
+		partial: map[string]*partialBase{},
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -341,7 +347,8 @@ func (s *Service) loop(ctx context.Context) {
 }
 
 // round reconciles every group once; once a second (just after the
-// metrics collector's round) it also runs schedules and policies.
+// metrics collector's round) it also runs schedules and policies, and in
+// between it scales out on the requests so far (partial.go).
 func (s *Service) round(ctx context.Context) {
 	now := s.opts.Now()
 	s.mu.Lock()
@@ -376,8 +383,10 @@ func (s *Service) round(ctx context.Context) {
 	if prune {
 		s.lastPrune = now
 	}
+	partialTGs := s.partialDueLocked(now)
 	clear(s.settled)
 	s.mu.Unlock()
+	requests := s.readPartial(ctx, partialTGs)
 	all := map[string]compute.Instance{}
 	for _, in := range s.opts.Compute.AllInstances() {
 		if in.ManagedBy == ManagedBy && names[in.Group] || memberIDs[in.ID] {
@@ -391,6 +400,7 @@ func (s *Service) round(ctx context.Context) {
 		if policies {
 			s.scale(ctx, n, now)
 		}
+		s.scalePartial(ctx, n, now, requests)
 		s.reconcile(ctx, n, now, all)
 		if prune {
 			s.pruneActivities(ctx, n, now)

@@ -6,7 +6,8 @@
 //
 //	scalebench step -url http://127.0.0.1:8080/ -rate 200 -known i-a,i-b
 //	    load at 200 requests/s until an instance not in -known answers;
-//	    prints first_new_ms, requests and failed.
+//	    prints first_new_ms, requests, failed and the step's start (UTC,
+//	    to line up with the daemon's log).
 //	scalebench steady -url … -rate 50 -d 20s
 //	    load for a fixed time; prints requests, failed and the instances
 //	    that answered.
@@ -125,7 +126,7 @@ func main() {
 			fmt.Printf("first_new_ms=none requests=%d failed=%d instances=%s\n", total.Load(), failed.Load(), strings.Join(ids, ","))
 			os.Exit(1)
 		}
-		fmt.Printf("first_new_ms=%d requests=%d failed=%d\n", firstNew.Milliseconds(), total.Load(), failed.Load())
+		fmt.Printf("first_new_ms=%d requests=%d failed=%d start=%s\n", firstNew.Milliseconds(), total.Load(), failed.Load(), start.UTC().Format("15:04:05.000"))
 	} else {
 		fmt.Printf("requests=%d failed=%d instances=%d\n", total.Load(), failed.Load(), len(ids))
 	}
