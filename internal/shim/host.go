@@ -188,15 +188,11 @@ func (h *host) serve(sigs <-chan os.Signal) {
 				h.shutdown(sig)
 			}
 		case <-idle.C:
-			if h.done() {
-				h.close()
-				return
-			}
 		case <-h.empty:
-			if h.done() {
-				h.close()
-				return
-			}
+		}
+		if h.done() {
+			h.retire()
+			return
 		}
 	}
 }
@@ -249,8 +245,6 @@ func (h *host) retire() {
 		_ = os.Remove(h.path)
 	}
 }
-
-func (h *host) close() { h.retire() }
 
 // accept serves each daemon that connects.
 func (h *host) accept() {
