@@ -373,43 +373,6 @@ func baseEnv() []string {
 	return env
 }
 
-// prepareWorkdir gives an instance its own working directory: a clone of
-// its image version (files hard-linked, see linkTree), refreshed when the
-// version changed.
-func (s *Service) prepareWorkdir(in *Instance) error {
-	s.mu.Lock()
-	im, ok := s.images[in.Image]
-	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("image %s no longer exists", in.Image)
-	}
-	var ver *ImageVersion
-	for i := range im.Versions {
-		if im.Versions[i].Number == in.ImageVersion {
-			ver = &im.Versions[i]
-		}
-	}
-	if ver == nil {
-		return fmt.Errorf("image %s version %d no longer exists", in.Image, in.ImageVersion)
-	}
-	app := filepath.Join(in.Dir, "app")
-	marker := filepath.Join(in.Dir, "state", "image-version")
-	want := in.Image + " " + strconv.Itoa(in.ImageVersion)
-	if b, err := os.ReadFile(marker); err == nil && string(b) == want {
-		return nil
-	}
-	for _, d := range []string{"state", "logs"} {
-		if err := os.MkdirAll(filepath.Join(in.Dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	_ = os.RemoveAll(app)
-	if err := linkTree(ver.Dir, app); err != nil {
-		return fmt.Errorf("copy image %s v%d to %s: %w", in.Image, in.ImageVersion, app, err)
-	}
-	return os.WriteFile(marker, []byte(want), 0o644)
-}
-
 // startProcess re-resolves the instance's launch template version and
 // image version (so a start or reboot picks up new env and built code), prepares
 // its working directory and starts supervising it.

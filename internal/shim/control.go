@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The control protocol. A shim listens on StateDir/SocketFile (and, when
-// started with Config.ControlFD, already holds a connection to the
-// daemon that started it). Each side writes one JSON object per line.
+// The control protocol. A shim listens on an abstract unix socket named
+// after its state directory (ControlAddress; and, when started with
+// Config.ControlFD, already holds a connection to the daemon that started
+// it). Each side writes one JSON object per line.
 // Right after a connection is made the shim sends an Event describing
 // where it is now; after that it sends an Event at each change, and the
 // daemon sends Commands. A shim serves one daemon at a time: a new
@@ -75,24 +78,53 @@ type Command struct {
 // never blocks the other side for long.
 const sendTimeout = time.Second
 
-// maxSocketPath is the longest socket path bound or dialed directly;
-// longer ones (sun_path holds 108 bytes) are reached through
-// /proc/self/fd.
+// maxSocketPath is the longest socket path dialed directly; longer ones
+// (sun_path holds 108 bytes) are reached through /proc/self/fd.
 const maxSocketPath = 100
 
-// Dial connects to the control socket of the shim whose state directory
-// is stateDir.
-func Dial(stateDir string, timeout time.Duration) (net.Conn, error) {
-	var c net.Conn
-	err := withSocketPath(stateDir, func(path string) error {
-		var err error
-		c, err = net.DialTimeout("unix", path, timeout)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dial shim control socket: %w", err)
+// ControlAddress returns the name of the control socket of the shim whose
+// state directory is stateDir: an abstract unix socket (Linux), so that a
+// shim makes no file for it and a dead shim leaves nothing behind. The
+// name holds the instance (the state directory's parent) for ss -xl, and
+// a hash of the directory's real path, which the daemon that starts a
+// shim and a later one that adopts it compute alike.
+func ControlAddress(stateDir string) string {
+	dir, err := filepath.Abs(stateDir)
+	if err == nil {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = real
+		}
+	} else {
+		dir = stateDir
 	}
-	return c, nil
+	sum := sha256.Sum256([]byte(dir))
+	inst := filepath.Base(filepath.Dir(dir))
+	if len(inst) > 40 {
+		inst = inst[:40]
+	}
+	return "@madang-shim/" + inst + "/" + hex.EncodeToString(sum[:12])
+}
+
+// Dial connects to the control socket of the shim whose state directory
+// is stateDir: ControlAddress, or StateDir/SocketFile, where shims of
+// earlier versions listen.
+func Dial(stateDir string, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("unix", ControlAddress(stateDir), timeout)
+	if err == nil {
+		return c, nil
+	}
+	if _, serr := os.Lstat(filepath.Join(stateDir, SocketFile)); serr == nil {
+		ferr := withSocketPath(stateDir, func(path string) error {
+			var err error
+			c, err = net.DialTimeout("unix", path, timeout)
+			return err
+		})
+		if ferr == nil {
+			return c, nil
+		}
+		err = ferr
+	}
+	return nil, fmt.Errorf("dial shim control socket: %w", err)
 }
 
 // withSocketPath calls fn with a path naming SocketFile in dir that fits
@@ -121,7 +153,6 @@ type received struct {
 // commands to the shim's loop, which owns cur and does all writing.
 type control struct {
 	ln    *net.UnixListener // nil when the socket could not be made
-	path  string
 	conns chan net.Conn
 	cmds  chan received
 	stop  chan struct{}
@@ -130,36 +161,21 @@ type control struct {
 	cur net.Conn // the current connection; used by the loop only
 }
 
-// newControl listens on stateDir/SocketFile. A failure to listen is
-// returned along with a usable control (without a listener): the shim
-// still works, but a restarted daemon cannot reach it.
+// newControl listens on ControlAddress(stateDir). A failure to listen
+// (another shim of the same directory holds the name) is returned along
+// with a usable control (without a listener): the shim still works, but a
+// restarted daemon cannot reach it.
 func newControl(stateDir string) (*control, error) {
 	c := &control{
-		path:  filepath.Join(stateDir, SocketFile),
 		conns: make(chan net.Conn),
 		cmds:  make(chan received),
 		stop:  make(chan struct{}),
 	}
-	if err := os.Remove(c.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return c, fmt.Errorf("remove stale control socket: %w", err)
-	}
-	err := withSocketPath(stateDir, func(path string) error {
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-		if err != nil {
-			return err
-		}
-		ln.SetUnlinkOnClose(false) // path may be a /proc/self/fd one
-		c.ln = ln
-		return nil
-	})
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ControlAddress(stateDir), Net: "unix"})
 	if err != nil {
 		return c, fmt.Errorf("listen on control socket: %w", err)
 	}
-	if err := os.Chmod(c.path, 0o600); err != nil {
-		_ = c.ln.Close()
-		c.ln = nil
-		return c, fmt.Errorf("restrict control socket: %w", err)
-	}
+	c.ln = ln
 	c.wg.Add(1)
 	go c.accept()
 	return c, nil
@@ -256,13 +272,12 @@ func (c *control) send(ev Event) {
 	}
 }
 
-// close stops listening, removes the socket, closes the connection and
-// waits for the goroutines.
+// close stops listening, closes the connection and waits for the
+// goroutines.
 func (c *control) close() {
 	close(c.stop)
 	if c.ln != nil {
 		_ = c.ln.Close()
-		_ = os.Remove(c.path)
 	}
 	if c.cur != nil {
 		_ = c.cur.Close()

@@ -9,10 +9,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -103,6 +105,9 @@ func HostMain(args []string) int {
 	// apps inside cgroups end afterwards (startInCgroups), and the main
 	// thread cannot.
 	runtime.LockOSThread()
+	// Started as /proc/self/exe, the host would show as "exe" in top and
+	// ps -o comm.
+	setProcessName("madang-shimhost")
 	// Handled rather than ignored, so that apps start with the default
 	// dispositions (see run).
 	sigs := make(chan os.Signal, 8)
@@ -332,11 +337,11 @@ func (h *host) handle(req hostRequest, files []*os.File) string {
 	}
 }
 
-// spawn starts a hosted shim with c and env; files are its control
-// connection and its log.
+// spawn starts a hosted shim with c and env; files hold its control
+// connection.
 func (h *host) spawn(c Config, env []string, files []*os.File) error {
-	if len(files) != 2 {
-		return fmt.Errorf("spawn needs the control connection and the shim log (got %d descriptors)", len(files))
+	if len(files) != 1 {
+		return fmt.Errorf("spawn needs the control connection (got %d descriptors)", len(files))
 	}
 	c.ControlFD = 0
 	if c.StateDir == "" || c.Dir == "" || c.LogPath == "" || len(c.Argv) == 0 {
@@ -346,39 +351,65 @@ func (h *host) spawn(c Config, env []string, files []*os.File) error {
 	if err != nil {
 		return fmt.Errorf("spawn: control connection: %w", err)
 	}
-	logf, err := dupFile(files[1])
-	if err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("spawn: shim log: %w", err)
-	}
 	sigs := make(chan os.Signal, 4)
 	h.mu.Lock()
 	switch {
 	case h.stopping:
 		h.mu.Unlock()
 		_ = conn.Close()
-		_ = logf.Close()
 		return errors.New("spawn: the host is stopping")
 	case h.shims[c.StateDir] != nil:
 		h.mu.Unlock()
 		_ = conn.Close()
-		_ = logf.Close()
 		return fmt.Errorf("spawn: a shim of %s runs in this host already", c.StateDir)
 	}
 	h.shims[c.StateDir] = sigs
 	h.mu.Unlock()
 	go func() {
+		logf := &lazyLog{path: filepath.Join(c.StateDir, LogFile)}
 		pr := process{env: env, stderr: logf, sigs: sigs, pid: h.pid, start: h.start, hosted: true}
 		if err := serve(c, pr, conn); err != nil {
 			fmt.Fprintln(logf, "shim:", err)
 		}
-		_ = logf.Close()
+		logf.close()
 		h.mu.Lock()
 		delete(h.shims, c.StateDir)
 		h.mu.Unlock()
 		h.poke()
 	}()
 	return nil
+}
+
+// lazyLog is a hosted shim's own log: a file in its state directory,
+// opened (for appending) at the first message, so that a shim with
+// nothing to say, the usual case, makes no file. A message that cannot be
+// written is dropped.
+type lazyLog struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+}
+
+func (l *lazyLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return 0, err
+		}
+		l.f = f
+	}
+	return l.f.Write(b)
+}
+
+func (l *lazyLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		_ = l.f.Close()
+		l.f = nil
+	}
 }
 
 // packetSize returns the size of the next packet on conn without
@@ -398,23 +429,6 @@ func packetSize(conn *net.UnixConn) (int, error) {
 		return 0, err
 	}
 	return size, rerr
-}
-
-// dupFile returns a duplicate of f that the caller owns.
-func dupFile(f *os.File) (*os.File, error) {
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var nfd int
-	var derr error
-	if err := raw.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 3) }); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	return os.NewFile(uintptr(nfd), f.Name()), nil
 }
 
 // receivedFiles returns the descriptors of an SCM_RIGHTS message.
@@ -438,4 +452,12 @@ func receivedFiles(oob []byte) ([]*os.File, error) {
 		}
 	}
 	return files, nil
+}
+
+// setProcessName sets the name of the calling thread (the main thread's
+// is the process's in top and ps), at most 15 bytes.
+func setProcessName(name string) {
+	if p, err := unix.BytePtrFromString(name); err == nil {
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(p)), 0, 0, 0)
+	}
 }

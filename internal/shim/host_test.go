@@ -66,12 +66,7 @@ func spawnHosted(t *testing.T, h *HostClient, c Config, env []string) (*hostedSh
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(c.StateDir, LogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	pid, start, err := h.Spawn(c, env, theirs, logf)
+	pid, start, err := h.Spawn(c, env, theirs)
 	if err != nil {
 		t.Fatalf("Spawn: %v", err)
 	}
@@ -201,8 +196,28 @@ func TestHostRunsShimsInOneProcess(t *testing.T) {
 		t.Errorf("exited event %+v (exit %+v), want one by SIGTERM", ev, ev.Exit)
 	}
 	shims[0].ended(t)
-	if _, err := os.Stat(filepath.Join(shims[0].c.StateDir, SocketFile)); !os.IsNotExist(err) {
-		t.Errorf("control socket of the ended shim: %v, want it removed", err)
+	if conn, err := Dial(shims[0].c.StateDir, time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the ended shim still answers on its control socket %s", ControlAddress(shims[0].c.StateDir))
+	}
+	// Quiet shims make neither a socket file nor a log file; a message
+	// makes the log.
+	for _, name := range []string{SocketFile, LogFile} {
+		if _, err := os.Stat(filepath.Join(shims[1].c.StateDir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s of a quiet hosted shim: %v, want none", name, err)
+		}
+	}
+	shims[1].send(t, Command{Op: "dance"})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(shims[1].c.StateDir, LogFile))
+		if strings.Contains(string(b), `ignoring unknown control operation "dance"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shim log after an unknown command: %q", b)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	for _, st := range apps[1:] {
 		if !procstat.Alive(st.AppPID, st.AppStartTime) {

@@ -98,16 +98,17 @@ func (h *HostClient) Warm() error {
 }
 
 // Spawn starts a shim with c (ControlFD unused) and env in the host. ctl
-// is the shim's end of its control connection and log receives the
-// shim's own messages; the host keeps duplicates, so the caller closes
-// both after Spawn returns. It returns the host's pid and start time.
-func (h *HostClient) Spawn(c Config, env []string, ctl, log *os.File) (pid int, start uint64, err error) {
+// is the shim's end of its control connection; the host keeps a
+// duplicate, so the caller closes it after Spawn returns. The shim's own
+// messages go to StateDir/LogFile, which the host creates at the first
+// of them. Spawn returns the host's pid and start time.
+func (h *HostClient) Spawn(c Config, env []string, ctl *os.File) (pid int, start uint64, err error) {
 	c.ControlFD = 0
 	req, err := json.Marshal(hostRequest{Op: hostOpSpawn, Config: c, Env: env})
 	if err != nil {
 		return 0, 0, fmt.Errorf("shim host: encode spawn: %w", err)
 	}
-	rights := unix.UnixRights(int(fdOf(ctl)), int(fdOf(log)))
+	rights := unix.UnixRights(int(fdOf(ctl)))
 	h.slots <- struct{}{}
 	defer func() { <-h.slots }()
 	// A host that went away since the connection was made (it exits when

@@ -19,7 +19,8 @@ const (
 	// written shortly after the exit is reported, and before the shim
 	// exits.
 	ExitFile = "exit.json"
-	// SocketFile is the shim's control socket (see Event and Command).
+	// SocketFile is where shims of earlier versions listened for control
+	// connections; shims now listen on ControlAddress, an abstract socket.
 	SocketFile = "shim.sock"
 	// UserDataDone marks that the user data script has run.
 	UserDataDone = "user-data.done"
@@ -102,8 +103,13 @@ func readJSON(name string, v any) error {
 }
 
 // writeJSONAtomic replaces name with v encoded as JSON so that readers see
-// either the old or the new content, and the new content survives a
-// crash: write a temporary file, fsync it, rename it, fsync the directory.
+// either the old or the new content: write a temporary file, rename it
+// over name. Nothing is synced to disk: the files describe processes,
+// which a crash of the machine ends too, while a crash of a shim or of
+// the daemon leaves what was written in the page cache. After a power
+// loss a file may be empty or missing; readers then start afresh, as
+// for an instance that never ran (see ReadState). Syncing cost each
+// launch two fsyncs and a millisecond or more of CPU on a busy disk.
 func writeJSONAtomic(name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -116,24 +122,14 @@ func writeJSONAtomic(name string, v any) error {
 		return fmt.Errorf("write %s: %w", filepath.Base(name), err)
 	}
 	_, werr := f.Write(b)
-	serr := f.Sync()
 	cerr := f.Close()
-	if err := firstErr(werr, serr, cerr); err != nil {
+	if err := firstErr(werr, cerr); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", filepath.Base(name), err)
 	}
 	if err := os.Rename(tmp, name); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", filepath.Base(name), err)
-	}
-	d, err := os.Open(filepath.Dir(name))
-	if err != nil {
-		return fmt.Errorf("sync state dir: %w", err)
-	}
-	serr = d.Sync()
-	cerr = d.Close()
-	if err := firstErr(serr, cerr); err != nil {
-		return fmt.Errorf("sync state dir: %w", err)
 	}
 	return nil
 }
@@ -142,7 +138,7 @@ func writeJSONAtomic(name string, v any) error {
 // it writes it. A crash of the app and the restart that follows happen
 // within it, so no disk work competes with them: replacing a file takes
 // from a fraction of a millisecond to milliseconds (ext4 flushes the data
-// of a file renamed over another, then the fsyncs wait for the disk).
+// of a file renamed over another).
 const recordDelay = 20 * time.Millisecond
 
 // recorder writes the shim's state files in the background, each with

@@ -104,7 +104,7 @@ func (p *proc) spawn() (*attempt, error) {
 	if err := os.MkdirAll(spec.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("supervisor: instance %s: create state dir: %w", spec.ID, err)
 	}
-	for _, name := range []string{shim.StateFile, shim.ExitFile, shim.StopFile} {
+	for _, name := range []string{shim.StateFile, shim.ExitFile, shim.StopFile, shim.SocketFile} {
 		if err := os.Remove(filepath.Join(spec.StateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("supervisor: instance %s: clear old shim state: %w", spec.ID, err)
 		}
@@ -115,22 +115,19 @@ func (p *proc) spawn() (*attempt, error) {
 			return nil, fmt.Errorf("supervisor: instance %s: write user data: %w", spec.ID, err)
 		}
 	}
-	shimLog, err := os.OpenFile(filepath.Join(spec.StateDir, shim.LogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("supervisor: instance %s: open shim log: %w", spec.ID, err)
-	}
-	defer shimLog.Close()
-	var logAt int64
-	if fi, err := shimLog.Stat(); err == nil {
-		logAt = fi.Size()
-	}
 	ctl, theirs, err := controlPair()
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: instance %s: %w", spec.ID, err)
 	}
 	defer theirs.Close()
+	shimLogPath := filepath.Join(spec.StateDir, shim.LogFile)
 	if h := p.sup.cfg.Host; h != nil {
-		pid, start, err := h.Spawn(cfg, spec.Env, theirs, shimLog)
+		// The host makes the shim's log at its first message.
+		var logAt int64
+		if fi, err := os.Stat(shimLogPath); err == nil {
+			logAt = fi.Size()
+		}
+		pid, start, err := h.Spawn(cfg, spec.Env, theirs)
 		if err != nil {
 			ctl.close()
 			return nil, fmt.Errorf("supervisor: instance %s: %w", spec.ID, err)
@@ -147,6 +144,16 @@ func (p *proc) spawn() (*attempt, error) {
 			ctl:         ctl,
 			watch:       watchHosted(ctl),
 		}, nil
+	}
+	shimLog, err := os.OpenFile(shimLogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		ctl.close()
+		return nil, fmt.Errorf("supervisor: instance %s: open shim log: %w", spec.ID, err)
+	}
+	defer shimLog.Close()
+	var logAt int64
+	if fi, err := shimLog.Stat(); err == nil {
+		logAt = fi.Size()
 	}
 	cfg.ControlFD = 3 // the first of ExtraFiles
 	sc := p.sup.cfg.ShimCommand

@@ -67,11 +67,11 @@ type Config struct {
 // exec of a whole madang binary per instance (see package shim).
 type Host interface {
 	// Spawn starts a shim with cfg (its ControlFD unused) and env in the
-	// host. ctl is the shim's end of its control connection and log
-	// receives the shim's own messages; the host keeps duplicates, so the
-	// caller closes both afterwards. It returns the host's pid and start
-	// time.
-	Spawn(cfg shim.Config, env []string, ctl, log *os.File) (pid int, start uint64, err error)
+	// host. ctl is the shim's end of its control connection; the host
+	// keeps a duplicate, so the caller closes it afterwards. The shim's
+	// own messages go to cfg.StateDir/shim.LogFile, made at the first of
+	// them. It returns the host's pid and start time.
+	Spawn(cfg shim.Config, env []string, ctl *os.File) (pid int, start uint64, err error)
 }
 
 // Supervisor supervises instance processes. Its methods are safe for
@@ -84,6 +84,8 @@ type Supervisor struct {
 	wg     sync.WaitGroup // one per proc loop
 	// probeEnv is how readiness reaches apps (tests replace it).
 	probeEnv probeEnv
+	// dialShim reaches a live shim's control socket (tests replace it).
+	dialShim func(stateDir string) (*shimConn, shim.Event, error)
 
 	// mu guards the fields that follow.
 	mu     sync.Mutex
@@ -106,6 +108,7 @@ func New(cfg Config) *Supervisor {
 		procs:  make(map[string]*proc),
 
 		probeEnv: hostProbeEnv,
+		dialShim: dialShim,
 	}
 }
 
@@ -167,7 +170,7 @@ func (s *Supervisor) Start(spec Spec) error {
 }
 
 // Adopt resumes supervision after a daemon restart. A live shim is
-// reached on its control socket (StateDir/shim.sock), or, without one,
+// reached on its control socket (shim.ControlAddress), or, without one,
 // found through StateDir/shim.json. If its app runs, Adopt supervises it
 // without a restart (phase running) and returns true, as it does for a
 // shim still running user data. A shim whose app ended while the daemon
@@ -187,7 +190,7 @@ func (s *Supervisor) Adopt(spec Spec) (bool, error) {
 	}
 	spec = p.spec
 	// A live shim answers on its control socket, whatever its files say.
-	if c, ev, err := dialShim(spec.StateDir); err == nil {
+	if c, ev, err := s.dialShim(spec.StateDir); err == nil {
 		if ev.State.ShimPID > 0 && procstat.Alive(ev.State.ShimPID, ev.State.ShimStartTime) {
 			a := adoptAttempt(spec, ev.State, false, c)
 			return p.adoptConnected(a, ev), nil

@@ -493,11 +493,11 @@ func TestAdoptShimWithoutControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := waitState(t, spec.StateDir, st.PID)
-	// As if the shim could not be reached (an older shim has no socket).
-	if err := os.Remove(filepath.Join(spec.StateDir, shim.SocketFile)); err != nil {
-		t.Fatal(err)
-	}
 	sup2 := e.newSupervisor()
+	// As if the shim could not be reached (it failed to listen).
+	sup2.dialShim = func(string) (*shimConn, shim.Event, error) {
+		return nil, shim.Event{}, errors.New("no control socket")
+	}
 	t.Cleanup(func() { e.cleanup(t, sup2) })
 	adopted, err := sup2.Adopt(spec)
 	if err != nil || !adopted {
