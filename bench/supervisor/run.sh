@@ -17,7 +17,11 @@
 # run counts as unstable), DEFAULT_KILLS (7, kills of the extra series with
 # madang's default backoff), COUNT (50), BASE_PORT (23100: madang's image
 # port; pm2 uses BASE_PORT+100 and BASE_PORT+200..), ONLY (empty: both
-# parts; "restart" or "count": only that part).
+# parts; "restart" or "count": only that part), ROUNDS (3: the group of
+# COUNT and pm2's COUNT processes are measured this many times, taking
+# turns; the report gives medians), SETTLE (auto: seconds each measured
+# launch waits after the latest destroy, 36 on ext4 without a journal and
+# 0 elsewhere; see settle).
 set -euo pipefail
 # Daemons serve their AWS endpoint on a free port, beside a madang on 4566.
 export MADANG_AWS_LISTEN=127.0.0.1:0
@@ -28,6 +32,8 @@ GAP=${GAP:-1200ms}
 DEFAULT_KILLS=${DEFAULT_KILLS:-7}
 COUNT=${COUNT:-50}
 ONLY=${ONLY:-}
+ROUNDS=${ROUNDS:-3}
+SETTLE=${SETTLE:-auto}
 case $ONLY in "" | restart | count) ;; *) echo "ONLY must be empty, restart or count, not $ONLY" >&2; exit 2 ;; esac
 PORT=${BASE_PORT:-23100}
 PM2_PORT=$((PORT + 100))
@@ -42,6 +48,7 @@ madang=$bin/madang
 supbench=$bin/supbench
 
 daemon_pid=""   # the running madang daemon
+freed_at=0      # when the latest destroy or removal of files ended (see settle)
 applied=()      # stack files applied to it
 pm2_homes=()    # PM2_HOME directories used
 
@@ -60,6 +67,7 @@ stop_madang() {
 		done
 		kill "$daemon_pid" 2>/dev/null || true
 		wait "$daemon_pid" 2>/dev/null || true
+		freed_at=$(date +%s)
 	fi
 	daemon_pid="" applied=()
 }
@@ -70,6 +78,23 @@ stop_pm2() {
 		[ -f "$h/pm2.pid" ] && PM2_HOME=$h timeout 30 pm2 kill >/dev/null 2>&1 || true
 	done
 	pm2_homes=()
+	freed_at=$(date +%s)
+}
+
+# settle: wait until the files the latest destroy removed no longer slow
+# down making new ones. ext4 without a journal skips inodes freed in the
+# last 30 s (35 s while their inode table block is dirty) when it
+# allocates one, so each new file or directory made right after a destroy
+# first scans past those of the destroyed instances (about a millisecond
+# each on this machine). A launch measured right after the previous one's
+# destroy would pay for the previous one's files, and the order of the
+# rows would decide the ratios. One row measures that case on purpose.
+settle() {
+	local wait=$((freed_at + settle_s - $(date +%s)))
+	if [ "$wait" -gt 0 ]; then
+		log "  waiting ${wait}s for the inodes the last destroy freed (see settle)..."
+		sleep "$wait"
+	fi
 }
 
 cleanup() {
@@ -180,6 +205,7 @@ log "building madang, supbench and the app (examples/quickstart/app)..."
 mkdir -p "$bin" "$work/app"
 (cd "$root" && go build -o "$madang" ./cmd/madang && go build -o "$supbench" ./bench/supervisor/supbench)
 (cd "$root/examples/quickstart/app" && go build -o "$work/app/hello" .)
+freed_at=$(date +%s) # the builds made and removed temporary files
 
 HAVE_PM2=1
 if ! have pm2; then
@@ -287,54 +313,81 @@ fi
 fi
 
 # --- 2. COUNT instances: time to serve, memory ------------------------------
-if [ "$ONLY" != restart ]; then
-log "$COUNT instances:"
-start_madang many
-c0=$(cpu_ms)
-t0=$(date +%s%N)
-mdg apply -f "$work/many.yaml" >/dev/null
-applied+=("$work/many.yaml")
-record "madang apply ms=$((($(date +%s%N) - t0) / 1000000))"
-wait_madang madang
-record "madang cpu ms=$(($(cpu_ms) - c0))"
-madang_addrs "$COUNT" >/dev/null # records the instance ids for the cleanup
-log "  madang: $(tail -1 "$results")"
-sleep 2
-mem_levels madang "$daemon_pid"
-stop_madang
+# launch_group LABEL [SERVER-FLAGS...]: the group of COUNT in a fresh daemon,
+# from apply to all serving, then destroyed.
+launch_group() {
+	local label=$1
+	shift
+	start_madang "$label" "$@"
+	t0=$(date +%s%N)
+	mdg apply -f "$work/asg.yaml" >/dev/null
+	applied+=("$work/asg.yaml")
+	wait_madang "$label"
+	madang_addrs "$COUNT" >/dev/null
+	log "  $label: $(tail -1 "$results")"
+	stop_madang
+}
 
-start_madang asg
-t0=$(date +%s%N)
-mdg apply -f "$work/asg.yaml" >/dev/null
-applied+=("$work/asg.yaml")
-wait_madang madang-asg
-madang_addrs "$COUNT" >/dev/null
-log "  madang Auto Scaling group: $(tail -1 "$results")"
-stop_madang
-
-# The same group with one process per shim, as before the shim host.
-start_madang asg-proc --process-shims
-t0=$(date +%s%N)
-mdg apply -f "$work/asg.yaml" >/dev/null
-applied+=("$work/asg.yaml")
-wait_madang madang-asg-proc
-madang_addrs "$COUNT" >/dev/null
-log "  madang Auto Scaling group, --process-shims: $(tail -1 "$results")"
-stop_madang
-
-if [ $HAVE_PM2 = 1 ]; then
-	start_pm2 many
+# launch_pm2 ROUND: pm2's COUNT processes in a fresh pm2, the memory of the
+# first round's.
+launch_pm2() {
+	start_pm2 "many-$1"
 	addrs=$(seq -s, -f "127.0.0.1:%g" $PM2_BASE $((PM2_BASE + COUNT - 1)))
 	c0=$(cpu_ms)
 	t0=$(date +%s%N)
 	timeout 120 pm2 start "$work/many.config.js" >/dev/null
 	"$supbench" waitup -since "$t0" -addrs "$addrs" -timeout 120s | sed 's/^/pm2 /' >>"$results"
 	record "pm2 cpu ms=$(($(cpu_ms) - c0))"
-	log "  pm2: $(tail -1 "$results")"
-	sleep 2
-	mem_levels pm2 "$(cat "$PM2_HOME/pm2.pid")"
+	log "  pm2: $(tail -2 "$results" | head -1)"
+	if [ "$1" = 1 ]; then
+		sleep 2
+		mem_levels pm2 "$(cat "$PM2_HOME/pm2.pid")"
+	fi
 	stop_pm2
-fi
+}
+
+if [ "$ONLY" != restart ]; then
+	if [ "$SETTLE" = auto ]; then
+		settle_s=0
+		src=$(df --output=source "$work" | tail -1)
+		if [ "$(df --output=fstype "$work" | tail -1)" = ext4 ] && ! compgen -G "/proc/fs/jbd2/$(basename "$src")-*" >/dev/null; then
+			settle_s=36
+		fi
+	else
+		settle_s=$SETTLE
+	fi
+	record "settle: ${settle_s}s after each destroy   rounds: $ROUNDS"
+	log "$COUNT instances ($ROUNDS rounds; ${settle_s}s settling before each launch):"
+	settle
+	start_madang many
+	c0=$(cpu_ms)
+	t0=$(date +%s%N)
+	mdg apply -f "$work/many.yaml" >/dev/null
+	applied+=("$work/many.yaml")
+	record "madang apply ms=$((($(date +%s%N) - t0) / 1000000))"
+	wait_madang madang
+	record "madang cpu ms=$(($(cpu_ms) - c0))"
+	madang_addrs "$COUNT" >/dev/null # records the instance ids for the cleanup
+	log "  madang: $(tail -1 "$results")"
+	sleep 2
+	mem_levels madang "$daemon_pid"
+	stop_madang
+
+	for round in $(seq 1 "$ROUNDS"); do
+		settle
+		launch_group madang-asg
+		if [ "$round" = 1 ]; then
+			# Right after the destroy of the group just measured.
+			launch_group madang-asg-hot
+			# One process per shim, as before the shim host.
+			settle
+			launch_group madang-asg-proc --process-shims
+		fi
+		if [ $HAVE_PM2 = 1 ]; then
+			settle
+			launch_pm2 "$round"
+		fi
+	done
 fi
 record "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -350,8 +403,8 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		for (k = 1; k <= 3; k++) { split("median_ms p90_ms max_ms", ks, " "); v[$1, ks[k]] = field($0, ks[k]) }
 	}
 	$2 == "restart" && $3 ~ /^iter=/ && $1 == "madang-defaults" { series = series sprintf(" %.0f", field($0, "http_ms")) }
-	$2 == "up" { v[$1, "up_ms"] = field($0, "ms") }
-	$2 == "cpu" { v[$1, "cpu_ms"] = field($0, "ms") }
+	$2 == "up" { add($1 SUBSEP "up_ms", field($0, "ms")) }
+	$2 == "cpu" { add($1 SUBSEP "cpu_ms", field($0, "ms")) }
 	$2 == "apply" { apply = field($0, "ms") }
 	$2 == "mem" {
 		side = $1; d = field($0, "depth"); comm = field($0, "comm")
@@ -359,6 +412,17 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		role = (comm ~ /hello/) ? "app" : (d == 0) ? "daemon" : (d == 1) ? "shim" : "wrap"
 		v[side, role "_rss"] += rss; v[side, role "_pss"] += pss; v[side, role "_n"] += field($0, "count")
 		v[side, "total_rss"] += rss; v[side, "total_pss"] += pss
+	}
+	# add(KEY, X): one more measurement of KEY; v[KEY] is their median.
+	function add(key, x,    i, j, t, m) {
+		m = ++cnt[key]
+		vals[key, m] = x + 0
+		for (i = 2; i <= m; i++) for (j = i; j > 1 && vals[key, j - 1] > vals[key, j]; j--) {
+			t = vals[key, j]; vals[key, j] = vals[key, j - 1]; vals[key, j - 1] = t
+		}
+		v[key] = (m % 2) ? vals[key, (m + 1) / 2] : (vals[key, m / 2] + vals[key, m / 2 + 1]) / 2
+		all[key] = ""
+		for (i = 1; i <= m; i++) all[key] = all[key] (i > 1 ? ", " : "") vals[key, i]
 	}
 	function row(name, m, p, fmt,    r) {
 		r = (m != "" && p != "" && p + 0 > 0) ? sprintf("%.2fx", m / p) : "n/a"
@@ -373,6 +437,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		row(count " instances: start to all serving (ms)", v["madang", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("  CPU time used meanwhile, machine-wide (ms)", v["madang", "cpu_ms"], v["pm2", "cpu_ms"], "%.0f")
 		row(count " as an Auto Scaling group: to all serving (ms)", v["madang-asg", "up_ms"], v["pm2", "up_ms"], "%.0f")
+		row("  the same, right after a destroy of " count, v["madang-asg-hot", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("  the same, one process per shim (--process-shims)", v["madang-asg-proc", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("daemon RSS (MiB)", v["madang", "daemon_rss"], v["pm2", "daemon_rss"], "%.1f")
 		shims = (v["madang", "shim_n"] > 2) ? (v["madang", "shim_n"] - 1) " shims" : "the shim host"
@@ -388,6 +453,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		printf "restart latency: %d kills each, 1 ms polling; madang with backoffInitial=backoffMax=1ms, pm2 with its defaults (restart_delay 0).\n", kills
 		if (apply != "") printf "the madang time for %d instances includes madang apply (%s ms: validation, image snapshot, each instance directory with the image hard-linked, one state commit).\n", count, apply
 		if (series != "") printf "madang with its default backoff, kill after kill (ms):%s\n", series
+		if (cnt["madang-asg" SUBSEP "up_ms"] > 1) printf "medians of %d rounds; the group: %s ms; pm2: %s ms (sorted).\n", cnt["madang-asg" SUBSEP "up_ms"], all["madang-asg" SUBSEP "up_ms"], all["pm2" SUBSEP "up_ms"]
 	}' "$results" | tee -a "$results"
 echo
 grep '^load average at end' "$results"
