@@ -14,26 +14,38 @@ import (
 // startIn starts cmd. A shim in its own process has joined the instance's
 // cgroups already, and its children inherit them; a hosted shim shares
 // its process with other instances, so cmd is started inside the
-// instance's cgroups instead (startInCgroups).
+// instance's cgroups instead: through clone3 for cgroup v2, and for cgroup
+// v1 from the shim's launcher, a thread that joined the v1 hierarchies at
+// the first start and stays for the shim's life.
 func (s *shim) startIn(cmd *exec.Cmd) error {
 	if !s.pr.hosted || len(s.c.CgroupProcs) == 0 {
 		return cmd.Start()
 	}
-	return startInCgroups(cmd, s.c.CgroupProcs, func(file string, err error) {
+	failed := func(file string, err error) {
 		s.log.Note("could not start in cgroup (%s): %v; instance type limits are not enforced", file, err)
-	})
+	}
+	tasks, v2 := splitCgroups(s.c.CgroupProcs)
+	start := cgroupStart(cmd, v2, failed)
+	if len(tasks) == 0 {
+		return start()
+	}
+	if s.launcher == nil {
+		s.launcher = newLauncher(tasks, failed)
+	}
+	return s.launcher.run(cmd, start)
 }
 
-// startInCgroups starts cmd as a member of the cgroups whose cgroup.procs
-// files are procs, from its first instruction on, without moving the
-// calling process: a cgroup v2 directory is handed to clone3
-// (CLONE_INTO_CGROUP); cgroup v1 hierarchies take single threads, so a
-// thread of its own joins them (their tasks files) and forks cmd, which
-// inherits the thread's cgroups, and then ends. failed is told of each
-// cgroup that could not be joined; cmd then starts without it.
-func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err error)) error {
-	var tasks []string
-	v2 := ""
+// closeLauncher ends the shim's launcher thread, if it has one.
+func (s *shim) closeLauncher() {
+	if s.launcher != nil {
+		s.launcher.close()
+		s.launcher = nil
+	}
+}
+
+// splitCgroups sorts the cgroup.procs files of an instance into the
+// tasks files of its cgroup v1 hierarchies and its cgroup v2 directory.
+func splitCgroups(procs []string) (tasks []string, v2 string) {
 	for _, p := range procs {
 		dir := filepath.Dir(p)
 		t := filepath.Join(dir, "tasks")
@@ -43,22 +55,31 @@ func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err 
 			v2 = dir
 		}
 	}
-	if v2 != "" {
+	return tasks, v2
+}
+
+// cgroupStart returns a function that starts cmd inside the cgroup v2
+// directory v2 (none when ""), from its first instruction on: the
+// directory is handed to clone3 (CLONE_INTO_CGROUP); where the kernel or
+// the cgroup refuses that, cmd starts outside and is moved in.
+func cgroupStart(cmd *exec.Cmd, v2 string, failed func(file string, err error)) func() error {
+	return func() error {
+		if v2 == "" {
+			return cmd.Start()
+		}
 		d, err := os.Open(v2)
 		if err != nil {
 			failed(v2, err)
-		} else {
-			defer d.Close()
-			if cmd.SysProcAttr == nil {
-				cmd.SysProcAttr = &syscall.SysProcAttr{}
-			}
-			cmd.SysProcAttr.UseCgroupFD = true
-			cmd.SysProcAttr.CgroupFD = int(d.Fd())
+			return cmd.Start()
 		}
-	}
-	start := func() error {
-		err := cmd.Start()
-		if err != nil && cmd.SysProcAttr != nil && cmd.SysProcAttr.UseCgroupFD && cmd.Process == nil {
+		defer d.Close()
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(d.Fd())
+		err = cmd.Start()
+		if err != nil && cmd.Process == nil {
 			// A kernel without CLONE_INTO_CGROUP, or a cgroup that
 			// refuses it: start outside the cgroup and move the child in.
 			failed(v2, err)
@@ -71,29 +92,68 @@ func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err 
 		}
 		return err
 	}
+}
+
+// startInCgroups starts cmd as a member of the cgroups whose cgroup.procs
+// files are procs without moving the calling process, with a launcher of
+// its own that ends afterwards. failed is told of each cgroup that could
+// not be joined; cmd then starts without it.
+func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err error)) error {
+	tasks, v2 := splitCgroups(procs)
+	start := cgroupStart(cmd, v2, failed)
 	if len(tasks) == 0 {
 		return start()
 	}
-	errc := make(chan error, 1)
+	l := newLauncher(tasks, failed)
+	defer l.close()
+	return l.run(cmd, start)
+}
+
+// A launcher starts processes inside an instance's cgroup v1 hierarchies.
+// Those take single threads, and a child inherits the cgroups of the
+// thread that forks it, so the launcher is a thread of its own that joins
+// them (their tasks files) once and then forks every start. Joining is
+// the costly part: a write to a tasks file waits for an RCU grace period
+// (about 7 ms here), which a restart in place would otherwise pay each
+// time. The thread never runs anything else, and the runtime ends it
+// with the launcher (close).
+type launcher struct {
+	reqs chan launch
+	done chan struct{}
+}
+
+type launch struct {
+	cmd   *exec.Cmd
+	start func() error // starts cmd
+	errc  chan error
+}
+
+// newLauncher starts a launcher for the v1 tasks files tasks; failed is
+// told of each one it cannot join.
+func newLauncher(tasks []string, failed func(file string, err error)) *launcher {
+	l := &launcher{reqs: make(chan launch), done: make(chan struct{})}
 	go func() {
-		// Never unlocked: the thread has joined the instance's cgroups,
-		// so the runtime ends it with this goroutine.
+		defer close(l.done)
+		// Never unlocked once joined: the runtime ends the thread with
+		// this goroutine.
 		runtime.LockOSThread()
 		if unix.Gettid() == unix.Getpid() {
 			// The main thread never ends, so it must not join: start
-			// outside and move the child in (HostMain keeps the main
+			// outside and move each child in (HostMain keeps the main
 			// thread to itself, so a host does not get here).
 			runtime.UnlockOSThread()
-			err := start()
-			if err == nil {
-				pid := []byte(strconv.Itoa(cmd.Process.Pid))
-				for _, t := range tasks {
-					if werr := os.WriteFile(filepath.Join(filepath.Dir(t), "cgroup.procs"), pid, 0); werr != nil {
-						failed(t, werr)
+			for r := range l.reqs {
+				err := r.start()
+				if err == nil {
+					pid := []byte(strconv.Itoa(r.cmd.Process.Pid))
+					for _, t := range tasks {
+						if werr := os.WriteFile(filepath.Join(filepath.Dir(t), "cgroup.procs"), pid, 0); werr != nil {
+							failed(t, werr)
+						}
 					}
 				}
+				r.errc <- err
 			}
-			errc <- err
 			return
 		}
 		tid := []byte(strconv.Itoa(unix.Gettid()))
@@ -102,7 +162,23 @@ func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err 
 				failed(t, err)
 			}
 		}
-		errc <- start()
+		for r := range l.reqs {
+			r.errc <- r.start()
+		}
 	}()
+	return l
+}
+
+// run calls start, which starts cmd, on the launcher's thread.
+func (l *launcher) run(cmd *exec.Cmd, start func() error) error {
+	errc := make(chan error, 1)
+	l.reqs <- launch{cmd: cmd, start: start, errc: errc}
 	return <-errc
+}
+
+// close ends the launcher and waits for its goroutine (its thread ends
+// right after).
+func (l *launcher) close() {
+	close(l.reqs)
+	<-l.done
 }

@@ -355,28 +355,7 @@ func TestHostClientReplacesAnotherBuild(t *testing.T) {
 }
 
 func TestStartInCgroups(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make cgroups")
-	}
-	var procs []string
-	for _, root := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory", "/sys/fs/cgroup"} {
-		if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
-			continue
-		}
-		dir := filepath.Join(root, "madang-shim-test-"+strconv.Itoa(os.Getpid()))
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			continue
-		}
-		t.Cleanup(func() { _ = os.Remove(dir) })
-		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
-		if root != "/sys/fs/cgroup" {
-			continue // v1: also the next hierarchy
-		}
-		break
-	}
-	if len(procs) == 0 {
-		t.Skip("no cgroup hierarchy to make a test cgroup in")
-	}
+	procs := testCgroups(t)
 	before, _ := os.ReadFile("/proc/self/cgroup")
 	cmd := exec.Command("sleep", "30")
 	var failures []string
@@ -409,4 +388,33 @@ func TestStartInCgroups(t *testing.T) {
 	if after, _ := os.ReadFile("/proc/self/cgroup"); string(after) != string(before) {
 		t.Errorf("the starting process moved: cgroups %q, were %q", after, before)
 	}
+}
+
+// testCgroups makes a cgroup in each hierarchy (v1: cpu and memory; or
+// v2) for the test and returns their cgroup.procs files.
+func testCgroups(t *testing.T) []string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make cgroups")
+	}
+	var procs []string
+	for _, root := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory", "/sys/fs/cgroup"} {
+		if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+			continue
+		}
+		dir := filepath.Join(root, "madang-shim-test-"+strconv.Itoa(os.Getpid())+"-"+strings.ReplaceAll(t.Name(), "/", "-"))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			continue
+		}
+		t.Cleanup(func() { _ = os.Remove(dir) })
+		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
+		if root != "/sys/fs/cgroup" {
+			continue // v1: also the next hierarchy
+		}
+		break
+	}
+	if len(procs) == 0 {
+		t.Skip("no cgroup hierarchy to make a test cgroup in")
+	}
+	return procs
 }

@@ -252,6 +252,9 @@ func serve(c Config, pr process, inherited net.Conn) error {
 		rec:  rec,
 		st:   State{ShimPID: pr.pid, ShimStartTime: pr.start, Fingerprint: c.Fingerprint, Hosted: pr.hosted},
 	}
+	// Its thread leaves the instance's cgroups before the daemon hears
+	// of the end (ctl.close).
+	defer s.closeLauncher()
 	if inherited != nil {
 		s.ctl.attach(inherited)
 		s.ctl.send(s.snapshot())
@@ -275,6 +278,7 @@ type shim struct {
 	udKilled bool            // a signal killed the user data (set before udDone closes)
 	lastExit *ExitStatus     // how the latest run ended
 	quitting bool            // exit once the app has ended; never start it again
+	launcher *launcher       // a hosted shim's starter in cgroup v1 (see startIn); nil until needed
 }
 
 // loop runs user data and the app, reports to the daemon and obeys it
