@@ -32,7 +32,7 @@ func (s *shim) startIn(cmd *exec.Cmd) error {
 	if s.launcher == nil {
 		s.launcher = newLauncher(tasks, failed)
 	}
-	return s.launcher.run(cmd, start)
+	return s.launcher.run(start)
 }
 
 // closeLauncher ends the shim's launcher thread, if it has one.
@@ -106,7 +106,7 @@ func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err 
 	}
 	l := newLauncher(tasks, failed)
 	defer l.close()
-	return l.run(cmd, start)
+	return l.run(start)
 }
 
 // A launcher starts processes inside an instance's cgroup v1 hierarchies.
@@ -123,8 +123,7 @@ type launcher struct {
 }
 
 type launch struct {
-	cmd   *exec.Cmd
-	start func() error // starts cmd
+	start func() error
 	errc  chan error
 }
 
@@ -133,46 +132,45 @@ type launch struct {
 func newLauncher(tasks []string, failed func(file string, err error)) *launcher {
 	l := &launcher{reqs: make(chan launch), done: make(chan struct{})}
 	go func() {
-		defer close(l.done)
-		// Never unlocked once joined: the runtime ends the thread with
-		// this goroutine.
 		runtime.LockOSThread()
-		if unix.Gettid() == unix.Getpid() {
-			// The main thread never ends, so it must not join: start
-			// outside and move each child in (HostMain keeps the main
-			// thread to itself, so a host does not get here).
-			runtime.UnlockOSThread()
-			for r := range l.reqs {
-				err := r.start()
-				if err == nil {
-					pid := []byte(strconv.Itoa(r.cmd.Process.Pid))
-					for _, t := range tasks {
-						if werr := os.WriteFile(filepath.Join(filepath.Dir(t), "cgroup.procs"), pid, 0); werr != nil {
-							failed(t, werr)
-						}
-					}
-				}
-				r.errc <- err
-			}
+		if unix.Gettid() != unix.Getpid() {
+			l.serve(tasks, failed)
 			return
 		}
-		tid := []byte(strconv.Itoa(unix.Gettid()))
-		for _, t := range tasks {
-			if err := os.WriteFile(t, tid, 0); err != nil {
-				failed(t, err)
-			}
-		}
-		for r := range l.reqs {
-			r.errc <- r.start()
-		}
+		// The main thread never ends, so it must not join: while this
+		// goroutine holds it, another one runs on another thread.
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			l.serve(tasks, failed)
+		}()
+		<-locked
+		runtime.UnlockOSThread()
 	}()
 	return l
 }
 
-// run calls start, which starts cmd, on the launcher's thread.
-func (l *launcher) run(cmd *exec.Cmd, start func() error) error {
+// serve joins the cgroups on the calling, locked, thread and starts
+// what it is asked to until close. It never unlocks the thread: the
+// runtime ends it with the goroutine.
+func (l *launcher) serve(tasks []string, failed func(file string, err error)) {
+	defer close(l.done)
+	tid := []byte(strconv.Itoa(unix.Gettid()))
+	for _, t := range tasks {
+		if err := os.WriteFile(t, tid, 0); err != nil {
+			failed(t, err)
+		}
+	}
+	for r := range l.reqs {
+		r.errc <- r.start()
+	}
+}
+
+// run calls start on the launcher's thread.
+func (l *launcher) run(start func() error) error {
 	errc := make(chan error, 1)
-	l.reqs <- launch{cmd: cmd, start: start, errc: errc}
+	l.reqs <- launch{start: start, errc: errc}
 	return <-errc
 }
 

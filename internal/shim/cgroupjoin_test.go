@@ -36,7 +36,7 @@ func TestLauncherJoinsOnce(t *testing.T) {
 	var launcherTID string
 	for i := range 3 {
 		cmd := exec.Command("sleep", "30")
-		if err := l.run(cmd, cmd.Start); err != nil {
+		if err := l.run(cmd.Start); err != nil {
 			t.Fatal(err)
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
