@@ -112,11 +112,9 @@ func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err 
 // A launcher starts processes inside an instance's cgroup v1 hierarchies.
 // Those take single threads, and a child inherits the cgroups of the
 // thread that forks it, so the launcher is a thread of its own that joins
-// them (their tasks files) once and then forks every start. Joining is
-// the costly part: a write to a tasks file waits for an RCU grace period
-// (about 7 ms here), which a restart in place would otherwise pay each
-// time. The thread never runs anything else, and the runtime ends it
-// with the launcher (close).
+// them (their tasks files) once and then forks every start, so that a
+// restart in place does not join again. The thread never runs anything
+// else, and the runtime ends it with the launcher (close).
 type launcher struct {
 	reqs chan launch
 	done chan struct{}
@@ -156,9 +154,14 @@ func newLauncher(tasks []string, failed func(file string, err error)) *launcher 
 // runtime ends it with the goroutine.
 func (l *launcher) serve(tasks []string, failed func(file string, err error)) {
 	defer close(l.done)
-	tid := []byte(strconv.Itoa(unix.Gettid()))
 	for _, t := range tasks {
-		if err := os.WriteFile(t, tid, 0); err != nil {
+		// "0" is the writing thread itself: the kernel then moves it
+		// without the global lock that a move of another thread or of a
+		// process takes (it waits for an RCU grace period and every fork
+		// in progress, and blocks new forks meanwhile): 0.15 ms instead
+		// of 7 ms on an idle machine, and no stall of the apps starting
+		// around it.
+		if err := os.WriteFile(t, []byte("0"), 0); err != nil {
 			failed(t, err)
 		}
 	}
