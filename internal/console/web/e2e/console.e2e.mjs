@@ -114,8 +114,13 @@ try {
   await step(page, 'a hung app turns its target unhealthy with the reason, live', async () => {
     const ps = JSON.parse(madang('ps', '-o', 'json'));
     const pid = ps.find((i) => i.id === ids[0]).pid;
-    // A box ticked before the live refresh stays ticked after it.
-    await page.check(`#targets-table input[name=id][value="${ids[1]}"]`);
+    // A box ticked before the live refresh stays ticked after it. (A click
+    // that lands on the table as a refresh replaces it ticks the old copy,
+    // which is gone: tick again once no refresh is under way.)
+    const box = `#targets-table input[name=id][value="${ids[1]}"]`;
+    await page.check(box);
+    await page.waitForFunction(() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping'));
+    if (!await page.isChecked(box)) await page.check(box);
     process.kill(pid, 'SIGSTOP');
     console.log(`  stopped (SIGSTOP) the app of ${ids[0]}, pid ${pid}`);
     try {

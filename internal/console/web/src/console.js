@@ -88,6 +88,18 @@ document.addEventListener('change', (e) => {
     if (other !== b && boxKey(other) === k) other.checked = b.checked;
   }
 });
+// What the page shows just before a live refresh replaces it is what the
+// user has ticked, even where a change event went astray (a click that
+// landed as the fragment was being replaced).
+document.addEventListener('htmx:beforeSwap', (e) => {
+  const cfg = e.detail.requestConfig;
+  const target = e.detail.target;
+  if (!cfg || cfg.verb !== 'get' || !target || !target.querySelectorAll) return;
+  for (const b of target.querySelectorAll('input[type=checkbox][name]')) {
+    if (b.checked) ticked.add(boxKey(b));
+    else ticked.delete(boxKey(b));
+  }
+});
 htmx.onLoad((el) => {
   if (!ticked.size || !el.querySelectorAll) return;
   for (const b of el.querySelectorAll('input[type=checkbox][name]')) {
