@@ -94,21 +94,6 @@ func cgroupStart(cmd *exec.Cmd, v2 string, failed func(file string, err error)) 
 	}
 }
 
-// startInCgroups starts cmd as a member of the cgroups whose cgroup.procs
-// files are procs without moving the calling process, with a launcher of
-// its own that ends afterwards. failed is told of each cgroup that could
-// not be joined; cmd then starts without it.
-func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err error)) error {
-	tasks, v2 := splitCgroups(procs)
-	start := cgroupStart(cmd, v2, failed)
-	if len(tasks) == 0 {
-		return start()
-	}
-	l := newLauncher(tasks, failed)
-	defer l.close()
-	return l.run(start)
-}
-
 // A launcher starts processes inside an instance's cgroup v1 hierarchies.
 // Those take single threads, and a child inherits the cgroups of the
 // thread that forks it, so the launcher is a thread of its own that joins

@@ -86,3 +86,18 @@ func threadOf(tid string) int {
 	}
 	return 0
 }
+
+// startInCgroups starts cmd as a member of the cgroups whose cgroup.procs
+// files are procs without moving the calling process, as a hosted shim
+// does (startIn), with a launcher of its own that ends afterwards. failed is told of each cgroup that could
+// not be joined; cmd then starts without it.
+func startInCgroups(cmd *exec.Cmd, procs []string, failed func(file string, err error)) error {
+	tasks, v2 := splitCgroups(procs)
+	start := cgroupStart(cmd, v2, failed)
+	if len(tasks) == 0 {
+		return start()
+	}
+	l := newLauncher(tasks, failed)
+	defer l.close()
+	return l.run(start)
+}

@@ -29,13 +29,13 @@ import (
 // restarts in place), with three differences recorded in State.Hosted:
 // its ShimPID is the host's, which must never be signalled; it ends by
 // closing its control connection rather than by exiting; and its
-// children are started inside the instance's cgroups (startInCgroups)
+// children are started inside the instance's cgroups (see startIn)
 // instead of the shim joining them.
 //
 // The daemon reaches the host on a unix packet socket (HostClient). Each
 // packet is one JSON hostRequest or hostReply; a spawn request carries
-// the shim's end of its control connection and its log file as
-// SCM_RIGHTS. The host exits once it hosts no shim and no daemon is
+// the shim's end of its control connection as SCM_RIGHTS (the shim
+// makes its own log, StateDir/LogFile, at its first message). The host exits once it hosts no shim and no daemon is
 // connected; SIGTERM or SIGINT tells every shim to quit (as it tells a
 // shim in its own process) and the host exits when they have.
 
@@ -101,9 +101,9 @@ func HostMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "shim host: usage: madang shim host --socket PATH [--ready-fd N]")
 		return 2
 	}
-	// The main goroutine keeps the main thread: the threads that start
-	// apps inside cgroups end afterwards (startInCgroups), and the main
-	// thread cannot.
+	// The main goroutine keeps the main thread: the launcher threads that
+	// start apps inside cgroups end with their shims (see launcher), and
+	// the main thread cannot.
 	runtime.LockOSThread()
 	// Started as /proc/self/exe, the host would show as "exe" in top and
 	// ps -o comm.
