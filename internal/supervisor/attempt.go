@@ -453,6 +453,8 @@ func (a *attempt) shimFailure() string {
 			detail = append(detail, strings.TrimPrefix(l, "sys "))
 		}
 	}
+	// A hosted shim makes its log only when it has something to say.
+	where := "see " + a.logPath
 	if f, err := os.Open(filepath.Join(a.stateDir, shim.LogFile)); err == nil {
 		b, _ := io.ReadAll(io.NewSectionReader(f, a.shimLogAt, 64<<10))
 		_ = f.Close()
@@ -460,8 +462,8 @@ func (a *attempt) shimFailure() string {
 			lines := strings.Split(text, "\n")
 			detail = append(detail, lines[len(lines)-1])
 		}
+		where = "see " + filepath.Join(a.stateDir, shim.LogFile)
 	}
-	where := "see " + filepath.Join(a.stateDir, shim.LogFile)
 	if len(detail) == 0 {
 		return "the shim exited before starting the app; " + where
 	}
