@@ -46,11 +46,17 @@ type listenerCheck struct {
 // addr (host:port) belongs to o's process tree. When the socket tables
 // cannot be read it reports own, as ownership cannot be checked there.
 func checkListener(root, addr string, o owner) listenerCheck {
+	return checkListenerWith(root, addr, o, func(ap netip.AddrPort) (map[uint64]bool, error) { return listenInodes(root, ap) })
+}
+
+// checkListenerWith is checkListener with the listening sockets that
+// accept an address from inodesOf.
+func checkListenerWith(root, addr string, o owner, inodesOf func(netip.AddrPort) (map[uint64]bool, error)) listenerCheck {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return listenerCheck{own: true}
 	}
-	inodes, err := listenInodes(root, ap)
+	inodes, err := inodesOf(ap)
 	if err != nil {
 		return listenerCheck{own: true}
 	}

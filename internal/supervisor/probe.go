@@ -20,6 +20,10 @@ const (
 	probeFastFor    = 10 * time.Millisecond // of tries every probeFirstDelay
 	probeMaxDelay   = 100 * time.Millisecond
 	probeAttempt    = time.Second // per connect or request
+	// listenTableMaxAge is how old the listen table may be when a probe
+	// reads it: a listener is seen at most this much later than a
+	// connection would have found it.
+	listenTableMaxAge = probeFirstDelay
 )
 
 // prober waits for an app to become ready. It is owned by one run; its
@@ -43,11 +47,6 @@ type probeEnv struct {
 	check func(addr string, o owner) listenerCheck
 }
 
-// hostProbeEnv probes real sockets and reads /proc.
-var hostProbeEnv = probeEnv{
-	dial:  dial,
-	check: func(addr string, o owner) listenerCheck { return checkListener(procRoot, addr, o) },
-}
 
 // startProbe starts probing p, for the app of o, in a goroutine.
 func startProbe(ctx context.Context, p Probe, o owner, env probeEnv) *prober {

@@ -35,24 +35,33 @@ const (
 // ap's port that accept connections to ap, asking the kernel over
 // netlink (sock_diag); see listenInodes.
 func diagListenInodes(ap netip.AddrPort) (map[uint64]bool, error) {
+	socks, err := diagListeners(ap.Port(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return acceptingInodes(socks, ap), nil
+}
+
+// diagListeners appends the host's TCP LISTEN sockets on port (0: on any
+// port), of both families, to out.
+func diagListeners(port uint16, out []listenSock) ([]listenSock, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, fmt.Errorf("sock_diag socket: %w", err)
 	}
 	defer unix.Close(fd)
-	out := map[uint64]bool{}
 	buf := make([]byte, 32<<10)
 	for i, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		if err := diagDump(fd, buf, family, uint32(i+1), ap, out); err != nil {
+		if out, err = diagDump(fd, buf, family, uint32(i+1), port, out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// diagDump asks for family's TCP listeners on ap's port and adds those
-// that accept ap to out.
-func diagDump(fd int, buf []byte, family uint8, seq uint32, ap netip.AddrPort, out map[uint64]bool) error {
+// diagDump asks for family's TCP listeners on port (0: any) and appends
+// them to out.
+func diagDump(fd int, buf []byte, family uint8, seq uint32, port uint16, out []listenSock) ([]listenSock, error) {
 	req := make([]byte, nlmsgHdrLen+inetDiagReqLen)
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
@@ -63,51 +72,51 @@ func diagDump(fd int, buf []byte, family uint8, seq uint32, ap netip.AddrPort, o
 	r[0], r[1] = family, unix.IPPROTO_TCP
 	ne.PutUint32(r[4:], 1<<tcpListenState)
 	// The kernel skips listeners on other ports (inet_diag_req_v2's
-	// id.idiag_sport, network order).
-	binary.BigEndian.PutUint16(r[8:], ap.Port())
+	// id.idiag_sport, network order; 0 matches every port).
+	binary.BigEndian.PutUint16(r[8:], port)
 	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("sock_diag request: %w", err)
+		return nil, fmt.Errorf("sock_diag request: %w", err)
 	}
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			return fmt.Errorf("sock_diag reply: %w", err)
+			return nil, fmt.Errorf("sock_diag reply: %w", err)
 		}
 		b := buf[:n]
 		for len(b) >= nlmsgHdrLen {
 			l := int(ne.Uint32(b[0:]))
 			typ := ne.Uint16(b[4:])
 			if l < nlmsgHdrLen || l > len(b) {
-				return errors.New("sock_diag reply: truncated message")
+				return nil, errors.New("sock_diag reply: truncated message")
 			}
 			msg := b[nlmsgHdrLen:l]
 			b = b[min(nlmsgAlign(l), len(b)):]
 			switch typ {
 			case nlmsgDone:
-				return nil
+				return out, nil
 			case nlmsgError:
 				if len(msg) >= 4 {
 					if e := int32(ne.Uint32(msg)); e != 0 {
-						return fmt.Errorf("sock_diag: %w", unix.Errno(-e))
+						return nil, fmt.Errorf("sock_diag: %w", unix.Errno(-e))
 					}
 				}
-				return nil
+				return out, nil
 			case unix.SOCK_DIAG_BY_FAMILY:
 				if len(msg) < inetDiagMsgLen || msg[1] != tcpListenState {
 					continue
 				}
-				port := binary.BigEndian.Uint16(msg[diagSportOffset:])
+				sport := binary.BigEndian.Uint16(msg[diagSportOffset:])
 				var local netip.Addr
 				if msg[0] == unix.AF_INET {
 					local = netip.AddrFrom4([4]byte(msg[diagSrcOffset : diagSrcOffset+4]))
 				} else {
 					local = netip.AddrFrom16([16]byte(msg[diagSrcOffset : diagSrcOffset+16]))
 				}
-				if port != ap.Port() || !accepts(local, ap.Addr()) {
+				if port != 0 && sport != port {
 					continue
 				}
 				if ino := uint64(ne.Uint32(msg[diagInodeOffset:])); ino != 0 {
-					out[ino] = true
+					out = append(out, listenSock{addr: netip.AddrPortFrom(local, sport), inode: ino})
 				}
 			}
 		}

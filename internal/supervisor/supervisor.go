@@ -107,7 +107,7 @@ func New(cfg Config) *Supervisor {
 		cancel: cancel,
 		procs:  make(map[string]*proc),
 
-		probeEnv: hostProbeEnv,
+		probeEnv: tableProbeEnv(newListenTable(listenTableMaxAge)),
 		dialShim: dialShim,
 	}
 }
