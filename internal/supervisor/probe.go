@@ -47,7 +47,6 @@ type probeEnv struct {
 	check func(addr string, o owner) listenerCheck
 }
 
-
 // startProbe starts probing p, for the app of o, in a goroutine.
 func startProbe(ctx context.Context, p Probe, o owner, env probeEnv) *prober {
 	ctx, cancel := context.WithCancel(ctx)
