@@ -41,8 +41,9 @@ func acceptingInodes(socks []listenSock, ap netip.AddrPort) map[uint64]bool {
 // wait for it and share it. Its methods are safe for concurrent use.
 type listenTable struct {
 	maxAge time.Duration
-	// dump lists the host's listeners (diagListeners; tests replace it).
-	dump func() ([]listenSock, error)
+	// dump appends the host's listeners to into (diagListeners; tests
+	// replace it).
+	dump func(into []listenSock) ([]listenSock, error)
 
 	// mu guards the fields that follow, and is held during a dump.
 	mu    sync.Mutex
@@ -53,9 +54,10 @@ type listenTable struct {
 // newListenTable returns a table of the host's listeners, at most maxAge
 // old when read.
 func newListenTable(maxAge time.Duration) *listenTable {
+	buf := make([]byte, diagBufLen)
 	return &listenTable{
 		maxAge: maxAge,
-		dump:   func() ([]listenSock, error) { return diagListeners(0, nil) },
+		dump:   func(into []listenSock) ([]listenSock, error) { return diagListeners(0, into, buf) },
 	}
 }
 
@@ -65,14 +67,41 @@ func newListenTable(maxAge time.Duration) *listenTable {
 func (t *listenTable) inodes(ap netip.AddrPort) (map[uint64]bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.at.IsZero() || time.Since(t.at) > t.maxAge {
-		socks, err := t.dump()
-		if err != nil {
-			return nil, err
-		}
-		t.socks, t.at = socks, time.Now()
+	if err := t.refreshLocked(); err != nil {
+		return nil, err
 	}
 	return acceptingInodes(t.socks, ap), nil
+}
+
+// listening reports whether a listener accepts connections to ap, as
+// inodes does, without making a set.
+func (t *listenTable) listening(ap netip.AddrPort) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.refreshLocked(); err != nil {
+		return false, err
+	}
+	for _, s := range t.socks {
+		if s.addr.Port() == ap.Port() && accepts(s.addr.Addr(), ap.Addr()) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// refreshLocked dumps the listeners again if the table is older than
+// maxAge.
+func (t *listenTable) refreshLocked() error {
+	if !t.at.IsZero() && time.Since(t.at) <= t.maxAge {
+		return nil
+	}
+	socks, err := t.dump(t.socks[:0])
+	if err != nil {
+		t.socks, t.at = t.socks[:0], time.Time{}
+		return err
+	}
+	t.socks, t.at = socks, time.Now()
+	return nil
 }
 
 // errNotListening means no socket listens on a probed address.
@@ -89,11 +118,11 @@ func tableProbeEnv(t *listenTable) probeEnv {
 			if err != nil {
 				return dial(ctx, addr)
 			}
-			inodes, err := t.inodes(ap)
+			ok, err := t.listening(ap)
 			switch {
 			case err != nil:
 				return dial(ctx, addr)
-			case len(inodes) == 0:
+			case !ok:
 				return errNotListening
 			}
 			return nil

@@ -21,7 +21,7 @@ func TestListenTableSharesDumps(t *testing.T) {
 		ap := netip.MustParseAddrPort("127.16.0.2:3000")
 		dumps := 0
 		tab := newListenTable(time.Millisecond)
-		tab.dump = func() ([]listenSock, error) {
+		tab.dump = func([]listenSock) ([]listenSock, error) {
 			dumps++
 			return []listenSock{
 				{addr: netip.MustParseAddrPort("127.16.0.2:3000"), inode: 11},
@@ -61,11 +61,11 @@ func TestListenTableSharesDumps(t *testing.T) {
 func TestListenTableFailedDumpIsNotKept(t *testing.T) {
 	tab := newListenTable(time.Hour)
 	fail := errors.New("sock_diag: permission denied")
-	tab.dump = func() ([]listenSock, error) { return nil, fail }
+	tab.dump = func([]listenSock) ([]listenSock, error) { return nil, fail }
 	if _, err := tab.inodes(netip.MustParseAddrPort("127.0.0.1:1")); !errors.Is(err, fail) {
 		t.Fatalf("inodes error = %v, want %v", err, fail)
 	}
-	tab.dump = func() ([]listenSock, error) { return nil, nil }
+	tab.dump = func([]listenSock) ([]listenSock, error) { return nil, nil }
 	if got, err := tab.inodes(netip.MustParseAddrPort("127.0.0.1:1")); err != nil || len(got) != 0 {
 		t.Fatalf("after a failed dump, inodes = %v, %v; want none and no error", got, err)
 	}
@@ -114,7 +114,7 @@ func TestTableProbeEnvOnRealSockets(t *testing.T) {
 			c.Close()
 		}
 	}()
-	tab.dump = func() ([]listenSock, error) { return nil, errSockDiagTest }
+	tab.dump = func([]listenSock) ([]listenSock, error) { return nil, errSockDiagTest }
 	if err := env.dial(ctx, ln2.Addr().String()); err != nil {
 		t.Errorf("dial %s without sock_diag: %v", ln2.Addr(), err)
 	}
@@ -124,3 +124,47 @@ func TestTableProbeEnvOnRealSockets(t *testing.T) {
 }
 
 var errSockDiagTest = errors.New("sock_diag unavailable (test)")
+
+// BenchmarkProbeTry compares one readiness try on an address nobody
+// listens on yet: a connection attempt (refused), a sock_diag dump of
+// every listener, and a read of a shared table that fifty probes would
+// share (at most one dump per maxAge between them).
+func BenchmarkProbeTry(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ap := netip.MustParseAddrPort(addr)
+	ctx := context.Background()
+	b.Run("connect", func(b *testing.B) {
+		for b.Loop() {
+			if dial(ctx, addr) == nil {
+				b.Fatal("connected to a closed port")
+			}
+		}
+	})
+	b.Run("dump", func(b *testing.B) {
+		tab := newListenTable(0)
+		for b.Loop() {
+			time.Sleep(0) // each try finds the table stale
+			tab.at = time.Time{}
+			if ok, err := tab.listening(ap); err != nil {
+				b.Skip(err)
+			} else if ok {
+				b.Fatal("a closed port listens")
+			}
+		}
+	})
+	b.Run("shared", func(b *testing.B) {
+		tab := newListenTable(listenTableMaxAge)
+		for b.Loop() {
+			if ok, err := tab.listening(ap); err != nil {
+				b.Skip(err)
+			} else if ok {
+				b.Fatal("a closed port listens")
+			}
+		}
+	})
+}

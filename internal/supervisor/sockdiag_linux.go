@@ -35,7 +35,7 @@ const (
 // ap's port that accept connections to ap, asking the kernel over
 // netlink (sock_diag); see listenInodes.
 func diagListenInodes(ap netip.AddrPort) (map[uint64]bool, error) {
-	socks, err := diagListeners(ap.Port(), nil)
+	socks, err := diagListeners(ap.Port(), nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -43,14 +43,17 @@ func diagListenInodes(ap netip.AddrPort) (map[uint64]bool, error) {
 }
 
 // diagListeners appends the host's TCP LISTEN sockets on port (0: on any
-// port), of both families, to out.
-func diagListeners(port uint16, out []listenSock) ([]listenSock, error) {
+// port), of both families, to out, reading replies into buf (nil: a new
+// one).
+func diagListeners(port uint16, out []listenSock, buf []byte) ([]listenSock, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, fmt.Errorf("sock_diag socket: %w", err)
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 32<<10)
+	if len(buf) < diagBufLen {
+		buf = make([]byte, diagBufLen)
+	}
 	for i, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		if out, err = diagDump(fd, buf, family, uint32(i+1), port, out); err != nil {
 			return nil, err
@@ -122,5 +125,8 @@ func diagDump(fd int, buf []byte, family uint8, seq uint32, port uint16, out []l
 		}
 	}
 }
+
+// diagBufLen is the size of a buffer for sock_diag replies.
+const diagBufLen = 32 << 10
 
 func nlmsgAlign(n int) int { return (n + 3) &^ 3 }

@@ -14,7 +14,7 @@ func diagListenInodes(netip.AddrPort) (map[uint64]bool, error) {
 }
 
 // diagListeners needs Linux's sock_diag.
-func diagListeners(uint16, []listenSock) ([]listenSock, error) {
+func diagListeners(uint16, []listenSock, []byte) ([]listenSock, error) {
 	return nil, errSockDiag
 }
 
