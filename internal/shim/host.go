@@ -84,7 +84,7 @@ type host struct {
 	stderr  io.Writer
 
 	mu       sync.Mutex
-	shims    map[string]chan os.Signal // by state directory: the shim's stop signals
+	shims    map[string]*hostShim // by state directory
 	clients  int
 	retired  bool
 	stopping bool
@@ -188,7 +188,7 @@ func listenHost(path string, stderr io.Writer) (*host, error) {
 	}
 	return &host{
 		ln: ln, path: path, ino: st.Ino, pid: pid, start: start, version: version, stderr: stderr,
-		shims: make(map[string]chan os.Signal),
+		shims: make(map[string]*hostShim),
 		empty: make(chan struct{}, 1),
 	}, nil
 }
@@ -241,9 +241,9 @@ func (h *host) shutdown(sig os.Signal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stopping = true
-	for _, c := range h.shims {
+	for _, s := range h.shims {
 		select {
-		case c <- sig:
+		case s.sigs <- sig:
 		default:
 		}
 	}
@@ -377,20 +377,38 @@ func (h *host) spawn(c Config, env []string, files []*os.File) error {
 		return fmt.Errorf("spawn: control connection: %w", err)
 	}
 	sigs := make(chan os.Signal, 4)
-	h.mu.Lock()
-	switch {
-	case h.stopping:
-		h.mu.Unlock()
-		_ = conn.Close()
-		return errors.New("spawn: the host is stopping")
-	case h.shims[c.StateDir] != nil:
-		h.mu.Unlock()
-		_ = conn.Close()
-		return fmt.Errorf("spawn: a shim of %s runs in this host already", c.StateDir)
+	hs := &hostShim{sigs: sigs, done: make(chan struct{})}
+	// A shim's control connection ends before the shim has quite finished
+	// (its log closed, its entry removed), and a daemon that saw the end
+	// may start the instance's next shim at once (a reboot): wait for the
+	// previous one rather than refuse.
+	deadline := time.NewTimer(hostSpawnWait)
+	defer deadline.Stop()
+	for {
+		h.mu.Lock()
+		prev := h.shims[c.StateDir]
+		switch {
+		case h.stopping:
+			h.mu.Unlock()
+			_ = conn.Close()
+			return errors.New("spawn: the host is stopping")
+		case prev == nil:
+			h.shims[c.StateDir] = hs
+			h.mu.Unlock()
+		default:
+			h.mu.Unlock()
+			select {
+			case <-prev.done:
+				continue
+			case <-deadline.C:
+				_ = conn.Close()
+				return fmt.Errorf("spawn: a shim of %s runs in this host already (for more than %s)", c.StateDir, hostSpawnWait)
+			}
+		}
+		break
 	}
-	h.shims[c.StateDir] = sigs
-	h.mu.Unlock()
 	go func() {
+		defer close(hs.done)
 		logf := &lazyLog{path: filepath.Join(c.StateDir, LogFile)}
 		pr := process{env: env, stderr: logf, sigs: sigs, pid: h.pid, start: h.start, hosted: true}
 		if err := serve(c, pr, conn); err != nil {
@@ -404,6 +422,16 @@ func (h *host) spawn(c Config, env []string, files []*os.File) error {
 	}()
 	return nil
 }
+
+// hostShim is a shim running in a host.
+type hostShim struct {
+	sigs chan os.Signal // its stop signals
+	done chan struct{}  // closed once it has finished and left the host
+}
+
+// hostSpawnWait bounds how long a spawn waits for the previous shim of
+// the same state directory to finish.
+const hostSpawnWait = 5 * time.Second
 
 // lazyLog is a hosted shim's own log: a file in its state directory,
 // opened (for appending) at the first message, so that a shim with
