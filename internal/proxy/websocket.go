@@ -59,6 +59,9 @@ func (c *conn) tunnel(uc *upConn) attemptResult {
 		buf := uc.rbuf
 		for {
 			upNC.SetReadDeadline(time.Now().Add(idle))
+			if stop.Load() {
+				break // the wake-up deadline may have come before this one
+			}
 			n, err := upNC.Read(buf)
 			if n > 0 {
 				last.Store(time.Now().UnixNano())
@@ -82,6 +85,11 @@ func (c *conn) tunnel(uc *upConn) attemptResult {
 	buf := c.rbuf
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(idle))
+		// The other direction sets stop, then a deadline in the past to
+		// wake this read; one set here after it would undo the wake-up.
+		if stop.Load() {
+			break
+		}
 		n, err := c.nc.Read(buf)
 		if n > 0 {
 			last.Store(time.Now().UnixNano())
