@@ -7,7 +7,9 @@
 #      answers GET / with 200 (bench/supervisor/supbench does the killing
 #      and the 1 ms polling);
 #   2. COUNT instances: time until all serve, then the RSS/PSS of the
-#      supervisor daemon, of madang's per-instance shims and of the apps.
+#      supervisor daemon, of madang's per-instance shims and of the apps;
+#      and the same apps started by a shell loop without a supervisor,
+#      the floor under both.
 #
 # Everything listens on loopback; everything started is stopped and
 # removed on exit. Raw numbers are kept in /tmp/madang-sup-bench-*.txt.
@@ -220,11 +222,10 @@ fi
 for i in $(seq 2 $((COUNT + 1))); do # madang hands out 127.16.0.2, .3, …
 	port_free "127.16.0.$i" "$PORT" || { log "127.16.0.$i:$PORT is in use; set BASE_PORT to a free port"; exit 1; }
 done
-if [ $HAVE_PM2 = 1 ]; then
-	for p in $PM2_PORT $(seq $PM2_BASE $((PM2_BASE + COUNT - 1))); do
-		port_free 127.0.0.1 "$p" || { log "127.0.0.1:$p is in use; set BASE_PORT to a free range"; exit 1; }
-	done
-fi
+# pm2's ports, also those of the apps started without a supervisor.
+for p in $PM2_PORT $(seq $PM2_BASE $((PM2_BASE + COUNT - 1))); do
+	port_free 127.0.0.1 "$p" || { log "127.0.0.1:$p is in use; set BASE_PORT to a free range"; exit 1; }
+done
 
 # --- stack files and pm2 ecosystem files ------------------------------------
 # stack NAME COUNT [SUPERVISION-YAML]: a stack of COUNT instances of the app.
@@ -346,6 +347,23 @@ launch_pm2() {
 	stop_pm2
 }
 
+# launch_bare: the COUNT apps started by a shell loop on pm2's ports,
+# with no supervisor: the floor under both (the apps' own starts and the
+# poller), measured the same way.
+launch_bare() {
+	local i pids=()
+	addrs=$(seq -s, -f "127.0.0.1:%g" $PM2_BASE $((PM2_BASE + COUNT - 1)))
+	t0=$(date +%s%N)
+	for i in $(seq 0 $((COUNT - 1))); do
+		(cd "$work/app" && HOST=127.0.0.1 PORT=$((PM2_BASE + i)) exec ./hello >/dev/null 2>&1) &
+		pids+=($!)
+	done
+	"$supbench" waitup -since "$t0" -addrs "$addrs" -timeout 60s | sed 's/^/bare /' >>"$results"
+	kill "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	log "  no supervisor: $(tail -1 "$results")"
+}
+
 if [ "$ONLY" != restart ]; then
 	if [ "$SETTLE" = auto ]; then
 		settle_s=0
@@ -387,6 +405,7 @@ if [ "$ONLY" != restart ]; then
 			settle
 			launch_pm2 "$round"
 		fi
+		launch_bare
 	done
 fi
 record "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -439,6 +458,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		row(count " as an Auto Scaling group: to all serving (ms)", v["madang-asg", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("  the same, right after a destroy of " count, v["madang-asg-hot", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("  the same, one process per shim (--process-shims)", v["madang-asg-proc", "up_ms"], v["pm2", "up_ms"], "%.0f")
+		row("  the apps alone, from a shell loop (the floor)", v["bare", "up_ms"], v["pm2", "up_ms"], "%.0f")
 		row("daemon RSS (MiB)", v["madang", "daemon_rss"], v["pm2", "daemon_rss"], "%.1f")
 		shims = (v["madang", "shim_n"] > 2) ? (v["madang", "shim_n"] - 1) " shims" : "the shim host"
 		row(shims " and the data plane, RSS (MiB)", v["madang", "shim_rss"], "", "%.1f")
@@ -453,7 +473,7 @@ awk -v count="$COUNT" -v kills="$KILLS" '
 		printf "restart latency: %d kills each, 1 ms polling; madang with backoffInitial=backoffMax=1ms, pm2 with its defaults (restart_delay 0).\n", kills
 		if (apply != "") printf "the madang time for %d instances includes madang apply (%s ms: validation, image snapshot, each instance directory with the image hard-linked, one state commit).\n", count, apply
 		if (series != "") printf "madang with its default backoff, kill after kill (ms):%s\n", series
-		if (cnt["madang-asg" SUBSEP "up_ms"] > 1) printf "medians of %d rounds; the group: %s ms; pm2: %s ms (sorted).\n", cnt["madang-asg" SUBSEP "up_ms"], all["madang-asg" SUBSEP "up_ms"], all["pm2" SUBSEP "up_ms"]
+		if (cnt["madang-asg" SUBSEP "up_ms"] > 1) printf "medians of %d rounds; the group: %s ms; pm2: %s ms; the apps alone: %s ms (sorted).\n", cnt["madang-asg" SUBSEP "up_ms"], all["madang-asg" SUBSEP "up_ms"], all["pm2" SUBSEP "up_ms"], all["bare" SUBSEP "up_ms"]
 	}' "$results" | tee -a "$results"
 echo
 grep '^load average at end' "$results"

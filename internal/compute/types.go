@@ -48,7 +48,8 @@ const (
 // ReadinessSpec says when a started process counts as running.
 type ReadinessSpec struct {
 	// HTTPPath, when set, must answer with a status below 500; otherwise a
-	// TCP connect to the instance's address and port is enough.
+	// TCP listener of the instance's own processes on its address and port
+	// is enough.
 	HTTPPath string `yaml:"httpPath,omitempty" json:"httpPath,omitempty"`
 	// Timeout is how long the process may take to become ready
 	// (default 30s).

@@ -12,14 +12,15 @@ import (
 	"strings"
 )
 
-// Readiness connects to the instance's address, and a connection proves
-// only that some process listens there. Another program (or an instance
-// of another madang home) may hold HOST:PORT while the instance's own app
-// crash-loops on EADDRINUSE. So a successful connect counts only when the
-// LISTEN socket that accepts on HOST:PORT belongs to the instance's
-// process tree: a process in the app's process group, or a descendant of
-// the app. The sockets come from /proc/net/tcp and /proc/net/tcp6, their
-// holders from /proc/PID/fd.
+// Readiness looks for a listener that accepts the instance's address (in
+// the listen table, or by connecting where sock_diag is unavailable), and
+// a listener proves only that some process listens there. Another
+// program (or an instance of another madang home) may hold HOST:PORT
+// while the instance's own app crash-loops on EADDRINUSE. So a listener
+// counts only when the LISTEN socket that accepts on HOST:PORT belongs to
+// the instance's process tree: a process in the app's process group, or a
+// descendant of the app. The sockets come from sock_diag (or
+// /proc/net/tcp and /proc/net/tcp6), their holders from /proc/PID/fd.
 
 // procRoot is where the proc file system is mounted.
 const procRoot = "/proc"

@@ -96,7 +96,8 @@ type Supervision struct {
 
 // Readiness says when a started process counts as running.
 type Readiness struct {
-	// HTTPPath, when set, is checked over HTTP; otherwise a TCP connect.
+	// HTTPPath, when set, is checked over HTTP; otherwise a TCP listener
+	// on the instance's address is enough.
 	HTTPPath string `json:"httpPath,omitempty"`
 	Timeout  string `json:"timeout,omitempty"`
 }
