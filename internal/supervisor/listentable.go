@@ -23,13 +23,18 @@ type listenSock struct {
 	inode uint64
 }
 
+// acceptsAddr reports whether s accepts connections to ap: bound to its
+// address, or to the wildcard address of its family, on its port.
+func (s listenSock) acceptsAddr(ap netip.AddrPort) bool {
+	return s.addr.Port() == ap.Port() && accepts(s.addr.Addr(), ap.Addr())
+}
+
 // acceptingInodes returns the inodes of the sockets in socks that accept
-// connections to ap: bound to its address, or to the wildcard address of
-// its family, on its port.
+// connections to ap.
 func acceptingInodes(socks []listenSock, ap netip.AddrPort) map[uint64]bool {
 	out := map[uint64]bool{}
 	for _, s := range socks {
-		if s.addr.Port() == ap.Port() && accepts(s.addr.Addr(), ap.Addr()) {
+		if s.acceptsAddr(ap) {
 			out[s.inode] = true
 		}
 	}
@@ -82,7 +87,7 @@ func (t *listenTable) listening(ap netip.AddrPort) (bool, error) {
 		return false, err
 	}
 	for _, s := range t.socks {
-		if s.addr.Port() == ap.Port() && accepts(s.addr.Addr(), ap.Addr()) {
+		if s.acceptsAddr(ap) {
 			return true, nil
 		}
 	}
