@@ -584,8 +584,8 @@ func (s *Service) onStatus(st supervisor.Status) {
 	cp := *in
 	s.mu.Unlock()
 	if prev == cp.State && prevDetail == cp.Detail {
-		if prevRestarts != cp.Restarts {
-			_ = s.putInstance(context.Background(), st.ID)
+		if prevRestarts != cp.Restarts || prevReason != cp.StateReason {
+			s.statuses.mark(st.ID)
 		}
 		return
 	}
@@ -599,8 +599,8 @@ func (s *Service) onStatus(st supervisor.Status) {
 	case "exited":
 		s.opts.Events.Warn("instance", st.ID, "exited: %s", st.Reason)
 	}
-	_ = s.putInstance(context.Background(), st.ID)
 	s.notify(st.ID)
+	s.statuses.mark(st.ID)
 }
 
 func exitText(e *supervisor.Exit) string {

@@ -92,6 +92,13 @@ func (s *Service) terminateAll(ctx context.Context, ids []string) error {
 func (s *Service) forget(ctx context.Context, ins []Instance) (int, error) {
 	var gone []Instance
 	var ops []state.Op
+	// The put locks: a record being stored (a phase stored behind) is
+	// stored before it is deleted, not after.
+	ids := make([]string, 0, len(ins))
+	for _, in := range ins {
+		ids = append(ids, in.ID)
+	}
+	unlock := s.lockPuts(ids)
 	s.mu.Lock()
 	for _, in := range ins {
 		cur, ok := s.instances[in.ID]
@@ -114,6 +121,7 @@ func (s *Service) forget(ctx context.Context, ins []Instance) (int, error) {
 			errs = append(errs, fmt.Errorf("delete instance records: %w", err))
 		}
 	}
+	unlock()
 	for _, in := range gone {
 		s.sup.Forget(in.ID)
 		s.releaseAddress(in)

@@ -104,6 +104,8 @@ type Service struct {
 	// putLocks order the stores of each instance's record (putInstance),
 	// sharded by instance id.
 	putLocks [putShards]sync.Mutex
+	// statuses stores observed phases behind, in batches (statuswrite.go).
+	statuses *statusWriter
 
 	inf *informer.Informer
 	// reconciled is the store revision the group controller has
@@ -140,10 +142,12 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		rebooting:  map[string]bool{},
 		groupKick:  make(chan struct{}, 1),
 	}
+	s.statuses = newStatusWriter(s, statusWriteDelay)
 	s.sup = supervisor.New(supervisor.Config{ShimCommand: opts.ShimCommand, Host: opts.ShimHost, Logger: opts.Logger, OnChange: s.onStatus})
 	s.inf = informer.New(opts.Store, "/compute/", follower{s}, s.log)
 	if err := s.load(ctx); err != nil {
 		_ = s.sup.Close()
+		s.statuses.close()
 		return nil, err
 	}
 	s.claimAddresses()
@@ -229,7 +233,10 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return s.sup.Close()
+	err := s.sup.Close()
+	// After the supervisor: its last reports are stored too.
+	s.statuses.close()
+	return err
 }
 
 // Shutdown stops every running instance gracefully (in parallel, each
@@ -279,11 +286,7 @@ const putShards = 128
 // once it holds that lock: the last store is of the newest record. A
 // record removed meanwhile is not stored again.
 func (s *Service) putInstance(ctx context.Context, id string) error {
-	h := uint32(2166136261) // FNV-1a
-	for i := 0; i < len(id); i++ {
-		h = (h ^ uint32(id[i])) * 16777619
-	}
-	l := &s.putLocks[h%putShards]
+	l := &s.putLocks[putShard(id)]
 	l.Lock()
 	defer l.Unlock()
 	s.mu.Lock()
