@@ -125,9 +125,20 @@ func TestTableProbeEnvOnRealSockets(t *testing.T) {
 
 var errSockDiagTest = errors.New("sock_diag unavailable (test)")
 
+// diagVariant is one way to dump the host's listeners, for
+// BenchmarkProbeTry.
+type diagVariant struct {
+	name string
+	d    *diagSocket
+	keep bool // the socket stays open from dump to dump
+}
+
 // BenchmarkProbeTry compares one readiness try on an address nobody
-// listens on yet: a connection attempt (refused), a sock_diag dump of
-// every listener, and a read of a shared table that fifty probes would
+// listens on yet: a connection attempt (refused); a sock_diag dump of
+// every listener, as before (two walks of the listening hash, a new
+// socket) and as the watcher makes it (one walk, its socket kept), and
+// the two steps in between; the watcher's check of fifty waiters (a dump
+// and fifty tests); and a read of a shared table that fifty probes would
 // share (at most one dump per maxAge between them).
 func BenchmarkProbeTry(b *testing.B) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -145,17 +156,44 @@ func BenchmarkProbeTry(b *testing.B) {
 			}
 		}
 	})
-	b.Run("dump", func(b *testing.B) {
-		tab := newListenTable(0)
+	for _, v := range diagVariants() {
+		b.Run(v.name, func(b *testing.B) {
+			defer v.d.close()
+			var socks []listenSock
+			for b.Loop() {
+				var err error
+				if socks, err = v.d.listeners(0, socks[:0]); err != nil {
+					b.Skip(err)
+				}
+				if anyAccepts(socks, ap) {
+					b.Fatal("a closed port listens")
+				}
+				if !v.keep {
+					v.d.close()
+				}
+			}
+		})
+	}
+	b.Run("watcher-check-50-waiters", func(b *testing.B) {
+		tab := newListenTable(listenTableMaxAge)
+		if _, err := tab.listening(ap); err != nil {
+			b.Skip(err)
+		}
+		now := time.Now()
+		tab.mu.Lock()
+		defer tab.mu.Unlock()
+		for range 50 {
+			tab.waiters = append(tab.waiters, &listenWaiter{ap: ap, since: now, delay: probeFirstDelay, due: now, done: make(chan error, 1)})
+		}
+		tab.watching = true // the socket stays open, as while the watcher runs
 		for b.Loop() {
-			time.Sleep(0) // each try finds the table stale
-			tab.at = time.Time{}
-			if ok, err := tab.listening(ap); err != nil {
-				b.Skip(err)
-			} else if ok {
-				b.Fatal("a closed port listens")
+			tab.checkLocked(time.Now())
+			if len(tab.waiters) != 50 {
+				b.Fatalf("%d waiters left after a check, want 50", len(tab.waiters))
 			}
 		}
+		tab.watching, tab.waiters = false, nil
+		tab.releaseIdleLocked()
 	})
 	b.Run("shared", func(b *testing.B) {
 		tab := newListenTable(listenTableMaxAge)

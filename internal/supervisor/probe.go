@@ -41,6 +41,10 @@ type prober struct {
 // probeEnv is what probing needs from the outside world; tests replace
 // it.
 type probeEnv struct {
+	// await blocks until something listens on addr (nil), ctx is done
+	// (ctx.Err()) or it cannot tell (another error: the probe dials from
+	// then on). Nil: the probe dials on its own cadence.
+	await func(ctx context.Context, addr string) error
 	// dial connects to addr and closes the connection.
 	dial func(ctx context.Context, addr string) error
 	// check says whether the listener on addr belongs to o's process tree.
@@ -96,6 +100,13 @@ func heldBy(addr, holder string) string {
 // reason says why it did not succeed. A listener on p.Addr counts only if
 // it belongs to o's process tree; foreign, if not nil, hears of one that
 // does not.
+//
+// While nothing listens the probe blocks in env.await, where one watcher
+// checks for every waiting probe (listenwatch.go), rather than waking on
+// a timer of its own to dial; it sleeps delay itself only between tries
+// that reached a listener that would not do (another process's, or one
+// that failed the HTTP request), as await would return at once. Where
+// await cannot tell, the probe dials from then on.
 func probe(ctx context.Context, p Probe, o owner, env probeEnv, foreign func(string)) (reason string, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
@@ -115,8 +126,25 @@ func probe(ctx context.Context, p Probe, o owner, env probeEnv, foreign func(str
 	last := ""
 	delay := probeFirstDelay
 	began := time.Now()
+	await := env.await
 	for {
-		if err := env.dial(ctx, p.Addr); err == nil {
+		reached := false
+		if await != nil {
+			tried := time.Now()
+			err := await(ctx, p.Addr)
+			// The tries await stood in for would have grown delay.
+			_, delay = probeCadence(began, tried, delay, time.Now())
+			switch {
+			case err == nil:
+				reached = true
+			case ctx.Err() == nil:
+				await = nil // the kernel cannot be asked: dial instead
+			}
+		}
+		if await == nil {
+			reached = env.dial(ctx, p.Addr) == nil
+		}
+		if reached {
 			switch c := env.check(p.Addr, o); {
 			case c.own:
 				if holder != "" && foreign != nil {
@@ -155,6 +183,34 @@ func probe(ctx context.Context, p Probe, o owner, env probeEnv, foreign func(str
 		case <-time.After(delay):
 		}
 		if time.Since(began) > probeFastFor {
+			delay = min(delay*6/5, probeMaxDelay)
+		}
+	}
+}
+
+// probeCadence advances a probe's cadence to now. A probe that polls on
+// its own, begun at began, tries at step and waits delay before its next
+// try, the delay growing a fifth after each try past probeFastFor; this
+// returns the last of its tries by now and the delay after it. A probe
+// that has blocked in await for a while thus waits, between tries that
+// find a listener that will not do, what it would have waited had it
+// polled all along (every probeMaxDelay after a second, not every
+// millisecond again). Once the delay is probeMaxDelay it skips ahead at
+// once, so a long wait costs no more than a short one.
+func probeCadence(began, step time.Time, delay time.Duration, now time.Time) (time.Time, time.Duration) {
+	for {
+		if delay >= probeMaxDelay {
+			if n := now.Sub(step) / delay; n > 0 {
+				step = step.Add(n * delay)
+			}
+			return step, delay
+		}
+		next := step.Add(delay)
+		if next.After(now) {
+			return step, delay
+		}
+		step = next
+		if step.Sub(began) > probeFastFor {
 			delay = min(delay*6/5, probeMaxDelay)
 		}
 	}

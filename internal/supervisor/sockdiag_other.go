@@ -18,4 +18,19 @@ func diagListeners(uint16, []listenSock, []byte) ([]listenSock, error) {
 	return nil, errSockDiag
 }
 
+// diagSocket stands in for Linux's kept sock_diag socket: every dump
+// fails, so the listen table's readers connect instead.
+type diagSocket struct{}
+
+// newDiagSocket returns a diagSocket whose dumps fail.
+func newDiagSocket([]byte) *diagSocket { return &diagSocket{} }
+
+// listeners needs Linux's sock_diag.
+func (*diagSocket) listeners(uint16, []listenSock) ([]listenSock, error) {
+	return nil, errSockDiag
+}
+
+// close has nothing to close.
+func (*diagSocket) close() {}
+
 var errSockDiag = errors.New("supervisor: sock_diag is Linux-only")
