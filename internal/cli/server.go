@@ -68,6 +68,7 @@ func serverCmd(e *env) *cobra.Command {
 			}
 			aws.apply(&cfg)
 			console.apply(&cfg)
+			defer daemon.TuneGC()()
 			return daemon.Run(ctx, cfg)
 		},
 	}
@@ -175,6 +176,7 @@ func runUp(parent context.Context, e *env, file string, wait time.Duration, prom
 		}
 		aws.apply(&cfg)
 		console.apply(&cfg)
+		defer daemon.TuneGC()()
 		go func() { daemonDone <- daemon.Run(dctx, cfg) }()
 		select {
 		case <-ready:
