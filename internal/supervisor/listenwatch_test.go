@@ -86,6 +86,17 @@ func showFrom(first int, ap netip.AddrPort) func(int) ([]listenSock, error) {
 // delay, grew delay by a fifth if it had run longer than probeFastFor,
 // and tried again. It is written out here rather than taken from
 // probeCadence, so the two can disagree.
+// refusedFor returns a dial that fails with refused until d after
+// *began.
+func refusedFor(began *time.Time, d time.Duration, refused error) func(context.Context, string) error {
+	return func(context.Context, string) error {
+		if time.Since(*began) < d {
+			return refused
+		}
+		return nil
+	}
+}
+
 func pollTries(began, end time.Time) []time.Time {
 	var out []time.Time
 	delay := probeFirstDelay
@@ -550,12 +561,7 @@ func TestProbeAwait(t *testing.T) {
 			env: func(b *time.Time) probeEnv {
 				return probeEnv{
 					await: func(context.Context, string) error { return cannot },
-					dial: func(context.Context, string) error {
-						if time.Since(*b) < 2*time.Second {
-							return refused
-						}
-						return nil
-					},
+					dial:  refusedFor(b, 2*time.Second, refused),
 					check: func(string, owner) listenerCheck { return listenerCheck{own: true} },
 				}
 			},
@@ -575,12 +581,7 @@ func TestProbeAwait(t *testing.T) {
 						time.Sleep(time.Second)
 						return cannot
 					},
-					dial: func(context.Context, string) error {
-						if time.Since(*b) < 2*time.Second {
-							return refused
-						}
-						return nil
-					},
+					dial:  refusedFor(b, 2*time.Second, refused),
 					check: func(string, owner) listenerCheck { return listenerCheck{own: true} },
 				}
 			},
@@ -596,12 +597,7 @@ func TestProbeAwait(t *testing.T) {
 				tab := newListenTable(listenTableMaxAge)
 				tab.dump = func([]listenSock) ([]listenSock, error) { return nil, errSockDiagTest }
 				env := tableProbeEnv(tab)
-				env.dial = func(context.Context, string) error {
-					if time.Since(*b) < 2*time.Second {
-						return refused
-					}
-					return nil
-				}
+				env.dial = refusedFor(b, 2*time.Second, refused)
 				env.check = func(string, owner) listenerCheck { return listenerCheck{own: true} }
 				return env
 			},
