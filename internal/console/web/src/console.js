@@ -100,12 +100,21 @@ document.addEventListener('htmx:beforeSwap', (e) => {
     else ticked.delete(boxKey(b));
   }
 });
-htmx.onLoad((el) => {
-  if (!ticked.size || !el.querySelectorAll) return;
-  for (const b of el.querySelectorAll('input[type=checkbox][name]')) {
+// The new copy is ticked as it enters the page: a mutation observer runs
+// at the end of the task that swapped it in, so nothing (a click, a look
+// at the box) ever sees it unticked. htmx's own load event comes only at
+// settle, 20 ms later, and a box read in between looked unticked.
+const retick = (n) => {
+  if (!(n instanceof Element)) return;
+  const boxes = n.matches('input[type=checkbox][name]') ? [n] : n.querySelectorAll('input[type=checkbox][name]');
+  for (const b of boxes) {
     if (ticked.has(boxKey(b))) b.checked = true;
   }
-});
+};
+new MutationObserver((records) => {
+  if (!ticked.size) return;
+  for (const r of records) r.addedNodes.forEach(retick);
+}).observe(document.documentElement, { childList: true, subtree: true });
 document.addEventListener('htmx:afterRequest', (e) => {
   if (e.detail.requestConfig && e.detail.requestConfig.verb !== 'get') ticked.clear();
 });
