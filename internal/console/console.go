@@ -8,7 +8,6 @@ package console
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -38,12 +37,14 @@ type Options struct {
 // Server is the web console. Start its event hub with [Server.Start]
 // before serving; [Server.Close] stops it.
 type Server struct {
-	api    *api.Client
-	auth   *auth.Service
-	log    *slog.Logger
-	now    func() time.Time
-	tick   time.Duration
-	pages  *pageSet
+	api  *api.Client
+	auth *auth.Service
+	log  *slog.Logger
+	now  func() time.Time
+	tick time.Duration
+	// pages parses the page templates at the first page served (~20 ms
+	// of CPU that a daemon's start need not spend before anyone looks).
+	pages  func() (*pageSet, error)
 	assets fs.FS
 	hub    *hub
 
@@ -51,8 +52,8 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// New builds a console from opts; it fails when a page template does not
-// parse.
+// New builds a console from opts. Its page templates are parsed when the
+// first page is served (TestPageTemplatesParse checks they do).
 func New(opts Options) (*Server, error) {
 	if opts.API == nil || opts.Auth == nil {
 		return nil, errors.New("console: API and Auth are required")
@@ -67,11 +68,7 @@ func New(opts Options) (*Server, error) {
 	if s.tick <= 0 {
 		s.tick = 5 * time.Second
 	}
-	ps, err := parsePages()
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
-	}
-	s.pages = ps
+	s.pages = sync.OnceValues(parsePages)
 	s.assets = AssetFS()
 	s.hub = newHub()
 	return s, nil

@@ -84,3 +84,13 @@ func post(t *testing.T, s *Server, path string, form url.Values) (int, string, s
 	b, _ := io.ReadAll(w.Result().Body)
 	return w.Code, w.Header().Get("Location"), string(b)
 }
+
+func TestPageTemplatesParse(t *testing.T) {
+	ps, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps.byName) == 0 || ps.assetVersion == "" {
+		t.Fatalf("parsed %d page templates, asset version %q", len(ps.byName), ps.assetVersion)
+	}
+}

@@ -104,7 +104,13 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, name, title string
 }
 
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
-	t, ok := s.pages.byName[name]
+	ps, err := s.pages()
+	if err != nil {
+		s.log.Error("console: page templates", "err", err)
+		http.Error(w, "console: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	t, ok := ps.byName[name]
 	if !ok {
 		s.log.Error("console: no such page template", "page", name)
 		http.Error(w, "no such page", http.StatusInternalServerError)
@@ -112,6 +118,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	}
 	l := langOf(r)
 	v := s.view(r, l, name, title, data)
+	v.AssetVersion = ps.assetVersion
 	if ok := s.flashFrom(w, r, &v); ok {
 		v.Flash = l.T(v.Flash)
 	}
@@ -146,7 +153,7 @@ func fragmentName(name string) bool { return strings.HasPrefix(name, "frag-") }
 
 func (s *Server) view(r *http.Request, l lang, name, title string, data any) View {
 	v := View{Title: l.T(title), Section: name, Lang: l.code, Path: r.URL.Path, Query: r.URL.RawQuery,
-		AssetVersion: s.pages.assetVersion, Data: data, CSRF: auth.CSRFToken(r)}
+		Data: data, CSRF: auth.CSRFToken(r)}
 	if sess, ok := auth.FromContext(r.Context()); ok {
 		v.User = sess.User
 	}

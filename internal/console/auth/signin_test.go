@@ -210,3 +210,18 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Errorf("one code accepted %d times concurrently, want once", ok)
 	}
 }
+
+func TestDefaultDummyHash(t *testing.T) {
+	for _, cost := range []int{bcrypt.DefaultCost, bcrypt.MinCost} {
+		h, err := dummyHashFor(cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := bcrypt.Cost(h); err != nil || got != cost {
+			t.Errorf("dummy hash for cost %d has cost %d (%v)", cost, got, err)
+		}
+		if err := bcrypt.CompareHashAndPassword(h, prehash(dummyPhrase)); err != nil {
+			t.Errorf("dummy hash for cost %d is not a hash of the dummy phrase: %v", cost, err)
+		}
+	}
+}
