@@ -308,6 +308,13 @@ func (c *Client) Events(ctx context.Context, after uint64, follow bool, fn func(
 	return stream(ctx, c, path, fn)
 }
 
+// FollowEventsSince calls fn for every event after seq made at since or
+// later, old and new, until ctx ends (nil) or the stream breaks.
+func (c *Client) FollowEventsSince(ctx context.Context, after uint64, since time.Time, fn func(v1.Event)) error {
+	path := fmt.Sprintf("/v1/events?after=%d&follow=1&since=%s", after, url.QueryEscape(since.UTC().Format(time.RFC3339Nano)))
+	return stream(ctx, c, path, fn)
+}
+
 // stream decodes a JSON Lines answer, calling fn per object. The end of
 // ctx ends a stream without an error.
 func stream[T any](ctx context.Context, c *Client, path string, fn func(T)) error {

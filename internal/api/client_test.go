@@ -3,8 +3,11 @@ package api_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +92,8 @@ func TestClientInstances(t *testing.T) {
 
 func TestClientStreams(t *testing.T) {
 	f := fakeWithInstance(t)
-	c := apitest.Client(f.Serve(t))
+	srv := f.Serve(t)
+	c := apitest.Client(srv)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	f.WriteLog(t, "i-01",
@@ -154,6 +158,34 @@ func TestClientStreams(t *testing.T) {
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("follow ended with %v, want nil once the context ends", err)
+		}
+	})
+
+	t.Run("events since", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		since := time.Now()
+		seen := make(chan v1.Event, 8)
+		done := make(chan error, 1)
+		go func() {
+			done <- c.FollowEventsSince(ctx, 0, since, func(e v1.Event) { seen <- e })
+		}()
+		f.Events.Info("instance", "i-01", "c")
+		if e := <-seen; e.Message != "c" {
+			t.Fatalf("first event since %v: %q, want c (a and b are older)", since, e.Message)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("follow ended with %v, want nil once the context ends", err)
+		}
+		resp, err := srv.Client().Get(srv.URL + "/v1/events?since=yesterday")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "yesterday") {
+			t.Fatalf("since=yesterday: %d %s, want 400 naming the value", resp.StatusCode, b)
 		}
 	})
 }

@@ -533,6 +533,9 @@ func flush(w http.ResponseWriter) {
 	}
 }
 
+// events serves GET /v1/events: JSON Lines of the kept events after
+// ?after=SEQ and not before ?since=TIME (RFC 3339), and with follow=1 the
+// new ones as they happen.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	var after uint64
 	if v := r.URL.Query().Get("after"); v != "" {
@@ -542,17 +545,30 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		var err error
+		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			s.fail(w, r, fault.Invalidf("", "", "since %q is not an RFC 3339 time", v).WithHint("e.g. 2026-12-03T19:00:00.5Z"))
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	if r.URL.Query().Get("follow") != "1" {
 		evs, _ := s.Events.Since(after)
 		for _, e := range evs {
-			_ = enc.Encode(eventOf(e))
+			if !e.Time.Before(since) {
+				_ = enc.Encode(eventOf(e))
+			}
 		}
 		return
 	}
 	flush(w)
 	_ = s.Events.Follow(r.Context(), after, func(e event.Event) error {
+		if e.Time.Before(since) {
+			return nil
+		}
 		if err := enc.Encode(eventOf(e)); err != nil {
 			return err
 		}

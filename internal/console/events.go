@@ -12,14 +12,25 @@ import (
 )
 
 // hub fans the daemon's events out to the open pages' event streams: one
-// stream from the API however many pages are open.
+// stream from the API however many pages are open, and none while no page
+// is open (a launch of 50 instances makes hundreds of events that nobody
+// would read).
 type hub struct {
 	mu     sync.Mutex
 	subs   map[chan v1.Event]struct{}
 	closed bool
+	// on is closed while a page subscribes, off while none does; each is
+	// replaced by an open one when its turn ends.
+	on, off chan struct{}
+	// onAt is when the first of the current subscribers came.
+	onAt time.Time
 }
 
-func newHub() *hub { return &hub{subs: map[chan v1.Event]struct{}{}} }
+func newHub() *hub {
+	off := make(chan struct{})
+	close(off)
+	return &hub{subs: map[chan v1.Event]struct{}{}, on: make(chan struct{}), off: off}
+}
 
 // subscribe returns a channel of new events and a function that ends the
 // subscription. A page that does not keep up misses events (it refreshes
@@ -32,13 +43,47 @@ func (h *hub) subscribe() (<-chan v1.Event, func()) {
 		close(ch)
 		return ch, func() {}
 	}
+	if len(h.subs) == 0 {
+		close(h.on)
+		h.off = make(chan struct{})
+		h.onAt = time.Now()
+	}
 	h.subs[ch] = struct{}{}
 	return ch, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if _, ok := h.subs[ch]; ok {
-			delete(h.subs, ch)
-			close(ch)
+			h.removeLocked(ch)
+		}
+	}
+}
+
+func (h *hub) removeLocked(ch chan v1.Event) {
+	delete(h.subs, ch)
+	close(ch)
+	if len(h.subs) == 0 {
+		close(h.off)
+		h.on = make(chan struct{})
+	}
+}
+
+// listened waits until a page subscribes and returns a channel closed
+// when the last one has left and when the first one came; ok is false if
+// ctx ended first.
+func (h *hub) listened(ctx context.Context) (off <-chan struct{}, since time.Time, ok bool) {
+	for {
+		h.mu.Lock()
+		if len(h.subs) > 0 {
+			off, since := h.off, h.onAt
+			h.mu.Unlock()
+			return off, since, true
+		}
+		on := h.on
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, time.Time{}, false
+		case <-on:
 		}
 	}
 }
@@ -59,33 +104,45 @@ func (h *hub) close() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for ch := range h.subs {
-		delete(h.subs, ch)
-		close(ch)
+		h.removeLocked(ch)
 	}
 }
 
-// follow streams the daemon's events into the hub, from the newest one on,
-// reconnecting after an error, until ctx ends.
+// follow streams the daemon's events into the hub while a page listens,
+// those since the first page came, reconnecting after an error, until ctx
+// ends.
 func (s *Server) follow(ctx context.Context) {
-	var after uint64
-	first := true
-	for ctx.Err() == nil {
-		if first {
-			// Start after the events that happened before the console.
-			_ = s.api.Events(ctx, 0, false, func(e v1.Event) { after = e.Seq })
-			first = false
+	var after uint64 // the newest event published
+	for {
+		off, since, ok := s.hub.listened(ctx)
+		if !ok {
+			return
 		}
-		err := s.api.Events(ctx, after, true, func(e v1.Event) {
+		sctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-off:
+				cancel()
+			case <-sctx.Done():
+			}
+		}()
+		err := s.api.FollowEventsSince(sctx, after, since, func(e v1.Event) {
 			after = e.Seq
 			s.hub.publish(e)
 		})
-		if ctx.Err() != nil {
+		cancel()
+		select {
+		case <-ctx.Done():
 			return
+		case <-off:
+			continue // nobody listens: wait for the next page
+		default:
 		}
 		s.log.Debug("console: event stream ended; reconnecting", "err", err)
 		select {
 		case <-ctx.Done():
 			return
+		case <-off:
 		case <-time.After(time.Second):
 		}
 	}
