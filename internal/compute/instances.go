@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/madang-dev/madang/internal/fault"
 	"github.com/madang-dev/madang/internal/instancetype"
@@ -44,12 +43,19 @@ type RunRequest struct {
 }
 
 // Run launches Count instances from a launch template and returns them in
-// state pending; they move to running once their app is ready.
+// state pending, once their records are stored; they start in the
+// background and move to running once their app is ready (or to stopped,
+// errored, if they cannot start).
 func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 	if req.Count < 1 || req.Count > 100 {
 		return nil, fault.Invalidf(fault.KindInstance, "", "count %d is out of range", req.Count).WithHint("use 1 to 100")
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, fault.Unavailablef(fault.KindInstance, "", "the daemon is shutting down; no instance is launched").
+			WithHint("launch again once the daemon is back")
+	}
 	lt, ver, err := s.launchDataLocked(req)
 	if err != nil {
 		s.mu.Unlock()
@@ -133,23 +139,25 @@ func (s *Service) Run(ctx context.Context, req RunRequest) ([]Instance, error) {
 		out = append(out, *in)
 	}
 	s.changedLocked()
+	// Close waits for the starts (it sets closed with mu held, so no
+	// start is added once it waits).
+	s.wg.Add(len(created))
 	s.mu.Unlock()
 	// Instances start in parallel, all at once: a start mostly waits (for
-	// its record's commit, which concurrent starts share, and for the
-	// shim's fork and exec), so a limit only queues them.
-	var wg sync.WaitGroup
+	// the shim's fork and exec), so a limit only queues them. Run returns
+	// without waiting for them, so that a caller (an Auto Scaling group)
+	// can follow each instance from pending to running as it happens
+	// rather than after the whole launch.
 	for i, in := range created {
 		s.opts.Events.Info("instance", in.ID, "launched from %s v%d (image %s v%d) at %s", in.LaunchTemplate, in.Resolved, in.Image, in.ImageVersion, in.Addr())
 		s.notify(in.ID)
-		wg.Add(1)
 		go func(id string, saved []byte) {
-			defer wg.Done()
+			defer s.wg.Done()
 			if err := s.startProcessFrom(id, saved); err != nil {
 				s.setState(id, StateStopped, "errored", err.Error())
 			}
 		}(in.ID, ops[i].Value)
 	}
-	wg.Wait()
 	return out, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/madang-dev/madang/internal/kind"
 	"github.com/madang-dev/madang/internal/shim"
 	"github.com/madang-dev/madang/internal/state"
+	"github.com/madang-dev/madang/internal/supervisor"
 )
 
 // TestMain lets the test binary act as the shim (`<bin> shim …`) and as
@@ -67,6 +68,7 @@ type testCompute struct {
 	svc    *Service
 	exe    string
 	book   *AddressBook // nil: the host-wide one
+	host   supervisor.Host // nil: one process per shim
 }
 
 func newTestCompute(t *testing.T) *testCompute { return newTestComputeWith(t, nil) }
@@ -155,7 +157,7 @@ func (tc *testCompute) open() {
 	mode, _ := DetectAddressMode()
 	svc, err := New(context.Background(), Options{
 		Home: tc.home, Store: tc.store, ShimCommand: []string{tc.exe, "shim"}, AddressMode: mode,
-		Addresses: tc.book,
+		Addresses: tc.book, ShimHost: tc.host,
 	})
 	if err != nil {
 		tc.t.Fatal(err)
