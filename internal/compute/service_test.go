@@ -67,7 +67,7 @@ type testCompute struct {
 	store  state.Store
 	svc    *Service
 	exe    string
-	book   *AddressBook // nil: the host-wide one
+	book   *AddressBook    // nil: the host-wide one
 	host   supervisor.Host // nil: one process per shim
 }
 
