@@ -17,7 +17,12 @@ import (
 func newTestServer(t *testing.T) (*Server, *apitest.Fake) {
 	t.Helper()
 	f := apitest.New(t)
-	srv := f.Serve(t)
+	return newConsoleOver(t, f.Serve(t)), f
+}
+
+// newConsoleOver returns a console over the API that srv serves.
+func newConsoleOver(t *testing.T, srv *httptest.Server) *Server {
+	t.Helper()
 	a, err := auth.Open(t.Context(), auth.Options{Store: state.NewMemory(), PasswordCost: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +31,7 @@ func newTestServer(t *testing.T) (*Server, *apitest.Fake) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, f
+	return s
 }
 
 // get renders path through the console's routes (no session checks) and

@@ -9,8 +9,6 @@ import (
 
 	"github.com/madang-dev/madang/internal/api/apitest"
 	"github.com/madang-dev/madang/internal/api/v1"
-	"github.com/madang-dev/madang/internal/console/auth"
-	"github.com/madang-dev/madang/internal/state"
 )
 
 // TestHubFollowsOnlyWhileListened: the console streams the daemon's events
@@ -29,14 +27,7 @@ func TestHubFollowsOnlyWhileListened(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	a, err := auth.Open(t.Context(), auth.Options{Store: state.NewMemory(), PasswordCost: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{API: apitest.Client(srv), Auth: a})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newConsoleOver(t, srv)
 	s.Start(t.Context())
 	t.Cleanup(s.Close)
 
